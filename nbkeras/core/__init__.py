@@ -1,0 +1,1 @@
+"""Tensors, variables, the gradient tape, symbolic tensors and devices."""

@@ -1,0 +1,17 @@
+"""Dtype names: nbkeras speaks numpy dtype strings ('float32', 'int64', ...)."""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import config
+
+
+def standardize_dtype(dtype) -> str:
+    """'float32' for np.float32, np.dtype('float32'), 'float32' or None (-> floatx)."""
+    if dtype is None:
+        return config.floatx()
+    return np.dtype(getattr(dtype, "name", dtype) if not isinstance(dtype, str) else dtype).name
+
+
+def is_float(dtype) -> bool:
+    return np.issubdtype(np.dtype(dtype), np.floating)

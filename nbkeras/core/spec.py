@@ -1,0 +1,16 @@
+"""Spec: the shape and dtype of a tensor, with None for unknown (batch) dimensions."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+Shape = tuple  # tuple[int | None, ...]
+
+
+@dataclass(frozen=True)
+class Spec:
+    shape: Shape
+    dtype: str
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)

@@ -1,0 +1,111 @@
+"""GradientTape: records the ops run inside it and differentiates them in reverse.
+
+Only ops with at least one tracked input are recorded (a watched Tensor, a trainable
+Variable, or an earlier recorded output); without an active tape nothing is saved.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .dtype import is_float
+from .node import flatten, pack_like
+from .tensor import Tensor, Variable
+
+_active_tapes: list["GradientTape"] = []
+_paused = [0]
+
+
+class GradientTape:
+    """`with GradientTape() as tape: ...; tape.gradient(target, sources)` as in TensorFlow."""
+
+    def __init__(self, persistent: bool = False, watch_accessed_variables: bool = True):
+        self.persistent = persistent
+        self.watch_accessed_variables = watch_accessed_variables
+        self._records: list[tuple] = []    # (op, kernel module, input tensors, output tensor)
+        self._tracked: dict[int, Tensor] = {}
+        self._used = False
+
+    def __enter__(self) -> "GradientTape":
+        _active_tapes.append(self)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        _active_tapes.remove(self)
+
+    def watch(self, tensor) -> None:
+        """Track a Tensor or Variable (or a list of them) so gradients can flow to it."""
+        for t in tensor if isinstance(tensor, (list, tuple)) else [tensor]:
+            if not isinstance(t, Tensor):
+                raise TypeError(f"GradientTape.watch expects Tensors or Variables; "
+                                f"received {type(t).__name__}")
+            self._tracked[id(t)] = t
+
+    def _is_tracked(self, t) -> bool:
+        if id(t) in self._tracked:
+            return True
+        if (self.watch_accessed_variables and isinstance(t, Variable) and t.trainable
+                and is_float(t.data.dtype)):
+            self._tracked[id(t)] = t
+            return True
+        return False
+
+    def record(self, op, kernels, inputs: tuple, output: Tensor) -> None:
+        if any([self._is_tracked(t) for t in inputs]):  # list: visit every input for auto-watch
+            self._records.append((op, kernels, inputs, output))
+            self._tracked[id(output)] = output
+
+    def stop_recording(self):
+        return _StopRecording()
+
+    def gradient(self, target, sources, output_gradients=None, unconnected_gradients="none"):
+        """d(sum of target)/d(source) for each source, in the structure of `sources`.
+
+        A source the target does not depend on gets None (or zeros when
+        `unconnected_gradients="zero"`)."""
+        if self._used and not self.persistent:
+            raise RuntimeError("GradientTape.gradient can only be called once on a non-persistent "
+                               "tape; create it with GradientTape(persistent=True) to call it again")
+        self._used = True
+        targets = target if isinstance(target, (list, tuple)) else [target]
+        seeds = (output_gradients if isinstance(output_gradients, (list, tuple))
+                 else [output_gradients] * len(targets))
+        cotangents: dict[int, np.ndarray] = {}
+        for t, seed in zip(targets, seeds):
+            value = np.ones_like(t.data) if seed is None else np.asarray(seed, t.data.dtype)
+            _accumulate(cotangents, t, value)
+        for op, kernels, inputs, output in reversed(self._records):
+            dy = cotangents.get(id(output))
+            if dy is None:
+                continue
+            grads = op.vjp(kernels, dy, output.data, *[t.data for t in inputs])
+            for t, g in zip(inputs, grads):
+                if g is not None and is_float(t.data.dtype):
+                    _accumulate(cotangents, t, g)
+        if not self.persistent:
+            self._records, self._tracked = [], {}
+        flat = [_source_gradient(cotangents, s, unconnected_gradients) for s in flatten(sources)]
+        return pack_like(sources, flat)
+
+
+def _accumulate(cotangents: dict, t: Tensor, g: np.ndarray) -> None:
+    previous = cotangents.get(id(t))
+    cotangents[id(t)] = g if previous is None else previous + g
+
+
+def _source_gradient(cotangents, source, unconnected):
+    g = cotangents.get(id(source))
+    if g is None:
+        return Tensor(np.zeros(source.shape, source.dtype)) if unconnected == "zero" else None
+    return Tensor(np.asarray(g, dtype=source.data.dtype).reshape(source.shape))
+
+
+class _StopRecording:
+    def __enter__(self):
+        _paused[0] += 1
+
+    def __exit__(self, *exc):
+        _paused[0] -= 1
+
+
+def active_tapes() -> list[GradientTape]:
+    return [] if _paused[0] else _active_tapes

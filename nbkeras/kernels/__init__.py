@@ -1,0 +1,1 @@
+"""Kernel modules, one per device, exporting the same function names and signatures."""

@@ -1,0 +1,5 @@
+"""CPU kernels: plain functions over numpy arrays (numpy/BLAS where it is the kernel, Numba
+where a fused loop pays). Ops reach them as `k.<name>`; nothing here knows a Tensor."""
+from .activations import *  # noqa: F401,F403
+from .array import *  # noqa: F401,F403
+from .softmax import *  # noqa: F401,F403

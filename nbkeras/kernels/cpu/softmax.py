@@ -1,0 +1,71 @@
+"""Softmax and log-softmax over the last axis: one fused Numba pass per row, rows in parallel.
+Host functions take any shape (..., n) and return a new array."""
+import numpy as np
+from numba import njit, prange
+
+__all__ = ["softmax_forward", "softmax_backward", "log_softmax_forward", "log_softmax_backward"]
+
+
+@njit(cache=True, parallel=True)
+def _softmax_rows(x, out):
+    """out[r] = exp(x[r] - max x[r]) / sum(exp(x[r] - max x[r]))."""
+    for r in prange(x.shape[0]):
+        row_max = x[r].max()
+        total = 0.0
+        for j in range(x.shape[1]):
+            out[r, j] = np.exp(x[r, j] - row_max)
+            total += out[r, j]
+        out[r] /= total
+
+
+@njit(cache=True, parallel=True)
+def _softmax_rows_backward(dy, y, out):
+    """out[r] = y[r] * (dy[r] - <dy[r], y[r]>)."""
+    for r in prange(y.shape[0]):
+        out[r] = y[r] * (dy[r] - np.dot(dy[r], y[r]))
+
+
+@njit(cache=True, parallel=True)
+def _log_softmax_rows(x, out):
+    """out[r] = x[r] - max - log(sum(exp(x[r] - max)))."""
+    for r in prange(x.shape[0]):
+        row_max = x[r].max()
+        total = 0.0
+        for j in range(x.shape[1]):
+            total += np.exp(x[r, j] - row_max)
+        out[r] = x[r] - (row_max + np.log(total))
+
+
+@njit(cache=True, parallel=True)
+def _log_softmax_rows_backward(dy, y, out):
+    """out[r] = dy[r] - exp(y[r]) * sum(dy[r])."""
+    for r in prange(y.shape[0]):
+        out[r] = dy[r] - np.exp(y[r]) * dy[r].sum()
+
+
+def _rows(a, dtype):
+    return np.ascontiguousarray(a, dtype=dtype).reshape(-1, a.shape[-1] if a.ndim else 1)
+
+
+def _apply_rows(kernel, *arrays):
+    dtype = arrays[-1].dtype
+    rows = [_rows(a, dtype) for a in arrays]
+    out = np.empty_like(rows[-1])
+    kernel(*rows, out)
+    return out.reshape(arrays[-1].shape)
+
+
+def softmax_forward(x):
+    return _apply_rows(_softmax_rows, x)
+
+
+def softmax_backward(dy, x, y):
+    return _apply_rows(_softmax_rows_backward, dy, y)
+
+
+def log_softmax_forward(x):
+    return _apply_rows(_log_softmax_rows, x)
+
+
+def log_softmax_backward(dy, x, y):
+    return _apply_rows(_log_softmax_rows_backward, dy, y)

@@ -1,0 +1,14 @@
+"""Differentiable ops (`nk.ops`), named as in `keras.ops`."""
+from .activation import (elu, exponential, gelu, hard_sigmoid, leaky_relu, linear,  # noqa: F401
+                         log_softmax, mish, relu, relu6, selu, sigmoid, silu, softmax,
+                         softplus, softsign, swish, tanh)
+from .core import argmax, cast, clip, one_hot, stop_gradient, where  # noqa: F401
+from .elementwise import (abs, absolute, add, divide, equal, exp, greater,  # noqa: F401
+                          greater_equal, less, less_equal, log, maximum, minimum, multiply,
+                          negative, not_equal, power, sqrt, square, subtract, true_divide)
+from .matmul import dot, matmul  # noqa: F401
+from .nn import dense, dropout  # noqa: F401
+from .op import Op, convert_to_tensor  # noqa: F401
+from .reduction import amax, amin, max, mean, min, prod, sum  # noqa: F401
+from .shape import (broadcast_to, concatenate, expand_dims, getitem, moveaxis,  # noqa: F401
+                    reshape, split, squeeze, stack, transpose)

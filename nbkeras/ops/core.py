@@ -1,0 +1,113 @@
+"""Dtype casts, selection and non-differentiable ops: cast, clip, where, stop_gradient,
+argmax, one_hot."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..core.dtype import standardize_dtype
+from ..core.spec import Spec
+from .op import Op, broadcast_shapes, convert_to_tensor, result_dtype  # noqa: F401 (re-export)
+from .reduction import normalize_axes
+
+
+@dataclass(frozen=True)
+class Cast(Op):
+    dtype: str
+
+    def output_spec(self, x: Spec) -> Spec: return Spec(x.shape, self.dtype)
+    def forward(self, k, x): return k.cast(x, self.dtype)
+    def vjp(self, k, dy, y, x): return (k.cast(dy, x.dtype),)
+
+
+@dataclass(frozen=True)
+class Clip(Op):
+    """x limited to [low, high]; the gradient passes where x is inside (bounds included)."""
+
+    low: float
+    high: float
+
+    def output_spec(self, x: Spec) -> Spec: return x
+    def forward(self, k, x): return k.clip(x, self.low, self.high)
+
+    def vjp(self, k, dy, y, x):
+        inside = k.multiply(k.greater_equal(x, self.low), k.less_equal(x, self.high))
+        return (k.where(inside, dy, 0),)
+
+
+@dataclass(frozen=True)
+class Where(Op):
+    """condition ? x1 : x2, broadcasting all three; not differentiable in the condition."""
+
+    def output_spec(self, c: Spec, a: Spec, b: Spec) -> Spec:
+        shape = broadcast_shapes(broadcast_shapes(c.shape, a.shape, "where"), b.shape, "where")
+        return Spec(shape, result_dtype(a.dtype, b.dtype))
+
+    def forward(self, k, c, a, b): return k.where(c, a, b)
+
+    def vjp(self, k, dy, y, c, a, b):
+        return (None, k.sum_to_shape(k.where(c, dy, 0), a.shape),
+                k.sum_to_shape(k.where(c, 0, dy), b.shape))
+
+
+@dataclass(frozen=True)
+class StopGradient(Op):
+    def output_spec(self, x: Spec) -> Spec: return x
+    def forward(self, k, x): return x
+    def vjp(self, k, dy, y, x): return (None,)
+
+
+@dataclass(frozen=True)
+class ArgMax(Op):
+    axis: int | None
+    keepdims: bool
+
+    def output_spec(self, x: Spec) -> Spec:
+        axes = normalize_axes(self.axis, len(x.shape), "argmax")
+        shape = tuple(1 if i in axes else n for i, n in enumerate(x.shape)
+                      if self.keepdims or i not in axes)
+        return Spec(shape, "int64")
+
+    def forward(self, k, x): return k.argmax(x, axis=self.axis, keepdims=self.keepdims)
+    def vjp(self, k, dy, y, x): return (None,)
+
+
+@dataclass(frozen=True)
+class OneHot(Op):
+    """int indices (shape S) -> one-hot floats with a new axis of `num_classes` at `axis`."""
+
+    num_classes: int
+    axis: int
+    dtype: str
+
+    def output_spec(self, x: Spec) -> Spec:
+        shape = list(x.shape)
+        shape.insert(self.axis % (len(shape) + 1), self.num_classes)
+        return Spec(tuple(shape), self.dtype)
+
+    def forward(self, k, x): return k.one_hot(x, self.num_classes, self.axis, self.dtype)
+    def vjp(self, k, dy, y, x): return (None,)
+
+
+def cast(x, dtype):
+    return Cast(standardize_dtype(dtype))(x)
+
+
+def clip(x, x_min, x_max):
+    return Clip(float(x_min), float(x_max))(x)
+
+
+def where(condition, x1, x2):
+    return Where()(condition, x1, x2)
+
+
+def stop_gradient(x):
+    """x itself, with no gradient flowing back through it."""
+    return StopGradient()(x)
+
+
+def argmax(x, axis=None, keepdims=False):
+    return ArgMax(axis, bool(keepdims))(x)
+
+
+def one_hot(x, num_classes: int, axis: int = -1, dtype=None):
+    return OneHot(int(num_classes), int(axis), standardize_dtype(dtype))(x)

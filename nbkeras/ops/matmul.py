@@ -1,0 +1,58 @@
+"""Matrix products: matmul (numpy semantics, batch axes broadcast) and dot."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..core.spec import Spec
+from .op import Op, broadcast_shapes, result_dtype
+from .shape import moveaxis, reshape
+
+
+@dataclass(frozen=True)
+class MatMul(Op):
+    """a (..., M, K) @ b (..., K, N) -> (..., M, N); a 1-D a or b loses its M or N axis."""
+
+    def output_spec(self, a: Spec, b: Spec) -> Spec:
+        if not a.ndim or not b.ndim:
+            raise ValueError("matmul: operands must have at least one axis; received shapes "
+                             f"{a.shape} and {b.shape}")
+        a_shape = (1,) + a.shape if a.ndim == 1 else a.shape
+        b_shape = b.shape + (1,) if b.ndim == 1 else b.shape
+        if None not in (a_shape[-1], b_shape[-2]) and a_shape[-1] != b_shape[-2]:
+            raise ValueError(f"matmul: inner dimensions differ: shapes {a.shape} and {b.shape}")
+        batch = broadcast_shapes(a_shape[:-2], b_shape[:-2], "matmul")
+        shape = batch + a_shape[-2:-1] * (a.ndim > 1) + b_shape[-1:] * (b.ndim > 1)
+        return Spec(shape, result_dtype(a.dtype, b.dtype))
+
+    def forward(self, k, a, b):
+        return k.matmul(a, b)
+
+    def vjp(self, k, dy, y, a, b):
+        a2 = k.reshape(a, (1, -1)) if a.ndim == 1 else a
+        b2 = k.reshape(b, (-1, 1)) if b.ndim == 1 else b
+        if b.ndim == 1:                      # restore the N axis that a vector b removed
+            dy = k.expand_dims(dy, -1)
+        if a.ndim == 1:                      # and the M axis that a vector a removed
+            dy = k.expand_dims(dy, -2)
+        da = k.sum_to_shape(k.matmul(dy, k.swapaxes(b2, -1, -2)), a2.shape)
+        db = k.sum_to_shape(k.matmul(k.swapaxes(a2, -1, -2), dy), b2.shape)
+        return k.reshape(da, a.shape), k.reshape(db, b.shape)
+
+
+_matmul = MatMul()
+
+
+def matmul(a, b):
+    """numpy.matmul, differentiable in both operands."""
+    return _matmul(a, b)
+
+
+def dot(a, b):
+    """numpy.dot: matmul for rank <= 2; otherwise sums a's last axis with b's second-to-last."""
+    if len(a.shape) <= 2 and len(b.shape) <= 2 or len(b.shape) < 2:
+        return _matmul(a, b) if len(a.shape) and len(b.shape) else a * b
+    inner, last = b.shape[-2], b.shape[-1]
+    rest = b.shape[:-2]
+    flat_b = reshape(moveaxis(b, -2, 0), (inner, -1))       # (K, rest * N)
+    out = _matmul(a, flat_b)                                 # (..., rest * N)
+    return reshape(out, tuple(-1 if n is None else n for n in a.shape[:-1]) + rest + (last,))

@@ -1,0 +1,60 @@
+"""Neural-network ops: dense (fused matmul + bias) and dropout."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..core.random import make_generator
+from ..core.spec import Spec
+from .op import Op, result_dtype
+from .elementwise import multiply
+
+
+@dataclass(frozen=True)
+class Dense(Op):
+    """x (..., in) @ kernel (in, out) [+ bias (out,)] -> (..., out).
+
+    One op, one VJP: the leading axes fold into one so each product is a single 2-D BLAS
+    call, and the bias is added in place."""
+
+    def output_spec(self, x: Spec, w: Spec, b: Spec | None = None) -> Spec:
+        if x.shape[-1] is not None and x.shape[-1] != w.shape[0]:
+            raise ValueError(f"dense: the last axis of the input {x.shape} must equal the "
+                             f"kernel's input size {w.shape[0]} (kernel shape {w.shape})")
+        return Spec(x.shape[:-1] + w.shape[1:], result_dtype(x.dtype, w.dtype))
+
+    def forward(self, k, x, w, b=None):
+        y = k.matmul(k.reshape(x, (-1, w.shape[0])), w)
+        if b is not None:
+            y += b
+        return k.reshape(y, x.shape[:-1] + w.shape[1:])
+
+    def vjp(self, k, dy, y, x, w, b=None):
+        dy2 = k.reshape(dy, (-1, w.shape[1]))
+        dx = k.reshape(k.matmul(dy2, k.transpose(w)), x.shape)
+        dw = k.matmul(k.transpose(k.reshape(x, (-1, w.shape[0]))), dy2)
+        return (dx, dw) if b is None else (dx, dw, k.reduce("sum", dy2, 0, False))
+
+
+_dense = Dense()
+
+
+def dense(x, kernel, bias=None):
+    """x @ kernel + bias over the last axis of x."""
+    return _dense(x, kernel) if bias is None else _dense(x, kernel, bias)
+
+
+def dropout(x, rate: float, noise_shape=None, seed=None, generator=None):
+    """x with each element zeroed with probability `rate` and the rest scaled by
+    1 / (1 - rate). `noise_shape` (None entries take x's size) shares the mask across axes."""
+    if not 0 <= rate < 1:
+        raise ValueError(f"dropout: rate must be in [0, 1); received rate={rate}")
+    if rate == 0:
+        return x
+    shape = tuple(x.shape) if noise_shape is None else tuple(
+        n if m is None else m for n, m in zip(x.shape, noise_shape))
+    generator = generator or make_generator(seed)
+    keep = generator.random(shape) >= rate
+    mask = (keep / (1.0 - rate)).astype(x.dtype)
+    return multiply(x, mask)

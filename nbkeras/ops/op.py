@@ -1,0 +1,102 @@
+"""Op: a shape/dtype rule, a forward and a VJP, registered together as one class.
+
+`Op.__call__` is the single dispatch point: on KerasTensors it only infers the output
+spec and records a graph node; on values it runs `forward` with the device's kernel module
+and lets every active GradientTape record the call.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import config
+from ..core.device import current_device, kernels_for
+from ..core.dtype import is_float, standardize_dtype
+from ..core.keras_tensor import KerasTensor
+from ..core.node import Node
+from ..core.spec import Spec
+from ..core.tape import active_tapes
+from ..core.tensor import Tensor
+
+Array = np.ndarray
+
+
+@dataclass(frozen=True)
+class Op:
+    """Subclasses set their parameters as dataclass fields and define the three methods."""
+
+    def output_spec(self, *inputs: Spec) -> Spec:
+        raise NotImplementedError(f"{type(self).__name__} must define output_spec")  # abstract
+
+    def forward(self, k, *inputs: Array) -> Array:
+        raise NotImplementedError(f"{type(self).__name__} must define forward")  # abstract
+
+    def vjp(self, k, dy: Array, y: Array, *inputs: Array) -> tuple:
+        """Cotangents of the inputs (None where not differentiable) given dy = dL/dy."""
+        raise NotImplementedError(f"{type(self).__name__} must define vjp")  # abstract
+
+    def __call__(self, *inputs):
+        if any(isinstance(x, KerasTensor) for x in inputs):
+            spec = self.output_spec(*[spec_of(x) for x in inputs])
+            return Node(self, inputs, {}, [spec]).outputs[0]
+        tensors = tuple(x if isinstance(x, Tensor) else convert_to_tensor(x) for x in inputs)
+        k = kernels_for(current_device())
+        output = Tensor(self.forward(k, *[t.data for t in tensors]))
+        for tape in active_tapes():
+            tape.record(self, k, tensors, output)
+        return output
+
+
+def spec_of(x) -> Spec:
+    if isinstance(x, KerasTensor):
+        return x.spec
+    if isinstance(x, Tensor):
+        return Spec(x.shape, x.dtype)
+    array = np.asarray(x)
+    return Spec(array.shape, array.dtype.name)
+
+
+def convert_to_tensor(x, dtype=None) -> Tensor:
+    """A Tensor from an array, a Tensor, a Python number or nested list.
+
+    Python floats (and lists of them) become `floatx`, as in Keras; numpy arrays keep
+    their dtype unless `dtype` is given."""
+    if isinstance(x, KerasTensor):
+        raise TypeError(f"convert_to_tensor: {x!r} is symbolic and has no value")
+    if isinstance(x, Tensor) and dtype is None:
+        return x
+    source = x.data if isinstance(x, Tensor) else x
+    array = np.asarray(source)
+    if dtype is None and array.dtype == np.float64 and not isinstance(source, (np.ndarray, np.generic)):
+        dtype = config.floatx()
+    if dtype is not None:
+        array = array.astype(standardize_dtype(dtype), copy=False)
+    return Tensor(array)
+
+
+def broadcast_shapes(a: tuple, b: tuple, who: str = "broadcast") -> tuple:
+    """numpy broadcasting of two shapes in which None means "unknown"."""
+    rank = max(len(a), len(b))
+    a = (1,) * (rank - len(a)) + tuple(a)
+    b = (1,) * (rank - len(b)) + tuple(b)
+    out = []
+    for i, j in zip(a, b):
+        if i == 1 or i == j:
+            out.append(j)
+        elif j == 1:
+            out.append(i)
+        elif i is None or j is None:
+            out.append(i if j is None else j)
+        else:
+            raise ValueError(f"{who}: shapes {a} and {b} cannot be broadcast together")
+    return tuple(out)
+
+
+def result_dtype(*dtypes: str) -> str:
+    return np.result_type(*[np.dtype(d) for d in dtypes]).name
+
+
+def float_dtype(dtype: str) -> str:
+    """The dtype itself if float, else floatx (integer inputs to exp/log/... give floats)."""
+    return dtype if is_float(dtype) else config.floatx()

@@ -1,0 +1,65 @@
+"""Reductions over `axis` (None, an int or a tuple) with `keepdims`: sum, mean, max, min, prod."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..core.spec import Spec
+from .op import Op, float_dtype
+
+
+def normalize_axes(axis, ndim: int, who: str) -> tuple[int, ...]:
+    """Sorted non-negative axes; every axis for None."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    for a in axes:
+        if not -ndim <= a < ndim:
+            raise ValueError(f"{who}: axis {a} is out of range for a tensor of rank {ndim}")
+    return tuple(sorted(a % ndim for a in axes))
+
+
+@dataclass(frozen=True)
+class Reduce(Op):
+    """x (shape S) -> x reduced over `axes` (kept as size 1 when keepdims)."""
+
+    kernel: str          # "sum" | "mean" | "max" | "min" | "prod"
+    axes: tuple[int, ...]
+    keepdims: bool
+
+    def output_spec(self, x: Spec) -> Spec:
+        shape = tuple(1 if i in self.axes else n for i, n in enumerate(x.shape)
+                      if self.keepdims or i not in self.axes)
+        return Spec(shape, float_dtype(x.dtype) if self.kernel == "mean" else x.dtype)
+
+    def forward(self, k, x):
+        return k.reduce(self.kernel, x, self.axes, self.keepdims)
+
+    def vjp(self, k, dy, y, x):
+        kept = tuple(1 if i in self.axes else n for i, n in enumerate(x.shape))
+        dy_kept, y_kept = k.reshape(dy, kept), k.reshape(y, kept)
+        if self.kernel == "sum":
+            return (k.broadcast_to(dy_kept, x.shape),)
+        if self.kernel == "mean":
+            count = max(1, x.size // max(1, y.size))
+            return (k.broadcast_to(k.divide(dy_kept, count), x.shape),)
+        if self.kernel == "prod":
+            return (k.prod_backward(dy_kept, x, self.axes),)
+        return (k.extreme_backward(dy_kept, x, y_kept, self.axes),)
+
+
+def _reduction(kernel: str):
+    def reduce(x, axis=None, keepdims=False):
+        ndim = len(x.shape) if hasattr(x, "shape") else 0
+        op = Reduce(kernel, normalize_axes(axis, ndim, kernel), bool(keepdims))
+        return op(x)
+    reduce.__name__ = kernel
+    reduce.__doc__ = f"{kernel} of x over `axis` (all axes if None), keeping them if `keepdims`."
+    return reduce
+
+
+sum = _reduction("sum")
+mean = _reduction("mean")
+max = _reduction("max")
+min = _reduction("min")
+prod = _reduction("prod")
+amax, amin = max, min
