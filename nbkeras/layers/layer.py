@@ -1,0 +1,378 @@
+"""Layer: the base of every layer and model. A layer's dataclass fields are its Keras config.
+
+A layer owns weights made by `add_weight` in `build`, tracks layers assigned to its
+attributes, builds itself on its first call and never again, and is called either on
+values (computes now) or on KerasTensors (infers shapes and records a graph node).
+"""
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import itertools
+import re
+from collections import defaultdict
+from dataclasses import KW_ONLY, dataclass
+
+import numpy as np
+
+from .. import constraints, initializers, regularizers
+from ..core.dtype import is_float, standardize_dtype
+from ..core.keras_tensor import KerasTensor
+from ..core.node import Node, flatten, map_structure, pack_like
+from ..core.tensor import Tensor, Variable
+from ..ops import cast, convert_to_tensor
+
+_name_counters: dict[str, itertools.count] = defaultdict(itertools.count)
+_training_context: list[bool] = []   # `training` of the enclosing layer calls
+
+
+def to_snake_case(name: str) -> str:
+    """'GlobalAveragePooling2D' -> 'global_average_pooling2d', as Keras names layers."""
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def unique_name(prefix: str) -> str:
+    """'dense', then 'dense_1', 'dense_2', ... (per process, as in Keras)."""
+    n = next(_name_counters[prefix])
+    return prefix if n == 0 else f"{prefix}_{n}"
+
+
+def require(layer: "Layer", field: str, ok: bool, expected: str) -> None:
+    """Raise `Conv2D 'conv2d': padding must be 'valid' or 'same'; received padding='full'`."""
+    if not ok:
+        raise ValueError(f"{type(layer).__name__} '{layer.name}': {field} must be {expected}; "
+                         f"received {field}={getattr(layer, field)!r}")
+
+
+def as_tuple(layer: "Layer", field: str, rank: int) -> tuple[int, ...]:
+    """An int or a `rank`-tuple of ints, as a tuple (`kernel_size=3` -> (3, 3))."""
+    value = getattr(layer, field)
+    values = (value,) * rank if isinstance(value, (int, np.integer)) else tuple(value)
+    require(layer, field, len(values) == rank and all(isinstance(v, (int, np.integer))
+                                                       for v in values),
+            f"an int or a tuple of {rank} ints")
+    return tuple(int(v) for v in values)
+
+
+@dataclass(eq=False)
+class Layer:
+    """Base layer. Subclasses are `@dataclass(eq=False)` with their config as fields, or
+    Keras-style classes with a hand-written `__init__(self, ..., **kwargs)`."""
+
+    _: KW_ONLY
+    name: str | None = None
+    trainable: bool = True
+    dtype: str | None = None
+    input_shape: tuple | None = None
+    input_dim: int | None = None
+
+    def __new__(cls, *args, **kwargs):
+        layer = super().__new__(cls)
+        try:   # remember the constructor arguments, so get_config can return them (as Keras 3)
+            bound = inspect.signature(cls.__init__).bind(None, *args, **kwargs)
+        except TypeError:
+            bound = None
+        arguments = dict(bound.arguments) if bound else {}
+        arguments.pop(next(iter(arguments), None), None)   # self
+        for p in inspect.signature(cls.__init__).parameters.values():
+            if p.kind is p.VAR_KEYWORD:
+                arguments.update(arguments.pop(p.name, {}))
+            elif p.kind is p.VAR_POSITIONAL:
+                arguments.pop(p.name, None)
+        object.__setattr__(layer, "_init_arguments", arguments)
+        return layer
+
+    def __post_init__(self) -> None:
+        self._trainable_variables: list[Variable] = []
+        self._non_trainable_variables: list[Variable] = []
+        self._layers: list[Layer] = []
+        self._inbound_nodes: list[Node] = []
+        self._activity_losses: list = []
+        self.built = False
+        if self.name is None:
+            self.name = unique_name(to_snake_case(type(self).__name__))
+        require(self, "name", isinstance(self.name, str) and "/" not in self.name,
+                "a string without '/'")
+        self.dtype = standardize_dtype(self.dtype)
+        if self.input_dim is not None and self.input_shape is None:
+            self.input_shape = (int(self.input_dim),)
+        if self.input_shape is not None:
+            self.input_shape = tuple(self.input_shape)
+
+    # ---- attribute tracking -------------------------------------------------------------
+    def __setattr__(self, name: str, value) -> None:
+        if name == "trainable" and "_layers" in self.__dict__:
+            self._set_trainable(bool(value))
+        elif not name.startswith("_") and "_layers" in self.__dict__:
+            self._track(value)
+        object.__setattr__(self, name, value)
+
+    def _track(self, value) -> None:
+        if isinstance(value, Layer) and value is not self and value not in self._layers:
+            self._layers.append(value)
+        elif isinstance(value, Variable) and not any(
+                value is v for v in self._trainable_variables + self._non_trainable_variables):
+            (self._trainable_variables if value.trainable
+             else self._non_trainable_variables).append(value)
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                self._track(item)
+        elif isinstance(value, dict):
+            for item in value.values():
+                self._track(item)
+
+    def _set_trainable(self, value: bool) -> None:
+        for v in self._trainable_variables:
+            v.trainable = value
+        for layer in self._layers:
+            layer.trainable = value
+
+    # ---- weights --------------------------------------------------------------------------
+    def add_weight(self, shape=(), initializer=None, dtype=None, trainable: bool = True,
+                   regularizer=None, constraint=None, name: str | None = None) -> Variable:
+        """Create a Variable owned by this layer (path 'layer_name/name')."""
+        dtype = standardize_dtype(dtype or self.dtype)
+        if initializer is None:
+            initializer = "glorot_uniform" if is_float(dtype) else "zeros"
+        shape = tuple(int(n) for n in shape)
+        name = name or f"variable_{len(self._trainable_variables + self._non_trainable_variables)}"
+        value = initializers.get(initializer)(shape, dtype=dtype)
+        variable = Variable(value, trainable=trainable and self.trainable, name=name, dtype=dtype,
+                            constraint=constraints.get(constraint),
+                            regularizer=regularizers.get(regularizer))
+        variable.path = f"{self.name}/{name}"
+        (self._trainable_variables if trainable else self._non_trainable_variables).append(variable)
+        return variable
+
+    @property
+    def weights(self) -> list[Variable]:
+        """Own trainable, then own non-trainable weights, then each sublayer's weights."""
+        return _unique(self._trainable_variables + self._non_trainable_variables
+                       + [w for layer in self._layers for w in layer.weights])
+
+    @property
+    def trainable_weights(self) -> list[Variable]:
+        if not self.trainable:
+            return []
+        return _unique(self._trainable_variables
+                       + [w for layer in self._layers for w in layer.trainable_weights])
+
+    @property
+    def non_trainable_weights(self) -> list[Variable]:
+        if not self.trainable:
+            return self.weights
+        return _unique(self._non_trainable_variables
+                       + [w for layer in self._layers for w in layer.non_trainable_weights])
+
+    variables = weights
+    trainable_variables = trainable_weights
+    non_trainable_variables = non_trainable_weights
+
+    def get_weights(self) -> list[np.ndarray]:
+        return [w.numpy() for w in self.weights]
+
+    def set_weights(self, weights) -> None:
+        """Set every weight from a list of arrays in `get_weights()` order. Checks all counts
+        and shapes before changing anything."""
+        own = self.weights
+        if len(weights) != len(own):
+            raise ValueError(f"{type(self).__name__} '{self.name}': set_weights expects "
+                             f"{len(own)} arrays ({[w.shape for w in own]}); received "
+                             f"{len(weights)} arrays")
+        arrays = [np.asarray(a) for a in weights]
+        for w, a in zip(own, arrays):
+            if w.shape != a.shape:
+                raise ValueError(f"{type(self).__name__} '{self.name}': weight '{w.path}' has "
+                                 f"shape {w.shape}; received an array of shape {a.shape}")
+        for w, a in zip(own, arrays):
+            w.assign(a)
+
+    def count_params(self) -> int:
+        if not self.built:
+            raise ValueError(f"{type(self).__name__} '{self.name}': count_params needs a built "
+                             "layer; call it on an input or call build(input_shape) first")
+        return int(sum(w.size for w in self.weights))
+
+    @property
+    def losses(self) -> list:
+        """Activity-regularization losses of the last call and the weight regularization
+        terms (computed now, so a GradientTape sees them)."""
+        own = list(self._activity_losses) + [v.regularizer(v) for v in
+                                             self._trainable_variables + self._non_trainable_variables
+                                             if v.regularizer is not None]
+        return own + [loss for layer in self._layers for loss in layer.losses]
+
+    def add_loss(self, loss) -> None:
+        self._activity_losses.append(loss)
+
+    # ---- config ---------------------------------------------------------------------------
+    def get_config(self) -> dict:
+        """The dataclass fields (serialized), plus any constructor arguments of a Keras-style
+        subclass that are not fields."""
+        fields = sorted(dataclasses.fields(self), key=lambda f: f.kw_only)  # own config first
+        config = {f.name: _serialize(getattr(self, f.name)) for f in fields
+                  if f.init and not f.name.startswith("_")}
+        for key, value in self._init_arguments.items():
+            config.setdefault(key, _serialize(value))
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict):
+        return cls(**config)
+
+    # ---- shapes and building ----------------------------------------------------------------
+    def build(self, input_shape) -> None:
+        """Create the weights for inputs of `input_shape` (a tuple, or a list of tuples)."""
+
+    def compute_output_shape(self, input_shape):
+        """Output shape(s) for `input_shape`, by running `call` on symbolic tensors."""
+        out = self._symbolic_call(_shapes_to_tensors(input_shape, self.dtype))
+        return map_structure(lambda t: t.shape, out)
+
+    def _maybe_build(self, inputs) -> None:
+        if self.built:
+            return
+        self.build(map_structure(lambda t: tuple(t.shape), inputs))
+        self.built = True
+
+    def _symbolic_call(self, inputs, **kwargs):
+        """Outputs of `call` on KerasTensors: shapes and dtypes, no values."""
+        if type(self).compute_output_shape is not Layer.compute_output_shape:
+            shapes = self.compute_output_shape(map_structure(lambda t: t.shape, inputs))
+            return _shapes_to_tensors(shapes, self.dtype)
+        return self._call_with_context(inputs, kwargs)
+
+    # ---- calling ----------------------------------------------------------------------------
+    def call(self, inputs, *args, **kwargs):
+        return inputs
+
+    def __call__(self, inputs, *args, training=None, mask=None, **kwargs):
+        if args:
+            raise TypeError(f"{type(self).__name__} '{self.name}': pass extra call arguments "
+                            "by keyword")
+        if training is not None:
+            kwargs["training"] = training
+        if mask is not None:
+            kwargs["mask"] = mask
+        if any(isinstance(x, KerasTensor) for x in flatten((inputs, kwargs))):
+            return self._call_symbolic(inputs, kwargs)
+        inputs = map_structure(self._convert_input, inputs)
+        self._maybe_build(inputs)
+        self._activity_losses = []
+        outputs = self._call_with_context(inputs, kwargs)
+        activity_regularizer = regularizers.get(getattr(self, "activity_regularizer", None))
+        if activity_regularizer is not None:
+            self._activity_losses += [activity_regularizer(y) for y in flatten(outputs)]
+        return outputs
+
+    def _convert_input(self, x):
+        """Arrays become Tensors; float inputs are cast to the layer's dtype (as Keras)."""
+        if x is None or isinstance(x, (bool, str)):
+            return x
+        tensor = x if isinstance(x, Tensor) else convert_to_tensor(x)
+        if is_float(tensor.dtype) and tensor.dtype != self.dtype:
+            tensor = cast(tensor, self.dtype)
+        return tensor
+
+    def _call_with_context(self, inputs, kwargs):
+        """Run `call`, passing `training` (the caller's or the enclosing call's) only to a
+        `call` that takes it."""
+        training = kwargs.pop("training", None)
+        if training is None and _training_context:
+            training = _training_context[-1]
+        parameters = _call_parameters(type(self))
+        if "training" in parameters or "kwargs" in parameters:
+            kwargs["training"] = bool(training)
+        if "mask" not in parameters and "kwargs" not in parameters:
+            kwargs.pop("mask", None)
+        _training_context.append(bool(training))
+        try:
+            return self.call(inputs, **kwargs)
+        finally:
+            _training_context.pop()
+
+    def _call_symbolic(self, inputs, kwargs):
+        try:
+            self._maybe_build(inputs)
+            outputs = self._symbolic_call(inputs, **dict(kwargs))
+        except (ValueError, TypeError) as error:
+            raise ValueError(_flow_error(self, inputs, error)) from error
+        specs = [t.spec for t in flatten(outputs)]
+        names = [self.name] if len(specs) == 1 else [f"{self.name}_{i}" for i in range(len(specs))]
+        node = Node(self, (inputs,), kwargs, specs, names)
+        self._inbound_nodes.append(node)
+        return pack_like(outputs, node.outputs)
+
+    # ---- graph views --------------------------------------------------------------------------
+    def _first_node(self, what: str) -> Node:
+        if not self._inbound_nodes:
+            raise AttributeError(f"{type(self).__name__} '{self.name}' has no {what}: it has not "
+                                 "been called on a symbolic input (nk.Input)")
+        return self._inbound_nodes[0]
+
+    @property
+    def input(self):
+        node = self._first_node("input")
+        return node.args[0]
+
+    @property
+    def output(self):
+        outputs = self._first_node("output").outputs
+        return outputs[0] if len(outputs) == 1 else outputs
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items()
+                           if k not in ("input_shape", "input_dim") or v is not None)
+        return f"{type(self).__name__}({fields})"
+
+
+def _unique(variables: list[Variable]) -> list[Variable]:
+    seen, out = set(), []
+    for v in variables:
+        if id(v) not in seen:
+            seen.add(id(v))
+            out.append(v)
+    return out
+
+
+def _serialize(value):
+    if hasattr(value, "get_config") and not isinstance(value, type):
+        return {"class_name": type(value).__name__, "config": value.get_config()}
+    return value
+
+
+_parameter_cache: dict[type, set[str]] = {}
+
+
+def _call_parameters(cls: type) -> set[str]:
+    if cls not in _parameter_cache:
+        _parameter_cache[cls] = set(inspect.signature(cls.call).parameters)
+    return _parameter_cache[cls]
+
+
+def _is_shape(value) -> bool:
+    return isinstance(value, (list, tuple)) and all(n is None or isinstance(n, (int, np.integer))
+                                                    for n in value)
+
+
+def _shapes_to_tensors(shapes, dtype):
+    """KerasTensors for a shape, or for a list or dict of shapes."""
+    if isinstance(shapes, dict):
+        return {k: _shapes_to_tensors(v, dtype) for k, v in shapes.items()}
+    if _is_shape(shapes):
+        return KerasTensor(tuple(shapes), dtype)
+    return [_shapes_to_tensors(s, dtype) for s in shapes]
+
+
+def _flow_error(layer: Layer, inputs, error: Exception) -> str:
+    """'Dense 'dense_1' cannot take the output of Flatten 'flatten' (shape (None, 3)): ...'."""
+    sources = []
+    for t in flatten(inputs):
+        if isinstance(t, KerasTensor):
+            producer = t.node.operation if t.node is not None else None
+            who = (f"{type(producer).__name__} '{producer.name}'" if isinstance(producer, Layer)
+                   else "an input")
+            sources.append(f"{who} (shape {t.shape})")
+    return (f"{type(layer).__name__} '{layer.name}' cannot take the output of "
+            f"{', '.join(sources)}: {error}")

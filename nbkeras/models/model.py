@@ -1,0 +1,40 @@
+"""Model: a Layer with sublayers, `summary` and `get_layer`. `Model(inputs, outputs)` makes
+a functional model; subclassing `Model` makes a model whose `call` is yours."""
+from __future__ import annotations
+
+from ..layers.layer import Layer
+from .summary import print_summary
+
+
+class Model(Layer):
+    """Subclass it (define `__init__` with layers as attributes, and `call`), or call
+    `Model(inputs, outputs)` for a functional model."""
+
+    def __new__(cls, *args, **kwargs):
+        if cls is Model and (args or "inputs" in kwargs):
+            from .functional import Functional
+
+            return Functional.__new__(Functional, *args, **kwargs)
+        return super().__new__(cls, *args, **kwargs)
+
+    @property
+    def layers(self) -> list[Layer]:
+        return list(self._layers)
+
+    def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
+        """The layer called `name`, or at position `index` of `model.layers`."""
+        if index is not None:
+            if not -len(self.layers) <= index < len(self.layers):
+                raise ValueError(f"{type(self).__name__} '{self.name}': get_layer index {index} "
+                                 f"is out of range; the model has {len(self.layers)} layers")
+            return self.layers[index]
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"{type(self).__name__} '{self.name}': no layer named {name!r}; its "
+                         f"layers are {[layer.name for layer in self.layers]}")
+
+    def summary(self, line_length: int | None = None, positions=None, print_fn=None,
+                expand_nested: bool = False, show_trainable: bool = False) -> None:
+        """Print the layers, their output shapes and parameter counts, as Keras does."""
+        print_summary(self, line_length, positions, print_fn, expand_nested, show_trainable)

@@ -1,0 +1,123 @@
+"""Sequential: a plain stack of layers, each with one input and one output."""
+from __future__ import annotations
+
+from ..core.keras_tensor import KerasTensor
+from ..layers.input_layer import InputLayer
+from ..layers.layer import Layer
+from .model import Model
+
+
+class Sequential(Model):
+    """`Sequential([Input(shape), layer, ...])`. Without an Input (or `input_shape=` on the
+    first layer) the model builds itself on its first call."""
+
+    def __init__(self, layers=None, trainable: bool = True, name: str | None = None):
+        super().__init__(name=name, trainable=trainable)
+        self._input_layer: InputLayer | None = None
+        self._graph_output: KerasTensor | None = None
+        for layer in layers or []:
+            self.add(layer, rebuild=False)
+        self._build_graph()
+
+    def add(self, layer, rebuild: bool = True) -> None:
+        """Append a layer (or set the input, for an `Input` tensor or an `InputLayer`)."""
+        if isinstance(layer, KerasTensor) and isinstance(getattr(layer.node, "operation", None),
+                                                         InputLayer):
+            layer = layer.node.operation
+        if isinstance(layer, InputLayer):
+            if self._input_layer is not None or self._layers:
+                raise ValueError(f"Sequential '{self.name}': an input can only be the first "
+                                 f"element; received {layer.name!r} after other layers")
+            self._input_layer = layer
+            return
+        if not isinstance(layer, Layer):
+            raise ValueError(f"Sequential '{self.name}': add expects a Layer; received "
+                             f"{type(layer).__name__} {layer!r}")
+        if not self._layers and self._input_layer is None and layer.input_shape is not None:
+            self._input_layer = InputLayer(shape=layer.input_shape, dtype=layer.dtype)
+        self._layers.append(layer)
+        if rebuild:
+            self._build_graph()
+
+    def pop(self, rebuild: bool = True) -> Layer:
+        """Remove and return the last layer."""
+        if not self._layers:
+            raise ValueError(f"Sequential '{self.name}': pop on a model without layers")
+        layer = self._layers.pop()
+        if rebuild:
+            self._build_graph()
+        return layer
+
+    def _build_graph(self) -> None:
+        """With a known input, call every layer symbolically: builds the weights, checks that
+        the shapes flow and records the output shapes shown by `summary`."""
+        self._graph_output = None
+        if self._input_layer is None:
+            return
+        x = self._input_layer.output
+        for layer in self._layers:
+            x = layer(x)
+        self._graph_output = x
+        self.built = True
+
+    def build(self, input_shape) -> None:
+        if self._input_layer is None:
+            self._input_layer = InputLayer(batch_shape=(None, *tuple(input_shape)[1:]),
+                                           dtype=self.dtype)
+            self._build_graph()
+
+    def call(self, inputs, training=False):
+        x = inputs
+        for layer in self._layers:
+            x = layer(x, training=training)
+        return x
+
+    def _convert_input(self, x):
+        return x   # each layer converts and casts its own inputs
+
+    def _maybe_build(self, inputs) -> None:
+        if self._input_layer is None:
+            self.build(tuple(inputs.shape))
+        self.built = True
+
+    @property
+    def input(self):
+        return self._input_layer.output if self._input_layer else super().input
+
+    @property
+    def output(self):
+        return self._graph_output if self._graph_output is not None else super().output
+
+    @property
+    def input_shape(self):
+        input_layer = self.__dict__.get("_input_layer")   # None also while __init__ runs
+        return input_layer.batch_shape if input_layer else None
+
+    @input_shape.setter
+    def input_shape(self, value) -> None:   # the base dataclass field; the InputLayer knows it
+        pass
+
+    @property
+    def output_shape(self):
+        if self._graph_output is None:
+            raise AttributeError(f"Sequential '{self.name}' has no output shape yet: give it an "
+                                 "Input or call it on data first")
+        return self._graph_output.shape
+
+    def get_config(self) -> dict:
+        layers = [{"class_name": type(layer).__name__, "config": layer.get_config()}
+                  for layer in ([self._input_layer] if self._input_layer else []) + self._layers]
+        return {"name": self.name, "trainable": self.trainable, "layers": layers}
+
+    @classmethod
+    def from_config(cls, config: dict, custom_objects: dict | None = None):
+        from .. import layers as layer_module
+
+        registry = {**vars(layer_module), **(custom_objects or {})}
+        layers = []
+        for spec in config["layers"]:
+            if spec["class_name"] not in registry:
+                raise ValueError(f"Sequential.from_config: unknown layer class "
+                                 f"{spec['class_name']!r}; pass it in custom_objects")
+            layers.append(registry[spec["class_name"]].from_config(spec["config"]))
+        return cls(layers, trainable=config.get("trainable", True), name=config.get("name"))

@@ -1,0 +1,97 @@
+"""Weight regularizers, as in `keras.regularizers`: `reg(x) -> scalar penalty`.
+
+Penalties are built from `nbkeras.ops`, so a GradientTape differentiates them; the
+result is a 0-d Tensor of x's dtype. Defaults and config keys are Keras 3's.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+from . import ops
+from .core.tensor import Tensor
+from .initializers import ConfigObject, registry, resolve
+from .initializers import serialize as serialize
+
+
+@dataclass
+class Regularizer(ConfigObject):
+    """Base class: subclasses override `__call__(x) -> scalar`. The base penalty is 0."""
+
+    def __call__(self, x) -> Tensor | float:
+        return 0.0
+
+
+def penalty_factor(value, name: str, default: float) -> float:
+    """`value` as a float (None -> `default`); Keras rejects negatives, inf and NaN."""
+    value = default if value is None else value
+    if (isinstance(value, bool) or not isinstance(value, (int, float))
+            or not math.isfinite(value) or value < 0):
+        raise ValueError(f"Invalid value for argument {name}: expected a non-negative float. "
+                         f"Received: {name}={value!r}")
+    return float(value)
+
+
+def l1_l2_penalty(x, l1: float, l2: float) -> Tensor:
+    """l1 * sum(|x|) + l2 * sum(x²) for x of any shape: a 0-d Tensor of x's dtype.
+    A zero factor's term is left out, as in Keras."""
+    total = ops.convert_to_tensor(0.0, dtype=x.dtype)
+    if l1:
+        total = total + l1 * ops.sum(ops.abs(x))
+    if l2:
+        total = total + l2 * ops.sum(ops.square(x))
+    return total
+
+
+@dataclass
+class L1(Regularizer):
+    """l1 * sum(|x|)."""
+
+    l1: float = 0.01
+
+    def __post_init__(self) -> None:
+        self.l1 = penalty_factor(self.l1, "l1", 0.01)
+
+    def __call__(self, x) -> Tensor:
+        return l1_l2_penalty(x, self.l1, 0.0)
+
+
+@dataclass
+class L2(Regularizer):
+    """l2 * sum(x²)."""
+
+    l2: float = 0.01
+
+    def __post_init__(self) -> None:
+        self.l2 = penalty_factor(self.l2, "l2", 0.01)
+
+    def __call__(self, x) -> Tensor:
+        return l1_l2_penalty(x, 0.0, self.l2)
+
+
+@dataclass
+class L1L2(Regularizer):
+    """l1 * sum(|x|) + l2 * sum(x²); both factors default to 0, as in Keras 3."""
+
+    l1: float = 0.0
+    l2: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.l1 = penalty_factor(self.l1, "l1", 0.0)
+        self.l2 = penalty_factor(self.l2, "l2", 0.0)
+
+    def __call__(self, x) -> Tensor:
+        return l1_l2_penalty(x, self.l1, self.l2)
+
+
+# Keras's lowercase aliases.
+l1, l2, l1_l2 = L1, L2, L1L2
+
+_REGULARIZERS = registry([L1, L2, L1L2], l1_l2=L1L2)
+
+
+def get(identifier) -> Regularizer | Callable | None:
+    """A regularizer from None, a Keras name ("l2", "L1L2", "l1_l2"), a dict
+    `{"class_name": ..., "config": {...}}`, a class, an instance or a callable `x -> scalar`."""
+    return resolve(identifier, "regularizer", _REGULARIZERS)
