@@ -26,8 +26,7 @@ class Regularizer(ConfigObject):
 def penalty_factor(value, name: str, default: float) -> float:
     """`value` as a float (None -> `default`); Keras rejects negatives, inf and NaN."""
     value = default if value is None else value
-    if (isinstance(value, bool) or not isinstance(value, (int, float))
-            or not math.isfinite(value) or value < 0):
+    if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
         raise ValueError(f"Invalid value for argument {name}: expected a non-negative float. "
                          f"Received: {name}={value!r}")
     return float(value)

@@ -81,9 +81,10 @@ class GradientTape:
             for t, g in zip(inputs, grads):
                 if g is not None and is_float(t.data.dtype):
                     _accumulate(cotangents, t, g)
+        flat = [_source_gradient(cotangents if self._is_tracked(s) else {}, s,
+                                 unconnected_gradients) for s in flatten(sources)]
         if not self.persistent:
             self._records, self._tracked = [], {}
-        flat = [_source_gradient(cotangents, s, unconnected_gradients) for s in flatten(sources)]
         return pack_like(sources, flat)
 
 

@@ -231,10 +231,12 @@ class Layer:
         return map_structure(lambda t: t.shape, out)
 
     def _maybe_build(self, inputs) -> None:
-        if self.built:
-            return
-        self.build(map_structure(lambda t: tuple(t.shape), inputs))
-        self.built = True
+        if not self.built:
+            self.build(map_structure(lambda t: tuple(t.shape), inputs))
+            self.built = True
+        input_spec = self.__dict__.get("input_spec")
+        if input_spec is not None and not isinstance(inputs, (list, tuple, dict)):
+            input_spec.check(f"{type(self).__name__} '{self.name}'", tuple(inputs.shape))
 
     def _symbolic_call(self, inputs, **kwargs):
         """Outputs of `call` on KerasTensors: shapes and dtypes, no values."""

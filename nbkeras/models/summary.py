@@ -15,7 +15,7 @@ def print_summary(model, line_length=None, positions=None, print_fn=None,
     positions = positions or ([0.3, 0.55, 0.67, 1.0] if connected else [0.45, 0.8, 1.0])
     if show_trainable:
         positions = [p * 0.9 for p in positions] + [1.0]
-    stops = [int(line_length * p) if p <= 1 else int(p) for p in positions]
+    stops = [int((line_length - 1) * p) if p <= 1 else int(p) for p in positions]
     widths = [b - a - 3 for a, b in zip([0] + stops[:-1], stops)]
     right_aligned = {2}
 

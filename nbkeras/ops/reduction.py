@@ -40,7 +40,7 @@ class Reduce(Op):
         if self.kernel == "sum":
             return (k.broadcast_to(dy_kept, x.shape),)
         if self.kernel == "mean":
-            count = max(1, x.size // max(1, y.size))
+            count = x.size // y.size if y.size else 1
             return (k.broadcast_to(k.divide(dy_kept, count), x.shape),)
         if self.kernel == "prod":
             return (k.prod_backward(dy_kept, x, self.axes),)

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from ... import activations, ops
 from ...core.tensor import Tensor
+from ..input_spec import InputSpec
 from ..layer import Layer, require
 
 
@@ -34,6 +35,7 @@ class Dense(Layer):
         if input_shape[-1] is None:
             raise ValueError(f"Dense '{self.name}': the last axis of the input must be known; "
                              f"received input shape {input_shape}")
+        self.input_spec = InputSpec(min_ndim=2, axes={-1: input_shape[-1]})
         self.kernel = self.add_weight((input_shape[-1], self.units), self.kernel_initializer,
                                       regularizer=self.kernel_regularizer,
                                       constraint=self.kernel_constraint, name="kernel")

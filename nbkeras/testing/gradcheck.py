@@ -1,0 +1,135 @@
+"""check_grads: the tape's gradients against central finite differences, in float64.
+
+The scalar checked is L = <v, f(inputs)> for a fixed random cotangent v, so one backward
+pass gives dL/d(every input and weight). In "full" mode every element is perturbed; in
+"projection" mode a random direction u per argument is, comparing <u, dL/dx> with
+(L(x + eps u) - L(x - eps u)) / 2 eps.
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..core.tape import GradientTape
+from ..core.tensor import Tensor, Variable
+
+
+class GradientCheckError(AssertionError):
+    """Raised when an analytic gradient disagrees with finite differences."""
+
+
+@dataclass
+class _Argument:
+    label: str            # "input 0" or "weight 'dense/kernel'"
+    array: np.ndarray     # perturbed in place
+    tensor: Tensor
+
+
+def check_grads(fn, inputs, *, mode: str = "auto", eps: float = 1e-6, rtol: float = 1e-5,
+                atol: float = 1e-7, seed: int = 0, max_full_size: int = 256,
+                call_kwargs: dict | None = None) -> None:
+    """Check d<v, fn(*inputs)>/d(inputs and fn's trainable weights) by central differences.
+
+    fn: a Layer or Model (its trainable weights are checked too) or any function of Tensors.
+    inputs: arrays (float inputs are checked; integer ones are held fixed).
+    mode: "full" perturbs every element, "projection" one random direction per argument,
+    "auto" is full for arguments of at most `max_full_size` elements.
+    Raises GradientCheckError naming the argument, the index, both values and the error.
+    """
+    if mode not in ("auto", "full", "projection"):
+        raise ValueError(f"check_grads: mode must be 'auto', 'full' or 'projection'; "
+                         f"received {mode!r}")
+    call_kwargs = call_kwargs or {}
+    arrays = [np.array(x.numpy() if isinstance(x, Tensor) else x) for x in inputs]
+    tensors = [Tensor(a) for a in arrays]
+    fn(*tensors, **call_kwargs)                      # builds a layer's weights
+    weights = list(getattr(fn, "trainable_weights", []))
+    arguments = [_Argument(f"input {i}", a, t) for i, (a, t) in enumerate(zip(arrays, tensors))
+                 if a.dtype.kind == "f"]
+    arguments += [_Argument(f"weight '{w.path}'", w.data, w) for w in weights]
+    low_precision = [a.label for a in arguments if a.array.dtype != np.float64]
+    if low_precision:
+        warnings.warn(f"check_grads: {low_precision} are not float64; finite differences in "
+                      "lower precision are unreliable (build the layer with dtype='float64')",
+                      stacklevel=2)
+    rng = np.random.default_rng(seed)
+    output = _as_array(fn(*tensors, **call_kwargs))
+    cotangent = rng.standard_normal(output.shape)
+
+    def objective() -> float:
+        return float(np.sum(_as_array(fn(*tensors, **call_kwargs)) * cotangent))
+
+    with GradientTape(persistent=True) as tape:
+        tape.watch([a.tensor for a in arguments if not isinstance(a.tensor, Variable)])
+        y = fn(*tensors, **call_kwargs)
+        loss = _sum_product(y, cotangent)
+    grads = tape.gradient(loss, [a.tensor for a in arguments])
+    name = getattr(fn, "name", getattr(fn, "__name__", type(fn).__name__))
+    for argument, grad in zip(arguments, grads):
+        analytic = np.zeros(argument.array.shape) if grad is None else np.asarray(grad, np.float64)
+        full = mode == "full" or (mode == "auto" and argument.array.size <= max_full_size)
+        if full:
+            _check_elements(name, argument, analytic, objective, eps, rtol, atol)
+        else:
+            _check_projection(name, argument, analytic, objective, eps, rtol, atol, rng)
+
+
+def _as_array(y) -> np.ndarray:
+    if isinstance(y, (list, tuple)):
+        return np.concatenate([np.ravel(_as_array(t)) for t in y])
+    return np.asarray(y.numpy() if isinstance(y, Tensor) else y, dtype=np.float64)
+
+
+def _sum_product(y, cotangent):
+    """<v, y> as a differentiable scalar (y may be a list of outputs)."""
+    from .. import ops
+
+    if isinstance(y, (list, tuple)):
+        parts, start = [], 0
+        for t in y:
+            size = int(np.prod(t.shape))
+            v = cotangent[start:start + size].reshape(t.shape).astype(t.dtype)
+            parts.append(ops.sum(ops.multiply(t, v)))
+            start += size
+        total = parts[0]
+        for part in parts[1:]:
+            total = ops.add(total, part)
+        return total
+    return ops.sum(ops.multiply(y, cotangent.astype(y.dtype)))
+
+
+def _central_difference(array, index, step, objective) -> float:
+    original = array[index].copy()
+    try:
+        array[index] = original + step
+        plus = objective()
+        array[index] = original - step
+        minus = objective()
+    finally:
+        array[index] = original
+    return (plus - minus) / 2
+
+
+def _check_elements(name, argument, analytic, objective, eps, rtol, atol) -> None:
+    for index in np.ndindex(argument.array.shape):
+        numeric = _central_difference(argument.array, index, eps, objective) / eps
+        _compare(name, argument.label, f"index {index}", analytic[index], numeric, rtol, atol)
+
+
+def _check_projection(name, argument, analytic, objective, eps, rtol, atol, rng) -> None:
+    direction = rng.standard_normal(argument.array.shape)
+    direction /= np.linalg.norm(direction)
+    numeric = _central_difference(argument.array, ..., eps * direction, objective) / eps
+    _compare(name, argument.label, "a random direction", float(np.sum(analytic * direction)),
+             numeric, rtol, atol)
+
+
+def _compare(name, label, where, analytic, numeric, rtol, atol) -> None:
+    error = abs(analytic - numeric)
+    scale = max(abs(analytic), abs(numeric))
+    if error > atol + rtol * scale:
+        raise GradientCheckError(
+            f"{name}: gradient of {label} at {where} is wrong: analytic {analytic:.10g}, "
+            f"numeric {numeric:.10g}, relative error {error / max(scale, 1e-300):.3g}")
