@@ -3,6 +3,8 @@ Host functions take any shape (..., n) and return a new array."""
 import numpy as np
 from numba import njit, prange
 
+from .parallel import launch
+
 __all__ = ["softmax_forward", "softmax_backward", "log_softmax_forward", "log_softmax_backward"]
 
 
@@ -51,7 +53,7 @@ def _apply_rows(kernel, *arrays):
     dtype = arrays[-1].dtype
     rows = [_rows(a, dtype) for a in arrays]
     out = np.empty_like(rows[-1])
-    kernel(*rows, out)
+    launch(kernel, out.size, *rows, out)
     return out.reshape(arrays[-1].shape)
 
 
