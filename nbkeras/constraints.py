@@ -14,8 +14,8 @@ from typing import Callable
 import numpy as np
 
 from . import config
-from .initializers import ConfigObject, registry, resolve
-from .initializers import serialize as serialize
+from .serialization import ConfigObject, registry, resolve
+from .serialization import serialize as serialize  # noqa: F401 (public)
 
 Axis = int | tuple[int, ...] | list[int] | None
 

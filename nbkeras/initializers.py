@@ -4,90 +4,21 @@ Formulas, defaults and config keys are Keras 3's, so configs move between the tw
 Random initializers draw from a numpy Generator: a fresh one from `seed` at every call
 when a seed is given (so the same initializer repeats its values), else one derived from
 nbkeras's global generator (so `nk.config.set_random_seed` makes runs repeat).
-
-The top of this file also holds the config/lookup machinery shared with
-`nbkeras.regularizers` and `nbkeras.constraints`.
 """
 from __future__ import annotations
 
 import math
-import re
-from dataclasses import dataclass, fields
-from typing import Any, Callable
+from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
 from .core.dtype import standardize_dtype
 from .core.random import make_generator
+from .serialization import ConfigObject, registry, resolve
+from .serialization import serialize as serialize  # noqa: F401 (public)
 
 Shape = tuple[int, ...]
-
-# ---- shared by initializers, regularizers and constraints ----------------------------
-
-
-@dataclass
-class ConfigObject:
-    """A Keras config object: its dataclass fields are its config."""
-
-    def get_config(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]):
-        return cls(**config)
-
-
-def snake_case(name: str) -> str:
-    """Keras's snake_case of a class name: 'GlorotUniform' -> 'glorot_uniform', 'L1L2' -> 'l1l2'."""
-    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
-
-
-def registry(classes: list[type], **aliases: type) -> dict[str, type]:
-    """Name -> class for `get`: each class under its own name and its snake_case name."""
-    names = {cls.__name__: cls for cls in classes}
-    names.update({snake_case(cls.__name__): cls for cls in classes})
-    names.update(aliases)
-    return names
-
-
-def serialize(obj: ConfigObject | None) -> dict[str, Any] | None:
-    """Keras's serialized form `{"class_name": ..., "config": {...}}` (None for None)."""
-    if obj is None:
-        return None
-    if not hasattr(obj, "get_config"):
-        raise TypeError(f"serialize: {obj!r} has no get_config(), so it cannot be serialized")
-    return {"class_name": type(obj).__name__, "config": obj.get_config()}
-
-
-def resolve(identifier, kind: str, names: dict[str, type]):
-    """The object `identifier` names: None, a name in `names`, a serialized dict, a class,
-    an instance or any callable (returned as is)."""
-    if identifier is None:
-        return None
-    if isinstance(identifier, str):
-        return _lookup(identifier, kind, names)()
-    if isinstance(identifier, dict):
-        if "class_name" not in identifier:
-            raise ValueError(f"Could not interpret {kind} identifier {identifier!r}: a dict "
-                             f"must have a 'class_name' key (and optionally 'config')")
-        cls = _lookup(identifier["class_name"], kind, names)
-        return cls.from_config(identifier.get("config") or {})
-    if isinstance(identifier, type):
-        return identifier()
-    if callable(identifier):
-        return identifier
-    raise ValueError(f"Could not interpret {kind} identifier: {identifier!r}")
-
-
-def _lookup(name: str, kind: str, names: dict[str, type]) -> type:
-    if name not in names:
-        raise ValueError(f"Unknown {kind}: {name!r}. Valid names are: {', '.join(sorted(names))}")
-    return names[name]
-
-
-# ---- initializers ---------------------------------------------------------------------
-
 
 @dataclass
 class Initializer(ConfigObject):
@@ -99,7 +30,8 @@ class Initializer(ConfigObject):
         return np.asarray(self.generate(shape), dtype=standardize_dtype(dtype), order="C")
 
     def generate(self, shape: Shape) -> np.ndarray:
-        raise NotImplementedError(f"{type(self).__name__} must define generate or __call__")
+        """The values (any float array of `shape`); each initializer defines it."""
+        raise TypeError(f"{type(self).__name__} must define generate (abstract) or __call__")
 
 
 @dataclass

@@ -11,8 +11,8 @@ from typing import Callable
 
 from . import ops
 from .core.tensor import Tensor
-from .initializers import ConfigObject, registry, resolve
-from .initializers import serialize as serialize
+from .serialization import ConfigObject, registry, resolve
+from .serialization import serialize as serialize  # noqa: F401 (public)
 
 
 @dataclass

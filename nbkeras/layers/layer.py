@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import itertools
-import re
 from collections import defaultdict
 from dataclasses import KW_ONLY, dataclass
 
@@ -21,15 +20,10 @@ from ..core.keras_tensor import KerasTensor
 from ..core.node import Node, flatten, map_structure, pack_like
 from ..core.tensor import Tensor, Variable
 from ..ops import cast, convert_to_tensor
+from ..serialization import snake_case
 
 _name_counters: dict[str, itertools.count] = defaultdict(itertools.count)
 _training_context: list[bool] = []   # `training` of the enclosing layer calls
-
-
-def to_snake_case(name: str) -> str:
-    """'GlobalAveragePooling2D' -> 'global_average_pooling2d', as Keras names layers."""
-    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 def unique_name(prefix: str) -> str:
@@ -91,7 +85,7 @@ class Layer:
         self._activity_losses: list = []
         self.built = False
         if self.name is None:
-            self.name = unique_name(to_snake_case(type(self).__name__))
+            self.name = unique_name(snake_case(type(self).__name__))
         require(self, "name", isinstance(self.name, str) and "/" not in self.name,
                 "a string without '/'")
         self.dtype = standardize_dtype(self.dtype)
@@ -227,7 +221,7 @@ class Layer:
 
     def compute_output_shape(self, input_shape):
         """Output shape(s) for `input_shape`, by running `call` on symbolic tensors."""
-        out = self._symbolic_call(_shapes_to_tensors(input_shape, self.dtype))
+        out = self._call_with_context(_shapes_to_tensors(input_shape, self.dtype), {})
         return map_structure(lambda t: t.shape, out)
 
     def _maybe_build(self, inputs) -> None:

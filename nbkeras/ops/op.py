@@ -6,6 +6,7 @@ and lets every active GradientTape record the call.
 """
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,18 +24,20 @@ Array = np.ndarray
 
 
 @dataclass(frozen=True)
-class Op:
+class Op(ABC):
     """Subclasses set their parameters as dataclass fields and define the three methods."""
 
+    @abstractmethod
     def output_spec(self, *inputs: Spec) -> Spec:
-        raise NotImplementedError(f"{type(self).__name__} must define output_spec")  # abstract
+        """Shape and dtype of the output for inputs of these specs (None = unknown size)."""
 
+    @abstractmethod
     def forward(self, k, *inputs: Array) -> Array:
-        raise NotImplementedError(f"{type(self).__name__} must define forward")  # abstract
+        """The output, computed with kernel module `k`."""
 
+    @abstractmethod
     def vjp(self, k, dy: Array, y: Array, *inputs: Array) -> tuple:
         """Cotangents of the inputs (None where not differentiable) given dy = dL/dy."""
-        raise NotImplementedError(f"{type(self).__name__} must define vjp")  # abstract
 
     def __call__(self, *inputs):
         if any(isinstance(x, KerasTensor) for x in inputs):
@@ -42,7 +45,7 @@ class Op:
             return Node(self, inputs, {}, [spec]).outputs[0]
         tensors = tuple(x if isinstance(x, Tensor) else convert_to_tensor(x) for x in inputs)
         k = kernels_for(current_device())
-        output = Tensor(self.forward(k, *[t.data for t in tensors]))
+        output = Tensor(k.asarray(self.forward(k, *[t.data for t in tensors])))  # 0-d: no scalar
         for tape in active_tapes():
             tape.record(self, k, tensors, output)
         return output

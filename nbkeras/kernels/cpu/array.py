@@ -1,13 +1,13 @@
 """Elementwise arithmetic, reductions, shape changes and indexing: numpy's own kernels
 (ufuncs, BLAS matmul), plus the few backward helpers numpy lacks."""
 import numpy as np
-from numpy import (abs, add, argmax, broadcast_to, clip, concatenate, divide, equal,  # noqa: F401
+from numpy import (abs, add, argmax, asarray, broadcast_to, clip, concatenate, divide, equal,  # noqa: F401
                    exp, expand_dims, greater, greater_equal, less, less_equal, log, matmul,
                    maximum, minimum, multiply, negative, not_equal, ones_like, power, reshape,
                    sign, sqrt, square, squeeze, stack, subtract, swapaxes, transpose, where,
                    zeros, zeros_like)
 
-__all__ = ["abs", "add", "argmax", "broadcast_to", "clip", "concatenate", "divide", "equal",
+__all__ = ["abs", "add", "argmax", "asarray", "broadcast_to", "clip", "concatenate", "divide", "equal",
            "exp", "expand_dims", "greater", "greater_equal", "less", "less_equal", "log",
            "matmul", "maximum", "minimum", "multiply", "negative", "not_equal", "ones_like",
            "power", "reshape", "sign", "sqrt", "square", "squeeze", "stack", "subtract",
