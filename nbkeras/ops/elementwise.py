@@ -113,24 +113,16 @@ class Power(BinaryOp):
 
 
 @dataclass(frozen=True)
-class Maximum(BinaryOp):
-    """Ties send the gradient to x1, as in TF."""
+class Extremum(BinaryOp):
+    """Elementwise maximum or minimum; the gradient goes to the input that won, and to x1
+    on ties (as in TF)."""
 
-    def forward(self, k, a, b): return k.maximum(a, b)
+    kernel: str  # "maximum" | "minimum"
 
-    def partials(self, k, dy, y, a, b):
-        first = k.greater_equal(a, b)
-        return k.where(first, dy, 0), k.where(first, 0, dy)
-
-
-@dataclass(frozen=True)
-class Minimum(BinaryOp):
-    """Ties send the gradient to x1, as in TF."""
-
-    def forward(self, k, a, b): return k.minimum(a, b)
+    def forward(self, k, a, b): return getattr(k, self.kernel)(a, b)
 
     def partials(self, k, dy, y, a, b):
-        first = k.less_equal(a, b)
+        first = k.equal(y, a)
         return k.where(first, dy, 0), k.where(first, 0, dy)
 
 
@@ -169,8 +161,8 @@ multiply = _binary(Multiply())
 divide = _binary(Divide())
 true_divide = divide
 power = _binary(Power())
-maximum = _binary(Maximum())
-minimum = _binary(Minimum())
+maximum = _binary(Extremum("maximum"))
+minimum = _binary(Extremum("minimum"))
 less = _binary(Compare("less"))
 less_equal = _binary(Compare("less_equal"))
 greater = _binary(Compare("greater"))
