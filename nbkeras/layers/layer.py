@@ -61,6 +61,16 @@ class Layer:
     input_shape: tuple | None = None
     input_dim: int | None = None
 
+    def __init_subclass__(cls, **kwargs) -> None:
+        """Every subclass, even one a user decorates with a plain `@dataclass`, keeps identity
+        equality and hashing (graphs key on layers) and the config repr: `@dataclass` does
+        not replace methods a class already defines."""
+        super().__init_subclass__(**kwargs)
+        for name, method in (("__eq__", object.__eq__), ("__hash__", object.__hash__),
+                             ("__repr__", Layer.__repr__)):
+            if name not in cls.__dict__:
+                setattr(cls, name, method)
+
     def __new__(cls, *args, **kwargs):
         layer = super().__new__(cls)
         try:   # remember the constructor arguments, so get_config can return them (as Keras 3)
@@ -318,9 +328,14 @@ class Layer:
         return outputs[0] if len(outputs) == 1 else outputs
 
     def __repr__(self) -> str:
-        fields = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items()
-                           if k not in ("input_shape", "input_dim") or v is not None)
-        return f"{type(self).__name__}({fields})"
+        """`Dense(units=3, activation='relu', name='dense')`: the config entries that differ
+        from their defaults, then the name."""
+        defaults = {f.name: f.default for f in dataclasses.fields(self)
+                    if f.default is not dataclasses.MISSING}
+        config = self.get_config()
+        shown = [f"{k}={v!r}" for k, v in config.items()
+                 if k != "name" and (k not in defaults or defaults[k] != v)]
+        return f"{type(self).__name__}({', '.join(shown + [f'name={self.name!r}'])})"
 
 
 def _unique(variables: list[Variable]) -> list[Variable]:

@@ -16,6 +16,8 @@ from .op import Op, broadcast_shapes, float_dtype, result_dtype
 class UnaryOp(Op):
     """Shape-preserving op on one input; integer inputs give floatx outputs."""
 
+    float_inputs = True
+
     def output_spec(self, x: Spec) -> Spec:
         return Spec(x.shape, float_dtype(x.dtype))
 
@@ -90,6 +92,8 @@ class Multiply(BinaryOp):
 
 @dataclass(frozen=True)
 class Divide(BinaryOp):
+    float_inputs = True
+
     def output_spec(self, a: Spec, b: Spec) -> Spec:
         spec = super().output_spec(a, b)
         return Spec(spec.shape, float_dtype(spec.dtype))

@@ -39,16 +39,29 @@ class Op(ABC):
     def vjp(self, k, dy: Array, y: Array, *inputs: Array) -> tuple:
         """Cotangents of the inputs (None where not differentiable) given dy = dL/dy."""
 
+    float_inputs = False   # True: integer inputs are cast to floatx first (exp, mean, ...)
+
     def __call__(self, *inputs):
         if any(isinstance(x, KerasTensor) for x in inputs):
             spec = self.output_spec(*[spec_of(x) for x in inputs])
             return Node(self, inputs, {}, [spec]).outputs[0]
-        tensors = tuple(x if isinstance(x, Tensor) else convert_to_tensor(x) for x in inputs)
+        tensors = tuple(self._as_input(x) for x in inputs)
         k = kernels_for(current_device())
-        output = Tensor(k.asarray(self.forward(k, *[t.data for t in tensors])))  # 0-d: no scalar
+        try:
+            y = self.forward(k, *[t.data for t in tensors])
+        except (ValueError, TypeError, IndexError):
+            self.output_spec(*[spec_of(t) for t in tensors])   # raises the error naming shapes
+            raise
+        output = Tensor(k.asarray(y))   # numpy turns 0-d results into scalars: keep arrays
         for tape in active_tapes():
             tape.record(self, k, tensors, output)
         return output
+
+    def _as_input(self, x) -> Tensor:
+        tensor = x if isinstance(x, Tensor) else convert_to_tensor(x)
+        if self.float_inputs and not is_float(tensor.dtype):
+            return convert_to_tensor(tensor, config.floatx())
+        return tensor
 
 
 def spec_of(x) -> Spec:
@@ -81,10 +94,10 @@ def convert_to_tensor(x, dtype=None) -> Tensor:
 def broadcast_shapes(a: tuple, b: tuple, who: str = "broadcast") -> tuple:
     """numpy broadcasting of two shapes in which None means "unknown"."""
     rank = max(len(a), len(b))
-    a = (1,) * (rank - len(a)) + tuple(a)
-    b = (1,) * (rank - len(b)) + tuple(b)
+    padded_a = (1,) * (rank - len(a)) + tuple(a)
+    padded_b = (1,) * (rank - len(b)) + tuple(b)
     out = []
-    for i, j in zip(a, b):
+    for i, j in zip(padded_a, padded_b):
         if i == 1 or i == j:
             out.append(j)
         elif j == 1:

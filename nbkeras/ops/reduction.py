@@ -26,6 +26,10 @@ class Reduce(Op):
     axes: tuple[int, ...]
     keepdims: bool
 
+    @property
+    def float_inputs(self) -> bool:
+        return self.kernel == "mean"
+
     def output_spec(self, x: Spec) -> Spec:
         shape = tuple(1 if i in self.axes else n for i, n in enumerate(x.shape)
                       if self.keepdims or i not in self.axes)
