@@ -31,19 +31,6 @@ def assert_matches(y, expected, rtol=RTOL, atol=ATOL, dtype="float64"):
     np.testing.assert_allclose(got, expected, rtol=rtol, atol=atol)
 
 
-def check_gradients(fn, inputs) -> None:
-    """check_grads, and the tape's gradients are finite (check_grads lets NaN and inf
-    through: see test_check_grads_rejects_non_finite_gradients)."""
-    check_grads(fn, inputs)
-    tensors = [nk.Tensor(np.array(a)) for a in inputs]
-    sources = [t for t in tensors if np.issubdtype(t.data.dtype, np.floating)]
-    with nk.GradientTape() as tape:
-        tape.watch(sources)
-        y = fn(*tensors)
-    for g in tape.gradient(list(y) if isinstance(y, (list, tuple)) else y, sources):
-        assert g is None or np.all(np.isfinite(g.numpy())), f"non-finite gradient {g}"
-
-
 def size_of(shape) -> int:
     return int(np.prod(shape, dtype=np.int64))
 
@@ -89,7 +76,7 @@ def test_add_subtract_multiply_broadcast(name, data, shapes):
     a = data.draw(nst.arrays(shapes[0]))
     b = data.draw(nst.arrays(shapes[1]))
     assert_matches(op(a, b), numpy_op(a, b))
-    check_gradients(op, [a, b])
+    check_grads(op, [a, b])
 
 
 @given(data=st.data(), shapes=nst.broadcastable_shapes())
@@ -97,17 +84,16 @@ def test_divide_broadcast(data, shapes):
     a = data.draw(nst.arrays(shapes[0]))
     b = data.draw(nst.arrays(shapes[1], kinks=(0.0,), margin=0.3))   # |b| >= 0.3
     assert_matches(ops.divide(a, b), a / b)
-    check_gradients(ops.divide, [a, b])
+    check_grads(ops.divide, [a, b])
 
 
 @given(data=st.data(), shapes=nst.broadcastable_shapes(max_side=3))
 def test_power_broadcast_positive_base(data, shapes):
     base = data.draw(nst.arrays(shapes[0], positive=True))
     exponent = data.draw(nst.arrays(shapes[1]))
-    expected = np.vectorize(math.pow)(base, exponent) if base.ndim or exponent.ndim else \
-        np.asarray(math.pow(float(base), float(exponent)))
+    expected = np.vectorize(math.pow, otypes=[np.float64])(base, exponent)
     assert_matches(ops.power(base, exponent), expected)
-    check_gradients(ops.power, [base, exponent])
+    check_grads(ops.power, [base, exponent])
 
 
 @pytest.mark.parametrize("name", ["maximum", "minimum"])
@@ -117,7 +103,7 @@ def test_maximum_minimum_broadcast_without_ties(name, pair):
     op = getattr(ops, name)
     expected = np.where(a > b, a, b) if name == "maximum" else np.where(a < b, a, b)
     assert_matches(op(a, b), expected)
-    check_gradients(op, [a, b])
+    check_grads(op, [a, b])
 
 
 @pytest.mark.parametrize("name", ["maximum", "minimum"])
@@ -125,7 +111,7 @@ def test_maximum_minimum_with_python_scalar(name):
     x = np.array([-1.5, -0.25, 0.75, 2.0])
     op = getattr(ops, name)
     assert_matches(op(x, 0.5), np.maximum(x, 0.5) if name == "maximum" else np.minimum(x, 0.5))
-    check_gradients(lambda t: op(t, 0.5), [x])
+    check_grads(lambda t: op(t, 0.5), [x])
 
 
 def test_broadcast_cotangents_reduce_to_input_shapes():
@@ -142,7 +128,7 @@ def test_broadcast_cotangents_reduce_to_input_shapes():
     np.testing.assert_allclose(np.asarray(da), np.full((3, 1, 4), b.sum()), rtol=1e-12)
     np.testing.assert_allclose(np.asarray(db), np.full((5, 1), a.sum()), rtol=1e-12)
     for op in (ops.add, ops.subtract, ops.multiply, ops.maximum):
-        check_gradients(op, [a, b + 10.0 * (op is ops.maximum)])   # no ties for maximum
+        check_grads(op, [a, b + 10.0 * (op is ops.maximum)])   # no ties for maximum
 
 
 def test_tensor_operators_route_through_ops():
@@ -159,12 +145,12 @@ def test_tensor_operators_route_through_ops():
     assert_matches(-ta, -a)
     assert_matches(abs(ta), np.abs(a))
     assert_matches(ta @ a.T, a @ a.T)
-    check_gradients(lambda x, y: (x * y - y / 2.0) ** 2.0 + x @ np.ones((3, 3)), [a, b])
+    check_grads(lambda x, y: (x * y - y / 2.0) ** 2.0 + x @ np.ones((3, 3)), [a, b])
 
 
 def test_zero_rank_results_are_arrays():
     x = np.array(0.7)
-    for y in (ops.add(x, x), ops.exp(x), ops.sigmoid(x), ops.clip(x, 0.0, 0.5), ops.dot(x, x)):
+    for y in (ops.add(x, x), ops.exp(x), ops.sigmoid(x), ops.clip(x, 0.0, 0.5), ops.sum(x)):
         got = np.asarray(y)
         assert isinstance(got, np.ndarray) and got.shape == ()
 
@@ -189,7 +175,7 @@ def test_unary(name, data, shape):
     x = data.draw(nst.arrays(shape, positive=positive, kinks=kinks))
     op = getattr(ops, name)
     assert_matches(op(x), reference._elementwise(scalar_fn, x))
-    check_gradients(op, [x])
+    check_grads(op, [x])
 
 
 # ------------------------------------------------------------------------- where and clip
@@ -207,7 +193,7 @@ def test_where_broadcasts_condition_and_branches(data, shapes, cond_first):
     for index in np.ndindex(out_shape):
         expected[index] = ca[index] if cc[index] else cb[index]
     assert_matches(ops.where(cond, a, b), expected)
-    check_gradients(lambda x1, x2: ops.where(cond, x1, x2), [a, b])
+    check_grads(lambda x1, x2: ops.where(cond, x1, x2), [a, b])
 
 
 @given(data=st.data(), shape=nst.shapes(0, 3), low=st.floats(-1.5, 0.5),
@@ -216,7 +202,7 @@ def test_clip_between_bounds(data, shape, low, width):
     high = low + width
     x = data.draw(nst.arrays(shape, kinks=(low, high), margin=1e-2, scale=1.5))
     assert_matches(ops.clip(x, low, high), reference.clip(x, low, high))
-    check_gradients(lambda t: ops.clip(t, low, high), [x])
+    check_grads(lambda t: ops.clip(t, low, high), [x])
 
 
 # -------------------------------------------------------------------------- matmul, dot
@@ -230,34 +216,30 @@ def test_matmul_batch_broadcast_and_vectors(data, batch, sizes, vectors):
     b_shape = (k,) if vectors in ("b", "both") else batch[1] + (k, n)
     a, b = data.draw(nst.arrays(a_shape)), data.draw(nst.arrays(b_shape))
     assert_matches(ops.matmul(a, b), reference.matmul(a, b))
-    check_gradients(ops.matmul, [a, b])
+    check_grads(ops.matmul, [a, b])
 
 
 @given(data=st.data(), a_rank=st.integers(1, 3), b_rank=st.integers(1, 3),
        k=st.integers(1, 3))
 def test_dot_numpy_semantics(data, a_rank, b_rank, k):
-    lead = nst.shapes(0, 2, 1, 3)
     a_shape = data.draw(nst.shapes(a_rank - 1, a_rank - 1, 1, 3)) + (k,)
     if b_rank == 1:
         b_shape = (k,)
     else:
-        b_shape = data.draw(lead.filter(lambda s: len(s) == b_rank - 2)) + (k,) + \
-            (data.draw(st.integers(1, 3)),)
+        b_shape = data.draw(nst.shapes(b_rank - 2, b_rank - 2, 1, 3)) + (k, data.draw(
+            st.integers(1, 3)))
     a, b = data.draw(nst.arrays(a_shape)), data.draw(nst.arrays(b_shape))
     assert_matches(ops.dot(a, b), reference.dot(a, b))
-    check_gradients(ops.dot, [a, b])
+    check_grads(ops.dot, [a, b])
 
 
-@pytest.mark.xfail(strict=True, reason="dot with a rank-0 operand: numpy inputs come back as a "
-                   "numpy value, not a Tensor (the `a * b` branch multiplies the raw arrays), "
-                   "and dot(scalar, rank-3) crashes in matmul")
 @pytest.mark.parametrize("b_shape", [(), (3,), (2, 3), (2, 3, 4)])
 def test_dot_with_a_scalar_operand(b_shape):
     rng = np.random.default_rng(12)
     a, b = np.array(1.5), rng.standard_normal(b_shape)
     assert_matches(ops.dot(a, b), reference.dot(a, b))
     assert_matches(ops.dot(b, a), reference.dot(b, a))
-    check_gradients(ops.dot, [a, b])
+    check_grads(ops.dot, [a, b])
 
 
 @given(data=st.data(), lead=nst.shapes(0, 2, 1, 3), n_in=st.integers(1, 4),
@@ -268,7 +250,7 @@ def test_dense(data, lead, n_in, n_out, use_bias):
     bias = data.draw(nst.arrays((n_out,))) if use_bias else None
     args = [x, kernel] + ([bias] if use_bias else [])
     assert_matches(ops.dense(*args), reference.dense(x, kernel, bias))
-    check_gradients(ops.dense, args)
+    check_grads(ops.dense, args)
 
 
 # --------------------------------------------------------------------------- reductions
@@ -292,7 +274,7 @@ def test_reductions(kind, data, shape):
     op = getattr(ops, kind)
     assert_matches(op(x, axis=axis, keepdims=keepdims),
                    reference.reduce(x, kind, axis=axis, keepdims=keepdims))
-    check_gradients(lambda t: op(t, axis=axis, keepdims=keepdims), [x])
+    check_grads(lambda t: op(t, axis=axis, keepdims=keepdims), [x])
 
 
 def test_prod_gradient_with_zero_factors():
@@ -347,7 +329,7 @@ def test_reshape(data, case, method):
     fn = (lambda t: nk.Tensor.reshape(t, target)) if method else \
         (lambda t: ops.reshape(t, target))
     assert_matches(fn(nk.Tensor(x)), x.reshape(target))
-    check_gradients(fn, [x])
+    check_grads(fn, [x])
 
 
 @given(data=st.data(), shape=nst.shapes(1, 4, 1, 4))
@@ -357,7 +339,7 @@ def test_transpose(data, shape):
     if perm is not None and data.draw(st.booleans()):
         perm = tuple(a - len(shape) for a in perm)        # negative axes
     assert_matches(ops.transpose(x, perm), np.transpose(x, perm))
-    check_gradients(lambda t: ops.transpose(t, perm), [x])
+    check_grads(lambda t: ops.transpose(t, perm), [x])
 
 
 def test_transpose_T_property():
@@ -370,7 +352,7 @@ def test_expand_dims(data, shape):
     axis = data.draw(st.integers(-len(shape) - 1, len(shape)))
     x = data.draw(nst.arrays(shape))
     assert_matches(ops.expand_dims(x, axis), np.expand_dims(x, axis))
-    check_gradients(lambda t: ops.expand_dims(t, axis), [x])
+    check_grads(lambda t: ops.expand_dims(t, axis), [x])
 
 
 @given(data=st.data(), shape=nst.shapes(1, 4, 1, 2))
@@ -380,7 +362,7 @@ def test_squeeze(data, shape):
     axis = data.draw(st.sampled_from(choices))
     x = data.draw(nst.arrays(shape))
     assert_matches(ops.squeeze(x, axis), np.squeeze(x, axis))
-    check_gradients(lambda t: ops.squeeze(t, axis), [x])
+    check_grads(lambda t: ops.squeeze(t, axis), [x])
 
 
 @given(data=st.data(), shape=nst.shapes(1, 3, 1, 3), count=st.integers(1, 3))
@@ -392,7 +374,7 @@ def test_concatenate(data, shape, count):
         piece[axis] = data.draw(st.integers(1, 3))
         xs.append(data.draw(nst.arrays(tuple(piece))))
     assert_matches(ops.concatenate(xs, axis=axis), np.concatenate(xs, axis=axis))
-    check_gradients(lambda *ts: ops.concatenate(list(ts), axis=axis), xs)
+    check_grads(lambda *ts: ops.concatenate(list(ts), axis=axis), xs)
 
 
 @given(data=st.data(), shape=nst.shapes(0, 3, 1, 3), count=st.integers(1, 3))
@@ -400,7 +382,7 @@ def test_stack(data, shape, count):
     axis = data.draw(st.integers(-len(shape) - 1, len(shape)))
     xs = [data.draw(nst.arrays(shape)) for _ in range(count)]
     assert_matches(ops.stack(xs, axis=axis), np.stack(xs, axis=axis))
-    check_gradients(lambda *ts: ops.stack(list(ts), axis=axis), xs)
+    check_grads(lambda *ts: ops.stack(list(ts), axis=axis), xs)
 
 
 @given(data=st.data(), shape=nst.shapes(1, 3, 1, 6))
@@ -418,7 +400,7 @@ def test_split(data, shape):
     assert len(pieces) == len(expected)
     for piece, want in zip(pieces, expected):
         assert_matches(piece, want)
-    check_gradients(lambda t: ops.split(t, how, axis=axis), [x])
+    check_grads(lambda t: ops.split(t, how, axis=axis), [x])
 
 
 @st.composite
@@ -458,7 +440,7 @@ def test_getitem(data, shape, use_operator):
     x = data.draw(nst.arrays(shape))
     fn = (lambda t: t[key]) if use_operator else (lambda t: ops.getitem(t, key))
     assert_matches(fn(nk.Tensor(x)), x[key])
-    check_gradients(fn, [x])
+    check_grads(fn, [x])
 
 
 def test_getitem_repeated_indices_accumulate_gradient():
@@ -475,7 +457,7 @@ def test_broadcast_to(data, shapes):
     source = shapes[0] if shapes[0] != target else shapes[1]
     x = data.draw(nst.arrays(source))
     assert_matches(ops.broadcast_to(x, target), np.broadcast_to(x, target))
-    check_gradients(lambda t: ops.broadcast_to(t, target), [x])
+    check_grads(lambda t: ops.broadcast_to(t, target), [x])
 
 
 # ------------------------------------------------------------------ cast, one_hot, argmax
@@ -495,7 +477,7 @@ def test_cast_float64_to_float32_and_back(data, shape):
     grad = tape.gradient(y, t)
     assert grad.dtype == "float64"
     np.testing.assert_allclose(np.asarray(grad), v, rtol=1e-6)
-    check_gradients(lambda a: ops.cast(a * 3.0, "float64"), [x])
+    check_grads(lambda a: ops.cast(a * 3.0, "float64"), [x])
 
 
 def test_cast_to_int_values_and_no_gradient():
@@ -520,8 +502,6 @@ def test_one_hot_integer_indices(data, shape, num_classes, int_dtype, out_dtype)
                    dtype=out_dtype or "float32")
 
 
-@pytest.mark.xfail(strict=True, reason="one_hot maps a negative index to a class counted from "
-                   "the end (numpy indexing); Keras backends give an all-zero row")
 def test_one_hot_negative_index_gives_zero_row():
     y = np.asarray(ops.one_hot(np.array([0, -1, 2]), 3))
     np.testing.assert_array_equal(y, [[1, 0, 0], [0, 0, 0], [0, 0, 1]])
@@ -560,8 +540,6 @@ def test_stop_gradient_blocks_gradient():
     np.testing.assert_allclose(np.asarray(tape.gradient(y, t)), x, rtol=1e-12)
 
 
-@pytest.mark.xfail(strict=True, reason="check_grads compares with `error > atol + rtol * scale`, "
-                   "which is False for NaN and for inf, so NaN/inf analytic gradients pass")
 @pytest.mark.parametrize("bad", [np.nan, np.inf])
 def test_check_grads_rejects_non_finite_gradients(bad):
     @dataclass(frozen=True)
@@ -612,8 +590,11 @@ def test_dropout_noise_shape_shares_mask_across_broadcast_axes():
     mask = y != 0
     assert np.all(mask == mask[:, :1, :]), "the mask varies along a noise_shape-1 axis"
     assert 0 < mask.sum() < mask.size
+    np.testing.assert_allclose(y[mask], 2.0 * x[mask], rtol=1e-12)
     y = np.asarray(ops.dropout(x, 0.5, noise_shape=(None, 1, None), seed=3))
     assert np.all((y != 0) == (y != 0)[:, :1, :])
+    y = np.asarray(ops.dropout(x, 0.5, noise_shape=(1, 1, 6), seed=4))
+    assert np.all((y != 0) == (y != 0)[:1, :1, :]) and 0 < np.sum(y[0, 0] != 0) < 6
 
 
 def test_dropout_rate_zero_is_identity_and_bad_rate_raises():
@@ -626,8 +607,12 @@ def test_dropout_rate_zero_is_identity_and_bad_rate_raises():
 @given(data=st.data(), shape=nst.shapes(1, 3, 1, 4), rate=st.floats(0.1, 0.7),
        seed=st.integers(0, 1000))
 def test_dropout_gradient_is_the_mask(data, shape, rate, seed):
-    x = data.draw(nst.arrays(shape))
-    check_gradients(lambda t: ops.dropout(t, rate, seed=seed), [x])
+    x = data.draw(nst.arrays(shape, kinks=(0.0,)))
+    fn = lambda t: ops.dropout(t, rate, seed=seed)                         # noqa: E731
+    mask = np.asarray(fn(x)) / x                   # 0 or 1 / (1 - rate)
+    assert np.all(np.isclose(mask, 0.0, atol=0) | np.isclose(mask, 1 / (1 - rate), rtol=1e-12))
+    np.testing.assert_allclose(tape_gradient(fn, x), mask, rtol=1e-12)
+    check_grads(fn, [x])
 
 
 # --------------------------------------------------------------------------- activations
@@ -656,13 +641,13 @@ def test_simple_activations(name, data, shape):
     x = data.draw(nst.arrays(shape, kinks=kinks, scale=scale))
     op = getattr(ops, name)
     assert_matches(op(x), ref(x))
-    check_gradients(op, [x])
+    check_grads(op, [x])
 
 
 @st.composite
 def relu_configs(draw):
-    threshold = draw(st.sampled_from([0.0, 0.0]) | st.floats(-1.0, 1.0))
-    negative_slope = draw(st.sampled_from([0.0]) | st.floats(0.05, 0.5))
+    threshold = draw(st.just(0.0) | st.floats(-1.0, 1.0))
+    negative_slope = draw(st.just(0.0) | st.floats(0.05, 0.5))
     max_value = draw(st.none() | st.floats(max(threshold, 0.0) + 0.5, max(threshold, 0.0) + 3.0))
     return dict(negative_slope=negative_slope, max_value=max_value, threshold=threshold)
 
@@ -673,7 +658,7 @@ def test_relu_configs(data, shape, config):
                                       else (config["max_value"],))
     x = data.draw(nst.arrays(shape, kinks=kinks, scale=2.0))
     assert_matches(ops.relu(x, **config), reference.relu(x, **config))
-    check_gradients(lambda t: ops.relu(t, **config), [x])
+    check_grads(lambda t: ops.relu(t, **config), [x])
 
 
 def test_relu_keras_formula_on_fixed_points():
@@ -689,7 +674,7 @@ def test_leaky_relu(data, shape, slope):
     x = data.draw(nst.arrays(shape, kinks=(0.0,)))
     kwargs = {} if slope is None else {"negative_slope": slope}
     assert_matches(ops.leaky_relu(x, **kwargs), reference.leaky_relu(x, slope or 0.2))
-    check_gradients(lambda t: ops.leaky_relu(t, **kwargs), [x])
+    check_grads(lambda t: ops.leaky_relu(t, **kwargs), [x])
 
 
 @given(data=st.data(), shape=nst.shapes(0, 3), alpha=st.none() | st.floats(0.1, 2.0))
@@ -697,7 +682,7 @@ def test_elu(data, shape, alpha):
     x = data.draw(nst.arrays(shape, kinks=(0.0,), scale=1.5))
     kwargs = {} if alpha is None else {"alpha": alpha}
     assert_matches(ops.elu(x, **kwargs), reference.elu(x, alpha or 1.0))
-    check_gradients(lambda t: ops.elu(t, **kwargs), [x])
+    check_grads(lambda t: ops.elu(t, **kwargs), [x])
 
 
 @given(data=st.data(), shape=nst.shapes(0, 3), approximate=st.none() | st.booleans())
@@ -706,7 +691,7 @@ def test_gelu(data, shape, approximate):
     kwargs = {} if approximate is None else {"approximate": approximate}
     expected = reference.gelu(x, approximate=True if approximate is None else approximate)
     assert_matches(ops.gelu(x, **kwargs), expected)
-    check_gradients(lambda t: ops.gelu(t, **kwargs), [x])
+    check_grads(lambda t: ops.gelu(t, **kwargs), [x])
 
 
 def test_gelu_exact_and_approximate_differ():
@@ -727,7 +712,7 @@ def test_softmax_and_log_softmax_over_axis(name, data, shape, default_axis):
     assert_matches(call(x), expected)
     if name == "softmax":
         np.testing.assert_allclose(np.asarray(call(x)).sum(axis=axis), 1.0, rtol=1e-12)
-    check_gradients(call, [x])
+    check_grads(call, [x])
 
 
 STABILITY_CASES = {
@@ -807,23 +792,11 @@ def test_float32_inputs_give_float32_outputs(name):
     np.testing.assert_allclose(np.asarray(y32), np.asarray(y64), rtol=2e-5, atol=1e-6)
 
 
-_INT_FAILURES = {
-    "exp": "eager exp(int32) is float64; spec and Keras say float32",
-    "log": "eager log(int32) is float64; spec and Keras say float32",
-    "sqrt": "eager sqrt(int32) is float64; spec and Keras say float32",
-    "sigmoid": "eager sigmoid(int32) is float64; spec and Keras say float32",
-    "tanh": "eager tanh(int32) is float64; spec and Keras say float32",
-    "mean": "eager mean(int32) is float64; spec and Keras say float32",
-    "divide": "eager divide(int32, 2) is float64; spec and Keras say float32",
-    "softmax": "softmax(int32) crashes with AttributeError inside the Numba row kernel",
-}
-
-
-@pytest.mark.parametrize("name", sorted(_INT_FAILURES))
-def test_integer_inputs_to_float_ops_give_floatx_like_their_spec(request, name):
+@pytest.mark.parametrize("name", ["divide", "exp", "log", "mean", "sigmoid", "softmax", "sqrt",
+                                  "tanh"])
+def test_integer_inputs_to_float_ops_give_floatx_like_their_spec(name):
     """Keras: integer inputs to exp/log/mean/divide/... give floatx. The symbolic spec says
     so too; the eager result must agree with it."""
-    request.applymarker(pytest.mark.xfail(strict=True, reason=_INT_FAILURES[name]))
     fn = {"mean": ops.mean, "divide": lambda x: ops.divide(x, 2)}.get(name, getattr(ops, name))
     x = np.array([[1, 2, 3], [4, 5, 6]], dtype=np.int32)
     symbolic = fn(nk.KerasTensor(x.shape, "int32"))
@@ -836,26 +809,48 @@ def test_integer_inputs_to_float_ops_give_floatx_like_their_spec(request, name):
     np.testing.assert_allclose(np.asarray(eager), expected(x.astype(np.float64)), rtol=1e-6)
 
 
-@pytest.mark.parametrize("shape", [(2, 3), (4,), (2, 1, 3)])
+def _last_two_swapped(t):
+    return ops.moveaxis(t, -1, -2) if len(t.shape) > 1 else t
+
+
+SPEC_CASES = {
+    "add": lambda t: ops.add(t, t), "multiply_scalar": lambda t: ops.multiply(t, 2.0),
+    "subtract_from_int": lambda t: ops.subtract(1, t), "minimum_int": lambda t: ops.minimum(t, 1),
+    "divide": lambda t: ops.divide(t, t + 3.0), "power": lambda t: ops.power(t, 2.0),
+    "exp": ops.exp, "relu": ops.relu, "relu_config": lambda t: ops.relu(t, 0.1, 2.0, 0.5),
+    "gelu": ops.gelu, "hard_sigmoid": ops.hard_sigmoid, "sigmoid": ops.sigmoid,
+    "softmax": ops.softmax, "log_softmax_axis0": lambda t: ops.log_softmax(t, axis=0),
+    "sum": lambda t: ops.sum(t, axis=0), "sum_keepdims": lambda t: ops.sum(t, -1, True),
+    "mean": lambda t: ops.mean(t, keepdims=True), "mean_all": ops.mean,
+    "max": lambda t: ops.max(t, axis=-1), "prod": lambda t: ops.prod(t, (0,), True),
+    "reshape": lambda t: ops.reshape(t, (-1, 1)), "transpose": ops.transpose,
+    "expand_dims": lambda t: ops.expand_dims(t, -1), "squeeze": ops.squeeze,
+    "getitem": lambda t: t[..., :1], "getitem_int": lambda t: t[0],
+    "getitem_fancy": lambda t: t[np.array([0, 0])],
+    "concatenate": lambda t: ops.concatenate([t, t], axis=-1),
+    "stack": lambda t: ops.stack([t, t], axis=1), "split": lambda t: ops.split(t, [1], -1)[1],
+    "broadcast_to": lambda t: ops.broadcast_to(t, (2,) + tuple(t.shape)),
+    "argmax": lambda t: ops.argmax(t, axis=-1), "argmax_all": lambda t: ops.argmax(t, None, True),
+    "one_hot": lambda t: ops.one_hot(ops.argmax(t, axis=-1), 4, axis=0),
+    "matmul": lambda t: ops.matmul(t, _last_two_swapped(t)),
+    "dot": lambda t: ops.dot(t, _last_two_swapped(t)),
+    "dense": lambda t: ops.dense(t, np.ones((t.shape[-1], 2), t.dtype), np.ones(2, t.dtype)),
+    "clip": lambda t: ops.clip(t, -0.5, 0.5), "cast": lambda t: ops.cast(t, "float16"),
+    "where": lambda t: ops.where(t > 0, t, t * 2.0),
+    "where_python_scalar": lambda t: ops.where(t > 0, t, 0.0),
+    "stop_gradient": ops.stop_gradient, "dropout": lambda t: ops.dropout(t, 0.5, seed=1),
+}
+
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-def test_eager_shapes_and_dtypes_match_symbolic_specs(shape, dtype):
+@pytest.mark.parametrize("name", sorted(SPEC_CASES))
+def test_eager_shapes_and_dtypes_match_symbolic_specs(name, dtype):
+    fn = SPEC_CASES[name]
     rng = np.random.default_rng(10)
-    x = rng.standard_normal(shape).astype(dtype)
-    cases = {
-        "add": lambda t: ops.add(t, t), "multiply_scalar": lambda t: ops.multiply(t, 2.0),
-        "exp": ops.exp, "relu": ops.relu, "softmax": ops.softmax, "sigmoid": ops.sigmoid,
-        "sum": lambda t: ops.sum(t, axis=0), "mean": lambda t: ops.mean(t, keepdims=True),
-        "max": lambda t: ops.max(t, axis=-1), "reshape": lambda t: ops.reshape(t, (-1, 1)),
-        "transpose": ops.transpose, "expand_dims": lambda t: ops.expand_dims(t, 0),
-        "getitem": lambda t: t[..., :1], "argmax": lambda t: ops.argmax(t, axis=-1),
-        "matmul": lambda t: ops.matmul(t, ops.moveaxis(t, -1, -2)) if len(shape) > 1
-        else ops.matmul(t, t),
-        "clip": lambda t: ops.clip(t, -0.5, 0.5), "cast": lambda t: ops.cast(t, "float16"),
-    }
-    for name, fn in cases.items():
+    for shape in [(2, 3), (4,), (2, 1, 3), (3, 1)]:
+        x = rng.standard_normal(shape).astype(dtype)
         eager, symbolic = fn(nk.Tensor(x)), fn(nk.KerasTensor(shape, dtype))
-        assert tuple(eager.shape) == tuple(symbolic.shape), name
-        assert eager.dtype == symbolic.dtype, name
+        assert isinstance(symbolic, nk.KerasTensor)
+        assert (tuple(eager.shape), eager.dtype) == (tuple(symbolic.shape), symbolic.dtype), shape
 
 
 # ------------------------------------------------------------------------ error messages
@@ -869,28 +864,10 @@ ERROR_CASES = {
     "dense": (lambda a, b: ops.dense(a, b), [(2, 3), (4, 5)], r"\(2, ?3\).*\(4, ?5\)"),
 }
 
-_SYMBOLIC_ERROR_FAILURES = {
-    "broadcast": "the symbolic message names the rank-padded shapes: 'add: shapes (2, 3) and "
-                 "(1, 4) cannot be broadcast together' for an input of shape (4,)",
-}
-
-_EAGER_ERROR_FAILURES = {
-    "reshape": "eager reshape error is numpy's 'cannot reshape array of size 6 into shape "
-               "(4,)': the source shape (2, 3) is missing (output_spec is not run eagerly)",
-    "matmul": "eager matmul error is numpy's gufunc message without the shapes (2, 3), (4, 5)",
-    "dense": "eager dense error is numpy's reshape message without the shapes",
-}
-
-
 @pytest.mark.parametrize("mode", ["eager", "symbolic"])
 @pytest.mark.parametrize("name", sorted(ERROR_CASES))
-def test_shape_errors_name_the_shapes(request, name, mode):
+def test_shape_errors_name_the_shapes(name, mode):
     fn, shapes, pattern = ERROR_CASES[name]
-    if mode == "eager" and name in _EAGER_ERROR_FAILURES:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=_EAGER_ERROR_FAILURES[name]))
-    if mode == "symbolic" and name in _SYMBOLIC_ERROR_FAILURES:
-        request.applymarker(pytest.mark.xfail(strict=True,
-                                              reason=_SYMBOLIC_ERROR_FAILURES[name]))
     rng = np.random.default_rng(11)
     args = ([rng.standard_normal(s) for s in shapes] if mode == "eager"
             else [nk.KerasTensor(s, "float64") for s in shapes])

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from ..core.spec import Spec
 from .op import Op, broadcast_shapes, result_dtype
+from .elementwise import multiply
 from .shape import moveaxis, reshape
 
 
@@ -49,8 +50,10 @@ def matmul(a, b):
 
 def dot(a, b):
     """numpy.dot: matmul for rank <= 2; otherwise sums a's last axis with b's second-to-last."""
+    if not len(a.shape) or not len(b.shape):
+        return multiply(a, b)
     if len(a.shape) <= 2 and len(b.shape) <= 2 or len(b.shape) < 2:
-        return _matmul(a, b) if len(a.shape) and len(b.shape) else a * b
+        return _matmul(a, b)
     inner, last = b.shape[-2], b.shape[-1]
     rest = b.shape[:-2]
     flat_b = reshape(moveaxis(b, -2, 0), (inner, -1))       # (K, rest * N)

@@ -67,10 +67,8 @@ class Op(ABC):
 def spec_of(x) -> Spec:
     if isinstance(x, KerasTensor):
         return x.spec
-    if isinstance(x, Tensor):
-        return Spec(x.shape, x.dtype)
-    array = np.asarray(x)
-    return Spec(array.shape, array.dtype.name)
+    tensor = convert_to_tensor(x)   # Python floats count as floatx, as when run eagerly
+    return Spec(tensor.shape, tensor.dtype)
 
 
 def convert_to_tensor(x, dtype=None) -> Tensor:

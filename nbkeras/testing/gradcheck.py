@@ -129,7 +129,9 @@ def _check_projection(name, argument, analytic, objective, eps, rtol, atol, rng)
 def _compare(name, label, where, analytic, numeric, rtol, atol) -> None:
     error = abs(analytic - numeric)
     scale = max(abs(analytic), abs(numeric))
-    if error > atol + rtol * scale:
-        raise GradientCheckError(
-            f"{name}: gradient of {label} at {where} is wrong: analytic {analytic:.10g}, "
-            f"numeric {numeric:.10g}, relative error {error / max(scale, 1e-300):.3g}")
+    if np.isfinite(analytic) and np.isfinite(numeric) and error <= atol + rtol * scale:
+        return
+    relative = error / max(scale, 1e-300) if np.isfinite(scale) else float("nan")
+    raise GradientCheckError(
+        f"{name}: gradient of {label} at {where} is wrong: analytic {analytic:.10g}, "
+        f"numeric {numeric:.10g}, relative error {relative:.3g}")

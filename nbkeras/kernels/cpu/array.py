@@ -68,6 +68,8 @@ def getitem_backward(dy, shape, key):
 
 
 def one_hot(indices, num_classes, axis, dtype):
-    eye = np.eye(num_classes, dtype=dtype)
-    out = eye[np.asarray(indices, dtype=np.int64)]
+    """Rows of the identity; indices outside [0, num_classes) give all-zero rows (as Keras)."""
+    indices = np.asarray(indices, dtype=np.int64)
+    valid = (indices >= 0) & (indices < num_classes)
+    out = np.eye(num_classes, dtype=dtype)[np.where(valid, indices, 0)] * valid[..., None]
     return np.moveaxis(out, -1, axis) if axis != -1 else out
