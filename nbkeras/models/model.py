@@ -3,10 +3,11 @@ a functional model; subclassing `Model` makes a model whose `call` is yours."""
 from __future__ import annotations
 
 from ..layers.layer import Layer
+from ..trainers.trainer import Trainer
 from .summary import print_summary
 
 
-class Model(Layer):
+class Model(Trainer, Layer):
     """Subclass it (define `__init__` with layers as attributes, and `call`), or call
     `Model(inputs, outputs)` for a functional model."""
 
@@ -38,3 +39,19 @@ class Model(Layer):
                 expand_nested: bool = False, show_trainable: bool = False) -> None:
         """Print the layers, their output shapes and parameter counts, as Keras does."""
         print_summary(self, line_length, positions, print_fn, expand_nested, show_trainable)
+
+    def save_weights(self, filepath, overwrite: bool = True) -> None:
+        """Write the weights (and the optimizer's state, once compiled) to a `.weights.h5`
+        file in Keras 3's layout, atomically."""
+        from ..saving import save_weights
+
+        save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath, skip_mismatch: bool = False) -> None:
+        """Read a `.weights.h5` file; on any error nothing is changed."""
+        from ..saving import assign_optimizer_variables, load_weights
+
+        saved_slots = load_weights(self, filepath, skip_mismatch=skip_mismatch)
+        if saved_slots is not None and getattr(self, "optimizer", None) is not None:
+            self.optimizer.build(self.trainable_weights)
+            assign_optimizer_variables(self.optimizer, saved_slots)

@@ -12,3 +12,6 @@ from .op import Op, convert_to_tensor  # noqa: F401
 from .reduction import amax, amin, max, mean, min, prod, sum  # noqa: F401
 from .shape import (broadcast_to, concatenate, expand_dims, getitem, moveaxis,  # noqa: F401
                     reshape, split, squeeze, stack, transpose)
+from .normalization import (batch_normalization, batch_normalization_training,  # noqa: F401
+                            group_normalization, layer_normalization)
+from .prelu import prelu  # noqa: F401

@@ -3,3 +3,6 @@ where a fused loop pays). Ops reach them as `k.<name>`; nothing here knows a Ten
 from .activations import *  # noqa: F401,F403
 from .array import *  # noqa: F401,F403
 from .softmax import *  # noqa: F401,F403
+from .optimizers import *  # noqa: F401,F403
+from .cross_entropy import *  # noqa: F401,F403
+from .normalization import *  # noqa: F401,F403

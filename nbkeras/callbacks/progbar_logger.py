@@ -1,0 +1,79 @@
+"""ProgbarLogger: the progress display of fit/evaluate/predict.
+
+verbose=1: a tqdm bar per epoch (tqdm.auto: a widget in Jupyter, text in a terminal) with
+the running loss and metrics, ETA and steps/s; verbose=2: one line per epoch.
+"""
+from __future__ import annotations
+
+import sys
+import time
+
+from .callback import Callback
+
+
+def format_logs(logs: dict) -> str:
+    return " - ".join(f"{k}: {v:.4f}" if isinstance(v, float) else f"{k}: {v}"
+                      for k, v in logs.items())
+
+
+class ProgbarLogger(Callback):
+    def __init__(self):
+        super().__init__()
+        self._bar = None
+        self._start = 0.0
+
+    def _open(self, description: str | None) -> None:
+        if self.params.get("verbose") != 1:
+            return
+        from tqdm.auto import tqdm
+
+        self._bar = tqdm(total=self.params.get("steps"), desc=description, unit="step",
+                         leave=True, dynamic_ncols=True, file=sys.stdout)
+
+    def _advance(self, logs) -> None:
+        if self._bar is not None:
+            self._bar.update(1)
+            if logs:
+                self._bar.set_postfix_str(format_logs(logs), refresh=False)
+
+    def _close(self, logs=None) -> None:
+        if self._bar is not None:
+            if logs:
+                self._bar.set_postfix_str(format_logs(logs), refresh=False)
+            self._bar.close()
+            self._bar = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+        if self.params.get("verbose") == 2:
+            return
+        self._open(f"Epoch {epoch + 1}/{self.params['epochs']}")
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._advance(logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._close(logs)
+        if self.params.get("verbose") == 2:
+            seconds = time.perf_counter() - self._start
+            print(f"Epoch {epoch + 1}/{self.params['epochs']} - {seconds:.1f}s - "
+                  f"{format_logs(logs or {})}", flush=True)
+
+    def on_test_begin(self, logs=None):
+        if self.params.get("mode") == "evaluate":
+            self._open("Evaluate")
+
+    def on_test_batch_end(self, batch, logs=None):
+        self._advance(logs)
+
+    def on_test_end(self, logs=None):
+        self._close(logs)
+
+    def on_predict_begin(self, logs=None):
+        self._open("Predict")
+
+    def on_predict_batch_end(self, batch, logs=None):
+        self._advance(None)
+
+    def on_predict_end(self, logs=None):
+        self._close()

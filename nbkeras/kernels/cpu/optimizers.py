@@ -1,0 +1,213 @@
+"""Optimizer updates: one fused Numba pass per variable, in place.
+
+Every function takes flat (1-D, C-contiguous) arrays of one float dtype: the variable, its
+gradient (already clipped and cast by the optimizer) and its slot arrays, which are all
+updated in place. Scalars arrive already computed and cast to the variable's dtype, so a
+float32 variable is updated in float32 throughout (no float64 constants inside the loops).
+`decay` is the decoupled weight decay `weight_decay * learning_rate` (0 for none), applied
+to each element before its update as Keras 3 does: `w <- w - w * decay`. A slot an option
+does not use (AMSGrad's maximum, RMSprop's momentum, ...) is passed as None.
+"""
+import numpy as np
+from numba import njit, prange
+
+from .parallel import launch
+
+__all__ = ["sgd_update", "adam_update", "rmsprop_update", "adagrad_update", "adadelta_update",
+           "adamax_update", "nadam_update", "lion_update"]
+
+
+@njit(cache=True, parallel=True)
+def _sgd(var, grad, m, lr, momentum, use_momentum, nesterov, decay):
+    """m <- momentum m - lr g; w <- w + m (Nesterov: w + momentum m - lr g); no m: w - lr g."""
+    for i in prange(var.size):
+        w = var[i]
+        if decay != 0:
+            w -= w * decay
+        step = lr * grad[i]
+        if use_momentum:
+            velocity = momentum * m[i] - step
+            m[i] = velocity
+            if nesterov:
+                w += momentum * velocity - step
+            else:
+                w += velocity
+        else:
+            w -= step
+        var[i] = w
+
+
+@njit(cache=True, parallel=True)
+def _adam(var, grad, m, v, v_max, alpha, one_minus_beta_1, one_minus_beta_2, epsilon,
+          amsgrad, decay):
+    """m += (g - m)(1 - b1); v += (g² - v)(1 - b2); AMSGrad: v <- max(v_max, v);
+    w -= alpha m / (sqrt(v) + eps)."""
+    for i in prange(var.size):
+        w = var[i]
+        if decay != 0:
+            w -= w * decay
+        g = grad[i]
+        m_i = m[i] + (g - m[i]) * one_minus_beta_1
+        v_i = v[i] + (g * g - v[i]) * one_minus_beta_2
+        m[i] = m_i
+        v[i] = v_i
+        if amsgrad:
+            v_i = max(v_max[i], v_i)
+            v_max[i] = v_i
+        var[i] = w - m_i * alpha / (np.sqrt(v_i) + epsilon)
+
+
+@njit(cache=True, parallel=True)
+def _rmsprop(var, grad, velocity, mom, average, lr, rho, one_minus_rho, momentum, epsilon,
+             use_momentum, centered, decay):
+    """v <- rho v + (1 - rho) g²; centered: a <- rho a + (1 - rho) g, denominator v - a²;
+    step = lr g / sqrt(denominator + eps); momentum: mom <- momentum mom + step; w -= step."""
+    for i in prange(var.size):
+        w = var[i]
+        if decay != 0:
+            w -= w * decay
+        g = grad[i]
+        v_i = rho * velocity[i] + one_minus_rho * g * g
+        velocity[i] = v_i
+        if centered:
+            a_i = rho * average[i] + one_minus_rho * g
+            average[i] = a_i
+            denominator = v_i - a_i * a_i + epsilon
+        else:
+            denominator = v_i + epsilon
+        step = lr * g / np.sqrt(denominator)
+        if use_momentum:
+            step = momentum * mom[i] + step
+            mom[i] = step
+        var[i] = w - step
+
+
+@njit(cache=True, parallel=True)
+def _adagrad(var, grad, accumulator, lr, epsilon, decay):
+    """acc += g²; w -= lr g / sqrt(acc + eps)."""
+    for i in prange(var.size):
+        w = var[i]
+        if decay != 0:
+            w -= w * decay
+        g = grad[i]
+        acc = accumulator[i] + g * g
+        accumulator[i] = acc
+        var[i] = w - lr * g / np.sqrt(acc + epsilon)
+
+
+@njit(cache=True, parallel=True)
+def _adadelta(var, grad, accumulated_grad, accumulated_delta, lr, rho, one_minus_rho,
+              epsilon, decay):
+    """E[g²] <- rho E[g²] + (1 - rho) g²; d = -sqrt(E[d²] + eps) g / sqrt(E[g²] + eps);
+    E[d²] <- rho E[d²] + (1 - rho) d²; w += lr d."""
+    for i in prange(var.size):
+        w = var[i]
+        if decay != 0:
+            w -= w * decay
+        g = grad[i]
+        eg = rho * accumulated_grad[i] + one_minus_rho * g * g
+        accumulated_grad[i] = eg
+        delta = -(np.sqrt(accumulated_delta[i] + epsilon) * g) / np.sqrt(eg + epsilon)
+        accumulated_delta[i] = rho * accumulated_delta[i] + one_minus_rho * delta * delta
+        var[i] = w + lr * delta
+
+
+@njit(cache=True, parallel=True)
+def _adamax(var, grad, m, u, lr, beta_2, one_minus_beta_1, bias_correction, epsilon, decay):
+    """m += (g - m)(1 - b1); u <- max(b2 u, |g|); w -= lr m / ((1 - b1^t)(u + eps))."""
+    for i in prange(var.size):
+        w = var[i]
+        if decay != 0:
+            w -= w * decay
+        g = grad[i]
+        m_i = m[i] + (g - m[i]) * one_minus_beta_1
+        u_i = max(beta_2 * u[i], abs(g))
+        m[i] = m_i
+        u[i] = u_i
+        var[i] = w - lr * m_i / (bias_correction * (u_i + epsilon))
+
+
+@njit(cache=True, parallel=True)
+def _nadam(var, grad, m, v, lr, one_minus_beta_1, one_minus_beta_2, momentum_coef, grad_coef,
+           velocity_coef, epsilon, decay):
+    """m += (g - m)(1 - b1); v += (g² - v)(1 - b2);
+    w -= lr (c_m m + c_g g) / (sqrt(c_v v) + eps), with Nadam's schedule in c_m, c_g, c_v."""
+    for i in prange(var.size):
+        w = var[i]
+        if decay != 0:
+            w -= w * decay
+        g = grad[i]
+        m_i = m[i] + (g - m[i]) * one_minus_beta_1
+        v_i = v[i] + (g * g - v[i]) * one_minus_beta_2
+        m[i] = m_i
+        v[i] = v_i
+        m_hat = momentum_coef * m_i + grad_coef * g
+        var[i] = w - m_hat * lr / (np.sqrt(v_i * velocity_coef) + epsilon)
+
+
+@njit(cache=True, parallel=True)
+def _lion(var, grad, m, lr, beta_1, one_minus_beta_1, beta_2, one_minus_beta_2, decay):
+    """w -= lr sign(b1 m + (1 - b1) g); m <- b2 m + (1 - b2) g."""
+    for i in prange(var.size):
+        w = var[i]
+        if decay != 0:
+            w -= w * decay
+        g = grad[i]
+        direction = m[i] * beta_1 + g * one_minus_beta_1
+        if direction > 0:
+            w -= lr
+        elif direction < 0:
+            w += lr
+        elif direction != direction:     # sign(NaN) is NaN
+            w = direction
+        var[i] = w
+        m[i] = m[i] * beta_2 + g * one_minus_beta_2
+
+
+def _slot(array, var):
+    """An unused slot becomes an empty array of var's type, so the kernel compiles once."""
+    return var[:0] if array is None else array
+
+
+def sgd_update(var, grad, m, lr, momentum, nesterov, decay):
+    launch(_sgd, var.size, var, grad, _slot(m, var), lr, momentum, m is not None,
+           bool(nesterov), decay)
+
+
+def adam_update(var, grad, m, v, v_max, alpha, one_minus_beta_1, one_minus_beta_2, epsilon,
+                decay):
+    launch(_adam, var.size, var, grad, m, v, _slot(v_max, var), alpha, one_minus_beta_1,
+           one_minus_beta_2, epsilon, v_max is not None, decay)
+
+
+def rmsprop_update(var, grad, velocity, mom, average, lr, rho, one_minus_rho, momentum, epsilon,
+                   decay):
+    launch(_rmsprop, var.size, var, grad, velocity, _slot(mom, var), _slot(average, var), lr,
+           rho, one_minus_rho, momentum, epsilon, mom is not None, average is not None, decay)
+
+
+def adagrad_update(var, grad, accumulator, lr, epsilon, decay):
+    launch(_adagrad, var.size, var, grad, accumulator, lr, epsilon, decay)
+
+
+def adadelta_update(var, grad, accumulated_grad, accumulated_delta, lr, rho, one_minus_rho,
+                    epsilon, decay):
+    launch(_adadelta, var.size, var, grad, accumulated_grad, accumulated_delta, lr, rho,
+           one_minus_rho, epsilon, decay)
+
+
+def adamax_update(var, grad, m, u, lr, beta_2, one_minus_beta_1, bias_correction, epsilon,
+                  decay):
+    launch(_adamax, var.size, var, grad, m, u, lr, beta_2, one_minus_beta_1, bias_correction,
+           epsilon, decay)
+
+
+def nadam_update(var, grad, m, v, lr, one_minus_beta_1, one_minus_beta_2, momentum_coef,
+                 grad_coef, velocity_coef, epsilon, decay):
+    launch(_nadam, var.size, var, grad, m, v, lr, one_minus_beta_1, one_minus_beta_2,
+           momentum_coef, grad_coef, velocity_coef, epsilon, decay)
+
+
+def lion_update(var, grad, m, lr, beta_1, one_minus_beta_1, beta_2, one_minus_beta_2, decay):
+    launch(_lion, var.size, var, grad, m, lr, beta_1, one_minus_beta_1, beta_2,
+           one_minus_beta_2, decay)

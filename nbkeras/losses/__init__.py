@@ -1,0 +1,99 @@
+"""Losses, as in `keras.losses`: per-sample loss functions, `Loss` classes with Keras's
+reductions and sample weighting, and `get` / `serialize` / `deserialize` by Keras names."""
+from __future__ import annotations
+
+import inspect
+
+from .hinge import CategoricalHinge, Hinge, SquaredHinge, categorical_hinge, hinge, squared_hinge
+from .loss import Loss, LossFunctionWrapper, reduce_weighted_values, squeeze_or_expand_to_same_rank  # noqa: F401
+from .probabilistic import (BinaryCrossentropy, BinaryFocalCrossentropy,  # noqa: F401
+                            CategoricalCrossentropy, KLDivergence, Poisson,
+                            SparseCategoricalCrossentropy, binary_crossentropy,
+                            binary_focal_crossentropy, categorical_crossentropy, kl_divergence,
+                            poisson, sparse_categorical_crossentropy)
+from .regression import (CosineSimilarity, Huber, LogCosh, MeanAbsoluteError,  # noqa: F401
+                         MeanAbsolutePercentageError, MeanSquaredError,
+                         MeanSquaredLogarithmicError, cosine_similarity, huber, log_cosh,
+                         mean_absolute_error, mean_absolute_percentage_error,
+                         mean_squared_error, mean_squared_logarithmic_error)
+
+# Keras's short names
+mse = MSE = mean_squared_error
+mae = MAE = mean_absolute_error
+mape = MAPE = mean_absolute_percentage_error
+msle = MSLE = mean_squared_logarithmic_error
+kld = KLD = kl_divergence
+bce = BCE = binary_crossentropy
+
+ALL_OBJECTS = [
+    Loss, LossFunctionWrapper,
+    KLDivergence, Poisson, BinaryCrossentropy, BinaryFocalCrossentropy, CategoricalCrossentropy,
+    SparseCategoricalCrossentropy, MeanSquaredError, MeanAbsoluteError,
+    MeanAbsolutePercentageError, MeanSquaredLogarithmicError, CosineSimilarity, LogCosh, Huber,
+    Hinge, SquaredHinge, CategoricalHinge,
+    kl_divergence, poisson, binary_crossentropy, binary_focal_crossentropy,
+    categorical_crossentropy, sparse_categorical_crossentropy, mean_squared_error,
+    mean_absolute_error, mean_absolute_percentage_error, mean_squared_logarithmic_error,
+    cosine_similarity, log_cosh, huber, hinge, squared_hinge, categorical_hinge,
+]
+ALL_OBJECTS_DICT = {obj.__name__: obj for obj in ALL_OBJECTS}
+ALL_OBJECTS_DICT.update({
+    "bce": binary_crossentropy, "BCE": binary_crossentropy,
+    "kld": kl_divergence, "KLD": kl_divergence,
+    "mae": mean_absolute_error, "MAE": mean_absolute_error,
+    "mse": mean_squared_error, "MSE": mean_squared_error,
+    "mape": mean_absolute_percentage_error, "MAPE": mean_absolute_percentage_error,
+    "msle": mean_squared_logarithmic_error, "MSLE": mean_squared_logarithmic_error,
+})
+
+
+def serialize(loss):
+    """`{"class_name": ..., "config": {...}}` for a Loss; `{"class_name": "function",
+    "config": name}` for a loss function (None for None)."""
+    if loss is None:
+        return None
+    if isinstance(loss, Loss):
+        return {"class_name": type(loss).__name__, "config": loss.get_config()}
+    if inspect.isfunction(loss):
+        return {"class_name": "function", "config": loss.__name__}
+    raise TypeError(f"serialize: cannot serialize {loss!r}; expected a Loss or a function")
+
+
+def deserialize(config):
+    """The Loss instance or loss function that `serialize` described."""
+    if not isinstance(config, dict) or "class_name" not in config:
+        raise ValueError(f"Could not interpret loss config {config!r}: a dict with a "
+                         f"'class_name' key (and optionally 'config') is expected")
+    if config["class_name"] == "function":
+        return _lookup(config["config"])
+    cls = _lookup(config["class_name"])
+    if not (inspect.isclass(cls) and issubclass(cls, Loss)):
+        raise ValueError(f"Could not interpret loss config {config!r}: "
+                         f"{config['class_name']!r} is not a Loss class")
+    return cls.from_config(config.get("config") or {})
+
+
+def _lookup(name: str):
+    if name not in ALL_OBJECTS_DICT:
+        raise ValueError(f"Unknown loss: {name!r}. Valid names are: "
+                         f"{', '.join(sorted(ALL_OBJECTS_DICT))}")
+    return ALL_OBJECTS_DICT[name]
+
+
+def get(identifier):
+    """As `keras.losses.get`: None; a function name ("mse", "categorical_crossentropy") gives
+    the function, a class name ("MeanSquaredError") or a class gives an instance, a dict is
+    deserialized, a Loss instance or any callable is returned as is."""
+    if identifier is None:
+        return None
+    if isinstance(identifier, dict):
+        obj = deserialize(identifier)
+    elif isinstance(identifier, str):
+        obj = _lookup(identifier)
+    else:
+        obj = identifier
+    if inspect.isclass(obj):
+        return obj()
+    if callable(obj):
+        return obj
+    raise ValueError(f"Could not interpret loss identifier: {identifier!r}")

@@ -1,0 +1,155 @@
+"""Metrics, as in `keras.metrics`: stateful Metric classes (state in non-trainable Variables,
+updated in numpy), accuracy functions, `get` / `serialize` / `deserialize` by Keras names,
+and `resolve_accuracy`, the choice `compile` makes for metrics=["accuracy"]."""
+from __future__ import annotations
+
+import inspect
+
+from .. import losses as _losses
+from ..losses import (binary_crossentropy, categorical_crossentropy,  # noqa: F401
+                      mean_absolute_error, mean_absolute_percentage_error, mean_squared_error,
+                      mean_squared_logarithmic_error, sparse_categorical_crossentropy)
+from ..serialization import snake_case
+from .accuracy import (Accuracy, BinaryAccuracy, CategoricalAccuracy,  # noqa: F401
+                       SparseCategoricalAccuracy, SparseTopKCategoricalAccuracy,
+                       TopKCategoricalAccuracy, accuracy, binary_accuracy, categorical_accuracy,
+                       sparse_categorical_accuracy, sparse_top_k_categorical_accuracy,
+                       top_k_categorical_accuracy)
+from .confusion import AUC, Precision, Recall  # noqa: F401
+from .metric import Metric  # noqa: F401
+from .probabilistic import (BinaryCrossentropy, CategoricalCrossentropy,  # noqa: F401
+                            SparseCategoricalCrossentropy)
+from .reduction import Mean, MeanMetricWrapper, Sum  # noqa: F401
+from .regression import (MeanAbsoluteError, MeanAbsolutePercentageError,  # noqa: F401
+                         MeanSquaredError, MeanSquaredLogarithmicError, RootMeanSquaredError)
+
+ALL_OBJECTS = [
+    Metric, Mean, Sum, MeanMetricWrapper,
+    MeanSquaredError, RootMeanSquaredError, MeanAbsoluteError, MeanAbsolutePercentageError,
+    MeanSquaredLogarithmicError,
+    AUC, Precision, Recall,
+    BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy,
+    Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy,
+    TopKCategoricalAccuracy, SparseTopKCategoricalAccuracy,
+]
+ALL_OBJECTS_DICT = {cls.__name__: cls for cls in ALL_OBJECTS}
+ALL_OBJECTS_DICT.update({snake_case(cls.__name__): cls for cls in ALL_OBJECTS})
+ALL_OBJECTS_DICT.update({
+    "acc": Accuracy,
+    "bce": BinaryCrossentropy, "BCE": BinaryCrossentropy,
+    "mse": MeanSquaredError, "MSE": MeanSquaredError,
+    "mae": MeanAbsoluteError, "MAE": MeanAbsoluteError,
+    "mape": MeanAbsolutePercentageError, "MAPE": MeanAbsolutePercentageError,
+    "msle": MeanSquaredLogarithmicError, "MSLE": MeanSquaredLogarithmicError,
+})
+
+_FUNCTIONS = {f.__name__: f for f in (accuracy, binary_accuracy, categorical_accuracy,
+                                      sparse_categorical_accuracy, top_k_categorical_accuracy,
+                                      sparse_top_k_categorical_accuracy)}
+
+
+def function_by_name(name: str):
+    """A metric function (accuracy functions, then loss functions) by its name."""
+    if name in _FUNCTIONS:
+        return _FUNCTIONS[name]
+    fn = _losses.ALL_OBJECTS_DICT.get(name)
+    if fn is None or inspect.isclass(fn):
+        raise ValueError(f"Unknown metric function: {name!r}")
+    return fn
+
+
+def serialize(metric):
+    """`{"class_name": ..., "config": {...}}` for a Metric; `{"class_name": "function",
+    "config": name}` for a function (None for None)."""
+    if metric is None:
+        return None
+    if isinstance(metric, Metric):
+        return {"class_name": type(metric).__name__, "config": metric.get_config()}
+    if inspect.isfunction(metric):
+        return {"class_name": "function", "config": metric.__name__}
+    raise TypeError(f"serialize: cannot serialize {metric!r}; expected a Metric or a function")
+
+
+def deserialize(config):
+    """The Metric instance or function that `serialize` described."""
+    if not isinstance(config, dict) or "class_name" not in config:
+        raise ValueError(f"Could not interpret metric config {config!r}: a dict with a "
+                         f"'class_name' key (and optionally 'config') is expected")
+    if config["class_name"] == "function":
+        return function_by_name(config["config"])
+    cls = ALL_OBJECTS_DICT.get(config["class_name"])
+    if cls is None:
+        raise ValueError(f"Unknown metric: {config['class_name']!r}. Valid names are: "
+                         f"{', '.join(sorted(ALL_OBJECTS_DICT))}")
+    return cls.from_config(config.get("config") or {})
+
+
+def get(identifier):
+    """A Metric for `identifier`: None; a Keras name ("accuracy", "acc", "mse", "auc",
+    "precision", "binary_accuracy", "SparseCategoricalAccuracy", ...; loss-function names
+    such as "hinge" are wrapped); a class (instantiated); a dict (deserialized); a Metric
+    (returned as is); a function (wrapped in MeanMetricWrapper under its name)."""
+    if identifier is None:
+        return None
+    if isinstance(identifier, Metric):
+        return identifier
+    if isinstance(identifier, dict):
+        obj = deserialize(identifier)
+        return obj if isinstance(obj, Metric) else MeanMetricWrapper(obj, name=obj.__name__)
+    if isinstance(identifier, str):
+        if identifier in ALL_OBJECTS_DICT:
+            return ALL_OBJECTS_DICT[identifier]()
+        try:
+            return MeanMetricWrapper(function_by_name(identifier), name=identifier)
+        except ValueError:
+            raise ValueError(f"Unknown metric: {identifier!r}. Valid names are: "
+                             f"{', '.join(sorted(ALL_OBJECTS_DICT))}") from None
+    if inspect.isclass(identifier) and issubclass(identifier, Metric):
+        return identifier()
+    if callable(identifier):
+        name = getattr(identifier, "name", None) or getattr(identifier, "__name__", None)
+        return MeanMetricWrapper(identifier, name=name)
+    raise ValueError(f"Could not interpret metric identifier: {identifier!r}")
+
+
+_BINARY_LOSSES = {"binary_crossentropy", "bce", "BCE", "BinaryCrossentropy",
+                  "binary_focal_crossentropy", "BinaryFocalCrossentropy"}
+_SPARSE_LOSSES = {"sparse_categorical_crossentropy", "SparseCategoricalCrossentropy"}
+
+
+def _loss_kind(loss) -> str | None:
+    """'binary', 'sparse' or None for a loss given as a name, function or Loss."""
+    names = set()
+    for obj in (loss, getattr(loss, "fn", None)):
+        if isinstance(obj, str):
+            names.add(obj)
+        elif obj is not None:
+            names.update({type(obj).__name__, getattr(obj, "__name__", "")})
+    if names & _BINARY_LOSSES:
+        return "binary"
+    if names & _SPARSE_LOSSES:
+        return "sparse"
+    return None
+
+
+def resolve_accuracy(y_true_shape, y_pred_shape, loss=None, name: str = "accuracy") -> Metric:
+    """The metric `compile` uses for "accuracy", by Keras 3's `compile_utils` rule on the
+    shapes: binary when y_pred's last axis is 1; else sparse categorical when y_true has
+    lower rank than y_pred, or y_true's last axis is 1 while y_pred's is larger; else
+    categorical. `loss` decides only where a size needed by the rule is unknown (None)."""
+    y_true_shape, y_pred_shape = tuple(y_true_shape), tuple(y_pred_shape)
+    kind = _loss_kind(loss)
+    true_last = y_true_shape[-1] if y_true_shape else None
+    pred_last = y_pred_shape[-1] if y_pred_shape else None
+    is_binary = pred_last == 1 if pred_last is not None else kind == "binary"
+    if len(y_true_shape) < len(y_pred_shape):
+        is_sparse = True
+    elif true_last is None or pred_last is None:
+        is_sparse = kind == "sparse"
+    else:
+        is_sparse = true_last == 1 and pred_last > 1
+    if is_binary:
+        return BinaryAccuracy(name=name)
+    if is_sparse:
+        return SparseCategoricalAccuracy(name=name)
+    return CategoricalAccuracy(name=name)

@@ -1,0 +1,260 @@
+"""Normalization ops: batch, layer and group normalization, each one fused op over the shared
+`normalize_forward` / `normalize_backward` kernels.
+
+An op views x as (P, M, Q, K) (see kernels/cpu/normalization.py): every (p, q) is a group
+normalized over its (m, k) elements, and gamma, beta are indexed by (q, k). Layer norm over
+axes that are not the trailing ones is the only case that transposes.
+
+`Normalize` uses the batch's own statistics and differentiates through them; it keeps the
+statistics of its call in `statistics`, which is how `batch_normalization_training` hands
+them to the layer for the moving averages while the tape records one op. The public
+functions make a new op per call. `BatchNormalize` uses given statistics (inference, and
+Keras's `ops.batch_normalization`) and differentiates with respect to them too.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from .. import config
+from ..core.keras_tensor import KerasTensor
+from ..core.spec import Spec
+from ..core.tensor import Tensor
+from .op import Op, float_dtype
+from .reduction import normalize_axes
+
+
+@dataclass(frozen=True)
+class Layout:
+    """x (after `perm`, if any) reshaped to `view` (P, M, Q, K); gamma (Q * K // repeat
+    values) is laid out as (Q, K // repeat) and repeated `repeat` times along k."""
+
+    perm: tuple | None
+    moved_shape: tuple
+    view: tuple
+    repeat: int
+
+    def to_view(self, k, a):
+        return k.reshape(a if self.perm is None else k.transpose(a, self.perm), self.view)
+
+    def from_view(self, k, a4):
+        a = k.reshape(a4, self.moved_shape)
+        return a if self.perm is None else k.transpose(a, k.inverse_permutation(self.perm))
+
+    def expand(self, k, param):
+        """gamma or beta as the (Q, K) array the kernels index, or None."""
+        if param is None:
+            return None
+        _, _, q, kk = self.view
+        if self.repeat == 1:
+            return k.reshape(param, (q, kk))
+        columns = kk // self.repeat
+        tiled = k.broadcast_to(k.reshape(param, (q, columns, 1)), (q, columns, self.repeat))
+        return k.reshape(tiled, (q, kk))
+
+    def reduce(self, k, grad, shape):
+        """The (Q, K) cotangent of an expanded parameter, summed back to `shape`."""
+        _, _, q, kk = self.view
+        if self.repeat > 1:
+            grad = k.reduce("sum", k.reshape(grad, (q, kk // self.repeat, self.repeat)), 2, False)
+        return k.reshape(grad, shape)
+
+
+def layout(kind: str, shape: tuple, axes: tuple[int, ...], groups: int = 1) -> Layout:
+    """The (P, M, Q, K) view of a tensor of `shape` for `kind` "batch" (statistics per channel
+    `axes[0]`), "layer" (per position of the other axes, over `axes`) or "group" (per sample
+    and group of channels along `axes[0]`)."""
+    if kind == "layer":
+        rank = len(shape)
+        trailing = tuple(range(rank - len(axes), rank))
+        perm = None if axes == trailing else (
+            tuple(a for a in range(rank) if a not in axes) + axes)
+        moved = shape if perm is None else tuple(shape[a] for a in perm)
+        features = math.prod(moved[rank - len(axes):])
+        return Layout(perm, moved, (math.prod(moved[:rank - len(axes)]), 1, 1, features), 1)
+    axis = axes[0]
+    channels, inner = shape[axis], math.prod(shape[axis + 1:])
+    if kind == "batch":
+        return Layout(None, shape, (1, math.prod(shape[:axis]), channels, inner), inner)
+    view = (shape[0], math.prod(shape[1:axis]), groups, channels // groups * inner)
+    return Layout(None, shape, view, inner)
+
+
+def _split(op, params) -> tuple:
+    """(scale, offset) from the trailing inputs of an op with `has_scale` / `has_offset`."""
+    params = list(params)
+    scale = params.pop(0) if op.has_scale else None
+    offset = params.pop(0) if op.has_offset else None
+    return scale, offset
+
+
+def _check_params(who: str, kind: str, x: Spec, axes, groups, params: dict) -> None:
+    """Shapes of gamma/beta (and mean/variance) against x, where x's shape is known there."""
+    if kind == "layer":
+        sizes = [x.shape[a] for a in axes]
+        expected = None if None in sizes else math.prod(sizes)
+        what = f"the size of axes {axes}"
+    else:
+        expected = x.shape[axes[0]]
+        what = f"axis {axes[0]}"
+        if kind == "group" and expected is not None and expected % groups:
+            raise ValueError(f"{who}: the {expected} channels of axis {axes[0]} of the input "
+                             f"{x.shape} do not divide into groups={groups}")
+    for name, spec in params.items():
+        size = math.prod(spec.shape) if None not in spec.shape else None
+        if expected is not None and size is not None and size != expected:
+            raise ValueError(f"{who}: {name} of shape {spec.shape} does not match {what} of "
+                             f"the input {x.shape} ({expected} values)")
+
+
+@dataclass(frozen=True)
+class Normalize(Op):
+    """x (any shape) normalized with its own mean and (biased) variance per group, then
+    `* scale + offset` -> same shape. Inputs: x, then scale if `has_scale`, then offset if
+    `has_offset`. center=False divides x itself by sqrt(variance + epsilon) (rms scaling)."""
+
+    kind: str                  # "batch" | "layer" | "group"
+    axes: tuple[int, ...]      # non-negative
+    epsilon: float
+    groups: int = 1
+    center: bool = True
+    has_scale: bool = False
+    has_offset: bool = False
+    statistics: dict = field(default_factory=dict, compare=False, repr=False)
+
+    float_inputs = True
+
+    def output_spec(self, x: Spec, *params: Spec) -> Spec:
+        scale, offset = _split(self, params)
+        named = {n: p for n, p in (("scale", scale), ("offset", offset)) if p is not None}
+        _check_params(f"{self.kind}_normalization", self.kind, x, self.axes, self.groups, named)
+        return Spec(x.shape, float_dtype(x.dtype))
+
+    def forward(self, k, x, *params):
+        scale, offset = _split(self, params)
+        view = layout(self.kind, x.shape, self.axes, self.groups)
+        y4, mean, variance = k.normalize_forward(view.to_view(k, x), view.expand(k, scale),
+                                                 view.expand(k, offset), None, None,
+                                                 self.epsilon, self.center)
+        self.statistics.update(x=x, mean=mean, variance=variance)
+        return view.from_view(k, y4)
+
+    def vjp(self, k, dy, y, x, *params):
+        scale, offset = _split(self, params)
+        view = layout(self.kind, x.shape, self.axes, self.groups)
+        x4 = view.to_view(k, x)
+        if self.statistics.get("x") is x:
+            mean, variance = self.statistics["mean"], self.statistics["variance"]
+        else:   # this op object was run again since (a replayed graph): recompute
+            _, mean, variance = k.normalize_forward(x4, None, None, None, None, self.epsilon)
+        dx4, dscale, doffset, _, _ = k.normalize_backward(
+            view.to_view(k, dy), x4, view.expand(k, scale), mean, variance, self.epsilon,
+            True, self.center)
+        grads = [view.from_view(k, dx4)]
+        if self.has_scale:
+            grads.append(view.reduce(k, dscale, scale.shape))
+        if self.has_offset:
+            grads.append(view.reduce(k, doffset, offset.shape))
+        return tuple(grads)
+
+
+@dataclass(frozen=True)
+class BatchNormalize(Op):
+    """(x - mean) / sqrt(variance + epsilon) * scale + offset with given per-channel
+    statistics along `axis`. Inputs: x, mean, variance, then scale and offset if present."""
+
+    axis: int                  # non-negative
+    epsilon: float
+    has_scale: bool = False
+    has_offset: bool = False
+
+    float_inputs = True
+
+    def output_spec(self, x: Spec, mean: Spec, variance: Spec, *params: Spec) -> Spec:
+        scale, offset = _split(self, params)
+        named = {n: p for n, p in (("mean", mean), ("variance", variance), ("scale", scale),
+                                   ("offset", offset)) if p is not None}
+        _check_params("batch_normalization", "batch", x, (self.axis,), 1, named)
+        return Spec(x.shape, float_dtype(x.dtype))
+
+    def forward(self, k, x, mean, variance, *params):
+        scale, offset = _split(self, params)
+        view = layout("batch", x.shape, (self.axis,))
+        y4, _, _ = k.normalize_forward(view.to_view(k, x), view.expand(k, scale),
+                                       view.expand(k, offset), mean, variance, self.epsilon)
+        return view.from_view(k, y4)
+
+    def vjp(self, k, dy, y, x, mean, variance, *params):
+        scale, offset = _split(self, params)
+        view = layout("batch", x.shape, (self.axis,))
+        dx4, dscale, doffset, dmean, dvariance = k.normalize_backward(
+            view.to_view(k, dy), view.to_view(k, x), view.expand(k, scale), mean, variance,
+            self.epsilon, False, True)
+        grads = [view.from_view(k, dx4), k.reshape(dmean, mean.shape),
+                 k.reshape(dvariance, variance.shape)]
+        if self.has_scale:
+            grads.append(view.reduce(k, dscale, scale.shape))
+        if self.has_offset:
+            grads.append(view.reduce(k, doffset, offset.shape))
+        return tuple(grads)
+
+
+def _axis(x, axis: int, who: str) -> int:
+    if not isinstance(axis, int):
+        raise ValueError(f"{who}: axis must be an int; received axis={axis!r}")
+    return normalize_axes(axis, len(x.shape), who)[0]
+
+
+def _present(*params) -> list:
+    return [p for p in params if p is not None]
+
+
+def batch_normalization(x, mean, variance, axis: int, offset=None, scale=None,
+                        epsilon: float = 1e-3):
+    """(x - mean) / sqrt(variance + epsilon) * scale + offset, with `mean`, `variance`,
+    `scale`, `offset` of shape (x.shape[axis],); differentiable in all of them (Keras's
+    `ops.batch_normalization`)."""
+    op = BatchNormalize(_axis(x, axis, "batch_normalization"), float(epsilon),
+                        scale is not None, offset is not None)
+    return op(x, mean, variance, *_present(scale, offset))
+
+
+def batch_normalization_training(x, axis: int = -1, scale=None, offset=None,
+                                 epsilon: float = 1e-3):
+    """Batch normalization with the batch's own statistics over every axis but `axis`.
+
+    Returns (y, mean, variance): y differentiable in x, scale and offset (through the
+    statistics too), and the batch mean and biased variance, shape (x.shape[axis],), as
+    constant Tensors for the moving averages (None for symbolic inputs). One op."""
+    op = Normalize("batch", (_axis(x, axis, "batch_normalization"),), float(epsilon),
+                   has_scale=scale is not None, has_offset=offset is not None)
+    y = op(x, *_present(scale, offset))
+    if isinstance(y, KerasTensor):
+        return y, None, None
+    stats = op.statistics
+    return y, Tensor(stats["mean"].reshape(-1)), Tensor(stats["variance"].reshape(-1))
+
+
+def layer_normalization(x, gamma=None, beta=None, axis=-1, epsilon: float | None = None,
+                        rms_scaling: bool = False):
+    """Keras's `ops.layer_normalization`: per position of the other axes, x normalized over
+    `axis` (an int or a list), then `* gamma + beta` (both of the normalized axes' sizes).
+    rms_scaling: x / sqrt(variance + epsilon) * gamma, as Keras 3 (no mean, no beta)."""
+    axes = normalize_axes(axis, len(x.shape), "layer_normalization")
+    epsilon = config.epsilon() if epsilon is None else float(epsilon)
+    beta = None if rms_scaling else beta
+    op = Normalize("layer", axes, epsilon, center=not rms_scaling,
+                   has_scale=gamma is not None, has_offset=beta is not None)
+    return op(x, *_present(gamma, beta))
+
+
+def group_normalization(x, groups: int, gamma=None, beta=None, axis: int = -1,
+                        epsilon: float = 1e-3):
+    """Per sample, the channels along `axis` split into `groups` groups, each normalized over
+    its channels and every other non-batch axis, then `* gamma + beta` (per channel)."""
+    axis = _axis(x, axis, "group_normalization")
+    if axis == 0:
+        raise ValueError("group_normalization: axis must not be the batch axis 0")
+    op = Normalize("group", (axis,), float(epsilon), groups=int(groups),
+                   has_scale=gamma is not None, has_offset=beta is not None)
+    return op(x, *_present(gamma, beta))

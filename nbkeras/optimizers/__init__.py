@@ -1,0 +1,60 @@
+"""Optimizers, as `keras.optimizers`: `get("adam")`, `Adam(learning_rate=...)`,
+`opt.apply_gradients(zip(grads, weights))`, and learning-rate `schedules`."""
+from __future__ import annotations
+
+from typing import Any
+
+from . import schedules  # noqa: F401
+from .adadelta import Adadelta
+from .adagrad import Adagrad
+from .adam import Adam
+from .adamax import Adamax
+from .adamw import AdamW
+from .lion import Lion
+from .nadam import Nadam
+from .optimizer import Optimizer
+from .rmsprop import RMSprop
+from .sgd import SGD
+from ..serialization import serialize as _serialize
+
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax",
+           "Nadam", "Lion", "schedules", "get", "serialize", "deserialize"]
+
+# Keras's lookup: class names, case-insensitive ("adam", "Adam", "RMSprop", "rmsprop").
+_OPTIMIZERS = {cls.__name__.lower(): cls for cls in
+               (SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta, Adamax, Nadam, Lion)}
+
+
+def serialize(optimizer: Optimizer) -> dict[str, Any]:
+    """Keras's serialized form `{"class_name": ..., "config": {...}}`."""
+    return _serialize(optimizer)
+
+
+def deserialize(config: dict[str, Any]) -> Optimizer:
+    """The optimizer a `{"class_name": ..., "config": {...}}` dict describes."""
+    if not isinstance(config, dict) or "class_name" not in config:
+        raise ValueError(f"Could not interpret optimizer identifier {config!r}: a dict must have "
+                         f"a 'class_name' key (and optionally 'config')")
+    return _lookup(config["class_name"]).from_config(config.get("config") or {})
+
+
+def get(identifier) -> Optimizer | None:
+    """An optimizer from None, a name ("adam", "SGD"), a serialized dict, an Optimizer class
+    (instantiated with its defaults) or an instance (returned as is)."""
+    if identifier is None or isinstance(identifier, Optimizer):
+        return identifier
+    if isinstance(identifier, str):
+        return _lookup(identifier)()
+    if isinstance(identifier, dict):
+        return deserialize(identifier)
+    if isinstance(identifier, type) and issubclass(identifier, Optimizer):
+        return identifier()
+    raise ValueError(f"Could not interpret optimizer identifier: {identifier!r}")
+
+
+def _lookup(name: str) -> type[Optimizer]:
+    cls = _OPTIMIZERS.get(str(name).lower())
+    if cls is None:
+        raise ValueError(f"Unknown optimizer: {name!r}. Valid names are: "
+                         f"{', '.join(sorted(_OPTIMIZERS))}")
+    return cls

@@ -1,0 +1,346 @@
+"""Optimizer base, as `keras.optimizers.Optimizer` (Keras 3): learning rate or schedule,
+`iterations`, lazily built slot variables, gradient clipping, decoupled weight decay,
+constraints after the step, config round trip.
+
+One `apply` call: drop None gradients, cast each gradient to its variable's dtype, unscale
+(`loss_scale_factor`), clip (`clipnorm` per variable, `global_clipnorm` over all, or
+`clipvalue`) in numpy, then run one fused kernel per variable that applies the weight decay
+`w -= w * weight_decay * lr` and the update rule in place, then each variable's
+`constraint`, then `iterations += 1`. Subclasses declare their slots (`slot_groups`) and
+call their kernel in `update_step`.
+"""
+from __future__ import annotations
+
+import numbers
+import re
+import warnings
+from typing import Any, Callable, Iterable
+
+import numpy as np
+
+from .. import config as nk_config
+from .. import initializers
+from ..core.device import kernels_for
+from ..core.tensor import Tensor, Variable
+from . import schedules
+
+LearningRate = float | schedules.LearningRateSchedule | Callable[[], float]
+
+# Keras 3 base arguments nbkeras accepts only at their defaults (so Keras configs load).
+_UNSUPPORTED_DEFAULTS = {"use_ema": False, "ema_overwrite_frequency": None,
+                         "gradient_accumulation_steps": None}
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+class Optimizer:
+    """Base class of the optimizers. A subclass defines `slot_groups()`, `update_step()`,
+    its hyperparameters in `__init__` and `get_config()` (adding to the base's config)."""
+
+    def __init__(self, learning_rate: LearningRate, weight_decay: float | None = None,
+                 clipnorm: float | None = None, clipvalue: float | None = None,
+                 global_clipnorm: float | None = None, use_ema: bool = False,
+                 ema_momentum: float = 0.99, ema_overwrite_frequency: int | None = None,
+                 loss_scale_factor: float | None = None,
+                 gradient_accumulation_steps: int | None = None, name: str | None = None,
+                 **kwargs):
+        if kwargs.pop("decay", None) is not None:
+            warnings.warn("Argument `decay` is no longer supported and will be ignored.")
+        if kwargs:
+            raise ValueError(f"Argument(s) not recognized: {kwargs}")
+        given = dict(use_ema=use_ema, ema_overwrite_frequency=ema_overwrite_frequency,
+                     gradient_accumulation_steps=gradient_accumulation_steps)
+        for key, value in given.items():
+            if value != _UNSUPPORTED_DEFAULTS[key]:
+                raise ValueError(f"{type(self).__name__}: `{key}` is not supported by nbkeras "
+                                 f"optimizers; received {key}={value!r}")
+        clip_args = dict(clipnorm=clipnorm, clipvalue=clipvalue, global_clipnorm=global_clipnorm)
+        if sum(value is not None for value in clip_args.values()) > 1:
+            raise ValueError("Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be "
+                             f"set. Received: clipnorm={clipnorm}, clipvalue={clipvalue}, "
+                             f"global_clipnorm={global_clipnorm}")
+        for key, value in dict(clip_args, weight_decay=weight_decay,
+                               loss_scale_factor=loss_scale_factor).items():
+            if value is not None and not _is_number(value):
+                raise ValueError(f"{type(self).__name__}: `{key}` must be a float or None; "
+                                 f"received {key}={value!r}")
+        self.name = name if name is not None else type(self).__name__.lower()
+        self.weight_decay = weight_decay
+        self.clipnorm = clipnorm
+        self.clipvalue = clipvalue
+        self.global_clipnorm = global_clipnorm
+        self.use_ema = use_ema
+        self.ema_momentum = ema_momentum
+        self.ema_overwrite_frequency = ema_overwrite_frequency
+        self.loss_scale_factor = loss_scale_factor
+        self.gradient_accumulation_steps = gradient_accumulation_steps
+        self._learning_rate = self._checked_learning_rate(learning_rate)
+        self._iterations = Variable(0, trainable=False, name="iteration", dtype="int64")
+        self._variables: list[Variable] = [self._iterations]
+        self._trainable_variables: list[Variable] = []
+        self._index: dict[int, int] = {}
+        self._slots: list[list[Variable]] = []
+        self._exclude_ids: set[int] = set()
+        self._exclude_pattern: re.Pattern | None = None
+        self.built = False
+
+    # ---- learning rate -------------------------------------------------------------------
+
+    @staticmethod
+    def _checked_learning_rate(learning_rate: LearningRate) -> LearningRate:
+        if isinstance(learning_rate, schedules.LearningRateSchedule) or callable(learning_rate):
+            return learning_rate
+        if not _is_number(learning_rate):
+            raise ValueError("Argument `learning_rate` should be float, or an instance of "
+                             "LearningRateSchedule, or a callable (that takes in the current "
+                             "iteration value and returns the corresponding learning rate "
+                             f"value). Received instead: learning_rate={learning_rate!r}")
+        return float(learning_rate)
+
+    @property
+    def learning_rate(self) -> float:
+        """The learning rate of the next step (a schedule is evaluated at `iterations`)."""
+        if isinstance(self._learning_rate, schedules.LearningRateSchedule):
+            return float(self._learning_rate(self._iterations))
+        if callable(self._learning_rate):
+            return float(self._learning_rate())
+        return self._learning_rate
+
+    @learning_rate.setter
+    def learning_rate(self, learning_rate: LearningRate) -> None:
+        if (not isinstance(learning_rate, schedules.LearningRateSchedule)
+                and not callable(learning_rate)
+                and isinstance(self._learning_rate, schedules.LearningRateSchedule)):
+            raise TypeError("This optimizer was created with a `LearningRateSchedule` object "
+                            "as its `learning_rate` constructor argument, hence its learning "
+                            "rate is not settable. If you need the learning rate to be "
+                            "settable, you should instantiate the optimizer with a float "
+                            "`learning_rate` argument.")
+        self._learning_rate = self._checked_learning_rate(learning_rate)
+
+    # ---- state ---------------------------------------------------------------------------
+
+    @property
+    def iterations(self) -> Variable:
+        """Steps applied so far: a non-trainable int64 Variable."""
+        return self._iterations
+
+    @property
+    def variables(self) -> list[Variable]:
+        """`iterations`, then the slot variables in the order `build` made them."""
+        return list(self._variables)
+
+    def slot_groups(self) -> list[tuple[str, ...]]:
+        """The slot variables per model variable, as groups of names: `build` makes each group
+        for every variable in turn (names within a group interleave per variable), so the
+        order of `variables` is Keras's. `update_step` receives one variable's slots in the
+        order the groups list them. No slots by default."""
+        return []
+
+    def slot_initial_value(self, slot_name: str) -> float:
+        """The constant a new slot variable starts from (0 unless a subclass says otherwise)."""
+        return 0.0
+
+    def build(self, var_list: Iterable[Variable]) -> None:
+        """Create the slot variables of `var_list` (once; `apply` calls it on first use)."""
+        if self.built:
+            return
+        var_list = list(var_list)
+        self._trainable_variables = var_list
+        self._index = {id(variable): i for i, variable in enumerate(var_list)}
+        self._slots = [[] for _ in var_list]
+        for group in self.slot_groups():
+            for i, variable in enumerate(var_list):
+                for slot_name in group:
+                    self._slots[i].append(self.add_variable_from_reference(
+                        variable, slot_name, initializer=self.slot_initial_value(slot_name)))
+        self.built = True
+
+    def add_variable(self, shape, initializer="zeros", dtype=None,
+                     name: str | None = None) -> Variable:
+        """A non-trainable optimizer variable, tracked in `variables`. `initializer` is an
+        initializer identifier or a constant."""
+        if _is_number(initializer):
+            value = np.full(tuple(shape), initializer, dtype=dtype or nk_config.floatx())
+        else:
+            value = initializers.get(initializer)(tuple(shape), dtype)
+        variable = Variable(value, trainable=False, name=name or "variable", dtype=dtype)
+        self._variables.append(variable)
+        return variable
+
+    def add_variable_from_reference(self, reference_variable: Variable, name: str | None = None,
+                                    initializer="zeros") -> Variable:
+        """A variable with the reference's shape and dtype, named '<path>_<name>' as Keras."""
+        path = getattr(reference_variable, "path", None) or reference_variable.name
+        return self.add_variable(reference_variable.shape, initializer,
+                                 dtype=reference_variable.dtype,
+                                 name=f"{path.replace('/', '_')}_{name or 'var'}")
+
+    # ---- weight decay --------------------------------------------------------------------
+
+    def exclude_from_weight_decay(self, var_list: Iterable[Variable] | None = None,
+                                  var_names: Iterable[str] | None = None) -> None:
+        """Skip weight decay for the variables in `var_list` and for every variable whose name
+        contains one of `var_names` (regular expressions, as Keras). Call before building."""
+        if self.built:
+            raise ValueError("`exclude_from_weight_decay()` can only be configured before the "
+                             "optimizer is built.")
+        self._exclude_ids = {id(variable) for variable in var_list or ()}
+        var_names = list(var_names or ())
+        self._exclude_pattern = re.compile("|".join(set(var_names))) if var_names else None
+
+    def _use_weight_decay(self, variable: Variable) -> bool:
+        if id(variable) in self._exclude_ids:
+            return False
+        return not (self._exclude_pattern is not None
+                    and self._exclude_pattern.search(variable.name) is not None)
+
+    # ---- applying gradients --------------------------------------------------------------
+
+    def apply_gradients(self, grads_and_vars: Iterable[tuple[Any, Variable]]) -> Variable:
+        """Apply `(gradient, variable)` pairs; returns `iterations`."""
+        pairs = list(grads_and_vars)
+        if pairs:
+            grads, variables = zip(*pairs)
+            self.apply(list(grads), list(variables))
+        return self._iterations
+
+    def apply(self, grads: Iterable, trainable_variables: Iterable[Variable] | None = None) -> None:
+        """One optimizer step. `grads` pairs with `trainable_variables` (or, once built, with
+        the variables the optimizer was built on); None gradients are skipped."""
+        grads = list(grads)
+        if not grads:
+            return
+        if trainable_variables is None:
+            if not self.built:
+                raise ValueError("When passing `grads` without `variables`, the optimizer must "
+                                 "already be built on a list of variables. Call "
+                                 "`optimizer.build(trainable_variables)` first.")
+            variables = self._trainable_variables
+        else:
+            variables = list(trainable_variables)
+            self.build(variables)
+            for variable in variables:
+                if id(variable) not in self._index:
+                    raise ValueError(f"Unknown variable: {variable}. This optimizer can only be "
+                                     "called for the variables it was originally built with. "
+                                     "When working with a new set of variables, you should "
+                                     "recreate a new optimizer instance.")
+        if len(grads) != len(variables):
+            raise ValueError(f"{type(self).__name__}: received {len(grads)} gradients for "
+                             f"{len(variables)} variables")
+        pairs = [(g, v) for g, v in zip(grads, variables) if g is not None]
+        if not pairs:
+            raise ValueError("No gradients provided for any variable.")
+        if len(pairs) < len(variables):
+            missing = [v.path for g, v in zip(grads, variables) if g is None]
+            warnings.warn(f"Gradients do not exist for variables {missing} when minimizing the "
+                          "loss. If using `model.compile()`, did you forget to provide a "
+                          "`loss` argument?", stacklevel=2)
+        variables = [v for _, v in pairs]
+        grads = self._clip([self._gradient_array(g, v) for g, v in pairs])
+        learning_rate = self.learning_rate
+        self.prepare_step()
+        for grad, variable in zip(grads, variables):
+            decay = (self.weight_decay * learning_rate
+                     if self.weight_decay is not None and self._use_weight_decay(variable) else 0.0)
+            self._update_variable(grad, variable, learning_rate, decay)
+        for variable in variables:
+            if getattr(variable, "constraint", None) is not None:
+                variable.data[...] = variable.constraint(variable.data)
+        self._iterations.assign(self._iterations.data + 1)
+
+    def _gradient_array(self, grad, variable: Variable) -> np.ndarray:
+        """The gradient as a numpy array of the variable's shape and dtype, unscaled."""
+        array = np.asarray(grad.data if isinstance(grad, Tensor) else grad)
+        if array.shape != variable.shape:
+            raise ValueError(f"{type(self).__name__}: gradient of shape {array.shape} for "
+                             f"variable '{variable.path}' of shape {variable.shape}")
+        array = array.astype(variable.dtype, copy=False)
+        if self.loss_scale_factor is not None:
+            array = array / array.dtype.type(self.loss_scale_factor)
+        return array
+
+    def _clip(self, grads: list[np.ndarray]) -> list[np.ndarray]:
+        """Keras's clipping: each gradient to norm <= clipnorm, all of them together to global
+        norm <= global_clipnorm (NaN if that norm is not finite), or each entry to
+        [-clipvalue, clipvalue]."""
+        if self.clipnorm and self.clipnorm > 0:
+            return [g * g.dtype.type(self.clipnorm / max(_norm(g), self.clipnorm)) for g in grads]
+        if self.global_clipnorm and self.global_clipnorm > 0:
+            norm = float(np.sqrt(sum(_norm(g) ** 2 for g in grads)))
+            scale = self.global_clipnorm / max(norm, self.global_clipnorm) + (norm - norm)
+            return [g * g.dtype.type(scale) for g in grads]
+        if self.clipvalue and self.clipvalue > 0:
+            return [np.clip(g, -self.clipvalue, self.clipvalue).astype(g.dtype, copy=False)
+                    for g in grads]
+        return grads
+
+    def _update_variable(self, grad: np.ndarray, variable: Variable, learning_rate: float,
+                         decay: float) -> None:
+        """Run `update_step` on flat C-contiguous float32/float64 arrays, writing back any
+        array that had to be copied for it (non-contiguous, or float16 computed in float32)."""
+        slots = self._slots[self._index[id(variable)]]
+        compute = variable.data.dtype if variable.data.dtype in (np.float32, np.float64) \
+            else np.dtype(np.float32)
+        arrays = [variable.data] + [slot.data for slot in slots]
+        flats = [_flat(array, compute) for array in arrays]
+        grad = np.ascontiguousarray(grad, dtype=compute).reshape(-1)
+        self.update_step(kernels_for(variable.device), flats[0], grad, flats[1:],
+                         learning_rate, decay)
+        for array, flat in zip(arrays, flats):
+            if not np.may_share_memory(array, flat):
+                array[...] = flat.reshape(array.shape)
+
+    def prepare_step(self) -> None:
+        """Called once per `apply`, before the per-variable updates (Nadam's schedule)."""
+
+    def update_step(self, k, var: np.ndarray, grad: np.ndarray, slots: list[np.ndarray],
+                    learning_rate: float, decay: float) -> None:
+        """Update one variable in place: `var`, `grad` and `slots` are flat arrays of one
+        dtype; `k` is the kernel module of the variable's device; `decay` is
+        weight_decay * learning_rate (0 for none)."""
+        raise NotImplementedError(f"{type(self).__name__} must define update_step")
+
+    def _local_step(self) -> int:
+        """t of the step being applied: 1 on the first step."""
+        return int(self._iterations.data) + 1
+
+    # ---- config --------------------------------------------------------------------------
+
+    def get_config(self) -> dict[str, Any]:
+        if isinstance(self._learning_rate, schedules.LearningRateSchedule):
+            learning_rate = schedules.serialize(self._learning_rate)
+        else:
+            learning_rate = self._learning_rate
+        return {"name": self.name, "learning_rate": learning_rate,
+                "weight_decay": self.weight_decay, "clipnorm": self.clipnorm,
+                "global_clipnorm": self.global_clipnorm, "clipvalue": self.clipvalue,
+                "use_ema": self.use_ema, "ema_momentum": self.ema_momentum,
+                "ema_overwrite_frequency": self.ema_overwrite_frequency,
+                "loss_scale_factor": self.loss_scale_factor,
+                "gradient_accumulation_steps": self.gradient_accumulation_steps}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]):
+        config = dict(config)
+        if isinstance(config.get("learning_rate"), dict):
+            config["learning_rate"] = schedules.deserialize(config["learning_rate"])
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} name={self.name} learning_rate={self._learning_rate!r}>"
+
+
+def _norm(array: np.ndarray) -> float:
+    """The L2 norm, accumulated in float64."""
+    return float(np.sqrt(np.sum(np.square(array, dtype=np.float64))))
+
+
+def _flat(array: np.ndarray, dtype) -> np.ndarray:
+    """A flat C-contiguous array of `dtype`: a view of `array` when possible, else a copy."""
+    if array.dtype == dtype and array.flags.c_contiguous:
+        return array.reshape(-1)
+    return np.ascontiguousarray(array, dtype=dtype).reshape(-1)

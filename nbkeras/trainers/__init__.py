@@ -1,0 +1,2 @@
+"""The training loop: compile / fit / evaluate / predict (mixed into Model)."""
+from .trainer import Trainer  # noqa: F401

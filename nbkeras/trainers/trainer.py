@@ -1,0 +1,301 @@
+"""Trainer: compile / fit / evaluate / predict and the single-batch methods, mixed into Model.
+
+A training step runs the model under a GradientTape, adds the regularization losses
+(`model.losses`), applies the optimizer and updates the metrics; `train_step(data)` and
+`test_step(data)` may be overridden as in Keras.
+"""
+from __future__ import annotations
+
+import itertools
+import warnings
+
+import numpy as np
+
+from .. import ops
+from .. import optimizers as optimizers_module
+from ..core.node import flatten, pack_like
+from ..core.random import global_generator
+from ..core.tape import GradientTape
+from ..core.tensor import Tensor
+from .compile_utils import CompileLoss, CompileMetrics, flat_outputs
+from .data_adapter import ArrayData, make_data, unpack
+
+
+class Trainer:
+    compiled = False
+    stop_training = False
+
+    # ---- compile ------------------------------------------------------------------------------
+    def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None,
+                weighted_metrics=None, run_eagerly=True, steps_per_execution=1,
+                jit_compile="auto") -> None:
+        """Choose the optimizer, the loss of each output (and their weights) and metrics."""
+        from ..metrics import Mean
+
+        self.optimizer = optimizers_module.get(optimizer)
+        names = self._output_names()
+        self._compile_loss = CompileLoss(loss, loss_weights, names) if loss is not None else None
+        self._compile_metrics = CompileMetrics(metrics, weighted_metrics, names,
+                                               self._compile_loss)
+        self._loss_tracker = Mean(name="loss")
+        self._output_loss_trackers = ({name: Mean(name=f"{name}_loss") for name in names}
+                                      if len(names) > 1 else {})
+        self.compiled = True
+
+    def _output_names(self) -> list[str]:
+        structure = getattr(self, "_output_structure", None)
+        if isinstance(structure, dict):
+            return list(structure)
+        outputs = getattr(self, "_model_outputs", None)
+        if outputs and len(outputs) > 1:
+            return [t.name or f"output_{i}" for i, t in enumerate(outputs)]
+        return ["output"]
+
+    def _require_compiled(self, who: str) -> None:
+        if not self.compiled:
+            raise RuntimeError(f"{type(self).__name__} '{self.name}': call compile() before "
+                               f"{who}()")
+
+    @property
+    def metrics(self) -> list:
+        """The loss tracker(s) and the compiled metrics."""
+        if not self.compiled:
+            return []
+        return ([self._loss_tracker] + list(self._output_loss_trackers.values())
+                + self._compile_metrics.all)
+
+    @property
+    def metrics_names(self) -> list[str]:
+        return [m.name for m in self.metrics]
+
+    def reset_metrics(self) -> None:
+        for metric in self.metrics:
+            metric.reset_state()
+
+    # ---- steps ------------------------------------------------------------------------------
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """The compiled loss plus the model's regularization losses (a scalar Tensor)."""
+        names = self._output_names()
+        total = None
+        if self._compile_loss is not None:
+            total, parts = self._compile_loss(flat_outputs(y, names, "y"),
+                                              flat_outputs(y_pred, names, "The model output"),
+                                              sample_weight)
+            self._last_output_losses = parts
+        for extra in self.losses:
+            total = extra if total is None else ops.add(total, extra)
+        if total is None:
+            raise ValueError(f"{type(self).__name__} '{self.name}': no loss to minimize: "
+                             "compile with a loss or add losses in call()")
+        return total
+
+    def compute_metrics(self, x, y, y_pred, sample_weight=None) -> dict:
+        names = self._output_names()
+        predictions = [np.asarray(p) for p in flat_outputs(y_pred, names, "The model output")]
+        targets = flat_outputs(y, names, "y") if y is not None else [None] * len(names)
+        self._compile_metrics.update_state(targets, predictions, sample_weight)
+        return self.get_metrics_result()
+
+    def get_metrics_result(self) -> dict:
+        return {m.name: float(np.asarray(m.result())) for m in self.metrics}
+
+    def _track_loss(self, loss, x) -> None:
+        batch = len(flatten(x)[0])
+        self._loss_tracker.update_state(np.asarray(loss), sample_weight=batch)
+        for name, value in getattr(self, "_last_output_losses", {}).items():
+            if name in self._output_loss_trackers:
+                self._output_loss_trackers[name].update_state(np.asarray(value),
+                                                              sample_weight=batch)
+
+    def train_step(self, data) -> dict:
+        x, y, sample_weight = unpack(data)
+        with GradientTape() as tape:
+            y_pred = self(x, training=True)
+            loss = self.compute_loss(x, y, y_pred, sample_weight)
+        weights = self.trainable_weights
+        self.optimizer.apply(tape.gradient(loss, weights), weights)
+        self._track_loss(loss, x)
+        return self.compute_metrics(x, y, y_pred, sample_weight)
+
+    def test_step(self, data) -> dict:
+        x, y, sample_weight = unpack(data)
+        y_pred = self(x, training=False)
+        if self._compile_loss is not None or self.losses:
+            self._track_loss(self.compute_loss(x, y, y_pred, sample_weight, training=False), x)
+        return self.compute_metrics(x, y, y_pred, sample_weight)
+
+    def predict_step(self, data):
+        x, _, _ = unpack(data)
+        return self(x, training=False)
+
+    # ---- loops ------------------------------------------------------------------------------
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
+            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
+            sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
+            validation_batch_size=None, validation_freq=1):
+        """Train for `epochs` epochs; returns the History (per-epoch loss, metrics, val_*)."""
+        from ..callbacks import CallbackList
+
+        self._require_compiled("fit")
+        if class_weight is not None:
+            sample_weight = _class_sample_weights(y, class_weight, sample_weight)
+        data = make_data(x, y, sample_weight, batch_size, shuffle, steps_per_epoch)
+        validation = None
+        if validation_data is not None:
+            validation = make_data(*unpack(validation_data) if isinstance(validation_data, tuple)
+                                   else (validation_data,),
+                                   batch_size=validation_batch_size or batch_size,
+                                   steps=validation_steps, who="fit (validation_data)")
+        elif validation_split:
+            if not isinstance(data, ArrayData):
+                raise ValueError("fit: validation_split needs array inputs; pass "
+                                 "validation_data for generators")
+            data, validation = data.split(validation_split)
+        steps = steps_per_epoch or data.steps
+        callbacks = CallbackList(callbacks, model=self, add_history=True,
+                                 add_progbar=_verbosity(verbose) != 0,
+                                 verbose=_verbosity(verbose), epochs=epochs, steps=steps)
+        shuffle_seed = int(global_generator().integers(2**63))
+        self.stop_training = False
+        callbacks.on_train_begin()
+        epoch_logs: dict = {}
+        for epoch in range(self._resume_epoch(initial_epoch), epochs):
+            self.reset_metrics()
+            callbacks.on_epoch_begin(epoch)
+            logs = {}
+            for step, batch in enumerate(itertools.islice(data.batches([shuffle_seed, epoch]),
+                                                          steps_per_epoch)):
+                callbacks.on_train_batch_begin(step)
+                logs = self.train_step(batch)
+                callbacks.on_train_batch_end(step, logs)
+                if self.stop_training:
+                    break
+            if not logs:
+                warnings.warn("fit: the input ran out of data; give steps_per_epoch or a "
+                              "repeating generator", stacklevel=2)
+                break
+            epoch_logs = dict(logs)
+            if validation is not None and (epoch + 1) % validation_freq == 0:
+                val_logs = self._evaluate_data(validation, validation_steps, callbacks=None)
+                epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
+            callbacks.on_epoch_end(epoch, epoch_logs)
+            if self.stop_training:
+                break
+        callbacks.on_train_end(epoch_logs)
+        return self.history
+
+    def _resume_epoch(self, initial_epoch: int) -> int:
+        """BackupAndRestore may have restored a later epoch."""
+        resumed = getattr(self, "_initial_epoch_from_backup", None)
+        self._initial_epoch_from_backup = None
+        return initial_epoch if resumed is None else resumed
+
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
+                 steps=None, callbacks=None, return_dict=False):
+        """The loss and metrics over the data: a scalar, a list, or a dict."""
+        from ..callbacks import CallbackList
+
+        self._require_compiled("evaluate")
+        data = make_data(x, y, sample_weight, batch_size, steps=steps, who="evaluate")
+        callback_list = CallbackList(callbacks, model=self, add_progbar=_verbosity(verbose) == 1,
+                                     verbose=_verbosity(verbose), epochs=1,
+                                     steps=steps or data.steps, mode="evaluate")
+        logs = self._evaluate_data(data, steps, callback_list)
+        if return_dict:
+            return logs
+        values = list(logs.values())
+        return values[0] if len(values) == 1 else values
+
+    def _evaluate_data(self, data, steps, callbacks) -> dict:
+        self.reset_metrics()
+        if callbacks is not None:
+            callbacks.on_test_begin()
+        logs = {}
+        for step, batch in enumerate(itertools.islice(data.batches(), steps)):
+            if callbacks is not None:
+                callbacks.on_test_batch_begin(step)
+            logs = self.test_step(batch)
+            if callbacks is not None:
+                callbacks.on_test_batch_end(step, logs)
+        if callbacks is not None:
+            callbacks.on_test_end(logs)
+        return logs
+
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+        """The model's outputs over x, concatenated across batches, as numpy arrays."""
+        from ..callbacks import CallbackList
+
+        data = make_data(x, batch_size=batch_size, steps=steps, who="predict")
+        callback_list = CallbackList(callbacks, model=self, add_progbar=_verbosity(verbose) == 1,
+                                     verbose=_verbosity(verbose), epochs=1,
+                                     steps=steps or data.steps, mode="predict")
+        callback_list.on_predict_begin()
+        outputs = []
+        for step, batch in enumerate(itertools.islice(data.batches(), steps)):
+            callback_list.on_predict_batch_begin(step)
+            y = self.predict_step(batch)
+            outputs.append([np.asarray(t) for t in flatten(y)])
+            callback_list.on_predict_batch_end(step, {"outputs": y})
+            structure = y
+        callback_list.on_predict_end()
+        if not outputs:
+            raise ValueError("predict: the input yielded no batches")
+        merged = [np.concatenate(parts, axis=0) for parts in zip(*outputs)]
+        return pack_like(structure, merged) if isinstance(structure, (list, tuple, dict)) \
+            else merged[0]
+
+    # ---- single batches ------------------------------------------------------------------------
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
+                       return_dict=False):
+        self._require_compiled("train_on_batch")
+        if class_weight is not None:
+            sample_weight = _class_sample_weights(y, class_weight, sample_weight)
+        self.reset_metrics()
+        logs = self.train_step(next(make_data(x, y, sample_weight, _batch_of(x)).batches()))
+        return _as_result(logs, return_dict)
+
+    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
+        self._require_compiled("test_on_batch")
+        self.reset_metrics()
+        logs = self.test_step(next(make_data(x, y, sample_weight, _batch_of(x)).batches()))
+        return _as_result(logs, return_dict)
+
+    def predict_on_batch(self, x):
+        y = self(x, training=False)
+        return pack_like(y, [np.asarray(t) for t in flatten(y)]) \
+            if isinstance(y, (list, tuple, dict)) else np.asarray(y)
+
+
+def _verbosity(verbose) -> int:
+    if verbose == "auto":
+        return 1
+    if verbose not in (0, 1, 2):
+        raise ValueError(f"verbose must be 0, 1, 2 or 'auto'; received {verbose!r}")
+    return verbose
+
+
+def _batch_of(x) -> int:
+    return len(flatten(x)[0])
+
+
+def _as_result(logs: dict, return_dict: bool):
+    if return_dict:
+        return logs
+    values = list(logs.values())
+    return values[0] if len(values) == 1 else values
+
+
+def _class_sample_weights(y, class_weight: dict, sample_weight):
+    """Per-sample weights class_weight[label] (labels from ints or from one-hot rows),
+    multiplied into any given sample weights."""
+    if isinstance(y, (list, tuple, dict)):
+        raise ValueError("fit: class_weight is only supported for models with one output")
+    labels = np.asarray(y.numpy() if isinstance(y, Tensor) else y)
+    if labels.ndim > 1 and labels.shape[-1] > 1:
+        labels = labels.argmax(axis=-1)
+    labels = labels.reshape(len(labels), -1)[:, 0].astype(np.int64)
+    missing = {int(c) for c in np.unique(labels)} - set(class_weight)
+    if missing:
+        raise ValueError(f"fit: class_weight has no entry for classes {sorted(missing)}")
+    weights = np.array([class_weight[c] for c in labels], dtype=np.float64)
+    return weights if sample_weight is None else weights * np.asarray(sample_weight)
