@@ -243,6 +243,10 @@ def reduce(values, sample_weight=None, reduction="sum_over_batch_size", mask=Non
     their weights are scaled by total / kept, so the mean runs over the kept entries."""
     values = _f64(values)
     given = None if sample_weight is None else _f64(sample_weight)
+    if given is not None and given.ndim == 0 and values.shape == (1,):
+        # Keras's rank matching squeezes one (1,) value against a scalar weight to a
+        # scalar, and scalars are returned unreduced: value * weight, for every reduction
+        return values[0] * given
     if given is not None and given.size == values.size:
         given = given.reshape(values.shape)
     if mask is not None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import nbkeras as nk
@@ -481,7 +481,8 @@ def test_loss_classes_match_ranks_cast_and_use_dtype():
 
 
 def test_invalid_reduction_names_the_choices():
-    with pytest.raises(ValueError, match="reduction.*sum_over_batch_size.*received reduction='avg'"):
+    with pytest.raises(ValueError,
+                       match="reduction.*sum_over_batch_size.*received reduction='avg'"):
         losses.MeanSquaredError(reduction="avg")
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import inspect
 
 from .hinge import CategoricalHinge, Hinge, SquaredHinge, categorical_hinge, hinge, squared_hinge
-from .loss import Loss, LossFunctionWrapper, reduce_weighted_values, squeeze_or_expand_to_same_rank  # noqa: F401
+from .loss import (Loss, LossFunctionWrapper, reduce_weighted_values,  # noqa: F401
+                   squeeze_or_expand_to_same_rank)
 from .probabilistic import (BinaryCrossentropy, BinaryFocalCrossentropy,  # noqa: F401
                             CategoricalCrossentropy, KLDivergence, Poisson,
                             SparseCategoricalCrossentropy, binary_crossentropy,

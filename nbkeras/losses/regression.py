@@ -56,7 +56,8 @@ def cosine_similarity(y_true, y_pred, axis: int = -1):
 
 
 def huber(y_true, y_pred, delta: float = 1.0):
-    """mean(0.5 e**2 where |e| <= delta, else delta |e| - 0.5 delta**2, axis=-1), e = y_pred - y_true."""
+    """mean(0.5 e**2 where |e| <= delta, else delta |e| - 0.5 delta**2, axis=-1) for the
+    error e = y_pred - y_true."""
     y_true, y_pred = _matched(y_true, y_pred)
     delta = float(delta)
     error = y_pred - y_true

@@ -52,7 +52,8 @@ class Metric:
         return list(self._variables)
 
     def add_variable(self, shape, initializer="zeros", dtype=None, name=None) -> Variable:
-        """A non-trainable state Variable of `shape`, all zeros (the one initializer metrics use)."""
+        """A non-trainable state Variable of `shape`, all zeros (the only initializer metrics
+        use)."""
         if initializer not in ("zeros", None):
             raise ValueError(f"Metric '{self.name}': add_variable supports initializer='zeros'; "
                              f"received {initializer!r}")

@@ -15,3 +15,6 @@ from .shape import (broadcast_to, concatenate, expand_dims, getitem, moveaxis,  
 from .normalization import (batch_normalization, batch_normalization_training,  # noqa: F401
                             group_normalization, layer_normalization)
 from .prelu import prelu  # noqa: F401
+from .losses import (binary_crossentropy, categorical_crossentropy,  # noqa: F401
+                     sigmoid_cross_entropy_with_logits, softmax_cross_entropy_with_logits,
+                     sparse_categorical_crossentropy, sparse_softmax_cross_entropy_with_logits)

@@ -86,7 +86,7 @@ def _sigmoid_xent_backward(dy, labels, logits, zero, one, dlabels, dlogits):
         e = np.exp(-abs(x))
         sigmoid = one / (one + e) if x >= zero else e / (one + e)
         dlogits[i] = dy[i] * (sigmoid - labels[i])
-        dlabels[i] = dy[i] * x
+        dlabels[i] = -dy[i] * x
 
 
 def _rows(a, dtype, width):
