@@ -1,7 +1,8 @@
 """Normalization over groups of a 4-D view, shared by batch, layer and group normalization.
 
 x is viewed as (P, M, Q, K): every (p, q) is one group whose mean and variance run over its
-M * K elements (m, k); the affine parameters gamma, beta are indexed by (q, k). So
+M * K elements (m, k); the affine parameters gamma, beta are indexed by (q, k) (the ops repeat
+per-channel parameters along k where k also runs over positions). So
 
     batch norm, channel axis a:  (1, prod(shape[:a]), C, prod(shape[a+1:]))
     layer norm, trailing axes:   (rows, 1, 1, features)
@@ -10,7 +11,7 @@ M * K elements (m, k); the affine parameters gamma, beta are indexed by (q, k). 
 and no layout needs a transpose. Work is split into tasks of (a chunk of p, a block of q),
 run in parallel (over channel blocks for batch norm, rows for layer norm, samples and groups
 for group norm); a task walks its memory in order, so the inner loop is contiguous. Sums run
-in float64; per-element arithmetic runs in x's dtype through per-group coefficient arrays.
+in float64; per-element arithmetic runs in x's dtype through per-column coefficient arrays.
 """
 import numba
 import numpy as np
@@ -21,126 +22,146 @@ from .parallel import launch
 __all__ = ["normalize_forward", "normalize_backward"]
 
 
+@njit(cache=True)
+def _group_sum(a, start, stop):
+    """a[start:stop].sum() with four running sums, so the adds do not wait on each other."""
+    s0 = s1 = s2 = s3 = 0.0
+    i = start
+    while i + 4 <= stop:
+        s0 += a[i]
+        s1 += a[i + 1]
+        s2 += a[i + 2]
+        s3 += a[i + 3]
+        i += 4
+    while i < stop:
+        s0 += a[i]
+        i += 1
+    return (s0 + s1) + (s2 + s3)
+
+
 @njit(cache=True, parallel=True)
-def _normalize_forward(x, gamma, beta, epsilon, batch_stats, center, p_chunks, q_block,
+def _normalize_forward(x, gamma, beta, n_k, epsilon, batch_stats, center, p_chunks, q_block,
                        mean, variance, out):
     """out = (x - c * mean) / sqrt(variance + epsilon) * gamma + beta per group (c = center).
-    batch_stats: mean and variance (P, Q) are computed (two-pass) and written; else read."""
-    n_p, n_m, n_q, n_k = x.shape
+    x, out (P, M, Q * K); gamma, beta (Q * K,); mean, variance (P, Q): computed (two-pass)
+    and written if batch_stats, else read. A task owns groups [q0, q0 + nq) of a chunk of p,
+    the contiguous columns [q0 * K, (q0 + nq) * K) of every (p, m) row."""
+    n_p, n_m, n_l = x.shape
+    n_q = n_l // n_k
     count = n_m * n_k
     q_blocks = (n_q + q_block - 1) // q_block
     for task in prange(p_chunks * q_blocks):
         chunk = task // q_blocks
         q0 = (task % q_blocks) * q_block
         nq = min(q_block, n_q - q0)
-        mu = np.empty(nq)                        # float64 statistics of this block
-        total = np.empty(nq)
-        shift = np.empty(nq, x.dtype)            # what is subtracted: mean, or 0 (rms)
-        scale = np.empty((nq, n_k), x.dtype)     # gamma / sqrt(variance + epsilon)
+        i0, n_i = q0 * n_k, nq * n_k
+        acc = np.empty(n_i)                      # float64 column sums over m
+        centre = np.empty(n_i)                   # the group mean, per column
+        shift = np.empty(n_i, x.dtype)           # what is subtracted: mean, or 0 (rms)
+        scale = np.empty(n_i, x.dtype)           # gamma / sqrt(variance + epsilon)
         for p in range(chunk * n_p // p_chunks, (chunk + 1) * n_p // p_chunks):
             if batch_stats:
-                total[:] = 0.0
+                acc[:] = 0.0
                 for m in range(n_m):
-                    for j in range(nq):
-                        for k in range(n_k):
-                            total[j] += x[p, m, q0 + j, k]
+                    for i in range(n_i):
+                        acc[i] += x[p, m, i0 + i]
                 for j in range(nq):
-                    mu[j] = total[j] / count
-                    total[j] = 0.0
+                    mean[p, q0 + j] = _group_sum(acc, j * n_k, (j + 1) * n_k) / count
+                    centre[j * n_k:(j + 1) * n_k] = mean[p, q0 + j]
+                acc[:] = 0.0
                 for m in range(n_m):
-                    for j in range(nq):
-                        for k in range(n_k):
-                            d = x[p, m, q0 + j, k] - mu[j]
-                            total[j] += d * d
+                    for i in range(n_i):
+                        d = x[p, m, i0 + i] - centre[i]
+                        acc[i] += d * d
                 for j in range(nq):
-                    mean[p, q0 + j] = mu[j]
-                    variance[p, q0 + j] = total[j] / count
+                    variance[p, q0 + j] = _group_sum(acc, j * n_k, (j + 1) * n_k) / count
             for j in range(nq):
                 r = 1.0 / np.sqrt(variance[p, q0 + j] + epsilon)
-                shift[j] = mean[p, q0 + j] if center else 0.0
-                for k in range(n_k):
-                    scale[j, k] = gamma[q0 + j, k] * r
+                for i in range(j * n_k, (j + 1) * n_k):
+                    shift[i] = mean[p, q0 + j] if center else 0.0
+                    scale[i] = gamma[i0 + i] * r
             for m in range(n_m):
-                for j in range(nq):
-                    for k in range(n_k):
-                        out[p, m, q0 + j, k] = ((x[p, m, q0 + j, k] - shift[j]) * scale[j, k]
-                                                + beta[q0 + j, k])
+                for i in range(n_i):
+                    out[p, m, i0 + i] = (x[p, m, i0 + i] - shift[i]) * scale[i] + beta[i0 + i]
 
 
 @njit(cache=True, parallel=True)
-def _normalize_backward(dy, x, gamma, mean, variance, epsilon, batch_stats, center, p_chunks,
-                        q_block, dx, dgamma, dbeta, dmean, dvariance):
+def _normalize_backward(dy, x, gamma, n_k, mean, variance, epsilon, batch_stats, center,
+                        p_chunks, q_block, dx, dgamma, dbeta, dmean, dvariance):
     """With u = (x - c * mean) * r, r = 1 / sqrt(variance + epsilon), g = dy * gamma:
     batch_stats (mean, variance are x's own):  dx = r * (g - c * mean(g) - xc * mean(g * u)),
     xc = (x - mean) * r; else dx = r * g, dmean = -r * sum(g), dvariance = -r² / 2 * sum(g * u).
-    dgamma[chunk] and dbeta[chunk] (p_chunks, Q, K) are per-chunk partial sums of dy * u, dy."""
-    n_p, n_m, n_q, n_k = x.shape
+    Layouts as in `_normalize_forward`; dgamma[chunk], dbeta[chunk] (p_chunks, Q * K) are
+    per-chunk partial sums of dy * u and dy."""
+    n_p, n_m, n_l = x.shape
+    n_q = n_l // n_k
     count = n_m * n_k
     q_blocks = (n_q + q_block - 1) // q_block
     for task in prange(p_chunks * q_blocks):
         chunk = task // q_blocks
         q0 = (task % q_blocks) * q_block
         nq = min(q_block, n_q - q0)
-        r = np.empty(nq)
-        shift = np.empty(nq)
-        sum_g = np.empty(nq)
-        sum_gu = np.empty(nq)
-        mu = np.empty(nq, x.dtype)
-        coef_x = np.empty(nq, x.dtype)
-        coef_0 = np.empty(nq, x.dtype)
-        coef_dy = np.empty((nq, n_k), x.dtype)
-        for j in range(nq):
-            for k in range(n_k):
-                dgamma[chunk, q0 + j, k] = 0.0
-                dbeta[chunk, q0 + j, k] = 0.0
+        i0, n_i = q0 * n_k, nq * n_k
+        shift = np.empty(n_i)
+        sum_d = np.empty(n_i)                    # sum over m of dy, per column
+        sum_dx = np.empty(n_i)                   # sum over m of dy * (x - shift), per column
+        centre = np.empty(n_i, x.dtype)
+        coef_dy = np.empty(n_i, x.dtype)
+        coef_x = np.empty(n_i, x.dtype)
+        coef_0 = np.empty(n_i, x.dtype)
+        dgamma[chunk, i0:i0 + n_i] = 0.0
+        dbeta[chunk, i0:i0 + n_i] = 0.0
         for p in range(chunk * n_p // p_chunks, (chunk + 1) * n_p // p_chunks):
             for j in range(nq):
-                r[j] = 1.0 / np.sqrt(variance[p, q0 + j] + epsilon)
-                shift[j] = mean[p, q0 + j] if center else 0.0
-                sum_g[j] = 0.0
-                sum_gu[j] = 0.0
+                shift[j * n_k:(j + 1) * n_k] = mean[p, q0 + j] if center else 0.0
+            sum_d[:] = 0.0
+            sum_dx[:] = 0.0
             for m in range(n_m):
-                for j in range(nq):
-                    for k in range(n_k):
-                        d = dy[p, m, q0 + j, k]
-                        u = (x[p, m, q0 + j, k] - shift[j]) * r[j]
-                        g = d * gamma[q0 + j, k]
-                        sum_g[j] += g
-                        sum_gu[j] += g * u
-                        dgamma[chunk, q0 + j, k] += d * u
-                        dbeta[chunk, q0 + j, k] += d
+                for i in range(n_i):
+                    d = dy[p, m, i0 + i]
+                    sum_d[i] += d
+                    sum_dx[i] += d * (x[p, m, i0 + i] - shift[i])
             for j in range(nq):
-                mu[j] = mean[p, q0 + j]
-                for k in range(n_k):
-                    coef_dy[j, k] = r[j] * gamma[q0 + j, k]
+                r = 1.0 / np.sqrt(variance[p, q0 + j] + epsilon)
+                sum_g = 0.0
+                sum_gu = 0.0
+                for i in range(j * n_k, (j + 1) * n_k):
+                    sum_dx[i] *= r                   # now sum over m of dy * u
+                    dgamma[chunk, i0 + i] += sum_dx[i]
+                    dbeta[chunk, i0 + i] += sum_d[i]
+                    sum_g += gamma[i0 + i] * sum_d[i]
+                    sum_gu += gamma[i0 + i] * sum_dx[i]
                 if batch_stats:
-                    coef_x[j] = -r[j] * r[j] * sum_gu[j] / count
-                    coef_0[j] = -r[j] * sum_g[j] / count if center else 0.0
+                    c_x = -r * r * sum_gu / count
+                    c_0 = -r * sum_g / count if center else 0.0
                 else:
-                    coef_x[j] = 0.0
-                    coef_0[j] = 0.0
-                    dmean[p, q0 + j] = -r[j] * sum_g[j] if center else 0.0
-                    dvariance[p, q0 + j] = -0.5 * r[j] * r[j] * sum_gu[j]
+                    c_x = 0.0
+                    c_0 = 0.0
+                    dmean[p, q0 + j] = -r * sum_g if center else 0.0
+                    dvariance[p, q0 + j] = -0.5 * r * r * sum_gu
+                for i in range(j * n_k, (j + 1) * n_k):
+                    centre[i] = mean[p, q0 + j]
+                    coef_dy[i] = r * gamma[i0 + i]
+                    coef_x[i] = c_x
+                    coef_0[i] = c_0
             for m in range(n_m):
-                for j in range(nq):
-                    for k in range(n_k):
-                        dx[p, m, q0 + j, k] = (dy[p, m, q0 + j, k] * coef_dy[j, k]
-                                               + (x[p, m, q0 + j, k] - mu[j]) * coef_x[j]
-                                               + coef_0[j])
+                for i in range(n_i):
+                    dx[p, m, i0 + i] = (dy[p, m, i0 + i] * coef_dy[i]
+                                        + (x[p, m, i0 + i] - centre[i]) * coef_x[i] + coef_0[i])
 
 
 def _partition(n_p: int, n_q: int) -> tuple[int, int]:
     """(chunks of p, block size of q): enough tasks for every thread, few partial sums."""
     threads = numba.get_num_threads()
     p_chunks = max(1, min(n_p, 4 * threads))
-    q_blocks = max(1, min(n_q, -(-2 * threads // p_chunks)))
+    q_blocks = max(1, min(n_q, -(-threads // p_chunks)))
     return p_chunks, max(1, -(-n_q // q_blocks))
 
 
-def _affine(a, shape, fill, dtype):
+def _affine(a, size, fill, dtype):
     if a is None:
-        return np.full(shape, fill, dtype)
-    return np.ascontiguousarray(a, dtype).reshape(shape)
+        return np.full(size, fill, dtype)
+    return np.ascontiguousarray(a, dtype).reshape(size)
 
 
 def normalize_forward(x, gamma=None, beta=None, mean=None, variance=None, epsilon=1e-3,
@@ -149,7 +170,7 @@ def normalize_forward(x, gamma=None, beta=None, mean=None, variance=None, epsilo
     None to use x's own statistics. Returns (y, mean, variance), the statistics as (P, Q)
     arrays of x's dtype (the batch's biased variance when computed here)."""
     x = np.ascontiguousarray(x)
-    n_p, _, n_q, n_k = x.shape
+    n_p, n_m, n_q, n_k = x.shape
     batch_stats = mean is None
     if batch_stats:
         mean, variance = np.empty((n_p, n_q), x.dtype), np.empty((n_p, n_q), x.dtype)
@@ -158,9 +179,11 @@ def normalize_forward(x, gamma=None, beta=None, mean=None, variance=None, epsilo
         variance = np.ascontiguousarray(variance, x.dtype).reshape(n_p, n_q)
     out = np.empty_like(x)
     p_chunks, q_block = _partition(n_p, n_q)
-    launch(_normalize_forward, x.size, x, _affine(gamma, (n_q, n_k), 1, x.dtype),
-           _affine(beta, (n_q, n_k), 0, x.dtype), float(epsilon), batch_stats, bool(center),
-           p_chunks, q_block, mean, variance, out)
+    size = n_q * n_k
+    launch(_normalize_forward, x.size, x.reshape(n_p, n_m, size),
+           _affine(gamma, size, 1, x.dtype), _affine(beta, size, 0, x.dtype), n_k,
+           float(epsilon), batch_stats, bool(center), p_chunks, q_block, mean, variance,
+           out.reshape(n_p, n_m, size))
     return out, mean, variance
 
 
@@ -171,19 +194,22 @@ def normalize_backward(dy, x, gamma, mean, variance, epsilon=1e-3, batch_stats=T
     (batch_stats=False), else None, since then they are functions of x folded into dx."""
     x = np.ascontiguousarray(x)
     dy = np.ascontiguousarray(dy, x.dtype)
-    n_p, _, n_q, n_k = x.shape
+    n_p, n_m, n_q, n_k = x.shape
+    size = n_q * n_k
     mean = np.ascontiguousarray(mean, x.dtype).reshape(n_p, n_q)
     variance = np.ascontiguousarray(variance, x.dtype).reshape(n_p, n_q)
     p_chunks, q_block = _partition(n_p, n_q)
     dx = np.empty_like(x)
-    dgamma = np.empty((p_chunks, n_q, n_k))
-    dbeta = np.empty((p_chunks, n_q, n_k))
+    dgamma = np.empty((p_chunks, size))
+    dbeta = np.empty((p_chunks, size))
     dmean = np.empty((n_p, n_q), x.dtype)
     dvariance = np.empty((n_p, n_q), x.dtype)
-    launch(_normalize_backward, x.size, dy, x, _affine(gamma, (n_q, n_k), 1, x.dtype), mean,
-           variance, float(epsilon), bool(batch_stats), bool(center), p_chunks, q_block, dx,
+    launch(_normalize_backward, x.size, dy.reshape(n_p, n_m, size), x.reshape(n_p, n_m, size),
+           _affine(gamma, size, 1, x.dtype), n_k, mean, variance, float(epsilon),
+           bool(batch_stats), bool(center), p_chunks, q_block, dx.reshape(n_p, n_m, size),
            dgamma, dbeta, dmean, dvariance)
-    dgamma, dbeta = dgamma.sum(0).astype(x.dtype), dbeta.sum(0).astype(x.dtype)
+    dgamma = dgamma.sum(0).astype(x.dtype).reshape(n_q, n_k)
+    dbeta = dbeta.sum(0).astype(x.dtype).reshape(n_q, n_k)
     if batch_stats:
         return dx, dgamma, dbeta, None, None
     return dx, dgamma, dbeta, dmean, dvariance

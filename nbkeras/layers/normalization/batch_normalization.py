@@ -1,0 +1,81 @@
+"""BatchNormalization: normalizes each channel with the batch's statistics in training and
+with moving averages of them at inference."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ... import ops
+from ..input_spec import InputSpec
+from ..layer import Layer, require
+
+
+@dataclass(eq=False)
+class BatchNormalization(Layer):
+    """gamma * (x - mean) / sqrt(variance + epsilon) + beta per channel of `axis`; same shape.
+
+    Training (and `trainable`): the batch's mean and biased variance over every other axis,
+    differentiated through, and `moving = moving * momentum + batch * (1 - momentum)`.
+    Inference, or a frozen layer (`trainable=False`, as in Keras 3): the moving statistics.
+    Weights [gamma, beta, moving_mean, moving_variance], each (channels,)."""
+
+    axis: int = -1
+    momentum: float = 0.99
+    epsilon: float = 1e-3
+    center: bool = True
+    scale: bool = True
+    beta_initializer: object = "zeros"
+    gamma_initializer: object = "ones"
+    moving_mean_initializer: object = "zeros"
+    moving_variance_initializer: object = "ones"
+    beta_regularizer: object = None
+    gamma_regularizer: object = None
+    beta_constraint: object = None
+    gamma_constraint: object = None
+    synchronized: bool = False          # accepted for Keras compatibility; one device here
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        require(self, "axis", isinstance(self.axis, int) and not isinstance(self.axis, bool),
+                "an int")
+        require(self, "momentum", _is_number(self.momentum) and 0 <= self.momentum <= 1,
+                "a number in [0, 1]")
+        require(self, "epsilon", _is_number(self.epsilon) and self.epsilon > 0,
+                "a positive number")
+
+    def build(self, input_shape) -> None:
+        rank = len(input_shape)
+        if not -rank <= self.axis < rank or input_shape[self.axis] is None:
+            raise ValueError(f"BatchNormalization '{self.name}': axis {self.axis} must be a "
+                             f"known axis of the input; received input shape {input_shape}")
+        shape = (input_shape[self.axis],)
+        self.gamma = (self.add_weight(shape, self.gamma_initializer,
+                                      regularizer=self.gamma_regularizer,
+                                      constraint=self.gamma_constraint, name="gamma")
+                      if self.scale else None)
+        self.beta = (self.add_weight(shape, self.beta_initializer,
+                                     regularizer=self.beta_regularizer,
+                                     constraint=self.beta_constraint, name="beta")
+                     if self.center else None)
+        self.moving_mean = self.add_weight(shape, self.moving_mean_initializer, trainable=False,
+                                           name="moving_mean")
+        self.moving_variance = self.add_weight(shape, self.moving_variance_initializer,
+                                               trainable=False, name="moving_variance")
+        self.input_spec = InputSpec(ndim=rank, axes={self.axis: shape[0]})
+
+    def call(self, inputs, training=False):
+        if training and self.trainable:
+            outputs, mean, variance = ops.batch_normalization_training(
+                inputs, self.axis, self.gamma, self.beta, self.epsilon)
+            # The moving averages are state, not math to differentiate: plain numpy.
+            for moving, batch in ((self.moving_mean, mean), (self.moving_variance, variance)):
+                moving.assign(moving.data * self.momentum + batch.data * (1.0 - self.momentum))
+            return outputs
+        return ops.batch_normalization(inputs, self.moving_mean, self.moving_variance,
+                                       self.axis, self.beta, self.gamma, self.epsilon)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
