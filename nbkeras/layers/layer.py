@@ -42,7 +42,11 @@ def require(layer: "Layer", field: str, ok: bool, expected: str) -> None:
 def as_tuple(layer: "Layer", field: str, rank: int) -> tuple[int, ...]:
     """An int or a `rank`-tuple of ints, as a tuple (`kernel_size=3` -> (3, 3))."""
     value = getattr(layer, field)
-    values = (value,) * rank if isinstance(value, (int, np.integer)) else tuple(value)
+    if isinstance(value, (int, np.integer)):
+        values = (value,) * rank
+    else:
+        require(layer, field, isinstance(value, (list, tuple)), f"an int or a tuple of {rank} ints")
+        values = tuple(value)
     require(layer, field, len(values) == rank and all(isinstance(v, (int, np.integer))
                                                        for v in values),
             f"an int or a tuple of {rank} ints")
