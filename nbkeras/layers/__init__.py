@@ -10,3 +10,36 @@ from .reshaping.flatten import Flatten  # noqa: F401
 from .reshaping.permute import Permute  # noqa: F401
 from .reshaping.repeat_vector import RepeatVector  # noqa: F401
 from .reshaping.reshape import Reshape  # noqa: F401
+from .normalization.batch_normalization import BatchNormalization  # noqa: F401
+from .normalization.layer_normalization import LayerNormalization  # noqa: F401
+from .normalization.group_normalization import GroupNormalization  # noqa: F401
+from .activations.relu import ReLU  # noqa: F401
+from .activations.leaky_relu import LeakyReLU  # noqa: F401
+from .activations.prelu import PReLU  # noqa: F401
+from .activations.elu import ELU  # noqa: F401
+from .activations.softmax import Softmax  # noqa: F401
+from .activations.thresholded_relu import ThresholdedReLU  # noqa: F401
+from .regularization.spatial_dropout import SpatialDropout1D, SpatialDropout2D, SpatialDropout3D  # noqa: F401,E501
+from .regularization.gaussian_noise import GaussianNoise  # noqa: F401
+from .regularization.gaussian_dropout import GaussianDropout  # noqa: F401
+from .regularization.alpha_dropout import AlphaDropout  # noqa: F401
+from .regularization.activity_regularization import ActivityRegularization  # noqa: F401
+from .pooling.max_pooling import MaxPooling1D, MaxPooling2D, MaxPooling3D  # noqa: F401
+from .pooling.average_pooling import AveragePooling1D, AveragePooling2D, AveragePooling3D  # noqa: F401
+from .pooling.global_max_pooling import GlobalMaxPooling1D, GlobalMaxPooling2D, GlobalMaxPooling3D  # noqa: F401
+from .pooling.global_average_pooling import (GlobalAveragePooling1D, GlobalAveragePooling2D,  # noqa: F401
+                                             GlobalAveragePooling3D)
+from .reshaping.zero_padding import ZeroPadding1D, ZeroPadding2D, ZeroPadding3D  # noqa: F401
+from .reshaping.cropping import Cropping1D, Cropping2D, Cropping3D  # noqa: F401
+from .reshaping.up_sampling import UpSampling1D, UpSampling2D, UpSampling3D  # noqa: F401
+from .convolutional.conv import Conv1D, Conv2D, Conv3D  # noqa: F401
+from .convolutional.conv_transpose import Conv1DTranspose, Conv2DTranspose, Conv3DTranspose  # noqa: F401
+from .convolutional.depthwise_conv import DepthwiseConv1D, DepthwiseConv2D  # noqa: F401
+from .convolutional.separable_conv import SeparableConv1D, SeparableConv2D  # noqa: F401
+from .pooling.max_pooling import MaxPooling1D as MaxPool1D, MaxPooling2D as MaxPool2D, MaxPooling3D as MaxPool3D  # noqa: F401,E501
+from .pooling.average_pooling import AveragePooling1D as AvgPool1D, AveragePooling2D as AvgPool2D, AveragePooling3D as AvgPool3D  # noqa: F401,E501
+from .pooling.global_max_pooling import GlobalMaxPooling1D as GlobalMaxPool1D, GlobalMaxPooling2D as GlobalMaxPool2D, GlobalMaxPooling3D as GlobalMaxPool3D  # noqa: F401,E501
+from .pooling.global_average_pooling import GlobalAveragePooling1D as GlobalAvgPool1D, GlobalAveragePooling2D as GlobalAvgPool2D, GlobalAveragePooling3D as GlobalAvgPool3D  # noqa: F401,E501
+from .convolutional.conv import Conv1D as Convolution1D, Conv2D as Convolution2D, Conv3D as Convolution3D  # noqa: F401,E501
+from .convolutional.conv_transpose import Conv1DTranspose as Convolution1DTranspose, Conv2DTranspose as Convolution2DTranspose, Conv3DTranspose as Convolution3DTranspose  # noqa: F401,E501
+from .convolutional.separable_conv import SeparableConv1D as SeparableConvolution1D, SeparableConv2D as SeparableConvolution2D  # noqa: F401,E501

@@ -18,3 +18,8 @@ from .prelu import prelu  # noqa: F401
 from .losses import (binary_crossentropy, categorical_crossentropy,  # noqa: F401
                      sigmoid_cross_entropy_with_logits, softmax_cross_entropy_with_logits,
                      sparse_categorical_crossentropy, sparse_softmax_cross_entropy_with_logits)
+from .pooling import average_pool, max_pool  # noqa: F401
+from .padding import pad  # noqa: F401
+from .resize import resize  # noqa: F401
+from .conv import (conv, conv_output_shape, conv_transpose, conv_transpose_output_shape,  # noqa: F401
+                   depthwise_conv, separable_conv)

@@ -6,3 +6,6 @@ from .softmax import *  # noqa: F401,F403
 from .optimizers import *  # noqa: F401,F403
 from .cross_entropy import *  # noqa: F401,F403
 from .normalization import *  # noqa: F401,F403
+from .pooling import *  # noqa: F401,F403
+from .resize import *  # noqa: F401,F403
+from .conv import *  # noqa: F401,F403

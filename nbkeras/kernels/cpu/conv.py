@@ -5,43 +5,62 @@ one (before, after) pair per spatial axis, and is never materialized: im2col wri
 for taps that fall outside the input, col2im drops them. 1-D and 2-D problems run through
 the one 3-D routine with leading spatial axes of size 1, so each dtype compiles once.
 
-Per image and group, im2col gathers the receptive fields into a (positions, taps * C/groups)
-buffer and one `np.dot` (BLAS) does the contraction. Images are split into one contiguous
-chunk per thread (`prange`), so the buffers are allocated once per chunk and reused for
-every image in it, and no two threads write the same output.
+Per image and group, im2col gathers the receptive fields into rows of a (positions, taps *
+C/groups) buffer, and one `np.dot` (BLAS) per block of images does the contraction. The
+batch is split into one contiguous chunk per Numba thread (`prange`), so the buffers are
+allocated once per chunk and reused for every image in it, and no two threads write the
+same output (the kernel gradient sums one partial per chunk). BLAS is held to one thread
+while these kernels run (threadpoolctl): OpenBLAS threads nested under Numba's oversubscribe
+the cores and serialize on its lock (measured 10-50x slower on 2 cores). Without
+threadpoolctl the images run one at a time and BLAS threads on its own.
 """
 import numba
 import numpy as np
 from numba import njit, prange
 
-from .parallel import launch
+from .parallel import PARALLEL_MIN_ELEMENTS, launch
 
-__all__ = ["conv_forward", "conv_backward_input", "conv_backward_kernel"]
+__all__ = ["conv_forward", "conv_backward_input", "conv_backward_kernel", "conv_relu_backward"]
+
+
+@njit(cache=True)
+def _inside(offset, stride, size, count):
+    """(lo, hi): the output indices l in [0, count) whose input cell l * stride + offset lies
+    in [0, size), so the copy loops below need no per-element bounds checks."""
+    lo = 0 if offset >= 0 else (stride - 1 - offset) // stride
+    hi = 0 if size - 1 - offset < 0 else min(count, (size - 1 - offset) // stride + 1)
+    return min(lo, count), max(min(lo, count), hi)
 
 
 @njit(cache=True)
 def _im2col(x, n, c0, cg, s, pb, d, ks, out_sp, cols):
-    """cols[(i, j, l), ((p, q, r), c)] = x[n, i*s0 + p*d0 - pb0, ..., c0 + c], 0 outside x."""
+    """cols[(i, j, l), ((p, q, r), c)] = x[n, i*s0 + p*d0 - pb0, ..., c0 + c], 0 outside x.
+    Taps outermost, then output rows: the innermost run over l is a plain strided copy."""
     depth, height, width = x.shape[1], x.shape[2], x.shape[3]
-    row = 0
-    for i in range(out_sp[0]):
-        for j in range(out_sp[1]):
-            for l in range(out_sp[2]):
-                col = 0
-                for p in range(ks[0]):
+    od, oh, ow = out_sp
+    col = 0
+    for p in range(ks[0]):
+        for q in range(ks[1]):
+            for r in range(ks[2]):
+                off = r * d[2] - pb[2]
+                lo, hi = _inside(off, s[2], width, ow)
+                for i in range(od):
                     zi = i * s[0] + p * d[0] - pb[0]
-                    for q in range(ks[1]):
+                    for j in range(oh):
                         yi = j * s[1] + q * d[1] - pb[1]
-                        for r in range(ks[2]):
-                            xi = l * s[2] + r * d[2] - pb[2]
-                            if (0 <= zi < depth and 0 <= yi < height and 0 <= xi < width):
-                                for c in range(cg):
-                                    cols[row, col + c] = x[n, zi, yi, xi, c0 + c]
-                            else:
-                                for c in range(cg):
-                                    cols[row, col + c] = 0
-                            col += cg
-                row += 1
+                        row = (i * oh + j) * ow
+                        first, last = (lo, hi) if 0 <= zi < depth and 0 <= yi < height else (ow, ow)
+                        for l in range(first):
+                            for c in range(cg):
+                                cols[row + l, col + c] = 0
+                        for l in range(first, last):
+                            xi = l * s[2] + off
+                            for c in range(cg):
+                                cols[row + l, col + c] = x[n, zi, yi, xi, c0 + c]
+                        for l in range(last, ow):
+                            for c in range(cg):
+                                cols[row + l, col + c] = 0
+                col += cg
 
 
 @njit(cache=True)
@@ -49,104 +68,168 @@ def _col2im(dcols, n, c0, cg, s, pb, d, ks, out_sp, dx):
     """The adjoint of _im2col: dx[n, ...] += every column entry at the input cell it came
     from (taps in the padding are dropped), so overlapping windows accumulate exactly."""
     depth, height, width = dx.shape[1], dx.shape[2], dx.shape[3]
-    row = 0
-    for i in range(out_sp[0]):
-        for j in range(out_sp[1]):
-            for l in range(out_sp[2]):
-                col = 0
-                for p in range(ks[0]):
+    od, oh, ow = out_sp
+    col = 0
+    for p in range(ks[0]):
+        for q in range(ks[1]):
+            for r in range(ks[2]):
+                off = r * d[2] - pb[2]
+                lo, hi = _inside(off, s[2], width, ow)
+                for i in range(od):
                     zi = i * s[0] + p * d[0] - pb[0]
-                    for q in range(ks[1]):
+                    for j in range(oh):
                         yi = j * s[1] + q * d[1] - pb[1]
-                        for r in range(ks[2]):
-                            xi = l * s[2] + r * d[2] - pb[2]
-                            if (0 <= zi < depth and 0 <= yi < height and 0 <= xi < width):
+                        if 0 <= zi < depth and 0 <= yi < height:
+                            row = (i * oh + j) * ow
+                            for l in range(lo, hi):
+                                xi = l * s[2] + off
                                 for c in range(cg):
-                                    dx[n, zi, yi, xi, c0 + c] += dcols[row, col + c]
-                            col += cg
-                row += 1
+                                    dx[n, zi, yi, xi, c0 + c] += dcols[row + l, col + c]
+                col += cg
 
 
 @njit(cache=True, parallel=True)
-def _conv_forward(x, wg, bias, s, pb, d, ks, out_sp, relu, chunks, y):
-    """y[n, pos, g*Fg:(g+1)*Fg] = im2col(x[n], group g) @ wg[g]; then + bias, then relu.
-    x (N, D, H, W, C), wg (G, K, Fg), bias (F,) or (0,), y (N, P, F)."""
-    n_batch, n_pos, n_out = y.shape
+def _conv_forward(x, wg, bias, s, pb, d, ks, out_sp, relu, block, y, chunks):
+    """y[(n, pos), group g] = im2col(x[n], group g) @ wg[g], `block` images per product;
+    then + bias, then relu. x (N, D, H, W, C), wg (G, K, Fg), bias (F,) or (0,), y (N * P, F)."""
+    n_batch, n_pos = x.shape[0], y.shape[0] // x.shape[0]
     groups, n_cols, per_group = wg.shape
     cg = x.shape[4] // groups
     has_bias = bias.shape[0] > 0
     for t in prange(chunks):
-        cols = np.empty((n_pos, n_cols), x.dtype)
-        part = np.empty((n_pos, per_group), x.dtype)
-        for n in range(t * n_batch // chunks, (t + 1) * n_batch // chunks):
+        cols = np.empty((block * n_pos, n_cols), x.dtype)
+        part = np.empty((block * n_pos, per_group), x.dtype)
+        stop = (t + 1) * n_batch // chunks
+        for n0 in range(t * n_batch // chunks, stop, block):
+            n1 = min(n0 + block, stop)
+            rows = (n1 - n0) * n_pos
+            out = y[n0 * n_pos:n1 * n_pos]
             for g in range(groups):
-                _im2col(x, n, g * cg, cg, s, pb, d, ks, out_sp, cols)
+                for n in range(n0, n1):
+                    _im2col(x, n, g * cg, cg, s, pb, d, ks, out_sp,
+                            cols[(n - n0) * n_pos:(n - n0 + 1) * n_pos])
                 if groups == 1:
-                    np.dot(cols, wg[0], y[n])
+                    np.dot(cols[:rows], wg[0], out)
                 else:
-                    np.dot(cols, wg[g], part)
-                    y[n, :, g * per_group:(g + 1) * per_group] = part
+                    np.dot(cols[:rows], wg[g], part[:rows])
+                    out[:, g * per_group:(g + 1) * per_group] = part[:rows]
             if has_bias or relu:
-                for p in range(n_pos):
-                    for f in range(n_out):
+                for r in range(rows):
+                    for f in range(out.shape[1]):
                         if has_bias:
-                            y[n, p, f] += bias[f]
-                        if relu and y[n, p, f] < 0:
-                            y[n, p, f] = 0
+                            out[r, f] += bias[f]
+                        if relu and out[r, f] < 0:
+                            out[r, f] = 0
 
 
 @njit(cache=True, parallel=True)
-def _conv_backward_input(dy, wgt, s, pb, d, ks, out_sp, chunks, dx):
-    """dx[n] += col2im(dy[n, :, group g] @ wgt[g]) for every group; dx zero on entry.
-    dy (N, P, F), wgt (G, Fg, K), dx (N, D, H, W, C)."""
-    n_batch, n_pos, _ = dy.shape
+def _conv_backward_input(dy, wgt, s, pb, d, ks, out_sp, block, dx, chunks):
+    """dx[n] += col2im(dy[(n, pos), group g] @ wgt[g]) for every group, `block` images per
+    product; dx zero on entry. dy (N * P, F), wgt (G, Fg, K), dx (N, D, H, W, C)."""
+    n_batch, n_pos = dx.shape[0], dy.shape[0] // dx.shape[0]
     groups, per_group, n_cols = wgt.shape
     cg = dx.shape[4] // groups
     for t in prange(chunks):
-        dcols = np.empty((n_pos, n_cols), dy.dtype)
-        dyg = np.empty((n_pos, per_group), dy.dtype)
-        for n in range(t * n_batch // chunks, (t + 1) * n_batch // chunks):
+        dcols = np.empty((block * n_pos, n_cols), dy.dtype)
+        dyg = np.empty((block * n_pos, per_group), dy.dtype)
+        stop = (t + 1) * n_batch // chunks
+        for n0 in range(t * n_batch // chunks, stop, block):
+            n1 = min(n0 + block, stop)
+            rows = (n1 - n0) * n_pos
+            grad = dy[n0 * n_pos:n1 * n_pos]
             for g in range(groups):
                 if groups == 1:
-                    np.dot(dy[n], wgt[0], dcols)
+                    np.dot(grad, wgt[0], dcols[:rows])
                 else:
-                    dyg[:] = dy[n, :, g * per_group:(g + 1) * per_group]
-                    np.dot(dyg, wgt[g], dcols)
-                _col2im(dcols, n, g * cg, cg, s, pb, d, ks, out_sp, dx)
+                    dyg[:rows] = grad[:, g * per_group:(g + 1) * per_group]
+                    np.dot(dyg[:rows], wgt[g], dcols[:rows])
+                for n in range(n0, n1):
+                    _col2im(dcols[(n - n0) * n_pos:(n - n0 + 1) * n_pos], n, g * cg, cg, s, pb,
+                            d, ks, out_sp, dx)
 
 
 @njit(cache=True, parallel=True)
-def _conv_backward_kernel(dy, x, s, pb, d, ks, out_sp, groups, chunks):
-    """dwg[g] = sum over n of im2col(x[n], group g).T @ dy[n, :, group g]: (G, K, Fg).
-    Each chunk sums into its own slice of `partial`; the slices are added at the end."""
-    n_batch, n_pos, n_out = dy.shape
-    per_group = n_out // groups
+def _conv_backward_kernel(dy, x, s, pb, d, ks, out_sp, groups, block, chunks):
+    """dwg[g] = sum over n of im2col(x[n], group g).T @ dy[(n, pos), group g]: (G, K, Fg),
+    `block` images per product. Each chunk sums into its own slice of `partial`; the slices
+    are added at the end. dy (N * P, F), x (N, D, H, W, C)."""
+    n_batch, n_pos = x.shape[0], dy.shape[0] // x.shape[0]
+    per_group = dy.shape[1] // groups
     cg = x.shape[4] // groups
     n_cols = ks[0] * ks[1] * ks[2] * cg
     partial = np.zeros((chunks, groups, n_cols, per_group), dy.dtype)
     for t in prange(chunks):
-        cols = np.empty((n_pos, n_cols), x.dtype)
-        dyg = np.empty((n_pos, per_group), dy.dtype)
+        cols = np.empty((block * n_pos, n_cols), x.dtype)
+        dyg = np.empty((block * n_pos, per_group), dy.dtype)
         step = np.empty((n_cols, per_group), dy.dtype)
-        for n in range(t * n_batch // chunks, (t + 1) * n_batch // chunks):
+        stop = (t + 1) * n_batch // chunks
+        for n0 in range(t * n_batch // chunks, stop, block):
+            n1 = min(n0 + block, stop)
+            rows = (n1 - n0) * n_pos
+            grad = dy[n0 * n_pos:n1 * n_pos]
             for g in range(groups):
-                _im2col(x, n, g * cg, cg, s, pb, d, ks, out_sp, cols)
+                for n in range(n0, n1):
+                    _im2col(x, n, g * cg, cg, s, pb, d, ks, out_sp,
+                            cols[(n - n0) * n_pos:(n - n0 + 1) * n_pos])
                 if groups == 1:
-                    np.dot(cols.T, dy[n], step)
+                    np.dot(cols[:rows].T, grad, step)
                 else:
-                    dyg[:] = dy[n, :, g * per_group:(g + 1) * per_group]
-                    np.dot(cols.T, dyg, step)
+                    dyg[:rows] = grad[:, g * per_group:(g + 1) * per_group]
+                    np.dot(cols[:rows].T, dyg[:rows], step)
                 acc = partial[t, g]
-                for a in range(n_cols):
-                    for b in range(per_group):
-                        acc[a, b] += step[a, b]
+                for i in range(n_cols):
+                    for j in range(per_group):
+                        acc[i, j] += step[i, j]
     dwg = partial[0].copy()
     for t in range(1, chunks):
         dwg += partial[t]
     return dwg
 
 
-# ---- host side: layouts, dtypes, output allocation -----------------------------------------
+@njit(cache=True, parallel=True)
+def _relu_backward(dy, y, dz):
+    """dz = dy where y > 0, else 0 (rows in parallel)."""
+    for r in prange(dy.shape[0]):
+        for j in range(dy.shape[1]):
+            if y[r, j] > 0:
+                dz[r, j] = dy[r, j]
+            else:
+                dz[r, j] = 0
+
+
+# ---- host side: layouts, dtypes, output allocation, threads --------------------------------
+
+BLOCK_ROWS = 512   # im2col rows per matrix product: small images are stacked up to this
+_blas = []         # [threadpoolctl's BLAS controller or None], made on first use (slow scan)
+
+
+def _blas_pools():
+    if not _blas:
+        try:
+            from threadpoolctl import ThreadpoolController
+            _blas.append(ThreadpoolController().select(user_api="blas"))
+        except ImportError:
+            _blas.append(None)
+    return _blas[0]
+
+
+def _run(kernel, batch: int, elements: int, *args):
+    """kernel(*args, chunks): the images in `chunks` contiguous runs, one per Numba thread
+    (`nk.config.set_num_threads`), each calling single-threaded BLAS. Small work: one thread."""
+    pools = _blas_pools()
+    if pools is None:
+        return launch(kernel, 0, *args, 1)
+    threads = numba.get_num_threads() if elements >= PARALLEL_MIN_ELEMENTS else 1
+    chunks = max(1, min(batch, threads))
+    with pools.limit(limits=1):
+        return launch(kernel, elements if chunks > 1 else 0, *args, chunks)
+
+
+def _block(n_pos: int, batch: int) -> int:
+    """Images per BLAS product: enough rows (positions) that small images still make one
+    efficient matrix product."""
+    return max(1, min(batch, BLOCK_ROWS // max(n_pos, 1)))
+
 
 def _lift(values, rank: int, fill) -> tuple:
     """A per-axis tuple for `rank` spatial axes as a 3-axis tuple (leading axes get `fill`)."""
@@ -169,58 +252,71 @@ def _output_spatial(spatial, kernel, strides, padding, dilation) -> tuple:
                  in zip(spatial, kernel, strides, padding, dilation))
 
 
-def _chunks(batch) -> int:
-    """Images split into this many contiguous chunks, one per thread (Numba's thread count
-    is read here: inside a cached kernel it would be a dynamic global)."""
-    return max(1, min(len(batch), numba.get_num_threads()))
+def _grouped(w, dtype, groups: int, axes: tuple):
+    """w (*k, C // groups, F) as (K, groups, F // groups) transposed by `axes`, contiguous."""
+    n_out = w.shape[-1]
+    return np.ascontiguousarray(np.asarray(w, dtype).reshape(-1, groups, n_out // groups)
+                                .transpose(axes))
 
 
 def conv_forward(x, w, strides, padding, dilation, groups=1, bias=None, relu=False):
     """y (N, *out, F) = x (N, *spatial, C) correlated with w (*k, C // groups, F), grouped,
     with explicit padding ((before, after), ...); then + bias (F,), then max(y, 0) if relu.
     out = (n + before + after - dilation * (k - 1) - 1) // stride + 1 per axis."""
-    rank = x.ndim - 2
+    rank, batch = x.ndim - 2, x.shape[0]
     dtype = np.result_type(x.dtype, w.dtype)
     kernel = w.shape[:-2]
     out = _output_spatial(x.shape[1:-1], kernel, strides, padding, dilation)
-    n_cols, n_out = int(np.prod(w.shape[:-1])), w.shape[-1]
-    wg = np.ascontiguousarray(np.asarray(w, dtype).reshape(n_cols, groups, n_out // groups)
-                              .transpose(1, 0, 2))
+    n_pos = int(np.prod(out))
+    wg = _grouped(w, dtype, groups, (1, 0, 2))                        # (G, K, F/G)
     b = np.zeros(0, dtype) if bias is None else np.ascontiguousarray(bias, dtype)
-    y = np.empty((x.shape[0], int(np.prod(out)), n_out), dtype)
+    y = np.empty((batch * n_pos, w.shape[-1]), dtype)
+    if y.size == 0:
+        return y.reshape(batch, *out, w.shape[-1])
     s, pb, d, ks = _geometry(rank, kernel, strides, padding, dilation)
-    launch(_conv_forward, y.shape[0] * y.shape[1] * n_cols * groups, _as_5d(x, dtype), wg, b,
-           s, pb, d, ks, _lift(out, rank, 1), bool(relu), _chunks(y), y)
-    return y.reshape(x.shape[0], *out, n_out)
+    _run(_conv_forward, batch, y.size * wg.shape[1], _as_5d(x, dtype), wg, b, s, pb, d, ks,
+         _lift(out, rank, 1), bool(relu), _block(n_pos, batch), y)
+    return y.reshape(batch, *out, w.shape[-1])
 
 
 def conv_backward_input(dy, w, x_shape, strides, padding, dilation, groups=1):
     """dL/dx (x_shape) of conv_forward given dy = dL/dy: the transposed convolution,
     exact for every stride, dilation and padding (col2im scatter-add)."""
-    rank = len(x_shape) - 2
+    rank, batch = len(x_shape) - 2, x_shape[0]
     dtype = np.result_type(dy.dtype, w.dtype)
     kernel = w.shape[:-2]
-    n_cols, n_out = int(np.prod(w.shape[:-1])), w.shape[-1]
-    wgt = np.ascontiguousarray(np.asarray(w, dtype).reshape(n_cols, groups, n_out // groups)
-                               .transpose(1, 2, 0))
-    dx = np.zeros((x_shape[0], *_lift(x_shape[1:-1], rank, 1), x_shape[-1]), dtype)
-    out = dy.shape[1:-1]
-    dy3 = np.ascontiguousarray(dy, dtype).reshape(dy.shape[0], -1, n_out)
+    wgt = _grouped(w, dtype, groups, (1, 2, 0))                       # (G, F/G, K)
+    dx = np.zeros((batch, *_lift(x_shape[1:-1], rank, 1), x_shape[-1]), dtype)
+    dy2 = np.ascontiguousarray(dy, dtype).reshape(-1, w.shape[-1])
+    n_pos = int(np.prod(dy.shape[1:-1]))
+    if dy2.size == 0:
+        return dx.reshape(x_shape)
     s, pb, d, ks = _geometry(rank, kernel, strides, padding, dilation)
-    launch(_conv_backward_input, dy3.shape[0] * dy3.shape[1] * n_cols * groups, dy3, wgt,
-           s, pb, d, ks, _lift(out, rank, 1), _chunks(dy3), dx)
+    _run(_conv_backward_input, batch, dy2.size * wgt.shape[2], dy2, wgt, s, pb, d, ks,
+         _lift(dy.shape[1:-1], rank, 1), _block(n_pos, batch), dx)
     return dx.reshape(x_shape)
 
 
 def conv_backward_kernel(dy, x, w_shape, strides, padding, dilation, groups=1):
     """dL/dw (w_shape = (*k, C // groups, F)) of conv_forward given dy = dL/dy."""
-    rank = x.ndim - 2
+    rank, batch = x.ndim - 2, x.shape[0]
     dtype = np.result_type(dy.dtype, x.dtype)
-    kernel = w_shape[:-2]
-    n_cols, n_out = int(np.prod(w_shape[:-1])), w_shape[-1]
-    out = dy.shape[1:-1]
-    dy3 = np.ascontiguousarray(dy, dtype).reshape(dy.shape[0], -1, n_out)
-    s, pb, d, ks = _geometry(rank, kernel, strides, padding, dilation)
-    dwg = launch(_conv_backward_kernel, dy3.shape[0] * dy3.shape[1] * n_cols * groups, dy3,
-                 _as_5d(x, dtype), s, pb, d, ks, _lift(out, rank, 1), int(groups), _chunks(dy3))
+    dy2 = np.ascontiguousarray(dy, dtype).reshape(-1, w_shape[-1])
+    n_pos = int(np.prod(dy.shape[1:-1]))
+    s, pb, d, ks = _geometry(rank, w_shape[:-2], strides, padding, dilation)
+    n_cols = int(np.prod(w_shape[:-1]))
+    if dy2.size == 0:
+        return np.zeros(w_shape, dtype)
+    dwg = _run(_conv_backward_kernel, batch, dy2.size * n_cols, dy2, _as_5d(x, dtype),
+               s, pb, d, ks, _lift(dy.shape[1:-1], rank, 1), int(groups),
+               _block(n_pos, batch))
     return np.ascontiguousarray(dwg.transpose(1, 0, 2)).reshape(w_shape)
+
+
+def conv_relu_backward(dy, y):
+    """dL/dz of y = relu(z), from the output y alone (the fused conv + relu keeps only y)."""
+    dy2 = np.ascontiguousarray(dy).reshape(-1, dy.shape[-1])
+    y2 = np.ascontiguousarray(y, dy.dtype).reshape(dy2.shape)
+    dz = np.empty_like(dy2)
+    launch(_relu_backward, dz.size, dy2, y2, dz)
+    return dz.reshape(dy.shape)

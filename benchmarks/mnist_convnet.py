@@ -1,0 +1,109 @@
+"""The keras.io "Simple MNIST convnet" in nbkeras and in PyTorch (CPU), side by side.
+
+    python benchmarks/mnist_convnet.py [--threads 2] [--batch-size 128] [--steps 20]
+
+Input 28x28x1 -> Conv2D 32 3x3 relu -> MaxPooling2D 2 -> Conv2D 64 3x3 relu -> MaxPooling2D 2
+-> Flatten -> Dropout 0.5 -> Dense 10 softmax; Adam; batch 128. Random data of MNIST's shape
+(speed does not depend on the pixel values). Prints training and inference samples/s for
+both frameworks and the ratios nbkeras / PyTorch; compile time (first step) separately.
+"""
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+import nbkeras as nk
+from nbkeras import layers
+
+
+def nbkeras_model():
+    model = nk.Sequential([
+        nk.Input((28, 28, 1)),
+        layers.Conv2D(32, 3, activation="relu"),
+        layers.MaxPooling2D(2),
+        layers.Conv2D(64, 3, activation="relu"),
+        layers.MaxPooling2D(2),
+        layers.Flatten(),
+        layers.Dropout(0.5),
+        layers.Dense(10, activation="softmax"),
+    ])
+    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def torch_model(torch):
+    nn = torch.nn
+    return nn.Sequential(
+        nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Dropout(0.5), nn.Linear(1600, 10))
+
+
+def rate(step, batch: int, steps: int) -> float:
+    """Samples per second of `step()` over `steps` calls (after one warm-up call)."""
+    step()
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    return batch * steps / (time.perf_counter() - start)
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--steps", type=int, default=20)
+    args = parser.parse_args(argv)
+    batch = args.batch_size
+    nk.config.set_num_threads(args.threads)
+    rng = np.random.default_rng(0)
+    x = rng.random((batch, 28, 28, 1), dtype=np.float32)
+    y = nk.utils.to_categorical(rng.integers(0, 10, batch), 10)
+
+    model = nbkeras_model()
+    start = time.perf_counter()
+    model.train_on_batch(x, y)
+    model.predict_on_batch(x)
+    first_step = time.perf_counter() - start
+    results = {"nbkeras": (rate(lambda: model.train_on_batch(x, y), batch, args.steps),
+                           rate(lambda: model.predict_on_batch(x), batch, args.steps))}
+    try:
+        import torch
+    except ImportError:
+        torch = None
+    if torch is not None:
+        torch.set_num_threads(args.threads)
+        net = torch_model(torch)
+        optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
+        tx = torch.tensor(x.transpose(0, 3, 1, 2).copy())
+        ty = torch.tensor(y.argmax(1))
+
+        def torch_train():
+            net.train()
+            optimizer.zero_grad()
+            torch.nn.functional.cross_entropy(net(tx), ty).backward()
+            optimizer.step()
+
+        def torch_predict():
+            net.eval()
+            with torch.no_grad():
+                torch.softmax(net(tx), dim=1)
+
+        results["pytorch"] = (rate(torch_train, batch, args.steps),
+                              rate(torch_predict, batch, args.steps))
+    print(f"Simple MNIST convnet, batch {batch}, {args.threads} threads "
+          f"(nbkeras first train+predict step incl. compile: {first_step:.1f} s)")
+    print(f"  {'':10s} {'train samples/s':>16s} {'predict samples/s':>18s}")
+    for name, (train, predict) in results.items():
+        print(f"  {name:10s} {train:16.0f} {predict:18.0f}")
+    if "pytorch" in results:
+        ours, theirs = results["nbkeras"], results["pytorch"]
+        print(f"  {'ratio':10s} {ours[0] / theirs[0]:16.2f} {ours[1] / theirs[1]:18.2f}"
+              "   (nbkeras / PyTorch; > 1 means nbkeras is faster)")
+    return results
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,370 @@
+"""Convolution ops: conv (grouped, fused with bias and activation), conv_transpose,
+depthwise_conv and separable_conv, for 1-D, 2-D and 3-D inputs, as in `keras.ops`.
+
+The ops compute in channels_last, (N, *spatial, C), with Keras's kernel layouts;
+channels_first inputs are transposed to channels_last and back around them. Padding is
+"valid", "same" (the odd cell on the bottom/right, as TensorFlow), "causal" (1-D:
+dilation * (k - 1) on the left), or explicit ((before, after), ...) per spatial axis.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import config
+from ..core.keras_tensor import KerasTensor
+from ..core.spec import Spec
+from ..core.tensor import Tensor
+from .op import Op, convert_to_tensor, result_dtype
+from .shape import reshape, transpose
+
+# Elementwise activations whose derivative is a function of the output alone, so the fused
+# op keeps nothing but y: relu' = [y > 0], sigmoid' = y (1 - y), tanh' = 1 - y^2, exp' = y.
+# relu has its own kernel (`conv_relu_backward`); the others' `<name>_backward(dy, x, y)`
+# kernels read only y, so they are given y for x. Other activations run as their own op.
+FUSED_ACTIVATIONS = ("linear", "relu", "sigmoid", "tanh", "exponential")
+
+
+# ---- shape rules -------------------------------------------------------------------------
+
+def _effective(kernel: int, dilation: int) -> int:
+    return dilation * (kernel - 1) + 1
+
+
+def conv_padding(padding, length: int, kernel: int, stride: int, dilation: int) -> tuple:
+    """The explicit (before, after) padding of one spatial axis of `length` cells."""
+    if not isinstance(padding, str):
+        return tuple(int(p) for p in padding)
+    if padding == "valid":
+        return (0, 0)
+    if padding == "causal":
+        return (dilation * (kernel - 1), 0)
+    total = max((-(-length // stride) - 1) * stride + _effective(kernel, dilation) - length, 0)
+    return (total // 2, total - total // 2)
+
+
+def conv_output_length(length, kernel: int, stride: int, padding, dilation: int):
+    """Output cells along one axis (None if `length` is None): ceil(length / stride) for
+    "same" and "causal", else (length + before + after - dilation (k - 1) - 1) // stride + 1."""
+    if length is None:
+        return None
+    if padding in ("same", "causal"):
+        return -(-length // stride)
+    before, after = conv_padding(padding, length, kernel, stride, dilation)
+    return (length + before + after - _effective(kernel, dilation)) // stride + 1
+
+
+def _per_axis(padding, rank: int) -> tuple:
+    return (padding,) * rank if isinstance(padding, str) else tuple(padding)
+
+
+def conv_output_shape(input_shape, kernel_shape, strides, padding, dilation,
+                      who: str = "conv") -> tuple:
+    """(N, *spatial, C) convolved with a kernel (*k, C // groups, F) -> (N, *out, F)."""
+    rank = len(input_shape) - 2
+    out = tuple(conv_output_length(n, k, s, p, d) for n, k, s, p, d in
+                zip(input_shape[1:-1], kernel_shape[:rank], strides, _per_axis(padding, rank),
+                    dilation))
+    _check_positive(who, input_shape, kernel_shape, out)
+    return (input_shape[0], *out, kernel_shape[-1])
+
+
+def conv_transpose_output_length(length, kernel: int, stride: int, padding: str,
+                                 output_padding, dilation: int):
+    """Keras's transposed-convolution output length (None if `length` is None)."""
+    if length is None:
+        return None
+    k = _effective(kernel, dilation)
+    if padding == "valid":
+        extra = max(k, stride) - k if output_padding is None else output_padding
+        return (length - 1) * stride + k + extra
+    if output_padding is None:
+        return length * stride
+    return (length - 1) * stride + k % 2 + output_padding
+
+
+def conv_transpose_output_shape(input_shape, kernel_shape, strides, padding, output_padding,
+                                dilation, who: str = "conv_transpose") -> tuple:
+    """(N, *spatial, C) with a kernel (*k, F, C) -> (N, *out, F)."""
+    rank = len(input_shape) - 2
+    output_padding = output_padding or (None,) * rank
+    out = tuple(conv_transpose_output_length(n, k, s, padding, o, d) for n, k, s, o, d in
+                zip(input_shape[1:-1], kernel_shape[:rank], strides, output_padding, dilation))
+    _check_positive(who, input_shape, kernel_shape, out)
+    return (input_shape[0], *out, kernel_shape[-2])
+
+
+def conv_transpose_padding(length: int, out_length: int, kernel: int, stride: int,
+                           padding: str, output_padding, dilation: int) -> tuple:
+    """(before, after) padding of the forward conv (out_length -> length cells) whose input
+    gradient the transposed conv is. `before` is Keras's: k - 1 minus the JAX backend's left
+    pad; `after` just covers the last window, so the forward conv has `length` outputs."""
+    k = _effective(kernel, dilation)
+    before = 0
+    if padding == "same":
+        total = (stride + k - 2 if output_padding is None
+                 else k + k % 2 - 2 + output_padding)
+        before = k - 1 - min(total // 2 + total % 2, k - 1)
+    return (before, max(0, (length - 1) * stride + k - out_length - before))
+
+
+def _check_positive(who, input_shape, kernel_shape, out) -> None:
+    if any(n is not None and n <= 0 for n in out):
+        raise ValueError(f"{who}: an input of shape {tuple(input_shape)} is too small for a "
+                         f"kernel of shape {tuple(kernel_shape)}: the output's spatial shape "
+                         f"would be {out}")
+
+
+def _specs(*arrays) -> list:
+    """The specs of a forward's arrays (None stays None), to check them with output_spec."""
+    return [None if a is None else Spec(a.shape, a.dtype.name) for a in arrays]
+
+
+def _check_ranks(who: str, rank: int, x: Spec, w: Spec, b: Spec | None, filters) -> None:
+    if x.ndim != rank + 2 or w.ndim != rank + 2:
+        raise ValueError(f"{who}: a {rank}-D convolution takes an input (batch, *{rank} spatial "
+                         f"axes, channels) and a kernel of rank {rank + 2}; received input "
+                         f"shape {x.shape} and kernel shape {w.shape}")
+    if b is not None and tuple(b.shape) != (filters,):
+        raise ValueError(f"{who}: the bias must have shape ({filters},); received bias shape "
+                         f"{b.shape} for kernel shape {w.shape}")
+
+
+# ---- ops -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Conv(Op):
+    """activation(x (N, *spatial, C) correlated with kernel (*k, C // groups, F) [+ bias (F,)])
+    -> (N, *out, F). One op, one VJP: bias and activation (one of FUSED_ACTIVATIONS) are
+    applied in place on the kernel's output, and the VJP needs only y."""
+
+    strides: tuple
+    padding: object           # "valid" | "same" | "causal" | ((before, after), ...)
+    dilation: tuple
+    groups: int = 1
+    activation: str = "linear"
+
+    float_inputs = True
+
+    def output_spec(self, x: Spec, w: Spec, b: Spec | None = None) -> Spec:
+        _check_ranks("conv", len(self.strides), x, w, b, w.shape[-1])
+        if x.shape[-1] is not None and x.shape[-1] != w.shape[-2] * self.groups:
+            raise ValueError(f"conv: the input's channels ({x.shape[-1]}) must equal the "
+                             f"kernel's input channels ({w.shape[-2]}) times groups "
+                             f"({self.groups}); received input shape {x.shape} and kernel "
+                             f"shape {w.shape}")
+        if w.shape[-1] % self.groups:
+            raise ValueError(f"conv: the kernel's filters ({w.shape[-1]}) must be divisible by "
+                             f"groups ({self.groups})")
+        shape = conv_output_shape(x.shape, w.shape, self.strides, self.padding, self.dilation)
+        return Spec(shape, result_dtype(x.dtype, w.dtype))
+
+    def _pads(self, x_shape, w_shape) -> tuple:
+        return tuple(conv_padding(p, n, k, s, d) for p, n, k, s, d in
+                     zip(_per_axis(self.padding, len(self.strides)), x_shape[1:-1], w_shape,
+                         self.strides, self.dilation))
+
+    def forward(self, k, x, w, b=None):
+        self.output_spec(*_specs(x, w, b))       # the kernels trust their inputs
+        y = k.conv_forward(x, w, self.strides, self._pads(x.shape, w.shape), self.dilation,
+                           self.groups, b, self.activation == "relu")
+        if self.activation not in ("linear", "relu"):
+            y = getattr(k, self.activation + "_forward")(y)
+        return y
+
+    def vjp(self, k, dy, y, x, w, b=None):
+        if self.activation == "relu":
+            dy = k.conv_relu_backward(dy, y)
+        elif self.activation != "linear":
+            dy = getattr(k, self.activation + "_backward")(dy, y, y)
+        args = (self.strides, self._pads(x.shape, w.shape), self.dilation, self.groups)
+        dx = k.conv_backward_input(dy, w, x.shape, *args)
+        dw = k.conv_backward_kernel(dy, x, w.shape, *args)
+        if b is None:
+            return dx, dw
+        return dx, dw, k.reduce("sum", dy, tuple(range(dy.ndim - 1)), False)
+
+
+@dataclass(frozen=True)
+class ConvTranspose(Op):
+    """x (N, *spatial, C), kernel (*k, F, C) [+ bias (F,)] -> (N, *out, F): the input gradient
+    of the forward conv by the same kernel, with Keras's output length."""
+
+    strides: tuple
+    padding: str              # "valid" | "same"
+    output_padding: tuple | None
+    dilation: tuple
+
+    float_inputs = True
+
+    def output_spec(self, x: Spec, w: Spec, b: Spec | None = None) -> Spec:
+        _check_ranks("conv_transpose", len(self.strides), x, w, b, w.shape[-2])
+        if x.shape[-1] is not None and x.shape[-1] != w.shape[-1]:
+            raise ValueError(f"conv_transpose: the input's channels ({x.shape[-1]}) must equal "
+                             f"the kernel's last axis; received input shape {x.shape} and "
+                             f"kernel shape {w.shape} (layout (*k, filters, in_channels))")
+        shape = conv_transpose_output_shape(x.shape, w.shape, self.strides, self.padding,
+                                            self.output_padding, self.dilation)
+        return Spec(shape, result_dtype(x.dtype, w.dtype))
+
+    def _geometry(self, x, w, b=None) -> tuple:
+        out = self.output_spec(*_specs(x, w, b)).shape
+        output_padding = self.output_padding or (None,) * len(self.strides)
+        pads = tuple(conv_transpose_padding(n, m, kk, s, self.padding, o, d) for n, m, kk, s, o, d
+                     in zip(x.shape[1:-1], out[1:-1], w.shape, self.strides, output_padding,
+                            self.dilation))
+        return out, pads
+
+    def forward(self, k, x, w, b=None):
+        out, pads = self._geometry(x, w, b)
+        y = k.conv_backward_input(x, w, out, self.strides, pads, self.dilation)
+        if b is not None:
+            y += b
+        return y
+
+    def vjp(self, k, dy, y, x, w, b=None):
+        _, pads = self._geometry(x, w)
+        dx = k.conv_forward(dy, w, self.strides, pads, self.dilation)
+        dw = k.conv_backward_kernel(x, dy, w.shape, self.strides, pads, self.dilation)
+        if b is None:
+            return dx, dw
+        return dx, dw, k.reduce("sum", dy, tuple(range(dy.ndim - 1)), False)
+
+
+# ---- public functions ------------------------------------------------------------------------
+
+def _as_tuple(who: str, name: str, value, rank: int, minimum: int = 1) -> tuple:
+    values = (value,) * rank if isinstance(value, (int, np.integer)) else tuple(value)
+    if len(values) != rank or not all(isinstance(v, (int, np.integer)) and v >= minimum
+                                      for v in values):
+        raise ValueError(f"{who}: {name} must be an int >= {minimum} or a tuple of {rank} such "
+                         f"ints; received {name}={value!r}")
+    return tuple(int(v) for v in values)
+
+
+def _padding(who: str, padding, rank: int, allowed: tuple, pairs: bool = True):
+    """A lower-cased name in `allowed`, or (if `pairs`) ((before, after), ...) per axis."""
+    if isinstance(padding, str) and padding.lower() in allowed:
+        return padding.lower()
+    if pairs and not isinstance(padding, str):
+        try:
+            explicit = tuple((int(a), int(b)) for a, b in padding)
+        except (TypeError, ValueError):
+            explicit = ()
+        if len(explicit) == rank and all(min(p) >= 0 for p in explicit):
+            return explicit
+    expected = " or ".join(map(repr, allowed))
+    if pairs:
+        expected += f" or {rank} (before, after) pairs"
+    raise ValueError(f"{who}: padding must be {expected}; received padding={padding!r}")
+
+
+def _conv_paddings(rank: int) -> tuple:
+    return ("valid", "same", "causal") if rank == 1 else ("valid", "same")
+
+
+def _in_layout(who: str, x, data_format, activation, body):
+    """body(x, fused) on x moved to channels_last, moved back; `fused` is the activation's
+    name if the conv op can fuse it ("linear" if none), else it runs afterwards on the
+    result in the caller's layout (softmax then acts on the caller's last axis, as Keras)."""
+    from .. import activations   # activations is built on ops: imported on use
+
+    data_format = data_format or config.image_data_format()
+    if data_format not in ("channels_last", "channels_first"):
+        raise ValueError(f"{who}: data_format must be 'channels_last' or 'channels_first'; "
+                         f"received data_format={data_format!r}")
+    name = activations.serialize(activations.get(activation))
+    fused = name if isinstance(name, str) and name in FUSED_ACTIVATIONS else "linear"
+    x = x if isinstance(x, (Tensor, KerasTensor)) else convert_to_tensor(x)
+    rank = len(x.shape)
+    if data_format == "channels_first":
+        y = body(transpose(x, (0, *range(2, rank), 1)), fused)
+        y = transpose(y, (0, rank - 1, *range(1, rank - 1)))
+    else:
+        y = body(x, fused)
+    return y if fused == name else activations.get(name)(y)
+
+
+def _call(op, x, kernel, bias):
+    return op(x, kernel) if bias is None else op(x, kernel, bias)
+
+
+def conv(x, kernel, bias=None, strides=1, padding="valid", data_format=None, dilation_rate=1,
+         groups=None, activation=None):
+    """activation(conv(x, kernel) + bias) for 1-D, 2-D and 3-D inputs (rank from the kernel).
+
+    x: (N, *spatial, C) (channels_last) or (N, C, *spatial); kernel: (*k, C // groups, F);
+    bias: (F,) or None. groups: None infers C // kernel.shape[-2], as keras.ops.conv does.
+    padding: "valid", "same", "causal" (1-D only) or ((before, after), ...) per axis."""
+    rank = len(kernel.shape) - 2
+    strides = _as_tuple("conv", "strides", strides, rank)
+    dilation = _as_tuple("conv", "dilation_rate", dilation_rate, rank)
+    padding = _padding("conv", padding, rank, _conv_paddings(rank))
+
+    def body(x, fused):
+        n_groups = groups
+        if n_groups is None:
+            channels = x.shape[-1]
+            n_groups = 1 if channels is None else max(1, channels // kernel.shape[-2])
+        return _call(Conv(strides, padding, dilation, int(n_groups), fused), x, kernel, bias)
+    return _in_layout("conv", x, data_format, activation, body)
+
+
+def depthwise_conv(x, kernel, bias=None, strides=1, padding="valid", data_format=None,
+                   dilation_rate=1, activation=None):
+    """Each input channel c convolved with its own depth_multiplier filters:
+    kernel (*k, C, depth_multiplier) -> output channel c * depth_multiplier + m."""
+    rank = len(kernel.shape) - 2
+    strides = _as_tuple("depthwise_conv", "strides", strides, rank)
+    dilation = _as_tuple("depthwise_conv", "dilation_rate", dilation_rate, rank)
+    padding = _padding("depthwise_conv", padding, rank, _conv_paddings(rank))
+
+    def body(x, fused):
+        return _depthwise(x, kernel, bias, strides, padding, dilation, fused)
+    return _in_layout("depthwise_conv", x, data_format, activation, body)
+
+
+def _depthwise(x, kernel, bias, strides, padding, dilation, fused):
+    """A grouped conv with one group per channel: (*k, C, m) -> (*k, 1, C * m) is a reshape."""
+    *window, channels, multiplier = kernel.shape
+    grouped = reshape(kernel, (*window, 1, channels * multiplier))
+    return _call(Conv(strides, padding, dilation, channels, fused), x, grouped, bias)
+
+
+def separable_conv(x, depthwise_kernel, pointwise_kernel, bias=None, strides=1,
+                   padding="valid", data_format=None, dilation_rate=1, activation=None):
+    """depthwise_conv (strides, padding, dilation) then a 1x1 conv with pointwise_kernel
+    (1.., C * depth_multiplier, F), + bias (F,), then activation."""
+    rank = len(depthwise_kernel.shape) - 2
+    strides = _as_tuple("separable_conv", "strides", strides, rank)
+    dilation = _as_tuple("separable_conv", "dilation_rate", dilation_rate, rank)
+    padding = _padding("separable_conv", padding, rank, _conv_paddings(rank))
+    ones = (1,) * rank
+
+    def body(x, fused):
+        y = _depthwise(x, depthwise_kernel, None, strides, padding, dilation, "linear")
+        return _call(Conv(ones, "valid", ones, 1, fused), y, pointwise_kernel, bias)
+    return _in_layout("separable_conv", x, data_format, activation, body)
+
+
+def conv_transpose(x, kernel, bias=None, strides=1, padding="valid", output_padding=None,
+                   data_format=None, dilation_rate=1, activation=None):
+    """The transposed convolution: x (N, *spatial, C), kernel (*k, F, C) -> (N, *out, F) with
+    Keras's output length; output_padding (each < its stride) adds cells at the end."""
+    from .. import activations
+
+    rank = len(kernel.shape) - 2
+    strides = _as_tuple("conv_transpose", "strides", strides, rank)
+    dilation = _as_tuple("conv_transpose", "dilation_rate", dilation_rate, rank)
+    padding = _padding("conv_transpose", padding, rank, ("valid", "same"), pairs=False)
+    if output_padding is not None:
+        output_padding = _as_tuple("conv_transpose", "output_padding", output_padding, rank, 0)
+        if any(o >= s for o, s in zip(output_padding, strides)):
+            raise ValueError(f"conv_transpose: output_padding must be smaller than strides; "
+                             f"received output_padding={output_padding}, strides={strides}")
+
+    def body(x, fused):
+        y = _call(ConvTranspose(strides, padding, output_padding, dilation), x, kernel, bias)
+        return y if fused == "linear" else activations.get(fused)(y)
+    return _in_layout("conv_transpose", x, data_format, activation, body)

@@ -1,0 +1,400 @@
+"""Convolution layers, ops and kernels: forward against plain-loop float64 references, output
+shapes against Keras's formulas, float64 gradients of the input and every weight over
+Hypothesis-drawn configs (kernel sizes, strides, dilations, paddings incl. causal, both data
+formats, groups, odd and even sides, batch 1), channels_first == channels_last transposed,
+the layer contract, and config errors."""
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import nbkeras as nk
+from nbkeras import layers
+from nbkeras.kernels.cpu import conv_backward_input, conv_backward_kernel, conv_forward
+from nbkeras.testing import check_grads, layer_test
+from nbkeras.testing import strategies as nst
+
+import reference
+import reference_conv as ref
+
+CONV = {1: layers.Conv1D, 2: layers.Conv2D, 3: layers.Conv3D}
+TRANSPOSE = {1: layers.Conv1DTranspose, 2: layers.Conv2DTranspose, 3: layers.Conv3DTranspose}
+DEPTHWISE = {1: layers.DepthwiseConv1D, 2: layers.DepthwiseConv2D}
+SEPARABLE = {1: layers.SeparableConv1D, 2: layers.SeparableConv2D}
+EXTRA_SIDE = {1: 4, 2: 2, 3: 1}      # keeps every drawn input a few hundred cells at most
+FORMATS = st.sampled_from(["channels_last", "channels_first"])
+ACTIVATIONS = st.sampled_from([None, "relu", "tanh", "sigmoid", "exponential", "elu",
+                               "softmax"])
+
+
+@st.composite
+def windows(draw, rank, paddings=("valid", "same"), transposed=False):
+    """(config as a user writes it, normalized window, channels_last spatial shape): kernel
+    1-3, strides 1-3 or dilation 1-2 (not both > 1, as Keras), odd and even sides."""
+    kernel = tuple(draw(st.integers(1, 3)) for _ in range(rank))
+    dilated = draw(st.booleans())
+    strides = (1,) * rank if dilated else tuple(draw(st.integers(1, 3)) for _ in range(rank))
+    dilation = tuple(draw(st.integers(1, 2)) for _ in range(rank)) if dilated else (1,) * rank
+    padding = draw(st.sampled_from(paddings))
+    effective = [(k - 1) * d + 1 for k, d in zip(kernel, dilation)]
+    low = effective if padding == "valid" and not transposed else [1] * rank
+    spatial = tuple(draw(st.integers(n, n + EXTRA_SIDE[rank])) for n in low)
+    config = {"kernel_size": kernel[0] if len(set(kernel)) == 1 and draw(st.booleans())
+              else kernel, "strides": strides, "padding": padding, "dilation_rate": dilation}
+    return config, (kernel, strides, padding, dilation), spatial
+
+
+def _formatted(x_last, data_format):
+    return x_last if data_format == "channels_last" else ref.to_channels_first(x_last)
+
+
+def _activate(name, y_last, data_format):
+    """The activation in the caller's layout (softmax acts on the caller's last axis)."""
+    y = _formatted(y_last, data_format)
+    if name is None:
+        return y
+    return reference.softmax(y, axis=-1) if name == "softmax" else getattr(reference, name)(y)
+
+
+def _check_layer(cls, config, x, expected, keras_shape):
+    # A positive bias: a window wholly in the padding then sits clear of relu's kink at 0.
+    layer = cls(**config, bias_initializer=nk.initializers.RandomUniform(0.1, 1.0),
+                dtype="float64")
+    y = np.asarray(layer(x))
+    assert y.shape == tuple(keras_shape)
+    assert layer.compute_output_shape((None, *x.shape[1:])) == (None, *keras_shape[1:])
+    np.testing.assert_allclose(y, expected(layer.get_weights()), rtol=1e-10, atol=1e-12)
+    check_grads(layer, [x])
+
+
+@pytest.mark.parametrize("rank", [1, 2, 3])
+@given(data_format=FORMATS, activation=ACTIVATIONS, use_bias=st.booleans(), data=st.data())
+def test_conv_layers_match_loops_shapes_and_finite_differences(rank, data_format, activation,
+                                                               use_bias, data):
+    paddings = ("valid", "same", "causal") if rank == 1 else ("valid", "same")
+    config, (kernel, strides, padding, dilation), spatial = data.draw(windows(rank, paddings))
+    groups = data.draw(st.sampled_from([1, 2]))
+    channels, filters = groups * data.draw(st.integers(1, 2)), groups * data.draw(
+        st.integers(1, 2))
+    x_last = data.draw(nst.arrays((data.draw(st.integers(1, 2)), *spatial, channels)))
+    config.update(filters=filters, groups=groups, data_format=data_format,
+                  activation=activation, use_bias=use_bias)
+    x = _formatted(x_last, data_format)
+    keras_shape = ref.conv_output_shape(x.shape, filters, kernel, strides, padding, dilation,
+                                        data_format)
+
+    def expected(weights):
+        z = ref.conv(x_last, weights[0], weights[1] if use_bias else None, strides, padding,
+                     dilation, groups)
+        return _activate(activation, z, data_format)
+    _check_layer(CONV[rank], config, x, expected, keras_shape)
+
+
+@pytest.mark.parametrize("rank", [1, 2, 3])
+@given(data_format=FORMATS, use_bias=st.booleans(), data=st.data())
+def test_conv_transpose_layers_match_loops_shapes_and_finite_differences(rank, data_format,
+                                                                         use_bias, data):
+    config, (kernel, strides, padding, dilation), spatial = data.draw(
+        windows(rank, transposed=True))
+    output_padding = data.draw(st.none() | st.tuples(*[st.integers(0, s - 1) for s in strides]))
+    channels, filters = data.draw(st.integers(1, 3)), data.draw(st.integers(1, 3))
+    x_last = data.draw(nst.arrays((data.draw(st.integers(1, 2)), *spatial, channels)))
+    keras_shape = ref.conv_transpose_output_shape(_formatted(x_last, data_format).shape, filters,
+                                                  kernel, strides, padding, output_padding,
+                                                  dilation, data_format)
+    if min(keras_shape[1:]) <= 0:    # "same", even kernel, output_padding 0: Keras is empty
+        with pytest.raises(ValueError, match="too small"):
+            TRANSPOSE[rank](filters, **config, output_padding=output_padding)(x_last)
+        return
+    config.update(filters=filters, output_padding=output_padding, data_format=data_format,
+                  use_bias=use_bias)
+
+    def expected(weights):
+        y = ref.conv_transpose(x_last, weights[0], weights[1] if use_bias else None, strides,
+                               padding, output_padding, dilation)
+        return _formatted(y, data_format)
+    _check_layer(TRANSPOSE[rank], config, _formatted(x_last, data_format), expected, keras_shape)
+
+
+@pytest.mark.parametrize("rank", [1, 2])
+@given(data_format=FORMATS, activation=ACTIVATIONS, use_bias=st.booleans(), data=st.data())
+def test_depthwise_conv_layers_match_loops_shapes_and_finite_differences(rank, data_format,
+                                                                         activation, use_bias,
+                                                                         data):
+    config, (kernel, strides, padding, dilation), spatial = data.draw(windows(rank))
+    channels, multiplier = data.draw(st.integers(1, 3)), data.draw(st.integers(1, 2))
+    x_last = data.draw(nst.arrays((data.draw(st.integers(1, 2)), *spatial, channels)))
+    config.update(depth_multiplier=multiplier, data_format=data_format, activation=activation,
+                  use_bias=use_bias)
+    x = _formatted(x_last, data_format)
+    keras_shape = ref.conv_output_shape(x.shape, channels * multiplier, kernel, strides,
+                                        padding, dilation, data_format)
+
+    def expected(weights):
+        z = ref.depthwise_conv(x_last, weights[0], weights[1] if use_bias else None, strides,
+                               padding, dilation)
+        return _activate(activation, z, data_format)
+    _check_layer(DEPTHWISE[rank], config, x, expected, keras_shape)
+
+
+@pytest.mark.parametrize("rank", [1, 2])
+@given(data_format=FORMATS, activation=ACTIVATIONS, use_bias=st.booleans(), data=st.data())
+def test_separable_conv_layers_match_loops_shapes_and_finite_differences(rank, data_format,
+                                                                         activation, use_bias,
+                                                                         data):
+    config, (kernel, strides, padding, dilation), spatial = data.draw(windows(rank))
+    channels, multiplier = data.draw(st.integers(1, 3)), data.draw(st.integers(1, 2))
+    filters = data.draw(st.integers(1, 3))
+    x_last = data.draw(nst.arrays((data.draw(st.integers(1, 2)), *spatial, channels)))
+    config.update(filters=filters, depth_multiplier=multiplier, data_format=data_format,
+                  activation=activation, use_bias=use_bias)
+    x = _formatted(x_last, data_format)
+    keras_shape = ref.conv_output_shape(x.shape, filters, kernel, strides, padding, dilation,
+                                        data_format)
+
+    def expected(weights):
+        z = ref.separable_conv(x_last, weights[0], weights[1], weights[2] if use_bias else None,
+                               strides, padding, dilation)
+        return _activate(activation, z, data_format)
+    _check_layer(SEPARABLE[rank], config, x, expected, keras_shape)
+
+
+@settings(max_examples=15)
+@given(family=st.sampled_from(["conv", "transpose", "depthwise", "separable"]),
+       rank=st.integers(1, 3), activation=ACTIVATIONS, data=st.data())
+def test_channels_first_equals_channels_last_transposed(family, rank, activation, data):
+    rank = min(rank, 2) if family in ("depthwise", "separable") else rank
+    cls = {"conv": CONV, "transpose": TRANSPOSE, "depthwise": DEPTHWISE,
+           "separable": SEPARABLE}[family][rank]
+    config, _, spatial = data.draw(windows(rank, transposed=family == "transpose"))
+    config = {**config, **({} if family == "depthwise" else {"filters": 2}),
+              "activation": None if activation == "softmax" else activation}
+    x = data.draw(nst.arrays((1, *spatial, 2)))
+    last = cls(**config, data_format="channels_last", dtype="float64")
+    first = cls(**config, data_format="channels_first", dtype="float64")
+    try:
+        y_last = np.asarray(last(x))
+    except ValueError:               # an empty transposed output: nothing to compare
+        return
+    first.build(ref.to_channels_first(x).shape)
+    first.built = True
+    first.set_weights(last.get_weights())
+    y_first = np.asarray(first(ref.to_channels_first(x)))
+    np.testing.assert_allclose(ref.to_channels_last(y_first), y_last, rtol=1e-12, atol=1e-12)
+
+
+CONTRACT = [
+    (layers.Conv1D, dict(filters=3, kernel_size=3, padding="causal", dilation_rate=2), (2, 7, 2),
+     (2, 7, 3)),
+    (layers.Conv2D, dict(filters=4, kernel_size=3, strides=2, padding="same",
+                         activation="relu"), (2, 9, 8, 3), (2, 5, 4, 4)),
+    (layers.Conv3D, dict(filters=4, kernel_size=(2, 1, 2), groups=2,
+                         data_format="channels_first"), (1, 4, 3, 2, 3), (1, 4, 2, 2, 2)),
+    (layers.Conv1DTranspose, dict(filters=2, kernel_size=3, strides=2), (2, 4, 3), (2, 9, 2)),
+    (layers.Conv2DTranspose, dict(filters=3, kernel_size=3, strides=2, padding="same",
+                                  output_padding=1), (1, 3, 4, 2), (1, 6, 8, 3)),
+    (layers.Conv3DTranspose, dict(filters=2, kernel_size=2, strides=(2, 1, 1)), (1, 2, 2, 2, 2),
+     (1, 4, 3, 3, 2)),
+    (layers.DepthwiseConv1D, dict(kernel_size=3, depth_multiplier=2, padding="same"), (2, 6, 3),
+     (2, 6, 6)),
+    (layers.DepthwiseConv2D, dict(kernel_size=2, strides=2, activation="tanh"), (1, 5, 4, 3),
+     (1, 2, 2, 3)),
+    (layers.SeparableConv1D, dict(filters=3, kernel_size=3, depth_multiplier=2), (2, 6, 2),
+     (2, 4, 3)),
+    (layers.SeparableConv2D, dict(filters=2, kernel_size=3, padding="same",
+                                  data_format="channels_first"), (1, 2, 4, 5), (1, 2, 4, 5)),
+]
+
+
+@pytest.mark.parametrize("cls, kwargs, input_shape, output_shape", CONTRACT,
+                         ids=[c[0].__name__ for c in CONTRACT])
+def test_layer_contract(cls, kwargs, input_shape, output_shape):
+    layer_test(cls, kwargs, input_shape=input_shape, expected_output_shape=output_shape)
+
+
+def test_weight_layouts_names_and_defaults_are_keras():
+    x = np.zeros((1, 6, 6, 4), "float32")
+    conv = layers.Conv2D(6, 3, groups=2)
+    conv(x)
+    assert [(w.name, w.shape) for w in conv.weights] == [("kernel", (3, 3, 2, 6)),
+                                                        ("bias", (6,))]
+    transpose = layers.Conv2DTranspose(5, (2, 3))
+    transpose(x)
+    assert [w.shape for w in transpose.weights] == [(2, 3, 5, 4), (5,)]
+    depthwise = layers.DepthwiseConv2D(3, depth_multiplier=2)
+    depthwise(x)
+    assert [(w.name, w.shape) for w in depthwise.weights] == [("kernel", (3, 3, 4, 2)),
+                                                             ("bias", (8,))]
+    separable = layers.SeparableConv2D(7, 3, depth_multiplier=2)
+    separable(x)
+    assert [(w.name, w.shape) for w in separable.weights] == [
+        ("depthwise_kernel", (3, 3, 4, 2)), ("pointwise_kernel", (1, 1, 8, 7)), ("bias", (7,))]
+    config = layers.Conv1D(4, 3).get_config()
+    assert (config["strides"], config["padding"], config["data_format"], config["groups"],
+            config["dilation_rate"], config["activation"]) == ((1,), "valid", "channels_last", 1,
+                                                               (1,), "linear")
+    assert conv.name.startswith("conv2d") and transpose.name.startswith("conv2d_transpose")
+    assert depthwise.name.startswith("depthwise_conv2d")
+
+
+def test_data_format_default_follows_config():
+    nk.config.set_image_data_format("channels_first")
+    try:
+        layer = layers.Conv2D(3, 2)
+    finally:
+        nk.config.set_image_data_format("channels_last")
+    assert layer.data_format == "channels_first"
+    assert layer.compute_output_shape((None, 4, 5, 6)) == (None, 3, 4, 5)
+
+
+def test_symbolic_shapes_with_unknown_spatial_sizes_and_padding_changes():
+    inputs = nk.Input((None, None, 3))
+    y = layers.Conv2D(8, 3, strides=2, padding="same")(inputs)
+    z = layers.Conv2DTranspose(4, 3, strides=2, padding="same")(y)
+    assert y.shape == (None, None, None, 8) and z.shape == (None, None, None, 4)
+    model = nk.Model(inputs, z)
+    out = model(np.random.default_rng(0).standard_normal((2, 7, 6, 3)).astype("float32"))
+    assert out.shape == (2, 8, 6, 4)
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda: layers.Conv2D(0, 3), r"Conv2D '\w+': filters must be a positive integer"),
+    (lambda: layers.Conv2D(4, 0), r"Conv2D '\w+': kernel_size must be"),
+    (lambda: layers.Conv2D(4, (3, 3, 3)), r"Conv2D '\w+': kernel_size must be"),
+    (lambda: layers.Conv2D(4, 3, padding="full"), r"Conv2D '\w+': padding must be 'valid' or "
+                                                  "'same'"),
+    (lambda: layers.Conv2D(4, 3, padding="causal"), r"Conv2D.*padding"),
+    (lambda: layers.Conv1D(4, 3, strides=2, dilation_rate=2), r"Conv1D.*strides must be 1 when"),
+    (lambda: layers.Conv2D(4, 3, groups=3), r"Conv2D.*filters must be divisible by groups"),
+    (lambda: layers.Conv2D(4, 3, groups=0), r"Conv2D.*groups must be a positive integer"),
+    (lambda: layers.Conv2D(4, 3, data_format="nhwc"), r"Conv2D.*data_format"),
+    (lambda: layers.Conv2D(4, 3, activation="nope"), "Unknown activation 'nope'"),
+    (lambda: layers.Conv2D(4, 3, kernel_initializer="nope"), "initializer"),
+    (lambda: layers.Conv2D(4, 3, strides=-1), r"Conv2D.*strides"),
+    (lambda: layers.Conv3D(4, 3, dilation_rate=(1, 0, 1)), r"Conv3D.*dilation_rate"),
+    (lambda: layers.Conv2DTranspose(4, 3, strides=2, output_padding=2),
+     r"Conv2DTranspose.*output_padding must be non-negative and smaller than strides"),
+    (lambda: layers.Conv1DTranspose(4, 3, padding="causal"), r"Conv1DTranspose.*padding"),
+    (lambda: layers.DepthwiseConv2D(3, depth_multiplier=0),
+     r"DepthwiseConv2D.*depth_multiplier must be a positive integer"),
+    (lambda: layers.DepthwiseConv1D(3, padding="causal"), r"DepthwiseConv1D.*padding"),
+    (lambda: layers.SeparableConv2D(0, 3), r"SeparableConv2D.*filters"),
+    (lambda: layers.SeparableConv1D(2, 3, strides=2, dilation_rate=2),
+     r"SeparableConv1D.*strides"),
+])
+def test_bad_config_fails_at_construction(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()
+
+
+@pytest.mark.parametrize("make, shape, match", [
+    (lambda: layers.Conv2D(4, 3, groups=2), (1, 5, 5, 3), r"Conv2D.*channels \(3\) must be "
+                                                          "divisible by groups"),
+    (lambda: layers.Conv2D(4, 5), (1, 3, 3, 2), "too small"),
+    (lambda: layers.Conv2D(4, 3), (1, 5, 2), "rank 4"),
+    (lambda: layers.Conv1D(4, 3, data_format="channels_first"), (1, None, 5),
+     "channel axis of the input must be known"),
+])
+def test_shapes_that_cannot_flow_fail_when_built(make, shape, match):
+    with pytest.raises(ValueError, match=match):
+        make()(nk.Input(batch_shape=shape))
+
+
+def test_built_layer_rejects_other_channels():
+    layer = layers.Conv2D(2, 3)
+    layer(np.zeros((1, 4, 4, 3), "float32"))
+    with pytest.raises(ValueError, match="axis -1"):
+        layer(np.zeros((1, 4, 4, 5), "float32"))
+
+
+# ---- ops ---------------------------------------------------------------------------------
+
+@given(data=st.data())
+def test_ops_conv_infers_groups_and_takes_explicit_and_causal_padding(data):
+    x = data.draw(nst.arrays((2, 7, 4)))
+    kernel = data.draw(nst.arrays((3, 2, 6)))                     # groups = 4 // 2
+    y = nk.ops.conv(x, kernel, padding="causal", dilation_rate=2)
+    np.testing.assert_allclose(np.asarray(y), ref.conv(x, kernel, None, (1,), "causal", (2,), 2),
+                               rtol=1e-12, atol=1e-12)
+    pads = ((3, 1),)
+    explicit = nk.ops.conv(x, kernel, padding=pads, strides=2)
+    padded = np.pad(x, ((0, 0), (3, 1), (0, 0)))
+    np.testing.assert_allclose(np.asarray(explicit),
+                               ref.conv(padded, kernel, None, (2,), "valid", (1,), 2),
+                               rtol=1e-12, atol=1e-12)
+
+
+@given(name=st.sampled_from(["relu", "sigmoid", "tanh", "exponential"]), data=st.data())
+def test_fused_activation_matches_the_separate_op_with_its_own_gradient(name, data):
+    x = data.draw(nst.arrays((2, 5, 4, 3)))
+    kernel = data.draw(nst.arrays((2, 3, 3, 4), scale=0.3))     # exp stays well-scaled
+    bias = data.draw(nst.arrays((4,)))
+
+    def fused(x, kernel, bias):
+        return nk.ops.conv(x, kernel, bias, padding="same", activation=name)
+
+    def separate(x, kernel, bias):
+        return getattr(nk.activations, name)(nk.ops.conv(x, kernel, bias, padding="same"))
+    np.testing.assert_allclose(np.asarray(fused(x, kernel, bias)),
+                               np.asarray(separate(x, kernel, bias)), rtol=1e-12, atol=1e-12)
+    check_grads(fused, [x, kernel, bias])
+
+
+def test_float32_runs_in_float32():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 6, 5, 3)).astype("float32")
+    layer = layers.Conv2D(4, 3, padding="same", activation="relu")
+    y = layer(x)
+    assert y.dtype == "float32"
+    expected = reference.relu(ref.conv(x.astype("float64"), *[w.astype("float64") for w in
+                                                              layer.get_weights()],
+                                       (1, 1), "same", (1, 1)))
+    np.testing.assert_allclose(np.asarray(y), expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("rank, groups", [(1, 1), (2, 2), (3, 1)])
+def test_kernels_are_adjoint_for_odd_paddings_and_parallel_batches(rank, groups):
+    """<conv(x, w), dy> = <x, backward_input(dy)> = <w, backward_kernel(dy, x)>, exactly (up to
+    rounding), with asymmetric paddings larger than the kernel and a batch large enough to
+    split across threads."""
+    rng = np.random.default_rng(rank)
+    spatial = {1: (200,), 2: (12, 11), 3: (6, 5, 7)}[rank]
+    kernel = {1: (3,), 2: (2, 3), 3: (3, 1, 2)}[rank]
+    strides = {1: (3,), 2: (2, 1), 3: (1, 2, 3)}[rank]
+    dilation = {1: (2,), 2: (1, 2), 3: (2, 1, 1)}[rank]
+    padding = {1: ((5, 0),), 2: ((0, 4), (3, 2)), 3: ((1, 4), (0, 0), (2, 3))}[rank]
+    x = rng.standard_normal((16, *spatial, 4))
+    w = rng.standard_normal((*kernel, 4 // groups, 6))
+    y = conv_forward(x, w, strides, padding, dilation, groups)
+    dy = rng.standard_normal(y.shape)
+    dx = conv_backward_input(dy, w, x.shape, strides, padding, dilation, groups)
+    dw = conv_backward_kernel(dy, x, w.shape, strides, padding, dilation, groups)
+    inner = np.sum(y * dy)
+    np.testing.assert_allclose([np.sum(x * dx), np.sum(w * dw)], [inner, inner], rtol=1e-10)
+    padded = np.pad(x, ((0, 0), *padding, (0, 0)))
+    np.testing.assert_allclose(y[:2], ref.conv(padded[:2], w, None, strides, "valid", dilation,
+                                               groups), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: nk.ops.conv(np.zeros((1, 5, 3)), np.zeros((2, 3, 4)), padding="full"),
+     r"conv: padding must be 'valid' or 'same' or 'causal'"),
+    (lambda: nk.ops.conv(np.zeros((1, 5, 5, 3)), np.zeros((2, 2, 3, 4)), padding="causal"),
+     "conv: padding must be"),
+    (lambda: nk.ops.conv(np.zeros((1, 5, 5, 3)), np.zeros((2, 2, 2, 4))),
+     r"conv: the input's channels \(3\) must equal the kernel's input channels"),
+    (lambda: nk.ops.conv(np.zeros((1, 2, 3)), np.zeros((3, 3, 4))), "conv: .* too small"),
+    (lambda: nk.ops.conv(np.zeros((1, 5, 3)), np.zeros((2, 3, 4)), np.zeros(3)),
+     r"conv: the bias must have shape \(4,\)"),
+    (lambda: nk.ops.conv(np.zeros((1, 5, 3)), np.zeros((2, 3, 4)), strides=0),
+     "conv: strides must be"),
+    (lambda: nk.ops.conv_transpose(np.zeros((1, 5, 3)), np.zeros((2, 4, 3)), strides=2,
+                                   output_padding=2), "output_padding must be smaller"),
+    (lambda: nk.ops.conv_transpose(np.zeros((1, 5, 3)), np.zeros((2, 4, 2))),
+     r"conv_transpose: the input's channels \(3\) must equal the kernel's last axis"),
+    (lambda: nk.ops.depthwise_conv(np.zeros((1, 5, 5, 3)), np.zeros((2, 2, 3, 1)),
+                                   data_format="nchw"), "depthwise_conv: data_format"),
+])
+def test_bad_op_arguments(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
