@@ -1,0 +1,33 @@
+"""Small CNNs reach their accuracy targets: the digits CNN and the MNIST-1D paper CNN."""
+import nbkeras as nk
+from nbkeras import layers
+from nbkeras.demo import paper_cnn
+
+
+def test_digits_cnn_reaches_97_percent():
+    (x_train, y_train), (x_test, y_test) = nk.datasets.digits.load_data()
+    nk.config.set_random_seed(0)
+    model = nk.Sequential([
+        nk.Input((8, 8, 1)),
+        layers.Conv2D(32, 3, activation="relu", padding="same"),
+        layers.MaxPooling2D(2),
+        layers.Conv2D(64, 3, activation="relu", padding="same"),
+        layers.GlobalAveragePooling2D(),
+        layers.Dense(10, activation="softmax"),
+    ])
+    model.compile(optimizer=nk.optimizers.Adam(3e-3), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    model.fit(x_train[..., None], y_train, batch_size=32, epochs=60, verbose=0)
+    _, accuracy = model.evaluate(x_test[..., None], y_test, verbose=0)
+    assert accuracy >= 0.97, f"digits CNN test accuracy {accuracy:.3f}"
+
+
+def test_mnist1d_paper_cnn_reaches_90_percent():
+    (x_train, y_train), (x_test, y_test) = nk.datasets.mnist1d.load_data()
+    nk.config.set_random_seed(0)
+    model = paper_cnn()
+    model.compile(optimizer=nk.optimizers.Adam(1e-2), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    model.fit(x_train[..., None], y_train, batch_size=100, epochs=30, verbose=0)
+    _, accuracy = model.evaluate(x_test[..., None], y_test, verbose=0)
+    assert accuracy >= 0.90, f"MNIST-1D CNN test accuracy {accuracy:.3f}"
