@@ -25,15 +25,15 @@ class Dense(Op):
         return Spec(x.shape[:-1] + w.shape[1:], result_dtype(x.dtype, w.dtype))
 
     def forward(self, k, x, w, b=None):
-        y = k.matmul(k.reshape(x, (-1, w.shape[0])), w)
+        y = k.gemm(k.reshape(x, (-1, w.shape[0])), w)
         if b is not None:
             y += b
         return k.reshape(y, x.shape[:-1] + w.shape[1:])
 
     def vjp(self, k, dy, y, x, w, b=None):
         dy2 = k.reshape(dy, (-1, w.shape[1]))
-        dx = k.reshape(k.matmul(dy2, k.transpose(w)), x.shape)
-        dw = k.matmul(k.transpose(k.reshape(x, (-1, w.shape[0]))), dy2)
+        dx = k.reshape(k.gemm(dy2, k.transpose(w)), x.shape)
+        dw = k.gemm(k.transpose(k.reshape(x, (-1, w.shape[0]))), dy2)
         return (dx, dw) if b is None else (dx, dw, k.reduce("sum", dy2, 0, False))
 
 

@@ -9,3 +9,4 @@ from .normalization import *  # noqa: F401,F403
 from .pooling import *  # noqa: F401,F403
 from .resize import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
+from .gemm import *  # noqa: F401,F403

@@ -18,7 +18,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from .parallel import PARALLEL_MIN_ELEMENTS, launch
+from .parallel import PARALLEL_MIN_ELEMENTS, blas_controller, launch, single_threaded_blas
 
 __all__ = ["conv_forward", "conv_backward_input", "conv_backward_kernel", "conv_relu_backward"]
 
@@ -200,28 +200,14 @@ def _relu_backward(dy, y, dz):
 # ---- host side: layouts, dtypes, output allocation, threads --------------------------------
 
 BLOCK_ROWS = 512   # im2col rows per matrix product: small images are stacked up to this
-_blas = []         # [threadpoolctl's BLAS controller or None], made on first use (slow scan)
-
-
-def _blas_pools():
-    if not _blas:
-        try:
-            from threadpoolctl import ThreadpoolController
-            _blas.append(ThreadpoolController().select(user_api="blas"))
-        except ImportError:
-            _blas.append(None)
-    return _blas[0]
-
-
 def _run(kernel, batch: int, elements: int, *args):
     """kernel(*args, chunks): the images in `chunks` contiguous runs, one per Numba thread
     (`nk.config.set_num_threads`), each calling single-threaded BLAS. Small work: one thread."""
-    pools = _blas_pools()
-    if pools is None:
+    if blas_controller() is None:
         return launch(kernel, 0, *args, 1)
     threads = numba.get_num_threads() if elements >= PARALLEL_MIN_ELEMENTS else 1
     chunks = max(1, min(batch, threads))
-    with pools.limit(limits=1):
+    with single_threaded_blas():
         return launch(kernel, elements if chunks > 1 else 0, *args, chunks)
 
 

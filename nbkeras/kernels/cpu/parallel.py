@@ -1,8 +1,17 @@
-"""Thread count per kernel launch: small arrays run on one thread, since waking the
-thread pool costs more than the work (and far more when the cores are shared)."""
+"""Threads: Numba's pool does the parallel work, BLAS runs single-threaded inside it.
+
+Small arrays run on one Numba thread, since waking the pool costs more than the work (and
+far more when the cores are shared). BLAS (numpy's and SciPy's OpenBLAS, which Numba's
+`np.dot` calls) is held to one thread while nbkeras kernels run: BLAS threads nested under
+Numba's, or left spinning by an earlier multi-threaded numpy product, oversubscribe the
+cores (measured 2x slower CNN training steps on 2 cores).
+"""
+import contextlib
+
 import numba
 
 PARALLEL_MIN_ELEMENTS = 1 << 15
+_blas = []   # [threadpoolctl's BLAS controller, or None without threadpoolctl], made once
 
 
 def launch(kernel, elements: int, *args):
@@ -15,3 +24,21 @@ def launch(kernel, elements: int, *args):
         return kernel(*args)
     finally:
         numba.set_num_threads(threads)
+
+
+def blas_controller():
+    """threadpoolctl's controller of the loaded BLAS libraries (the library scan is slow, so
+    it runs once), or None when threadpoolctl is not installed."""
+    if not _blas:
+        try:
+            from threadpoolctl import ThreadpoolController
+            _blas.append(ThreadpoolController().select(user_api="blas"))
+        except ImportError:
+            _blas.append(None)
+    return _blas[0]
+
+
+def single_threaded_blas():
+    """Context in which BLAS uses one thread (a no-op without threadpoolctl)."""
+    controller = blas_controller()
+    return contextlib.nullcontext() if controller is None else controller.limit(limits=1)
