@@ -55,3 +55,10 @@ class Model(Trainer, Layer):
         if saved_slots is not None and getattr(self, "optimizer", None) is not None:
             self.optimizer.build(self.trainable_weights)
             assign_optimizer_variables(self.optimizer, saved_slots)
+
+    def profile(self, x, y=None, **kwargs) -> list[dict]:
+        """Time one training step layer by layer: forward, backward, share, GFLOP/s
+        (see `nk.utils.profile`)."""
+        from ..utils.profiling import profile
+
+        return profile(self, x, y, **kwargs)

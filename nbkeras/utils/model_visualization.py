@@ -47,7 +47,10 @@ def _item(node: Node):
 
 
 def _graph_layers(model) -> list:
-    """The items drawn for `model`: its input layers, then its layers and op calls."""
+    """The items drawn for `model`: its input layers, then its layers and op calls (a
+    subclassed model, whose graph is its Python `call`, is one item, as in Keras)."""
+    if not _is_model(model):
+        return [model]
     items = [_item(node) for node in _layer_nodes(model)] + list(model.layers)
     return list({id(item): item for item in items}.values())
 
@@ -64,7 +67,8 @@ def _edges(model) -> list[tuple]:
 
 
 def _is_model(layer) -> bool:
-    return hasattr(layer, "layers") and hasattr(layer, "_layers")
+    """Whether `layer` is a Functional or Sequential model (a graph of layers)."""
+    return hasattr(layer, "_nodes") or hasattr(layer, "_input_layer")
 
 
 def _entries(layer, expand_nested: bool) -> list:

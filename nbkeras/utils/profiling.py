@@ -110,9 +110,11 @@ def _replay(model, x, run):
         from ..models.functional import _match_inputs
 
         values = {id(t): v for t, v in zip(model._model_inputs, _match_inputs(model, x))}
+
+        def value(a):
+            return values[id(a)] if isinstance(a, KerasTensor) else a
+
         for node in model._nodes:
-            def value(a):
-                return values[id(a)] if isinstance(a, KerasTensor) else a
             training = {"training": True} if isinstance(node.operation, Layer) else {}
             output = run(node.operation, map_structure(value, node.args),
                          {**map_structure(value, node.kwargs), **training})
