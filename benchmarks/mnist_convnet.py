@@ -15,30 +15,54 @@ import time
 import numpy as np
 
 import nbkeras as nk
-from nbkeras import layers
 
 
-def nbkeras_model():
-    model = nk.Sequential([
-        nk.Input((28, 28, 1)),
-        layers.Conv2D(32, 3, activation="relu"),
-        layers.MaxPooling2D(2),
-        layers.Conv2D(64, 3, activation="relu"),
-        layers.MaxPooling2D(2),
-        layers.Flatten(),
-        layers.Dropout(0.5),
-        layers.Dense(10, activation="softmax"),
+def nbkeras_model(api=nk):
+    """The compiled convnet, (N, 28, 28, 1) -> (N, 10); `api` is `nbkeras` or `keras`
+    (the same public names build the same model in either)."""
+    model = api.Sequential([
+        api.Input((28, 28, 1)),
+        api.layers.Conv2D(32, 3, activation="relu"),
+        api.layers.MaxPooling2D(2),
+        api.layers.Conv2D(64, 3, activation="relu"),
+        api.layers.MaxPooling2D(2),
+        api.layers.Flatten(),
+        api.layers.Dropout(0.5),
+        api.layers.Dense(10, activation="softmax"),
     ])
     model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
     return model
 
 
 def torch_model(torch):
+    """The same convnet in PyTorch, (N, 1, 28, 28) -> (N, 10) logits."""
     nn = torch.nn
     return nn.Sequential(
         nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
         nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
         nn.Flatten(), nn.Dropout(0.5), nn.Linear(1600, 10))
+
+
+def torch_steps(torch, x: np.ndarray, y: np.ndarray):
+    """(train_step, predict_step) closures of the PyTorch convnet with Adam on one batch:
+    x (N, 28, 28, 1) float32, y (N, 10) one-hot."""
+    net = torch_model(torch)
+    optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
+    tx = torch.tensor(x.transpose(0, 3, 1, 2).copy())
+    ty = torch.tensor(y.argmax(1))
+
+    def train():
+        net.train()
+        optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(net(tx), ty).backward()
+        optimizer.step()
+
+    def predict():
+        net.eval()
+        with torch.no_grad():
+            torch.softmax(net(tx), dim=1)
+
+    return train, predict
 
 
 def rate(step, batch: int, steps: int) -> float:
@@ -75,22 +99,7 @@ def main(argv=None) -> dict:
         torch = None
     if torch is not None:
         torch.set_num_threads(args.threads)
-        net = torch_model(torch)
-        optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
-        tx = torch.tensor(x.transpose(0, 3, 1, 2).copy())
-        ty = torch.tensor(y.argmax(1))
-
-        def torch_train():
-            net.train()
-            optimizer.zero_grad()
-            torch.nn.functional.cross_entropy(net(tx), ty).backward()
-            optimizer.step()
-
-        def torch_predict():
-            net.eval()
-            with torch.no_grad():
-                torch.softmax(net(tx), dim=1)
-
+        torch_train, torch_predict = torch_steps(torch, x, y)
         results["pytorch"] = (rate(torch_train, batch, args.steps),
                               rate(torch_predict, batch, args.steps))
     print(f"Simple MNIST convnet, batch {batch}, {args.threads} threads "

@@ -1,0 +1,48 @@
+"""The benchmark suite's cases run, at tiny sizes and one repeat; timings are never checked."""
+from __future__ import annotations
+
+import math
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir, "benchmarks"))
+import cases  # noqa: E402
+import run  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def torch():
+    return cases.load_torch(1)
+
+
+def _check(rows: list, peers: tuple[str, ...]) -> None:
+    assert rows
+    for row in rows:
+        assert row.values["nbkeras"] > 0
+        for peer in peers:
+            assert row.values[peer] > 0 and row.ratio(peer) > 0
+
+
+def test_ratio_is_a_speed_ratio():
+    assert cases.Row("r", "samples/s", True, {"nbkeras": 4.0, "pytorch": 2.0}).ratio("pytorch") == 2
+    assert cases.Row("t", "s", False, {"nbkeras": 4.0, "pytorch": 2.0}).ratio("pytorch") == 0.5
+    assert cases.Row("t", "s", False, {"nbkeras": math.inf, "pytorch": 2.0}).ratio("pytorch") \
+        is None
+    assert cases.Row("t", "s", False, {"nbkeras": 1.0}).ratio("keras-jax") is None
+
+
+def test_in_process_cases_run(torch):
+    peers = ("pytorch",) if torch is not None else ()
+    rows = [*cases.convnet_rows(batch=4, steps=1, torch=torch),
+            *cases.mnist1d_rows(target=0.0, max_epochs=1, n_train=200, torch=torch),
+            *cases.op_rows(batch=2, repeats=1, torch=torch)]
+    _check(rows, peers)
+    text = run.table(rows)
+    assert text.count("\n") == len(rows) + 1 and "nbkeras/pytorch" in text
+
+
+def test_fresh_process_cases_run(torch):
+    _check(cases.import_rows(repeats=1, torch=torch), ("pytorch",) if torch is not None else ())
+    assert cases.first_step_seconds(None, batch=2) > 0
