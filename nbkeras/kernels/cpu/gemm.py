@@ -1,34 +1,19 @@
-"""2-D matrix products with the rows split over Numba's threads, BLAS single-threaded inside
-each (see parallel.py), so dense layers and convolutions share one thread pool."""
-import numba
+"""2-D matrix products for the dense ops. Large products use BLAS's own threads (numpy's
+matmul handles transposed operands without copies); small ones run BLAS on one thread, so a
+small dense layer between convolutions does not wake BLAS's pool, whose spinning threads
+would then compete with Numba's (see parallel.py)."""
 import numpy as np
-from numba import njit, prange
 
-from .parallel import PARALLEL_MIN_ELEMENTS, launch, single_threaded_blas
+from .parallel import single_threaded_blas
 
 __all__ = ["gemm"]
 
-
-@njit(cache=True, parallel=True)
-def _gemm_rows(a, b, out, chunks):
-    """out = a @ b, one contiguous block of rows per chunk."""
-    m = a.shape[0]
-    for t in prange(chunks):
-        lo, hi = t * m // chunks, (t + 1) * m // chunks
-        out[lo:hi] = np.dot(a[lo:hi], b)
+THREADED_MIN_FLOPS = 1 << 26   # below ~64 MFLOP one thread beats waking the pool
 
 
 def gemm(a, b):
-    """a (M, K) @ b (K, N) -> (M, N); float32/float64 in one dtype take the threaded path,
-    anything else is numpy's matmul."""
-    dtype = np.result_type(a.dtype, b.dtype)
-    if a.ndim != 2 or b.ndim != 2 or dtype not in (np.float32, np.float64) or 0 in a.shape \
-            or 0 in b.shape:
+    """a (M, K) @ b (K, N) -> (M, N)."""
+    if 2 * a.shape[0] * a.shape[1] * b.shape[-1] >= THREADED_MIN_FLOPS:
         return np.matmul(a, b)
-    a, b = np.ascontiguousarray(a, dtype), np.ascontiguousarray(b, dtype)
-    out = np.empty((a.shape[0], b.shape[1]), dtype)
-    work = a.shape[0] * a.shape[1] * b.shape[1] // 32   # a multiply-add is cheap per element
-    chunks = min(numba.get_num_threads(), a.shape[0]) if work >= PARALLEL_MIN_ELEMENTS else 1
     with single_threaded_blas():
-        launch(_gemm_rows, work if chunks > 1 else 0, a, b, out, chunks)
-    return out
+        return np.matmul(a, b)
