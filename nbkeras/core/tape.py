@@ -13,6 +13,14 @@ from .tensor import Tensor, Variable
 
 _active_tapes: list["GradientTape"] = []
 _paused = [0]
+_needed: list[tuple | None] = [None]   # which inputs of the VJP being run need a cotangent
+
+
+def needs_gradient(index: int) -> bool:
+    """Inside a VJP: whether input `index` needs its cotangent (False for, e.g., a model's
+    input data), so an op can skip computing it. Outside a tape walk: True."""
+    needed = _needed[0]
+    return needed is None or needed[index]
 
 
 class GradientTape:
@@ -77,7 +85,11 @@ class GradientTape:
             dy = cotangents.get(id(output))
             if dy is None:
                 continue
-            grads = op.vjp(kernels, dy, output.data, *[t.data for t in inputs])
+            _needed[0] = tuple(self._is_tracked(t) for t in inputs)
+            try:
+                grads = op.vjp(kernels, dy, output.data, *[t.data for t in inputs])
+            finally:
+                _needed[0] = None
             for t, g in zip(inputs, grads):
                 if g is not None and is_float(t.data.dtype):
                     _accumulate(cotangents, t, g)

@@ -15,6 +15,7 @@ import numpy as np
 from .. import config
 from ..core.keras_tensor import KerasTensor
 from ..core.spec import Spec
+from ..core.tape import needs_gradient
 from ..core.tensor import Tensor
 from .op import Op, convert_to_tensor, result_dtype
 from .shape import reshape, transpose
@@ -179,7 +180,7 @@ class Conv(Op):
         elif self.activation != "linear":
             dy = getattr(k, self.activation + "_backward")(dy, y, y)
         args = (self.strides, self._pads(x.shape, w.shape), self.dilation, self.groups)
-        dx = k.conv_backward_input(dy, w, x.shape, *args)
+        dx = k.conv_backward_input(dy, w, x.shape, *args) if needs_gradient(0) else None
         dw = k.conv_backward_kernel(dy, x, w.shape, *args)
         if b is None:
             return dx, dw
