@@ -43,3 +43,5 @@ from .pooling.global_average_pooling import GlobalAveragePooling1D as GlobalAvgP
 from .convolutional.conv import Conv1D as Convolution1D, Conv2D as Convolution2D, Conv3D as Convolution3D  # noqa: F401,E501
 from .convolutional.conv_transpose import Conv1DTranspose as Convolution1DTranspose, Conv2DTranspose as Convolution2DTranspose, Conv3DTranspose as Convolution3DTranspose  # noqa: F401,E501
 from .convolutional.separable_conv import SeparableConv1D as SeparableConvolution1D, SeparableConv2D as SeparableConvolution2D  # noqa: F401,E501
+from .merging.merge import (Add, Average, Concatenate, Dot, Maximum, Minimum,  # noqa: F401
+                            Multiply, Subtract)
