@@ -17,7 +17,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from .parallel import launch
+from .parallel import PARALLEL_MIN_ELEMENTS, launch
 
 __all__ = ["normalize_forward", "normalize_backward"]
 
@@ -150,6 +150,114 @@ def _normalize_backward(dy, x, gamma, n_k, mean, variance, epsilon, batch_stats,
                                         + (x[p, m, i0 + i] - centre[i]) * coef_x[i] + coef_0[i])
 
 
+
+# ---- batch norm with the channels last: (rows, C), rows split over threads ----------------
+# The general kernels above split only over channel blocks when P == 1 (two tasks for 64
+# channels) and strided columns; here every thread owns a block of whole rows, the inner
+# loop runs over all channels contiguously, and per-thread column sums are added at the end.
+
+@njit(cache=True, parallel=True)
+def _column_moments(x, shift, chunks, sums, squares):
+    """sums[t, c], squares[t, c]: sum over the rows of chunk t of (x - shift[c]) and its
+    square (float64), for x (M, C)."""
+    n_m, n_c = x.shape
+    for t in prange(chunks):
+        s = np.zeros(n_c)
+        q = np.zeros(n_c)
+        for r in range(t * n_m // chunks, (t + 1) * n_m // chunks):
+            for c in range(n_c):
+                d = x[r, c] - shift[c]
+                s[c] += d
+                q[c] += d * d
+        sums[t] = s
+        squares[t] = q
+
+
+@njit(cache=True, parallel=True)
+def _column_affine(x, scale, offset, chunks, out):
+    """out = x * scale + offset, per column, for x (M, C)."""
+    n_m, n_c = x.shape
+    for t in prange(chunks):
+        for r in range(t * n_m // chunks, (t + 1) * n_m // chunks):
+            for c in range(n_c):
+                out[r, c] = x[r, c] * scale[c] + offset[c]
+
+
+@njit(cache=True, parallel=True)
+def _column_grad_sums(dy, x, shift, chunks, sum_d, sum_dx):
+    """sum_d[t, c] = sum of dy, sum_dx[t, c] = sum of dy * (x - shift[c]) over chunk t."""
+    n_m, n_c = x.shape
+    for t in prange(chunks):
+        a = np.zeros(n_c)
+        b = np.zeros(n_c)
+        for r in range(t * n_m // chunks, (t + 1) * n_m // chunks):
+            for c in range(n_c):
+                g = dy[r, c]
+                a[c] += g
+                b[c] += g * (x[r, c] - shift[c])
+        sum_d[t] = a
+        sum_dx[t] = b
+
+
+@njit(cache=True, parallel=True)
+def _column_input_grad(dy, x, coef_dy, coef_x, coef_0, chunks, dx):
+    """dx = dy * coef_dy + x * coef_x + coef_0, per column."""
+    n_m, n_c = x.shape
+    for t in prange(chunks):
+        for r in range(t * n_m // chunks, (t + 1) * n_m // chunks):
+            for c in range(n_c):
+                dx[r, c] = dy[r, c] * coef_dy[c] + x[r, c] * coef_x[c] + coef_0[c]
+
+
+def _row_chunks(rows: int, size: int) -> int:
+    return max(1, min(rows, numba.get_num_threads())) if size >= PARALLEL_MIN_ELEMENTS else 1
+
+
+def _columns_forward(x2, gamma, beta, mean, variance, epsilon, batch_stats, center, out2):
+    """normalize_forward for one group per column of x2 (M, C); mean, variance (C,)."""
+    chunks = _row_chunks(x2.shape[0], x2.size)
+    if batch_stats:
+        shift = x2[0].astype(np.float64)          # a sample of each column: exact moments
+        sums = np.empty((chunks, x2.shape[1]))
+        squares = np.empty((chunks, x2.shape[1]))
+        launch(_column_moments, x2.size, x2, shift, chunks, sums, squares)
+        d = sums.sum(0) / x2.shape[0]
+        mean[:] = shift + d
+        variance[:] = np.maximum(squares.sum(0) / x2.shape[0] - d * d, 0.0)
+    r = 1.0 / np.sqrt(variance.astype(np.float64) + epsilon)
+    scale = gamma * r
+    offset = beta - (mean * scale if center else 0.0)
+    launch(_column_affine, x2.size, x2, scale.astype(x2.dtype), np.asarray(offset, x2.dtype),
+           chunks, out2)
+
+
+def _columns_backward(dy2, x2, gamma, mean, variance, epsilon, batch_stats, center, dx2):
+    """normalize_backward for one group per column: returns (dgamma, dbeta, dmean, dvariance),
+    each (C,) float64."""
+    chunks = _row_chunks(x2.shape[0], x2.size)
+    mean64, count = mean.astype(np.float64), x2.shape[0]
+    shift = mean64 if center else np.zeros_like(mean64)
+    sum_d = np.empty((chunks, x2.shape[1]))
+    sum_dx = np.empty((chunks, x2.shape[1]))
+    launch(_column_grad_sums, x2.size, dy2, x2, shift, chunks, sum_d, sum_dx)
+    r = 1.0 / np.sqrt(variance.astype(np.float64) + epsilon)
+    dbeta = sum_d.sum(0)
+    dgamma = sum_dx.sum(0) * r                     # sum of dy * u
+    sum_g, sum_gu = gamma * dbeta, gamma * dgamma
+    if batch_stats:
+        coef_x = -r * r * sum_gu / count
+        coef_0 = (-r * sum_g / count if center else 0.0) - mean64 * coef_x
+        dmean, dvariance = None, None
+    else:
+        coef_x, coef_0 = np.zeros_like(r), np.zeros_like(r)
+        dmean = -r * sum_g if center else np.zeros_like(r)
+        dvariance = -0.5 * r * r * sum_gu
+    dtype = x2.dtype
+    launch(_column_input_grad, x2.size, dy2, x2, (r * gamma).astype(dtype),
+           coef_x.astype(dtype), np.asarray(coef_0, dtype), chunks, dx2)
+    return dgamma, dbeta, dmean, dvariance
+
+
 def _partition(n_p: int, n_q: int) -> tuple[int, int]:
     """(chunks of p, block size of q): enough tasks for every thread, few partial sums."""
     threads = numba.get_num_threads()
@@ -178,8 +286,13 @@ def normalize_forward(x, gamma=None, beta=None, mean=None, variance=None, epsilo
         mean = np.ascontiguousarray(mean, x.dtype).reshape(n_p, n_q)
         variance = np.ascontiguousarray(variance, x.dtype).reshape(n_p, n_q)
     out = np.empty_like(x)
-    p_chunks, q_block = _partition(n_p, n_q)
     size = n_q * n_k
+    if n_p == 1 and n_k == 1:      # batch norm, channels last
+        _columns_forward(x.reshape(n_m, n_q), _affine(gamma, size, 1, np.float64),
+                         _affine(beta, size, 0, np.float64), mean[0], variance[0],
+                         float(epsilon), batch_stats, bool(center), out.reshape(n_m, n_q))
+        return out, mean, variance
+    p_chunks, q_block = _partition(n_p, n_q)
     launch(_normalize_forward, x.size, x.reshape(n_p, n_m, size),
            _affine(gamma, size, 1, x.dtype), _affine(beta, size, 0, x.dtype), n_k,
            float(epsilon), batch_stats, bool(center), p_chunks, q_block, mean, variance,
@@ -198,8 +311,18 @@ def normalize_backward(dy, x, gamma, mean, variance, epsilon=1e-3, batch_stats=T
     size = n_q * n_k
     mean = np.ascontiguousarray(mean, x.dtype).reshape(n_p, n_q)
     variance = np.ascontiguousarray(variance, x.dtype).reshape(n_p, n_q)
-    p_chunks, q_block = _partition(n_p, n_q)
     dx = np.empty_like(x)
+    if n_p == 1 and n_k == 1:      # batch norm, channels last
+        dgamma, dbeta, dmean, dvariance = _columns_backward(
+            dy.reshape(n_m, n_q), x.reshape(n_m, n_q), _affine(gamma, size, 1, np.float64),
+            mean[0], variance[0], float(epsilon), bool(batch_stats), bool(center),
+            dx.reshape(n_m, n_q))
+        dgamma, dbeta = (g.astype(x.dtype).reshape(n_q, n_k) for g in (dgamma, dbeta))
+        if batch_stats:
+            return dx, dgamma, dbeta, None, None
+        return (dx, dgamma, dbeta, dmean.astype(x.dtype).reshape(n_p, n_q),
+                dvariance.astype(x.dtype).reshape(n_p, n_q))
+    p_chunks, q_block = _partition(n_p, n_q)
     dgamma = np.empty((p_chunks, size))
     dbeta = np.empty((p_chunks, size))
     dmean = np.empty((n_p, n_q), x.dtype)
