@@ -7,6 +7,8 @@ values, "mean_with_sample_weight" by the sum of the sample weights (0 when that 
 """
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 from typing import Any, Callable
 
 import numpy as np
@@ -100,7 +102,7 @@ def reduce_weighted_values(values, sample_weight=None, mask=None,
     return reduce_values(values, sample_weight, reduction)
 
 
-class Loss:
+class Loss(ABC):
     """Base class: subclasses define `call(y_true, y_pred)` returning per-sample losses.
 
     `loss(y_true, y_pred, sample_weight=None)` casts both to the loss dtype (the given
@@ -122,8 +124,9 @@ class Loss:
         return reduce_weighted_values(values, sample_weight, mask, self.reduction,
                                       y_pred.dtype)
 
+    @abstractmethod
     def call(self, y_true, y_pred):
-        raise NotImplementedError(f"{type(self).__name__} must define call(y_true, y_pred)")
+        """The per-sample loss values."""
 
     def call_with_mask(self, y_true, y_pred) -> tuple[Any, np.ndarray | None]:
         """(per-sample losses, mask of the values that count or None)."""

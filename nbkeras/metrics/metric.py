@@ -6,6 +6,8 @@ GradientTape paused, so a metric updated inside a training step records nothing.
 """
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 from typing import Any
 
 import numpy as np
@@ -34,7 +36,7 @@ def divide_no_nan(a, b):
     return np.where(b == 0, 0.0, a / safe)
 
 
-class Metric:
+class Metric(ABC):
     """Base class: subclasses create their state with `add_variable` in `__init__` and define
     `update_state(...)` and `result()`."""
 
@@ -63,11 +65,13 @@ class Metric:
         self._variables.append(variable)
         return variable
 
+    @abstractmethod
     def update_state(self, *args, **kwargs) -> None:
-        raise NotImplementedError(f"{type(self).__name__} must define update_state")
+        """Accumulate a batch into the state variables."""
 
+    @abstractmethod
     def result(self) -> Tensor:
-        raise NotImplementedError(f"{type(self).__name__} must define result")
+        """The metric's value from the accumulated state (a 0-d Tensor)."""
 
     def reset_state(self) -> None:
         for variable in self._variables:

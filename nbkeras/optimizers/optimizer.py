@@ -11,6 +11,8 @@ call their kernel in `update_step`.
 """
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import numbers
 import re
 import warnings
@@ -35,7 +37,7 @@ def _is_number(value) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
-class Optimizer:
+class Optimizer(ABC):
     """Base class of the optimizers. A subclass defines `slot_groups()`, `update_step()`,
     its hyperparameters in `__init__` and `get_config()` (adding to the base's config)."""
 
@@ -297,12 +299,12 @@ class Optimizer:
     def prepare_step(self) -> None:
         """Called once per `apply`, before the per-variable updates (Nadam's schedule)."""
 
+    @abstractmethod
     def update_step(self, k, var: np.ndarray, grad: np.ndarray, slots: list[np.ndarray],
                     learning_rate: float, decay: float) -> None:
         """Update one variable in place: `var`, `grad` and `slots` are flat arrays of one
         dtype; `k` is the kernel module of the variable's device; `decay` is
         weight_decay * learning_rate (0 for none)."""
-        raise NotImplementedError(f"{type(self).__name__} must define update_step")
 
     def _local_step(self) -> int:
         """t of the step being applied: 1 on the first step."""

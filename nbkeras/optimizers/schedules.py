@@ -7,6 +7,8 @@ are Keras 3's; values are computed in float64 (Keras computes them in the dtype 
 """
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import math
 from dataclasses import dataclass, fields, is_dataclass
 from typing import Any
@@ -17,19 +19,19 @@ from ..serialization import registry, resolve
 from ..serialization import serialize as _serialize
 
 
-class LearningRateSchedule:
+class LearningRateSchedule(ABC):
     """Base class: subclasses define `__call__(step) -> float`. A dataclass subclass gets
     `get_config` from its fields; any other subclass defines `get_config` itself."""
 
+    @abstractmethod
     def __call__(self, step) -> float:
-        raise NotImplementedError(f"Learning rate schedule '{type(self).__name__}' "
-                                  f"must override `__call__(self, step)`.")
+        """The learning rate at optimizer step `step`."""
 
     def get_config(self) -> dict[str, Any]:
         if is_dataclass(self):
             return {f.name: getattr(self, f.name) for f in fields(self)}
-        raise NotImplementedError(f"Learning rate schedule '{type(self).__name__}' must "
-                                  f"override `get_config()` in order to be serializable.")
+        raise TypeError(f"Learning rate schedule '{type(self).__name__}' must override "
+                        f"`get_config()` in order to be serializable.")
 
     @classmethod
     def from_config(cls, config: dict[str, Any]):
