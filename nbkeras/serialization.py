@@ -2,6 +2,7 @@
 names, and the `get`/`serialize` lookup shared by initializers, regularizers and constraints."""
 from __future__ import annotations
 
+import inspect
 import re
 from dataclasses import dataclass, fields
 from typing import Any
@@ -66,3 +67,15 @@ def _lookup(name: str, kind: str, names: dict[str, type]) -> type:
     if name not in names:
         raise ValueError(f"Unknown {kind}: {name!r}. Valid names are: {', '.join(sorted(names))}")
     return names[name]
+
+
+def serialize_object_or_function(obj, base: type, kind: str) -> dict[str, Any] | None:
+    """Keras's form for an instance of `base` (a Loss, a Metric), `{"class_name":
+    "function", "config": name}` for a plain function, None for None."""
+    if obj is None:
+        return None
+    if isinstance(obj, base):
+        return {"class_name": type(obj).__name__, "config": obj.get_config()}
+    if inspect.isfunction(obj):
+        return {"class_name": "function", "config": obj.__name__}
+    raise TypeError(f"serialize: cannot serialize {obj!r}; expected a {kind} or a function")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 
+from ..serialization import serialize_object_or_function
 from .hinge import CategoricalHinge, Hinge, SquaredHinge, categorical_hinge, hinge, squared_hinge
 from .loss import (Loss, LossFunctionWrapper, reduce_weighted_values,  # noqa: F401
                    squeeze_or_expand_to_same_rank)
@@ -50,14 +51,8 @@ ALL_OBJECTS_DICT.update({
 
 def serialize(loss):
     """`{"class_name": ..., "config": {...}}` for a Loss; `{"class_name": "function",
-    "config": name}` for a loss function (None for None)."""
-    if loss is None:
-        return None
-    if isinstance(loss, Loss):
-        return {"class_name": type(loss).__name__, "config": loss.get_config()}
-    if inspect.isfunction(loss):
-        return {"class_name": "function", "config": loss.__name__}
-    raise TypeError(f"serialize: cannot serialize {loss!r}; expected a Loss or a function")
+    "config": name}` for a function (None for None)."""
+    return serialize_object_or_function(loss, Loss, "Loss")
 
 
 def deserialize(config):

@@ -10,6 +10,7 @@ from ..losses import (binary_crossentropy, categorical_crossentropy,  # noqa: F4
                       mean_absolute_error, mean_absolute_percentage_error, mean_squared_error,
                       mean_squared_logarithmic_error, sparse_categorical_crossentropy)
 from ..serialization import snake_case
+from ..serialization import serialize_object_or_function
 from .accuracy import (Accuracy, BinaryAccuracy, CategoricalAccuracy,  # noqa: F401
                        SparseCategoricalAccuracy, SparseTopKCategoricalAccuracy,
                        TopKCategoricalAccuracy, accuracy, binary_accuracy, categorical_accuracy,
@@ -61,13 +62,7 @@ def function_by_name(name: str):
 def serialize(metric):
     """`{"class_name": ..., "config": {...}}` for a Metric; `{"class_name": "function",
     "config": name}` for a function (None for None)."""
-    if metric is None:
-        return None
-    if isinstance(metric, Metric):
-        return {"class_name": type(metric).__name__, "config": metric.get_config()}
-    if inspect.isfunction(metric):
-        return {"class_name": "function", "config": metric.__name__}
-    raise TypeError(f"serialize: cannot serialize {metric!r}; expected a Metric or a function")
+    return serialize_object_or_function(metric, Metric, "Metric")
 
 
 def deserialize(config):
