@@ -22,8 +22,8 @@ from .shape import reshape, transpose
 
 # Elementwise activations whose derivative is a function of the output alone, so the fused
 # op keeps nothing but y: relu' = [y > 0], sigmoid' = y (1 - y), tanh' = 1 - y^2, exp' = y.
-# relu has its own kernel (`conv_relu_backward`); the others' `<name>_backward(dy, x, y)`
-# kernels read only y, so they are given y for x. Other activations run as their own op.
+# relu's mask is applied inside `conv_backward` (given y); the others' `<name>_backward(dy,
+# x, y)` kernels read only y, so they are given y for x. Other activations run as own ops.
 FUSED_ACTIVATIONS = ("linear", "relu", "sigmoid", "tanh", "exponential")
 
 
@@ -175,16 +175,13 @@ class Conv(Op):
         return y
 
     def vjp(self, k, dy, y, x, w, b=None):
-        if self.activation == "relu":
-            dy = k.conv_relu_backward(dy, y)
-        elif self.activation != "linear":
+        if self.activation not in ("linear", "relu"):
             dy = getattr(k, self.activation + "_backward")(dy, y, y)
-        args = (self.strides, self._pads(x.shape, w.shape), self.dilation, self.groups)
-        dx = k.conv_backward_input(dy, w, x.shape, *args) if needs_gradient(0) else None
-        dw = k.conv_backward_kernel(dy, x, w.shape, *args)
-        if b is None:
-            return dx, dw
-        return dx, dw, k.reduce("sum", dy, tuple(range(dy.ndim - 1)), False)
+        dx, dw, db = k.conv_backward(dy, x, w, self.strides, self._pads(x.shape, w.shape),
+                                     self.dilation, self.groups,
+                                     y if self.activation == "relu" else None,
+                                     needs_gradient(0), needs_gradient(1))
+        return (dx, dw) if b is None else (dx, dw, db)
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,9 @@
 Each layer's call is timed on its real input (the model is replayed layer by layer: the layer
 chain of a Sequential, the recorded nodes of a Functional); its backward is the time of
 `tape.gradient` of the call's output, seeded with a random cotangent, with respect to the
-call's float inputs and the layer's trainable weights. A compiled model adds a loss row
+call's float inputs and the layer's trainable weights, as in a training step: never with
+respect to the model's own inputs (the data), so a first convolution skips its input gradient
+here as it does in `fit`. A compiled model adds a loss row
 (`compute_loss` and its gradient) and an optimizer row (one step of a fresh copy of the
 optimizer on copies of the weights). The model's weights are restored afterwards.
 """
@@ -76,7 +78,8 @@ def profile(model, x, y=None, batch_size: int | None = None, repeats: int = 5,
     if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
         raise ValueError(f"profile: batch_size must be a positive integer or None; received "
                          f"{batch_size!r}")
-    x = map_structure(lambda a: a[:batch_size], x)
+    x = map_structure(lambda a: convert_to_tensor(a[:batch_size]), x)
+    data = {id(t) for t in flatten(x)}      # the model's inputs: no gradient, as in fit
     y = None if y is None else map_structure(lambda a: a[:batch_size], y)
     if not model.built:
         model(x)
@@ -85,7 +88,7 @@ def profile(model, x, y=None, batch_size: int | None = None, repeats: int = 5,
     rows: list[dict] = []
 
     def run(layer, args: tuple, kwargs: dict):
-        row, output = _profile_call(layer, args, kwargs, repeats, rng)
+        row, output = _profile_call(layer, args, kwargs, repeats, rng, data)
         rows.append(row)
         return output
 
@@ -120,7 +123,6 @@ def _replay(model, x, run):
                          {**map_structure(value, node.kwargs), **training})
             values.update({id(t): v for t, v in zip(node.outputs, flatten(output))})
         return pack_like(model._output_structure, [values[id(t)] for t in model._model_outputs])
-    x = map_structure(convert_to_tensor, x)
     if hasattr(model, "_input_layer"):         # Sequential: the chain of its layers
         for layer in model.layers:
             x = run(layer, (x,), {"training": True})
@@ -161,14 +163,16 @@ def _gradient_time(forward: Callable[[], object], watched: list, sources: list, 
     return statistics.median(times[1:])
 
 
-def _profile_call(layer, args: tuple, kwargs: dict, repeats: int, rng) -> tuple[dict, object]:
-    """The row of one layer (or op) call, and the call's output."""
+def _profile_call(layer, args: tuple, kwargs: dict, repeats: int, rng,
+                  data: set) -> tuple[dict, object]:
+    """The row of one layer (or op) call, and the call's output; no gradient flows to the
+    tensors whose ids are in `data`."""
     def call():
         return layer(*args, **kwargs)
 
     output = call()
     forward = _median_time(call, repeats)
-    inputs = _float_tensors((args, kwargs))
+    inputs = [t for t in _float_tensors((args, kwargs)) if id(t) not in data]
     weights = list(layer.trainable_weights) if isinstance(layer, Layer) else []
     backward = _gradient_time(call, inputs, inputs + weights, repeats, rng)
     flops = layer_flops(layer, [t for t in flatten((args, kwargs)) if hasattr(t, "shape")],

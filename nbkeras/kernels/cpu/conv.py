@@ -20,16 +20,7 @@ from numba import njit, prange
 
 from .parallel import PARALLEL_MIN_ELEMENTS, blas_controller, launch, single_threaded_blas
 
-__all__ = ["conv_forward", "conv_backward_input", "conv_backward_kernel", "conv_relu_backward"]
-
-
-@njit(cache=True)
-def _inside(offset, stride, size, count):
-    """(lo, hi): the output indices l in [0, count) whose input cell l * stride + offset lies
-    in [0, size), so the copy loops below need no per-element bounds checks."""
-    lo = 0 if offset >= 0 else (stride - 1 - offset) // stride
-    hi = 0 if size - 1 - offset < 0 else min(count, (size - 1 - offset) // stride + 1)
-    return min(lo, count), max(min(lo, count), hi)
+__all__ = ["conv_forward", "conv_backward", "conv_backward_input", "conv_backward_kernel"]
 
 
 @njit(cache=True, inline="always")
@@ -120,79 +111,70 @@ def _conv_forward(x, wg, bias, s, pb, d, ks, out_sp, relu, block, y, chunks):
                             out[r, f] = 0
 
 
+@njit(cache=True)
+def _gradient_rows(dy, y, r0, rows, dz, db):
+    """dz[:rows] = dy[r0:r0 + rows], zeroed where y <= 0 when y has rows (relu's VJP from
+    its output); db += the column sums of dz[:rows]."""
+    relu = y.shape[0] > 0
+    for r in range(rows):
+        for f in range(dy.shape[1]):
+            if relu and y[r0 + r, f] <= 0:
+                dz[r, f] = 0
+            else:
+                dz[r, f] = dy[r0 + r, f]
+            db[f] += dz[r, f]
+
+
 @njit(cache=True, parallel=True)
-def _conv_backward_input(dy, wgt, s, pb, d, ks, out_sp, block, dx, chunks):
-    """dx[n] += col2im(dy[(n, pos), group g] @ wgt[g]) for every group, `block` images per
-    product; dx zero on entry. dy (N * P, F), wgt (G, Fg, K), dx (N, D, H, W, C)."""
-    n_batch, n_pos = dx.shape[0], dy.shape[0] // dx.shape[0]
+def _conv_backward(dy, y, x, wgt, s, pb, d, ks, out_sp, block, dx, chunks):
+    """The VJP of y = relu?(conv(x, w) + b) in one pass over the batch, `block` images per
+    matrix product and one contiguous run of images per chunk (thread):
+    dz = dy, zeroed where y <= 0 when y has rows (else y is (0, 0): no relu);
+    dwg[g] = sum over n of im2col(x[n], group g).T @ dz[(n, pos), group g], when x has images;
+    dx[n] += col2im(dz[(n, pos), group g] @ wgt[g]) for each group, when dx has images (dx is
+    zero on entry); db = the column sums of dz. Each chunk sums dwg and db into its own slice
+    of `part_w`, `part_b`, added at the end. dy, y (N * P, F); x, dx (N, D, H, W, C) or empty;
+    wgt (G, Fg, K). Returns (dwg (G, K, Fg), db (F,))."""
+    n_batch = max(x.shape[0], dx.shape[0])
+    n_pos = dy.shape[0] // n_batch
     groups, per_group, n_cols = wgt.shape
-    cg = dx.shape[4] // groups
+    n_out = dy.shape[1]
+    cg = max(x.shape[4], dx.shape[4]) // groups
+    part_w = np.zeros((chunks, groups, n_cols, per_group), dy.dtype)
+    part_b = np.zeros((chunks, n_out), dy.dtype)
     for t in prange(chunks):
-        dcols = np.empty((block * n_pos, n_cols), dy.dtype)
-        dyg = np.empty((block * n_pos, per_group), dy.dtype)
-        stop = (t + 1) * n_batch // chunks
-        for n0 in range(t * n_batch // chunks, stop, block):
-            n1 = min(n0 + block, stop)
-            rows = (n1 - n0) * n_pos
-            grad = dy[n0 * n_pos:n1 * n_pos]
-            for g in range(groups):
-                if groups == 1:
-                    np.dot(grad, wgt[0], dcols[:rows])
-                else:
-                    dyg[:rows] = grad[:, g * per_group:(g + 1) * per_group]
-                    np.dot(dyg[:rows], wgt[g], dcols[:rows])
-                for n in range(n0, n1):
-                    _patches(dx, n, g * cg, cg, s, pb, d, ks, out_sp, dcols, (n - n0) * n_pos,
-                             True)
-
-
-@njit(cache=True, parallel=True)
-def _conv_backward_kernel(dy, x, s, pb, d, ks, out_sp, groups, block, chunks):
-    """dwg[g] = sum over n of im2col(x[n], group g).T @ dy[(n, pos), group g]: (G, K, Fg),
-    `block` images per product. Each chunk sums into its own slice of `partial`; the slices
-    are added at the end. dy (N * P, F), x (N, D, H, W, C)."""
-    n_batch, n_pos = x.shape[0], dy.shape[0] // x.shape[0]
-    per_group = dy.shape[1] // groups
-    cg = x.shape[4] // groups
-    n_cols = ks[0] * ks[1] * ks[2] * cg
-    partial = np.zeros((chunks, groups, n_cols, per_group), dy.dtype)
-    for t in prange(chunks):
-        cols = np.empty((block * n_pos, n_cols), x.dtype)
-        dyg = np.empty((block * n_pos, per_group), dy.dtype)
+        cols = np.empty((block * n_pos, n_cols), dy.dtype)      # im2col, then dz @ wgt
+        dz = np.empty((block * n_pos, n_out), dy.dtype)
+        dzg = np.empty((block * n_pos, per_group), dy.dtype)
         step = np.empty((n_cols, per_group), dy.dtype)
         stop = (t + 1) * n_batch // chunks
         for n0 in range(t * n_batch // chunks, stop, block):
             n1 = min(n0 + block, stop)
             rows = (n1 - n0) * n_pos
-            grad = dy[n0 * n_pos:n1 * n_pos]
+            _gradient_rows(dy, y, n0 * n_pos, rows, dz, part_b[t])
             for g in range(groups):
-                for n in range(n0, n1):
-                    _patches(x, n, g * cg, cg, s, pb, d, ks, out_sp, cols, (n - n0) * n_pos,
-                             False)
-                if groups == 1:
+                if groups > 1:
+                    dzg[:rows] = dz[:rows, g * per_group:(g + 1) * per_group]
+                grad = dz[:rows] if groups == 1 else dzg[:rows]
+                if x.shape[0] > 0:
+                    for n in range(n0, n1):
+                        _patches(x, n, g * cg, cg, s, pb, d, ks, out_sp, cols,
+                                 (n - n0) * n_pos, False)
                     np.dot(cols[:rows].T, grad, step)
-                else:
-                    dyg[:rows] = grad[:, g * per_group:(g + 1) * per_group]
-                    np.dot(cols[:rows].T, dyg[:rows], step)
-                acc = partial[t, g]
-                for i in range(n_cols):
-                    for j in range(per_group):
-                        acc[i, j] += step[i, j]
-    dwg = partial[0].copy()
+                    acc = part_w[t, g]
+                    for i in range(n_cols):
+                        for j in range(per_group):
+                            acc[i, j] += step[i, j]
+                if dx.shape[0] > 0:
+                    np.dot(grad, wgt[g], cols[:rows])
+                    for n in range(n0, n1):
+                        _patches(dx, n, g * cg, cg, s, pb, d, ks, out_sp, cols,
+                                 (n - n0) * n_pos, True)
+    dwg, db = part_w[0].copy(), part_b[0].copy()
     for t in range(1, chunks):
-        dwg += partial[t]
-    return dwg
-
-
-@njit(cache=True, parallel=True)
-def _relu_backward(dy, y, dz):
-    """dz = dy where y > 0, else 0 (rows in parallel)."""
-    for r in prange(dy.shape[0]):
-        for j in range(dy.shape[1]):
-            if y[r, j] > 0:
-                dz[r, j] = dy[r, j]
-            else:
-                dz[r, j] = 0
+        dwg += part_w[t]
+        db += part_b[t]
+    return dwg, db
 
 
 # ---- host side: layouts, dtypes, output allocation, threads --------------------------------
@@ -263,44 +245,41 @@ def conv_forward(x, w, strides, padding, dilation, groups=1, bias=None, relu=Fal
     return y.reshape(batch, *out, w.shape[-1])
 
 
+def conv_backward(dy, x, w, strides, padding, dilation, groups=1, y=None,
+                  input_gradient=True, kernel_gradient=True):
+    """(dx or None, dw or None, db) of y = conv_forward(x, w, ...) [+ bias] given dy = dL/dy,
+    in one pass: pass the forward's output y when it applied relu (the VJP reads y > 0).
+    x is read only for dw, so it may be any array of x's shape when kernel_gradient is False.
+    dx (x's shape), dw (w's shape), db (F,)."""
+    rank, batch = x.ndim - 2, x.shape[0]
+    dtype = np.result_type(dy.dtype, x.dtype, w.dtype)
+    n_out = w.shape[-1]
+    wgt = _grouped(w, dtype, groups, (1, 2, 0))                       # (G, F/G, K)
+    dy2 = np.ascontiguousarray(dy, dtype).reshape(-1, n_out)
+    y2 = np.zeros((0, 0), dtype) if y is None else np.ascontiguousarray(y, dtype).reshape(dy2.shape)
+    x5 = _as_5d(x, dtype) if kernel_gradient else np.zeros((0,) * 5, dtype)
+    dx = np.zeros((batch if input_gradient else 0, *_lift(x.shape[1:-1], rank, 1), x.shape[-1]),
+                  dtype)
+    if dy2.size == 0:
+        dwg, db = np.zeros((groups, wgt.shape[2], wgt.shape[1]), dtype), np.zeros(n_out, dtype)
+    else:
+        n_pos = dy2.shape[0] // batch
+        s, pb, d, ks = _geometry(rank, w.shape[:-2], strides, padding, dilation)
+        dwg, db = _run(_conv_backward, batch, dy2.size * wgt.shape[2], dy2, y2, x5, wgt, s, pb,
+                       d, ks, _lift(dy.shape[1:-1], rank, 1), _block(n_pos, batch), dx)
+    dw = np.ascontiguousarray(dwg.transpose(1, 0, 2)).reshape(w.shape) if kernel_gradient else None
+    return (dx.reshape(x.shape) if input_gradient else None), dw, db
+
+
 def conv_backward_input(dy, w, x_shape, strides, padding, dilation, groups=1):
     """dL/dx (x_shape) of conv_forward given dy = dL/dy: the transposed convolution,
     exact for every stride, dilation and padding (col2im scatter-add)."""
-    rank, batch = len(x_shape) - 2, x_shape[0]
-    dtype = np.result_type(dy.dtype, w.dtype)
-    kernel = w.shape[:-2]
-    wgt = _grouped(w, dtype, groups, (1, 2, 0))                       # (G, F/G, K)
-    dx = np.zeros((batch, *_lift(x_shape[1:-1], rank, 1), x_shape[-1]), dtype)
-    dy2 = np.ascontiguousarray(dy, dtype).reshape(-1, w.shape[-1])
-    n_pos = int(np.prod(dy.shape[1:-1]))
-    if dy2.size == 0:
-        return dx.reshape(x_shape)
-    s, pb, d, ks = _geometry(rank, kernel, strides, padding, dilation)
-    _run(_conv_backward_input, batch, dy2.size * wgt.shape[2], dy2, wgt, s, pb, d, ks,
-         _lift(dy.shape[1:-1], rank, 1), _block(n_pos, batch), dx)
-    return dx.reshape(x_shape)
+    x = np.broadcast_to(np.zeros((), dy.dtype), x_shape)       # only its shape is read
+    return conv_backward(dy, x, w, strides, padding, dilation, groups,
+                         kernel_gradient=False)[0]
 
 
 def conv_backward_kernel(dy, x, w_shape, strides, padding, dilation, groups=1):
     """dL/dw (w_shape = (*k, C // groups, F)) of conv_forward given dy = dL/dy."""
-    rank, batch = x.ndim - 2, x.shape[0]
-    dtype = np.result_type(dy.dtype, x.dtype)
-    dy2 = np.ascontiguousarray(dy, dtype).reshape(-1, w_shape[-1])
-    n_pos = int(np.prod(dy.shape[1:-1]))
-    s, pb, d, ks = _geometry(rank, w_shape[:-2], strides, padding, dilation)
-    n_cols = int(np.prod(w_shape[:-1]))
-    if dy2.size == 0:
-        return np.zeros(w_shape, dtype)
-    dwg = _run(_conv_backward_kernel, batch, dy2.size * n_cols, dy2, _as_5d(x, dtype),
-               s, pb, d, ks, _lift(dy.shape[1:-1], rank, 1), int(groups),
-               _block(n_pos, batch))
-    return np.ascontiguousarray(dwg.transpose(1, 0, 2)).reshape(w_shape)
-
-
-def conv_relu_backward(dy, y):
-    """dL/dz of y = relu(z), from the output y alone (the fused conv + relu keeps only y)."""
-    dy2 = np.ascontiguousarray(dy).reshape(-1, dy.shape[-1])
-    y2 = np.ascontiguousarray(y, dy.dtype).reshape(dy2.shape)
-    dz = np.empty_like(dy2)
-    launch(_relu_backward, dz.size, dy2, y2, dz)
-    return dz.reshape(dy.shape)
+    w = np.broadcast_to(np.zeros((), dy.dtype), w_shape)       # only its shape is read
+    return conv_backward(dy, x, w, strides, padding, dilation, groups, input_gradient=False)[1]
