@@ -99,6 +99,7 @@ def main(argv=None) -> list:
     import threadpoolctl
 
     import cases
+    import kernels
     import nbkeras as nk
 
     keras = cases.load_keras_jax()
@@ -117,8 +118,10 @@ def main(argv=None) -> list:
             description = machine(args.threads, load_before)
         finally:
             nk.config.set_num_threads(previous)
+    roof, kernel_rows = kernels.measure(args.threads, repeats)
     text = table(rows)
-    print(text)
+    kernel_text = kernels.table(roof, kernel_rows, args.threads)
+    print(f"{text}\n\n{kernel_text}")
     print("Ratios are nbkeras / peer as speeds: > 1 means nbkeras is faster.")
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     with open(args.output, "w") as handle:
@@ -128,7 +131,7 @@ def main(argv=None) -> list:
                      "faster. samples/s: higher is better; s and ms: lower is better. "
                      "'nbkeras first call' is the warm-up (Numba compile or cache load; for "
                      "MNIST-1D one whole epoch of a throw-away model), not included in the "
-                     "value.\n")
+                     f"value.\n\n## Kernels (`python benchmarks/kernels.py`)\n\n{kernel_text}\n")
     return rows
 
 

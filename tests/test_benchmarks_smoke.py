@@ -46,3 +46,21 @@ def test_in_process_cases_run(torch):
 def test_fresh_process_cases_run(torch):
     _check(cases.import_rows(repeats=1, torch=torch), ("pytorch",) if torch is not None else ())
     assert cases.first_step_seconds(None, batch=2) > 0
+
+
+def test_kernel_cases_run_and_tabulate():
+    import kernels
+
+    found = kernels.cases(batch=2)
+    assert {case.name for case in found} >= {"conv forward (+bias, relu)", "conv backward-input",
+                                             "conv backward-kernel", "max-pool forward",
+                                             "max-pool backward", "batch-norm forward",
+                                             "batch-norm backward"}
+    rows = []
+    for case in found:
+        assert case.run() is not None
+        assert (case.flops or case.nbytes) > 0
+        rows.append({"name": case.name, "shape": case.shape, "ms": 1.0, "gflops": None,
+                     "gbs": None, "roof_share": None, "compile_s": None, "load_s": None})
+    text = kernels.table(100.0, rows, threads=1)
+    assert text.count("\n") == len(rows) + 3 and "100.0 GFLOP/s" in text

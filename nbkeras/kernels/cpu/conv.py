@@ -84,7 +84,6 @@ def _conv_forward(x, wg, bias, s, pb, d, ks, out_sp, relu, block, y, chunks):
     n_batch, n_pos = x.shape[0], y.shape[0] // x.shape[0]
     groups, n_cols, per_group = wg.shape
     cg = x.shape[4] // groups
-    has_bias = bias.shape[0] > 0
     for t in prange(chunks):
         cols = np.empty((block * n_pos, n_cols), x.dtype)
         part = np.empty((block * n_pos, per_group), x.dtype)
@@ -102,27 +101,43 @@ def _conv_forward(x, wg, bias, s, pb, d, ks, out_sp, relu, block, y, chunks):
                 else:
                     np.dot(cols[:rows], wg[g], part[:rows])
                     out[:, g * per_group:(g + 1) * per_group] = part[:rows]
-            if has_bias or relu:
-                for r in range(rows):
-                    for f in range(out.shape[1]):
-                        if has_bias:
-                            out[r, f] += bias[f]
-                        if relu and out[r, f] < 0:
-                            out[r, f] = 0
+            if bias.shape[0] > 0 or relu:
+                _bias_relu(y, n0 * n_pos, rows, bias, relu)
+
+
+@njit(cache=True)
+def _bias_relu(y, r0, rows, bias, relu):
+    """y[r0:r0 + rows] += bias (when it has entries), then max(y, 0) if relu (NaN stays)."""
+    n_out, yf = np.uintp(y.shape[1]), y.reshape(-1)
+    zero = np.zeros(1, y.dtype)[0]
+    for r in range(np.uintp(r0), np.uintp(r0 + rows)):
+        row = r * n_out
+        if bias.shape[0] > 0:
+            for f in range(n_out):
+                yf[row + f] += bias[f]
+        if relu:
+            for f in range(n_out):
+                v = yf[row + f]
+                yf[row + f] = zero if v < zero else v
 
 
 @njit(cache=True)
 def _gradient_rows(dy, y, r0, rows, dz, db):
     """dz[:rows] = dy[r0:r0 + rows], zeroed where y <= 0 when y has rows (relu's VJP from
     its output); db += the column sums of dz[:rows]."""
+    n_out, dyf, yf, dzf = np.uintp(dy.shape[1]), dy.reshape(-1), y.reshape(-1), dz.reshape(-1)
+    zero = np.zeros(1, dy.dtype)[0]
     relu = y.shape[0] > 0
-    for r in range(rows):
-        for f in range(dy.shape[1]):
-            if relu and y[r0 + r, f] <= 0:
-                dz[r, f] = 0
-            else:
-                dz[r, f] = dy[r0 + r, f]
-            db[f] += dz[r, f]
+    for r in range(np.uintp(rows)):
+        row, src = r * n_out, (r + np.uintp(r0)) * n_out
+        if relu:
+            for f in range(n_out):
+                dzf[row + f] = dyf[src + f] if yf[src + f] > zero else zero
+        else:
+            for f in range(n_out):
+                dzf[row + f] = dyf[src + f]
+        for f in range(n_out):
+            db[f] += dzf[row + f]
 
 
 @njit(cache=True, parallel=True)
@@ -133,7 +148,7 @@ def _conv_backward(dy, y, x, wgt, s, pb, d, ks, out_sp, block, dx, chunks):
     dwg[g] = sum over n of im2col(x[n], group g).T @ dz[(n, pos), group g], when x has images;
     dx[n] += col2im(dz[(n, pos), group g] @ wgt[g]) for each group, when dx has images (dx is
     zero on entry); db = the column sums of dz. Each chunk sums dwg and db into its own slice
-    of `part_w`, `part_b`, added at the end. dy, y (N * P, F); x, dx (N, D, H, W, C) or empty;
+    of `part_w`, `part_b` (float64), added at the end. dy, y (N * P, F); x, dx (N, D, H, W, C) or empty;
     wgt (G, Fg, K). Returns (dwg (G, K, Fg), db (F,))."""
     n_batch = max(x.shape[0], dx.shape[0])
     n_pos = dy.shape[0] // n_batch
@@ -141,7 +156,7 @@ def _conv_backward(dy, y, x, wgt, s, pb, d, ks, out_sp, block, dx, chunks):
     n_out = dy.shape[1]
     cg = max(x.shape[4], dx.shape[4]) // groups
     part_w = np.zeros((chunks, groups, n_cols, per_group), dy.dtype)
-    part_b = np.zeros((chunks, n_out), dy.dtype)
+    part_b = np.zeros((chunks, n_out))     # float64: sums over many rows
     for t in prange(chunks):
         cols = np.empty((block * n_pos, n_cols), dy.dtype)      # im2col, then dz @ wgt
         dz = np.empty((block * n_pos, n_out), dy.dtype)
@@ -174,7 +189,7 @@ def _conv_backward(dy, y, x, wgt, s, pb, d, ks, out_sp, block, dx, chunks):
     for t in range(1, chunks):
         dwg += part_w[t]
         db += part_b[t]
-    return dwg, db
+    return dwg, db.astype(dy.dtype)
 
 
 # ---- host side: layouts, dtypes, output allocation, threads --------------------------------

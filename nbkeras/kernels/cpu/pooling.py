@@ -41,6 +41,14 @@ def _channels(task, blocks, block, channels):
     return task // blocks, uint64(c0), uint64(min(c0 + block, channels))
 
 
+@njit(cache=True, inline="always")
+def _zero_image(a2, n, cells, c0, c1):
+    """a2[rows of image n, c0:c1] = 0, where a2 is (N * cells, C)."""
+    for row in range(uint64(n * cells), uint64((n + 1) * cells)):
+        for ch in range(c0, c1):
+            a2[row, ch] = 0
+
+
 @njit(cache=True, parallel=True)
 def _max_pool(x, ks, s, pb, block, y):
     """y[n, i, j, l] = max of x[n] over the window of output (i, j, l), per channel."""
@@ -72,14 +80,16 @@ def _max_pool(x, ks, s, pb, block, y):
 @njit(cache=True, parallel=True)
 def _max_pool_backward(dy, x, y, ks, s, pb, block, dx):
     """dx[n, argmax of window (i, j, l)] += dy[n, i, j, l], the argmax being the window's
-    first cell equal to its maximum y (the forward's first maximum); dx zero on entry.
-    Branch-free: every window cell adds `g if hit else 0`, and a hit spends g."""
+    first cell equal to its maximum y (the forward's first maximum); dx is zeroed here, by
+    each task in its own image and channels. Branch-free: every window cell adds
+    `g if hit else 0`, and a hit spends g."""
     n_batch, od, oh, ow, c = dy.shape
     d, h, w = x.shape[1], x.shape[2], x.shape[3]
     x2, y2, dy2, dx2 = x.reshape(-1, c), y.reshape(-1, c), dy.reshape(-1, c), dx.reshape(-1, c)
     blocks = (c + block - 1) // block
     for task in prange(n_batch * blocks):
         n, c0, c1 = _channels(task, blocks, block, c)
+        _zero_image(dx2, n, d * h * w, c0, c1)
         unspent = np.empty(c, dy.dtype)        # per task, reused for every window
         for i in range(od):
             d0, d1 = _window(i, s[0], pb[0], ks[0], d)
@@ -134,14 +144,15 @@ def _sum_pool(x, ks, s, pb, block, mean, y):
 
 @njit(cache=True, parallel=True)
 def _average_pool_backward(dy, ks, s, pb, block, dx):
-    """dx[n, window (i, j, l)] += dy[n, i, j, l] / (real cells in the window); dx zero on
-    entry."""
+    """dx[n, window (i, j, l)] += dy[n, i, j, l] / (real cells in the window); dx is zeroed
+    here, by each task in its own image and channels."""
     n_batch, od, oh, ow, c = dy.shape
     d, h, w = dx.shape[1], dx.shape[2], dx.shape[3]
     dy2, dx2 = dy.reshape(-1, c), dx.reshape(-1, c)
     blocks = (c + block - 1) // block
     for task in prange(n_batch * blocks):
         n, c0, c1 = _channels(task, blocks, block, c)
+        _zero_image(dx2, n, d * h * w, c0, c1)
         share = np.empty(c, dy.dtype)
         for i in range(od):
             d0, d1 = _window(i, s[0], pb[0], ks[0], d)
@@ -208,7 +219,7 @@ def max_pool_forward(x, pool_size, strides, padding):
 def max_pool_backward(dy, x, y, pool_size, strides, padding):
     """dL/dx: each dy goes to the first cell of its window that equals the maximum y."""
     ks, s, pb, _ = _setup(x.shape, pool_size, strides, padding)
-    dx = np.zeros(x.shape, x.dtype)
+    dx = np.empty(x.shape, x.dtype)
     launch(_max_pool_backward, x.size, _as_3d(np.asarray(dy, x.dtype)), _as_3d(x),
            _as_3d(np.asarray(y, x.dtype)), ks, s, pb, _channel_block(x.shape[0], x.shape[-1]),
            _as_3d(dx))
@@ -236,7 +247,7 @@ def sum_pool_forward(x, pool_size, strides, padding):
 def average_pool_backward(dy, x_shape, pool_size, strides, padding):
     """dL/dx: each dy shared equally among the real cells of its window."""
     ks, s, pb, _ = _setup(x_shape, pool_size, strides, padding)
-    dx = np.zeros(x_shape, dy.dtype)
+    dx = np.empty(x_shape, dy.dtype)
     launch(_average_pool_backward, dx.size, _as_3d(dy), ks, s, pb,
            _channel_block(x_shape[0], x_shape[-1]), _as_3d(dx))
     return dx
