@@ -4,3 +4,4 @@ from .model_visualization import plot_model as plot_model
 from .numerical_utils import to_categorical as to_categorical
 from .plot_history import plot_history as plot_history
 from .profiling import profile as profile
+from .warmup import warmup as warmup

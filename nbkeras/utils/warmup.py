@@ -1,0 +1,96 @@
+"""`warmup`: compile the kernels a model needs before its first `fit` or `predict`.
+
+Numba compiles each kernel on its first call and keeps the machine code in its disk cache, so
+a later process only loads it (well under a second) while the first one pays the compile
+(tens of seconds for a small CNN). `warmup(model)` makes those first calls now, on a tiny batch,
+so the cost is paid when the user chooses and shows in no epoch time. It leaves the model as it
+found it: weights and batch-norm statistics, the optimizer and the random streams of noise
+layers are untouched or restored.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from ..core.keras_tensor import KerasTensor
+from ..core.node import flatten, map_structure
+from ..core.tape import GradientTape
+from ..core.tensor import Tensor, Variable
+from ..ops import convert_to_tensor
+
+
+def warmup(model, x=None, y=None, batch_size: int = 2, training: bool = True) -> float:
+    """Compile (or load from Numba's cache) every kernel of `model`'s inference and, with
+    `training`, of its training step: the forward pass in training mode, the gradient with
+    respect to the trainable weights and, once compiled, the optimizer's update (a copy of the
+    optimizer on copies of the weights) and, given targets `y`, the loss. `x`: a sample batch
+    (default: `batch_size` standard-normal samples shaped like the model's inputs). Returns
+    the seconds it took."""
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"warmup: batch_size must be a positive integer; received "
+                         f"{batch_size!r}")
+    start = time.perf_counter()
+    x = _sample_inputs(model, batch_size) if x is None else map_structure(convert_to_tensor, x)
+    if not model.built:
+        model(x)
+    saved_weights = model.get_weights()
+    saved_streams = [(g, g.bit_generator.state) for g in _generators(model)]
+    try:
+        model(x, training=False)
+        if training:
+            _training_step(model, x, y)
+    finally:
+        model.set_weights(saved_weights)
+        for generator, state in saved_streams:
+            generator.bit_generator.state = state
+    return time.perf_counter() - start
+
+
+def _sample_inputs(model, batch_size: int):
+    """Standard-normal tensors in the structure, shapes and dtypes of the model's symbolic
+    inputs, batch `batch_size`."""
+    try:
+        structure = model.input
+    except (AttributeError, ValueError):
+        structure = None
+    tensors = flatten(structure)
+    if not tensors or any(not isinstance(t, KerasTensor) or None in t.shape[1:]
+                          for t in tensors):
+        raise ValueError(f"warmup: model '{model.name}' has no inputs of known shape; pass a "
+                         f"sample batch as `x`")
+    rng = np.random.default_rng(0)
+    return map_structure(lambda t: convert_to_tensor(
+        rng.standard_normal((batch_size, *t.shape[1:])).astype(t.dtype)), structure)
+
+
+def _generators(layer, seen=None) -> list[np.random.Generator]:
+    """The numpy Generators held by `layer` and its sublayers (the noise layers' streams)."""
+    seen = set() if seen is None else seen
+    if id(layer) in seen:
+        return []
+    seen.add(id(layer))
+    found = [v for v in vars(layer).values() if isinstance(v, np.random.Generator)]
+    for sublayer in getattr(layer, "_layers", []):
+        found += _generators(sublayer, seen)
+    return found
+
+
+def _training_step(model, x, y) -> None:
+    """A training step's kernels on `x` (and `y`), leaving weights and optimizer unchanged:
+    the caller restores the weights; the update runs on a copy of the optimizer."""
+    compiled = getattr(model, "compiled", False)
+    weights = model.trainable_weights
+    with GradientTape() as tape:
+        y_pred = model(x, training=True)
+        if compiled and y is not None:
+            loss = model.compute_loss(x, map_structure(convert_to_tensor, y), y_pred)
+        else:
+            loss = sum(t.sum() for t in flatten(y_pred) if isinstance(t, Tensor)
+                       and np.issubdtype(t.dtype, np.floating))
+    grads = tape.gradient(loss, weights)
+    if compiled and weights:
+        optimizer = type(model.optimizer).from_config(model.optimizer.get_config())
+        copies = [Variable(w.numpy().copy(), name=w.name) for w in weights]
+        optimizer.apply([np.zeros(w.shape, w.dtype) if g is None else g
+                         for g, w in zip(grads, copies)], copies)
