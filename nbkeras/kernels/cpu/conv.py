@@ -176,10 +176,8 @@ def _conv_backward(dy, y, x, wgt, s, pb, d, ks, out_sp, block, dx, chunks):
                         _patches(x, n, g * cg, cg, s, pb, d, ks, out_sp, cols,
                                  (n - n0) * n_pos, False)
                     np.dot(cols[:rows].T, grad, step)
-                    acc = part_w[t, g]
-                    for i in range(n_cols):
-                        for j in range(per_group):
-                            acc[i, j] += step[i, j]
+                    _move(part_w[t, g].reshape(-1), 0, step.reshape(-1), 0, step.size,
+                          True)                          # part_w[t, g] += step
                 if dx.shape[0] > 0:
                     np.dot(grad, wgt[g], cols[:rows])
                     for n in range(n0, n1):
