@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 import nbkeras as nk
 from nbkeras import layers
-from nbkeras.kernels.cpu import conv_backward_input, conv_backward_kernel, conv_forward
+from nbkeras.kernels.cpu import (conv_backward, conv_backward_input, conv_backward_kernel,
+                                 conv_forward)
 from nbkeras.testing import check_grads, layer_test
 from nbkeras.testing import strategies as nst
 
@@ -374,6 +375,44 @@ def test_kernels_are_adjoint_for_odd_paddings_and_parallel_batches(rank, groups)
     padded = np.pad(x, ((0, 0), *padding, (0, 0)))
     np.testing.assert_allclose(y[:2], ref.conv(padded[:2], w, None, strides, "valid", dilation,
                                                groups), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("groups, relu", [(1, True), (2, False)])
+def test_fused_backward_equals_the_separate_gradients(groups, relu):
+    """conv_backward's one pass (relu mask from y, bias, kernel and input gradients) equals
+    the separate kernels on the masked cotangent, on a batch split across threads; the
+    gradients not asked for are None."""
+    rng = np.random.default_rng(groups)
+    x = rng.standard_normal((24, 9, 8, 4))
+    w = rng.standard_normal((3, 2, 4 // groups, 6))
+    geometry = ((2, 1), ((1, 1), (0, 1)), (1, 1))
+    y = conv_forward(x, w, *geometry, groups, rng.standard_normal(6), relu)
+    dy = rng.standard_normal(y.shape)
+    dz = np.where(y > 0, dy, 0) if relu else dy
+    dx, dw, db = conv_backward(dy, x, w, *geometry, groups, y if relu else None)
+    np.testing.assert_allclose(dx, conv_backward_input(dz, w, x.shape, *geometry, groups),
+                               rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(dw, conv_backward_kernel(dz, x, w.shape, *geometry, groups),
+                               rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(db, dz.sum(axis=(0, 1, 2)), rtol=1e-12, atol=1e-12)
+    only_input = conv_backward(dy, x, w, *geometry, groups, kernel_gradient=False)
+    only_kernel = conv_backward(dy, x, w, *geometry, groups, input_gradient=False)
+    assert only_input[1] is None and only_kernel[0] is None
+
+
+def test_frozen_conv_passes_the_input_gradient_only():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 6, 6, 2))
+    layer = layers.Conv2D(3, 3, activation="relu", dtype="float64")
+    layer(x)
+    layer.trainable = False
+    tensor = nk.ops.convert_to_tensor(x)
+    with nk.GradientTape() as tape:
+        tape.watch(tensor)
+        y = layer(tensor)
+    dx, dw, db = tape.gradient(y, [tensor, *layer.weights])
+    assert dw is None and db is None and dx.shape == x.shape
+    check_grads(layer, [x])
 
 
 @pytest.mark.parametrize("call, match", [
