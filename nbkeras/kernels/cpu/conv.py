@@ -23,7 +23,7 @@ from .parallel import PARALLEL_MIN_ELEMENTS, blas_controller, launch, single_thr
 __all__ = ["conv_forward", "conv_backward", "conv_backward_input", "conv_backward_kernel"]
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _move(xf, xa, cf, ca, count, scatter):
     """count contiguous values between the flat input and the flat columns:
     cf[ca:ca+count] = xf[xa:xa+count] (gather), or xf[xa:xa+count] += cf[ca:ca+count].
@@ -36,6 +36,16 @@ def _move(xf, xa, cf, ca, count, scatter):
     else:
         for t in range(np.uintp(count)):
             cf[ca + t] = xf[xa + t]
+
+
+@njit(cache=True)
+def _copy_columns(dst, d0, src, s0, rows, width):
+    """dst[r, d0:d0 + width] = src[r, s0:s0 + width] for r < rows. A loop, not a slice
+    assignment: Numba's slice assignment compiles its shape-mismatch message formatting
+    (seconds of first-call compile per kernel)."""
+    for r in range(rows):
+        for j in range(width):
+            dst[r, d0 + j] = src[r, s0 + j]
 
 
 @njit(cache=True)
@@ -100,7 +110,7 @@ def _conv_forward(x, wg, bias, s, pb, d, ks, out_sp, relu, block, y, chunks):
                     np.dot(cols[:rows], wg[0], out)
                 else:
                     np.dot(cols[:rows], wg[g], part[:rows])
-                    out[:, g * per_group:(g + 1) * per_group] = part[:rows]
+                    _copy_columns(out, g * per_group, part, 0, rows, per_group)
             if bias.shape[0] > 0 or relu:
                 _bias_relu(y, n0 * n_pos, rows, bias, relu)
 
@@ -169,7 +179,7 @@ def _conv_backward(dy, y, x, wgt, s, pb, d, ks, out_sp, block, dx, chunks):
             _gradient_rows(dy, y, n0 * n_pos, rows, dz, part_b[t])
             for g in range(groups):
                 if groups > 1:
-                    dzg[:rows] = dz[:rows, g * per_group:(g + 1) * per_group]
+                    _copy_columns(dzg, 0, dz, g * per_group, rows, per_group)
                 grad = dz[:rows] if groups == 1 else dzg[:rows]
                 if x.shape[0] > 0:
                     for n in range(n0, n1):

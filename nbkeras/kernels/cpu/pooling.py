@@ -27,21 +27,21 @@ __all__ = ["max_pool_forward", "max_pool_backward", "average_pool_forward",
            "average_pool_backward", "sum_pool_forward"]
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _window(i, stride, pad, size, extent):
     """The input range [start, stop) of output index i along one axis, clipped to the input."""
     start = i * stride - pad
     return max(start, 0), min(start + size, extent)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _channels(task, blocks, block, channels):
     """(image, first channel, end channel) of a parallel task."""
     c0 = (task % blocks) * block
     return task // blocks, uint64(c0), uint64(min(c0 + block, channels))
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _zero_image(a2, n, cells, c0, c1):
     """a2[rows of image n, c0:c1] = 0, where a2 is (N * cells, C)."""
     for row in range(uint64(n * cells), uint64((n + 1) * cells)):

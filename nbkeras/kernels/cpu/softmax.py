@@ -1,5 +1,7 @@
 """Softmax and log-softmax over the last axis: one fused Numba pass per row, rows in parallel.
-Host functions take any shape (..., n) and return a new array."""
+Host functions take any shape (..., n) and return a new array. The loops are written out:
+array expressions inside a parallel loop become nested parallel loops, and array slice
+assignment compiles Numba's shape-mismatch message; both cost seconds of first-call compile."""
 import numpy as np
 from numba import njit, prange
 
@@ -17,14 +19,19 @@ def _softmax_rows(x, out):
         for j in range(x.shape[1]):
             out[r, j] = np.exp(x[r, j] - row_max)
             total += out[r, j]
-        out[r] /= total
+        for j in range(x.shape[1]):
+            out[r, j] /= total
 
 
 @njit(cache=True, parallel=True)
 def _softmax_rows_backward(dy, y, out):
     """out[r] = y[r] * (dy[r] - <dy[r], y[r]>)."""
     for r in prange(y.shape[0]):
-        out[r] = y[r] * (dy[r] - np.dot(dy[r], y[r]))
+        inner = 0.0
+        for j in range(y.shape[1]):
+            inner += dy[r, j] * y[r, j]
+        for j in range(y.shape[1]):
+            out[r, j] = y[r, j] * (dy[r, j] - inner)
 
 
 @njit(cache=True, parallel=True)
@@ -35,14 +42,20 @@ def _log_softmax_rows(x, out):
         total = 0.0
         for j in range(x.shape[1]):
             total += np.exp(x[r, j] - row_max)
-        out[r] = x[r] - (row_max + np.log(total))
+        shift = row_max + np.log(total)
+        for j in range(x.shape[1]):
+            out[r, j] = x[r, j] - shift
 
 
 @njit(cache=True, parallel=True)
 def _log_softmax_rows_backward(dy, y, out):
     """out[r] = dy[r] - exp(y[r]) * sum(dy[r])."""
     for r in prange(y.shape[0]):
-        out[r] = dy[r] - np.exp(y[r]) * dy[r].sum()
+        total = 0.0
+        for j in range(y.shape[1]):
+            total += dy[r, j]
+        for j in range(y.shape[1]):
+            out[r, j] = dy[r, j] - np.exp(y[r, j]) * total
 
 
 def _rows(a, dtype):
