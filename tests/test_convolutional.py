@@ -353,19 +353,20 @@ def test_float32_runs_in_float32():
     np.testing.assert_allclose(np.asarray(y), expected, rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("rank, groups", [(1, 1), (2, 2), (3, 1)])
-def test_kernels_are_adjoint_for_odd_paddings_and_parallel_batches(rank, groups):
+@pytest.mark.parametrize("rank, groups, channels", [(1, 1, 4), (2, 2, 4), (3, 1, 4),
+                                                     (1, 1, 1), (2, 1, 1), (3, 1, 1)])
+def test_kernels_are_adjoint_for_odd_paddings_and_parallel_batches(rank, groups, channels):
     """<conv(x, w), dy> = <x, backward_input(dy)> = <w, backward_kernel(dy, x)>, exactly (up to
     rounding), with asymmetric paddings larger than the kernel and a batch large enough to
-    split across threads."""
+    split across threads; one input channel takes its own im2col path."""
     rng = np.random.default_rng(rank)
     spatial = {1: (200,), 2: (12, 11), 3: (6, 5, 7)}[rank]
     kernel = {1: (3,), 2: (2, 3), 3: (3, 1, 2)}[rank]
     strides = {1: (3,), 2: (2, 1), 3: (1, 2, 3)}[rank]
     dilation = {1: (2,), 2: (1, 2), 3: (2, 1, 1)}[rank]
     padding = {1: ((5, 0),), 2: ((0, 4), (3, 2)), 3: ((1, 4), (0, 0), (2, 3))}[rank]
-    x = rng.standard_normal((16, *spatial, 4))
-    w = rng.standard_normal((*kernel, 4 // groups, 6))
+    x = rng.standard_normal((16, *spatial, channels))
+    w = rng.standard_normal((*kernel, channels // groups, 6))
     y = conv_forward(x, w, strides, padding, dilation, groups)
     dy = rng.standard_normal(y.shape)
     dx = conv_backward_input(dy, w, x.shape, strides, padding, dilation, groups)

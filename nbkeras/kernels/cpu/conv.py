@@ -87,6 +87,45 @@ def _patches(x, n, c0, cg, s, pb, d, ks, out_sp, cols, row0, scatter):
                 row += 1
 
 
+@njit(cache=True)
+def _inside(offset, stride, size, count):
+    """(lo, hi): the output indices l in [0, count) whose input cell l * stride + offset lies
+    in [0, size)."""
+    lo = 0 if offset >= 0 else (stride - 1 - offset) // stride
+    hi = 0 if size - 1 - offset < 0 else min(count, (size - 1 - offset) // stride + 1)
+    return min(lo, count), max(min(lo, count), hi)
+
+
+@njit(cache=True)
+def _patches_one_channel(x, n, s, pb, d, ks, out_sp, cols_t, col0):
+    """im2col of a one-channel image, transposed: cols_t[(p, q, r), col0 + (i, j, l)] =
+    x[n, i*s0 + p*d0 - pb0, ..., 0], 0 where the tap falls outside x. Along l the input is
+    contiguous (at stride 1), so each row of cols_t fills in long runs, where _patches would
+    copy one value per run (measured 3x faster for a 28x28 image and a 3x3 kernel)."""
+    depth, height, width = x.shape[1], x.shape[2], x.shape[3]
+    od, oh, ow = out_sp
+    xf, step = x.reshape(-1), np.uintp(s[2])
+    tap = 0
+    for p in range(ks[0]):
+        for q in range(ks[1]):
+            for r in range(ks[2]):
+                off = r * d[2] - pb[2]
+                lo, hi = _inside(off, s[2], width, ow)
+                row = cols_t[tap]
+                for i in range(od):
+                    zi = i * s[0] + p * d[0] - pb[0]
+                    for j in range(oh):
+                        yi = j * s[1] + q * d[1] - pb[1]
+                        at = col0 + (i * oh + j) * ow
+                        first, last = (lo, hi) if 0 <= zi < depth and 0 <= yi < height else (0, 0)
+                        row[at:at + first] = 0
+                        row[at + last:at + ow] = 0
+                        base = ((n * depth + zi) * height + yi) * width + off
+                        for l in range(np.uintp(first), np.uintp(last)):
+                            row[np.uintp(at) + l] = xf[np.uintp(base) + l * step]
+                tap += 1
+
+
 @njit(cache=True, parallel=True)
 def _conv_forward(x, wg, bias, s, pb, d, ks, out_sp, relu, block, y, chunks):
     """y[(n, pos), group g] = im2col(x[n], group g) @ wg[g], `block` images per product;
@@ -94,15 +133,23 @@ def _conv_forward(x, wg, bias, s, pb, d, ks, out_sp, relu, block, y, chunks):
     n_batch, n_pos = x.shape[0], y.shape[0] // x.shape[0]
     groups, n_cols, per_group = wg.shape
     cg = x.shape[4] // groups
+    one_channel = x.shape[4] == 1
     for t in prange(chunks):
-        cols = np.empty((block * n_pos, n_cols), x.dtype)
+        cols = np.empty((0 if one_channel else block * n_pos, n_cols), x.dtype)
+        cols_t = np.empty((n_cols, block * n_pos if one_channel else 0), x.dtype)
         part = np.empty((block * n_pos, per_group), x.dtype)
         stop = (t + 1) * n_batch // chunks
         for n0 in range(t * n_batch // chunks, stop, block):
             n1 = min(n0 + block, stop)
             rows = (n1 - n0) * n_pos
             out = y[n0 * n_pos:n1 * n_pos]
-            for g in range(groups):
+            if one_channel:                   # a first layer on one channel (no groups)
+                if rows < cols_t.shape[1]:    # the chunk's last, smaller block
+                    cols_t = np.empty((n_cols, rows), x.dtype)
+                for n in range(n0, n1):
+                    _patches_one_channel(x, n, s, pb, d, ks, out_sp, cols_t, (n - n0) * n_pos)
+                np.dot(cols_t.T, wg[0], out)
+            for g in range(0 if one_channel else groups):
                 for n in range(n0, n1):
                     _patches(x, n, g * cg, cg, s, pb, d, ks, out_sp, cols, (n - n0) * n_pos,
                              False)
@@ -167,8 +214,10 @@ def _conv_backward(dy, y, x, wgt, s, pb, d, ks, out_sp, block, dx, chunks):
     cg = max(x.shape[4], dx.shape[4]) // groups
     part_w = np.zeros((chunks, groups, n_cols, per_group), dy.dtype)
     part_b = np.zeros((chunks, n_out))     # float64: sums over many rows
+    one_channel = x.shape[0] > 0 and x.shape[4] == 1
     for t in prange(chunks):
         cols = np.empty((block * n_pos, n_cols), dy.dtype)      # im2col, then dz @ wgt
+        cols_t = np.empty((n_cols, block * n_pos if one_channel else 0), dy.dtype)
         dz = np.empty((block * n_pos, n_out), dy.dtype)
         dzg = np.empty((block * n_pos, per_group), dy.dtype)
         step = np.empty((n_cols, per_group), dy.dtype)
@@ -181,11 +230,19 @@ def _conv_backward(dy, y, x, wgt, s, pb, d, ks, out_sp, block, dx, chunks):
                 if groups > 1:
                     _copy_columns(dzg, 0, dz, g * per_group, rows, per_group)
                 grad = dz[:rows] if groups == 1 else dzg[:rows]
-                if x.shape[0] > 0:
+                if one_channel:
+                    if rows < cols_t.shape[1]:
+                        cols_t = np.empty((n_cols, rows), dy.dtype)
+                    for n in range(n0, n1):
+                        _patches_one_channel(x, n, s, pb, d, ks, out_sp, cols_t,
+                                             (n - n0) * n_pos)
+                    np.dot(cols_t, grad, step)
+                elif x.shape[0] > 0:
                     for n in range(n0, n1):
                         _patches(x, n, g * cg, cg, s, pb, d, ks, out_sp, cols,
                                  (n - n0) * n_pos, False)
                     np.dot(cols[:rows].T, grad, step)
+                if x.shape[0] > 0:
                     _move(part_w[t, g].reshape(-1), 0, step.reshape(-1), 0, step.size,
                           True)                          # part_w[t, g] += step
                 if dx.shape[0] > 0:
