@@ -341,6 +341,37 @@ def test_fused_activation_matches_the_separate_op_with_its_own_gradient(name, da
     check_grads(fused, [x, kernel, bias])
 
 
+@settings(max_examples=40)
+@given(rank=st.integers(1, 3), data_format=FORMATS, groups=st.sampled_from([1, 2]),
+       activation=st.sampled_from([None, "relu", "sigmoid", "tanh"]), data=st.data())
+def test_conv_with_max_pool_equals_conv_then_max_pool(rank, data_format, groups, activation,
+                                                       data):
+    """ops.conv(..., max_pool=(size, strides)) = max_pool(conv(...), "valid") for every window
+    and layout, one input channel included; its VJP (recomputing the unpooled output) passes
+    the finite-difference check."""
+    _, (kernel, strides, padding, dilation), spatial = data.draw(windows(rank))
+    channels = groups * data.draw(st.sampled_from([1, 2]))
+    out = [conv_out for conv_out in nk.ops.conv_output_shape(
+        (1, *spatial, channels), (*kernel, channels // groups, 2), strides, padding,
+        dilation)[1:-1]]
+    pool_size = tuple(data.draw(st.integers(1, min(3, n))) for n in out)
+    pool_strides = tuple(data.draw(st.integers(1, 3)) for _ in range(rank))
+    x = _formatted(data.draw(nst.arrays((2, *spatial, channels))), data_format)
+    w = data.draw(nst.arrays((*kernel, channels // groups, 2 * groups), scale=0.5))
+    b = data.draw(nst.arrays((2 * groups,)))
+    config = dict(strides=strides, padding=padding, data_format=data_format,
+                  dilation_rate=dilation, groups=groups, activation=activation)
+
+    def fused(x, w, b):
+        return nk.ops.conv(x, w, b, max_pool=(pool_size, pool_strides), **config)
+
+    separate = nk.ops.max_pool(nk.ops.conv(x, w, b, **config), pool_size, pool_strides,
+                               "valid", data_format)
+    np.testing.assert_allclose(np.asarray(fused(x, w, b)), np.asarray(separate), rtol=1e-12,
+                               atol=1e-12)
+    check_grads(fused, [x, w, b])
+
+
 def test_float32_runs_in_float32():
     rng = np.random.default_rng(0)
     x = rng.standard_normal((2, 6, 5, 3)).astype("float32")

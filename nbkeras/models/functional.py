@@ -7,6 +7,7 @@ from ..core.tensor import Tensor
 from ..layers.input_layer import InputLayer
 from ..layers.layer import Layer
 from ..ops import convert_to_tensor
+from .fusion import conv_max_pool, fusable_node_pairs, fuses_with_max_pool, inference
 from .model import Model
 
 
@@ -61,7 +62,18 @@ class Functional(Model):
         values = {}
         for tensor, value in zip(self._model_inputs, _match_inputs(self, inputs)):
             values[id(tensor)] = value
-        for node in self._nodes:
+        pairs, fused = self._fusable_pairs(), set()
+        for i, node in enumerate(self._nodes):
+            if i in fused:
+                continue
+            pool_node = pairs.get(i)
+            x = None if pool_node is None else values[id(node.args[0])]
+            if pool_node is not None and inference(x, training) and fuses_with_max_pool(
+                    node.operation, pool_node.operation, tuple(x.shape)):      # see fusion.py
+                values[id(pool_node.outputs[0])] = conv_max_pool(node.operation,
+                                                                 pool_node.operation, x)
+                fused.add(i + 1)
+                continue
             results = node.replay(values)
             for tensor, value in zip(node.outputs, flatten(results)):
                 values[id(tensor)] = value
@@ -69,6 +81,12 @@ class Functional(Model):
 
     def _convert_input(self, x):
         return x   # each layer converts and casts its own inputs
+
+    def _fusable_pairs(self) -> dict:
+        """Conv nodes that the next node max-pools (fusion.py), found once per graph."""
+        if "_pairs" not in self.__dict__:
+            self._pairs = fusable_node_pairs(self._nodes, self._model_outputs)
+        return self._pairs
 
     def get_config(self) -> dict:
         return {"name": self.name, "trainable": self.trainable}

@@ -4,6 +4,7 @@ from __future__ import annotations
 from ..core.keras_tensor import KerasTensor
 from ..layers.input_layer import InputLayer
 from ..layers.layer import Layer
+from .fusion import conv_max_pool, fuses_with_max_pool, inference
 from .model import Model
 
 
@@ -67,9 +68,13 @@ class Sequential(Model):
             self._build_graph()
 
     def call(self, inputs, training=False):
-        x = inputs
-        for layer in self._layers:
-            x = layer(x, training=training)
+        x, layers, i = inputs, self._layers, 0
+        while i < len(layers):
+            if (i + 1 < len(layers) and inference(x, training)
+                    and fuses_with_max_pool(layers[i], layers[i + 1], tuple(x.shape))):
+                x, i = conv_max_pool(layers[i], layers[i + 1], x), i + 2   # see fusion.py
+            else:
+                x, i = layers[i](x, training=training), i + 1
         return x
 
     def _convert_input(self, x):

@@ -8,7 +8,7 @@ dilation * (k - 1) on the left), or explicit ((before, after), ...) per spatial 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -18,6 +18,7 @@ from ..core.spec import Spec
 from ..core.tape import needs_gradient
 from ..core.tensor import Tensor
 from .op import Op, convert_to_tensor, result_dtype
+from .pooling import pooling_output_shape
 from .shape import reshape, transpose
 
 # Elementwise activations whose derivative is a function of the output alone, so the fused
@@ -138,13 +139,17 @@ def _check_ranks(who: str, rank: int, x: Spec, w: Spec, b: Spec | None, filters)
 class Conv(Op):
     """activation(x (N, *spatial, C) correlated with kernel (*k, C // groups, F) [+ bias (F,)])
     -> (N, *out, F). One op, one VJP: bias and activation (one of FUSED_ACTIVATIONS) are
-    applied in place on the kernel's output, and the VJP needs only y."""
+    applied in place on the kernel's output, and the VJP needs only y. With `max_pool` =
+    (pool_size, strides) the result is max-pooled over valid windows in the same pass, (N,
+    *pooled, F): the activations are all non-decreasing, so pooling commutes with them; the
+    VJP then recomputes the unpooled output (inference is what this form is for)."""
 
     strides: tuple
     padding: object           # "valid" | "same" | "causal" | ((before, after), ...)
     dilation: tuple
     groups: int = 1
     activation: str = "linear"
+    max_pool: tuple | None = None
 
     float_inputs = True
 
@@ -159,6 +164,8 @@ class Conv(Op):
             raise ValueError(f"conv: the kernel's filters ({w.shape[-1]}) must be divisible by "
                              f"groups ({self.groups})")
         shape = conv_output_shape(x.shape, w.shape, self.strides, self.padding, self.dilation)
+        if self.max_pool is not None:
+            shape = pooling_output_shape(shape, *self.max_pool)
         return Spec(shape, result_dtype(x.dtype, w.dtype))
 
     def _pads(self, x_shape, w_shape) -> tuple:
@@ -169,12 +176,17 @@ class Conv(Op):
     def forward(self, k, x, w, b=None):
         self.output_spec(*_specs(x, w, b))       # the kernels trust their inputs
         y = k.conv_forward(x, w, self.strides, self._pads(x.shape, w.shape), self.dilation,
-                           self.groups, b, self.activation == "relu")
+                           self.groups, b, self.activation == "relu", self.max_pool)
         if self.activation not in ("linear", "relu"):
             y = getattr(k, self.activation + "_forward")(y)
         return y
 
     def vjp(self, k, dy, y, x, w, b=None):
+        if self.max_pool is not None:     # back through the pooling, to the unpooled output
+            unpooled = replace(self, max_pool=None).forward(k, x, w, b)
+            dy = k.max_pool_backward(dy, unpooled, y, *self.max_pool,
+                                     ((0, 0),) * len(self.strides))
+            y = unpooled
         if self.activation not in ("linear", "relu"):
             dy = getattr(k, self.activation + "_backward")(dy, y, y)
         dx, dw, db = k.conv_backward(dy, x, w, self.strides, self._pads(x.shape, w.shape),
@@ -289,23 +301,35 @@ def _call(op, x, kernel, bias):
 
 
 def conv(x, kernel, bias=None, strides=1, padding="valid", data_format=None, dilation_rate=1,
-         groups=None, activation=None):
+         groups=None, activation=None, max_pool=None):
     """activation(conv(x, kernel) + bias) for 1-D, 2-D and 3-D inputs (rank from the kernel).
 
     x: (N, *spatial, C) (channels_last) or (N, C, *spatial); kernel: (*k, C // groups, F);
     bias: (F,) or None. groups: None infers C // kernel.shape[-2], as keras.ops.conv does.
-    padding: "valid", "same", "causal" (1-D only) or ((before, after), ...) per axis."""
+    padding: "valid", "same", "causal" (1-D only) or ((before, after), ...) per axis.
+    max_pool: None, or (pool_size, strides) to max-pool the result over valid windows in the
+    same pass (as `max_pool(..., padding="valid")` after it; activation one of
+    FUSED_ACTIVATIONS)."""
     rank = len(kernel.shape) - 2
     strides = _as_tuple("conv", "strides", strides, rank)
     dilation = _as_tuple("conv", "dilation_rate", dilation_rate, rank)
     padding = _padding("conv", padding, rank, _conv_paddings(rank))
+    if max_pool is not None:
+        from .. import activations   # activations is built on ops: imported on use
+
+        max_pool = (_as_tuple("conv", "max_pool size", max_pool[0], rank),
+                    _as_tuple("conv", "max_pool strides", max_pool[1], rank))
+        if activations.serialize(activations.get(activation)) not in FUSED_ACTIVATIONS:
+            raise ValueError(f"conv: max_pool needs an activation that commutes with it (one "
+                             f"of {FUSED_ACTIVATIONS}); received activation={activation!r}")
 
     def body(x, fused):
         n_groups = groups
         if n_groups is None:
             channels = x.shape[-1]
             n_groups = 1 if channels is None else max(1, channels // kernel.shape[-2])
-        return _call(Conv(strides, padding, dilation, int(n_groups), fused), x, kernel, bias)
+        return _call(Conv(strides, padding, dilation, int(n_groups), fused, max_pool), x,
+                     kernel, bias)
     return _in_layout("conv", x, data_format, activation, body)
 
 

@@ -126,11 +126,44 @@ def _patches_one_channel(x, n, s, pb, d, ks, out_sp, cols_t, col0):
                 tap += 1
 
 
+@njit(cache=True)
+def _max_pool_rows(src, r0, in_sp, pk, ps, pooled_sp, dst, d0):
+    """dst[d0 + (i, j, l)] = the maximum of src's rows r0 + (position) over window (i, j, l)
+    of an image laid out as in_sp positions (valid windows of size pk, strides ps per axis).
+    src, dst (rows, F); vectorized over F."""
+    n_out, sf, df = np.uintp(src.shape[1]), src.reshape(-1), dst.reshape(-1)
+    kd, kh, kw = pk
+    sd, sh, sw = ps
+    _, ih, iw = in_sp
+    od, oh, ow = pooled_sp
+    for i in range(od):
+        for j in range(oh):
+            for l in range(ow):
+                out = np.uintp(d0 + (i * oh + j) * ow + l) * n_out
+                first = np.uintp(r0 + (i * sd * ih + j * sh) * iw + l * sw) * n_out
+                for f in range(n_out):
+                    df[out + f] = sf[first + f]
+                for p in range(kd):
+                    for q in range(kh):
+                        for r in range(kw):
+                            row = np.uintp(r0 + ((i * sd + p) * ih + j * sh + q) * iw
+                                           + l * sw + r) * n_out
+                            for f in range(n_out):
+                                v, m = sf[row + f], df[out + f]
+                                df[out + f] = v if v > m else m
+
+
 @njit(cache=True, parallel=True)
-def _conv_forward(x, wg, bias, s, pb, d, ks, out_sp, relu, block, y, chunks):
+def _conv_forward(x, wg, bias, s, pb, d, ks, out_sp, relu, pk, ps, pooled_sp, block, y,
+                  chunks):
     """y[(n, pos), group g] = im2col(x[n], group g) @ wg[g], `block` images per product;
-    then + bias, then relu. x (N, D, H, W, C), wg (G, K, Fg), bias (F,) or (0,), y (N * P, F)."""
-    n_batch, n_pos = x.shape[0], y.shape[0] // x.shape[0]
+    then, with a pool window pk other than (1, 1, 1), the maximum over each window (strides
+    ps) of the `out_sp` positions computed (y holds pooled_sp positions per image); then + bias, then relu (both commute with the maximum, so they run
+    on the smaller pooled rows). x (N, D, H, W, C), wg (G, K, Fg), bias (F,) or (0,),
+    y (N * positions, F)."""
+    n_batch, n_pos = x.shape[0], out_sp[0] * out_sp[1] * out_sp[2]
+    n_pooled = pooled_sp[0] * pooled_sp[1] * pooled_sp[2]
+    pooling = pk != (1, 1, 1)
     groups, n_cols, per_group = wg.shape
     cg = x.shape[4] // groups
     one_channel = x.shape[4] == 1
@@ -138,11 +171,12 @@ def _conv_forward(x, wg, bias, s, pb, d, ks, out_sp, relu, block, y, chunks):
         cols = np.empty((0 if one_channel else block * n_pos, n_cols), x.dtype)
         cols_t = np.empty((n_cols, block * n_pos if one_channel else 0), x.dtype)
         part = np.empty((block * n_pos, per_group), x.dtype)
+        scratch = np.empty((block * n_pos if pooling else 0, y.shape[1]), x.dtype)
         stop = (t + 1) * n_batch // chunks
         for n0 in range(t * n_batch // chunks, stop, block):
             n1 = min(n0 + block, stop)
             rows = (n1 - n0) * n_pos
-            out = y[n0 * n_pos:n1 * n_pos]
+            out = scratch[:rows] if pooling else y[n0 * n_pos:n1 * n_pos]
             if one_channel:                   # a first layer on one channel (no groups)
                 if rows < cols_t.shape[1]:    # the chunk's last, smaller block
                     cols_t = np.empty((n_cols, rows), x.dtype)
@@ -158,8 +192,12 @@ def _conv_forward(x, wg, bias, s, pb, d, ks, out_sp, relu, block, y, chunks):
                 else:
                     np.dot(cols[:rows], wg[g], part[:rows])
                     _copy_columns(out, g * per_group, part, 0, rows, per_group)
+            if pooling:
+                for n in range(n0, n1):
+                    _max_pool_rows(out, (n - n0) * n_pos, out_sp, pk, ps, pooled_sp, y,
+                                   n * n_pooled)
             if bias.shape[0] > 0 or relu:
-                _bias_relu(y, n0 * n_pos, rows, bias, relu)
+                _bias_relu(y, n0 * n_pooled, (n1 - n0) * n_pooled, bias, relu)
 
 
 @njit(cache=True)
@@ -305,24 +343,33 @@ def _grouped(w, dtype, groups: int, axes: tuple):
                                 .transpose(axes))
 
 
-def conv_forward(x, w, strides, padding, dilation, groups=1, bias=None, relu=False):
+def conv_forward(x, w, strides, padding, dilation, groups=1, bias=None, relu=False,
+                 max_pool=None):
     """y (N, *out, F) = x (N, *spatial, C) correlated with w (*k, C // groups, F), grouped,
     with explicit padding ((before, after), ...); then + bias (F,), then max(y, 0) if relu.
-    out = (n + before + after - dilation * (k - 1) - 1) // stride + 1 per axis."""
+    out = (n + before + after - dilation * (k - 1) - 1) // stride + 1 per axis.
+    max_pool = (pool_size, pool_strides) per axis: the result max-pooled over valid windows,
+    (N, *pooled, F) with pooled = (out - size) // strides + 1, in the same pass (the
+    unpooled output is never stored, and the positions no window reads are not computed)."""
     rank, batch = x.ndim - 2, x.shape[0]
     dtype = np.result_type(x.dtype, w.dtype)
     kernel = w.shape[:-2]
     out = _output_spatial(x.shape[1:-1], kernel, strides, padding, dilation)
-    n_pos = int(np.prod(out))
+    pool = ((1,) * rank, (1,) * rank) if max_pool is None else max_pool
+    pooled = tuple((n - k) // st + 1 for n, k, st in zip(out, *pool))
+    out = tuple((n - 1) * st + k for n, k, st in zip(pooled, *pool))    # what the windows read
     wg = _grouped(w, dtype, groups, (1, 0, 2))                        # (G, K, F/G)
     b = np.zeros(0, dtype) if bias is None else np.ascontiguousarray(bias, dtype)
-    y = np.empty((batch * n_pos, w.shape[-1]), dtype)
+    y = np.empty((batch * int(np.prod(pooled)), w.shape[-1]), dtype)
     if y.size == 0:
-        return y.reshape(batch, *out, w.shape[-1])
+        return y.reshape(batch, *pooled, w.shape[-1])
     s, pb, d, ks = _geometry(rank, kernel, strides, padding, dilation)
-    _run(_conv_forward, batch, y.size * wg.shape[1], _as_5d(x, dtype), wg, b, s, pb, d, ks,
-         _lift(out, rank, 1), bool(relu), _block(n_pos, batch), y)
-    return y.reshape(batch, *out, w.shape[-1])
+    n_pos = int(np.prod(out))
+    _run(_conv_forward, batch, batch * n_pos * w.shape[-1] * wg.shape[1], _as_5d(x, dtype),
+         wg, b, s, pb, d, ks, _lift(out, rank, 1), bool(relu),
+         _lift(pool[0], rank, 1), _lift(pool[1], rank, 1), _lift(pooled, rank, 1),
+         _block(n_pos, batch), y)
+    return y.reshape(batch, *pooled, w.shape[-1])
 
 
 def conv_backward(dy, x, w, strides, padding, dilation, groups=1, y=None,

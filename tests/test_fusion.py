@@ -1,0 +1,109 @@
+"""Inference fusion of Conv + MaxPooling in Sequential models: same numbers as layer by layer,
+taken only where it is exact and only in inference."""
+import numpy as np
+import pytest
+
+import nbkeras as nk
+import nbkeras.models.functional as functional
+import nbkeras.models.sequential as sequential
+from nbkeras import layers
+
+
+@pytest.fixture
+def fused_calls(monkeypatch):
+    """The (conv, pool) layer names of the fused calls made while the test runs."""
+    calls = []
+    real = sequential.conv_max_pool
+
+    def counting(conv, pool, x):
+        calls.append((conv.name, pool.name))
+        return real(conv, pool, x)
+
+    monkeypatch.setattr(sequential, "conv_max_pool", counting)
+    monkeypatch.setattr(functional, "conv_max_pool", counting)
+    return calls
+
+
+def layer_by_layer(model, x):
+    for layer in model.layers:
+        x = layer(x)
+    return np.asarray(x)
+
+
+def convnet(data_format="channels_last", pool_padding="valid", activation="relu"):
+    shape = (11, 10, 2) if data_format == "channels_last" else (2, 11, 10)
+    return nk.Sequential([
+        nk.Input(shape),
+        layers.Conv2D(4, 3, activation=activation, data_format=data_format),
+        layers.MaxPooling2D(2, padding=pool_padding, data_format=data_format),
+        layers.Conv2D(3, 2, strides=(1, 2), padding="same", data_format=data_format),
+        layers.MaxPooling2D((2, 1), strides=(1, 1), data_format=data_format),
+        layers.Flatten(),
+        layers.Dense(3, activation="softmax"),
+    ])
+
+
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+@pytest.mark.parametrize("activation", ["relu", "tanh", None])
+def test_predict_fuses_and_matches_layer_by_layer(fused_calls, data_format, activation):
+    model = convnet(data_format, activation=activation)
+    x = np.random.default_rng(0).standard_normal((5, *model.input_shape[1:])).astype("float32")
+    expected = layer_by_layer(model, x)
+    np.testing.assert_allclose(model.predict(x, verbose=0), expected, rtol=1e-6, atol=1e-6)
+    assert fused_calls == [(model.layers[0].name, model.layers[1].name),
+                           (model.layers[2].name, model.layers[3].name)]
+
+
+def test_no_fusion_for_same_pooling_other_activations_or_training(fused_calls):
+    x = np.random.default_rng(1).standard_normal((3, 11, 10, 2)).astype("float32")
+    same = convnet(pool_padding="same")
+    np.testing.assert_allclose(np.asarray(same(x)), layer_by_layer(same, x), rtol=1e-6)
+    assert len(fused_calls) == 1                          # only the second pair fuses
+    softmax = convnet(activation="softmax")
+    np.testing.assert_allclose(np.asarray(softmax(x)), layer_by_layer(softmax, x), rtol=1e-6)
+    assert len(fused_calls) == 2
+    model = convnet()
+    model(x, training=True)
+    with nk.GradientTape():
+        model(x)
+    assert len(fused_calls) == 2
+
+
+def test_no_fusion_for_a_conv_subclass_with_its_own_call(fused_calls):
+    class Doubled(layers.Conv2D):
+        def call(self, inputs):
+            return super().call(inputs) * 2.0
+
+    model = nk.Sequential([nk.Input((6, 6, 1)), Doubled(2, 3), layers.MaxPooling2D(2)])
+    x = np.random.default_rng(2).standard_normal((2, 6, 6, 1)).astype("float32")
+    np.testing.assert_allclose(np.asarray(model(x)), layer_by_layer(model, x), rtol=1e-6)
+    assert fused_calls == []
+
+
+def test_gradients_through_a_fused_model_call_are_those_of_the_layers():
+    model = convnet()
+    x = np.random.default_rng(3).standard_normal((2, 11, 10, 2))
+    tensor = nk.ops.convert_to_tensor(x.astype("float32"))
+    with nk.GradientTape() as tape:
+        tape.watch(tensor)
+        loss = nk.ops.sum(model(tensor))
+    grads = tape.gradient(loss, [tensor, *model.trainable_weights])
+    assert all(g is not None and np.all(np.isfinite(np.asarray(g))) for g in grads)
+
+
+def test_functional_fuses_only_a_conv_output_that_nothing_else_reads(fused_calls):
+    inputs = nk.Input((9, 9, 1))
+    a = layers.Conv2D(3, 3, activation="relu")(inputs)
+    pooled_a = layers.MaxPooling2D(2)(a)                      # fuses
+    b = layers.Conv2D(3, 2)(inputs)
+    pooled_b = layers.MaxPooling2D(2)(b)                      # b is also a model output
+    c = layers.Conv2D(3, 2)(inputs)
+    pooled_c = layers.MaxPooling2D(2)(c)                      # c is read twice
+    summed = layers.Flatten()(layers.Add()([c, c]))
+    model = nk.Model(inputs, [layers.Flatten()(pooled_a), pooled_b, b,
+                              layers.Flatten()(pooled_c), summed])
+    x = np.random.default_rng(4).standard_normal((3, 9, 9, 1)).astype("float32")
+    results = model.predict(x, verbose=0)
+    assert fused_calls == [(model.get_layer(index=1).name, model.get_layer(index=2).name)]
+    expected_a = layers.Flatten()(model.get_layer(index=2)(model.get_layer(index=1)(x)))
+    np.testing.assert_allclose(results[0], np.asarray(expected_a), rtol=1e-6, atol=1e-6)
