@@ -13,6 +13,15 @@ same output (the kernel gradient sums one partial per chunk). BLAS is held to on
 while these kernels run (threadpoolctl): OpenBLAS threads nested under Numba's oversubscribe
 the cores and serialize on its lock (measured 10-50x slower on 2 cores). Without
 threadpoolctl the images run one at a time and BLAS threads on its own.
+
+Copies run as contiguous runs indexed with unsigned integers (LLVM then vectorizes them; signed
+indices keep a wraparound test that blocked it, and im2col cost as much as the product). A
+one-channel input (a first layer on grey images) unfolds transposed, taps by positions, since
+its runs along a row are long there and one value long in the row-major layout. The backward
+pass is one kernel: relu mask, bias, kernel and input gradients per block of images. The
+forward may max-pool its result before storing it (`max_pool`, used by inference fusion):
+the pooled rows are taken from the block still in cache, and only the positions some window
+reads are computed.
 """
 import numba
 import numpy as np
