@@ -166,13 +166,13 @@ def _max_pool_rows(src, r0, in_sp, pk, ps, pooled_sp, dst, d0):
 def _conv_forward(x, wg, bias, s, pb, d, ks, out_sp, relu, pk, ps, pooled_sp, block, y,
                   chunks):
     """y[(n, pos), group g] = im2col(x[n], group g) @ wg[g], `block` images per product;
-    then, with a pool window pk other than (1, 1, 1), the maximum over each window (strides
+    then, unless pk and ps are both (1, 1, 1), the maximum over each window (size pk, strides
     ps) of the `out_sp` positions computed (y holds pooled_sp positions per image); then + bias, then relu (both commute with the maximum, so they run
     on the smaller pooled rows). x (N, D, H, W, C), wg (G, K, Fg), bias (F,) or (0,),
     y (N * positions, F)."""
     n_batch, n_pos = x.shape[0], out_sp[0] * out_sp[1] * out_sp[2]
     n_pooled = pooled_sp[0] * pooled_sp[1] * pooled_sp[2]
-    pooling = pk != (1, 1, 1)
+    pooling = pk != (1, 1, 1) or ps != (1, 1, 1)
     groups, n_cols, per_group = wg.shape
     cg = x.shape[4] // groups
     one_channel = x.shape[4] == 1
