@@ -41,6 +41,9 @@ def main(argv=None) -> float:
     model.summary()
     model.compile(optimizer=nk.optimizers.Adam(args.learning_rate),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    print("Compiling the kernels (a first run only: later runs load them from Numba's cache) ...",
+          end=" ", flush=True)
+    print(f"{nk.utils.warmup(model, x_train[:2], y_train[:2]):.1f} s")
     start = time.perf_counter()
     history = model.fit(x_train, y_train, batch_size=args.batch_size, epochs=args.epochs,
                         validation_data=(x_test, y_test), verbose=1)
