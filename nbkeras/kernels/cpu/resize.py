@@ -17,8 +17,9 @@ __all__ = ["bilinear_resize_forward", "bilinear_resize_backward"]
 
 
 @njit(cache=True, parallel=True)
-def _bilinear(x, lo_h, hi_h, wl_h, wh_h, lo_w, hi_w, wl_w, wh_w, block, y):
-    """y[n, i, j] = sum over the 2 x 2 taps (a, b) of wh[i, a] ww[j, b] x[n, a, b]."""
+def _bilinear(x, y, lo_h, hi_h, wl_h, wh_h, lo_w, hi_w, wl_w, wh_w, block, adjoint):
+    """y[n, i, j] = sum over the 2 x 2 taps (a, b) of wh[i, a] ww[j, b] x[n, a, b]; with
+    `adjoint`, its transpose: x[n, a, b] += wh[i, a] ww[j, b] y[n, i, j] (x zero on entry)."""
     n_batch, oh, ow, c = y.shape
     h, w = x.shape[1], x.shape[2]
     x2, y2 = x.reshape(-1, c), y.reshape(-1, c)
@@ -34,35 +35,17 @@ def _bilinear(x, lo_h, hi_h, wl_h, wh_h, lo_w, hi_w, wl_w, wh_w, block, y):
                 e, f = wh_h[i] * wl_w[j], wh_h[i] * wh_w[j]
                 left, right = uint64(lo_w[j]), uint64(hi_w[j])
                 out = uint64((n * oh + i) * ow + j)
-                for ch in range(c0, c1):
-                    y2[out, ch] = (a * x2[top + left, ch] + b * x2[top + right, ch]
-                                   + e * x2[bottom + left, ch] + f * x2[bottom + right, ch])
-
-
-@njit(cache=True, parallel=True)
-def _bilinear_backward(dy, lo_h, hi_h, wl_h, wh_h, lo_w, hi_w, wl_w, wh_w, block, dx):
-    """The adjoint of _bilinear: dx[n, a, b] += wh[i, a] ww[j, b] dy[n, i, j]; dx zero on entry."""
-    n_batch, oh, ow, c = dy.shape
-    h, w = dx.shape[1], dx.shape[2]
-    dy2, dx2 = dy.reshape(-1, c), dx.reshape(-1, c)
-    blocks = (c + block - 1) // block
-    for task in prange(n_batch * blocks):
-        n = task // blocks
-        c0 = uint64((task % blocks) * block)
-        c1 = uint64(min((task % blocks) * block + block, c))
-        for i in range(oh):
-            top, bottom = uint64((n * h + lo_h[i]) * w), uint64((n * h + hi_h[i]) * w)
-            for j in range(ow):
-                a, b = wl_h[i] * wl_w[j], wl_h[i] * wh_w[j]
-                e, f = wh_h[i] * wl_w[j], wh_h[i] * wh_w[j]
-                left, right = uint64(lo_w[j]), uint64(hi_w[j])
-                out = uint64((n * oh + i) * ow + j)
-                for ch in range(c0, c1):
-                    g = dy2[out, ch]
-                    dx2[top + left, ch] += a * g
-                    dx2[top + right, ch] += b * g
-                    dx2[bottom + left, ch] += e * g
-                    dx2[bottom + right, ch] += f * g
+                if adjoint:
+                    for ch in range(c0, c1):
+                        g = y2[out, ch]
+                        x2[top + left, ch] += a * g
+                        x2[top + right, ch] += b * g
+                        x2[bottom + left, ch] += e * g
+                        x2[bottom + right, ch] += f * g
+                else:
+                    for ch in range(c0, c1):
+                        y2[out, ch] = (a * x2[top + left, ch] + b * x2[top + right, ch]
+                                       + e * x2[bottom + left, ch] + f * x2[bottom + right, ch])
 
 
 def _taps(n_in: int, n_out: int, dtype):
@@ -82,8 +65,8 @@ def bilinear_resize_forward(x, size):
     """x (N, H, W, C) resized to (N, *size, C) by bilinear interpolation."""
     x = np.ascontiguousarray(x)
     y = np.empty((x.shape[0], *size, x.shape[-1]), x.dtype)
-    launch(_bilinear, y.size, x, *_tables(x.shape[1:3], size, x.dtype),
-           _channel_block(x.shape[0], x.shape[-1]), y)
+    launch(_bilinear, y.size, x, y, *_tables(x.shape[1:3], size, x.dtype),
+           _channel_block(x.shape[0], x.shape[-1]), False)
     return y
 
 
@@ -91,6 +74,6 @@ def bilinear_resize_backward(dy, x_shape):
     """dL/dx of bilinear_resize_forward for an input of shape x_shape."""
     dy = np.ascontiguousarray(dy)
     dx = np.zeros(x_shape, dy.dtype)
-    launch(_bilinear_backward, dy.size, dy, *_tables(x_shape[1:3], dy.shape[1:3], dy.dtype),
-           _channel_block(x_shape[0], x_shape[-1]), dx)
+    launch(_bilinear, dy.size, dx, dy, *_tables(x_shape[1:3], dy.shape[1:3], dy.dtype),
+           _channel_block(x_shape[0], x_shape[-1]), True)
     return dx
