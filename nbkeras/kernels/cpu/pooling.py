@@ -112,15 +112,19 @@ def _max_pool_backward(dy, x, y, ks, s, pb, block, dx):
 
 
 @njit(cache=True, parallel=True)
-def _sum_pool(x, ks, s, pb, block, mean, y):
+def _sum_pool(x, y, ks, s, pb, block, mean, adjoint):
     """y[n, i, j, l] = sum of x[n] over the real (unpadded) cells of window (i, j, l), divided
-    by their count if `mean`."""
+    by their count if `mean`; with `adjoint`, its transpose: x[n, window (i, j, l)] +=
+    y[n, i, j, l] (/ count), x zeroed here by each task in its own image and channels."""
     n_batch, od, oh, ow, c = y.shape
     d, h, w = x.shape[1], x.shape[2], x.shape[3]
     x2, y2 = x.reshape(-1, c), y.reshape(-1, c)
     blocks = (c + block - 1) // block
     for task in prange(n_batch * blocks):
         n, c0, c1 = _channels(task, blocks, block, c)
+        if adjoint:
+            _zero_image(x2, n, d * h * w, c0, c1)
+        share = np.empty(c, y.dtype)
         for i in range(od):
             d0, d1 = _window(i, s[0], pb[0], ks[0], d)
             for j in range(oh):
@@ -128,48 +132,22 @@ def _sum_pool(x, ks, s, pb, block, mean, y):
                 for l in range(ow):
                     w0, w1 = _window(l, s[2], pb[2], ks[2], w)
                     out = uint64(((n * od + i) * oh + j) * ow + l)
+                    scale = 1.0 / ((d1 - d0) * (h1 - h0) * (w1 - w0)) if mean else 1.0
                     for ch in range(c0, c1):
-                        y2[out, ch] = 0
+                        share[ch] = y2[out, ch] * scale if adjoint else 0
                     for p in range(d0, d1):
                         for q in range(h0, h1):
                             for r in range(w0, w1):
                                 row = uint64(((n * d + p) * h + q) * w + r)
-                                for ch in range(c0, c1):
-                                    y2[out, ch] += x2[row, ch]
-                    if mean:
-                        scale = 1.0 / ((d1 - d0) * (h1 - h0) * (w1 - w0))
+                                if adjoint:
+                                    for ch in range(c0, c1):
+                                        x2[row, ch] += share[ch]
+                                else:
+                                    for ch in range(c0, c1):
+                                        share[ch] += x2[row, ch]
+                    if not adjoint:
                         for ch in range(c0, c1):
-                            y2[out, ch] *= scale
-
-
-@njit(cache=True, parallel=True)
-def _average_pool_backward(dy, ks, s, pb, block, dx):
-    """dx[n, window (i, j, l)] += dy[n, i, j, l] / (real cells in the window); dx is zeroed
-    here, by each task in its own image and channels."""
-    n_batch, od, oh, ow, c = dy.shape
-    d, h, w = dx.shape[1], dx.shape[2], dx.shape[3]
-    dy2, dx2 = dy.reshape(-1, c), dx.reshape(-1, c)
-    blocks = (c + block - 1) // block
-    for task in prange(n_batch * blocks):
-        n, c0, c1 = _channels(task, blocks, block, c)
-        _zero_image(dx2, n, d * h * w, c0, c1)
-        share = np.empty(c, dy.dtype)
-        for i in range(od):
-            d0, d1 = _window(i, s[0], pb[0], ks[0], d)
-            for j in range(oh):
-                h0, h1 = _window(j, s[1], pb[1], ks[1], h)
-                for l in range(ow):
-                    w0, w1 = _window(l, s[2], pb[2], ks[2], w)
-                    out = uint64(((n * od + i) * oh + j) * ow + l)
-                    scale = 1.0 / ((d1 - d0) * (h1 - h0) * (w1 - w0))
-                    for ch in range(c0, c1):
-                        share[ch] = dy2[out, ch] * scale
-                    for p in range(d0, d1):
-                        for q in range(h0, h1):
-                            for r in range(w0, w1):
-                                row = uint64(((n * d + p) * h + q) * w + r)
-                                for ch in range(c0, c1):
-                                    dx2[row, ch] += share[ch]
+                            y2[out, ch] = share[ch] * scale
 
 
 # ---- host side ----------------------------------------------------------------------------
@@ -229,8 +207,8 @@ def max_pool_backward(dy, x, y, pool_size, strides, padding):
 def _sum_pool_forward(x, pool_size, strides, padding, mean):
     ks, s, pb, out_shape = _setup(x.shape, pool_size, strides, padding)
     y = np.empty(out_shape, x.dtype)
-    launch(_sum_pool, x.size, _as_3d(x), ks, s, pb, _channel_block(x.shape[0], x.shape[-1]),
-           mean, _as_3d(y))
+    launch(_sum_pool, x.size, _as_3d(x), _as_3d(y), ks, s, pb,
+           _channel_block(x.shape[0], x.shape[-1]), mean, False)
     return y
 
 
@@ -248,6 +226,6 @@ def average_pool_backward(dy, x_shape, pool_size, strides, padding):
     """dL/dx: each dy shared equally among the real cells of its window."""
     ks, s, pb, _ = _setup(x_shape, pool_size, strides, padding)
     dx = np.empty(x_shape, dy.dtype)
-    launch(_average_pool_backward, dx.size, _as_3d(dy), ks, s, pb,
-           _channel_block(x_shape[0], x_shape[-1]), _as_3d(dx))
+    launch(_sum_pool, dx.size, _as_3d(dx), _as_3d(dy), ks, s, pb,
+           _channel_block(x_shape[0], x_shape[-1]), True, True)
     return dx
