@@ -37,6 +37,16 @@ def _sgd(var, grad, m, lr, momentum, use_momentum, nesterov, decay):
         var[i] = w
 
 
+@njit(cache=True)
+def _moments(m, v, i, g, one_minus_beta_1, one_minus_beta_2):
+    """m[i] += (g - m[i])(1 - b1) and v[i] += (g² - v[i])(1 - b2); returns the new values."""
+    m_i = m[i] + (g - m[i]) * one_minus_beta_1
+    v_i = v[i] + (g * g - v[i]) * one_minus_beta_2
+    m[i] = m_i
+    v[i] = v_i
+    return m_i, v_i
+
+
 @njit(cache=True, parallel=True)
 def _adam(var, grad, m, v, v_max, alpha, one_minus_beta_1, one_minus_beta_2, epsilon,
           amsgrad, decay):
@@ -47,10 +57,7 @@ def _adam(var, grad, m, v, v_max, alpha, one_minus_beta_1, one_minus_beta_2, eps
         if decay != 0:
             w -= w * decay
         g = grad[i]
-        m_i = m[i] + (g - m[i]) * one_minus_beta_1
-        v_i = v[i] + (g * g - v[i]) * one_minus_beta_2
-        m[i] = m_i
-        v[i] = v_i
+        m_i, v_i = _moments(m, v, i, g, one_minus_beta_1, one_minus_beta_2)
         if amsgrad:
             v_i = max(v_max[i], v_i)
             v_max[i] = v_i
@@ -137,10 +144,7 @@ def _nadam(var, grad, m, v, lr, one_minus_beta_1, one_minus_beta_2, momentum_coe
         if decay != 0:
             w -= w * decay
         g = grad[i]
-        m_i = m[i] + (g - m[i]) * one_minus_beta_1
-        v_i = v[i] + (g * g - v[i]) * one_minus_beta_2
-        m[i] = m_i
-        v[i] = v_i
+        m_i, v_i = _moments(m, v, i, g, one_minus_beta_1, one_minus_beta_2)
         m_hat = momentum_coef * m_i + grad_coef * g
         var[i] = w - m_hat * lr / (np.sqrt(v_i * velocity_coef) + epsilon)
 
