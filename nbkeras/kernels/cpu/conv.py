@@ -166,10 +166,10 @@ def _max_pool_rows(src, r0, in_sp, pk, ps, pooled_sp, dst, d0):
 def _conv_forward(x, wg, bias, s, pb, d, ks, out_sp, relu, pk, ps, pooled_sp, block, y,
                   chunks):
     """y[(n, pos), group g] = im2col(x[n], group g) @ wg[g], `block` images per product;
-    then, unless pk and ps are both (1, 1, 1), the maximum over each window (size pk, strides
-    ps) of the `out_sp` positions computed (y holds pooled_sp positions per image); then + bias, then relu (both commute with the maximum, so they run
-    on the smaller pooled rows). x (N, D, H, W, C), wg (G, K, Fg), bias (F,) or (0,),
-    y (N * positions, F)."""
+    then, unless pk and ps are both (1, 1, 1), the maximum over each window (size pk,
+    strides ps) of the `out_sp` positions computed (y then holds pooled_sp positions per
+    image); then + bias, then relu (both commute with the maximum, so they run on the
+    pooled rows). x (N, D, H, W, C), wg (G, K, Fg), bias (F,) or (0,), y (N * positions, F)."""
     n_batch, n_pos = x.shape[0], out_sp[0] * out_sp[1] * out_sp[2]
     n_pooled = pooled_sp[0] * pooled_sp[1] * pooled_sp[2]
     pooling = pk != (1, 1, 1) or ps != (1, 1, 1)
@@ -245,22 +245,21 @@ def _gradient_rows(dy, y, r0, rows, dz, db):
 
 
 @njit(cache=True, parallel=True)
-def _conv_backward(dy, y, x, wgt, s, pb, d, ks, out_sp, block, dx, chunks):
+def _conv_backward(dy, y, x, wgt, s, pb, d, ks, out_sp, block, dx, part_w, part_b):
     """The VJP of y = relu?(conv(x, w) + b) in one pass over the batch, `block` images per
     matrix product and one contiguous run of images per chunk (thread):
     dz = dy, zeroed where y <= 0 when y has rows (else y is (0, 0): no relu);
     dwg[g] = sum over n of im2col(x[n], group g).T @ dz[(n, pos), group g], when x has images;
     dx[n] += col2im(dz[(n, pos), group g] @ wgt[g]) for each group, when dx has images (dx is
-    zero on entry); db = the column sums of dz. Each chunk sums dwg and db into its own slice
-    of `part_w`, `part_b` (float64), added at the end. dy, y (N * P, F); x, dx (N, D, H, W, C) or empty;
-    wgt (G, Fg, K). Returns (dwg (G, K, Fg), db (F,))."""
+    zero on entry); db = the column sums of dz. Chunk t (of part_w.shape[0], one per thread)
+    sums its share of dwg and db into part_w[t] (G, K, Fg) and part_b[t] (F,), zero on entry.
+    dy, y (N * P, F); x, dx (N, D, H, W, C) or empty; wgt (G, Fg, K)."""
     n_batch = max(x.shape[0], dx.shape[0])
     n_pos = dy.shape[0] // n_batch
     groups, per_group, n_cols = wgt.shape
     n_out = dy.shape[1]
     cg = max(x.shape[4], dx.shape[4]) // groups
-    part_w = np.zeros((chunks, groups, n_cols, per_group), dy.dtype)
-    part_b = np.zeros((chunks, n_out))     # float64: sums over many rows
+    chunks = part_w.shape[0]
     one_channel = x.shape[0] > 0 and x.shape[4] == 1
     for t in prange(chunks):
         cols = np.empty((block * n_pos, n_cols), dy.dtype)      # im2col, then dz @ wgt
@@ -297,25 +296,25 @@ def _conv_backward(dy, y, x, wgt, s, pb, d, ks, out_sp, block, dx, chunks):
                     for n in range(n0, n1):
                         _patches(dx, n, g * cg, cg, s, pb, d, ks, out_sp, cols,
                                  (n - n0) * n_pos, True)
-    dwg, db = part_w[0].copy(), part_b[0].copy()
-    for t in range(1, chunks):
-        dwg += part_w[t]
-        db += part_b[t]
-    return dwg, db.astype(dy.dtype)
 
 
 # ---- host side: layouts, dtypes, output allocation, threads --------------------------------
 
 BLOCK_ROWS = 512   # im2col rows per matrix product: small images are stacked up to this
-def _run(kernel, batch: int, elements: int, *args):
-    """kernel(*args, chunks): the images in `chunks` contiguous runs, one per Numba thread
-    (`nk.config.set_num_threads`), each calling single-threaded BLAS. Small work: one thread."""
+def _chunks(batch: int, elements: int) -> int:
+    """Contiguous runs of images, one per Numba thread (`nk.config.set_num_threads`); one
+    for small work, and one without threadpoolctl (BLAS then threads on its own)."""
+    if blas_controller() is None or elements < PARALLEL_MIN_ELEMENTS:
+        return 1
+    return max(1, min(batch, numba.get_num_threads()))
+
+
+def _run(kernel, chunks: int, *args):
+    """kernel(*args) on `chunks` Numba threads, each calling single-threaded BLAS."""
     if blas_controller() is None:
-        return launch(kernel, 0, *args, 1)
-    threads = numba.get_num_threads() if elements >= PARALLEL_MIN_ELEMENTS else 1
-    chunks = max(1, min(batch, threads))
+        return launch(kernel, 0, *args)
     with single_threaded_blas():
-        return launch(kernel, elements if chunks > 1 else 0, *args, chunks)
+        return launch(kernel, PARALLEL_MIN_ELEMENTS if chunks > 1 else 0, *args)
 
 
 def _block(n_pos: int, batch: int) -> int:
@@ -374,10 +373,10 @@ def conv_forward(x, w, strides, padding, dilation, groups=1, bias=None, relu=Fal
         return y.reshape(batch, *pooled, w.shape[-1])
     s, pb, d, ks = _geometry(rank, kernel, strides, padding, dilation)
     n_pos = int(np.prod(out))
-    _run(_conv_forward, batch, batch * n_pos * w.shape[-1] * wg.shape[1], _as_5d(x, dtype),
-         wg, b, s, pb, d, ks, _lift(out, rank, 1), bool(relu),
-         _lift(pool[0], rank, 1), _lift(pool[1], rank, 1), _lift(pooled, rank, 1),
-         _block(n_pos, batch), y)
+    chunks = _chunks(batch, batch * n_pos * w.shape[-1] * wg.shape[1])
+    _run(_conv_forward, chunks, _as_5d(x, dtype), wg, b, s, pb, d, ks, _lift(out, rank, 1),
+         bool(relu), _lift(pool[0], rank, 1), _lift(pool[1], rank, 1), _lift(pooled, rank, 1),
+         _block(n_pos, batch), y, chunks)
     return y.reshape(batch, *pooled, w.shape[-1])
 
 
@@ -401,8 +400,12 @@ def conv_backward(dy, x, w, strides, padding, dilation, groups=1, y=None,
     else:
         n_pos = dy2.shape[0] // batch
         s, pb, d, ks = _geometry(rank, w.shape[:-2], strides, padding, dilation)
-        dwg, db = _run(_conv_backward, batch, dy2.size * wgt.shape[2], dy2, y2, x5, wgt, s, pb,
-                       d, ks, _lift(dy.shape[1:-1], rank, 1), _block(n_pos, batch), dx)
+        chunks = _chunks(batch, dy2.size * wgt.shape[2])
+        part_w = np.zeros((chunks, groups, wgt.shape[2], wgt.shape[1]), dtype)
+        part_b = np.zeros((chunks, n_out))             # float64: sums over many rows
+        _run(_conv_backward, chunks, dy2, y2, x5, wgt, s, pb, d, ks,
+             _lift(dy.shape[1:-1], rank, 1), _block(n_pos, batch), dx, part_w, part_b)
+        dwg, db = part_w.sum(axis=0), part_b.sum(axis=0).astype(dtype)
     dw = np.ascontiguousarray(dwg.transpose(1, 0, 2)).reshape(w.shape) if kernel_gradient else None
     return (dx.reshape(x.shape) if input_gradient else None), dw, db
 
