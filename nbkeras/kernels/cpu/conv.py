@@ -267,11 +267,12 @@ def _conv_backward(dy, y, x, wgt, s, pb, d, ks, out_sp, block, dx, part_w, part_
         dz = np.empty((block * n_pos, n_out), dy.dtype)
         dzg = np.empty((block * n_pos, per_group), dy.dtype)
         step = np.empty((n_cols, per_group), dy.dtype)
+        db = np.zeros(n_out)        # this thread's own: rows of part_b share cache lines
         stop = (t + 1) * n_batch // chunks
         for n0 in range(t * n_batch // chunks, stop, block):
             n1 = min(n0 + block, stop)
             rows = (n1 - n0) * n_pos
-            _gradient_rows(dy, y, n0 * n_pos, rows, dz, part_b[t])
+            _gradient_rows(dy, y, n0 * n_pos, rows, dz, db)
             for g in range(groups):
                 if groups > 1:
                     _copy_columns(dzg, 0, dz, g * per_group, rows, per_group)
@@ -296,6 +297,8 @@ def _conv_backward(dy, y, x, wgt, s, pb, d, ks, out_sp, block, dx, part_w, part_
                     for n in range(n0, n1):
                         _patches(dx, n, g * cg, cg, s, pb, d, ks, out_sp, cols,
                                  (n - n0) * n_pos, True)
+        for f in range(n_out):
+            part_b[t, f] = db[f]
 
 
 # ---- host side: layouts, dtypes, output allocation, threads --------------------------------
