@@ -107,3 +107,12 @@ def test_functional_fuses_only_a_conv_output_that_nothing_else_reads(fused_calls
     assert fused_calls == [(model.get_layer(index=1).name, model.get_layer(index=2).name)]
     expected_a = layers.Flatten()(model.get_layer(index=2)(model.get_layer(index=1)(x)))
     np.testing.assert_allclose(results[0], np.asarray(expected_a), rtol=1e-6, atol=1e-6)
+
+
+def test_bad_inputs_raise_the_layers_own_errors(fused_calls):
+    model = convnet()
+    model.predict(np.zeros((1, 11, 10, 2), "float32"), verbose=0)
+    with pytest.raises(ValueError, match=f"Conv2D '{model.layers[0].name}'.*axis -1"):
+        sequential.Sequential.call(model, np.zeros((1, 11, 10, 3), "float32"))
+    with pytest.raises(ValueError, match=f"Conv2D '{model.layers[0].name}'"):
+        sequential.Sequential.call(model, np.zeros((1, 11, 2), "float32"))

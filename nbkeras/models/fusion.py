@@ -38,7 +38,10 @@ def fuses_with_max_pool(conv, pool, input_shape: tuple) -> bool:
             and (conv.data_format or config.image_data_format()) == pool.data_format
             and activations.serialize(activations.get(conv.activation)) in FUSED_ACTIVATIONS):
         return False
-    shape = conv.compute_output_shape(input_shape)
+    try:
+        shape = conv.compute_output_shape(input_shape)
+    except ValueError:                  # the layers, called one by one, raise their own error
+        return False
     spatial = shape[1:-1] if pool.data_format == "channels_last" else shape[2:]
     return all(n is not None and n >= k for n, k in zip(spatial, pool.pool_size))
 
@@ -66,6 +69,7 @@ def fusable_node_pairs(nodes: list, outputs: list) -> dict:
 def conv_max_pool(conv, pool, x):
     """`pool(conv(x))` in one pass (see `fuses_with_max_pool`)."""
     x = conv._convert_input(x)
+    conv._maybe_build(x)                # checks x against the layer's input spec, as a call does
     return ops.conv(x, conv.kernel, conv.bias, conv.strides, conv.padding, conv.data_format,
                     conv.dilation_rate, conv.groups, conv.activation,
                     max_pool=(pool.pool_size, pool.strides))
