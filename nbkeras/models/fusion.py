@@ -11,8 +11,8 @@ dtypes or layouts) runs layer by layer as usual.
 from __future__ import annotations
 
 from .. import activations, config, ops
-from ..core.tape import active_tapes
 from ..core.keras_tensor import KerasTensor
+from ..core.tape import active_tapes
 from ..layers.convolutional.conv import BaseConv
 from ..layers.layer import Layer
 from ..layers.pooling.base_pooling import BasePooling
