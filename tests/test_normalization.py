@@ -35,8 +35,10 @@ def batch_norm_cases(draw):
     return shape, config, draw(st.integers(0, 2**32 - 1))
 
 
-@given(case=batch_norm_cases())
-def test_batch_norm_training_matches_reference_updates_moving_stats_and_gradients(case):
+def _built_batch_norm(case):
+    """(x, config, layer, gamma, beta, moving_mean, moving_variance): a float64
+    BatchNormalization built for the drawn case, with random affine weights and moving
+    statistics, and a random input."""
     shape, config, seed = case
     rng = np.random.default_rng(seed)
     x = rng.normal(1.0, 2.0, shape)
@@ -48,7 +50,12 @@ def test_batch_norm_training_matches_reference_updates_moving_stats_and_gradient
     moving_mean, moving_variance = rng.standard_normal(channels), rng.uniform(0.5, 2, channels)
     layer.moving_mean.assign(moving_mean)
     layer.moving_variance.assign(moving_variance)
+    return x, config, layer, gamma, beta, moving_mean, moving_variance
 
+
+@given(case=batch_norm_cases())
+def test_batch_norm_training_matches_reference_updates_moving_stats_and_gradients(case):
+    x, config, layer, gamma, beta, moving_mean, moving_variance = _built_batch_norm(case)
     y = layer(x, training=True)
     expected, mean, variance = ref.batch_norm_training(x, config["axis"], gamma, beta,
                                                        config["epsilon"])
@@ -63,17 +70,7 @@ def test_batch_norm_training_matches_reference_updates_moving_stats_and_gradient
 
 @given(case=batch_norm_cases())
 def test_batch_norm_inference_uses_moving_stats_and_gradients(case):
-    shape, config, seed = case
-    rng = np.random.default_rng(seed)
-    x = rng.normal(1.0, 2.0, shape)
-    layer = layers.BatchNormalization(**config, dtype="float64")
-    layer.build(shape)
-    layer.built = True
-    channels = shape[config["axis"]]
-    gamma, beta = _random_affine(layer, rng, (channels,))
-    mean, variance = rng.standard_normal(channels), rng.uniform(0.5, 2, channels)
-    layer.moving_mean.assign(mean)
-    layer.moving_variance.assign(variance)
+    x, config, layer, gamma, beta, mean, variance = _built_batch_norm(case)
     y = layer(x)
     np.testing.assert_allclose(np.asarray(y), ref.batch_norm_inference(
         x, config["axis"], mean, variance, gamma, beta, config["epsilon"]),

@@ -43,6 +43,12 @@ def _step(step) -> float:
     return float(np.asarray(step))
 
 
+def _progress(step, decay_steps, staircase: bool) -> float:
+    """step / decay_steps, floored with `staircase` (exponential and inverse-time decay)."""
+    p = _step(step) / decay_steps
+    return math.floor(p) if staircase else p
+
+
 def _require_positive_decay_steps(decay_steps, name: str = "decay_steps") -> None:
     if not decay_steps > 0:
         raise ValueError(f"Argument `{name}` must be > 0. Received: {name}={decay_steps}")
@@ -63,9 +69,7 @@ class ExponentialDecay(LearningRateSchedule):
         _require_positive_decay_steps(self.decay_steps)
 
     def __call__(self, step) -> float:
-        p = _step(step) / self.decay_steps
-        if self.staircase:
-            p = math.floor(p)
+        p = _progress(step, self.decay_steps, self.staircase)
         return float(self.initial_learning_rate * self.decay_rate ** p)
 
 
@@ -135,9 +139,7 @@ class InverseTimeDecay(LearningRateSchedule):
         _require_positive_decay_steps(self.decay_steps)
 
     def __call__(self, step) -> float:
-        p = _step(step) / self.decay_steps
-        if self.staircase:
-            p = math.floor(p)
+        p = _progress(step, self.decay_steps, self.staircase)
         return float(self.initial_learning_rate / (1 + self.decay_rate * p))
 
 
