@@ -7,6 +7,7 @@ values (computes now) or on KerasTensors (infers shapes and records a graph node
 from __future__ import annotations
 
 import dataclasses
+import functools
 import inspect
 import itertools
 from collections import defaultdict
@@ -74,6 +75,8 @@ class Layer:
                              ("__repr__", Layer.__repr__)):
             if name not in cls.__dict__:
                 setattr(cls, name, method)
+        if "build" in cls.__dict__:
+            cls.build = _marks_built(cls.__dict__["build"])
 
     def __new__(cls, *args, **kwargs):
         layer = super().__new__(cls)
@@ -161,17 +164,17 @@ class Layer:
 
     @property
     def trainable_weights(self) -> list[Variable]:
+        """The weights whose own `trainable` flag is set now (as Keras: a user may freeze one
+        variable after `add_weight`); none when the layer is frozen."""
         if not self.trainable:
             return []
-        return _unique(self._trainable_variables
-                       + [w for layer in self._layers for w in layer.trainable_weights])
+        return [w for w in self.weights if w.trainable]
 
     @property
     def non_trainable_weights(self) -> list[Variable]:
         if not self.trainable:
             return self.weights
-        return _unique(self._non_trainable_variables
-                       + [w for layer in self._layers for w in layer.non_trainable_weights])
+        return [w for w in self.weights if not w.trainable]
 
     variables = weights
     trainable_variables = trainable_weights
@@ -231,7 +234,9 @@ class Layer:
 
     # ---- shapes and building ----------------------------------------------------------------
     def build(self, input_shape) -> None:
-        """Create the weights for inputs of `input_shape` (a tuple, or a list of tuples)."""
+        """Create the weights for inputs of `input_shape` (a tuple, or a list of tuples).
+        Every subclass's `build` marks the layer built when it returns (`_marks_built`)."""
+        self.built = True
 
     def compute_output_shape(self, input_shape):
         """Output shape(s) for `input_shape`, by running `call` on symbolic tensors."""
@@ -241,7 +246,6 @@ class Layer:
     def _maybe_build(self, inputs) -> None:
         if not self.built:
             self.build(map_structure(lambda t: tuple(t.shape), inputs))
-            self.built = True
         input_spec = self.__dict__.get("input_spec")
         if input_spec is not None and not isinstance(inputs, (list, tuple, dict)):
             input_spec.check(f"{type(self).__name__} '{self.name}'", tuple(inputs.shape))
@@ -340,6 +344,17 @@ class Layer:
         shown = [f"{k}={v!r}" for k, v in config.items()
                  if k != "name" and (k not in defaults or defaults[k] != v)]
         return f"{type(self).__name__}({', '.join(shown + [f'name={self.name!r}'])})"
+
+
+def _marks_built(build):
+    """`build` that marks the layer built when it returns, whoever called it (a user's
+    `layer.build(shape)` then `set_weights` must survive the next call, as in Keras)."""
+    @functools.wraps(build)
+    def build_and_mark(self, *args, **kwargs):
+        result = build(self, *args, **kwargs)
+        self.built = True
+        return result
+    return build_and_mark
 
 
 def _unique(variables: list[Variable]) -> list[Variable]:

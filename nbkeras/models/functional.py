@@ -6,7 +6,7 @@ from ..core.node import Node, flatten, pack_like
 from ..core.tensor import Tensor
 from ..layers.input_layer import InputLayer
 from ..layers.layer import Layer
-from ..ops import convert_to_tensor
+from ..ops import convert_to_tensor, expand_dims, squeeze
 from .fusion import conv_max_pool, fusable_node_pairs, fuses_with_max_pool, inference
 from .model import Model
 
@@ -144,6 +144,8 @@ def _match_inputs(model: Functional, inputs) -> list:
     if len(values) != len(model._model_inputs):
         raise ValueError(f"Model '{model.name}' expects {len(model._model_inputs)} inputs; "
                          f"received {len(values)}")
+    values = [adjust_input_rank(model, tensor, value)
+              for tensor, value in zip(model._model_inputs, values)]
     for tensor, value in zip(model._model_inputs, values):
         shape = tuple(value.shape) if hasattr(value, "shape") else None
         if shape is not None and (len(shape) != len(tensor.shape) or any(
@@ -151,3 +153,17 @@ def _match_inputs(model: Functional, inputs) -> list:
             raise ValueError(f"Model '{model.name}': input '{tensor.name}' expects shape "
                              f"{tensor.shape}; received an array of shape {shape}")
     return [v if isinstance(v, (Tensor, KerasTensor)) else convert_to_tensor(v) for v in values]
+
+
+def adjust_input_rank(model: Model, expected: KerasTensor, value):
+    """`value` with a missing trailing axis of size 1 added, or an extra one removed, when
+    its rank is one off the model input's (as Keras 3: `fit(x)` with x (N,) for an input
+    (None, 1)); otherwise unchanged (the shape check that follows names any mismatch)."""
+    if not hasattr(value, "shape") or isinstance(value, KerasTensor):
+        return value
+    rank, expected_rank = len(value.shape), len(expected.shape)
+    if rank == expected_rank - 1 and expected.shape[-1] == 1:
+        return expand_dims(value, -1)
+    if rank == expected_rank + 1 and value.shape[-1] == 1:
+        return squeeze(value, -1)
+    return value

@@ -4,6 +4,7 @@ from __future__ import annotations
 from ..core.keras_tensor import KerasTensor
 from ..layers.input_layer import InputLayer
 from ..layers.layer import Layer
+from .functional import adjust_input_rank
 from .fusion import conv_max_pool, fuses_with_max_pool, inference
 from .model import Model
 
@@ -68,7 +69,9 @@ class Sequential(Model):
             self._build_graph()
 
     def call(self, inputs, training=False):
-        x, layers, i = inputs, self._layers, 0
+        x = inputs if self._input_layer is None else adjust_input_rank(
+            self, self._input_layer.output, inputs)
+        layers, i = self._layers, 0
         while i < len(layers):
             if (i + 1 < len(layers) and inference(x, training)
                     and fuses_with_max_pool(layers[i], layers[i + 1], tuple(x.shape))):

@@ -27,13 +27,18 @@ class _Argument:
     tensor: Tensor
 
 
-def check_grads(fn, inputs, *, mode: str = "auto", eps: float = 1e-6, rtol: float = 1e-5,
-                atol: float = 1e-7, seed: int = 0, max_full_size: int = 256,
+def check_grads(fn, inputs, *, wrt_inputs=None, mode: str = "auto", eps: float = 1e-6,
+                rtol: float = 1e-5, atol: float = 1e-7, seed: int = 0, max_full_size: int = 256,
                 call_kwargs: dict | None = None) -> None:
     """Check d<v, fn(*inputs)>/d(inputs and fn's trainable weights) by central differences.
 
-    fn: a Layer or Model (its trainable weights are checked too) or any function of Tensors.
+    fn: a Layer or Model (its trainable weights are checked: freeze a weight with
+    `variable.trainable = False` or the layer with `trainable = False` to leave it out) or
+    any function of Tensors.
     inputs: arrays (float inputs are checked; integer ones are held fixed).
+    wrt_inputs: indices of the inputs to check (default: every float input). The others are
+    not watched, so the tape asks the ops for their cotangents exactly as `fit` does for the
+    data, and the branches that skip unneeded cotangents are the ones checked.
     mode: "full" perturbs every element, "projection" one random direction per argument,
     "auto" is full for arguments of at most `max_full_size` elements.
     Raises GradientCheckError naming the argument, the index, both values and the error.
@@ -46,8 +51,9 @@ def check_grads(fn, inputs, *, mode: str = "auto", eps: float = 1e-6, rtol: floa
     tensors = [Tensor(a) for a in arrays]
     fn(*tensors, **call_kwargs)                      # builds a layer's weights
     weights = list(getattr(fn, "trainable_weights", []))
-    arguments = [_Argument(f"input {i}", a, t) for i, (a, t) in enumerate(zip(arrays, tensors))
-                 if a.dtype.kind == "f"]
+    checked = range(len(arrays)) if wrt_inputs is None else _indices(wrt_inputs, len(arrays))
+    arguments = [_Argument(f"input {i}", arrays[i], tensors[i]) for i in checked
+                 if arrays[i].dtype.kind == "f"]
     arguments += [_Argument(f"weight '{w.path}'", w.data, w) for w in weights]
     low_precision = [a.label for a in arguments if a.array.dtype != np.float64]
     if low_precision:
@@ -74,6 +80,14 @@ def check_grads(fn, inputs, *, mode: str = "auto", eps: float = 1e-6, rtol: floa
             _check_elements(name, argument, analytic, objective, eps, rtol, atol)
         else:
             _check_projection(name, argument, analytic, objective, eps, rtol, atol, rng)
+
+
+def _indices(wrt_inputs, n_inputs: int) -> list[int]:
+    indices = sorted({int(i) for i in wrt_inputs})
+    if any(not 0 <= i < n_inputs for i in indices):
+        raise ValueError(f"check_grads: wrt_inputs must be indices of the {n_inputs} inputs; "
+                         f"received wrt_inputs={list(wrt_inputs)!r}")
+    return indices
 
 
 def _as_array(y) -> np.ndarray:

@@ -42,8 +42,7 @@ def layer_test(layer_cls, kwargs: dict | None = None, input_shape: tuple = (2, 3
     clone = layer_cls.from_config(config)
     _expect(clone.get_config() == config,
             f"{layer_cls.__name__}: from_config(get_config()) changed the config")
-    clone.build(tuple(x.shape))
-    clone.built = True
+    clone.build(tuple(x.shape))          # as a user does: build by hand, then set_weights
     clone.set_weights(layer.get_weights())
     np.testing.assert_allclose(np.asarray(clone(x)), y_array, rtol=1e-12, atol=1e-12,
                                err_msg=f"{layer_cls.__name__}: a clone with the same weights "

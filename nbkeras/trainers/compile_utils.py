@@ -104,14 +104,15 @@ class CompileMetrics:
 
     def build(self, y_true: list, y_pred: list) -> None:
         prefix = len(self.output_names) > 1
+        taken: dict[str, int] = {}
         for i, name in enumerate(self.output_names):
             built = []
             for weighted, specs in enumerate(self.specs):
                 for spec in specs[i]:
                     metric = self._resolve(spec, y_true[i], y_pred[i],
                                            self.compile_loss.losses[i])
-                    if prefix:
-                        metric.name = f"{name}_{metric.name}"
+                    metric.name = _unique_metric_name(metric.name, name if prefix else None,
+                                                      bool(weighted), taken)
                     built.append((metric, bool(weighted)))
             self.metrics.append(built)
         self.built = True
@@ -141,3 +142,18 @@ class CompileMetrics:
     @property
     def all(self) -> list:
         return [metric for metrics in self.metrics for metric, _ in metrics]
+
+
+def _unique_metric_name(name: str, output: str | None, weighted: bool,
+                        taken: dict[str, int]) -> str:
+    """Keras's log names: "<output>_<name>"; a repeated name gets "_1", "_2", ...; a weighted
+    metric whose name is taken is "<output>_weighted_<name>" first (metrics=["mae"] and
+    weighted_metrics=["mae"] log "mae" and "weighted_mae")."""
+    full = f"{output}_{name}" if output else name
+    if full in taken and weighted:
+        full = f"{output}_weighted_{name}" if output else f"weighted_{name}"
+    if full in taken:
+        taken[full] += 1
+        return f"{full}_{taken[full] - 1}"
+    taken[full] = 1
+    return full
