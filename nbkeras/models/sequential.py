@@ -4,7 +4,7 @@ from __future__ import annotations
 from ..core.keras_tensor import KerasTensor
 from ..layers.input_layer import InputLayer
 from ..layers.layer import Layer
-from .functional import adjust_input_rank
+from .input_rank import adjust_input_rank
 from .fusion import conv_max_pool, fuses_with_max_pool, inference
 from .model import Model
 
@@ -70,7 +70,7 @@ class Sequential(Model):
 
     def call(self, inputs, training=False):
         x = inputs if self._input_layer is None else adjust_input_rank(
-            self, self._input_layer.output, inputs)
+            self._input_layer.output, inputs)
         layers, i = self._layers, 0
         while i < len(layers):
             if (i + 1 < len(layers) and inference(x, training)
