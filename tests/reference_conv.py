@@ -161,3 +161,32 @@ def separable_conv(x, depthwise_kernel, pointwise_kernel, bias, strides, padding
                 total += z[cell + (k,)] * point[k, f]
             y[cell + (f,)] = total
     return y
+
+
+def conv_gradients(x, kernel, dz, strides, padding, dilation, groups=1):
+    """(dx, dkernel, dbias) of y = conv(x, kernel, bias, ...) given dz = dL/dy, tap by tap
+    with numpy slices of the zero-padded input (independent of the kernels' im2col).
+    padding: a name, or explicit ((before, after), ...) per spatial axis."""
+    batch, *spatial, channels = x.shape
+    *window, per_group, filters = kernel.shape
+    pads = ([tuple(p) for p in padding] if not isinstance(padding, str) else
+            [padding_before_after(padding, n, k, s, d)
+             for n, k, s, d in zip(spatial, window, strides, dilation)])
+    padded = np.pad(x, ((0, 0), *pads, (0, 0)))
+    dpadded = np.zeros_like(padded)
+    dkernel = np.zeros_like(kernel, dtype=np.float64)
+    out = dz.shape[1:-1]
+    per_filter_group = filters // groups
+    for t in _cells(window):
+        cells = tuple(slice(j * d, j * d + s * (o - 1) + 1, s)
+                      for j, d, s, o in zip(t, dilation, strides, out))
+        for g in range(groups):
+            c = slice(g * per_group, (g + 1) * per_group)
+            f = slice(g * per_filter_group, (g + 1) * per_filter_group)
+            taps = padded[(slice(None), *cells, c)]                   # (N, *out, C/groups)
+            grad = dz[..., f]                                          # (N, *out, F/groups)
+            dkernel[(*t, slice(None), f)] += (taps.reshape(-1, per_group).T
+                                              @ grad.reshape(-1, per_filter_group))
+            dpadded[(slice(None), *cells, c)] += grad @ kernel[(*t, slice(None), f)].T
+    crop = tuple(slice(b, b + n) for (b, _), n in zip(pads, spatial))
+    return dpadded[(slice(None), *crop, slice(None))], dkernel, dz.reshape(-1, filters).sum(0)

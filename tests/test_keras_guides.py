@@ -57,10 +57,16 @@ def test_simple_dense_custom_layer_trains_and_round_trips():
     np.testing.assert_allclose(np.asarray(y), x @ layer.w.numpy() + layer.b.numpy(), rtol=1e-5)
     clone = SimpleDense.from_config(layer.get_config())
     assert clone.units == 4 and clone.get_config() == layer.get_config()
-    with keras.GradientTape() as tape:
-        loss = ops.mean(ops.square(layer(x)))
-    grads = tape.gradient(loss, layer.trainable_weights)
-    assert [g.shape for g in grads] == [(5, 4), (4,)]
+    optimizer = keras.optimizers.SGD(0.1)
+    losses = []
+    for _ in range(5):
+        with keras.GradientTape() as tape:
+            loss = ops.mean(ops.square(layer(x)))
+        grads = tape.gradient(loss, layer.trainable_weights)
+        assert [g.shape for g in grads] == [(5, 4), (4,)]
+        optimizer.apply_gradients(zip(grads, layer.trainable_weights))
+        losses.append(float(loss))
+    assert losses[-1] < 0.8 * losses[0], losses
 
 
 class SimpleDenseNoGetConfig(layers.Layer):

@@ -185,8 +185,11 @@ def test_pooling_in_a_model_trains():
                            layers.AveragePooling2D(padding="same"),
                            layers.GlobalAveragePooling2D(), layers.Dense(2)])
     assert model.output_shape == (None, 2)
-    model.compile(optimizer="sgd", loss="mse")
-    model.fit(np.random.rand(4, 8, 8, 2), np.random.rand(4, 2), epochs=1, verbose=0)
+    rng = np.random.default_rng(0)
+    x, y = rng.random((8, 8, 8, 2)), rng.random((8, 2))
+    model.compile(optimizer=nk.optimizers.SGD(0.1), loss="mse")
+    losses = model.fit(x, y, epochs=5, verbose=0).history["loss"]
+    assert losses[-1] < 0.9 * losses[0], losses
 
 
 @pytest.mark.parametrize("make, match", [
@@ -218,3 +221,33 @@ def test_shapes_that_cannot_flow_name_the_layer():
         layers.GlobalMaxPooling1D()(nk.Input((4, 4, 1)))
     with pytest.raises(ValueError, match=r"AveragePooling3D '\w+'.*rank 5"):
         layers.AveragePooling3D()(np.ones((1, 4, 4, 1)))
+
+
+# Fixed corners, value-checked on every run: "same" padding with even windows and strides on
+# odd sides (uneven padding; averages divide by the real cells), strides that differ from the
+# pool size, size-1 windows with strides > 1, windows that overlap.
+POOLING_CORNERS = [
+    ("average", dict(pool_size=2, strides=2, padding="same"), (2, 7, 3)),
+    ("max", dict(pool_size=4, strides=3, padding="same"), (1, 10, 2)),
+    ("average", dict(pool_size=(2, 4), strides=(3, 2), padding="same"), (1, 7, 5, 2)),
+    ("max", dict(pool_size=3, strides=1, padding="same"), (1, 4, 5, 1)),
+    ("max", dict(pool_size=1, strides=2), (1, 5, 5, 2)),
+    ("average", dict(pool_size=(2, 1, 3), strides=(1, 2, 2), padding="same"), (1, 3, 4, 5, 1)),
+    ("max", dict(pool_size=2, strides=None, padding="valid"), (2, 5, 5, 5, 1)),
+]
+
+
+@pytest.mark.parametrize("family, config, shape", POOLING_CORNERS,
+                         ids=[f"{f}-{i}" for i, (f, _, _) in enumerate(POOLING_CORNERS)])
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+def test_named_corners_match_the_reference(family, config, shape, data_format):
+    x_last = nst.distinct(shape, np.random.default_rng(len(shape)))
+    pool_size = config["pool_size"]
+    rank = len(shape) - 2
+    pool_size = tuple(pool_size) if isinstance(pool_size, tuple) else (pool_size,) * rank
+    strides = config["strides"] or pool_size
+    strides = tuple(strides) if isinstance(strides, tuple) else (strides,) * rank
+    expected = ref.pool(x_last, pool_size, strides, config.get("padding", "valid"), family)
+    layer_test(POOLING[family][rank - 1], {**config, "data_format": data_format},
+               input_data=_formatted(x_last, data_format),
+               expected_output=_formatted(expected, data_format), rtol=1e-12, atol=1e-12)
