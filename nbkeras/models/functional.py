@@ -1,13 +1,18 @@
 """Functional: a model defined by a graph of layer calls from its inputs to its outputs."""
 from __future__ import annotations
 
+import dataclasses
+import inspect
+
+from .. import constraints, initializers, regularizers
 from ..core.keras_tensor import KerasTensor
-from ..core.node import Node, flatten, pack_like
+from ..core.node import Node, flatten, map_structure, pack_like
 from ..core.tensor import Tensor
 from ..layers.input_layer import InputLayer
 from ..layers.layer import Layer
-from ..ops import convert_to_tensor, expand_dims, squeeze
+from ..ops import convert_to_tensor
 from .fusion import conv_max_pool, fusable_node_pairs, fuses_with_max_pool, inference
+from .input_rank import adjust_input_rank
 from .model import Model
 
 
@@ -89,7 +94,47 @@ class Functional(Model):
         return self._pairs
 
     def get_config(self) -> dict:
-        return {"name": self.name, "trainable": self.trainable}
+        """Keras 3's functional config: every layer's entry with the calls it makes in this
+        graph ("inbound_nodes"), and the [layer name, node index, tensor index] of each
+        input and output, in the structure the model was given."""
+        for t in self._model_inputs:
+            if not isinstance(t.node.operation, InputLayer):
+                raise ValueError(f"Model '{self.name}': get_config needs inputs made by nk.Input; "
+                                 f"input {t.name!r} comes from {t.node.operation!r}")
+        nodes = [t.node for t in self._model_inputs] + self._nodes
+        layers = list(dict.fromkeys(node.operation for node in nodes))
+        for layer in layers:
+            if not isinstance(layer, Layer):
+                raise ValueError(f"Model '{self.name}': get_config can only describe layers; "
+                                 f"the graph applies the op {type(layer).__name__} directly to "
+                                 "symbolic tensors (use a layer, such as layers.Add or "
+                                 "layers.Lambda)")
+        names = [layer.name for layer in layers]
+        if len(set(names)) < len(names):
+            raise ValueError(f"Model '{self.name}': get_config needs unique layer names; received "
+                             f"{sorted({n for n in names if names.count(n) > 1})} more than once")
+        own = {id(node) for node in nodes}
+        index = {id(node): i for layer in layers
+                 for i, node in enumerate(n for n in layer._inbound_nodes if id(n) in own)}
+
+        def history(t: KerasTensor) -> list:
+            return [t.node.operation.name, index[id(t.node)], t.index]
+
+        def endpoint(t: KerasTensor) -> list:   # Keras counts a Functional's own node first
+            name, node_index, tensor_index = history(t)
+            return [name, node_index + isinstance(t.node.operation, Functional), tensor_index]
+
+        entries = [{**_serialize_layer(layer), "name": layer.name, "inbound_nodes": [
+                       {"args": _serialize_argument(list(node.args), history),
+                        "kwargs": _serialize_argument(node.kwargs, history)}
+                       for node in layer._inbound_nodes if id(node) in own and node.input_tensors]}
+                   for layer in layers]
+        return {"name": self.name, "trainable": self.trainable, "layers": entries,
+                "input_layers": map_structure(endpoint, self._input_structure),
+                "output_layers": map_structure(endpoint, self._output_structure)}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r})"   # the graph is in get_config()
 
 
 def _keras_tensors(structure, what: str) -> list[KerasTensor]:
@@ -144,7 +189,7 @@ def _match_inputs(model: Functional, inputs) -> list:
     if len(values) != len(model._model_inputs):
         raise ValueError(f"Model '{model.name}' expects {len(model._model_inputs)} inputs; "
                          f"received {len(values)}")
-    values = [adjust_input_rank(model, tensor, value)
+    values = [adjust_input_rank(tensor, value)
               for tensor, value in zip(model._model_inputs, values)]
     for tensor, value in zip(model._model_inputs, values):
         shape = tuple(value.shape) if hasattr(value, "shape") else None
@@ -155,15 +200,207 @@ def _match_inputs(model: Functional, inputs) -> list:
     return [v if isinstance(v, (Tensor, KerasTensor)) else convert_to_tensor(v) for v in values]
 
 
-def adjust_input_rank(model: Model, expected: KerasTensor, value):
-    """`value` with a missing trailing axis of size 1 added, or an extra one removed, when
-    its rank is one off the model input's (as Keras 3: `fit(x)` with x (N,) for an input
-    (None, 1)); otherwise unchanged (the shape check that follows names any mismatch)."""
-    if not hasattr(value, "shape") or isinstance(value, KerasTensor):
+# ---- config: Keras 3's functional format ---------------------------------------------------
+class _NodeNotYetMade(ValueError):
+    """A config names a call of a layer that has not been replayed (yet)."""
+
+
+def functional_from_config(cls: type, config: dict, custom_objects: dict | None = None):
+    """The model `get_config()` (ours or Keras 3's) describes: every layer made from its
+    entry, then the recorded calls replayed in order, each once the tensors it reads exist
+    (so a layer shared at different depths works); fresh weights."""
+    created, pending = {}, {}
+    for entry in config["layers"]:
+        created[entry["name"]] = deserialize_layer(entry, custom_objects)
+        pending[entry["name"]] = list(entry.get("inbound_nodes") or [])
+    while any(pending.values()):
+        progressed = False
+        for name, calls in pending.items():
+            while calls:
+                try:
+                    args, kwargs = _revive_call(calls[0], created)
+                except _NodeNotYetMade:
+                    break
+                created[name](*args, **kwargs)
+                calls.pop(0)
+                progressed = True
+        if not progressed:
+            raise ValueError("Invalid functional model config: the calls of layers "
+                             f"{[name for name, calls in pending.items() if calls]} read tensors "
+                             "that no call makes (the graph has a cycle or is disconnected)")
+
+    def endpoint(name: str, node_index: int, tensor_index: int) -> KerasTensor:
+        offset = isinstance(created.get(name), Functional)   # Keras counts its own node first
+        return _node(created, name, node_index - offset).outputs[tensor_index]
+
+    others = {key: value for key, value in config.items()
+              if key not in ("layers", "input_layers", "output_layers")}   # name, trainable
+    return cls(inputs=_map_endpoints(config["input_layers"], endpoint),
+               outputs=_map_endpoints(config["output_layers"], endpoint), **others)
+
+
+def deserialize_layer(entry: dict, custom_objects: dict | None = None) -> Layer:
+    """The layer a config entry `{"class_name", "config", ...}` describes, written by nbkeras
+    or by Keras 3 (its dtype policies and options nbkeras lacks, left off, are accepted)."""
+    cls = _layer_class(entry, custom_objects)
+    config = _nbkeras_config(cls, entry.get("config") or {}, custom_objects)
+    if "custom_objects" in inspect.signature(cls.from_config).parameters:
+        layer = cls.from_config(config, custom_objects=custom_objects)
+    else:
+        layer = cls.from_config(config)
+    if not isinstance(layer, Layer):
+        raise ValueError(f"{entry['class_name']}.from_config returned {type(layer).__name__}, "
+                         "not a layer")
+    return layer
+
+
+def _known_layers() -> dict[str, type]:
+    from .. import layers as layer_module
+    from .sequential import Sequential   # sequential.py imports this module
+
+    known = {name: value for name, value in vars(layer_module).items()
+             if isinstance(value, type) and issubclass(value, Layer)}
+    return {**known, "Functional": Functional, "Model": Model, "Sequential": Sequential}
+
+
+def _layer_class(entry: dict, custom_objects: dict | None) -> type:
+    """The class of an entry: from `custom_objects` (by registered name, then class name),
+    else nbkeras's layers and models."""
+    class_name, known = entry.get("class_name"), _known_layers()
+    for key in (entry.get("registered_name"), class_name):
+        if key in (custom_objects or {}):
+            return custom_objects[key]
+    if class_name not in known:
+        raise ValueError(f"Unknown layer class {class_name!r} (layer {entry.get('name')!r}) in "
+                         f"the model config; pass it in custom_objects, e.g. from_config(config, "
+                         f"custom_objects={{{class_name!r}: {class_name}}})")
+    return known[class_name]
+
+
+def _serialize_layer(layer: Layer) -> dict:
+    """Keras's entry for a layer: where its class lives, its name there, its config."""
+    cls = type(layer)
+    if _known_layers().get(cls.__name__) is not cls:
+        module, registered_name = cls.__module__, cls.__name__
+    else:
+        module, registered_name = _MODEL_MODULES.get(cls.__name__, ("keras.layers", None))
+    return {"module": module, "class_name": cls.__name__, "config": layer.get_config(),
+            "registered_name": registered_name}
+
+
+def _serialize_argument(value, history):
+    """A call argument as JSON: KerasTensors as Keras's "__keras_tensor__" entries."""
+    if isinstance(value, KerasTensor):
+        return {"class_name": "__keras_tensor__", "config": {
+            "shape": list(value.shape), "dtype": value.dtype, "keras_history": history(value)}}
+    if isinstance(value, (list, tuple)):
+        return [_serialize_argument(v, history) for v in value]
+    if isinstance(value, dict):
+        return {key: _serialize_argument(v, history) for key, v in value.items()}
+    if value is None or isinstance(value, (bool, int, float, str)):
         return value
-    rank, expected_rank = len(value.shape), len(expected.shape)
-    if rank == expected_rank - 1 and expected.shape[-1] == 1:
-        return expand_dims(value, -1)
-    if rank == expected_rank + 1 and value.shape[-1] == 1:
-        return squeeze(value, -1)
-    return value
+    raise ValueError(f"get_config: cannot write the call argument {value!r} "
+                     f"({type(value).__name__}) into a config")
+
+
+def _revive_call(data: dict, created: dict[str, Layer]) -> tuple[list, dict]:
+    """The args and kwargs of a recorded call, with the tensors it reads; raises
+    `_NodeNotYetMade` while one of them has not been made."""
+    if not isinstance(data, dict) or "args" not in data:
+        raise ValueError(f"Invalid functional model config: a call must be a dict with 'args' and "
+                         f"'kwargs' (Keras 3's format); received {data!r}")
+    return _revive(data["args"], created), _revive(data.get("kwargs") or {}, created)
+
+
+def _revive(value, created: dict[str, Layer]):
+    if isinstance(value, list):
+        return [_revive(v, created) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if value.get("class_name") == "__keras_tensor__":
+        name, node_index, tensor_index = value["config"]["keras_history"]
+        return _node(created, name, node_index).outputs[tensor_index]
+    if value.get("class_name") == "__tuple__":
+        return tuple(_revive(v, created) for v in value["config"]["value"])
+    return {key: _revive(v, created) for key, v in value.items()}
+
+
+def _node(created: dict[str, Layer], name: str, node_index: int) -> Node:
+    """Call number `node_index` of the layer called `name`."""
+    if name not in created:
+        raise ValueError(f"Invalid functional model config: it refers to the layer {name!r}, "
+                         f"which is not among its layers {list(created)}")
+    nodes = created[name]._inbound_nodes
+    if not 0 <= node_index < len(nodes):
+        raise _NodeNotYetMade(f"Invalid functional model config: layer {name!r} has no call "
+                              f"number {node_index}")
+    return nodes[node_index]
+
+
+def _map_endpoints(structure, endpoint):
+    """`input_layers`/`output_layers`: [name, node index, tensor index] leaves in lists,
+    tuples or dicts, each replaced by `endpoint(*leaf)`."""
+    if isinstance(structure, (list, tuple)) and len(structure) == 3 \
+            and isinstance(structure[0], str):
+        return endpoint(*structure)
+    if isinstance(structure, dict):
+        return {key: _map_endpoints(v, endpoint) for key, v in structure.items()}
+    return type(structure)(_map_endpoints(v, endpoint) for v in structure)
+
+
+# Where Keras 3 keeps its model classes (built-in layers are in "keras.layers").
+_MODEL_MODULES = {"Functional": ("keras.src.models.functional", "Functional"),
+                  "Sequential": ("keras", None)}
+# Keras config entries for features nbkeras lacks are accepted when they leave the feature
+# off: None or False, or a setting of a feature that is off.
+_SETTING_OF = {"renorm_momentum": "renorm"}
+_KERAS_OBJECT_MODULES = {"keras.initializers": initializers, "keras.regularizers": regularizers,
+                         "keras.constraints": constraints}
+
+
+def _nbkeras_config(cls: type, config: dict, custom_objects: dict | None) -> dict:
+    """A layer config, as Keras 3 or nbkeras writes it, as `cls.from_config` takes it."""
+    from .sequential import Sequential   # sequential.py imports this module
+
+    if cls is Model or issubclass(cls, Functional):
+        return config   # functional_from_config reads its layers' entries itself
+    if issubclass(cls, Sequential):
+        return {**config, "layers": [
+            {**entry, "config": _nbkeras_config(_layer_class(entry, custom_objects),
+                                                entry.get("config") or {}, custom_objects)}
+            for entry in config["layers"]]}
+    return _keywords_of(cls, {key: _nbkeras_value(v) for key, v in config.items()})
+
+
+def _nbkeras_value(value):
+    """Keras's dtype policy as its dtype name; a Keras initializer, regularizer or constraint
+    as nbkeras's `{"class_name", "config"}`. Anything else unchanged."""
+    if not isinstance(value, dict) or "class_name" not in value:
+        return value
+    config = value.get("config") or {}
+    if value["class_name"] == "DTypePolicy":
+        return config.get("name")
+    cls = getattr(_KERAS_OBJECT_MODULES.get(value.get("module")), value["class_name"], None)
+    if not isinstance(cls, type):
+        return value
+    return {"class_name": value["class_name"], "config": _keywords_of(cls, config)}
+
+
+def _keywords_of(cls: type, config: dict) -> dict:
+    """`config` without the Keras options `cls` does not take and that are off; an option
+    it does not take that is on raises a ValueError naming both."""
+    parameters = inspect.signature(cls.__init__).parameters.values()
+    accepted = {p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    if any(p.kind is p.VAR_KEYWORD for p in parameters):
+        if not issubclass(cls, Layer):
+            return config
+        accepted |= {f.name for f in dataclasses.fields(Layer)}   # **kwargs go to Layer
+    kept = {}
+    for key, value in config.items():
+        if key in accepted:
+            kept[key] = value
+        elif not (value is None or value is False
+                  or (key in _SETTING_OF and not config.get(_SETTING_OF[key]))):
+            raise ValueError(f"{cls.__name__} {config.get('name', '')!r}: nbkeras has no option "
+                             f"{key}={value!r} (from a Keras config)")
+    return kept

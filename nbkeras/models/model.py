@@ -18,6 +18,27 @@ class Model(Trainer, Layer):
             return Functional.__new__(Functional, *args, **kwargs)
         return super().__new__(cls, *args, **kwargs)
 
+    def call(self, inputs, *args, **kwargs):
+        raise NotImplementedError(f"Model '{self.name}' has no graph and no `call`: make a "
+                                  "functional model with Model(inputs, outputs), or subclass "
+                                  "Model and define `call`")
+
+    @classmethod
+    def from_config(cls, config: dict, custom_objects: dict | None = None):
+        """A functional config (`layers`, `input_layers`, `output_layers`, as Keras 3 writes
+        it) rebuilds the graph; a subclassed model's config is its `__init__` arguments."""
+        from .functional import Functional, functional_from_config
+
+        graph = all(key in config for key in ("layers", "input_layers", "output_layers"))
+        if cls is Model or issubclass(cls, Functional):
+            if not graph:
+                raise ValueError(f"{cls.__name__}.from_config: the config has no graph (it needs "
+                                 "'layers', 'input_layers' and 'output_layers'; received keys "
+                                 f"{sorted(config)}); for a subclassed model call "
+                                 "YourModel.from_config(config)")
+            return functional_from_config(cls, config, custom_objects)
+        return cls(**config)
+
     @property
     def layers(self) -> list[Layer]:
         return list(self._layers)
