@@ -1,40 +1,85 @@
 """Where tensors live and which kernel module computes on them.
 
-Only the CPU is available in this release. `nk.device(name)` (and `NBKERAS_DEVICE`) picks the
-device; ops find their kernel module from the device, never with per-op branches.
+`nk.device("cuda")` / `"cuda:0"` / `"cpu"` (and `NBKERAS_DEVICE`) choose where new tensors
+and variables live; ops find their kernel module from their inputs' device, never with
+per-op branches. `import nbkeras` never imports `numba.cuda`: the first request for "cuda"
+does, after a cheap check (the driver library, or Numba's simulator) that it can work.
 """
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import importlib
+import importlib.util
 import os
+from functools import lru_cache
 from types import ModuleType
 
-_AVAILABLE = ("cpu",)
+DEVICES = ("cpu", "cuda")
 _stack = [os.environ.get("NBKERAS_DEVICE", "cpu")]
 
 
-def _check(name: str) -> str:
-    if name not in _AVAILABLE:
-        raise ValueError(f"device: name must be one of {_AVAILABLE} (the CUDA kernels are not "
-                         f"part of this release); received {name!r}")
-    return name
+def canonical(name: str) -> str:
+    """'cpu' or 'cuda' for a device name ('cuda:0' is the one GPU nbkeras uses)."""
+    if not isinstance(name, str) or name.lower() not in ("cpu", "cuda", "cuda:0", "gpu",
+                                                          "gpu:0"):
+        raise ValueError(f"device: name must be 'cpu', 'cuda' or 'cuda:0'; received {name!r}")
+    return "cpu" if name.lower() == "cpu" else "cuda"
 
 
 def current_device() -> str:
-    return _check(_stack[-1])
+    return canonical(_stack[-1])
 
 
 @contextlib.contextmanager
 def device(name: str):
-    """Run the ops in this block on device `name` ('cpu')."""
-    _stack.append(_check(name))
+    """New tensors and variables in this block live on device `name` ('cpu', 'cuda')."""
+    name = canonical(name)
+    if name == "cuda":
+        kernels_for(name)              # fails here, clearly, if CUDA cannot work
+    _stack.append(name)
     try:
         yield
     finally:
         _stack.pop()
 
 
+def simulator_requested() -> bool:
+    return os.environ.get("NUMBA_ENABLE_CUDASIM", "0") not in ("", "0")
+
+
+@lru_cache(maxsize=1)
+def _gpu_count() -> int:
+    """GPUs the CUDA driver reports (0 without a driver): asks libcuda, not numba.cuda."""
+    for library in ("libcuda.so.1", "libcuda.so", "nvcuda.dll"):
+        try:
+            driver = ctypes.CDLL(library)
+        except OSError:
+            continue
+        count = ctypes.c_int(0)
+        if driver.cuInit(0) == 0 and driver.cuDeviceGetCount(ctypes.byref(count)) == 0:
+            return count.value
+        return 0
+    return 0
+
+
+def cuda_unavailable_reason() -> str | None:
+    """None when "cuda" can run here (a GPU, or Numba's simulator), else why not."""
+    if importlib.util.find_spec("numba.cuda") is None:
+        return "numba-cuda is not installed: pip install 'nbkeras[cuda]'"
+    if simulator_requested() or _gpu_count() > 0:
+        return None
+    return ("no NVIDIA GPU was found (the CUDA driver reports none). To run the CUDA kernels "
+            "in Numba's simulator instead, set NUMBA_ENABLE_CUDASIM=1 before the process "
+            "imports Numba")
+
+
 def kernels_for(device_name: str) -> ModuleType:
-    """The kernel module of a device: `nbkeras.kernels.cpu` for 'cpu' (imported on first use)."""
-    return importlib.import_module(f"nbkeras.kernels.{_check(device_name)}")
+    """The kernel module of a device, imported on first use: `nbkeras.kernels.cpu` or
+    `nbkeras.kernels.cuda`."""
+    name = canonical(device_name)
+    if name == "cuda":
+        reason = cuda_unavailable_reason()
+        if reason is not None:
+            raise RuntimeError(f"device 'cuda' is not available: {reason}")
+    return importlib.import_module(f"nbkeras.kernels.{name}")
