@@ -545,8 +545,8 @@ def test_check_grads_rejects_non_finite_gradients(bad):
     @dataclass(frozen=True)
     class BadGradient(nk.ops.Op):
         def output_spec(self, x): return x
-        def forward(self, k, x): return x * 2.0
-        def vjp(self, k, dy, y, x): return (dy * bad,)
+        def forward(self, k, x): return x * 2.0, ()
+        def vjp(self, k, dy, residuals, needs): return (dy * bad,)
 
     with pytest.raises(GradientCheckError):
         check_grads(BadGradient(), [np.array([0.1, -0.4, 1.2])])

@@ -13,14 +13,6 @@ from .tensor import Tensor, Variable
 
 _active_tapes: list["GradientTape"] = []
 _paused = [0]
-_needed: list[tuple | None] = [None]   # which inputs of the VJP being run need a cotangent
-
-
-def needs_gradient(index: int) -> bool:
-    """Inside a VJP: whether input `index` needs its cotangent (False for, e.g., a model's
-    input data), so an op can skip computing it. Outside a tape walk: True."""
-    needed = _needed[0]
-    return needed is None or needed[index]
 
 
 class GradientTape:
@@ -29,7 +21,7 @@ class GradientTape:
     def __init__(self, persistent: bool = False, watch_accessed_variables: bool = True):
         self.persistent = persistent
         self.watch_accessed_variables = watch_accessed_variables
-        self._records: list[tuple] = []    # (op, kernel module, input tensors, output tensor)
+        self._records: list[tuple] = []    # (op, kernel module, inputs, outputs, residuals)
         self._tracked: dict[int, Tensor] = {}
         self._used = False
 
@@ -57,10 +49,14 @@ class GradientTape:
             return True
         return False
 
-    def record(self, op, kernels, inputs: tuple, output: Tensor) -> None:
+    def record(self, op, kernels, inputs: tuple, outputs: list, tracked: list,
+               residuals: tuple) -> None:
+        """Keep an op call whose inputs include a tracked one; `tracked` are the outputs
+        gradients flow back from (an op's statistics outputs, say, are constants)."""
         if any([self._is_tracked(t) for t in inputs]):  # list: visit every input for auto-watch
-            self._records.append((op, kernels, inputs, output))
-            self._tracked[id(output)] = output
+            self._records.append((op, kernels, inputs, outputs, residuals))
+            for output in tracked:
+                self._tracked[id(output)] = output
 
     def stop_recording(self):
         return _StopRecording()
@@ -81,15 +77,13 @@ class GradientTape:
         for t, seed in zip(targets, seeds):
             value = np.ones_like(t.data) if seed is None else np.asarray(seed, t.data.dtype)
             _accumulate(cotangents, t, value)
-        for op, kernels, inputs, output in reversed(self._records):
-            dy = cotangents.get(id(output))
-            if dy is None:
+        for op, kernels, inputs, outputs, residuals in reversed(self._records):
+            dys = [cotangents.get(id(output)) for output in outputs]
+            if all(dy is None for dy in dys):
                 continue
-            _needed[0] = tuple(self._is_tracked(t) for t in inputs)
-            try:
-                grads = op.vjp(kernels, dy, output.data, *[t.data for t in inputs])
-            finally:
-                _needed[0] = None
+            needs = tuple(self._is_tracked(t) and is_float(t.data.dtype) for t in inputs)
+            grads = op.vjp(kernels, tuple(dys) if op.n_outputs > 1 else dys[0], residuals,
+                           needs)
             for t, g in zip(inputs, grads):
                 if g is not None and is_float(t.data.dtype):
                     _accumulate(cotangents, t, g)

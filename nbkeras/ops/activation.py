@@ -3,6 +3,7 @@ log_softmax run their fused last-axis row kernels over any axis."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 from .elementwise import UnaryOp
 from .shape import moveaxis
@@ -10,24 +11,45 @@ from .shape import moveaxis
 
 @dataclass(frozen=True)
 class Activation(UnaryOp):
-    """y = f(x) elementwise, for the kernel pair `<kernel>_forward` / `<kernel>_backward`;
-    `params` are the kernel's extra scalar arguments."""
+    """y = f(x) elementwise by a kernel pair: `kernels(k)` gives (forward, backward) of
+    kernel module k (`lambda k: (k.relu_forward, k.relu_backward)`); `params` are the
+    kernels' extra scalar arguments. The backward reads x and y (dy, x, y, *params)."""
 
-    kernel: str
+    kernels: Callable
     params: tuple = ()
 
     def forward(self, k, x):
-        return getattr(k, self.kernel + "_forward")(x, *self.params)
+        y = self.kernels(k)[0](x, *self.params)
+        return y, (x, y)
 
-    def vjp(self, k, dy, y, x):
-        return (getattr(k, self.kernel + "_backward")(dy, x, y, *self.params),)
+    def vjp(self, k, dy, residuals, needs):
+        return (self.kernels(k)[1](dy, *residuals, *self.params),)
+
+
+KERNELS = {   # name -> the kernel pair of a device module, by explicit attribute
+    "linear": lambda k: (k.linear_forward, k.linear_backward),
+    "relu": lambda k: (k.relu_forward, k.relu_backward),
+    "elu": lambda k: (k.elu_forward, k.elu_backward),
+    "selu": lambda k: (k.selu_forward, k.selu_backward),
+    "gelu": lambda k: (k.gelu_forward, k.gelu_backward),
+    "sigmoid": lambda k: (k.sigmoid_forward, k.sigmoid_backward),
+    "silu": lambda k: (k.silu_forward, k.silu_backward),
+    "softplus": lambda k: (k.softplus_forward, k.softplus_backward),
+    "mish": lambda k: (k.mish_forward, k.mish_backward),
+    "hard_sigmoid": lambda k: (k.hard_sigmoid_forward, k.hard_sigmoid_backward),
+    "tanh": lambda k: (k.tanh_forward, k.tanh_backward),
+    "softsign": lambda k: (k.softsign_forward, k.softsign_backward),
+    "exponential": lambda k: (k.exponential_forward, k.exponential_backward),
+    "softmax": lambda k: (k.softmax_forward, k.softmax_backward),
+    "log_softmax": lambda k: (k.log_softmax_forward, k.log_softmax_backward),
+}
 
 
 def _over_axis(kernel: str, x, axis: int):
     """The row kernels work on the last axis: move `axis` there and back."""
     if not len(x.shape) or axis % len(x.shape) == len(x.shape) - 1:
-        return Activation(kernel)(x)
-    return moveaxis(Activation(kernel)(moveaxis(x, axis, -1)), -1, axis)
+        return Activation(KERNELS[kernel])(x)
+    return moveaxis(Activation(KERNELS[kernel])(moveaxis(x, axis, -1)), -1, axis)
 
 
 def softmax(x, axis: int = -1):
@@ -41,27 +63,27 @@ def log_softmax(x, axis: int = -1):
 
 
 def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
-    return Activation("relu", (float(negative_slope), max_value, float(threshold)))(x)
+    return Activation(KERNELS["relu"], (float(negative_slope), max_value, float(threshold)))(x)
 
 
 def relu6(x):
-    return Activation("relu", (0.0, 6.0, 0.0))(x)
+    return Activation(KERNELS["relu"], (0.0, 6.0, 0.0))(x)
 
 
 def leaky_relu(x, negative_slope=0.2):
-    return Activation("relu", (float(negative_slope), None, 0.0))(x)
+    return Activation(KERNELS["relu"], (float(negative_slope), None, 0.0))(x)
 
 
 def elu(x, alpha=1.0):
-    return Activation("elu", (float(alpha),))(x)
+    return Activation(KERNELS["elu"], (float(alpha),))(x)
 
 
 def gelu(x, approximate=True):
-    return Activation("gelu", (bool(approximate),))(x)
+    return Activation(KERNELS["gelu"], (bool(approximate),))(x)
 
 
 def _simple(kernel: str):
-    op = Activation(kernel)
+    op = Activation(KERNELS[kernel])
 
     def activation(x):
         return op(x)

@@ -8,15 +8,15 @@ dilation * (k - 1) on the left), or explicit ((before, after), ...) per spatial 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
 from .. import config
 from ..core.keras_tensor import KerasTensor
 from ..core.spec import Spec
-from ..core.tape import needs_gradient
 from ..core.tensor import Tensor
+from .activation import KERNELS as ACTIVATION_KERNELS
 from .op import Op, convert_to_tensor, result_dtype
 from .pooling import pooling_output_shape
 from .shape import reshape, transpose
@@ -173,27 +173,37 @@ class Conv(Op):
                      zip(_per_axis(self.padding, len(self.strides)), x_shape[1:-1], w_shape,
                          self.strides, self.dilation))
 
-    def forward(self, k, x, w, b=None):
-        self.output_spec(*_specs(x, w, b))       # the kernels trust their inputs
+    def _apply(self, k, x, w, b, max_pool):
+        """The output: conv (+ bias, relu, max-pool in the kernel), then the other fused
+        activations."""
         y = k.conv_forward(x, w, self.strides, self._pads(x.shape, w.shape), self.dilation,
-                           self.groups, b, self.activation == "relu", self.max_pool)
+                           self.groups, b, self.activation == "relu", max_pool)
         if self.activation not in ("linear", "relu"):
-            y = getattr(k, self.activation + "_forward")(y)
+            y = ACTIVATION_KERNELS[self.activation](k)[0](y)
         return y
 
-    def vjp(self, k, dy, y, x, w, b=None):
+    def forward(self, k, x, w, b=None):
+        self.output_spec(*_specs(x, w, b))       # the kernels trust their inputs
+        y = self._apply(k, x, w, b, self.max_pool)
+        return y, (x, w, b, y)
+
+    def vjp(self, k, dy, residuals, needs):
+        """With max_pool, the unpooled output is recomputed: the fused form exists so that
+        inference never stores it (1.1-1.4x faster MNIST-convnet predict); a model under a
+        tape runs its layers unfused, so only a direct `ops.conv(max_pool=...)` call pays."""
+        x, w, b, y = residuals
         if self.max_pool is not None:     # back through the pooling, to the unpooled output
-            unpooled = replace(self, max_pool=None).forward(k, x, w, b)
+            unpooled = self._apply(k, x, w, b, None)
             dy = k.max_pool_backward(dy, unpooled, y, *self.max_pool,
                                      ((0, 0),) * len(self.strides))
             y = unpooled
         if self.activation not in ("linear", "relu"):
-            dy = getattr(k, self.activation + "_backward")(dy, y, y)
+            dy = ACTIVATION_KERNELS[self.activation](k)[1](dy, y, y)
         dx, dw, db = k.conv_backward(dy, x, w, self.strides, self._pads(x.shape, w.shape),
                                      self.dilation, self.groups,
                                      y if self.activation == "relu" else None,
-                                     needs_gradient(0), needs_gradient(1))
-        return (dx, dw) if b is None else (dx, dw, db)
+                                     needs[0], needs[1])
+        return (dx, dw) if b is None else (dx, dw, db if needs[2] else None)
 
 
 @dataclass(frozen=True)
@@ -230,16 +240,17 @@ class ConvTranspose(Op):
         out, pads = self._geometry(x, w, b)
         y = k.conv_backward_input(x, w, out, self.strides, pads, self.dilation)
         if b is not None:
-            y += b
-        return y
+            y = k.add(y, b)
+        return y, (x, w, b is not None, pads)
 
-    def vjp(self, k, dy, y, x, w, b=None):
-        _, pads = self._geometry(x, w)
-        dx = k.conv_forward(dy, w, self.strides, pads, self.dilation)
-        dw = k.conv_backward_kernel(x, dy, w.shape, self.strides, pads, self.dilation)
-        if b is None:
+    def vjp(self, k, dy, residuals, needs):
+        x, w, has_bias, pads = residuals
+        dx = k.conv_forward(dy, w, self.strides, pads, self.dilation) if needs[0] else None
+        dw = (k.conv_backward_kernel(x, dy, w.shape, self.strides, pads, self.dilation)
+              if needs[1] else None)
+        if not has_bias:
             return dx, dw
-        return dx, dw, k.reduce("sum", dy, tuple(range(dy.ndim - 1)), False)
+        return dx, dw, k.reduce("sum", dy, tuple(range(dy.ndim - 1)), False) if needs[2] else None
 
 
 # ---- public functions ------------------------------------------------------------------------

@@ -15,8 +15,8 @@ class Cast(Op):
     dtype: str
 
     def output_spec(self, x: Spec) -> Spec: return Spec(x.shape, self.dtype)
-    def forward(self, k, x): return k.cast(x, self.dtype)
-    def vjp(self, k, dy, y, x): return (k.cast(dy, x.dtype),)
+    def forward(self, k, x): return k.cast(x, self.dtype), (x.dtype,)
+    def vjp(self, k, dy, residuals, needs): return (k.cast(dy, residuals[0]),)
 
 
 @dataclass(frozen=True)
@@ -27,9 +27,10 @@ class Clip(Op):
     high: float
 
     def output_spec(self, x: Spec) -> Spec: return x
-    def forward(self, k, x): return k.clip(x, self.low, self.high)
+    def forward(self, k, x): return k.clip(x, self.low, self.high), (x,)
 
-    def vjp(self, k, dy, y, x):
+    def vjp(self, k, dy, residuals, needs):
+        (x,) = residuals
         inside = k.multiply(k.greater_equal(x, self.low), k.less_equal(x, self.high))
         return (k.where(inside, dy, 0),)
 
@@ -42,18 +43,19 @@ class Where(Op):
         shape = broadcast_shapes(broadcast_shapes(c.shape, a.shape, "where"), b.shape, "where")
         return Spec(shape, result_dtype(a.dtype, b.dtype))
 
-    def forward(self, k, c, a, b): return k.where(c, a, b)
+    def forward(self, k, c, a, b): return k.where(c, a, b), (c, a.shape, b.shape)
 
-    def vjp(self, k, dy, y, c, a, b):
-        return (None, k.sum_to_shape(k.where(c, dy, 0), a.shape),
-                k.sum_to_shape(k.where(c, 0, dy), b.shape))
+    def vjp(self, k, dy, residuals, needs):
+        c, a_shape, b_shape = residuals
+        return (None, k.sum_to_shape(k.where(c, dy, 0), a_shape) if needs[1] else None,
+                k.sum_to_shape(k.where(c, 0, dy), b_shape) if needs[2] else None)
 
 
 @dataclass(frozen=True)
 class StopGradient(Op):
     def output_spec(self, x: Spec) -> Spec: return x
-    def forward(self, k, x): return x
-    def vjp(self, k, dy, y, x): return (None,)
+    def forward(self, k, x): return x, ()
+    def vjp(self, k, dy, residuals, needs): return (None,)
 
 
 @dataclass(frozen=True)
@@ -67,8 +69,8 @@ class ArgMax(Op):
                       if self.keepdims or i not in axes)
         return Spec(shape, "int64")
 
-    def forward(self, k, x): return k.argmax(x, axis=self.axis, keepdims=self.keepdims)
-    def vjp(self, k, dy, y, x): return (None,)
+    def forward(self, k, x): return k.argmax(x, axis=self.axis, keepdims=self.keepdims), ()
+    def vjp(self, k, dy, residuals, needs): return (None,)
 
 
 @dataclass(frozen=True)
@@ -84,8 +86,8 @@ class OneHot(Op):
         shape.insert(self.axis % (len(shape) + 1), self.num_classes)
         return Spec(tuple(shape), self.dtype)
 
-    def forward(self, k, x): return k.one_hot(x, self.num_classes, self.axis, self.dtype)
-    def vjp(self, k, dy, y, x): return (None,)
+    def forward(self, k, x): return k.one_hot(x, self.num_classes, self.axis, self.dtype), ()
+    def vjp(self, k, dy, residuals, needs): return (None,)
 
 
 def cast(x, dtype):

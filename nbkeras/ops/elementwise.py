@@ -3,6 +3,7 @@ its input's shape (`k.sum_to_shape`), so broadcasting differentiates correctly."
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -24,70 +25,90 @@ class UnaryOp(Op):
 
 @dataclass(frozen=True)
 class BinaryOp(Op):
-    """x1 (shape A), x2 (shape B) -> broadcast(A, B); dtype by numpy promotion."""
+    """x1 (shape A), x2 (shape B) -> broadcast(A, B); dtype by numpy promotion. Subclasses
+    define `apply`, `saved` (what `partials` reads) and `partials`; the VJP sums each
+    cotangent back to its input's shape."""
 
     def output_spec(self, a: Spec, b: Spec) -> Spec:
         return Spec(broadcast_shapes(a.shape, b.shape, type(self).__name__.lower()),
                     result_dtype(a.dtype, b.dtype))
 
-    def vjp(self, k, dy, y, a, b):
-        da, db = self.partials(k, dy, y, a, b)
-        return (None if da is None else k.sum_to_shape(da, a.shape),
-                None if db is None else k.sum_to_shape(db, b.shape))
+    def forward(self, k, a, b):
+        y = self.apply(k, a, b)
+        return y, (a.shape, b.shape, *self.saved(k, a, b, y))
+
+    def saved(self, k, a, b, y) -> tuple:
+        return ()
+
+    def vjp(self, k, dy, residuals, needs):
+        a_shape, b_shape, *saved = residuals
+        da, db = self.partials(k, dy, needs, *saved)
+        return (None if da is None else k.sum_to_shape(da, a_shape),
+                None if db is None else k.sum_to_shape(db, b_shape))
 
 
 @dataclass(frozen=True)
 class Negative(UnaryOp):
-    def forward(self, k, x): return k.negative(x)
-    def vjp(self, k, dy, y, x): return (k.negative(dy),)
+    def forward(self, k, x): return k.negative(x), ()
+    def vjp(self, k, dy, residuals, needs): return (k.negative(dy),)
 
 
 @dataclass(frozen=True)
 class Exp(UnaryOp):
-    def forward(self, k, x): return k.exp(x)
-    def vjp(self, k, dy, y, x): return (k.multiply(dy, y),)
+    def forward(self, k, x):
+        y = k.exp(x)
+        return y, (y,)
+
+    def vjp(self, k, dy, residuals, needs): return (k.multiply(dy, residuals[0]),)
 
 
 @dataclass(frozen=True)
 class Log(UnaryOp):
-    def forward(self, k, x): return k.log(x)
-    def vjp(self, k, dy, y, x): return (k.divide(dy, x),)
+    def forward(self, k, x): return k.log(x), (x,)
+    def vjp(self, k, dy, residuals, needs): return (k.divide(dy, residuals[0]),)
 
 
 @dataclass(frozen=True)
 class Sqrt(UnaryOp):
-    def forward(self, k, x): return k.sqrt(x)
-    def vjp(self, k, dy, y, x): return (k.divide(dy, k.multiply(y, 2)),)
+    def forward(self, k, x):
+        y = k.sqrt(x)
+        return y, (y,)
+
+    def vjp(self, k, dy, residuals, needs): return (k.divide(dy, k.multiply(residuals[0], 2)),)
 
 
 @dataclass(frozen=True)
 class Square(UnaryOp):
-    def forward(self, k, x): return k.square(x)
-    def vjp(self, k, dy, y, x): return (k.multiply(dy, k.multiply(x, 2)),)
+    def forward(self, k, x): return k.square(x), (x,)
+    def vjp(self, k, dy, residuals, needs): return (k.multiply(dy, k.multiply(residuals[0], 2)),)
 
 
 @dataclass(frozen=True)
 class Abs(UnaryOp):
-    def forward(self, k, x): return k.abs(x)
-    def vjp(self, k, dy, y, x): return (k.multiply(dy, k.sign(x)),)
+    def forward(self, k, x): return k.abs(x), (x,)
+    def vjp(self, k, dy, residuals, needs): return (k.multiply(dy, k.sign(residuals[0])),)
 
 
 @dataclass(frozen=True)
 class Add(BinaryOp):
-    def forward(self, k, a, b): return k.add(a, b)
-    def partials(self, k, dy, y, a, b): return dy, dy
+    def apply(self, k, a, b): return k.add(a, b)
+    def partials(self, k, dy, needs): return dy, dy
 
 
 @dataclass(frozen=True)
 class Subtract(BinaryOp):
-    def forward(self, k, a, b): return k.subtract(a, b)
-    def partials(self, k, dy, y, a, b): return dy, k.negative(dy)
+    def apply(self, k, a, b): return k.subtract(a, b)
+    def partials(self, k, dy, needs): return dy, k.negative(dy) if needs[1] else None
 
 
 @dataclass(frozen=True)
 class Multiply(BinaryOp):
-    def forward(self, k, a, b): return k.multiply(a, b)
-    def partials(self, k, dy, y, a, b): return k.multiply(dy, b), k.multiply(dy, a)
+    def apply(self, k, a, b): return k.multiply(a, b)
+    def saved(self, k, a, b, y): return a, b
+
+    def partials(self, k, dy, needs, a, b):
+        return (k.multiply(dy, b) if needs[0] else None,
+                k.multiply(dy, a) if needs[1] else None)
 
 
 @dataclass(frozen=True)
@@ -98,19 +119,23 @@ class Divide(BinaryOp):
         spec = super().output_spec(a, b)
         return Spec(spec.shape, float_dtype(spec.dtype))
 
-    def forward(self, k, a, b): return k.divide(a, b)
+    def apply(self, k, a, b): return k.divide(a, b)
+    def saved(self, k, a, b, y): return b, y
 
-    def partials(self, k, dy, y, a, b):
+    def partials(self, k, dy, needs, b, y):
         da = k.divide(dy, b)
-        return da, k.negative(k.multiply(da, y))
+        return da, k.negative(k.multiply(da, y)) if needs[1] else None
 
 
 @dataclass(frozen=True)
 class Power(BinaryOp):
-    def forward(self, k, a, b): return k.power(a, b)
+    def apply(self, k, a, b): return k.power(a, b)
+    def saved(self, k, a, b, y): return a, b, y
 
-    def partials(self, k, dy, y, a, b):
-        da = k.multiply(dy, k.multiply(b, k.power(a, k.subtract(b, 1))))
+    def partials(self, k, dy, needs, a, b, y):
+        da = k.multiply(dy, k.multiply(b, k.power(a, k.subtract(b, 1)))) if needs[0] else None
+        if not needs[1]:
+            return da, None
         # d(a**b)/db = a**b * log(a): defined where a > 0 (0 elsewhere, as in TF)
         safe_log = k.log(k.where(k.greater(a, 0), a, 1))
         return da, k.multiply(dy, k.multiply(y, safe_log))
@@ -121,26 +146,27 @@ class Extremum(BinaryOp):
     """Elementwise maximum or minimum; the gradient goes to the input that won, and to x1
     on ties (as in TF)."""
 
-    kernel: str  # "maximum" | "minimum"
+    maximum: bool
 
-    def forward(self, k, a, b): return getattr(k, self.kernel)(a, b)
+    def apply(self, k, a, b): return k.maximum(a, b) if self.maximum else k.minimum(a, b)
+    def saved(self, k, a, b, y): return (k.equal(y, a),)
 
-    def partials(self, k, dy, y, a, b):
-        first = k.equal(y, a)
+    def partials(self, k, dy, needs, first):
         return k.where(first, dy, 0), k.where(first, 0, dy)
 
 
 @dataclass(frozen=True)
 class Compare(BinaryOp):
-    """x1 <op> x2 -> bool; not differentiable."""
+    """x1 <op> x2 -> bool; not differentiable. `kernel` picks the comparison from a kernel
+    module (`lambda k: k.less`)."""
 
-    kernel: str
+    kernel: Callable
 
     def output_spec(self, a: Spec, b: Spec) -> Spec:
         return Spec(super().output_spec(a, b).shape, "bool")
 
-    def forward(self, k, a, b): return getattr(k, self.kernel)(a, b)
-    def vjp(self, k, dy, y, a, b): return None, None
+    def apply(self, k, a, b): return self.kernel(k)(a, b)
+    def partials(self, k, dy, needs): return None, None
 
 
 def _as_operand(x, like):
@@ -165,14 +191,14 @@ multiply = _binary(Multiply())
 divide = _binary(Divide())
 true_divide = divide
 power = _binary(Power())
-maximum = _binary(Extremum("maximum"))
-minimum = _binary(Extremum("minimum"))
-less = _binary(Compare("less"))
-less_equal = _binary(Compare("less_equal"))
-greater = _binary(Compare("greater"))
-greater_equal = _binary(Compare("greater_equal"))
-equal = _binary(Compare("equal"))
-not_equal = _binary(Compare("not_equal"))
+maximum = _binary(Extremum(maximum=True))
+minimum = _binary(Extremum(maximum=False))
+less = _binary(Compare(lambda k: k.less))
+less_equal = _binary(Compare(lambda k: k.less_equal))
+greater = _binary(Compare(lambda k: k.greater))
+greater_equal = _binary(Compare(lambda k: k.greater_equal))
+equal = _binary(Compare(lambda k: k.equal))
+not_equal = _binary(Compare(lambda k: k.not_equal))
 negative = Negative()
 exp = Exp()
 log = Log()

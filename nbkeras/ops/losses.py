@@ -51,10 +51,10 @@ class SoftmaxCrossEntropy(Op):
 
     def forward(self, k, labels, logits):
         self.output_spec(_spec(labels), _spec(logits))    # the kernel trusts its shapes
-        return k.softmax_cross_entropy_forward(labels, logits)
+        return k.softmax_cross_entropy_forward(labels, logits), (labels, logits)
 
-    def vjp(self, k, dy, y, labels, logits):
-        return k.softmax_cross_entropy_backward(dy, labels, logits)
+    def vjp(self, k, dy, residuals, needs):
+        return k.softmax_cross_entropy_backward(dy, *residuals)
 
 
 @dataclass(frozen=True)
@@ -77,10 +77,10 @@ class SparseSoftmaxCrossEntropy(Op):
             bad = labels[(labels < 0) | (labels >= n_classes)].ravel()[0]
             raise ValueError(f"sparse_softmax_cross_entropy_with_logits: labels must lie in "
                              f"[0, {n_classes}); received label {bad}")
-        return k.sparse_softmax_cross_entropy_forward(labels, logits)
+        return k.sparse_softmax_cross_entropy_forward(labels, logits), (labels, logits)
 
-    def vjp(self, k, dy, y, labels, logits):
-        return None, k.sparse_softmax_cross_entropy_backward(dy, labels, logits)
+    def vjp(self, k, dy, residuals, needs):
+        return None, k.sparse_softmax_cross_entropy_backward(dy, *residuals)
 
 
 @dataclass(frozen=True)
@@ -96,10 +96,10 @@ class SigmoidCrossEntropy(Op):
 
     def forward(self, k, labels, logits):
         self.output_spec(_spec(labels), _spec(logits))
-        return k.sigmoid_cross_entropy_forward(labels, logits)
+        return k.sigmoid_cross_entropy_forward(labels, logits), (labels, logits)
 
-    def vjp(self, k, dy, y, labels, logits):
-        return k.sigmoid_cross_entropy_backward(dy, labels, logits)
+    def vjp(self, k, dy, residuals, needs):
+        return k.sigmoid_cross_entropy_backward(dy, *residuals)
 
 
 def _class_axis_last(x, axis: int):

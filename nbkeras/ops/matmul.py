@@ -26,18 +26,24 @@ class MatMul(Op):
         return Spec(shape, result_dtype(a.dtype, b.dtype))
 
     def forward(self, k, a, b):
-        return k.matmul(a, b)
+        return k.matmul(a, b), (a, b)
 
-    def vjp(self, k, dy, y, a, b):
+    def vjp(self, k, dy, residuals, needs):
+        a, b = residuals
         a2 = k.reshape(a, (1, -1)) if a.ndim == 1 else a
         b2 = k.reshape(b, (-1, 1)) if b.ndim == 1 else b
         if b.ndim == 1:                      # restore the N axis that a vector b removed
             dy = k.expand_dims(dy, -1)
         if a.ndim == 1:                      # and the M axis that a vector a removed
             dy = k.expand_dims(dy, -2)
-        da = k.sum_to_shape(k.matmul(dy, k.swapaxes(b2, -1, -2)), a2.shape)
-        db = k.sum_to_shape(k.matmul(k.swapaxes(a2, -1, -2), dy), b2.shape)
-        return k.reshape(da, a.shape), k.reshape(db, b.shape)
+        da = db = None
+        if needs[0]:
+            da = k.reshape(k.sum_to_shape(k.matmul(dy, k.swapaxes(b2, -1, -2)), a2.shape),
+                           a.shape)
+        if needs[1]:
+            db = k.reshape(k.sum_to_shape(k.matmul(k.swapaxes(a2, -1, -2), dy), b2.shape),
+                           b.shape)
+        return da, db
 
 
 _matmul = MatMul()

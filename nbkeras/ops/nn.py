@@ -26,14 +26,17 @@ class Dense(Op):
     def forward(self, k, x, w, b=None):
         y = k.gemm(k.reshape(x, (-1, w.shape[0])), w)
         if b is not None:
-            y += b
-        return k.reshape(y, x.shape[:-1] + w.shape[1:])
+            y = k.add(y, b)
+        return k.reshape(y, x.shape[:-1] + w.shape[1:]), (x, w)
 
-    def vjp(self, k, dy, y, x, w, b=None):
+    def vjp(self, k, dy, residuals, needs):
+        x, w = residuals
         dy2 = k.reshape(dy, (-1, w.shape[1]))
-        dx = k.reshape(k.gemm(dy2, k.transpose(w)), x.shape)
-        dw = k.gemm(k.transpose(k.reshape(x, (-1, w.shape[0]))), dy2)
-        return (dx, dw) if b is None else (dx, dw, k.reduce("sum", dy2, 0, False))
+        dx = k.reshape(k.gemm(dy2, k.transpose(w)), x.shape) if needs[0] else None
+        dw = k.gemm(k.transpose(k.reshape(x, (-1, w.shape[0]))), dy2) if needs[1] else None
+        if len(needs) == 2:
+            return dx, dw
+        return dx, dw, k.reduce("sum", dy2, 0, False) if needs[2] else None
 
 
 _dense = Dense()

@@ -5,21 +5,20 @@ An op views x as (P, M, Q, K) (see kernels/cpu/normalization.py): every (p, q) i
 normalized over its (m, k) elements, and gamma, beta are indexed by (q, k). Layer norm over
 axes that are not the trailing ones is the only case that transposes.
 
-`Normalize` uses the batch's own statistics and differentiates through them; it keeps the
-statistics of its call in `statistics`, which is how `batch_normalization_training` hands
-them to the layer for the moving averages while the tape records one op. The public
-functions make a new op per call. `BatchNormalize` uses given statistics (inference, and
-Keras's `ops.batch_normalization`) and differentiates with respect to them too.
+`Normalize` uses the batch's own statistics and differentiates through them; its outputs
+are y and the statistics (mean, variance), the latter constants for the moving averages
+(no gradient flows back through them), so one op is recorded and nothing is kept on the op.
+`BatchNormalize` uses given statistics (inference, and Keras's `ops.batch_normalization`)
+and differentiates with respect to them too.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from .. import config
 from ..core.keras_tensor import KerasTensor
 from ..core.spec import Spec
-from ..core.tensor import Tensor
 from .op import Op, float_dtype
 from .reduction import normalize_axes
 
@@ -110,8 +109,9 @@ def _check_params(who: str, kind: str, x: Spec, axes, groups, params: dict) -> N
 @dataclass(frozen=True)
 class Normalize(Op):
     """x (any shape) normalized with its own mean and (biased) variance per group, then
-    `* scale + offset` -> same shape. Inputs: x, then scale if `has_scale`, then offset if
-    `has_offset`. center=False divides x itself by sqrt(variance + epsilon) (rms scaling)."""
+    `* scale + offset` -> (y of x's shape, mean (P * Q,), variance (P * Q,)). Inputs: x,
+    then scale if `has_scale`, then offset if `has_offset`. center=False divides x itself
+    by sqrt(variance + epsilon) (rms scaling). Only y is differentiable."""
 
     kind: str                  # "batch" | "layer" | "group"
     axes: tuple[int, ...]      # non-negative
@@ -120,41 +120,42 @@ class Normalize(Op):
     center: bool = True
     has_scale: bool = False
     has_offset: bool = False
-    statistics: dict = field(default_factory=dict, compare=False, repr=False)
 
     float_inputs = True
+    n_outputs = 3
+    differentiable_outputs = (0,)
 
-    def output_spec(self, x: Spec, *params: Spec) -> Spec:
+    def output_spec(self, x: Spec, *params: Spec) -> tuple:
         scale, offset = _split(self, params)
         named = {n: p for n, p in (("scale", scale), ("offset", offset)) if p is not None}
         _check_params(f"{self.kind}_normalization", self.kind, x, self.axes, self.groups, named)
-        return Spec(x.shape, float_dtype(x.dtype))
+        dtype = float_dtype(x.dtype)
+        view = (layout(self.kind, x.shape, self.axes, self.groups).view
+                if None not in x.shape else (None,) * 4)
+        groups = None if None in (view[0], view[2]) else view[0] * view[2]
+        return Spec(x.shape, dtype), Spec((groups,), dtype), Spec((groups,), dtype)
 
     def forward(self, k, x, *params):
         scale, offset = _split(self, params)
         view = layout(self.kind, x.shape, self.axes, self.groups)
-        y4, mean, variance = k.normalize_forward(view.to_view(k, x), view.expand(k, scale),
-                                                 view.expand(k, offset), None, None,
-                                                 self.epsilon, self.center)
-        self.statistics.update(x=x, mean=mean, variance=variance)
-        return view.from_view(k, y4)
-
-    def vjp(self, k, dy, y, x, *params):
-        scale, offset = _split(self, params)
-        view = layout(self.kind, x.shape, self.axes, self.groups)
         x4 = view.to_view(k, x)
-        if self.statistics.get("x") is x:
-            mean, variance = self.statistics["mean"], self.statistics["variance"]
-        else:   # this op object was run again since (a replayed graph): recompute
-            _, mean, variance = k.normalize_forward(x4, None, None, None, None, self.epsilon)
+        gamma = view.expand(k, scale)
+        y4, mean, variance = k.normalize_forward(x4, gamma, view.expand(k, offset), None, None,
+                                                 self.epsilon, self.center)
+        outputs = (view.from_view(k, y4), k.reshape(mean, (-1,)), k.reshape(variance, (-1,)))
+        return outputs, (view, x4, gamma, mean, variance,
+                         None if scale is None else scale.shape,
+                         None if offset is None else offset.shape)
+
+    def vjp(self, k, dy, residuals, needs):
+        view, x4, gamma, mean, variance, scale_shape, offset_shape = residuals
         dx4, dscale, doffset, _, _ = k.normalize_backward(
-            view.to_view(k, dy), x4, view.expand(k, scale), mean, variance, self.epsilon,
-            True, self.center)
+            view.to_view(k, dy[0]), x4, gamma, mean, variance, self.epsilon, True, self.center)
         grads = [view.from_view(k, dx4)]
         if self.has_scale:
-            grads.append(view.reduce(k, dscale, scale.shape))
+            grads.append(view.reduce(k, dscale, scale_shape))
         if self.has_offset:
-            grads.append(view.reduce(k, doffset, offset.shape))
+            grads.append(view.reduce(k, doffset, offset_shape))
         return tuple(grads)
 
 
@@ -180,22 +181,23 @@ class BatchNormalize(Op):
     def forward(self, k, x, mean, variance, *params):
         scale, offset = _split(self, params)
         view = layout("batch", x.shape, (self.axis,))
-        y4, _, _ = k.normalize_forward(view.to_view(k, x), view.expand(k, scale),
-                                       view.expand(k, offset), mean, variance, self.epsilon)
-        return view.from_view(k, y4)
+        x4, gamma = view.to_view(k, x), view.expand(k, scale)
+        y4, _, _ = k.normalize_forward(x4, gamma, view.expand(k, offset), mean, variance,
+                                       self.epsilon)
+        return view.from_view(k, y4), (view, x4, gamma, mean, variance,
+                                       None if scale is None else scale.shape,
+                                       None if offset is None else offset.shape)
 
-    def vjp(self, k, dy, y, x, mean, variance, *params):
-        scale, offset = _split(self, params)
-        view = layout("batch", x.shape, (self.axis,))
+    def vjp(self, k, dy, residuals, needs):
+        view, x4, gamma, mean, variance, scale_shape, offset_shape = residuals
         dx4, dscale, doffset, dmean, dvariance = k.normalize_backward(
-            view.to_view(k, dy), view.to_view(k, x), view.expand(k, scale), mean, variance,
-            self.epsilon, False, True)
+            view.to_view(k, dy), x4, gamma, mean, variance, self.epsilon, False, True)
         grads = [view.from_view(k, dx4), k.reshape(dmean, mean.shape),
                  k.reshape(dvariance, variance.shape)]
         if self.has_scale:
-            grads.append(view.reduce(k, dscale, scale.shape))
+            grads.append(view.reduce(k, dscale, scale_shape))
         if self.has_offset:
-            grads.append(view.reduce(k, doffset, offset.shape))
+            grads.append(view.reduce(k, doffset, offset_shape))
         return tuple(grads)
 
 
@@ -228,11 +230,10 @@ def batch_normalization_training(x, axis: int = -1, scale=None, offset=None,
     constant Tensors for the moving averages (None for symbolic inputs). One op."""
     op = Normalize("batch", (_axis(x, axis, "batch_normalization"),), float(epsilon),
                    has_scale=scale is not None, has_offset=offset is not None)
-    y = op(x, *_present(scale, offset))
+    y, mean, variance = op(x, *_present(scale, offset))
     if isinstance(y, KerasTensor):
         return y, None, None
-    stats = op.statistics
-    return y, Tensor(stats["mean"].reshape(-1)), Tensor(stats["variance"].reshape(-1))
+    return y, mean, variance
 
 
 def layer_normalization(x, gamma=None, beta=None, axis=-1, epsilon: float | None = None,
@@ -245,7 +246,7 @@ def layer_normalization(x, gamma=None, beta=None, axis=-1, epsilon: float | None
     beta = None if rms_scaling else beta
     op = Normalize("layer", axes, epsilon, center=not rms_scaling,
                    has_scale=gamma is not None, has_offset=beta is not None)
-    return op(x, *_present(gamma, beta))
+    return op(x, *_present(gamma, beta))[0]
 
 
 def group_normalization(x, groups: int, gamma=None, beta=None, axis: int = -1,
@@ -257,4 +258,4 @@ def group_normalization(x, groups: int, gamma=None, beta=None, axis: int = -1,
         raise ValueError("group_normalization: axis must not be the batch axis 0")
     op = Normalize("group", (axis,), float(epsilon), groups=int(groups),
                    has_scale=gamma is not None, has_offset=beta is not None)
-    return op(x, *_present(gamma, beta))
+    return op(x, *_present(gamma, beta))[0]

@@ -23,46 +23,62 @@ from ..core.tensor import Tensor
 Array = np.ndarray
 
 
+Residuals = tuple     # what a forward keeps for its VJP: arrays, shapes, small values
+Needs = tuple         # needs[i]: whether input i needs a cotangent
+
+
 @dataclass(frozen=True)
 class Op(ABC):
-    """Subclasses set their parameters as dataclass fields and define the three methods."""
+    """Subclasses set their parameters as dataclass fields and define the three methods.
+    The contract is pure: no state on the op, nothing shared between forward and VJP but
+    the residuals the forward returns."""
 
     @abstractmethod
     def output_spec(self, *inputs: Spec) -> Spec:
-        """Shape and dtype of the output for inputs of these specs (None = unknown size)."""
+        """Shape and dtype of the output for inputs of these specs (None = unknown size);
+        a tuple of Specs for an op with several outputs."""
 
     @abstractmethod
-    def forward(self, k, *inputs: Array) -> Array:
-        """The output, computed with kernel module `k`."""
+    def forward(self, k, *inputs: Array) -> tuple:
+        """(output, residuals), computed with kernel module `k`: the output (a tuple of
+        arrays for several outputs) and what the VJP needs."""
 
     @abstractmethod
-    def vjp(self, k, dy: Array, y: Array, *inputs: Array) -> tuple:
-        """Cotangents of the inputs (None where not differentiable) given dy = dL/dy."""
+    def vjp(self, k, dy, residuals: Residuals, needs: Needs) -> tuple:
+        """Cotangents of the inputs given dy = dL/dy (a tuple for several outputs, None
+        where no cotangent reached an output), the forward's residuals, and which inputs
+        need one: None where not needed or not differentiable."""
 
     float_inputs = False   # True: integer inputs are cast to floatx first (exp, mean, ...)
+    n_outputs = 1
+    differentiable_outputs = None   # indices of the outputs gradients flow from; None: all
 
     def __call__(self, *inputs):
         if any(isinstance(x, KerasTensor) for x in inputs):
             spec = self.output_spec(*[spec_of(x) for x in inputs])
-            return Node(self, inputs, {}, [spec]).outputs[0]
+            specs = list(spec) if self.n_outputs > 1 else [spec]
+            outputs = Node(self, inputs, {}, specs).outputs
+            return tuple(outputs) if self.n_outputs > 1 else outputs[0]
         tensors = tuple(self._as_input(x) for x in inputs)
         k = kernels_for(current_device())
         try:
-            y = self.forward(k, *[t.data for t in tensors])
+            y, residuals = self.forward(k, *[t.data for t in tensors])
         except (ValueError, TypeError, IndexError):
             self.output_spec(*[spec_of(t) for t in tensors])   # raises the error naming shapes
             raise
-        output = Tensor(k.asarray(y))   # numpy turns 0-d results into scalars: keep arrays
+        outputs = ([Tensor(k.asarray(a)) for a in y] if self.n_outputs > 1
+                   else [Tensor(k.asarray(y))])   # numpy turns 0-d results into scalars
+        tracked = (outputs if self.differentiable_outputs is None
+                   else [outputs[i] for i in self.differentiable_outputs])
         for tape in active_tapes():
-            tape.record(self, k, tensors, output)
-        return output
+            tape.record(self, k, tensors, outputs, tracked, residuals)
+        return tuple(outputs) if self.n_outputs > 1 else outputs[0]
 
     def _as_input(self, x) -> Tensor:
         tensor = x if isinstance(x, Tensor) else convert_to_tensor(x)
         if self.float_inputs and not is_float(tensor.dtype):
             return convert_to_tensor(tensor, config.floatx())
         return tensor
-
 
 def spec_of(x) -> Spec:
     if isinstance(x, KerasTensor):

@@ -1,4 +1,4 @@
-"""Constant padding and cropping: each the other's VJP, both plain array slicing.
+"""Constant padding and cropping: each the other's VJP (kernels `pad` and `crop`).
 
 `pad` is `keras.ops.pad` for mode="constant"; `crop` (its adjoint) is what the Cropping
 layers use. Widths are explicit (before, after) pairs, one per axis.
@@ -11,11 +11,6 @@ import numpy as np
 
 from ..core.spec import Spec
 from .op import Op
-
-
-def _interior(pairs: tuple, shape: tuple) -> tuple[slice, ...]:
-    """The slices that select the original cells of a padded array of `shape`."""
-    return tuple(slice(before, n - after) for (before, after), n in zip(pairs, shape))
 
 
 @dataclass(frozen=True)
@@ -33,14 +28,10 @@ class Pad(Op):
                           for n, (a, b) in zip(x.shape, self.pairs)), x.dtype)
 
     def forward(self, k, x):
-        y = k.zeros(self.output_spec(Spec(x.shape, x.dtype)).shape, x.dtype)
-        if self.value:
-            y[...] = self.value
-        y[_interior(self.pairs, y.shape)] = x
-        return y
+        return k.pad(x, self.pairs, self.value), ()
 
-    def vjp(self, k, dy, y, x):
-        return (dy[_interior(self.pairs, dy.shape)],)
+    def vjp(self, k, dy, residuals, needs):
+        return (k.crop(dy, self.pairs),)
 
 
 @dataclass(frozen=True)
@@ -60,12 +51,10 @@ class Crop(Op):
         return Spec(shape, x.dtype)
 
     def forward(self, k, x):
-        return x[_interior(self.pairs, x.shape)]
+        return k.crop(x, self.pairs), ()
 
-    def vjp(self, k, dy, y, x):
-        dx = k.zeros(x.shape, dy.dtype)
-        dx[_interior(self.pairs, x.shape)] = dy
-        return (dx,)
+    def vjp(self, k, dy, residuals, needs):
+        return (k.pad(dy, self.pairs, 0.0),)
 
 
 def _pairs(width, ndim: int, who: str) -> tuple[tuple[int, int], ...]:

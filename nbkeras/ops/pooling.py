@@ -88,9 +88,11 @@ class MaxPool(Pool):
     name = "max_pool"
 
     def forward(self, k, x):
-        return k.max_pool_forward(x, self.pool_size, self.strides, self.pads(x.shape))
+        y = k.max_pool_forward(x, self.pool_size, self.strides, self.pads(x.shape))
+        return y, (x, y)
 
-    def vjp(self, k, dy, y, x):
+    def vjp(self, k, dy, residuals, needs):
+        x, y = residuals
         return (k.max_pool_backward(dy, x, y, self.pool_size, self.strides, self.pads(x.shape)),)
 
 
@@ -102,11 +104,13 @@ class AveragePool(Pool):
     float_inputs = True
 
     def forward(self, k, x):
-        return k.average_pool_forward(x, self.pool_size, self.strides, self.pads(x.shape))
+        y = k.average_pool_forward(x, self.pool_size, self.strides, self.pads(x.shape))
+        return y, (x.shape,)
 
-    def vjp(self, k, dy, y, x):
-        return (k.average_pool_backward(dy, x.shape, self.pool_size, self.strides,
-                                        self.pads(x.shape)),)
+    def vjp(self, k, dy, residuals, needs):
+        (shape,) = residuals
+        return (k.average_pool_backward(dy, shape, self.pool_size, self.strides,
+                                        self.pads(shape)),)
 
 
 def as_ints(value, rank: int, who: str, field: str, minimum: int = 1) -> tuple[int, ...]:

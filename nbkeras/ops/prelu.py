@@ -19,12 +19,14 @@ class PReLU(Op):
         return Spec(shape, result_dtype(x.dtype, alpha.dtype))
 
     def forward(self, k, x, alpha):
-        return k.where(k.greater_equal(x, 0), x, k.multiply(alpha, x))
+        return k.where(k.greater_equal(x, 0), x, k.multiply(alpha, x)), (x, alpha)
 
-    def vjp(self, k, dy, y, x, alpha):
+    def vjp(self, k, dy, residuals, needs):
+        x, alpha = residuals
         positive = k.greater_equal(x, 0)
-        dx = k.where(positive, dy, k.multiply(dy, alpha))
-        dalpha = k.sum_to_shape(k.where(positive, 0, k.multiply(dy, x)), alpha.shape)
+        dx = k.where(positive, dy, k.multiply(dy, alpha)) if needs[0] else None
+        dalpha = (k.sum_to_shape(k.where(positive, 0, k.multiply(dy, x)), alpha.shape)
+                  if needs[1] else None)
         return dx, dalpha
 
 

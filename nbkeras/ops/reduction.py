@@ -36,19 +36,26 @@ class Reduce(Op):
         return Spec(shape, float_dtype(x.dtype) if self.kernel == "mean" else x.dtype)
 
     def forward(self, k, x):
-        return k.reduce(self.kernel, x, self.axes, self.keepdims)
-
-    def vjp(self, k, dy, y, x):
-        kept = tuple(1 if i in self.axes else n for i, n in enumerate(x.shape))
-        dy_kept, y_kept = k.reshape(dy, kept), k.reshape(y, kept)
+        y = k.reduce(self.kernel, x, self.axes, self.keepdims)
         if self.kernel == "sum":
-            return (k.broadcast_to(dy_kept, x.shape),)
+            return y, (x.shape,)
         if self.kernel == "mean":
-            count = x.size // y.size if y.size else 1
-            return (k.broadcast_to(k.divide(dy_kept, count), x.shape),)
+            count = x.size // y.size if y.size else 0           # the count averaged over
+            return y, (x.shape, count or 1)
+        return y, (x.shape, x, y)
+
+    def vjp(self, k, dy, residuals, needs):
+        shape, *saved = residuals
+        kept = tuple(1 if i in self.axes else n for i, n in enumerate(shape))
+        dy_kept = k.reshape(dy, kept)
+        if self.kernel == "sum":
+            return (k.broadcast_to(dy_kept, shape),)
+        if self.kernel == "mean":
+            return (k.broadcast_to(k.divide(dy_kept, saved[0]), shape),)
+        x, y = saved
         if self.kernel == "prod":
             return (k.prod_backward(dy_kept, x, self.axes),)
-        return (k.extreme_backward(dy_kept, x, y_kept, self.axes),)
+        return (k.extreme_backward(dy_kept, x, k.reshape(y, kept), self.axes),)
 
 
 def _reduction(kernel: str):

@@ -39,9 +39,10 @@ class UpSampleNearest(Op):
     def forward(self, k, x):
         cells = k.reshape(x, _split(x.shape, (1,) * len(self.size)))
         y = k.broadcast_to(cells, _split(x.shape, self.size))
-        return k.reshape(y, (x.shape[0], *map(_times, x.shape[1:-1], self.size), x.shape[-1]))
+        shape = (x.shape[0], *map(_times, x.shape[1:-1], self.size), x.shape[-1])
+        return k.reshape(y, shape), ()
 
-    def vjp(self, k, dy, y, x):
+    def vjp(self, k, dy, residuals, needs):
         """The adjoint of repeating is summing each block of repeats: sum pooling."""
         return (k.sum_pool_forward(dy, self.size, self.size, ((0, 0),) * len(self.size)),)
 
@@ -65,10 +66,10 @@ class ResizeBilinear(Op):
         return Spec((x.shape[0], *self.size, x.shape[-1]), float_dtype(x.dtype))
 
     def forward(self, k, x):
-        return k.bilinear_resize_forward(x, self.size)
+        return k.bilinear_resize_forward(x, self.size), (x.shape,)
 
-    def vjp(self, k, dy, y, x):
-        return (k.bilinear_resize_backward(dy, x.shape),)
+    def vjp(self, k, dy, residuals, needs):
+        return (k.bilinear_resize_backward(dy, residuals[0]),)
 
 
 def _channels_last(op, x, data_format: str, rank: int):

@@ -39,8 +39,8 @@ class Reshape(Op):
     def output_spec(self, x: Spec) -> Spec:
         return Spec(reshape_target(x.shape, self.shape), x.dtype)
 
-    def forward(self, k, x): return k.reshape(x, self.shape)
-    def vjp(self, k, dy, y, x): return (k.reshape(dy, x.shape),)
+    def forward(self, k, x): return k.reshape(x, self.shape), (x.shape,)
+    def vjp(self, k, dy, residuals, needs): return (k.reshape(dy, residuals[0]),)
 
 
 @dataclass(frozen=True)
@@ -50,8 +50,9 @@ class Transpose(Op):
     def output_spec(self, x: Spec) -> Spec:
         return Spec(tuple(x.shape[a] for a in self.axes), x.dtype)
 
-    def forward(self, k, x): return k.transpose(x, self.axes)
-    def vjp(self, k, dy, y, x): return (k.transpose(dy, k.inverse_permutation(self.axes)),)
+    def forward(self, k, x): return k.transpose(x, self.axes), ()
+    def vjp(self, k, dy, residuals, needs):
+        return (k.transpose(dy, k.inverse_permutation(self.axes)),)
 
 
 @dataclass(frozen=True)
@@ -62,8 +63,8 @@ class BroadcastTo(Op):
         broadcast_shapes(x.shape, self.shape, "broadcast_to")
         return Spec(self.shape, x.dtype)
 
-    def forward(self, k, x): return k.broadcast_to(x, self.shape)
-    def vjp(self, k, dy, y, x): return (k.sum_to_shape(dy, x.shape),)
+    def forward(self, k, x): return k.broadcast_to(x, self.shape), (x.shape,)
+    def vjp(self, k, dy, residuals, needs): return (k.sum_to_shape(dy, residuals[0]),)
 
 
 @dataclass(frozen=True)
@@ -84,16 +85,13 @@ class Concatenate(Op):
         shape[axis] = None if None in sizes else sum(sizes)
         return Spec(tuple(shape), result_dtype(*[x.dtype for x in xs]))
 
-    def forward(self, k, *xs): return k.concatenate(xs, axis=self.axis)
+    def forward(self, k, *xs):
+        return k.concatenate(xs, axis=self.axis), tuple(x.shape[self.axis] for x in xs)
 
-    def vjp(self, k, dy, y, *xs):
-        ends = np.cumsum([x.shape[self.axis] for x in xs])
-        index = [slice(None)] * dy.ndim
-        grads = []
-        for start, end in zip(np.concatenate([[0], ends[:-1]]), ends):
-            index[self.axis] = slice(int(start), int(end))
-            grads.append(dy[tuple(index)])
-        return tuple(grads)
+    def vjp(self, k, dy, residuals, needs):
+        ends = np.cumsum(residuals)
+        cuts = [int(end) for end in ends[:-1]]
+        return tuple(k.split(dy, cuts, axis=self.axis))
 
 
 @dataclass(frozen=True)
@@ -108,8 +106,9 @@ class GetItem(Op):
         shape_a, shape_b = np.empty(a, np.bool_)[self.key].shape, np.empty(b, np.bool_)[self.key].shape
         return Spec(tuple(n if n == m else None for n, m in zip(shape_a, shape_b)), x.dtype)
 
-    def forward(self, k, x): return x[self.key]
-    def vjp(self, k, dy, y, x): return (k.getitem_backward(dy, x.shape, self.key),)
+    def forward(self, k, x): return k.getitem(x, self.key), (x.shape,)
+    def vjp(self, k, dy, residuals, needs):
+        return (k.getitem_backward(dy, residuals[0], self.key),)
 
 
 def reshape(x, newshape):

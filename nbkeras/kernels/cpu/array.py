@@ -4,16 +4,16 @@ import numpy as np
 from numpy import (abs, add, argmax, asarray, broadcast_to, clip, concatenate, divide, equal,  # noqa: F401
                    exp, expand_dims, greater, greater_equal, less, less_equal, log, matmul,
                    maximum, minimum, multiply, negative, not_equal, ones_like, power, reshape,
-                   sign, sqrt, square, squeeze, stack, subtract, swapaxes, transpose, where,
-                   zeros, zeros_like)
+                   sign, split, sqrt, square, squeeze, stack, subtract, swapaxes, transpose,
+                   where, zeros, zeros_like)
 
 __all__ = ["abs", "add", "argmax", "asarray", "broadcast_to", "clip", "concatenate", "divide", "equal",
            "exp", "expand_dims", "greater", "greater_equal", "less", "less_equal", "log",
            "matmul", "maximum", "minimum", "multiply", "negative", "not_equal", "ones_like",
-           "power", "reshape", "sign", "sqrt", "square", "squeeze", "stack", "subtract",
+           "power", "reshape", "sign", "split", "sqrt", "square", "squeeze", "stack", "subtract",
            "swapaxes", "transpose", "where", "zeros", "zeros_like", "reduce", "cast",
-           "sum_to_shape", "extreme_backward", "prod_backward", "getitem_backward", "one_hot",
-           "inverse_permutation"]
+           "sum_to_shape", "extreme_backward", "prod_backward", "getitem", "getitem_backward",
+           "one_hot", "inverse_permutation", "pad", "crop"]
 
 
 def reduce(name, x, axis, keepdims):
@@ -60,6 +60,11 @@ def inverse_permutation(perm):
     return tuple(int(i) for i in np.argsort(perm))
 
 
+def getitem(x, key):
+    """x[key] (numpy indexing: ints, slices, None, Ellipsis, index arrays)."""
+    return x[key]
+
+
 def getitem_backward(dy, shape, key):
     """Scatter-add dy into zeros of `shape` at `key` (repeated fancy indices accumulate)."""
     g = np.zeros(shape, dy.dtype)
@@ -73,3 +78,20 @@ def one_hot(indices, num_classes, axis, dtype):
     valid = (indices >= 0) & (indices < num_classes)
     out = np.eye(num_classes, dtype=dtype)[np.where(valid, indices, 0)] * valid[..., None]
     return np.moveaxis(out, -1, axis) if axis != -1 else out
+
+
+def _interior(pairs, shape) -> tuple:
+    """The slices that select the original cells of a padded array of `shape`."""
+    return tuple(slice(before, n - after) for (before, after), n in zip(pairs, shape))
+
+
+def pad(x, pairs, value):
+    """x with pairs[i] = (before, after) cells of `value` added along axis i."""
+    y = np.full(tuple(n + a + b for n, (a, b) in zip(x.shape, pairs)), value, x.dtype)
+    y[_interior(pairs, y.shape)] = x
+    return y
+
+
+def crop(x, pairs):
+    """x without pairs[i] = (before, after) cells at the ends of axis i (a view)."""
+    return x[_interior(pairs, x.shape)]
