@@ -28,6 +28,8 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dense import best_time  # noqa: E402
 
+from nbkeras.kernels.geometry import Window  # noqa: E402
+
 
 @dataclass
 class Case:
@@ -49,19 +51,19 @@ def _conv_cases(label: str, x_shape: tuple, filters: int, rng) -> list[Case]:
     out_shape = (x_shape[0], x_shape[1] - 2, x_shape[2] - 2, filters)
     y = np.maximum(rng.standard_normal(out_shape).astype(np.float32), 0)   # a relu output
     dy = rng.standard_normal(out_shape).astype(np.float32)
-    geometry = ((1, 1), ((0, 0), (0, 0)), (1, 1))
+    geometry = Window((3, 3), (1, 1), ((0, 0), (0, 0)), (1, 1))
     flops = 2 * y.size * int(np.prod(w.shape[:-1]))
     first = x_shape[-1] == 1            # the model's first layer: no input gradient in fit
     shape = f"{label} {x_shape[1]}x{x_shape[2]}x{x_shape[3]} -> {filters}"
     return [
         Case("conv forward (+bias, relu)", shape,
-             lambda: cpu.conv_forward(x, w, *geometry, 1, b, True), flops, 0),
+             lambda: cpu.conv_forward(x, w, geometry, 1, b, True), flops, 0),
         Case("conv backward-input", shape,
-             lambda: cpu.conv_backward_input(dy, w, x.shape, *geometry), flops, 0),
+             lambda: cpu.conv_backward_input(dy, w, x.shape, geometry), flops, 0),
         Case("conv backward-kernel", shape,
-             lambda: cpu.conv_backward_kernel(dy, x, w.shape, *geometry), flops, 0),
+             lambda: cpu.conv_backward_kernel(dy, x, w.shape, geometry), flops, 0),
         Case("conv backward, fused (as in fit)", shape,
-             lambda: cpu.conv_backward(dy, x, w, *geometry, 1, y, not first),
+             lambda: cpu.conv_backward(dy, x, w, geometry, 1, y, not first),
              flops * (1 if first else 2), 0),
     ]
 
@@ -73,11 +75,11 @@ def _pool_cases(batch: int, rng) -> list[Case]:
     x = rng.standard_normal((batch, 26, 26, 32)).astype(np.float32)
     y = x.reshape(batch, 13, 2, 13, 2, 32).max(axis=(2, 4))
     dy = rng.standard_normal(y.shape).astype(np.float32)
-    pool = ((2, 2), (2, 2), ((0, 0), (0, 0)))
+    pool = Window((2, 2), (2, 2), ((0, 0), (0, 0)), (1, 1))
     shape = "26x26x32, 2x2"
-    return [Case("max-pool forward", shape, lambda: cpu.max_pool_forward(x, *pool), None,
+    return [Case("max-pool forward", shape, lambda: cpu.max_pool_forward(x, pool), None,
                  x.nbytes + y.nbytes),
-            Case("max-pool backward", shape, lambda: cpu.max_pool_backward(dy, x, y, *pool),
+            Case("max-pool backward", shape, lambda: cpu.max_pool_backward(dy, x, y, pool),
                  None, 2 * x.nbytes + 2 * y.nbytes)]
 
 

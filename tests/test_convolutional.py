@@ -12,6 +12,7 @@ import nbkeras as nk
 from nbkeras import layers
 from nbkeras.kernels.cpu import (conv_backward, conv_backward_input, conv_backward_kernel,
                                  conv_forward)
+from nbkeras.kernels.geometry import Window
 from nbkeras.testing import check_grads, layer_test
 from nbkeras.testing import strategies as nst
 
@@ -409,10 +410,11 @@ def test_kernels_are_adjoint_for_odd_paddings_and_parallel_batches(rank, groups,
     padding = {1: ((5, 0),), 2: ((0, 4), (3, 2)), 3: ((1, 4), (0, 0), (2, 3))}[rank]
     x = rng.standard_normal((16, *spatial, channels))
     w = rng.standard_normal((*kernel, channels // groups, 6))
-    y = conv_forward(x, w, strides, padding, dilation, groups)
+    geometry = Window(kernel, strides, padding, dilation)
+    y = conv_forward(x, w, geometry, groups)
     dy = rng.standard_normal(y.shape)
-    dx = conv_backward_input(dy, w, x.shape, strides, padding, dilation, groups)
-    dw = conv_backward_kernel(dy, x, w.shape, strides, padding, dilation, groups)
+    dx = conv_backward_input(dy, w, x.shape, geometry, groups)
+    dw = conv_backward_kernel(dy, x, w.shape, geometry, groups)
     inner = np.sum(y * dy)
     np.testing.assert_allclose([np.sum(x * dx), np.sum(w * dw)], [inner, inner], rtol=1e-10)
     padded = np.pad(x, ((0, 0), *padding, (0, 0)))
@@ -430,20 +432,21 @@ def test_fused_backward_matches_tap_by_tap_gradients_on_threads(groups, relu, tw
     rng = np.random.default_rng(groups)
     x = rng.standard_normal((24, 9, 8, 4))
     w = rng.standard_normal((3, 2, 4 // groups, 6))
-    geometry = ((2, 1), ((1, 1), (0, 1)), (1, 1))
-    y = conv_forward(x, w, *geometry, groups, rng.standard_normal(6), relu)
+    geometry = Window((3, 2), (2, 1), ((1, 1), (0, 1)), (1, 1))
+    y = conv_forward(x, w, geometry, groups, rng.standard_normal(6), relu)
     dy = rng.standard_normal(y.shape)
     assert conv_kernels._chunks(x.shape[0], dy.size * w[..., 0].size) == 2
     dz = np.where(y > 0, dy, 0) if relu else dy
-    dx, dw, db = conv_backward(dy, x, w, *geometry, groups, y if relu else None)
-    expected = ref.conv_gradients(x, w, dz, geometry[0], geometry[1], geometry[2], groups)
+    dx, dw, db = conv_backward(dy, x, w, geometry, groups, y if relu else None)
+    expected = ref.conv_gradients(x, w, dz, geometry.strides, geometry.padding,
+                                  geometry.dilation, groups)
     for got, want in zip((dx, dw, db), expected):
         np.testing.assert_allclose(got, want, rtol=1e-11, atol=1e-11)
-    only_input = conv_backward(dy, x, w, *geometry, groups, y if relu else None,
+    only_input = conv_backward(dy, x, w, geometry, groups, y if relu else None,
                                kernel_gradient=False)
-    only_kernel = conv_backward(dy, x, w, *geometry, groups, y if relu else None,
+    only_kernel = conv_backward(dy, x, w, geometry, groups, y if relu else None,
                                 input_gradient=False)
-    only_bias = conv_backward(dy, x, w, *geometry, groups, y if relu else None,
+    only_bias = conv_backward(dy, x, w, geometry, groups, y if relu else None,
                               input_gradient=False, kernel_gradient=False)
     assert only_input[1] is None and only_kernel[0] is None and only_bias[:2] == (None, None)
     np.testing.assert_allclose(only_input[0], expected[0], rtol=1e-11, atol=1e-11)

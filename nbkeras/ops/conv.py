@@ -16,6 +16,7 @@ from .. import config
 from ..core.keras_tensor import KerasTensor
 from ..core.spec import Spec
 from ..core.tensor import Tensor
+from ..kernels.geometry import Window, window
 from .activation import KERNELS as ACTIVATION_KERNELS
 from .op import Op, convert_to_tensor, result_dtype
 from .pooling import pooling_output_shape
@@ -34,40 +35,14 @@ def _effective(kernel: int, dilation: int) -> int:
     return dilation * (kernel - 1) + 1
 
 
-def conv_padding(padding, length: int, kernel: int, stride: int, dilation: int) -> tuple:
-    """The explicit (before, after) padding of one spatial axis of `length` cells."""
-    if not isinstance(padding, str):
-        return tuple(int(p) for p in padding)
-    if padding == "valid":
-        return (0, 0)
-    if padding == "causal":
-        return (dilation * (kernel - 1), 0)
-    total = max((-(-length // stride) - 1) * stride + _effective(kernel, dilation) - length, 0)
-    return (total // 2, total - total // 2)
-
-
-def conv_output_length(length, kernel: int, stride: int, padding, dilation: int):
-    """Output cells along one axis (None if `length` is None): ceil(length / stride) for
-    "same" and "causal", else (length + before + after - dilation (k - 1) - 1) // stride + 1."""
-    if length is None:
-        return None
-    if padding in ("same", "causal"):
-        return -(-length // stride)
-    before, after = conv_padding(padding, length, kernel, stride, dilation)
-    return (length + before + after - _effective(kernel, dilation)) // stride + 1
-
-
-def _per_axis(padding, rank: int) -> tuple:
-    return (padding,) * rank if isinstance(padding, str) else tuple(padding)
-
-
 def conv_output_shape(input_shape, kernel_shape, strides, padding, dilation,
                       who: str = "conv") -> tuple:
-    """(N, *spatial, C) convolved with a kernel (*k, C // groups, F) -> (N, *out, F)."""
+    """(N, *spatial, C) convolved with a kernel (*k, C // groups, F) -> (N, *out, F):
+    ceil(n / stride) cells for "same" and "causal", else (n + before + after - dilation
+    (k - 1) - 1) // stride + 1 (None where n is None)."""
     rank = len(input_shape) - 2
-    out = tuple(conv_output_length(n, k, s, p, d) for n, k, s, p, d in
-                zip(input_shape[1:-1], kernel_shape[:rank], strides, _per_axis(padding, rank),
-                    dilation))
+    spatial = tuple(input_shape[1:-1])
+    out = window(padding, spatial, kernel_shape[:rank], strides, dilation).output_spatial(spatial)
     _check_positive(who, input_shape, kernel_shape, out)
     return (input_shape[0], *out, kernel_shape[-1])
 
@@ -168,23 +143,28 @@ class Conv(Op):
             shape = pooling_output_shape(shape, *self.max_pool)
         return Spec(shape, result_dtype(x.dtype, w.dtype))
 
-    def _pads(self, x_shape, w_shape) -> tuple:
-        return tuple(conv_padding(p, n, k, s, d) for p, n, k, s, d in
-                     zip(_per_axis(self.padding, len(self.strides)), x_shape[1:-1], w_shape,
-                         self.strides, self.dilation))
+    def _window(self, x_shape, w_shape) -> Window:
+        return window(self.padding, x_shape[1:-1], w_shape[:len(self.strides)], self.strides,
+                      self.dilation)
 
-    def _apply(self, k, x, w, b, max_pool):
+    def _pool(self) -> Window | None:
+        if self.max_pool is None:
+            return None
+        size, strides = self.max_pool
+        return window("valid", (None,) * len(size), size, strides)
+
+    def _apply(self, k, x, w, b, pool):
         """The output: conv (+ bias, relu, max-pool in the kernel), then the other fused
         activations."""
-        y = k.conv_forward(x, w, self.strides, self._pads(x.shape, w.shape), self.dilation,
-                           self.groups, b, self.activation == "relu", max_pool)
+        y = k.conv_forward(x, w, self._window(x.shape, w.shape), self.groups, b,
+                           self.activation == "relu", pool)
         if self.activation not in ("linear", "relu"):
             y = ACTIVATION_KERNELS[self.activation](k)[0](y)
         return y
 
     def forward(self, k, x, w, b=None):
         self.output_spec(*_specs(x, w, b))       # the kernels trust their inputs
-        y = self._apply(k, x, w, b, self.max_pool)
+        y = self._apply(k, x, w, b, self._pool())
         return y, (x, w, b, y)
 
     def vjp(self, k, dy, residuals, needs):
@@ -194,13 +174,11 @@ class Conv(Op):
         x, w, b, y = residuals
         if self.max_pool is not None:     # back through the pooling, to the unpooled output
             unpooled = self._apply(k, x, w, b, None)
-            dy = k.max_pool_backward(dy, unpooled, y, *self.max_pool,
-                                     ((0, 0),) * len(self.strides))
+            dy = k.max_pool_backward(dy, unpooled, y, self._pool())
             y = unpooled
         if self.activation not in ("linear", "relu"):
             dy = ACTIVATION_KERNELS[self.activation](k)[1](dy, y, y)
-        dx, dw, db = k.conv_backward(dy, x, w, self.strides, self._pads(x.shape, w.shape),
-                                     self.dilation, self.groups,
+        dx, dw, db = k.conv_backward(dy, x, w, self._window(x.shape, w.shape), self.groups,
                                      y if self.activation == "relu" else None,
                                      needs[0], needs[1])
         return (dx, dw) if b is None else (dx, dw, db if needs[2] else None)
@@ -229,25 +207,25 @@ class ConvTranspose(Op):
         return Spec(shape, result_dtype(x.dtype, w.dtype))
 
     def _geometry(self, x, w, b=None) -> tuple:
+        """(output shape, the Window of the forward conv whose input gradient this is)."""
         out = self.output_spec(*_specs(x, w, b)).shape
         output_padding = self.output_padding or (None,) * len(self.strides)
         pads = tuple(conv_transpose_padding(n, m, kk, s, self.padding, o, d) for n, m, kk, s, o, d
                      in zip(x.shape[1:-1], out[1:-1], w.shape, self.strides, output_padding,
                             self.dilation))
-        return out, pads
+        return out, Window(tuple(w.shape[:len(self.strides)]), self.strides, pads, self.dilation)
 
     def forward(self, k, x, w, b=None):
-        out, pads = self._geometry(x, w, b)
-        y = k.conv_backward_input(x, w, out, self.strides, pads, self.dilation)
+        out, geometry = self._geometry(x, w, b)
+        y = k.conv_backward_input(x, w, out, geometry)
         if b is not None:
             y = k.add(y, b)
-        return y, (x, w, b is not None, pads)
+        return y, (x, w, b is not None, geometry)
 
     def vjp(self, k, dy, residuals, needs):
-        x, w, has_bias, pads = residuals
-        dx = k.conv_forward(dy, w, self.strides, pads, self.dilation) if needs[0] else None
-        dw = (k.conv_backward_kernel(x, dy, w.shape, self.strides, pads, self.dilation)
-              if needs[1] else None)
+        x, w, has_bias, geometry = residuals
+        dx = k.conv_forward(dy, w, geometry) if needs[0] else None
+        dw = k.conv_backward_kernel(x, dy, w.shape, geometry) if needs[1] else None
         if not has_bias:
             return dx, dw
         return dx, dw, k.reduce("sum", dy, tuple(range(dy.ndim - 1)), False) if needs[2] else None

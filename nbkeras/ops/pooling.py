@@ -7,13 +7,13 @@ real cells, as Keras (TF, JAX) do.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from .. import config
 from ..core.spec import Spec
+from ..kernels.geometry import Window, window
 from .op import Op, float_dtype
 from .shape import transpose
 
@@ -21,39 +21,17 @@ _PADDINGS = ("valid", "same")
 _DATA_FORMATS = ("channels_last", "channels_first")
 
 
-def pool_padding(spatial: tuple, pool_size: tuple, strides: tuple,
-                 padding: str) -> tuple[tuple[int, int], ...]:
-    """(before, after) cells per spatial axis: none for "valid"; for "same" enough that the
-    output has ceil(n / stride) cells, the odd cell going after (TF/JAX's rule)."""
-    if padding == "valid":
-        return ((0, 0),) * len(spatial)
-    pairs = []
-    for n, k, s in zip(spatial, pool_size, strides):
-        total = max((-(-n // s) - 1) * s + k - n, 0)
-        pairs.append((total // 2, total - total // 2))
-    return tuple(pairs)
-
-
 def pooling_output_shape(input_shape: tuple, pool_size: tuple, strides: tuple | None = None,
                          padding: str = "valid", data_format: str = "channels_last") -> tuple:
     """Keras's `compute_pooling_output_shape`: floor((n - k) / s) + 1 cells for "valid",
-    floor((n - 1) / s) + 1 for "same"; None (unknown) sizes stay None."""
+    ceil(n / s) for "same"; None (unknown) sizes stay None."""
     strides = pool_size if strides is None else strides
     first = 1 if data_format == "channels_last" else 2
     spatial = tuple(input_shape[first:first + len(pool_size)])
-    out = []
-    for n, k, s in zip(spatial, pool_size, strides):
-        if n is None:
-            out.append(None)
-        elif padding == "valid":
-            size = math.floor((n - k) / s) + 1
-            if size < 0:
-                raise ValueError(f"pooling: a window of {k} cells does not fit an axis of "
-                                 f"{n} cells; input shape {tuple(input_shape)}, pool_size "
-                                 f"{tuple(pool_size)}, padding 'valid'")
-            out.append(size)
-        else:
-            out.append((n - 1) // s + 1)
+    out = window(padding, spatial, pool_size, strides).output_spatial(spatial)
+    if any(n is not None and n < 0 for n in out):
+        raise ValueError(f"pooling: a window of {tuple(pool_size)} cells does not fit the "
+                         f"input shape {tuple(input_shape)} with padding '{padding}'")
     if data_format == "channels_last":
         return (input_shape[0], *out, input_shape[-1])
     return (input_shape[0], input_shape[1], *out)
@@ -77,8 +55,8 @@ class Pool(Op):
         shape = pooling_output_shape(x.shape, self.pool_size, self.strides, self.padding)
         return Spec(shape, float_dtype(x.dtype) if self.float_inputs else x.dtype)
 
-    def pads(self, x_shape: tuple) -> tuple:
-        return pool_padding(x_shape[1:-1], self.pool_size, self.strides, self.padding)
+    def window(self, x_shape: tuple) -> Window:
+        return window(self.padding, x_shape[1:-1], self.pool_size, self.strides)
 
 
 @dataclass(frozen=True)
@@ -88,12 +66,12 @@ class MaxPool(Pool):
     name = "max_pool"
 
     def forward(self, k, x):
-        y = k.max_pool_forward(x, self.pool_size, self.strides, self.pads(x.shape))
+        y = k.max_pool_forward(x, self.window(x.shape))
         return y, (x, y)
 
     def vjp(self, k, dy, residuals, needs):
         x, y = residuals
-        return (k.max_pool_backward(dy, x, y, self.pool_size, self.strides, self.pads(x.shape)),)
+        return (k.max_pool_backward(dy, x, y, self.window(x.shape)),)
 
 
 @dataclass(frozen=True)
@@ -104,13 +82,12 @@ class AveragePool(Pool):
     float_inputs = True
 
     def forward(self, k, x):
-        y = k.average_pool_forward(x, self.pool_size, self.strides, self.pads(x.shape))
+        y = k.average_pool_forward(x, self.window(x.shape))
         return y, (x.shape,)
 
     def vjp(self, k, dy, residuals, needs):
         (shape,) = residuals
-        return (k.average_pool_backward(dy, shape, self.pool_size, self.strides,
-                                        self.pads(shape)),)
+        return (k.average_pool_backward(dy, shape, self.window(shape)),)
 
 
 def as_ints(value, rank: int, who: str, field: str, minimum: int = 1) -> tuple[int, ...]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from .. import config
 from ..core.spec import Spec
+from ..kernels.geometry import window
 from .op import Op, float_dtype
 from .pooling import as_ints, channels_first_axes, channels_last_axes
 from .shape import expand_dims, squeeze, transpose
@@ -44,7 +45,7 @@ class UpSampleNearest(Op):
 
     def vjp(self, k, dy, residuals, needs):
         """The adjoint of repeating is summing each block of repeats: sum pooling."""
-        return (k.sum_pool_forward(dy, self.size, self.size, ((0, 0),) * len(self.size)),)
+        return (k.sum_pool_forward(dy, window("valid", dy.shape[1:-1], self.size, self.size)),)
 
 
 def _split(shape: tuple, repeats: tuple) -> tuple:

@@ -1,7 +1,8 @@
 """N-d convolution (1-D, 2-D and 3-D), channels_last, as im2col + BLAS.
 
-x is (N, *spatial, C); w is (*k, C // groups, F) (Keras's layout); padding is explicit,
-one (before, after) pair per spatial axis, and is never materialized: im2col writes zeros
+x is (N, *spatial, C); w is (*k, C // groups, F) (Keras's layout); the geometry is one
+`Window` (kernels/geometry.py) whose padding, one (before, after) pair per spatial axis,
+is never materialized: im2col writes zeros
 for taps that fall outside the input, col2im drops them. 1-D and 2-D problems run through
 the one 3-D routine with leading spatial axes of size 1, so each dtype compiles once.
 
@@ -331,20 +332,17 @@ def _lift(values, rank: int, fill) -> tuple:
     return (fill,) * (3 - rank) + tuple(int(v) for v in values)
 
 
-def _geometry(rank, kernel, strides, padding, dilation):
-    return (_lift(strides, rank, 1), _lift([p[0] for p in padding], rank, 0),
-            _lift(dilation, rank, 1), _lift(kernel, rank, 1))
+def _geometry(window):
+    """The window's strides, padding before, dilation and size as 3-axis tuples."""
+    rank = window.rank
+    return (_lift(window.strides, rank, 1), _lift([p[0] for p in window.padding], rank, 0),
+            _lift(window.dilation, rank, 1), _lift(window.size, rank, 1))
 
 
 def _as_5d(a, dtype):
     """(N, *spatial, C) as a C-contiguous (N, D, H, W, C) array of `dtype`."""
     a = np.ascontiguousarray(a, dtype=dtype)
     return a.reshape(a.shape[0], *_lift(a.shape[1:-1], a.ndim - 2, 1), a.shape[-1])
-
-
-def _output_spatial(spatial, kernel, strides, padding, dilation) -> tuple:
-    return tuple((n + b + a - d * (k - 1) - 1) // s + 1 for n, k, s, (b, a), d
-                 in zip(spatial, kernel, strides, padding, dilation))
 
 
 def _grouped(w, dtype, groups: int, axes: tuple):
@@ -354,41 +352,40 @@ def _grouped(w, dtype, groups: int, axes: tuple):
                                 .transpose(axes))
 
 
-def conv_forward(x, w, strides, padding, dilation, groups=1, bias=None, relu=False,
-                 max_pool=None):
+def conv_forward(x, w, window, groups=1, bias=None, relu=False, pool=None):
     """y (N, *out, F) = x (N, *spatial, C) correlated with w (*k, C // groups, F), grouped,
-    with explicit padding ((before, after), ...); then + bias (F,), then max(y, 0) if relu.
-    out = (n + before + after - dilation * (k - 1) - 1) // stride + 1 per axis.
-    max_pool = (pool_size, pool_strides) per axis: the result max-pooled over valid windows,
-    (N, *pooled, F) with pooled = (out - size) // strides + 1, in the same pass (the
-    unpooled output is never stored, and the positions no window reads are not computed)."""
+    over `window` (a Window: size k, strides, dilation, explicit padding); then + bias (F,),
+    then max(y, 0) if relu; out = window.output_spatial(spatial).
+    pool: None, or a Window (size, strides, no padding) to max-pool the result over, (N,
+    *pooled, F), in the same pass (the unpooled output is never stored, and the positions no
+    pooling window reads are not computed)."""
     rank, batch = x.ndim - 2, x.shape[0]
     dtype = np.result_type(x.dtype, w.dtype)
-    kernel = w.shape[:-2]
-    out = _output_spatial(x.shape[1:-1], kernel, strides, padding, dilation)
-    pool = ((1,) * rank, (1,) * rank) if max_pool is None else max_pool
-    pooled = tuple((n - k) // st + 1 for n, k, st in zip(out, *pool))
-    out = tuple((n - 1) * st + k for n, k, st in zip(pooled, *pool))    # what the windows read
+    out = window.output_spatial(x.shape[1:-1])
+    pool_size, pool_strides = ((1,) * rank, (1,) * rank) if pool is None else (pool.size,
+                                                                                pool.strides)
+    pooled = tuple((n - k) // st + 1 for n, k, st in zip(out, pool_size, pool_strides))
+    out = tuple((n - 1) * st + k for n, k, st in zip(pooled, pool_size, pool_strides))  # read
     wg = _grouped(w, dtype, groups, (1, 0, 2))                        # (G, K, F/G)
     b = np.zeros(0, dtype) if bias is None else np.ascontiguousarray(bias, dtype)
     y = np.empty((batch * int(np.prod(pooled)), w.shape[-1]), dtype)
     if y.size == 0:
         return y.reshape(batch, *pooled, w.shape[-1])
-    s, pb, d, ks = _geometry(rank, kernel, strides, padding, dilation)
+    s, pb, d, ks = _geometry(window)
     n_pos = int(np.prod(out))
     chunks = _chunks(batch, batch * n_pos * w.shape[-1] * wg.shape[1])
     _run(_conv_forward, chunks, _as_5d(x, dtype), wg, b, s, pb, d, ks, _lift(out, rank, 1),
-         bool(relu), _lift(pool[0], rank, 1), _lift(pool[1], rank, 1), _lift(pooled, rank, 1),
-         _block(n_pos, batch), y, chunks)
+         bool(relu), _lift(pool_size, rank, 1), _lift(pool_strides, rank, 1),
+         _lift(pooled, rank, 1), _block(n_pos, batch), y, chunks)
     return y.reshape(batch, *pooled, w.shape[-1])
 
 
-def conv_backward(dy, x, w, strides, padding, dilation, groups=1, y=None,
-                  input_gradient=True, kernel_gradient=True):
-    """(dx or None, dw or None, db) of y = conv_forward(x, w, ...) [+ bias] given dy = dL/dy,
-    in one pass: pass the forward's output y when it applied relu (the VJP reads y > 0).
-    x is read only for dw, so it may be any array of x's shape when kernel_gradient is False.
-    dx (x's shape), dw (w's shape), db (F,)."""
+def conv_backward(dy, x, w, window, groups=1, y=None, input_gradient=True,
+                  kernel_gradient=True):
+    """(dx or None, dw or None, db) of y = conv_forward(x, w, window, ...) [+ bias] given
+    dy = dL/dy, in one pass: pass the forward's output y when it applied relu (the VJP reads
+    y > 0). x is read only for dw, so it may be any array of x's shape when kernel_gradient
+    is False. dx (x's shape), dw (w's shape), db (F,)."""
     rank, batch = x.ndim - 2, x.shape[0]
     dtype = np.result_type(dy.dtype, x.dtype, w.dtype)
     n_out = w.shape[-1]
@@ -405,7 +402,7 @@ def conv_backward(dy, x, w, strides, padding, dilation, groups=1, y=None,
         dwg, db = None, dz.sum(axis=0, dtype=np.float64).astype(dtype)
     else:
         n_pos = dy2.shape[0] // batch
-        s, pb, d, ks = _geometry(rank, w.shape[:-2], strides, padding, dilation)
+        s, pb, d, ks = _geometry(window)
         chunks = _chunks(batch, dy2.size * wgt.shape[2])
         part_w = np.zeros((chunks, groups, wgt.shape[2], wgt.shape[1]), dtype)
         part_b = np.zeros((chunks, n_out))             # float64: sums over many rows
@@ -416,15 +413,14 @@ def conv_backward(dy, x, w, strides, padding, dilation, groups=1, y=None,
     return (dx.reshape(x.shape) if input_gradient else None), dw, db
 
 
-def conv_backward_input(dy, w, x_shape, strides, padding, dilation, groups=1):
+def conv_backward_input(dy, w, x_shape, window, groups=1):
     """dL/dx (x_shape) of conv_forward given dy = dL/dy: the transposed convolution,
     exact for every stride, dilation and padding (col2im scatter-add)."""
     x = np.broadcast_to(np.zeros((), dy.dtype), x_shape)       # only its shape is read
-    return conv_backward(dy, x, w, strides, padding, dilation, groups,
-                         kernel_gradient=False)[0]
+    return conv_backward(dy, x, w, window, groups, kernel_gradient=False)[0]
 
 
-def conv_backward_kernel(dy, x, w_shape, strides, padding, dilation, groups=1):
+def conv_backward_kernel(dy, x, w_shape, window, groups=1):
     """dL/dw (w_shape = (*k, C // groups, F)) of conv_forward given dy = dL/dy."""
     w = np.broadcast_to(np.zeros((), dy.dtype), w_shape)       # only its shape is read
-    return conv_backward(dy, x, w, strides, padding, dilation, groups, input_gradient=False)[1]
+    return conv_backward(dy, x, w, window, groups, input_gradient=False)[1]

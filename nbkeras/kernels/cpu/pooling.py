@@ -163,10 +163,6 @@ def _as_3d(a):
     return a.reshape(a.shape[0], *_lift(a.shape[1:-1], 1), a.shape[-1])
 
 
-def _output_size(size: int, pool: int, stride: int, before: int, after: int) -> int:
-    return (size + before + after - pool) // stride + 1
-
-
 def _channel_block(n_batch: int, channels: int) -> int:
     """Channels per task: whole images when the batch covers the threads, else channel blocks
     (multiples of 16: a cache line of float32) so that a small batch still uses every thread."""
@@ -177,26 +173,25 @@ def _channel_block(n_batch: int, channels: int) -> int:
     return max(16, -(-per_block // 16) * 16)
 
 
-def _setup(x_shape, pool_size, strides, padding):
+def _setup(x_shape, window):
     """(3-D pool, strides, padding-before triples, output shape) of an N-d problem."""
-    out = tuple(_output_size(n, k, s, *pads)
-                for n, k, s, pads in zip(x_shape[1:-1], pool_size, strides, padding))
-    return (_lift(pool_size, 1), _lift(strides, 1), _lift([p[0] for p in padding], 0),
-            (x_shape[0], *out, x_shape[-1]))
+    out = window.output_spatial(x_shape[1:-1])
+    return (_lift(window.size, 1), _lift(window.strides, 1),
+            _lift([p[0] for p in window.padding], 0), (x_shape[0], *out, x_shape[-1]))
 
 
-def max_pool_forward(x, pool_size, strides, padding):
-    """Max over each window; x (N, *spatial, C); padding ((before, after), ...) per axis."""
-    ks, s, pb, out_shape = _setup(x.shape, pool_size, strides, padding)
+def max_pool_forward(x, window):
+    """Max over each window (a Window: size, strides, padding pairs) of x (N, *spatial, C)."""
+    ks, s, pb, out_shape = _setup(x.shape, window)
     y = np.empty(out_shape, x.dtype)
     launch(_max_pool, x.size, _as_3d(x), ks, s, pb, _channel_block(x.shape[0], x.shape[-1]),
            _as_3d(y))
     return y
 
 
-def max_pool_backward(dy, x, y, pool_size, strides, padding):
+def max_pool_backward(dy, x, y, window):
     """dL/dx: each dy goes to the first cell of its window that equals the maximum y."""
-    ks, s, pb, _ = _setup(x.shape, pool_size, strides, padding)
+    ks, s, pb, _ = _setup(x.shape, window)
     dx = np.empty(x.shape, x.dtype)
     launch(_max_pool_backward, x.size, _as_3d(np.asarray(dy, x.dtype)), _as_3d(x),
            _as_3d(np.asarray(y, x.dtype)), ks, s, pb, _channel_block(x.shape[0], x.shape[-1]),
@@ -204,27 +199,27 @@ def max_pool_backward(dy, x, y, pool_size, strides, padding):
     return dx
 
 
-def _sum_pool_forward(x, pool_size, strides, padding, mean):
-    ks, s, pb, out_shape = _setup(x.shape, pool_size, strides, padding)
+def _sum_pool_forward(x, window, mean):
+    ks, s, pb, out_shape = _setup(x.shape, window)
     y = np.empty(out_shape, x.dtype)
     launch(_sum_pool, x.size, _as_3d(x), _as_3d(y), ks, s, pb,
            _channel_block(x.shape[0], x.shape[-1]), mean, False)
     return y
 
 
-def average_pool_forward(x, pool_size, strides, padding):
+def average_pool_forward(x, window):
     """Mean over the real cells of each window; x (N, *spatial, C)."""
-    return _sum_pool_forward(x, pool_size, strides, padding, True)
+    return _sum_pool_forward(x, window, True)
 
 
-def sum_pool_forward(x, pool_size, strides, padding):
+def sum_pool_forward(x, window):
     """Sum over the real cells of each window (the adjoint of nearest upsampling)."""
-    return _sum_pool_forward(x, pool_size, strides, padding, False)
+    return _sum_pool_forward(x, window, False)
 
 
-def average_pool_backward(dy, x_shape, pool_size, strides, padding):
+def average_pool_backward(dy, x_shape, window):
     """dL/dx: each dy shared equally among the real cells of its window."""
-    ks, s, pb, _ = _setup(x_shape, pool_size, strides, padding)
+    ks, s, pb, _ = _setup(x_shape, window)
     dx = np.empty(x_shape, dy.dtype)
     launch(_sum_pool, dx.size, _as_3d(dx), _as_3d(dy), ks, s, pb,
            _channel_block(x_shape[0], x_shape[-1]), True, True)
