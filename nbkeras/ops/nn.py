@@ -32,8 +32,9 @@ class Dense(Op):
     def vjp(self, k, dy, residuals, needs):
         x, w = residuals
         dy2 = k.reshape(dy, (-1, w.shape[1]))
-        dx = k.reshape(k.gemm(dy2, k.transpose(w)), x.shape) if needs[0] else None
-        dw = k.gemm(k.transpose(k.reshape(x, (-1, w.shape[0]))), dy2) if needs[1] else None
+        dx = k.reshape(k.gemm(dy2, k.transpose(w, (1, 0))), x.shape) if needs[0] else None
+        dw = (k.gemm(k.transpose(k.reshape(x, (-1, w.shape[0])), (1, 0)), dy2)
+              if needs[1] else None)
         if len(needs) == 2:
             return dx, dw
         return dx, dw, k.reduce("sum", dy2, 0, False) if needs[2] else None

@@ -11,6 +11,6 @@ from .resize import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
 from .gemm import *  # noqa: F401,F403
 
-from .memory import keep_freed_memory  # noqa: E402
+from . import memory  # noqa: E402
 
-keep_freed_memory()
+memory.keep_freed_memory()

@@ -8,6 +8,14 @@ import math
 import numpy as np
 from scipy.special import erf
 
+__all__ = ["linear_forward", "linear_backward", "relu_forward", "relu_backward", "elu_forward",
+           "elu_backward", "selu_forward", "selu_backward", "gelu_forward", "gelu_backward",
+           "sigmoid_forward", "sigmoid_backward", "silu_forward", "silu_backward",
+           "softplus_forward", "softplus_backward", "mish_forward", "mish_backward",
+           "hard_sigmoid_forward", "hard_sigmoid_backward", "tanh_forward", "tanh_backward",
+           "softsign_forward", "softsign_backward", "exponential_forward",
+           "exponential_backward"]
+
 _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)

@@ -1,28 +1,154 @@
 """Elementwise arithmetic, reductions, shape changes and indexing: numpy's own kernels
 (ufuncs, BLAS matmul), plus the few backward helpers numpy lacks."""
 import numpy as np
-from numpy import (abs, add, argmax, asarray, broadcast_to, clip, concatenate, divide, equal,  # noqa: F401
-                   exp, expand_dims, greater, greater_equal, less, less_equal, log, matmul,
-                   maximum, minimum, multiply, negative, not_equal, ones_like, power, reshape,
-                   sign, split, sqrt, square, squeeze, stack, subtract, swapaxes, transpose,
-                   where, zeros, zeros_like)
 
-__all__ = ["abs", "add", "argmax", "asarray", "broadcast_to", "clip", "concatenate", "divide", "equal",
-           "exp", "expand_dims", "greater", "greater_equal", "less", "less_equal", "log",
-           "matmul", "maximum", "minimum", "multiply", "negative", "not_equal", "ones_like",
-           "power", "reshape", "sign", "split", "sqrt", "square", "squeeze", "stack", "subtract",
-           "swapaxes", "transpose", "where", "zeros", "zeros_like", "reduce", "cast",
-           "sum_to_shape", "extreme_backward", "prod_backward", "getitem", "getitem_backward",
-           "one_hot", "inverse_permutation", "pad", "crop"]
+__all__ = ["asarray", "cast", "negative", "abs", "sign", "exp", "log", "sqrt", "square", "add",
+           "subtract", "multiply", "divide", "power", "maximum", "minimum", "equal",
+           "not_equal", "less", "less_equal", "greater", "greater_equal", "where", "clip",
+           "one_hot", "reduce", "argmax", "sum_to_shape", "extreme_backward", "prod_backward",
+           "matmul", "reshape", "transpose", "swapaxes", "expand_dims", "broadcast_to",
+           "inverse_permutation", "concatenate", "split", "getitem", "getitem_backward", "pad",
+           "crop"]
 
 
-def reduce(name, x, axis, keepdims):
-    """np.sum / mean / max / min / prod of x over `axis` (None, int or tuple)."""
-    return np.asarray(getattr(np, name)(x, axis=axis, keepdims=keepdims))
+def asarray(x):
+    return np.asarray(x)
 
 
 def cast(x, dtype):
     return x.astype(dtype)
+
+
+def negative(x):
+    return np.negative(x)
+
+
+def abs(x):  # noqa: A001 (the API's name)
+    return np.abs(x)
+
+
+def sign(x):
+    return np.sign(x)
+
+
+def exp(x):
+    return np.exp(x)
+
+
+def log(x):
+    return np.log(x)
+
+
+def sqrt(x):
+    return np.sqrt(x)
+
+
+def square(x):
+    return np.square(x)
+
+
+def add(a, b):
+    return np.add(a, b)
+
+
+def subtract(a, b):
+    return np.subtract(a, b)
+
+
+def multiply(a, b):
+    return np.multiply(a, b)
+
+
+def divide(a, b):
+    return np.divide(a, b)
+
+
+def power(a, b):
+    return np.power(a, b)
+
+
+def maximum(a, b):
+    return np.maximum(a, b)
+
+
+def minimum(a, b):
+    return np.minimum(a, b)
+
+
+def equal(a, b):
+    return np.equal(a, b)
+
+
+def not_equal(a, b):
+    return np.not_equal(a, b)
+
+
+def less(a, b):
+    return np.less(a, b)
+
+
+def less_equal(a, b):
+    return np.less_equal(a, b)
+
+
+def greater(a, b):
+    return np.greater(a, b)
+
+
+def greater_equal(a, b):
+    return np.greater_equal(a, b)
+
+
+def where(condition, a, b):
+    return np.where(condition, a, b)
+
+
+def clip(x, low, high):
+    return np.clip(x, low, high)
+
+
+def argmax(x, axis, keepdims):
+    return np.argmax(x, axis=axis, keepdims=keepdims)
+
+
+def matmul(a, b):
+    return np.matmul(a, b)
+
+
+def reshape(x, shape):
+    return np.reshape(x, shape)
+
+
+def transpose(x, axes):
+    return np.transpose(x, axes)
+
+
+def swapaxes(x, axis1, axis2):
+    return np.swapaxes(x, axis1, axis2)
+
+
+def expand_dims(x, axis):
+    return np.expand_dims(x, axis)
+
+
+def broadcast_to(x, shape):
+    return np.broadcast_to(x, shape)
+
+
+def concatenate(arrays, axis):
+    return np.concatenate(arrays, axis=axis)
+
+
+def split(x, indices, axis):
+    return np.split(x, indices, axis=axis)
+
+
+_REDUCTIONS = {"sum": np.sum, "mean": np.mean, "max": np.max, "min": np.min, "prod": np.prod}
+
+
+def reduce(name, x, axis, keepdims):
+    """np.sum / mean / max / min / prod of x over `axis` (None, int or tuple)."""
+    return np.asarray(_REDUCTIONS[name](x, axis=axis, keepdims=keepdims))
 
 
 def sum_to_shape(g, shape):
@@ -42,10 +168,10 @@ def extreme_backward(dy_kept, x, y_kept, axes):
     return hit * (dy_kept / hit.sum(axis=axes, keepdims=True))
 
 
-def prod_backward(dy_kept, x, axis):
+def prod_backward(dy_kept, x, axes):
     """d prod / dx_i = product of the other elements: exclusive cumulative products from both
     sides, exact even where x has zeros."""
-    axes = tuple(range(x.ndim)) if axis is None else tuple(a % x.ndim for a in np.atleast_1d(axis))
+    axes = tuple(range(x.ndim)) if axes is None else tuple(a % x.ndim for a in np.atleast_1d(axes))
     rest = tuple(a for a in range(x.ndim) if a not in axes)
     moved = np.transpose(x, rest + axes)
     flat = moved.reshape(moved.shape[:len(rest)] + (-1,))

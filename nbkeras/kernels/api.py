@@ -1,0 +1,148 @@
+"""The kernel API: every function a device's kernel module exports (`nbkeras.kernels.cpu`,
+`nbkeras.kernels.cuda`), with its parameters and a one-line contract. Ops call kernels only
+by these names, as explicit attributes of the module of their inputs' device; a test checks
+that each device module exports exactly this API with these signatures.
+
+Arrays are the device's (numpy arrays, Numba device arrays); shapes follow numpy's
+broadcasting; a kernel returns new arrays unless it says it works in place. `window` is a
+`kernels.geometry.Window`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Kernel:
+    name: str
+    parameters: str    # as inspect.signature prints it
+    contract: str
+
+
+API = (
+    # ---- arrays: conversion, elementwise math, selection
+    Kernel("asarray", "(x)", "x as an array of this device (0-d for scalars)"),
+    Kernel("cast", "(x, dtype)", "x converted to dtype"),
+    Kernel("negative", "(x)", "-x"),
+    Kernel("abs", "(x)", "|x|"),
+    Kernel("sign", "(x)", "-1, 0 or 1 by the sign of x"),
+    Kernel("exp", "(x)", "e ** x"),
+    Kernel("log", "(x)", "natural logarithm of x"),
+    Kernel("sqrt", "(x)", "square root of x"),
+    Kernel("square", "(x)", "x * x"),
+    Kernel("add", "(a, b)", "a + b"),
+    Kernel("subtract", "(a, b)", "a - b"),
+    Kernel("multiply", "(a, b)", "a * b"),
+    Kernel("divide", "(a, b)", "a / b (true division)"),
+    Kernel("power", "(a, b)", "a ** b"),
+    Kernel("maximum", "(a, b)", "elementwise max(a, b)"),
+    Kernel("minimum", "(a, b)", "elementwise min(a, b)"),
+    Kernel("equal", "(a, b)", "a == b, bool"),
+    Kernel("not_equal", "(a, b)", "a != b, bool"),
+    Kernel("less", "(a, b)", "a < b, bool"),
+    Kernel("less_equal", "(a, b)", "a <= b, bool"),
+    Kernel("greater", "(a, b)", "a > b, bool"),
+    Kernel("greater_equal", "(a, b)", "a >= b, bool"),
+    Kernel("where", "(condition, a, b)", "a where condition else b"),
+    Kernel("clip", "(x, low, high)", "x limited to [low, high]"),
+    Kernel("one_hot", "(indices, num_classes, axis, dtype)",
+           "rows of the identity at a new axis; indices outside [0, num_classes) give zeros"),
+    # ---- reductions and their VJP helpers
+    Kernel("reduce", "(name, x, axis, keepdims)",
+           "sum / mean / max / min / prod of x over axis (None, int or tuple)"),
+    Kernel("argmax", "(x, axis, keepdims)", "int64 index of the first maximum along axis"),
+    Kernel("sum_to_shape", "(g, shape)", "a broadcast cotangent g summed back to shape"),
+    Kernel("extreme_backward", "(dy_kept, x, y_kept, axes)",
+           "max/min VJP: dy shared equally among the cells equal to the extreme"),
+    Kernel("prod_backward", "(dy_kept, x, axes)", "prod VJP: dy times the product of the others"),
+    # ---- products
+    Kernel("matmul", "(a, b)", "numpy matmul: (..., M, K) @ (..., K, N), batch axes broadcast"),
+    Kernel("gemm", "(a, b)", "a (M, K) @ b (K, N) -> (M, N)"),
+    # ---- shapes and indexing
+    Kernel("reshape", "(x, shape)", "x with a new shape of the same size (one -1 allowed)"),
+    Kernel("transpose", "(x, axes)", "x with its axes permuted"),
+    Kernel("swapaxes", "(x, axis1, axis2)", "x with two axes exchanged"),
+    Kernel("expand_dims", "(x, axis)", "x with a new axis of size 1"),
+    Kernel("broadcast_to", "(x, shape)", "x broadcast to shape"),
+    Kernel("inverse_permutation", "(perm)", "the permutation that undoes perm (a tuple)"),
+    Kernel("concatenate", "(arrays, axis)", "the arrays joined along axis"),
+    Kernel("split", "(x, indices, axis)", "x cut along axis before each of indices"),
+    Kernel("getitem", "(x, key)", "x[key], numpy basic and advanced indexing"),
+    Kernel("getitem_backward", "(dy, shape, key)",
+           "zeros of shape with dy added at key (repeated indices accumulate)"),
+    Kernel("pad", "(x, pairs, value)", "x with pairs[i] = (before, after) cells of value"),
+    Kernel("crop", "(x, pairs)", "x without pairs[i] = (before, after) cells at each end"),
+    # ---- activations: forward (x, *params) -> y; backward (dy, x, y, *params) -> dx
+    *[Kernel(f"{name}_forward", f"(x{params})", f"y = {name}(x)")
+      for name, params in (("linear", ""), ("selu", ""), ("sigmoid", ""), ("silu", ""),
+                           ("softplus", ""), ("mish", ""), ("hard_sigmoid", ""), ("tanh", ""),
+                           ("softsign", ""), ("exponential", ""), ("elu", ", alpha=1.0"),
+                           ("gelu", ", approximate=False"),
+                           ("relu", ", negative_slope=0.0, max_value=None, threshold=0.0"),
+                           ("softmax", ""), ("log_softmax", ""))],
+    *[Kernel(f"{name}_backward", f"(dy, x, y{params})", f"dx of {name} given dy, x and y")
+      for name, params in (("linear", ""), ("selu", ""), ("sigmoid", ""), ("silu", ""),
+                           ("softplus", ""), ("mish", ""), ("hard_sigmoid", ""), ("tanh", ""),
+                           ("softsign", ""), ("exponential", ""), ("elu", ", alpha=1.0"),
+                           ("gelu", ", approximate=False"),
+                           ("relu", ", negative_slope=0.0, max_value=None, threshold=0.0"),
+                           ("softmax", ""), ("log_softmax", ""))],
+    # ---- fused cross-entropies over the last axis
+    Kernel("softmax_cross_entropy_forward", "(labels, logits)",
+           "(..., C), (..., C) -> (...,): -sum(labels * log_softmax(logits))"),
+    Kernel("softmax_cross_entropy_backward", "(dy, labels, logits)",
+           "(dlabels, dlogits) of the softmax cross-entropy"),
+    Kernel("sparse_softmax_cross_entropy_forward", "(labels, logits)",
+           "int labels (...,), logits (..., C) -> (...,): logsumexp - logits[label]"),
+    Kernel("sparse_softmax_cross_entropy_backward", "(dy, labels, logits)",
+           "dlogits of the sparse softmax cross-entropy"),
+    Kernel("sigmoid_cross_entropy_forward", "(labels, logits)",
+           "elementwise max(x, 0) - x z + log1p(exp(-|x|))"),
+    Kernel("sigmoid_cross_entropy_backward", "(dy, labels, logits)",
+           "(dlabels, dlogits) of the sigmoid cross-entropy"),
+    # ---- normalization over a (P, M, Q, K) view
+    Kernel("normalize_forward",
+           "(x, gamma=None, beta=None, mean=None, variance=None, epsilon=0.001, center=True)",
+           "(y, mean (P, Q), variance (P, Q)); the batch's statistics when mean is None"),
+    Kernel("normalize_backward",
+           "(dy, x, gamma, mean, variance, epsilon=0.001, batch_stats=True, center=True)",
+           "(dx, dgamma, dbeta, dmean or None, dvariance or None)"),
+    # ---- convolution and pooling, channels last, over a Window
+    Kernel("conv_forward", "(x, w, window, groups=1, bias=None, relu=False, pool=None)",
+           "x (N, *s, C) * w (*k, C/groups, F) [+ bias, relu, max-pool over pool] -> (N, *o, F)"),
+    Kernel("conv_backward",
+           "(dy, x, w, window, groups=1, y=None, input_gradient=True, kernel_gradient=True)",
+           "(dx or None, dw or None, db) in one pass; y given: relu's mask from y > 0"),
+    Kernel("conv_backward_input", "(dy, w, x_shape, window, groups=1)",
+           "dx of conv_forward: the transposed convolution"),
+    Kernel("conv_backward_kernel", "(dy, x, w_shape, window, groups=1)", "dw of conv_forward"),
+    Kernel("max_pool_forward", "(x, window)", "max over each window of x (N, *s, C)"),
+    Kernel("max_pool_backward", "(dy, x, y, window)",
+           "dx: each dy to the first cell of its window equal to y"),
+    Kernel("average_pool_forward", "(x, window)", "mean over the real cells of each window"),
+    Kernel("average_pool_backward", "(dy, x_shape, window)",
+           "dx: each dy shared among the real cells of its window"),
+    Kernel("sum_pool_forward", "(x, window)", "sum over the real cells of each window"),
+    Kernel("bilinear_resize_forward", "(x, size)",
+           "x (N, H, W, C) -> (N, *size, C), half-pixel bilinear"),
+    Kernel("bilinear_resize_backward", "(dy, x_shape)", "dx of bilinear_resize_forward"),
+    # ---- optimizer updates, in place on var and its slots (None where a slot is unused)
+    Kernel("sgd_update", "(var, grad, m, lr, momentum, nesterov, decay)", "SGD step"),
+    Kernel("adam_update", "(var, grad, m, v, v_max, alpha, one_minus_beta_1, one_minus_beta_2, "
+           "epsilon, decay)", "Adam / AdamW / AMSGrad step"),
+    Kernel("rmsprop_update", "(var, grad, velocity, mom, average, lr, rho, one_minus_rho, "
+           "momentum, epsilon, decay)", "RMSprop step"),
+    Kernel("adagrad_update", "(var, grad, accumulator, lr, epsilon, decay)", "Adagrad step"),
+    Kernel("adadelta_update", "(var, grad, accumulated_grad, accumulated_delta, lr, rho, "
+           "one_minus_rho, epsilon, decay)", "Adadelta step"),
+    Kernel("adamax_update", "(var, grad, m, u, lr, beta_2, one_minus_beta_1, bias_correction, "
+           "epsilon, decay)", "Adamax step"),
+    Kernel("nadam_update", "(var, grad, m, v, lr, one_minus_beta_1, one_minus_beta_2, "
+           "momentum_coef, grad_coef, velocity_coef, epsilon, decay)", "Nadam step"),
+    Kernel("lion_update", "(var, grad, m, lr, beta_1, one_minus_beta_1, beta_2, "
+           "one_minus_beta_2, decay)", "Lion step"),
+)
+
+
+def names() -> set[str]:
+    return {kernel.name for kernel in API}
