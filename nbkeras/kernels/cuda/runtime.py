@@ -7,9 +7,12 @@ few blocks of a few threads: grid-stride loops cover the rest.
 """
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 from numba import config as numba_config
 from numba import cuda, types
+from numba.np import numpy_support
 
 SIMULATOR = bool(numba_config.ENABLE_CUDASIM)
 THREADS = 32 if SIMULATOR else 256          # threads per block of the elementwise kernels
@@ -19,15 +22,69 @@ TILE = 4 if SIMULATOR else 16               # the square tile of the shared-memo
 FLOATS = (types.float32, types.float64)     # the dtypes every float kernel is compiled for
 KERNELS: list[tuple] = []                   # (python function, its launch signatures)
 
-grid = cuda.grid
-gridsize = cuda.gridsize
-shared_array = cuda.shared.array
-syncthreads = cuda.syncthreads
-block_index = cuda.blockIdx
-thread_index = cuda.threadIdx
-block_size = cuda.blockDim
-grid_size = cuda.gridDim
-atomic_add = cuda.atomic.add
+if SIMULATOR:
+    # The simulator has the thread intrinsics only on the stand-in for `numba.cuda` that it
+    # puts in a kernel's globals during a launch: these forward to the running launch's.
+    from numba.cuda.simulator.kernel import _get_kernel_context as _launch
+
+    class _Index:
+        """threadIdx, blockIdx, blockDim or gridDim of the running simulated thread."""
+
+        def __init__(self, name: str):
+            self.name = name
+
+        def __getattr__(self, axis: str):
+            return getattr(getattr(_launch(), self.name), axis)
+
+    def grid(ndim):
+        return _launch().grid(ndim)
+
+    def gridsize(ndim):
+        return _launch().gridsize(ndim)
+
+    def syncthreads():
+        _launch().syncthreads()
+
+    def atomic_add(array, index, value):
+        return _launch().atomic.add(array, index, value)
+
+    def shared_array(shape, dtype):
+        """The block's array for the calling line, kept where the simulator keeps its own
+        `cuda.shared.array` (which would key every caller on this line)."""
+        caller = sys._getframe(1)
+        if isinstance(dtype, types.Type):
+            dtype = numpy_support.as_dtype(dtype)
+        return _launch().shared._allocations.setdefault(
+            (caller.f_code.co_filename, caller.f_lineno), np.empty(shape, dtype))
+
+    block_index, thread_index = _Index("blockIdx"), _Index("threadIdx")
+    block_size, grid_size = _Index("blockDim"), _Index("gridDim")
+else:
+    # numba-cuda types these only as attributes of `numba.cuda` (`cuda.threadIdx.x`):
+    # registered as globals, kernels can use the short names below.
+    from numba.cuda import cudadecl, cudaimpl
+    from numba.cuda.types.ext_types import dim3
+
+    _REGISTERS = {cuda.threadIdx: "tid", cuda.blockIdx: "ctaid", cuda.blockDim: "ntid",
+                  cuda.gridDim: "nctaid"}
+    for _index in _REGISTERS:
+        cudadecl.register_global(_index, dim3)
+    cudadecl.register_global(cuda.shared.array, types.Function(cudadecl.Cuda_shared_array))
+    cudadecl.register_global(cuda.atomic.add, types.Function(cudadecl.Cuda_atomic_add))
+
+    @cudaimpl.registry.lower_constant(dim3)
+    def _read_index(context, builder, ty, index):
+        return cudaimpl.initialize_dim3(builder, _REGISTERS[index])
+
+    grid = cuda.grid
+    gridsize = cuda.gridsize
+    shared_array = cuda.shared.array
+    syncthreads = cuda.syncthreads
+    block_index = cuda.blockIdx
+    thread_index = cuda.threadIdx
+    block_size = cuda.blockDim
+    grid_size = cuda.gridDim
+    atomic_add = cuda.atomic.add
 
 
 def kernel(*signatures):
@@ -39,6 +96,43 @@ def kernel(*signatures):
         KERNELS.append((function, signatures))
         return cuda.jit(cache=True)(function)
     return register
+
+
+def device(function):
+    """`@device`: a function that kernels call, inlined into each of them (Numba compiles a
+    device function on its own only for the GPU it finds, so the PTX check needs inlining)."""
+    return cuda.jit(device=True, inline="always")(function)
+
+
+@device
+def _block_reduce(value, scratch, take_max):
+    """The sum (or max) of `value` over the block's THREADS threads, returned to all of them:
+    a tree through `scratch`, a shared array of THREADS elements."""
+    t = thread_index.x
+    scratch[t] = value
+    syncthreads()
+    step = THREADS // 2
+    while step > 0:
+        if t < step:
+            other = scratch[t + step]
+            scratch[t] = max(scratch[t], other) if take_max else scratch[t] + other
+        syncthreads()
+        step //= 2
+    result = scratch[0]
+    syncthreads()                   # all have read scratch[0] before it is written again
+    return result
+
+
+@device
+def block_sum(value, scratch):
+    """The sum of `value` over a block of THREADS threads (scratch: THREADS shared)."""
+    return _block_reduce(value, scratch, False)
+
+
+@device
+def block_max(value, scratch):
+    """The max of `value` over a block of THREADS threads (scratch: THREADS shared)."""
+    return _block_reduce(value, scratch, True)
 
 
 def blocks(n: int, threads: int = THREADS) -> int:

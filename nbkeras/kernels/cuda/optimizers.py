@@ -1,0 +1,225 @@
+"""Optimizer updates, the CUDA twins of `kernels.cpu.optimizers`: one fused elementwise
+grid-stride kernel per update, in place on device arrays.
+
+Every function takes flat (1-D, C-contiguous) device arrays of one float dtype: the
+variable, its gradient (already clipped and cast by the optimizer) and its slot arrays,
+which are all updated in place. Scalars arrive already computed and cast to the variable's
+dtype, so a float32 variable is updated in float32 throughout, in the CPU kernels' order of
+operations; `zero` is passed the same way, since a bare `0` would compare in float64.
+`decay` is the decoupled weight decay `weight_decay * learning_rate` (0 for none), applied
+to each element before its update as Keras 3 does: `w <- w - w * decay`. A slot an option
+does not use (AMSGrad's maximum, RMSprop's momentum, ...) is passed as None.
+"""
+import math
+
+from numba import types
+
+from .runtime import FLOATS, THREADS, blocks, device, grid, gridsize, kernel
+
+__all__ = ["sgd_update", "adam_update", "rmsprop_update", "adagrad_update", "adadelta_update",
+           "adamax_update", "nadam_update", "lion_update"]
+
+
+def _signatures(arrays, scalars, flags=0):
+    """One launch signature per float type: `arrays` 1-D arrays, `scalars` scalars of that
+    type, then `flags` booleans, then decay and zero."""
+    return [(f[::1],) * arrays + (f,) * scalars + (types.boolean,) * flags + (f, f)
+            for f in FLOATS]
+
+
+@device
+def _decayed(var, i, decay, zero):
+    """var[i] after the decoupled weight decay."""
+    w = var[i]
+    if decay != zero:
+        w -= w * decay
+    return w
+
+
+@device
+def _moments(m, v, i, g, one_minus_beta_1, one_minus_beta_2):
+    """m[i] += (g - m[i])(1 - b1) and v[i] += (g² - v[i])(1 - b2); returns the new values."""
+    m_i = m[i] + (g - m[i]) * one_minus_beta_1
+    v_i = v[i] + (g * g - v[i]) * one_minus_beta_2
+    m[i] = m_i
+    v[i] = v_i
+    return m_i, v_i
+
+
+@kernel(*_signatures(3, 2, flags=2))
+def _sgd(var, grad, m, lr, momentum, use_momentum, nesterov, decay, zero):
+    """m <- momentum m - lr g; w <- w + m (Nesterov: w + momentum m - lr g); no m: w - lr g."""
+    for i in range(grid(1), var.shape[0], gridsize(1)):
+        w = _decayed(var, i, decay, zero)
+        step = lr * grad[i]
+        if use_momentum:
+            velocity = momentum * m[i] - step
+            m[i] = velocity
+            if nesterov:
+                w += momentum * velocity - step
+            else:
+                w += velocity
+        else:
+            w -= step
+        var[i] = w
+
+
+@kernel(*_signatures(5, 4, flags=1))
+def _adam(var, grad, m, v, v_max, alpha, one_minus_beta_1, one_minus_beta_2, epsilon,
+          amsgrad, decay, zero):
+    """m += (g - m)(1 - b1); v += (g² - v)(1 - b2); AMSGrad: v <- max(v_max, v);
+    w -= alpha m / (sqrt(v) + eps)."""
+    for i in range(grid(1), var.shape[0], gridsize(1)):
+        w = _decayed(var, i, decay, zero)
+        g = grad[i]
+        m_i, v_i = _moments(m, v, i, g, one_minus_beta_1, one_minus_beta_2)
+        if amsgrad:
+            v_i = max(v_max[i], v_i)
+            v_max[i] = v_i
+        var[i] = w - m_i * alpha / (math.sqrt(v_i) + epsilon)
+
+
+@kernel(*_signatures(5, 5, flags=2))
+def _rmsprop(var, grad, velocity, mom, average, lr, rho, one_minus_rho, momentum, epsilon,
+             use_momentum, centered, decay, zero):
+    """v <- rho v + (1 - rho) g²; centered: a <- rho a + (1 - rho) g, denominator v - a²;
+    step = lr g / sqrt(denominator + eps); momentum: mom <- momentum mom + step; w -= step."""
+    for i in range(grid(1), var.shape[0], gridsize(1)):
+        w = _decayed(var, i, decay, zero)
+        g = grad[i]
+        v_i = rho * velocity[i] + one_minus_rho * g * g
+        velocity[i] = v_i
+        if centered:
+            a_i = rho * average[i] + one_minus_rho * g
+            average[i] = a_i
+            denominator = v_i - a_i * a_i + epsilon
+        else:
+            denominator = v_i + epsilon
+        step = lr * g / math.sqrt(denominator)
+        if use_momentum:
+            step = momentum * mom[i] + step
+            mom[i] = step
+        var[i] = w - step
+
+
+@kernel(*_signatures(3, 2))
+def _adagrad(var, grad, accumulator, lr, epsilon, decay, zero):
+    """acc += g²; w -= lr g / sqrt(acc + eps)."""
+    for i in range(grid(1), var.shape[0], gridsize(1)):
+        w = _decayed(var, i, decay, zero)
+        g = grad[i]
+        acc = accumulator[i] + g * g
+        accumulator[i] = acc
+        var[i] = w - lr * g / math.sqrt(acc + epsilon)
+
+
+@kernel(*_signatures(4, 4))
+def _adadelta(var, grad, accumulated_grad, accumulated_delta, lr, rho, one_minus_rho,
+              epsilon, decay, zero):
+    """E[g²] <- rho E[g²] + (1 - rho) g²; d = -sqrt(E[d²] + eps) g / sqrt(E[g²] + eps);
+    E[d²] <- rho E[d²] + (1 - rho) d²; w += lr d."""
+    for i in range(grid(1), var.shape[0], gridsize(1)):
+        w = _decayed(var, i, decay, zero)
+        g = grad[i]
+        eg = rho * accumulated_grad[i] + one_minus_rho * g * g
+        accumulated_grad[i] = eg
+        delta = -(math.sqrt(accumulated_delta[i] + epsilon) * g) / math.sqrt(eg + epsilon)
+        accumulated_delta[i] = rho * accumulated_delta[i] + one_minus_rho * delta * delta
+        var[i] = w + lr * delta
+
+
+@kernel(*_signatures(4, 5))
+def _adamax(var, grad, m, u, lr, beta_2, one_minus_beta_1, bias_correction, epsilon, decay,
+            zero):
+    """m += (g - m)(1 - b1); u <- max(b2 u, |g|); w -= lr m / ((1 - b1^t)(u + eps))."""
+    for i in range(grid(1), var.shape[0], gridsize(1)):
+        w = _decayed(var, i, decay, zero)
+        g = grad[i]
+        m_i = m[i] + (g - m[i]) * one_minus_beta_1
+        u_i = max(beta_2 * u[i], abs(g))
+        m[i] = m_i
+        u[i] = u_i
+        var[i] = w - lr * m_i / (bias_correction * (u_i + epsilon))
+
+
+@kernel(*_signatures(4, 7))
+def _nadam(var, grad, m, v, lr, one_minus_beta_1, one_minus_beta_2, momentum_coef, grad_coef,
+           velocity_coef, epsilon, decay, zero):
+    """m += (g - m)(1 - b1); v += (g² - v)(1 - b2);
+    w -= lr (c_m m + c_g g) / (sqrt(c_v v) + eps), with Nadam's schedule in c_m, c_g, c_v."""
+    for i in range(grid(1), var.shape[0], gridsize(1)):
+        w = _decayed(var, i, decay, zero)
+        g = grad[i]
+        m_i, v_i = _moments(m, v, i, g, one_minus_beta_1, one_minus_beta_2)
+        m_hat = momentum_coef * m_i + grad_coef * g
+        var[i] = w - m_hat * lr / (math.sqrt(v_i * velocity_coef) + epsilon)
+
+
+@kernel(*_signatures(3, 5))
+def _lion(var, grad, m, lr, beta_1, one_minus_beta_1, beta_2, one_minus_beta_2, decay, zero):
+    """w -= lr sign(b1 m + (1 - b1) g); m <- b2 m + (1 - b2) g."""
+    for i in range(grid(1), var.shape[0], gridsize(1)):
+        w = _decayed(var, i, decay, zero)
+        g = grad[i]
+        direction = m[i] * beta_1 + g * one_minus_beta_1
+        if direction > zero:
+            w -= lr
+        elif direction < zero:
+            w += lr
+        elif direction != direction:     # sign(NaN) is NaN
+            w = direction
+        var[i] = w
+        m[i] = m[i] * beta_2 + g * one_minus_beta_2
+
+
+def _slot(array, var):
+    """An unused slot becomes an empty array of var's type, so the kernel compiles once."""
+    return var[:0] if array is None else array
+
+
+def _launch(kernel, var, *args):
+    """kernel(var, *args, zero) over var's elements, `zero` of var's type."""
+    kernel[blocks(var.size), THREADS](var, *args, var.dtype.type(0))
+
+
+def sgd_update(var, grad, m, lr, momentum, nesterov, decay):
+    _launch(_sgd, var, grad, _slot(m, var), lr, momentum, m is not None, bool(nesterov),
+            decay)
+
+
+def adam_update(var, grad, m, v, v_max, alpha, one_minus_beta_1, one_minus_beta_2, epsilon,
+                decay):
+    _launch(_adam, var, grad, m, v, _slot(v_max, var), alpha, one_minus_beta_1,
+            one_minus_beta_2, epsilon, v_max is not None, decay)
+
+
+def rmsprop_update(var, grad, velocity, mom, average, lr, rho, one_minus_rho, momentum, epsilon,
+                   decay):
+    _launch(_rmsprop, var, grad, velocity, _slot(mom, var), _slot(average, var), lr, rho,
+            one_minus_rho, momentum, epsilon, mom is not None, average is not None, decay)
+
+
+def adagrad_update(var, grad, accumulator, lr, epsilon, decay):
+    _launch(_adagrad, var, grad, accumulator, lr, epsilon, decay)
+
+
+def adadelta_update(var, grad, accumulated_grad, accumulated_delta, lr, rho, one_minus_rho,
+                    epsilon, decay):
+    _launch(_adadelta, var, grad, accumulated_grad, accumulated_delta, lr, rho, one_minus_rho,
+            epsilon, decay)
+
+
+def adamax_update(var, grad, m, u, lr, beta_2, one_minus_beta_1, bias_correction, epsilon,
+                  decay):
+    _launch(_adamax, var, grad, m, u, lr, beta_2, one_minus_beta_1, bias_correction, epsilon,
+            decay)
+
+
+def nadam_update(var, grad, m, v, lr, one_minus_beta_1, one_minus_beta_2, momentum_coef,
+                 grad_coef, velocity_coef, epsilon, decay):
+    _launch(_nadam, var, grad, m, v, lr, one_minus_beta_1, one_minus_beta_2, momentum_coef,
+            grad_coef, velocity_coef, epsilon, decay)
+
+
+def lion_update(var, grad, m, lr, beta_1, one_minus_beta_1, beta_2, one_minus_beta_2, decay):
+    _launch(_lion, var, grad, m, lr, beta_1, one_minus_beta_1, beta_2, one_minus_beta_2, decay)
