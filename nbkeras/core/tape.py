@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .device import kernels_for
 from .dtype import is_float
 from .node import flatten, pack_like
 from .tensor import Tensor, Variable
@@ -73,10 +74,11 @@ class GradientTape:
         targets = target if isinstance(target, (list, tuple)) else [target]
         seeds = (output_gradients if isinstance(output_gradients, (list, tuple))
                  else [output_gradients] * len(targets))
-        cotangents: dict[int, np.ndarray] = {}
+        cotangents: dict[int, object] = {}
         for t, seed in zip(targets, seeds):
-            value = np.ones_like(t.data) if seed is None else np.asarray(seed, t.data.dtype)
-            _accumulate(cotangents, t, value)
+            k = kernels_for(t.device)
+            seed = np.ones(t.shape, t.dtype) if seed is None else _host(seed, t.dtype)
+            _accumulate(k, cotangents, t, k.asarray(seed))
         for op, kernels, inputs, outputs, residuals in reversed(self._records):
             dys = [cotangents.get(id(output)) for output in outputs]
             if all(dy is None for dy in dys):
@@ -86,7 +88,7 @@ class GradientTape:
                            needs)
             for t, g in zip(inputs, grads):
                 if g is not None and is_float(t.data.dtype):
-                    _accumulate(cotangents, t, g)
+                    _accumulate(kernels, cotangents, t, g)
         flat = [_source_gradient(cotangents if self._is_tracked(s) else {}, s,
                                  unconnected_gradients) for s in flatten(sources)]
         if not self.persistent:
@@ -94,16 +96,26 @@ class GradientTape:
         return pack_like(sources, flat)
 
 
-def _accumulate(cotangents: dict, t: Tensor, g: np.ndarray) -> None:
+def _host(seed, dtype) -> np.ndarray:
+    """An output gradient given by the user, as numpy of the target's dtype."""
+    return np.asarray(seed.numpy() if isinstance(seed, Tensor) else seed, dtype)
+
+
+def _accumulate(k, cotangents: dict, t: Tensor, g) -> None:
     previous = cotangents.get(id(t))
-    cotangents[id(t)] = g if previous is None else previous + g
+    cotangents[id(t)] = g if previous is None else k.add(previous, g)
 
 
 def _source_gradient(cotangents, source, unconnected):
+    k = kernels_for(source.device)
     g = cotangents.get(id(source))
     if g is None:
-        return Tensor(np.zeros(source.shape, source.dtype)) if unconnected == "zero" else None
-    return Tensor(np.asarray(g, dtype=source.data.dtype).reshape(source.shape))
+        if unconnected != "zero":
+            return None
+        return Tensor(k.asarray(np.zeros(source.shape, source.dtype)))
+    if g.dtype != source.data.dtype:
+        g = k.cast(g, source.data.dtype)
+    return Tensor(k.reshape(k.asarray(g), source.shape))
 
 
 class _StopRecording:

@@ -3,12 +3,20 @@ from __future__ import annotations
 
 import numpy as np
 
+from .device import current_device, kernels_for
 from .dtype import standardize_dtype
 from .operators import TensorOperators
 
 
+def on_device(array) -> bool:
+    """A Numba CUDA device array (or the simulator's stand-in) rather than a numpy array."""
+    return hasattr(array, "copy_to_host")
+
+
 class Tensor(TensorOperators):
-    """An eager value. `data` is the array (numpy on the CPU); `np.asarray(t)` gives it."""
+    """An eager value. `data` is the array of its device: numpy on "cpu", a Numba device
+    array on "cuda"; `t.numpy()` and `np.asarray(t)` give a numpy array (a copy to the host
+    for "cuda")."""
 
     __slots__ = ("data",)
 
@@ -33,10 +41,10 @@ class Tensor(TensorOperators):
 
     @property
     def device(self) -> str:
-        return "cpu"
+        return "cuda:0" if on_device(self.data) else "cpu"
 
     def numpy(self) -> np.ndarray:
-        return self.data
+        return self.data.copy_to_host() if on_device(self.data) else self.data
 
     def __array__(self, dtype=None, copy=None):
         array = self.numpy()
@@ -49,20 +57,23 @@ class Tensor(TensorOperators):
         return (self[i] for i in range(len(self)))
 
     def __float__(self) -> float:
-        return float(self.data)
+        return float(self.numpy())
 
     def __int__(self) -> int:
-        return int(self.data)
+        return int(self.numpy())
 
     def __bool__(self) -> bool:
-        return bool(self.data)
+        return bool(self.numpy())
 
     def __repr__(self) -> str:
-        return f"<Tensor shape={self.shape} dtype={self.dtype}\n{np.array2string(self.data)}>"
+        device = "" if self.device == "cpu" else f" device={self.device}"
+        return (f"<Tensor shape={self.shape} dtype={self.dtype}{device}\n"
+                f"{np.array2string(self.numpy())}>")
 
 
 class Variable(Tensor):
-    """A weight: `Variable(initial_value, trainable=True, name=..., dtype=...)`.
+    """A weight: `Variable(initial_value, trainable=True, name=..., dtype=...)`, placed on the
+    current device (`nk.device`).
 
     `assign` writes in place, so every holder of the Variable sees the new value.
     `path` is set by the owning layer ("dense/kernel").
@@ -76,7 +87,9 @@ class Variable(Tensor):
                            else initial_value)
         dtype = standardize_dtype(dtype if dtype is not None else
                                   (value.dtype if value.dtype.kind == "f" else None))
-        super().__init__(np.array(value, dtype=dtype, order="C"))
+        array = np.array(value, dtype=dtype, order="C")
+        device = current_device()
+        super().__init__(array if device == "cpu" else kernels_for(device).asarray(array))
         self.name = name
         self.path = name
         self.trainable = bool(trainable)
@@ -88,22 +101,36 @@ class Variable(Tensor):
         return Tensor(self.data)
 
     def numpy(self) -> np.ndarray:
-        return self.data.copy()
+        return self.data.copy_to_host() if on_device(self.data) else self.data.copy()
 
     def assign(self, value) -> "Variable":
-        value = np.asarray(value)
-        if value.shape != self.data.shape:
+        """Write `value` (an array or Tensor of this shape, on any device) into the Variable."""
+        source = value.data if isinstance(value, Tensor) else value
+        shape = tuple(np.shape(source)) if not on_device(source) else tuple(source.shape)
+        if shape != self.data.shape:
             raise ValueError(f"Variable '{self.path}': assign expects shape {self.data.shape}; "
-                             f"received shape {value.shape}")
-        self.data[...] = value
+                             f"received shape {shape}")
+        if not on_device(self.data):
+            self.data[...] = source.copy_to_host() if on_device(source) else np.asarray(source)
+        elif on_device(source) and source.dtype == self.data.dtype:
+            self.data.copy_to_device(source)
+        else:
+            host = source.copy_to_host() if on_device(source) else np.asarray(source)
+            self.data.copy_to_device(np.ascontiguousarray(host, dtype=self.data.dtype))
         return self
 
     def assign_add(self, delta) -> "Variable":
-        return self.assign(self.data + np.asarray(delta))
+        k = kernels_for(self.device)
+        return self.assign(k.add(self.data, k.asarray(_data(delta))))
 
     def assign_sub(self, delta) -> "Variable":
-        return self.assign(self.data - np.asarray(delta))
+        k = kernels_for(self.device)
+        return self.assign(k.subtract(self.data, k.asarray(_data(delta))))
 
     def __repr__(self) -> str:
         return (f"<Variable path={self.path} shape={self.shape} dtype={self.dtype} "
                 f"trainable={self.trainable}>")
+
+
+def _data(value):
+    return value.data if isinstance(value, Tensor) else value

@@ -16,6 +16,7 @@ from dataclasses import KW_ONLY, dataclass
 import numpy as np
 
 from .. import constraints, initializers, regularizers
+from ..core.device import canonical, current_device, device
 from ..core.dtype import is_float, standardize_dtype
 from ..core.keras_tensor import KerasTensor
 from ..core.node import Node, flatten, map_structure, pack_like
@@ -271,6 +272,24 @@ class Layer:
             kwargs["mask"] = mask
         if any(isinstance(x, KerasTensor) for x in flatten((inputs, kwargs))):
             return self._call_symbolic(inputs, kwargs)
+        placement = self._weights_device()
+        if placement is not None and placement != current_device():
+            with device(placement):          # inputs follow the weights (fit, predict, calls)
+                return self._call_eagerly(inputs, kwargs)
+        return self._call_eagerly(inputs, kwargs)
+
+    def _weights_device(self) -> str | None:
+        """The device of this layer's (or its first sublayer's) weights; None without any."""
+        own = self._trainable_variables or self._non_trainable_variables
+        if own:
+            return canonical(own[0].device)
+        for layer in self._layers:
+            placement = layer._weights_device()
+            if placement is not None:
+                return placement
+        return None
+
+    def _call_eagerly(self, inputs, kwargs):
         inputs = map_structure(self._convert_input, inputs)
         self._maybe_build(inputs)
         self._activity_losses = []

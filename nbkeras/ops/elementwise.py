@@ -171,11 +171,11 @@ class Compare(BinaryOp):
 
 def _as_operand(x, like):
     """Python numbers take the dtype of the tensor they meet (as Keras does), so that
-    `x * 2` keeps float32."""
+    `x * 2` keeps float32; the op moves them to that tensor's device."""
     if isinstance(x, (int, float, bool, np.number)) and not isinstance(x, np.ndarray):
         dtype = like.dtype if isinstance(like, (Tensor, KerasTensor, np.ndarray)) else None
         if dtype is not None and (np.dtype(dtype).kind == "f" or isinstance(x, (int, bool))):
-            return Tensor(np.asarray(x, dtype=dtype))
+            return np.asarray(x, dtype=dtype)
     return x
 
 

@@ -12,13 +12,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import config
-from ..core.device import current_device, kernels_for
+from ..core.device import canonical, current_device, kernels_for
 from ..core.dtype import is_float, standardize_dtype
 from ..core.keras_tensor import KerasTensor
 from ..core.node import Node
 from ..core.spec import Spec
 from ..core.tape import active_tapes
-from ..core.tensor import Tensor
+from ..core.tensor import Tensor, on_device
 
 Array = np.ndarray
 
@@ -59,8 +59,9 @@ class Op(ABC):
             specs = list(spec) if self.n_outputs > 1 else [spec]
             outputs = Node(self, inputs, {}, specs).outputs
             return tuple(outputs) if self.n_outputs > 1 else outputs[0]
-        tensors = tuple(self._as_input(x) for x in inputs)
-        k = kernels_for(current_device())
+        device = self._device(inputs)
+        tensors = tuple(self._as_input(x, device) for x in inputs)
+        k = kernels_for(device)
         try:
             y, residuals = self.forward(k, *[t.data for t in tensors])
         except (ValueError, TypeError, IndexError):
@@ -74,8 +75,18 @@ class Op(ABC):
             tape.record(self, k, tensors, outputs, tracked, residuals)
         return tuple(outputs) if self.n_outputs > 1 else outputs[0]
 
-    def _as_input(self, x) -> Tensor:
-        tensor = x if isinstance(x, Tensor) else convert_to_tensor(x)
+    def _device(self, inputs) -> str:
+        """The device of the Tensor inputs (arrays and numbers follow them); the current
+        device when there are none. Tensors on two devices raise, naming both."""
+        devices = {canonical(x.device) for x in inputs if isinstance(x, Tensor)}
+        if len(devices) > 1:
+            raise ValueError(f"{type(self).__name__}: inputs live on different devices "
+                             f"({' and '.join(sorted(devices))}); create them under one "
+                             "`nk.device(...)`, or convert with nk.ops.convert_to_tensor")
+        return devices.pop() if devices else current_device()
+
+    def _as_input(self, x, device: str) -> Tensor:
+        tensor = x if isinstance(x, Tensor) else convert_to_tensor(x, device=device)
         if self.float_inputs and not is_float(tensor.dtype):
             return convert_to_tensor(tensor, config.floatx())
         return tensor
@@ -87,22 +98,26 @@ def spec_of(x) -> Spec:
     return Spec(tensor.shape, tensor.dtype)
 
 
-def convert_to_tensor(x, dtype=None) -> Tensor:
-    """A Tensor from an array, a Tensor, a Python number or nested list.
+def convert_to_tensor(x, dtype=None, device: str | None = None) -> Tensor:
+    """A Tensor from an array, a Tensor, a Python number or nested list, on `device` (the
+    current device if None; a Tensor stays where it is).
 
     Python floats (and lists of them) become `floatx`, as in Keras; numpy arrays keep
     their dtype unless `dtype` is given."""
     if isinstance(x, KerasTensor):
         raise TypeError(f"convert_to_tensor: {x!r} is symbolic and has no value")
-    if isinstance(x, Tensor) and dtype is None:
-        return x
-    source = x.data if isinstance(x, Tensor) else x
-    array = np.asarray(source)
-    if dtype is None and array.dtype == np.float64 and not isinstance(source, (np.ndarray, np.generic)):
+    if isinstance(x, Tensor) or on_device(x):
+        tensor = x if isinstance(x, Tensor) else Tensor(x)
+        if dtype is None or tensor.dtype == standardize_dtype(dtype):
+            return tensor
+        return Tensor(kernels_for(tensor.device).cast(tensor.data, standardize_dtype(dtype)))
+    array = np.asarray(x)
+    if dtype is None and array.dtype == np.float64 and not isinstance(x, (np.ndarray, np.generic)):
         dtype = config.floatx()
     if dtype is not None:
         array = array.astype(standardize_dtype(dtype), copy=False)
-    return Tensor(array)
+    device = canonical(device) if device is not None else current_device()
+    return Tensor(array if device == "cpu" else kernels_for(device).asarray(array))
 
 
 def broadcast_shapes(a: tuple, b: tuple, who: str = "broadcast") -> tuple:

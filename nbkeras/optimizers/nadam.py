@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import config as nk_config
+from ..core.device import device
 from ..core.tensor import Variable
 from .optimizer import Optimizer
 
@@ -34,7 +35,8 @@ class Nadam(Optimizer):
         super().build(var_list)
         dtype = var_list[0].dtype if var_list else nk_config.floatx()
         # U_t, kept in the first variable's dtype as Keras does; last in `variables`.
-        self._u_product = Variable(1.0, trainable=False, name="u_product", dtype=dtype)
+        with device("cpu"):            # a host scalar, as the iteration count
+            self._u_product = Variable(1.0, trainable=False, name="u_product", dtype=dtype)
         self._variables.append(self._u_product)
 
     def _u(self, t: int) -> float:

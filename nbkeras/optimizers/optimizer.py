@@ -22,8 +22,9 @@ import numpy as np
 
 from .. import config as nk_config
 from .. import initializers
-from ..core.device import kernels_for
+from ..core.device import device, kernels_for
 from ..core.tensor import Tensor, Variable
+from ..ops import convert_to_tensor
 from . import schedules
 
 LearningRate = float | schedules.LearningRateSchedule | Callable[[], float]
@@ -79,7 +80,8 @@ class Optimizer(ABC):
         self.loss_scale_factor = loss_scale_factor
         self.gradient_accumulation_steps = gradient_accumulation_steps
         self._learning_rate = self._checked_learning_rate(learning_rate)
-        self._iterations = Variable(0, trainable=False, name="iteration", dtype="int64")
+        with device("cpu"):            # a host scalar: read every step to schedule it
+            self._iterations = Variable(0, trainable=False, name="iteration", dtype="int64")
         self._variables: list[Variable] = [self._iterations]
         self._trainable_variables: list[Variable] = []
         self._index: dict[int, int] = {}
@@ -176,9 +178,10 @@ class Optimizer(ABC):
                                     initializer="zeros") -> Variable:
         """A variable with the reference's shape and dtype, named '<path>_<name>' as Keras."""
         path = getattr(reference_variable, "path", None) or reference_variable.name
-        return self.add_variable(reference_variable.shape, initializer,
-                                 dtype=reference_variable.dtype,
-                                 name=f"{path.replace('/', '_')}_{name or 'var'}")
+        with device(reference_variable.device):     # slots live with their variable
+            return self.add_variable(reference_variable.shape, initializer,
+                                     dtype=reference_variable.dtype,
+                                     name=f"{path.replace('/', '_')}_{name or 'var'}")
 
     # ---- weight decay --------------------------------------------------------------------
 
@@ -242,7 +245,7 @@ class Optimizer(ABC):
                           "loss. If using `model.compile()`, did you forget to provide a "
                           "`loss` argument?", stacklevel=2)
         variables = [v for _, v in pairs]
-        grads = self._clip([self._gradient_array(g, v) for g, v in pairs])
+        grads = self._clip([self._gradient_array(g, v) for g, v in pairs], variables)
         learning_rate = self.learning_rate
         self.prepare_step()
         for grad, variable in zip(grads, variables):
@@ -250,48 +253,57 @@ class Optimizer(ABC):
                      if self.weight_decay is not None and self._use_weight_decay(variable) else 0.0)
             self._update_variable(grad, variable, learning_rate, decay)
         for variable in variables:
-            if getattr(variable, "constraint", None) is not None:
-                variable.data[...] = variable.constraint(variable.data)
+            if getattr(variable, "constraint", None) is not None:   # on the host (numpy)
+                variable.assign(variable.constraint(variable.numpy()))
         self._iterations.assign(self._iterations.data + 1)
 
-    def _gradient_array(self, grad, variable: Variable) -> np.ndarray:
-        """The gradient as a numpy array of the variable's shape and dtype, unscaled."""
-        array = np.asarray(grad.data if isinstance(grad, Tensor) else grad)
-        if array.shape != variable.shape:
-            raise ValueError(f"{type(self).__name__}: gradient of shape {array.shape} for "
+    def _gradient_array(self, grad, variable: Variable):
+        """The gradient as an array of the variable's device, shape and dtype, unscaled."""
+        k = kernels_for(variable.device)
+        array = convert_to_tensor(grad, device=variable.device).data
+        if tuple(array.shape) != variable.shape:
+            raise ValueError(f"{type(self).__name__}: gradient of shape {tuple(array.shape)} for "
                              f"variable '{variable.path}' of shape {variable.shape}")
-        array = array.astype(variable.dtype, copy=False)
+        if array.dtype != variable.data.dtype:
+            array = k.cast(array, variable.data.dtype)
         if self.loss_scale_factor is not None:
-            array = array / array.dtype.type(self.loss_scale_factor)
+            array = k.divide(array, array.dtype.type(self.loss_scale_factor))
         return array
 
-    def _clip(self, grads: list[np.ndarray]) -> list[np.ndarray]:
+    def _clip(self, grads: list, variables: list[Variable]) -> list:
         """Keras's clipping: each gradient to norm <= clipnorm, all of them together to global
         norm <= global_clipnorm (NaN if that norm is not finite), or each entry to
         [-clipvalue, clipvalue]."""
+        devices = [kernels_for(v.device) for v in variables]
         if self.clipnorm and self.clipnorm > 0:
-            return [g * g.dtype.type(self.clipnorm / max(_norm(g), self.clipnorm)) for g in grads]
+            return [k.multiply(g, g.dtype.type(self.clipnorm / max(_norm(k, g), self.clipnorm)))
+                    for k, g in zip(devices, grads)]
         if self.global_clipnorm and self.global_clipnorm > 0:
-            norm = float(np.sqrt(sum(_norm(g) ** 2 for g in grads)))
+            norm = float(np.sqrt(sum(_norm(k, g) ** 2 for k, g in zip(devices, grads))))
             scale = self.global_clipnorm / max(norm, self.global_clipnorm) + (norm - norm)
-            return [g * g.dtype.type(scale) for g in grads]
+            return [k.multiply(g, g.dtype.type(scale)) for k, g in zip(devices, grads)]
         if self.clipvalue and self.clipvalue > 0:
-            return [np.clip(g, -self.clipvalue, self.clipvalue).astype(g.dtype, copy=False)
-                    for g in grads]
+            return [k.clip(g, g.dtype.type(-self.clipvalue), g.dtype.type(self.clipvalue))
+                    for k, g in zip(devices, grads)]
         return grads
 
-    def _update_variable(self, grad: np.ndarray, variable: Variable, learning_rate: float,
+    def _update_variable(self, grad, variable: Variable, learning_rate: float,
                          decay: float) -> None:
         """Run `update_step` on flat C-contiguous float32/float64 arrays, writing back any
-        array that had to be copied for it (non-contiguous, or float16 computed in float32)."""
+        array that had to be copied for it (non-contiguous, or float16 computed in float32).
+        On "cuda" the variables are contiguous device arrays, updated where they are."""
         slots = self._slots[self._index[id(variable)]]
+        k = kernels_for(variable.device)
+        if variable.device != "cpu":
+            self.update_step(k, variable.data.reshape(-1), grad.reshape(-1),
+                             [slot.data.reshape(-1) for slot in slots], learning_rate, decay)
+            return
         compute = variable.data.dtype if variable.data.dtype in (np.float32, np.float64) \
             else np.dtype(np.float32)
         arrays = [variable.data] + [slot.data for slot in slots]
         flats = [_flat(array, compute) for array in arrays]
         grad = np.ascontiguousarray(grad, dtype=compute).reshape(-1)
-        self.update_step(kernels_for(variable.device), flats[0], grad, flats[1:],
-                         learning_rate, decay)
+        self.update_step(k, flats[0], grad, flats[1:], learning_rate, decay)
         for array, flat in zip(arrays, flats):
             if not np.may_share_memory(array, flat):
                 array[...] = flat.reshape(array.shape)
@@ -336,9 +348,10 @@ class Optimizer(ABC):
         return f"<{type(self).__name__} name={self.name} learning_rate={self._learning_rate!r}>"
 
 
-def _norm(array: np.ndarray) -> float:
+def _norm(k, array) -> float:
     """The L2 norm, accumulated in float64."""
-    return float(np.sqrt(np.sum(np.square(array, dtype=np.float64))))
+    return float(np.sqrt(np.asarray(k.reduce("sum", k.square(k.cast(array, np.float64)),
+                                             None, False))))
 
 
 def _flat(array: np.ndarray, dtype) -> np.ndarray:

@@ -66,9 +66,10 @@ class BatchNormalization(Layer):
         if training and self.trainable:
             outputs, mean, variance = ops.batch_normalization_training(
                 inputs, self.axis, self.gamma, self.beta, self.epsilon)
-            # The moving averages are state, not math to differentiate: plain numpy.
+            # The moving averages are state (no input of these ops is tracked by a tape).
             for moving, batch in ((self.moving_mean, mean), (self.moving_variance, variance)):
-                moving.assign(moving.data * self.momentum + batch.data * (1.0 - self.momentum))
+                moving.assign(ops.add(ops.multiply(moving, self.momentum),
+                                      ops.multiply(batch, 1.0 - self.momentum)))
             return outputs
         return ops.batch_normalization(inputs, self.moving_mean, self.moving_variance,
                                        self.axis, self.beta, self.gamma, self.epsilon)
