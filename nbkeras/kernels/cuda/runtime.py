@@ -151,10 +151,11 @@ def empty(shape, dtype):
 
 
 def to_device(a):
-    """A device array holding `a` (a device array is returned as it is)."""
+    """A device array holding `a` (a device array is returned as it is). 0-d stays 0-d
+    (np.ascontiguousarray would make it 1-d)."""
     if is_device_array(a):
         return a
-    return cuda.to_device(np.ascontiguousarray(a))
+    return cuda.to_device(np.require(a, requirements="C"))
 
 
 def to_host(a) -> np.ndarray:
