@@ -26,7 +26,7 @@ def _state(model):
     dropout = model.get_layer(index=4)
     return ([w.copy() for w in model.get_weights()],
             [np.array(v.numpy()) for v in model.optimizer.variables],
-            dropout._generator.bit_generator.state)
+            dropout.seed_generator.counter)
 
 
 def test_warmup_changes_nothing_and_later_training_is_unaffected():

@@ -126,6 +126,11 @@ API = (
     Kernel("bilinear_resize_forward", "(x, size)",
            "x (N, H, W, C) -> (N, *size, C), half-pixel bilinear"),
     Kernel("bilinear_resize_backward", "(dy, x_shape)", "dx of bilinear_resize_forward"),
+    # ---- counter-based random numbers (kernels/counter_random.py): the same on every device
+    Kernel("dropout_mask", "(shape, rate, seed, counter, dtype)",
+           "1 / (1 - rate) where uniform i of draw `counter` of stream `seed` >= rate, else 0"),
+    Kernel("random_normal", "(shape, seed, counter, dtype)",
+           "N(0, 1) by Box-Muller from the uniforms 2i, 2i + 1 of the draw"),
     # ---- optimizer updates, in place on var and its slots (None where a slot is unused)
     Kernel("sgd_update", "(var, grad, m, lr, momentum, nesterov, decay)", "SGD step"),
     Kernel("adam_update", "(var, grad, m, v, v_max, alpha, one_minus_beta_1, one_minus_beta_2, "

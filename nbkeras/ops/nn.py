@@ -4,10 +4,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
-from ..core.random import make_generator
+from ..core.device import current_device, kernels_for
+from ..core.dtype import standardize_dtype
+from ..core.random import draw_state
 from ..core.spec import Spec
-from .op import Op, result_dtype
-from .elementwise import multiply
+from ..core.tensor import Tensor
+from .core import cast
+from .elementwise import add, multiply, not_equal
+from .op import Op, convert_to_tensor, float_dtype, result_dtype
 
 
 @dataclass(frozen=True)
@@ -48,16 +52,34 @@ def dense(x, kernel, bias=None):
     return _dense(x, kernel) if bias is None else _dense(x, kernel, bias)
 
 
-def dropout(x, rate: float, noise_shape=None, seed=None, generator=None):
+def dropout(x, rate: float, noise_shape=None, seed=None):
     """x with each element zeroed with probability `rate` and the rest scaled by
-    1 / (1 - rate). `noise_shape` (None entries take x's size) shares the mask across axes."""
+    1 / (1 - rate). `noise_shape` (None entries take x's size) shares the mask across axes.
+    seed: a SeedGenerator (its next draw), an int (the same mask every call) or None."""
     if not 0 <= rate < 1:
         raise ValueError(f"dropout: rate must be in [0, 1); received rate={rate}")
     if rate == 0:
         return x
+    x = x if isinstance(x, Tensor) else convert_to_tensor(x)
     shape = tuple(x.shape) if noise_shape is None else tuple(
         n if m is None else m for n, m in zip(x.shape, noise_shape))
-    generator = generator or make_generator(seed)
-    keep = generator.random(shape) >= rate
-    mask = (keep / (1.0 - rate)).astype(x.dtype)
-    return multiply(x, mask)
+    k = kernels_for(x.device)
+    mask = k.dropout_mask(shape, float(rate), *draw_state(seed), float_dtype(x.dtype))
+    return multiply(x, Tensor(mask))
+
+
+def dropout_keep(shape, rate: float, dtype, seed=None):
+    """1.0 where an element is kept (probability 1 - rate), 0.0 where dropped, of `shape` and
+    float `dtype` on the current device; the same draws as `dropout` with this seed."""
+    k = kernels_for(current_device())
+    mask = k.dropout_mask(tuple(shape), float(rate), *draw_state(seed), standardize_dtype(dtype))
+    return cast(not_equal(Tensor(mask), 0), dtype)
+
+
+def random_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
+    """N(mean, stddev**2) of `shape` on the current device, as `keras.random.normal`; seed
+    as in `dropout`."""
+    dtype = standardize_dtype(dtype)
+    k = kernels_for(current_device())
+    noise = Tensor(k.random_normal(tuple(shape), *draw_state(seed), dtype))
+    return add(multiply(noise, stddev), mean)

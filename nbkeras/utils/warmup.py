@@ -15,6 +15,7 @@ import numpy as np
 
 from ..core.keras_tensor import KerasTensor
 from ..core.node import flatten, map_structure
+from ..core.random import SeedGenerator
 from ..core.tape import GradientTape
 from ..core.tensor import Tensor, Variable
 from ..ops import convert_to_tensor
@@ -35,15 +36,15 @@ def warmup(model, x=None, y=None, batch_size: int = 2, training: bool = True) ->
     if not model.built:
         model(x)
     saved_weights = model.get_weights()
-    saved_streams = [(g, g.bit_generator.state) for g in _generators(model)]
+    saved_streams = [(g, g.counter) for g in _seed_generators(model)]
     try:
         model(x, training=False)
         if training:
             _training_step(model, x, y)
     finally:
         model.set_weights(saved_weights)
-        for generator, state in saved_streams:
-            generator.bit_generator.state = state
+        for generator, counter in saved_streams:
+            generator.counter = counter
     return time.perf_counter() - start
 
 
@@ -64,15 +65,15 @@ def _sample_inputs(model, batch_size: int):
         rng.standard_normal((batch_size, *t.shape[1:])).astype(t.dtype)), structure)
 
 
-def _generators(layer, seen=None) -> list[np.random.Generator]:
-    """The numpy Generators held by `layer` and its sublayers (the noise layers' streams)."""
+def _seed_generators(layer, seen=None) -> list[SeedGenerator]:
+    """The SeedGenerators held by `layer` and its sublayers (the noise layers' streams)."""
     seen = set() if seen is None else seen
     if id(layer) in seen:
         return []
     seen.add(id(layer))
-    found = [v for v in vars(layer).values() if isinstance(v, np.random.Generator)]
+    found = [v for v in vars(layer).values() if isinstance(v, SeedGenerator)]
     for sublayer in getattr(layer, "_layers", []):
-        found += _generators(sublayer, seen)
+        found += _seed_generators(sublayer, seen)
     return found
 
 

@@ -8,6 +8,7 @@ few blocks of a few threads: grid-stride loops cover the rest.
 from __future__ import annotations
 
 import sys
+import warnings
 
 import numpy as np
 from numba import config as numba_config
@@ -23,6 +24,11 @@ FLOATS = (types.float32, types.float64)     # the dtypes every float kernel is c
 KERNELS: list[tuple] = []                   # (python function, its launch signatures)
 
 if SIMULATOR:
+    # Python runs the counter-based hashes on numpy scalars, which warn on the uint64
+    # wraparound the hash relies on (compiled code wraps silently).
+    warnings.filterwarnings("ignore", r".*overflow encountered in scalar (add|multiply)",
+                            RuntimeWarning)
+
     # The simulator has the thread intrinsics only on the stand-in for `numba.cuda` that it
     # puts in a kernel's globals during a launch: these forward to the running launch's.
     from numba.cuda.simulator.kernel import _get_kernel_context as _launch
@@ -59,6 +65,12 @@ if SIMULATOR:
 
     block_index, thread_index = _Index("blockIdx"), _Index("threadIdx")
     block_size, grid_size = _Index("blockDim"), _Index("gridDim")
+
+    def cospi32(x):
+        return np.float32(np.cos(np.pi * np.float64(x)))
+
+    def cospi64(x):
+        return np.cos(np.pi * x)
 else:
     # numba-cuda types these only as attributes of `numba.cuda` (`cuda.threadIdx.x`):
     # registered as globals, kernels can use the short names below.
@@ -75,6 +87,10 @@ else:
     @cudaimpl.registry.lower_constant(dim3)
     def _read_index(context, builder, ty, index):
         return cudaimpl.initialize_dim3(builder, _REGISTERS[index])
+
+    # cos(pi x) without libdevice's float64 reduction path for huge arguments (cosf has one)
+    from numba.cuda.libdevice import cospi as cospi64
+    from numba.cuda.libdevice import cospif as cospi32
 
     grid = cuda.grid
     gridsize = cuda.gridsize

@@ -4,7 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ... import ops
-from ...core.random import make_generator
+from ...core.random import SeedGenerator
+from ...ops.nn import dropout_keep
 from ..layer import Layer, require
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
@@ -27,20 +28,20 @@ class AlphaDropout(Layer):
         super().__post_init__()
         require(self, "rate", isinstance(self.rate, (int, float))
                 and not isinstance(self.rate, bool) and 0 <= self.rate < 1, "a number in [0, 1)")
-        self._generator = make_generator(self.seed)
+        self.seed_generator = SeedGenerator(self.seed)
 
     def call(self, inputs, training=False):
         if not training or self.rate == 0:
             return inputs
         shape = tuple(inputs.shape) if self.noise_shape is None else tuple(
             n if m is None else m for n, m in zip(inputs.shape, self.noise_shape))
-        kept = self._generator.random(shape) >= self.rate
+        kept = dropout_keep(shape, self.rate, inputs.dtype, self.seed_generator)
         alpha_p = -_SELU_ALPHA * _SELU_SCALE
         a = ((1 - self.rate) * (1 + self.rate * alpha_p ** 2)) ** -0.5
         b = -a * alpha_p * self.rate
         # a * (x * kept + alpha_p * (1 - kept)) + b, as one multiply and one add
-        multiplier = (a * kept).astype(inputs.dtype)
-        offset = (a * alpha_p * (1 - kept) + b).astype(inputs.dtype)
+        multiplier = ops.multiply(kept, a)
+        offset = ops.add(ops.multiply(ops.subtract(1.0, kept), a * alpha_p), b)
         return ops.add(ops.multiply(inputs, multiplier), offset)
 
     def compute_output_shape(self, input_shape):

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ... import ops
-from ...core.random import make_generator
+from ...core.random import SeedGenerator
 from ..layer import Layer, require
 
 
@@ -22,12 +22,12 @@ class Dropout(Layer):
         super().__post_init__()
         require(self, "rate", isinstance(self.rate, (int, float)) and 0 <= self.rate < 1,
                 "a number in [0, 1)")
-        self._generator = make_generator(self.seed)
+        self.seed_generator = SeedGenerator(self.seed)
 
     def call(self, inputs, training=False):
         if not training or self.rate == 0:
             return inputs
-        return ops.dropout(inputs, self.rate, self.noise_shape, generator=self._generator)
+        return ops.dropout(inputs, self.rate, self.noise_shape, seed=self.seed_generator)
 
     def compute_output_shape(self, input_shape):
         return input_shape

@@ -5,7 +5,8 @@ import math
 from dataclasses import dataclass
 
 from ... import ops
-from ...core.random import make_generator
+from ...core.random import SeedGenerator
+from ...ops.nn import random_normal
 from ..layer import Layer, require
 
 
@@ -21,13 +22,13 @@ class GaussianDropout(Layer):
         super().__post_init__()
         require(self, "rate", isinstance(self.rate, (int, float))
                 and not isinstance(self.rate, bool) and 0 <= self.rate < 1, "a number in [0, 1)")
-        self._generator = make_generator(self.seed)
+        self.seed_generator = SeedGenerator(self.seed)
 
     def call(self, inputs, training=False):
         if not training or self.rate == 0:
             return inputs
         stddev = math.sqrt(self.rate / (1.0 - self.rate))
-        noise = self._generator.normal(1.0, stddev, inputs.shape).astype(inputs.dtype)
+        noise = random_normal(inputs.shape, 1.0, stddev, inputs.dtype, self.seed_generator)
         return ops.multiply(inputs, noise)
 
     def compute_output_shape(self, input_shape):

@@ -4,7 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ... import ops
-from ...core.random import make_generator
+from ...core.random import SeedGenerator
+from ...ops.nn import random_normal
 from ..layer import Layer, require
 
 
@@ -21,12 +22,12 @@ class GaussianNoise(Layer):
         require(self, "stddev", isinstance(self.stddev, (int, float))
                 and not isinstance(self.stddev, bool) and 0 <= self.stddev <= 1,
                 "a number in [0, 1]")
-        self._generator = make_generator(self.seed)
+        self.seed_generator = SeedGenerator(self.seed)
 
     def call(self, inputs, training=False):
         if not training or self.stddev == 0:
             return inputs
-        noise = self._generator.normal(0.0, self.stddev, inputs.shape).astype(inputs.dtype)
+        noise = random_normal(inputs.shape, 0.0, self.stddev, inputs.dtype, self.seed_generator)
         return ops.add(inputs, noise)
 
     def compute_output_shape(self, input_shape):

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ... import config, ops
-from ...core.random import make_generator
+from ...core.random import SeedGenerator
 from ..input_spec import InputSpec
 from ..layer import Layer, require
 
@@ -20,7 +20,7 @@ class _SpatialDropout(Layer):
         require(self, "rate", isinstance(self.rate, (int, float)) and not isinstance(self.rate, bool)
                 and 0 <= self.rate < 1, "a number in [0, 1)")
         self.input_spec = InputSpec(ndim=self.rank + 2)
-        self._generator = make_generator(self.seed)
+        self.seed_generator = SeedGenerator(self.seed)
 
     def _channels_first(self) -> bool:
         return False
@@ -30,7 +30,7 @@ class _SpatialDropout(Layer):
             return inputs
         ones = (1,) * self.rank
         noise_shape = ((None, None, *ones) if self._channels_first() else (None, *ones, None))
-        return ops.dropout(inputs, self.rate, noise_shape, generator=self._generator)
+        return ops.dropout(inputs, self.rate, noise_shape, seed=self.seed_generator)
 
     def compute_output_shape(self, input_shape):
         return input_shape
