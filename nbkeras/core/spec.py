@@ -11,6 +11,9 @@ class Spec:
     shape: Shape
     dtype: str
 
+    def __post_init__(self) -> None:   # a plain tuple (a device array's shape may not be)
+        object.__setattr__(self, "shape", tuple(self.shape))
+
     @property
     def ndim(self) -> int:
         return len(self.shape)

@@ -25,7 +25,7 @@ class Tensor(TensorOperators):
 
     @property
     def shape(self) -> tuple:
-        return self.data.shape
+        return tuple(self.data.shape)
 
     @property
     def dtype(self) -> str:

@@ -72,7 +72,7 @@ class SparseSoftmaxCrossEntropy(Op):
 
     def forward(self, k, labels, logits):
         self.output_spec(_spec(labels), _spec(logits))
-        n_classes = logits.shape[-1]
+        n_classes = tuple(logits.shape)[-1]
         if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
             bad = labels[(labels < 0) | (labels >= n_classes)].ravel()[0]
             raise ValueError(f"sparse_softmax_cross_entropy_with_logits: labels must lie in "

@@ -40,8 +40,8 @@ class UpSampleNearest(Op):
     def forward(self, k, x):
         cells = k.reshape(x, _split(x.shape, (1,) * len(self.size)))
         y = k.broadcast_to(cells, _split(x.shape, self.size))
-        shape = (x.shape[0], *map(_times, x.shape[1:-1], self.size), x.shape[-1])
-        return k.reshape(y, shape), ()
+        n, *spatial, channels = x.shape
+        return k.reshape(y, (n, *map(_times, spatial, self.size), channels)), ()
 
     def vjp(self, k, dy, residuals, needs):
         """The adjoint of repeating is summing each block of repeats: sum pooling."""

@@ -6,6 +6,7 @@ A training step runs the model under a GradientTape, adds the regularization los
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import warnings
 
@@ -13,12 +14,27 @@ import numpy as np
 
 from .. import ops
 from .. import optimizers as optimizers_module
+from ..core.device import current_device, device
 from ..core.node import flatten, pack_like
 from ..core.random import global_generator
 from ..core.tape import GradientTape
 from ..core.tensor import Tensor
 from .compile_utils import CompileLoss, CompileMetrics, flat_outputs
 from .data_adapter import ArrayData, make_data, unpack
+
+
+def _on_weights_device(method):
+    """Run a Trainer method on the device of the model's weights, so that batches, losses and
+    metrics meet the weights there (a batch moves to the device once, in the first op that
+    reads it)."""
+    @functools.wraps(method)
+    def run(self, *args, **kwargs):
+        placement = self._weights_device()
+        if placement is None or placement == current_device():
+            return method(self, *args, **kwargs)
+        with device(placement):
+            return method(self, *args, **kwargs)
+    return run
 
 
 class Trainer:
@@ -129,6 +145,7 @@ class Trainer:
         return self(x, training=False)
 
     # ---- loops ------------------------------------------------------------------------------
+    @_on_weights_device
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
             sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
@@ -190,6 +207,7 @@ class Trainer:
         self._initial_epoch_from_backup = None
         return initial_epoch if resumed is None else resumed
 
+    @_on_weights_device
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
                  steps=None, callbacks=None, return_dict=False):
         """The loss and metrics over the data: a scalar, a list, or a dict."""
@@ -221,6 +239,7 @@ class Trainer:
             callbacks.on_test_end(logs)
         return logs
 
+    @_on_weights_device
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """The model's outputs over x, concatenated across batches, as numpy arrays."""
         from ..callbacks import CallbackList
@@ -245,6 +264,7 @@ class Trainer:
             else merged[0]
 
     # ---- single batches ------------------------------------------------------------------------
+    @_on_weights_device
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
                        return_dict=False):
         self._require_compiled("train_on_batch")
@@ -254,12 +274,14 @@ class Trainer:
         logs = self.train_step(next(make_data(x, y, sample_weight, _batch_of(x)).batches()))
         return _as_result(logs, return_dict)
 
+    @_on_weights_device
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         self._require_compiled("test_on_batch")
         self.reset_metrics()
         logs = self.test_step(next(make_data(x, y, sample_weight, _batch_of(x)).batches()))
         return _as_result(logs, return_dict)
 
+    @_on_weights_device
     def predict_on_batch(self, x):
         y = self(x, training=False)
         return pack_like(y, [np.asarray(t) for t in flatten(y)]) \

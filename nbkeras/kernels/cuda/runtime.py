@@ -29,6 +29,12 @@ if SIMULATOR:
     warnings.filterwarnings("ignore", r".*overflow encountered in scalar (add|multiply)",
                             RuntimeWarning)
 
+    # A host-side DeviceNDArray's shape is a plain tuple on a GPU; the simulator's refuses
+    # negative indices (x.shape[-1]), which host code uses: give it the GPU's behaviour.
+    from numba.cuda.simulator.cudadrv.devicearray import FakeCUDAArray
+
+    FakeCUDAArray.shape = property(lambda self: self._ary.shape)
+
     # The simulator has the thread intrinsics only on the stand-in for `numba.cuda` that it
     # puts in a kernel's globals during a launch: these forward to the running launch's.
     from numba.cuda.simulator.kernel import _get_kernel_context as _launch
