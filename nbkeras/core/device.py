@@ -31,6 +31,11 @@ def current_device() -> str:
     return canonical(_stack[-1])
 
 
+def scoped_device() -> str | None:
+    """The device of the innermost `nk.device(...)` block, None outside any."""
+    return canonical(_stack[-1]) if len(_stack) > 1 else None
+
+
 @contextlib.contextmanager
 def device(name: str):
     """New tensors and variables in this block live on device `name` ('cpu', 'cuda')."""
@@ -65,7 +70,7 @@ def _gpu_count() -> int:
 
 def cuda_unavailable_reason() -> str | None:
     """None when "cuda" can run here (a GPU, or Numba's simulator), else why not."""
-    if importlib.util.find_spec("numba.cuda") is None:
+    if importlib.util.find_spec("numba_cuda") is None:   # not numba's own deprecated target
         return "numba-cuda is not installed: pip install 'nbkeras[cuda]'"
     if simulator_requested() or _gpu_count() > 0:
         return None

@@ -16,7 +16,7 @@ from dataclasses import KW_ONLY, dataclass
 import numpy as np
 
 from .. import constraints, initializers, regularizers
-from ..core.device import canonical, current_device, device
+from ..core.device import canonical, current_device, device, scoped_device
 from ..core.dtype import is_float, standardize_dtype
 from ..core.keras_tensor import KerasTensor
 from ..core.node import Node, flatten, map_structure, pack_like
@@ -102,6 +102,7 @@ class Layer:
         self._inbound_nodes: list[Node] = []
         self._activity_losses: list = []
         self.built = False
+        self._placement = scoped_device()   # weights made later (build) go here, if set
         if self.name is None:
             self.name = unique_name(snake_case(type(self).__name__))
         require(self, "name", isinstance(self.name, str) and "/" not in self.name,
@@ -150,9 +151,11 @@ class Layer:
         shape = tuple(int(n) for n in shape)
         name = name or f"variable_{len(self._trainable_variables + self._non_trainable_variables)}"
         value = initializers.get(initializer)(shape, dtype=dtype)
-        variable = Variable(value, trainable=trainable and self.trainable, name=name, dtype=dtype,
-                            constraint=constraints.get(constraint),
-                            regularizer=regularizers.get(regularizer))
+        # the device of an enclosing nk.device block now, else the one the layer was made in
+        with device(scoped_device() or self._placement or current_device()):
+            variable = Variable(value, trainable=trainable and self.trainable, name=name,
+                                dtype=dtype, constraint=constraints.get(constraint),
+                                regularizer=regularizers.get(regularizer))
         variable.path = f"{self.name}/{name}"
         (self._trainable_variables if trainable else self._non_trainable_variables).append(variable)
         return variable
@@ -272,7 +275,7 @@ class Layer:
             kwargs["mask"] = mask
         if any(isinstance(x, KerasTensor) for x in flatten((inputs, kwargs))):
             return self._call_symbolic(inputs, kwargs)
-        placement = self._weights_device()
+        placement = self._weights_device() or self.__dict__.get("_placement")
         if placement is not None and placement != current_device():
             with device(placement):          # inputs follow the weights (fit, predict, calls)
                 return self._call_eagerly(inputs, kwargs)

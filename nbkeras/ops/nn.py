@@ -11,7 +11,7 @@ from ..core.spec import Spec
 from ..core.tensor import Tensor
 from .core import cast
 from .elementwise import add, multiply, not_equal
-from .op import Op, convert_to_tensor, float_dtype, result_dtype
+from .op import Op, float_dtype, result_dtype
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,30 @@ def dense(x, kernel, bias=None):
     return _dense(x, kernel) if bias is None else _dense(x, kernel, bias)
 
 
+@dataclass(frozen=True)
+class Dropout(Op):
+    """x (any shape) times a mask of 0 and 1 / (1 - rate), drawn at each call from `seed` (a
+    SeedGenerator, an int or None) over `noise_shape` (None entries: x's size) and broadcast."""
+
+    rate: float
+    noise_shape: tuple | None
+    seed: object
+
+    float_inputs = True
+
+    def output_spec(self, x: Spec) -> Spec:
+        return Spec(x.shape, float_dtype(x.dtype))
+
+    def forward(self, k, x):
+        shape = tuple(x.shape) if self.noise_shape is None else tuple(
+            n if m is None else m for n, m in zip(x.shape, self.noise_shape))
+        mask = k.dropout_mask(shape, self.rate, *draw_state(self.seed), x.dtype)
+        return k.multiply(x, mask), (mask,)
+
+    def vjp(self, k, dy, residuals, needs):
+        return (k.multiply(dy, residuals[0]),)
+
+
 def dropout(x, rate: float, noise_shape=None, seed=None):
     """x with each element zeroed with probability `rate` and the rest scaled by
     1 / (1 - rate). `noise_shape` (None entries take x's size) shares the mask across axes.
@@ -60,12 +84,7 @@ def dropout(x, rate: float, noise_shape=None, seed=None):
         raise ValueError(f"dropout: rate must be in [0, 1); received rate={rate}")
     if rate == 0:
         return x
-    x = x if isinstance(x, Tensor) else convert_to_tensor(x)
-    shape = tuple(x.shape) if noise_shape is None else tuple(
-        n if m is None else m for n, m in zip(x.shape, noise_shape))
-    k = kernels_for(x.device)
-    mask = k.dropout_mask(shape, float(rate), *draw_state(seed), float_dtype(x.dtype))
-    return multiply(x, Tensor(mask))
+    return Dropout(float(rate), None if noise_shape is None else tuple(noise_shape), seed)(x)
 
 
 def dropout_keep(shape, rate: float, dtype, seed=None):

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..core.tape import GradientTape
 from ..core.tensor import Tensor, Variable
+from ..ops import convert_to_tensor
 
 
 class GradientCheckError(AssertionError):
@@ -23,8 +24,24 @@ class GradientCheckError(AssertionError):
 @dataclass
 class _Argument:
     label: str            # "input 0" or "weight 'dense/kernel'"
-    array: np.ndarray     # perturbed in place
+    array: np.ndarray     # perturbed in place: the tensor's own array on the CPU, else a copy
     tensor: Tensor
+
+    def upload(self) -> None:
+        """Copy the (perturbed) host array to a tensor that lives on a device."""
+        if isinstance(self.tensor, Variable):
+            self.tensor.assign(self.array)
+        else:
+            self.tensor.data = convert_to_tensor(self.array, device=self.tensor.device).data
+
+
+def _on_current_device(array: np.ndarray) -> Tensor:
+    tensor = convert_to_tensor(array, array.dtype)
+    return tensor if tensor.device != "cpu" else Tensor(array)   # the CPU shares the array
+
+
+def _host_array(tensor: Tensor) -> np.ndarray:
+    return tensor.data if tensor.device == "cpu" else tensor.numpy()
 
 
 def check_grads(fn, inputs, *, wrt_inputs=None, mode: str = "auto", eps: float = 1e-6,
@@ -48,13 +65,14 @@ def check_grads(fn, inputs, *, wrt_inputs=None, mode: str = "auto", eps: float =
                          f"received {mode!r}")
     call_kwargs = call_kwargs or {}
     arrays = [np.array(x.numpy() if isinstance(x, Tensor) else x) for x in inputs]
-    tensors = [Tensor(a) for a in arrays]
+    tensors = [_on_current_device(a) for a in arrays]  # on "cuda" under nk.device("cuda")
     fn(*tensors, **call_kwargs)                      # builds a layer's weights
     weights = list(getattr(fn, "trainable_weights", []))
     checked = range(len(arrays)) if wrt_inputs is None else _indices(wrt_inputs, len(arrays))
-    arguments = [_Argument(f"input {i}", arrays[i], tensors[i]) for i in checked
+    arguments = [_Argument(f"input {i}", _host_array(tensors[i]), tensors[i]) for i in checked
                  if arrays[i].dtype.kind == "f"]
-    arguments += [_Argument(f"weight '{w.path}'", w.data, w) for w in weights]
+    arguments += [_Argument(f"weight '{w.path}'", _host_array(w), w) for w in weights]
+    on_device = [a for a in arguments if a.tensor.device != "cpu"]
     low_precision = [a.label for a in arguments if a.array.dtype != np.float64]
     if low_precision:
         warnings.warn(f"check_grads: {low_precision} are not float64; finite differences in "
@@ -65,6 +83,8 @@ def check_grads(fn, inputs, *, wrt_inputs=None, mode: str = "auto", eps: float =
     cotangent = rng.standard_normal(output.shape)
 
     def objective() -> float:
+        for argument in on_device:
+            argument.upload()
         return float(np.sum(_as_array(fn(*tensors, **call_kwargs)) * cotangent))
 
     with GradientTape(persistent=True) as tape:
@@ -76,10 +96,14 @@ def check_grads(fn, inputs, *, wrt_inputs=None, mode: str = "auto", eps: float =
     for argument, grad in zip(arguments, grads):
         analytic = np.zeros(argument.array.shape) if grad is None else np.asarray(grad, np.float64)
         full = mode == "full" or (mode == "auto" and argument.array.size <= max_full_size)
-        if full:
-            _check_elements(name, argument, analytic, objective, eps, rtol, atol)
-        else:
-            _check_projection(name, argument, analytic, objective, eps, rtol, atol, rng)
+        try:
+            if full:
+                _check_elements(name, argument, analytic, objective, eps, rtol, atol)
+            else:
+                _check_projection(name, argument, analytic, objective, eps, rtol, atol, rng)
+        finally:
+            for restored in on_device:     # the device copies back to the unperturbed values
+                restored.upload()
 
 
 def _indices(wrt_inputs, n_inputs: int) -> list[int]:

@@ -7,7 +7,7 @@ import pkgutil
 
 import pytest
 
-if importlib.util.find_spec("numba.cuda") is None:
+if importlib.util.find_spec("numba_cuda") is None:
     pytest.skip("numba-cuda is not installed (the cuda extra)", allow_module_level=True)
 
 from numba import config as numba_config  # noqa: E402
