@@ -161,10 +161,10 @@ def test_regularizers_add_to_losses_and_constraints_are_kept():
                          activity_regularizer="l2", kernel_constraint="non_neg")
     x = np.random.default_rng(0).standard_normal((3, 4)).astype("float32")
     y = np.asarray(layer(x))
-    losses = [float(np.asarray(loss)) for loss in layer.losses]
+    losses = [float(np.asarray(loss)) for loss in layer.losses]   # activity: per sample
     kernel, bias = layer.get_weights()
     assert len(losses) == 3
-    np.testing.assert_allclose(sorted(losses), sorted([0.01 * np.sum(y ** 2),
+    np.testing.assert_allclose(sorted(losses), sorted([0.01 * np.sum(y ** 2) / len(x),
                                                        0.01 * np.sum(kernel ** 2),
                                                        0.5 * np.sum(np.abs(bias))]), rtol=1e-5)
     assert layer.kernel.constraint is not None
@@ -189,7 +189,6 @@ def test_float64_layers_via_set_floatx():
 def test_build_then_set_weights_is_not_rebuilt_by_call():
     layer = layers.Dense(2)
     layer.build((None, 3))
-    layer.built = True
     w = [np.arange(6, dtype="float32").reshape(3, 2), np.array([1.0, -1.0], "float32")]
     layer.set_weights(w)
     np.testing.assert_allclose(np.asarray(layer(np.ones((1, 3)))), [[7.0, 8.0]])

@@ -21,7 +21,7 @@ from ..core.dtype import is_float, standardize_dtype
 from ..core.keras_tensor import KerasTensor
 from ..core.node import Node, flatten, map_structure, pack_like
 from ..core.tensor import Tensor, Variable
-from ..ops import cast, convert_to_tensor
+from ..ops import cast, convert_to_tensor, divide
 from ..serialization import snake_case
 
 _name_counters: dict[str, itertools.count] = defaultdict(itertools.count)
@@ -298,8 +298,9 @@ class Layer:
         self._activity_losses = []
         outputs = self._call_with_context(inputs, kwargs)
         activity_regularizer = regularizers.get(getattr(self, "activity_regularizer", None))
-        if activity_regularizer is not None:
-            self._activity_losses += [activity_regularizer(y) for y in flatten(outputs)]
+        if activity_regularizer is not None:   # per sample, as Keras 3: over the batch size
+            self._activity_losses += [_per_sample(activity_regularizer(y), y)
+                                      for y in flatten(outputs)]
         return outputs
 
     def _convert_input(self, x):
@@ -366,6 +367,11 @@ class Layer:
         shown = [f"{k}={v!r}" for k, v in config.items()
                  if k != "name" and (k not in defaults or defaults[k] != v)]
         return f"{type(self).__name__}({', '.join(shown + [f'name={self.name!r}'])})"
+
+
+def _per_sample(loss, output):
+    """An activity loss divided by the output's batch size (a scalar output: as it is)."""
+    return divide(loss, output.shape[0]) if len(output.shape) else loss
 
 
 def _marks_built(build):

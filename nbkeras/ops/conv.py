@@ -174,7 +174,9 @@ class Conv(Op):
         x, w, b, y = residuals
         if self.max_pool is not None:     # back through the pooling, to the unpooled output
             unpooled = self._apply(k, x, w, b, None)
-            dy = k.max_pool_backward(dy, unpooled, y, self._pool())
+            pool = self._pool()           # the maxima of this recomputation, which may round
+            pooled = k.max_pool_forward(unpooled, pool)    # apart from the fused pass's
+            dy = k.max_pool_backward(dy, unpooled, pooled, pool)
             y = unpooled
         if self.activation not in ("linear", "relu"):
             dy = ACTIVATION_KERNELS[self.activation](k)[1](dy, y, y)

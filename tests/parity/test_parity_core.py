@@ -64,12 +64,9 @@ def test_relu(case):
     check_parity("ReLU", *case)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "ReLU gradient when max_value < threshold: for max_value <= x < threshold the forward is "
-    "the unclipped negative_slope * (x - threshold) (both agree), Keras's gradient is "
-    "negative_slope, nbkeras's is 0 (kernels/cpu/activations.py relu_backward zeroes every "
-    "x >= max_value)"))
 def test_relu_max_value_below_threshold():
+    """Found by this suite: for max_value <= x < threshold the forward is the unclipped
+    negative_slope * (x - threshold), so the gradient is negative_slope (nbkeras gave 0)."""
     check_parity("ReLU", {"max_value": 1.0, "negative_slope": 0.1, "threshold": 1.5},
                  np.array([[0.25, -0.26, 1.28]]))
 

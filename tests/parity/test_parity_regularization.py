@@ -52,12 +52,9 @@ def test_activity_regularization(l1, l2, x):
     np.testing.assert_allclose(ours, theirs, rtol=1e-7)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "activity-regularization loss of a batch: Keras 3 (Layer.__call__) divides it by the "
-    "batch size, nbkeras (Layer.__call__) does not, so nbkeras's loss is batch_size times "
-    "Keras's (here 3x: l2=0.02 on a (3, 4) input); the same for every layer's "
-    "activity_regularizer"))
 def test_activity_loss_batch_mean():
+    """Found by this suite: an activity loss is divided by the batch size, as Keras 3's
+    Layer.__call__ does (nbkeras's was batch_size times Keras's)."""
     x = np.random.default_rng(0).normal(size=(3, 4))
     ours, theirs = _losses({"l1": 0.0, "l2": 0.02}, x)
     np.testing.assert_allclose(ours, theirs, rtol=1e-7)

@@ -43,8 +43,8 @@ def relu_forward(x, negative_slope=0.0, max_value=None, threshold=0.0):
 
 def relu_backward(dy, x, y, negative_slope=0.0, max_value=None, threshold=0.0):
     slope = np.where(x > threshold, 1.0, negative_slope)
-    if max_value is not None:
-        slope = np.where(x >= max_value, 0.0, slope)
+    if max_value is not None:      # zero where the forward was capped (y reached max_value)
+        slope = np.where(y >= max_value, 0.0, slope)
     return (dy * slope).astype(dy.dtype, copy=False)
 
 

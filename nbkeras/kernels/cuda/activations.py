@@ -82,7 +82,7 @@ def _activate_backward(kind, dy, x, y, k, capped):
     zero, half, one, three, six, a, b, c = k
     if kind == _RELU:
         slope = one if x > c else a
-        return dy * (zero if capped and x >= b else slope)
+        return dy * (zero if capped and y >= b else slope)   # capped where y reached b
     if kind == _ELU:
         return dy * (one if x > zero else a * math.exp(x))
     if kind == _SELU:

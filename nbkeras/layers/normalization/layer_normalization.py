@@ -47,7 +47,9 @@ class LayerNormalization(Layer):
             raise ValueError(f"LayerNormalization '{self.name}': axis {self.axis} must name "
                              f"distinct known axes of the input; received input shape "
                              f"{input_shape}")
-        shape = tuple(input_shape[a] for a in axes)
+        if isinstance(self.axis, list):      # as Keras: gamma and beta follow the axes sorted
+            self.axis = sorted(self.axis, key=lambda a: a % rank)   # (by position)
+        shape = tuple(input_shape[a] for a in self._axes())
         self.gamma = (self.add_weight(shape, self.gamma_initializer,
                                       regularizer=self.gamma_regularizer,
                                       constraint=self.gamma_constraint, name="gamma")
