@@ -71,7 +71,9 @@ def _gpu_count() -> int:
 def cuda_unavailable_reason() -> str | None:
     """None when "cuda" can run here (a GPU, or Numba's simulator), else why not."""
     if importlib.util.find_spec("numba_cuda") is None:   # not numba's own deprecated target
-        return "numba-cuda is not installed: pip install 'nbkeras[cuda]'"
+        return ("numba-cuda is not installed: pip install 'nbkeras[cuda]' (it runs on an NVIDIA "
+                "GPU, or in Numba's simulator with NUMBA_ENABLE_CUDASIM=1 set before Numba is "
+                "imported)")
     if simulator_requested() or _gpu_count() > 0:
         return None
     return ("no NVIDIA GPU was found (the CUDA driver reports none). To run the CUDA kernels "

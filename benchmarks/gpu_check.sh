@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The one prepared run for a machine with an NVIDIA GPU (the device tool's `run`, or any GPU
+# box): install nbkeras with the cuda extra (from wheels carried in .whl/ where the machine
+# has no package index), run the CUDA tests on the real GPU (a compute-sanitizer memcheck
+# over the convolution and pooling tests where the tool exists), then benchmarks/gpu.py.
+# Prints everything; the figures go in the issue note.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python3 -m venv --system-site-packages /tmp/nbkeras-gpu
+. /tmp/nbkeras-gpu/bin/activate
+if [ -d .whl ]; then
+  pip install -q --no-index --find-links .whl ".[test,cuda]"
+else
+  pip install -q ".[test,cuda]"
+fi
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv
+python -c "from nbkeras.core.device import cuda_unavailable_reason as r; print(r() or 'cuda: ready')"
+python -m pytest -q -x -p no:cacheprovider tests/cuda tests/kernels tests/cuda_ptx
+if command -v compute-sanitizer >/dev/null; then
+  compute-sanitizer --tool memcheck --error-exitcode 1 \
+    python -m pytest -q -x -p no:cacheprovider tests/cuda/test_conv.py tests/cuda/test_pooling.py
+fi
+python benchmarks/gpu.py --batch-size 128 --steps 20
