@@ -19,12 +19,17 @@ DEVICES = ("cpu", "cuda")
 _stack = [os.environ.get("NBKERAS_DEVICE", "cpu")]
 
 
+_CANONICAL = {"cpu": "cpu", "cuda": "cuda", "cuda:0": "cuda", "gpu": "cuda", "gpu:0": "cuda"}
+_modules: dict[str, ModuleType] = {}     # device name (any spelling) -> its kernel module
+
+
 def canonical(name: str) -> str:
     """'cpu' or 'cuda' for a device name ('cuda:0' is the one GPU nbkeras uses)."""
-    if not isinstance(name, str) or name.lower() not in ("cpu", "cuda", "cuda:0", "gpu",
-                                                          "gpu:0"):
+    known = _CANONICAL.get(name) or (_CANONICAL.get(name.lower()) if isinstance(name, str)
+                                     else None)
+    if known is None:
         raise ValueError(f"device: name must be 'cpu', 'cuda' or 'cuda:0'; received {name!r}")
-    return "cpu" if name.lower() == "cpu" else "cuda"
+    return known
 
 
 def current_device() -> str:
@@ -84,9 +89,12 @@ def cuda_unavailable_reason() -> str | None:
 def kernels_for(device_name: str) -> ModuleType:
     """The kernel module of a device, imported on first use: `nbkeras.kernels.cpu` or
     `nbkeras.kernels.cuda`."""
-    name = canonical(device_name)
-    if name == "cuda":
-        reason = cuda_unavailable_reason()
-        if reason is not None:
-            raise RuntimeError(f"device 'cuda' is not available: {reason}")
-    return importlib.import_module(f"nbkeras.kernels.{name}")
+    module = _modules.get(device_name)    # every op asks: the fast path is one lookup
+    if module is None:
+        name = canonical(device_name)
+        if name == "cuda":
+            reason = cuda_unavailable_reason()
+            if reason is not None:
+                raise RuntimeError(f"device 'cuda' is not available: {reason}")
+        module = _modules[device_name] = importlib.import_module(f"nbkeras.kernels.{name}")
+    return module

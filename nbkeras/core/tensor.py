@@ -8,6 +8,9 @@ from .dtype import standardize_dtype
 from .operators import TensorOperators
 
 
+_DTYPE_NAMES: dict = {}
+
+
 def on_device(array) -> bool:
     """A Numba CUDA device array (or the simulator's stand-in) rather than a numpy array."""
     return hasattr(array, "copy_to_host")
@@ -29,7 +32,9 @@ class Tensor(TensorOperators):
 
     @property
     def dtype(self) -> str:
-        return self.data.dtype.name
+        dtype = self.data.dtype          # numpy's dtype.name is slow: names are cached
+        name = _DTYPE_NAMES.get(dtype)
+        return name if name is not None else _DTYPE_NAMES.setdefault(dtype, dtype.name)
 
     @property
     def ndim(self) -> int:

@@ -78,12 +78,17 @@ class Op(ABC):
     def _device(self, inputs) -> str:
         """The device of the Tensor inputs (arrays and numbers follow them); the current
         device when there are none. Tensors on two devices raise, naming both."""
-        devices = {canonical(x.device) for x in inputs if isinstance(x, Tensor)}
-        if len(devices) > 1:
-            raise ValueError(f"{type(self).__name__}: inputs live on different devices "
-                             f"({' and '.join(sorted(devices))}); create them under one "
-                             "`nk.device(...)`, or convert with nk.ops.convert_to_tensor")
-        return devices.pop() if devices else current_device()
+        device = None
+        for x in inputs:
+            if isinstance(x, Tensor):
+                if device is None:
+                    device = x.device
+                elif x.device != device:
+                    raise ValueError(f"{type(self).__name__}: inputs live on different devices "
+                                     f"({' and '.join(sorted({device, x.device}))}); create "
+                                     "them under one `nk.device(...)`, or convert with "
+                                     "nk.ops.convert_to_tensor")
+        return current_device() if device is None else canonical(device)
 
     def _as_input(self, x, device: str) -> Tensor:
         tensor = x if isinstance(x, Tensor) else convert_to_tensor(x, device=device)
