@@ -19,6 +19,13 @@ class Kernel:
     contract: str
 
 
+_ACTIVATIONS = (   # name, extra parameters of both kernels
+    ("linear", ""), ("selu", ""), ("sigmoid", ""), ("silu", ""), ("softplus", ""), ("mish", ""),
+    ("hard_sigmoid", ""), ("tanh", ""), ("softsign", ""), ("exponential", ""),
+    ("elu", ", alpha=1.0"), ("gelu", ", approximate=False"),
+    ("relu", ", negative_slope=0.0, max_value=None, threshold=0.0"), ("softmax", ""),
+    ("log_softmax", ""))
+
 API = (
     # ---- arrays: conversion, elementwise math, selection
     Kernel("asarray", "(x)", "x as an array of this device (0-d for scalars)"),
@@ -74,19 +81,9 @@ API = (
     Kernel("crop", "(x, pairs)", "x without pairs[i] = (before, after) cells at each end"),
     # ---- activations: forward (x, *params) -> y; backward (dy, x, y, *params) -> dx
     *[Kernel(f"{name}_forward", f"(x{params})", f"y = {name}(x)")
-      for name, params in (("linear", ""), ("selu", ""), ("sigmoid", ""), ("silu", ""),
-                           ("softplus", ""), ("mish", ""), ("hard_sigmoid", ""), ("tanh", ""),
-                           ("softsign", ""), ("exponential", ""), ("elu", ", alpha=1.0"),
-                           ("gelu", ", approximate=False"),
-                           ("relu", ", negative_slope=0.0, max_value=None, threshold=0.0"),
-                           ("softmax", ""), ("log_softmax", ""))],
+      for name, params in _ACTIVATIONS],
     *[Kernel(f"{name}_backward", f"(dy, x, y{params})", f"dx of {name} given dy, x and y")
-      for name, params in (("linear", ""), ("selu", ""), ("sigmoid", ""), ("silu", ""),
-                           ("softplus", ""), ("mish", ""), ("hard_sigmoid", ""), ("tanh", ""),
-                           ("softsign", ""), ("exponential", ""), ("elu", ", alpha=1.0"),
-                           ("gelu", ", approximate=False"),
-                           ("relu", ", negative_slope=0.0, max_value=None, threshold=0.0"),
-                           ("softmax", ""), ("log_softmax", ""))],
+      for name, params in _ACTIVATIONS],
     # ---- fused cross-entropies over the last axis
     Kernel("softmax_cross_entropy_forward", "(labels, logits)",
            "(..., C), (..., C) -> (...,): -sum(labels * log_softmax(logits))"),
