@@ -1,4 +1,7 @@
 """compile / fit / evaluate / predict: the Keras training API end to end."""
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -183,3 +186,25 @@ def test_fit_errors_are_clear():
         model.fit(np.ones((4, 3)), np.ones((5, 1)), verbose=0)
     with pytest.raises(ValueError, match=r"expects axis -1 .* size 3.*\(4, 2\)"):
         model.fit(np.ones((4, 2)), np.ones((4, 1)), verbose=0)
+
+
+def test_progress_in_a_log_file_is_one_line_per_epoch(tmp_path):
+    """stdout to a file (CI, `> log`): no carriage returns, one line per epoch and per
+    evaluation, as verbose=2."""
+    script = tmp_path / "fit.py"
+    script.write_text(
+        "import numpy as np, nbkeras as nk\n"
+        "m = nk.Sequential([nk.Input((3,)), nk.layers.Dense(1)])\n"
+        "m.compile(optimizer='sgd', loss='mse')\n"
+        "x = np.ones((64, 3), 'float32'); y = np.ones((64, 1), 'float32')\n"
+        "m.fit(x, y, epochs=3, batch_size=8, verbose=1)\n"
+        "m.evaluate(x, y, verbose=1)\n")
+    log = tmp_path / "log.txt"
+    with open(log, "w") as out:
+        subprocess.run([sys.executable, str(script)], stdout=out, stderr=subprocess.STDOUT,
+                       check=True)
+    text = log.read_text()
+    assert "\r" not in text
+    epochs = [line for line in text.splitlines() if line.startswith("Epoch")]
+    assert [line.split(" - ")[0] for line in epochs] == ["Epoch 1/3", "Epoch 2/3", "Epoch 3/3"]
+    assert sum(line.startswith("Evaluate - ") for line in text.splitlines()) == 1

@@ -1,7 +1,9 @@
 """ProgbarLogger: the progress display of fit/evaluate/predict.
 
 verbose=1: a tqdm bar per epoch (tqdm.auto: a widget in Jupyter, text in a terminal) with
-the running loss and metrics, ETA and steps/s; verbose=2: one line per epoch.
+the running loss and metrics, ETA and steps/s; verbose=2, or verbose=1 when stdout is neither
+a terminal nor a notebook (a log file, a pipe): one line per epoch, and one per evaluation,
+with no carriage returns.
 """
 from __future__ import annotations
 
@@ -22,8 +24,12 @@ class ProgbarLogger(Callback):
         self._bar = None
         self._start = 0.0
 
+    def _lines(self) -> bool:
+        """One line per epoch: verbose=2, or stdout that cannot redraw a bar."""
+        return self.params.get("verbose") == 2 or not _redraws()
+
     def _open(self, description: str | None) -> None:
-        if self.params.get("verbose") != 1:
+        if self.params.get("verbose") != 1 or not _redraws():
             return
         from tqdm.auto import tqdm
 
@@ -45,8 +51,6 @@ class ProgbarLogger(Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self._start = time.perf_counter()
-        if self.params.get("verbose") == 2:
-            return
         self._open(f"Epoch {epoch + 1}/{self.params['epochs']}")
 
     def on_train_batch_end(self, batch, logs=None):
@@ -54,12 +58,13 @@ class ProgbarLogger(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self._close(logs)
-        if self.params.get("verbose") == 2:
+        if self.params.get("verbose") in (1, 2) and self._lines():
             seconds = time.perf_counter() - self._start
             print(f"Epoch {epoch + 1}/{self.params['epochs']} - {seconds:.1f}s - "
                   f"{format_logs(logs or {})}", flush=True)
 
     def on_test_begin(self, logs=None):
+        self._start = time.perf_counter()
         if self.params.get("mode") == "evaluate":
             self._open("Evaluate")
 
@@ -68,6 +73,10 @@ class ProgbarLogger(Callback):
 
     def on_test_end(self, logs=None):
         self._close(logs)
+        if (self.params.get("mode") == "evaluate" and self.params.get("verbose") == 1
+                and not _redraws()):
+            seconds = time.perf_counter() - self._start
+            print(f"Evaluate - {seconds:.1f}s - {format_logs(logs or {})}", flush=True)
 
     def on_predict_begin(self, logs=None):
         self._open("Predict")
@@ -77,3 +86,8 @@ class ProgbarLogger(Callback):
 
     def on_predict_end(self, logs=None):
         self._close()
+
+
+def _redraws() -> bool:
+    """Whether stdout can redraw a bar in place: a terminal, or a Jupyter/IPython kernel."""
+    return "ipykernel" in sys.modules or bool(getattr(sys.stdout, "isatty", lambda: False)())

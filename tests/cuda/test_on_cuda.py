@@ -105,6 +105,6 @@ def test_mixing_devices_names_the_op_and_both_devices():
         on_gpu = nk.ops.convert_to_tensor(np.ones(3, "float32"))
     on_cpu = nk.ops.convert_to_tensor(np.ones(3, "float32"))
     assert on_gpu.device == "cuda:0" and on_cpu.device == "cpu"
-    with pytest.raises(ValueError, match=r"Add: inputs live on different devices \(cpu and cuda\)"):
+    with pytest.raises(ValueError, match=r"Add: inputs live on different devices \(cpu and cuda:0\)"):
         nk.ops.add(on_gpu, on_cpu)
     np.testing.assert_array_equal(np.asarray(nk.ops.add(on_gpu, 1.0)), [2, 2, 2])
