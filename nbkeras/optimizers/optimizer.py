@@ -23,7 +23,7 @@ import numpy as np
 from .. import config as nk_config
 from .. import initializers
 from ..core.device import device, kernels_for
-from ..core.tensor import Tensor, Variable
+from ..core.tensor import Variable
 from ..ops import convert_to_tensor
 from . import schedules
 

@@ -19,7 +19,6 @@ from hypothesis import strategies as st
 from nbkeras.kernels.cpu import normalization as cpu
 from nbkeras.kernels.cuda import normalization as cuda
 from nbkeras.kernels.cuda.runtime import THREADS, to_device, to_host
-from nbkeras.testing import strategies as nst
 
 TOLERANCE = {np.float32: dict(rtol=1e-4, atol=1e-4), np.float64: dict(rtol=1e-10, atol=1e-12)}
 DTYPES = [np.float32, np.float64]
