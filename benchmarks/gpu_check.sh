@@ -18,6 +18,6 @@ python -c "from nbkeras.core.device import cuda_unavailable_reason as r; print(r
 python -m pytest -q -x -p no:cacheprovider tests/cuda tests/kernels tests/cuda_ptx
 if command -v compute-sanitizer >/dev/null; then
   compute-sanitizer --tool memcheck --error-exitcode 1 \
-    python -m pytest -q -x -p no:cacheprovider tests/cuda/test_conv.py tests/cuda/test_pooling.py
+    python -m pytest -q -x -p no:cacheprovider tests/cuda/test_cuda_conv.py tests/cuda/test_cuda_pooling.py
 fi
 python benchmarks/gpu.py --batch-size 128 --steps 20
