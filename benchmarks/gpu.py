@@ -2,8 +2,8 @@
 
     python benchmarks/gpu.py [--batch-size 128] [--steps 20] [--quick]
 
-Runs where `nk.device("cuda")` works (a GPU with the `cuda` extra installed; under
-NUMBA_ENABLE_CUDASIM=1 only `--quick` makes sense, as a smoke run of this script). Prints:
+Needs an NVIDIA GPU and the `cuda` extra (Numba's simulator is far too slow for the convnet:
+`--quick`, batch 2, did not finish in 25 minutes there). Prints:
 
 - the Simple MNIST convnet (mnist_convnet.py) training and inference samples/s on "cuda", and
   PyTorch CUDA eager's on the same GPU where torch sees one (else "-"), with the ratios;
@@ -157,7 +157,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--steps", type=int, default=20)
-    parser.add_argument("--quick", action="store_true", help="batch 2, 1 step: a smoke run")
+    parser.add_argument("--quick", action="store_true", help="batch 2, 1 step: a first look")
     parser.add_argument("--peak-tflops", type=float, default=67.0)
     parser.add_argument("--peak-tbs", type=float, default=4.8)
     args = parser.parse_args(argv)
