@@ -165,7 +165,8 @@ def extreme_backward(dy_kept, x, y_kept, axes):
     """Gradient of max/min over `axes`: dy shared equally among the positions attaining the
     extreme. dy_kept and y_kept have the reduced axes kept (size 1)."""
     hit = (x == y_kept)
-    return hit * (dy_kept / hit.sum(axis=axes, keepdims=True))
+    counts = hit.sum(axis=axes, keepdims=True).astype(dy_kept.dtype)   # not int64: keep dtype
+    return hit * (dy_kept / counts)
 
 
 def prod_backward(dy_kept, x, axes):

@@ -831,7 +831,8 @@ def extreme_backward(dy_kept, x, y_kept, axes):
     """Gradient of max/min over `axes`: dy shared equally among the positions attaining the
     extreme. dy_kept and y_kept have the reduced axes kept (size 1)."""
     hit = equal(x, y_kept)
-    return multiply(hit, divide(dy_kept, reduce("sum", hit, axes, True)))
+    counts = cast(reduce("sum", hit, axes, True), dy_kept.dtype)   # not int64: keep dtype
+    return multiply(hit, divide(dy_kept, counts))
 
 
 def prod_backward(dy_kept, x, axes):
