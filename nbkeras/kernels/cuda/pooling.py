@@ -64,23 +64,24 @@ def _length(lo, hi, zero, one):
 
 
 @device
-def _cell(e, geometry):
-    """(n, i, j, l, c) of flat index e of an (N, od, oh, ow, C) array."""
-    od, oh, ow, channels = geometry[5], geometry[6], geometry[7], geometry[4]
+def _unflatten(e, depth, height, width, channels):
+    """(n, d, h, w, c) of flat index e of an (N, depth, height, width, channels) array."""
     c, rest = e % channels, e // channels
-    l, rest = rest % ow, rest // ow
-    j, rest = rest % oh, rest // oh
-    return rest // od, rest % od, j, l, c
+    w, rest = rest % width, rest // width
+    h, rest = rest % height, rest // height
+    return rest // depth, rest % depth, h, w, c
+
+
+@device
+def _cell(e, geometry):
+    """(n, i, j, l, c) of flat index e of the (N, od, oh, ow, C) output."""
+    return _unflatten(e, geometry[5], geometry[6], geometry[7], geometry[4])
 
 
 @device
 def _input_cell(e, geometry):
-    """(n, z, v, u, c) of flat index e of an (N, D, H, W, C) array."""
-    depth, height, width, channels = geometry[1], geometry[2], geometry[3], geometry[4]
-    c, rest = e % channels, e // channels
-    u, rest = rest % width, rest // width
-    v, rest = rest % height, rest // height
-    return rest // depth, rest % depth, v, u, c
+    """(n, z, v, u, c) of flat index e of the (N, D, H, W, C) input."""
+    return _unflatten(e, geometry[1], geometry[2], geometry[3], geometry[4])
 
 
 @kernel(*[(t[::1], t[::1], GEOMETRY, t) for t in FLOATS])
