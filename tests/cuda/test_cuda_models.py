@@ -1,13 +1,21 @@
 """Layers, their VJPs and whole models on "cuda" (a GPU, or Numba's simulator): the same
 finite-difference gradient checks as on the CPU, the CPU's numbers for the same weights,
-and a small CNN that trains step for step like the CPU, dropout included."""
+a small CNN that trains step for step like the CPU, dropout included, and the README demo's
+and the benchmark's models, unchanged, for a few steps."""
+import os
+import sys
+
 import numpy as np
 import pytest
 
 import nbkeras as nk
 from nbkeras import layers
 from nbkeras.testing import check_grads
+from nbkeras.demo import paper_cnn
 from nbkeras.testing import strategies as nst
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir, os.pardir, "benchmarks"))
+import mnist_convnet  # noqa: E402
 
 LAYERS = [   # tiny configs: the simulator runs one Python thread per CUDA thread
     (layers.Dense, dict(units=3, activation="tanh"), (2, 4)),
@@ -108,3 +116,44 @@ def test_mixing_devices_names_the_op_and_both_devices():
     with pytest.raises(ValueError, match=r"Add: inputs live on different devices \(cpu and cuda:0\)"):
         nk.ops.add(on_gpu, on_cpu)
     np.testing.assert_array_equal(np.asarray(nk.ops.add(on_gpu, 1.0)), [2, 2, 2])
+
+
+
+def _demo_model():
+    """The README demo's MNIST-1D CNN, compiled as the demo does."""
+    model = paper_cnn(40)
+    model.compile(optimizer=nk.optimizers.Adam(1e-2), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    return model
+
+
+BENCHMARK_MODELS = {   # name: (model builder, sample shape, batch size, steps)
+    "mnist1d_cnn": (_demo_model, (40, 1), 2, 3),
+    "mnist_convnet": (mnist_convnet.nbkeras_model, (28, 28, 1), 1, 2),
+}
+
+
+@pytest.mark.parametrize("name", BENCHMARK_MODELS)
+def test_the_benchmark_models_train_on_cuda_as_on_the_cpu(name):
+    """The models of the README demo and benchmarks/mnist_convnet.py, unchanged: a few steps
+    at a small batch (the simulator takes about two minutes per convnet step) give the CPU's
+    losses, weights and predictions, dropout included."""
+    build, shape, batch, steps = BENCHMARK_MODELS[name]
+    rng = np.random.default_rng(1)
+    x = rng.random((batch * steps, *shape), dtype=np.float32)
+    labels = rng.integers(0, 10, batch * steps)
+    y = labels if name == "mnist1d_cnn" else np.eye(10, dtype=np.float32)[labels]
+    models, losses = {}, {}
+    for device_name in ("cpu", "cuda"):
+        nk.config.set_random_seed(5)
+        with nk.device(device_name):
+            models[device_name] = model = build()
+        losses[device_name] = [model.train_on_batch(x[i * batch:(i + 1) * batch],
+                                                    y[i * batch:(i + 1) * batch])[0]
+                               for i in range(steps)]
+    assert {w.device for w in models["cuda"].weights} == {"cuda:0"}
+    np.testing.assert_allclose(losses["cuda"], losses["cpu"], rtol=1e-5)
+    for a, b in zip(models["cuda"].get_weights(), models["cpu"].get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(models["cuda"].predict_on_batch(x[:1]),
+                               models["cpu"].predict_on_batch(x[:1]), rtol=1e-4, atol=1e-6)

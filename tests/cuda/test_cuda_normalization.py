@@ -20,7 +20,9 @@ from nbkeras.kernels.cpu import normalization as cpu
 from nbkeras.kernels.cuda import normalization as cuda
 from nbkeras.kernels.cuda.runtime import THREADS, to_device, to_host
 
-TOLERANCE = {np.float32: dict(rtol=1e-4, atol=1e-4), np.float64: dict(rtol=1e-10, atol=1e-12)}
+# float64 leaves room for the conditioning of the backward: with a group of one element and
+# loc 5, 1 - x_hat ** 2 cancels about seven digits, and the two devices order the sums apart
+TOLERANCE = {np.float32: dict(rtol=1e-4, atol=1e-4), np.float64: dict(rtol=1e-8, atol=1e-10)}
 DTYPES = [np.float32, np.float64]
 SIDE = st.integers(1, 4)
 LAYOUTS = {   # strategies of (P, M, Q, K)

@@ -29,6 +29,11 @@ if SIMULATOR:
     warnings.filterwarnings("ignore", r".*overflow encountered in scalar (add|multiply)",
                             RuntimeWarning)
 
+    # The simulator meets a block's threads at syncthreads by polling them from the launching
+    # thread, which keeps the GIL for a whole switch interval (5 ms by default) while the
+    # others wait to run: a tiled kernel spent 16x its running time waiting at its barriers.
+    sys.setswitchinterval(1e-5)
+
     # A host-side DeviceNDArray's shape is a plain tuple on a GPU; the simulator's refuses
     # negative indices (x.shape[-1]), which host code uses: give it the GPU's behaviour.
     from numba.cuda.simulator.cudadrv.devicearray import FakeCUDAArray
