@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .device import current_device, kernels_for
+from .device import canonical, current_device, kernels_for
 from .dtype import standardize_dtype
 from .operators import TensorOperators
 
@@ -123,6 +123,12 @@ class Variable(Tensor):
             host = source.copy_to_host() if on_device(source) else np.asarray(source)
             self.data.copy_to_device(np.ascontiguousarray(host, dtype=self.data.dtype))
         return self
+
+    def move_to(self, device: str) -> None:
+        """Put the value on `device` ("cpu", "cuda"); the Variable stays the same object, so
+        every holder follows."""
+        host = self.numpy()
+        self.data = host if canonical(device) == "cpu" else kernels_for(device).asarray(host)
 
     def assign_add(self, delta) -> "Variable":
         k = kernels_for(self.device)

@@ -275,11 +275,16 @@ class Layer:
             kwargs["mask"] = mask
         if any(isinstance(x, KerasTensor) for x in flatten((inputs, kwargs))):
             return self._call_symbolic(inputs, kwargs)
-        placement = self._weights_device() or self.__dict__.get("_placement")
+        placement = self._home_device()
         if placement is not None and placement != current_device():
             with device(placement):          # inputs follow the weights (fit, predict, calls)
                 return self._call_eagerly(inputs, kwargs)
         return self._call_eagerly(inputs, kwargs)
+
+    def _home_device(self) -> str | None:
+        """Where this layer computes: its weights' device, else the `nk.device` block it was
+        made in; None when neither is known."""
+        return self._weights_device() or self.__dict__.get("_placement")
 
     def _weights_device(self) -> str | None:
         """The device of this layer's (or its first sublayer's) weights; None without any."""

@@ -28,21 +28,22 @@ def standardize_reduction(reduction):
     return reduction
 
 
-def as_float_tensor(x, dtype=None) -> Tensor:
+def as_float_tensor(x, dtype=None, device=None) -> Tensor:
     """x as a Tensor of `dtype` (default: its own float dtype, floatx for integers); a cast
-    of a Tensor is an op, so gradients flow through it."""
+    of a Tensor is an op, so gradients flow through it. Arrays go to `device` (default: the
+    current one); a Tensor stays where it is."""
     if dtype is not None and not isinstance(x, Tensor):
-        return ops.convert_to_tensor(x, standardize_dtype(dtype))   # no float32 detour
-    t = x if isinstance(x, Tensor) else ops.convert_to_tensor(x)
+        return ops.convert_to_tensor(x, standardize_dtype(dtype), device)   # no float32 detour
+    t = x if isinstance(x, Tensor) else ops.convert_to_tensor(x, device=device)
     target = standardize_dtype(dtype) if dtype is not None else (
         t.dtype if is_float(t.dtype) else config.floatx())
     return t if t.dtype == target else ops.cast(t, target)
 
 
 def prepare(y_true, y_pred) -> tuple[Tensor, Tensor]:
-    """(y_true cast to y_pred's dtype, y_pred as a float Tensor)."""
+    """(y_true cast to y_pred's dtype and on its device, y_pred as a float Tensor)."""
     y_pred = as_float_tensor(y_pred)
-    return as_float_tensor(y_true, y_pred.dtype), y_pred
+    return as_float_tensor(y_true, y_pred.dtype, y_pred.device), y_pred
 
 
 def squeeze_or_expand_to_same_rank(x1, x2, expand_rank_1: bool = True):
@@ -83,14 +84,14 @@ def reduce_weighted_values(values, sample_weight=None, mask=None,
     reduction = standardize_reduction(reduction)
     values = as_float_tensor(values, dtype)
     if sample_weight is not None:
-        sample_weight = as_float_tensor(sample_weight, values.dtype)
+        sample_weight = as_float_tensor(sample_weight, values.dtype, values.device)
     if mask is not None:
         mask = np.asarray(mask, dtype=values.dtype)
         if reduction in ("mean", "sum_over_batch_size"):
             # valid entries weigh total/valid, so the mean over all is the mean over valid
             valid = mask.sum()
             mask = mask * (mask.size / valid if valid else 0.0)
-        mask = Tensor(mask.astype(values.dtype, copy=False))
+        mask = ops.convert_to_tensor(mask, values.dtype, values.device)
         if sample_weight is None:
             sample_weight = mask
         else:
@@ -119,7 +120,7 @@ class Loss(ABC):
 
     def __call__(self, y_true, y_pred, sample_weight=None):
         y_pred = as_float_tensor(y_pred, self._dtype)
-        y_true = as_float_tensor(y_true, y_pred.dtype)
+        y_true = as_float_tensor(y_true, y_pred.dtype, y_pred.device)
         values, mask = self.call_with_mask(y_true, y_pred)
         return reduce_weighted_values(values, sample_weight, mask, self.reduction,
                                       y_pred.dtype)

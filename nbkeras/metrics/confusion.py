@@ -11,9 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from .. import config
-from .metric import Metric, divide_no_nan, to_numpy
-from .reduction import same_rank
+from .. import config, ops
+from ..losses.loss import squeeze_or_expand_to_same_rank
+from .metric import Metric, divide_no_nan, tensors
 
 NEG_INF = -1e10      # Keras's stand-in for "not in the top k" (and the top-k threshold)
 
@@ -35,55 +35,56 @@ def evenly_distributed(thresholds) -> bool:
                                        atol=config.epsilon()))
 
 
-def _filter_top_k(x: np.ndarray, k: int) -> np.ndarray:
-    """x with all but the k largest entries of each last-axis row set to NEG_INF."""
-    top = np.argsort(-x, axis=-1, kind="stable")[..., :k]
-    keep = np.zeros(x.shape, dtype=bool)
-    np.put_along_axis(keep, top, True, axis=-1)
-    return np.where(keep, x, NEG_INF)
+def _filter_top_k(x, k: int):
+    """x with all but the k largest entries of each last-axis row set to NEG_INF (lowest
+    index first on ties): an entry is kept when fewer than k entries of its row rank above
+    it, counted by comparing every pair of the row (ops has no sort yet)."""
+    classes = x.shape[-1]
+    row, column = ops.expand_dims(x, -1), ops.expand_dims(x, -2)   # x_i down, x_j across
+    earlier = np.tri(classes, k=-1, dtype=bool)                      # [i, j]: j < i
+    above = ops.add(ops.cast(ops.greater(column, row), "int64"),
+                    ops.cast(ops.where(earlier, ops.equal(column, row), False), "int64"))
+    return ops.where(ops.less(ops.sum(above, axis=-1), k), x, NEG_INF)
 
 
-def confusion_inputs(y_true, y_pred, sample_weight=None, top_k=None, class_id=None):
-    """(positive labels (bool), predictions, weights), all of y_pred's final shape, after
-    Keras's rank matching, top-k filtering and class selection."""
-    y_true = np.asarray(to_numpy(y_true), dtype=np.float64)
-    y_pred = np.asarray(to_numpy(y_pred), dtype=np.float64)
-    y_pred, y_true = same_rank(y_pred, y_true)
-    weight = None
-    if sample_weight is not None:
-        weight = np.asarray(to_numpy(sample_weight), dtype=np.float64)[..., None]
-        _, weight = same_rank(y_true, weight, expand_rank_1=False)
+def confusion_inputs(y_true, y_pred, sample_weight=None, top_k=None, class_id=None,
+                     dtype="float32"):
+    """(positive labels (0/1), predictions, weights) as `dtype` Tensors of y_pred's final
+    shape, after Keras's rank matching, top-k filtering and class selection."""
+    y_true, y_pred, weight = tensors(y_true, y_pred, sample_weight, dtype=dtype)
+    y_pred, y_true = squeeze_or_expand_to_same_rank(y_pred, y_true)
+    if weight is not None:
+        _, weight = squeeze_or_expand_to_same_rank(y_true, ops.expand_dims(weight, -1),
+                                                   expand_rank_1=False)
     if top_k is not None:
         y_pred = _filter_top_k(y_pred, int(top_k))
     if class_id is not None:
         if y_pred.ndim == 1:
             raise ValueError(f"When class_id is provided, y_pred must be a 2D array of shape "
                              f"(num_samples, num_classes); received shape {y_pred.shape}")
-        y_true, y_pred = y_true[..., class_id, None], y_pred[..., class_id, None]
-    weight = np.ones(y_pred.shape) if weight is None else np.broadcast_to(weight, y_pred.shape)
-    return np.broadcast_to(y_true != 0, y_pred.shape), y_pred, weight
+        y_true, y_pred = y_true[..., class_id:class_id + 1], y_pred[..., class_id:class_id + 1]
+    weight = (ops.broadcast_to(ops.convert_to_tensor(1.0, dtype, device=y_pred.device),
+                               y_pred.shape) if weight is None
+              else ops.broadcast_to(weight, y_pred.shape))
+    positive = ops.broadcast_to(ops.cast(ops.not_equal(y_true, 0), dtype), y_pred.shape)
+    return positive, y_pred, weight
 
 
-def threshold_counts(positive, y_pred, weight, thresholds) -> dict[str, np.ndarray]:
-    """Weighted tp, fp, tn, fn at each threshold (any order), over all entries."""
-    thresholds = np.asarray(thresholds, dtype=np.float64)[:, None]
-    positive, weight = positive.reshape(1, -1), weight.reshape(1, -1)
-    predicted = y_pred.reshape(1, -1) > thresholds
-    return {"tp": np.sum(weight * (positive & predicted), axis=1),
-            "fp": np.sum(weight * (~positive & predicted), axis=1),
-            "tn": np.sum(weight * (~positive & ~predicted), axis=1),
-            "fn": np.sum(weight * (positive & ~predicted), axis=1)}
-
-
-def sorted_threshold_counts(positive, y_pred, weight, thresholds) -> dict[str, np.ndarray]:
-    """threshold_counts for ascending thresholds in O(N log T): each prediction lands in the
-    bucket of the thresholds below it, and counts are suffix sums of the bucket weights."""
-    n = len(thresholds)
-    bucket = np.searchsorted(np.asarray(thresholds, np.float64), y_pred.ravel(), side="left")
-    pos = np.bincount(bucket, weights=(weight * positive).ravel(), minlength=n + 1)
-    neg = np.bincount(bucket, weights=(weight * ~positive).ravel(), minlength=n + 1)
-    tp, fp = np.cumsum(pos[::-1])[::-1][1:], np.cumsum(neg[::-1])[::-1][1:]
-    return {"tp": tp, "fp": fp, "tn": neg.sum() - fp, "fn": pos.sum() - tp}
+def threshold_counts(positive, y_pred, weight, thresholds, columns: bool = False) -> dict:
+    """Weighted tp, fp, tn, fn at each threshold, shape (T,): a prediction counts as positive
+    above a threshold (strictly). With `columns`, inputs are (N, L) and counts (T, L), one
+    column per label."""
+    shape = tuple(y_pred.shape) if columns else (-1, 1)
+    positive, y_pred, weight = (ops.reshape(a, shape) for a in (positive, y_pred, weight))
+    above = np.asarray(thresholds, y_pred.dtype).reshape(-1, 1, 1)
+    predicted = ops.cast(ops.greater(ops.expand_dims(y_pred, 0), above), y_pred.dtype)
+    weighted_positive = ops.multiply(weight, positive)
+    weighted_negative = ops.subtract(weight, weighted_positive)
+    tp = ops.sum(ops.multiply(predicted, weighted_positive), axis=1)
+    fp = ops.sum(ops.multiply(predicted, weighted_negative), axis=1)
+    counts = {"tp": tp, "fp": fp, "tn": ops.subtract(ops.sum(weighted_negative, axis=0), fp),
+              "fn": ops.subtract(ops.sum(weighted_positive, axis=0), tp)}
+    return counts if columns else {key: ops.reshape(c, (-1,)) for key, c in counts.items()}
 
 
 class _PrecisionRecall(Metric):
@@ -103,14 +104,15 @@ class _PrecisionRecall(Metric):
                                                     "fn": "false_negatives"}[self._error])
 
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
-        inputs = confusion_inputs(y_true, y_pred, sample_weight, self.top_k, self.class_id)
+        inputs = confusion_inputs(y_true, y_pred, sample_weight, self.top_k, self.class_id,
+                                  self.dtype)
         counts = threshold_counts(*inputs, self.thresholds)
         self.true_positives.assign_add(counts["tp"])
         self.errors.assign_add(counts[self._error])
 
     def result(self):
-        tp = self.true_positives.data.astype(np.float64)
-        value = divide_no_nan(tp, tp + self.errors.data)
+        tp = self.true_positives
+        value = divide_no_nan(tp, ops.add(tp, self.errors))
         return self._tensor(value[0] if len(self.thresholds) == 1 else value)
 
     def get_config(self) -> dict[str, Any]:
@@ -201,73 +203,72 @@ class AUC(Metric):
         self._built = True
 
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
-        y_pred = np.asarray(to_numpy(y_pred), dtype=np.float64)
         if not self._built:
-            if y_pred.ndim != 2:
+            if len(y_pred.shape) != 2:
                 raise ValueError(f"`y_pred` must have rank 2 when `multi_label=True`; "
-                                 f"received shape {y_pred.shape}")
+                                 f"received shape {tuple(y_pred.shape)}")
             self._build(y_pred.shape[1])
+        y_true, y_pred = tensors(y_true, y_pred, dtype=self.dtype)
         if self.from_logits:
-            y_pred = 0.5 * (1.0 + np.tanh(0.5 * y_pred))       # sigmoid without overflow
-        positive, y_pred, weight = confusion_inputs(y_true, y_pred, sample_weight)
+            y_pred = ops.sigmoid(y_pred)
+        positive, y_pred, weight = confusion_inputs(y_true, y_pred, sample_weight,
+                                                    dtype=self.dtype)
         if self.label_weights is not None and not self.multi_label:
-            weight = weight * np.broadcast_to(self.label_weights, y_pred.shape)
+            weight = ops.multiply(weight, self.label_weights.astype(self.dtype))
         if self._evenly:
-            y_pred = np.clip(y_pred, 0.0, 1.0)     # as Keras's bucketed update does
-        if self.multi_label:
-            columns = [sorted_threshold_counts(positive[:, j], y_pred[:, j], weight[:, j],
-                                               self._thresholds)
-                       for j in range(y_pred.shape[1])]
-            counts = {key: np.stack([c[key] for c in columns], axis=1) for key in columns[0]}
-        else:
-            counts = sorted_threshold_counts(positive, y_pred, weight, self._thresholds)
+            y_pred = ops.clip(y_pred, 0.0, 1.0)     # as Keras's bucketed update does
+        counts = threshold_counts(positive, y_pred, weight, self._thresholds,
+                                  columns=self.multi_label)
         self.true_positives.assign_add(counts["tp"])
         self.false_positives.assign_add(counts["fp"])
         self.true_negatives.assign_add(counts["tn"])
         self.false_negatives.assign_add(counts["fn"])
 
-    def _average(self, by_label: np.ndarray) -> float:
+    def _average(self, by_label):
+        """The AUC of one label, or the (label-weighted) mean over the labels."""
         if not self.multi_label:
-            return float(by_label)
+            return by_label
         if self.label_weights is None:
-            return float(np.mean(by_label))
-        return float(divide_no_nan(np.sum(by_label * self.label_weights),
-                                   np.sum(self.label_weights)))
+            return ops.mean(by_label)
+        weights = self.label_weights.astype(self.dtype)
+        return divide_no_nan(ops.sum(ops.multiply(by_label, weights)), weights.sum())
 
-    def _interpolate_pr_auc(self, tp, fp, fn) -> float:
+    def _interpolate_pr_auc(self, tp, fp, fn):
         """Davis & Goadrich (2006): tp and tp + fp vary linearly between thresholds, so the
         precision integral over each interval has a closed form."""
-        dtp = tp[:-1] - tp[1:]
-        p = tp + fp
-        dp = p[:-1] - p[1:]
-        slope = divide_no_nan(dtp, np.maximum(dp, 0))
-        intercept = tp[1:] - slope * p[1:]
-        ratio = np.where((p[:-1] > 0) & (p[1:] > 0),
-                         divide_no_nan(p[:-1], np.maximum(p[1:], 0)), 1.0)
-        increments = divide_no_nan(slope * (dtp + intercept * np.log(ratio)),
-                                   np.maximum(tp[1:] + fn[1:], 0))
-        return self._average(np.sum(increments, axis=0))
+        dtp = ops.subtract(tp[:-1], tp[1:])
+        p = ops.add(tp, fp)
+        dp = ops.subtract(p[:-1], p[1:])
+        slope = divide_no_nan(dtp, ops.maximum(dp, 0.0))
+        intercept = ops.subtract(tp[1:], ops.multiply(slope, p[1:]))
+        both_positive = ops.where(ops.greater(p[:-1], 0.0), ops.greater(p[1:], 0.0), False)
+        ratio = ops.where(both_positive, divide_no_nan(p[:-1], ops.maximum(p[1:], 0.0)), 1.0)
+        # log(1) where the ratio is not taken: log's argument stays positive
+        gain = ops.add(dtp, ops.multiply(intercept, ops.log(ops.where(both_positive, ratio, 1.0))))
+        increments = divide_no_nan(ops.multiply(slope, gain),
+                                   ops.maximum(ops.add(tp[1:], fn[1:]), 0.0))
+        return self._average(ops.sum(increments, axis=0))
 
     def result(self):
         if not self._built:
             return self._tensor(0.0)
-        tp, fp, tn, fn = (np.asarray(v.data, dtype=np.float64) for v in
-                          (self.true_positives, self.false_positives, self.true_negatives,
-                           self.false_negatives))
+        tp, fp, tn, fn = (self.true_positives, self.false_positives, self.true_negatives,
+                          self.false_negatives)
         if self.curve == "PR" and self.summation_method == "interpolation":
             return self._tensor(self._interpolate_pr_auc(tp, fp, fn))
-        recall = divide_no_nan(tp, tp + fn)
+        recall = divide_no_nan(tp, ops.add(tp, fn))
         if self.curve == "ROC":
-            x, y = divide_no_nan(fp, fp + tn), recall
+            x, y = divide_no_nan(fp, ops.add(fp, tn)), recall
         else:
-            x, y = recall, divide_no_nan(tp, tp + fp)
+            x, y = recall, divide_no_nan(tp, ops.add(tp, fp))
         if self.summation_method == "interpolation":
-            heights = (y[:-1] + y[1:]) / 2.0
+            heights = ops.multiply(ops.add(y[:-1], y[1:]), 0.5)
         elif self.summation_method == "minoring":
-            heights = np.minimum(y[:-1], y[1:])
+            heights = ops.minimum(y[:-1], y[1:])
         else:
-            heights = np.maximum(y[:-1], y[1:])
-        return self._tensor(self._average(np.sum((x[:-1] - x[1:]) * heights, axis=0)))
+            heights = ops.maximum(y[:-1], y[1:])
+        widths = ops.subtract(x[:-1], x[1:])
+        return self._tensor(self._average(ops.sum(ops.multiply(widths, heights), axis=0)))
 
     def reset_state(self) -> None:
         if self._built:

@@ -1,18 +1,24 @@
 """Metric base class, as in Keras 3: state in non-trainable Variables, `update_state`,
 `result` (a Tensor), `reset_state`, config by name and dtype.
 
-Metrics are bookkeeping, not part of the model's math: updates run in numpy with every
-GradientTape paused, so a metric updated inside a training step records nothing.
+Metrics are bookkeeping, not part of the model's math: updates run with every GradientTape
+paused (subclasses' `update_state` too), so a metric updated inside a training step records
+nothing. State and updates are ops on the metric's device: the `nk.device` block the metric
+was made in (a compiled model makes its metrics on its own device), else the current one; a
+batch on another device is reduced there and only the reduced counts move.
 """
 from __future__ import annotations
 
+import contextlib
+import functools
 from abc import ABC, abstractmethod
 
 from typing import Any
 
 import numpy as np
 
-from .. import config
+from .. import config, ops
+from ..core.device import device, scoped_device
 from ..core.dtype import standardize_dtype
 from ..core.tape import GradientTape
 from ..core.tensor import Tensor, Variable
@@ -24,26 +30,41 @@ def no_tape():
     return GradientTape().stop_recording()
 
 
-def to_numpy(x) -> np.ndarray:
-    """An array of x's values (Tensors, Variables, lists, numpy)."""
-    return np.asarray(x.numpy() if isinstance(x, Tensor) else x)
+def tensors(*values, dtype=None) -> list:
+    """The values as Tensors (None stays None) on one device: that of the first Tensor among
+    them, else the current device; cast to `dtype` if given."""
+    home = next((v.device for v in values if isinstance(v, Tensor)), None)
+    return [None if v is None else ops.convert_to_tensor(v, dtype, device=home) for v in values]
 
 
-def divide_no_nan(a, b):
+def divide_no_nan(a, b) -> Tensor:
     """a / b, with 0 where b == 0."""
-    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    safe = np.where(b == 0, 1.0, b)
-    return np.where(b == 0, 0.0, a / safe)
+    zero = ops.equal(b, 0)
+    return ops.where(zero, 0.0, ops.divide(a, ops.where(zero, 1.0, b)))
+
+
+def _without_tape(update_state):
+    @functools.wraps(update_state)
+    def update(self, *args, **kwargs):
+        with no_tape():
+            return update_state(self, *args, **kwargs)
+    return update
 
 
 class Metric(ABC):
     """Base class: subclasses create their state with `add_variable` in `__init__` and define
     `update_state(...)` and `result()`."""
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "update_state" in cls.__dict__:
+            cls.update_state = _without_tape(cls.update_state)
+
     def __init__(self, dtype=None, name=None):
         self.name = name or snake_case(type(self).__name__)
         self._dtype = None if dtype is None else standardize_dtype(dtype)
         self._variables: list[Variable] = []
+        self._placement = scoped_device()   # state made later (AUC's) goes here too
 
     @property
     def dtype(self) -> str:
@@ -59,11 +80,22 @@ class Metric(ABC):
         if initializer not in ("zeros", None):
             raise ValueError(f"Metric '{self.name}': add_variable supports initializer='zeros'; "
                              f"received {initializer!r}")
-        variable = Variable(np.zeros(tuple(shape)), trainable=False, name=name or "variable",
-                            dtype=dtype or self.dtype)
+        placement = device(self._placement) if self._placement else contextlib.nullcontext()
+        with placement:
+            variable = Variable(np.zeros(tuple(shape)), trainable=False,
+                                name=name or "variable", dtype=dtype or self.dtype)
         variable.path = f"{self.name}/{variable.name}"
         self._variables.append(variable)
         return variable
+
+    def adopt_device(self, device_name: str) -> None:
+        """Keep the state on `device_name` from now on, unless the metric was made in an
+        `nk.device` block (a model compiled on a device adopts the metric objects it is
+        given there)."""
+        if self._placement is None:
+            self._placement = device_name
+            for variable in self._variables:
+                variable.move_to(device_name)
 
     @abstractmethod
     def update_state(self, *args, **kwargs) -> None:
@@ -83,7 +115,10 @@ class Metric(ABC):
         return self.result()
 
     def _tensor(self, value) -> Tensor:
-        return Tensor(np.asarray(value, dtype=self.dtype))
+        """value (a Tensor on the metric's device, or a number) as a Tensor of the metric's
+        dtype."""
+        return ops.convert_to_tensor(value, self.dtype, device=self._variables[0].device
+                                     if self._variables else None)
 
     def get_config(self) -> dict[str, Any]:
         return {"name": self.name, "dtype": self.dtype}

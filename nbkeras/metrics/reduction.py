@@ -6,35 +6,20 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .metric import Metric, divide_no_nan, no_tape, to_numpy
-
-
-def same_rank(x1: np.ndarray, x2: np.ndarray, expand_rank_1: bool = True):
-    """Keras's `squeeze_or_expand_to_same_rank` on arrays."""
-    if x1.ndim == x2.ndim + 1 and x1.shape[-1] == 1:
-        if x2.ndim == 1 and expand_rank_1:
-            x2 = x2[..., None]
-        else:
-            x1 = x1[..., 0]
-    if x2.ndim == x1.ndim + 1 and x2.shape[-1] == 1:
-        if x1.ndim == 1 and expand_rank_1:
-            x1 = x1[..., None]
-        else:
-            x2 = x2[..., 0]
-    return x1, x2
+from .. import ops
+from ..losses.loss import squeeze_or_expand_to_same_rank
+from .metric import Metric, divide_no_nan, tensors
 
 
 def samplewise(values, sample_weight, reduce: Callable):
-    """Keras's `reduce_to_samplewise_values`: (weighted values reduced to one per sample,
-    the weights reduced alike, or None)."""
-    values = np.asarray(to_numpy(values), dtype=np.float64)
+    """Keras's `reduce_to_samplewise_values` on Tensors: (weighted values reduced to one per
+    sample, the weights reduced alike, or None). `reduce` is ops.sum or ops.mean."""
     if sample_weight is not None:
-        weight = np.asarray(to_numpy(sample_weight), dtype=np.float64)
-        values, weight = same_rank(values, weight)
+        values, weight = squeeze_or_expand_to_same_rank(values, sample_weight)
         if values.ndim > weight.ndim:
             values = reduce(values, axis=tuple(range(weight.ndim, values.ndim)))
-        weight = np.broadcast_to(weight, values.shape)
-        values = values * weight
+        weight = ops.broadcast_to(weight, values.shape)
+        values = ops.multiply(values, weight)
         if weight.ndim > 1:
             weight = reduce(weight, axis=tuple(range(1, weight.ndim)))
         sample_weight = weight
@@ -51,11 +36,12 @@ class Sum(Metric):
         self.total = self.add_variable((), name="total")
 
     def update_state(self, values, sample_weight=None) -> None:
-        values, _ = samplewise(values, sample_weight, np.sum)
-        self.total.assign_add(np.sum(values))
+        values, weight = tensors(values, sample_weight, dtype=self.dtype)
+        values, _ = samplewise(values, weight, ops.sum)
+        self.total.assign_add(ops.sum(values))
 
     def result(self):
-        return self._tensor(self.total.data)
+        return self._tensor(self.total)
 
 
 class Mean(Metric):
@@ -67,15 +53,17 @@ class Mean(Metric):
         self.count = self.add_variable((), name="count")
 
     def update_state(self, values, sample_weight=None) -> None:
-        values, weight = samplewise(values, sample_weight, np.mean)
-        self.total.assign_add(np.sum(values))
+        values, weight = tensors(values, sample_weight, dtype=self.dtype)
+        values, weight = samplewise(values, weight, ops.mean)
+        self.total.assign_add(ops.sum(values))
         if weight is not None:
-            self.count.assign_add(np.sum(weight))
+            self.count.assign_add(ops.sum(weight))
         else:
-            self.count.assign_add(values.shape[0] if values.ndim else 1)
+            self.count.assign_add(np.asarray(values.shape[0] if values.ndim else 1,
+                                             self.dtype))
 
     def result(self):
-        return self._tensor(divide_no_nan(self.total.data, self.count.data))
+        return self._tensor(divide_no_nan(self.total, self.count))
 
 
 class MeanMetricWrapper(Mean):
@@ -91,9 +79,8 @@ class MeanMetricWrapper(Mean):
                 setattr(self, key, value)
 
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
-        with no_tape():
-            values = self._fn(y_true, y_pred, **self._fn_kwargs)
-        super().update_state(values, sample_weight=sample_weight)
+        super().update_state(self._fn(y_true, y_pred, **self._fn_kwargs),
+                             sample_weight=sample_weight)
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()

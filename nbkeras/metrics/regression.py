@@ -2,11 +2,10 @@
 root of the mean squared error."""
 from __future__ import annotations
 
-import numpy as np
-
-from .. import losses
-from .metric import divide_no_nan, to_numpy
-from .reduction import Mean, MeanMetricWrapper, same_rank
+from .. import losses, ops
+from ..losses.loss import squeeze_or_expand_to_same_rank
+from .metric import divide_no_nan, tensors
+from .reduction import Mean, MeanMetricWrapper
 
 
 class MeanSquaredError(MeanMetricWrapper):
@@ -44,9 +43,10 @@ class RootMeanSquaredError(Mean):
         super().__init__(name=name, dtype=dtype)
 
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
-        y_true, y_pred = same_rank(np.asarray(to_numpy(y_true), np.float64),
-                                   np.asarray(to_numpy(y_pred), np.float64))
-        super().update_state(np.square(y_pred - y_true), sample_weight=sample_weight)
+        y_true, y_pred = squeeze_or_expand_to_same_rank(
+            *tensors(y_true, y_pred, dtype=self.dtype))
+        super().update_state(ops.square(ops.subtract(y_pred, y_true)),
+                             sample_weight=sample_weight)
 
     def result(self):
-        return self._tensor(np.sqrt(divide_no_nan(self.total.data, self.count.data)))
+        return self._tensor(ops.sqrt(divide_no_nan(self.total, self.count)))

@@ -129,7 +129,7 @@ def sparse_softmax_cross_entropy_with_logits(labels, logits, axis: int = -1):
     """lse(logits) - logits[labels] along the class `axis`, fused and stable; labels are
     integers (floats are truncated) with the logits' shape minus that axis."""
     logits = _as_float(logits)
-    labels = convert_to_tensor(labels)
+    labels = convert_to_tensor(labels, device=getattr(logits, "device", None))
     if np.dtype(labels.dtype).kind != "i":
         labels = cast(labels, "int64")
     if not len(logits.shape):
@@ -199,5 +199,6 @@ def sparse_categorical_crossentropy(target, output, from_logits: bool = False,
         raise ValueError(f"sparse_categorical_crossentropy: labels must lie in "
                          f"[0, {n_classes}); received {labels.min()}..{labels.max()}")
     p = _clipped(divide(output, reduce_sum(output, axis=axis, keepdims=True)))
-    picked = one_hot(labels, n_classes, axis=axis, dtype=output.dtype)
+    picked = one_hot(convert_to_tensor(labels, device=output.device), n_classes, axis=axis,
+                     dtype=output.dtype)
     return negative(reduce_sum(multiply(picked, log(p)), axis=axis))

@@ -7,6 +7,7 @@ import numpy as np
 from .. import losses as losses_module
 from .. import metrics as metrics_module
 from .. import ops
+from ..core.device import current_device
 from ..core.node import flatten
 
 
@@ -111,6 +112,7 @@ class CompileMetrics:
                 for spec in specs[i]:
                     metric = self._resolve(spec, y_true[i], y_pred[i],
                                            self.compile_loss.losses[i])
+                    metric.adopt_device(current_device())   # the model's: fit runs there
                     metric.name = _unique_metric_name(metric.name, name if prefix else None,
                                                       bool(weighted), taken)
                     built.append((metric, bool(weighted)))

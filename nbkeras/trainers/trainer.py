@@ -23,13 +23,14 @@ from .compile_utils import CompileLoss, CompileMetrics, flat_outputs
 from .data_adapter import ArrayData, make_data, unpack
 
 
-def _on_weights_device(method):
-    """Run a Trainer method on the device of the model's weights, so that batches, losses and
-    metrics meet the weights there (a batch moves to the device once, in the first op that
-    reads it)."""
+def _on_model_device(method):
+    """Run a Trainer method on the model's device (that of its weights, else the `nk.device`
+    block it was made in), so that batches, losses and metrics meet the weights there (a
+    batch moves to the device once, in the first op that reads it; metrics made in compile or
+    at the first batch keep their state there)."""
     @functools.wraps(method)
     def run(self, *args, **kwargs):
-        placement = self._weights_device()
+        placement = self._home_device()
         if placement is None or placement == current_device():
             return method(self, *args, **kwargs)
         with device(placement):
@@ -42,6 +43,7 @@ class Trainer:
     stop_training = False
 
     # ---- compile ------------------------------------------------------------------------------
+    @_on_model_device
     def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None,
                 weighted_metrics=None, run_eagerly=True, steps_per_execution=1,
                 jit_compile="auto") -> None:
@@ -107,7 +109,7 @@ class Trainer:
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None) -> dict:
         names = self._output_names()
-        predictions = [np.asarray(p) for p in flat_outputs(y_pred, names, "The model output")]
+        predictions = flat_outputs(y_pred, names, "The model output")
         targets = flat_outputs(y, names, "y") if y is not None else [None] * len(names)
         self._compile_metrics.update_state(targets, predictions, sample_weight)
         return self.get_metrics_result()
@@ -117,11 +119,10 @@ class Trainer:
 
     def _track_loss(self, loss, x) -> None:
         batch = len(flatten(x)[0])
-        self._loss_tracker.update_state(np.asarray(loss), sample_weight=batch)
+        self._loss_tracker.update_state(loss, sample_weight=batch)
         for name, value in getattr(self, "_last_output_losses", {}).items():
             if name in self._output_loss_trackers:
-                self._output_loss_trackers[name].update_state(np.asarray(value),
-                                                              sample_weight=batch)
+                self._output_loss_trackers[name].update_state(value, sample_weight=batch)
 
     def train_step(self, data) -> dict:
         x, y, sample_weight = unpack(data)
@@ -145,7 +146,7 @@ class Trainer:
         return self(x, training=False)
 
     # ---- loops ------------------------------------------------------------------------------
-    @_on_weights_device
+    @_on_model_device
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
             sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
@@ -207,7 +208,7 @@ class Trainer:
         self._initial_epoch_from_backup = None
         return initial_epoch if resumed is None else resumed
 
-    @_on_weights_device
+    @_on_model_device
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
                  steps=None, callbacks=None, return_dict=False):
         """The loss and metrics over the data: a scalar, a list, or a dict."""
@@ -239,7 +240,7 @@ class Trainer:
             callbacks.on_test_end(logs)
         return logs
 
-    @_on_weights_device
+    @_on_model_device
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """The model's outputs over x, concatenated across batches, as numpy arrays."""
         from ..callbacks import CallbackList
@@ -264,7 +265,7 @@ class Trainer:
             else merged[0]
 
     # ---- single batches ------------------------------------------------------------------------
-    @_on_weights_device
+    @_on_model_device
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
                        return_dict=False):
         self._require_compiled("train_on_batch")
@@ -274,14 +275,14 @@ class Trainer:
         logs = self.train_step(next(make_data(x, y, sample_weight, _batch_of(x)).batches()))
         return _as_result(logs, return_dict)
 
-    @_on_weights_device
+    @_on_model_device
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         self._require_compiled("test_on_batch")
         self.reset_metrics()
         logs = self.test_step(next(make_data(x, y, sample_weight, _batch_of(x)).batches()))
         return _as_result(logs, return_dict)
 
-    @_on_weights_device
+    @_on_model_device
     def predict_on_batch(self, x):
         y = self(x, training=False)
         return pack_like(y, [np.asarray(t) for t in flatten(y)]) \
