@@ -1,6 +1,6 @@
 """nbkeras on an NVIDIA GPU ("cuda"), next to PyTorch CUDA eager on the same GPU.
 
-    python benchmarks/gpu.py [--batch-size 128] [--steps 20] [--quick]
+    python benchmarks/gpu.py [--batch-size 128] [--steps 20] [--quick] [--overheads]
 
 Needs an NVIDIA GPU and the `cuda` extra (Numba's simulator is far too slow for the convnet:
 `--quick`, batch 2, did not finish in 25 minutes there). Prints:
@@ -11,7 +11,8 @@ Needs an NVIDIA GPU and the `cuda` extra (Numba's simulator is far too slow for 
 - per kernel at the convnet's sizes: time, GFLOP/s or GB/s, and the share of the GPU's floor
   (H100/H200: 67 TFLOP/s fp32, 3.35/4.8 TB/s; pass --peak-tflops / --peak-tbs for others);
 - the launch overhead of a one-element kernel, and the cost of a 4 MiB device allocation
-  (nbkeras allocates through Numba's default allocator: no caching pool yet).
+  from the active allocator (the caching pool of kernels/cuda/memory.py by default; run again
+  with NBKERAS_CUDA_ALLOCATOR=numba and --overheads for Numba's own, the "without" figure).
 """
 from __future__ import annotations
 
@@ -160,9 +161,14 @@ def main(argv=None) -> None:
     parser.add_argument("--quick", action="store_true", help="batch 2, 1 step: a first look")
     parser.add_argument("--peak-tflops", type=float, default=67.0)
     parser.add_argument("--peak-tbs", type=float, default=4.8)
+    parser.add_argument("--overheads", action="store_true",
+                        help="only the launch and allocation costs")
     args = parser.parse_args(argv)
     batch, steps = (2, 1) if args.quick else (args.batch_size, args.steps)
-    from nbkeras.kernels.cuda import runtime
+    from nbkeras.kernels.cuda import memory, runtime
+
+    if args.overheads:
+        return print_overheads(runtime.synchronize, memory.active_allocator())
 
     train, predict, launches = convnet(batch, steps, runtime.synchronize)
     torch_train, torch_predict = torch_convnet(batch, steps)
@@ -178,9 +184,14 @@ def main(argv=None) -> None:
     for name, seconds, rate, share in kernel_rows(batch, steps, runtime.synchronize,
                                                    args.peak_tflops * 1e12, args.peak_tbs * 1e12):
         print(f"{name:44} {seconds * 1e3:9.3f} {rate:>16} {share:9.1%}")
-    launch, allocate = overheads(runtime.synchronize)
-    print(f"\nlaunch overhead (1-element add): {launch * 1e6:.1f} us; 4 MiB allocation: "
-          f"{allocate * 1e6:.1f} us (no caching pool)")
+    print()
+    print_overheads(runtime.synchronize, memory.active_allocator())
+
+
+def print_overheads(synchronize, allocator: str) -> None:
+    launch, allocate = overheads(synchronize)
+    print(f"launch overhead (1-element add): {launch * 1e6:.1f} us; 4 MiB allocation: "
+          f"{allocate * 1e6:.1f} us (allocator: {allocator})")
 
 
 if __name__ == "__main__":

@@ -21,3 +21,4 @@ if command -v compute-sanitizer >/dev/null; then
     python -m pytest -q -x -p no:cacheprovider tests/cuda/test_cuda_conv.py tests/cuda/test_cuda_pooling.py
 fi
 python benchmarks/gpu.py --batch-size 128 --steps 20
+NBKERAS_CUDA_ALLOCATOR=numba python benchmarks/gpu.py --overheads     # the same costs without the pool

@@ -1,5 +1,5 @@
-"""The one module that imports `numba.cuda`: device arrays, launch shapes and the kernel
-decorator every CUDA kernel file uses.
+"""The module that imports `numba.cuda` (with memory.py, the allocator it installs): device
+arrays, launch shapes and the kernel decorator every CUDA kernel file uses.
 
 Without a GPU, Numba's simulator (`NUMBA_ENABLE_CUDASIM=1`, set before Numba is imported)
 runs the same kernels one Python thread per CUDA thread, so launches are capped there to a
@@ -102,6 +102,10 @@ else:
     # cos(pi x) without libdevice's float64 reduction path for huge arguments (cosf has one)
     from numba.cuda.libdevice import cospi as cospi64
     from numba.cuda.libdevice import cospif as cospi32
+
+    from . import memory
+
+    memory.install()        # the caching allocator, before the first context exists
 
     grid = cuda.grid
     gridsize = cuda.gridsize
