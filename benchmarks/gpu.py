@@ -132,6 +132,8 @@ def kernel_rows(batch: int, repeats: int, synchronize, peak_flops: float, peak_b
          4 * (pooled.size + pool_y.size)),
         ("gemm 1600 -> 128", lambda: cuda.gemm(a, m), 2 * batch * 1600 * 128, 0),
     ]
+    cases += [(f"gemm {n}^3 by {name}", fn, 2 * n ** 3, 0)
+              for n, name, fn in _gemm_pairs(device, (256, 1024, 4096))]
     rows = []
     for name, fn, flops, nbytes in cases:
         seconds = _seconds(fn, repeats, synchronize)
@@ -141,6 +143,25 @@ def kernel_rows(batch: int, repeats: int, synchronize, peak_flops: float, peak_b
             rate, share = f"{nbytes / seconds / 1e9:.1f} GB/s", nbytes / seconds / peak_bytes
         rows.append((name, seconds, rate, share))
     return rows
+
+
+def _gemm_pairs(device, sizes):
+    """(n, "numba" or "cublas", a product of two n x n float32 device arrays) for each size:
+    the Numba kernel and, where CuPy is installed, cuBLAS (where to switch is chosen from
+    these rows; kernels/cuda/cublas.py)."""
+    from nbkeras.kernels.cuda import gemm
+    from nbkeras.kernels.cuda.runtime import from_foreign
+
+    try:
+        import cupy
+    except ImportError:
+        cupy = None
+    for n in sizes:
+        a, b = device(n, n), device(n, n)
+        yield n, "numba", lambda a=a, b=b: gemm.matmul(a, b)
+        if cupy is not None:
+            yield n, "cublas", lambda a=a, b=b: from_foreign(cupy.matmul(cupy.asarray(a),
+                                                                          cupy.asarray(b)))
 
 
 def overheads(synchronize) -> tuple[float, float]:

@@ -5,8 +5,8 @@ One shared-memory tiled kernel: a block of (TILE, TILE) threads computes one TIL
 tile of the output per task, each thread accumulating its element in a register while the
 block walks K in steps of TILE, staging one tile of each operand in shared memory (reads
 and writes coalesced along the rows; the tails are bounds-checked and padded with zeros).
-cuBLAS (through CuPy, an optional extra) is not used yet: this kernel is the plain baseline
-it would replace for large products.
+With NBKERAS_CUDA_BLAS=cublas and CuPy installed, large float products go to cuBLAS instead
+(cublas.py: opt-in until a GPU measures where it pays).
 """
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import math
 import numpy as np
 from numba import types
 
+from . import cublas
 from .runtime import (FLOATS, TILE, block_index, blocks, empty, grid_size, kernel,
                       shared_array, syncthreads, thread_index, to_device)
 
@@ -89,6 +90,9 @@ def matmul(a, b):
         raise ValueError(f"matmul: Input operand 1 has a mismatch in its core dimension 0 "
                          f"(size {k2} is different from {k})")
     batch = np.broadcast_shapes(a_shape[:-2], b_shape[:-2])
+    by_cublas = cublas.product(a, b, math.prod(batch) * m * n * k)
+    if by_cublas is not None:
+        return by_cublas
     out = empty(batch + (m, n), np.matmul.resolve_dtypes((a.dtype, b.dtype, None))[2])
     if out.size:
         batches = ([batch, _batch_strides(a_shape[:-2], batch, m * k),

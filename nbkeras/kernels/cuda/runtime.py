@@ -189,6 +189,12 @@ def to_device(a):
     return cuda.to_device(np.require(a, requirements="C"))
 
 
+def from_foreign(array):
+    """A device array viewing another library's (`__cuda_array_interface__`), which it keeps
+    alive; not synchronized, since every producer here runs on the legacy default stream."""
+    return cuda.as_cuda_array(array, sync=False)
+
+
 def to_host(a) -> np.ndarray:
     """A numpy copy of a device array (a numpy array is returned as it is)."""
     return a.copy_to_host() if is_device_array(a) else np.asarray(a)
