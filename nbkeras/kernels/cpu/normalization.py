@@ -200,13 +200,15 @@ def _column_grad_sums(dy, x, shift, chunks, sum_d, sum_dx):
 
 
 @njit(cache=True, parallel=True)
-def _column_input_grad(dy, x, coef_dy, coef_x, coef_0, chunks, dx):
-    """dx = dy * coef_dy + x * coef_x + coef_0, per column."""
+def _column_input_grad(dy, x, shift, coef_dy, coef_x, coef_0, chunks, dx):
+    """dx = dy * coef_dy + (x - shift) * coef_x + coef_0, per column (x is centred before it
+    is scaled: folding the mean into coef_0 cancels digits when |mean| >> std)."""
     n_m, n_c = x.shape
     for t in prange(chunks):
         for r in range(t * n_m // chunks, (t + 1) * n_m // chunks):
             for c in range(n_c):
-                dx[r, c] = dy[r, c] * coef_dy[c] + x[r, c] * coef_x[c] + coef_0[c]
+                dx[r, c] = (dy[r, c] * coef_dy[c] + (x[r, c] - shift[c]) * coef_x[c]
+                            + coef_0[c])
 
 
 def _row_chunks(rows: int, size: int) -> int:
@@ -246,15 +248,15 @@ def _columns_backward(dy2, x2, gamma, mean, variance, epsilon, batch_stats, cent
     sum_g, sum_gu = gamma * dbeta, gamma * dgamma
     if batch_stats:
         coef_x = -r * r * sum_gu / count
-        coef_0 = (-r * sum_g / count if center else 0.0) - mean64 * coef_x
+        coef_0 = -r * sum_g / count if center else np.zeros_like(r)
         dmean, dvariance = None, None
     else:
         coef_x, coef_0 = np.zeros_like(r), np.zeros_like(r)
         dmean = -r * sum_g if center else np.zeros_like(r)
         dvariance = -0.5 * r * r * sum_gu
     dtype = x2.dtype
-    launch(_column_input_grad, x2.size, dy2, x2, (r * gamma).astype(dtype),
-           coef_x.astype(dtype), np.asarray(coef_0, dtype), chunks, dx2)
+    launch(_column_input_grad, x2.size, dy2, x2, shift.astype(dtype), (r * gamma).astype(dtype),
+           coef_x.astype(dtype), coef_0.astype(dtype), chunks, dx2)
     return dgamma, dbeta, dmean, dvariance
 
 
