@@ -1,9 +1,14 @@
 """Hypothesis profiles: `dev` (default) and `ci` (fixed example count). No deadline, since a
-test's first example pays Numba's compile time.
+test's first example pays Numba's compile time; `function_scoped_fixture` is no problem for
+the `device` fixture, which every example of a test shares on purpose.
 
 Numba's thread pool gets at least two threads even on a one-core machine (set before Numba
 is imported), so the tests of the parallel paths can split work; `two_threads` runs a test
-with two of them."""
+with two of them.
+
+`device` runs a test once per device of tests/devices.py's DEVICES ("cpu", plus "cuda" on a
+GPU or in Numba's simulator), inside `nk.device(...)`: what the test makes lives there.
+Select the variants with `-k cpu` / `-k cuda`."""
 import os
 
 os.environ.setdefault("NUMBA_NUM_THREADS", str(max(2, os.cpu_count() or 1)))
@@ -11,11 +16,32 @@ os.environ.setdefault("NUMBA_NUM_THREADS", str(max(2, os.cpu_count() or 1)))
 import pytest  # noqa: E402
 from hypothesis import HealthCheck, settings  # noqa: E402
 
+from devices import DEVICES  # noqa: E402  (tests/devices.py)
+from nbkeras.core.device import simulator_requested  # noqa: E402
+
+_SUPPRESSED = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
 settings.register_profile("dev", deadline=None, max_examples=25,
-                          suppress_health_check=[HealthCheck.too_slow])
+                          suppress_health_check=_SUPPRESSED)
 settings.register_profile("ci", deadline=None, max_examples=30, derandomize=False,
-                          print_blob=True, suppress_health_check=[HealthCheck.too_slow])
+                          print_blob=True, suppress_health_check=_SUPPRESSED)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+
+def pytest_configure(config):
+    if simulator_requested():
+        # the simulator runs the counter-based hashes on numpy scalars, which warn on the
+        # uint64 wraparound the hash relies on
+        config.addinivalue_line("filterwarnings",
+                                "ignore:.*overflow encountered in scalar:RuntimeWarning")
+
+
+@pytest.fixture(params=DEVICES)
+def device(request):
+    """"cpu" or "cuda": the test body runs inside `nk.device(device)`."""
+    import nbkeras as nk
+
+    with nk.device(request.param):
+        yield request.param
 
 
 @pytest.fixture

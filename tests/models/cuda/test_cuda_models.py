@@ -2,8 +2,8 @@
 finite-difference gradient checks as on the CPU, the CPU's numbers for the same weights,
 a small CNN that trains step for step like the CPU, dropout included, and the README demo's
 and the benchmark's models, unchanged, for a few steps."""
-import os
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,7 +14,7 @@ from nbkeras.testing import check_grads
 from nbkeras.demo import paper_cnn
 from nbkeras.testing import strategies as nst
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir, os.pardir, "benchmarks"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "benchmarks"))   # <repo>/benchmarks
 import mnist_convnet  # noqa: E402
 
 LAYERS = [   # tiny configs: the simulator runs one Python thread per CUDA thread

@@ -15,19 +15,11 @@ from nbkeras.ops import losses as loss_ops
 from nbkeras.testing import check_grads
 from nbkeras.testing import strategies as nst
 
-import reference_losses as ref  # tests/reference_losses.py (pytest puts tests/ on sys.path)
+import reference_losses as ref  # tests/reference_losses.py (tests/ is on sys.path: pyproject.toml)
+from op_checks import ATOL, RTOL, assert_matches as assert_close, tensor  # tests/op_checks.py
 
-RTOL, ATOL = 1e-10, 1e-12
 seeds = st.integers(0, 2**32 - 1)
 lead_shapes = nst.shapes(min_rank=1, max_rank=3, min_side=1, max_side=4)
-
-
-def assert_close(y, expected, rtol=RTOL, atol=ATOL, dtype="float64"):
-    assert isinstance(y, nk.Tensor), f"expected a Tensor, got {type(y).__name__}"
-    assert y.dtype == dtype, f"dtype {y.dtype} != {dtype}"
-    got, expected = np.asarray(y), np.asarray(expected)
-    assert got.shape == expected.shape, f"shape {got.shape} != {expected.shape}"
-    np.testing.assert_allclose(got, expected, rtol=rtol, atol=atol)
 
 
 def probabilities(rng, shape, axis=-1):
@@ -48,7 +40,7 @@ def soft_or_hard_labels(rng, shape, axis=-1):
 # ------------------------------------------------------------------------------ fused ops
 
 @given(lead=lead_shapes, classes=st.integers(1, 5), seed=seeds, data=st.data())
-def test_softmax_cross_entropy_with_logits_matches_reference(lead, classes, seed, data):
+def test_softmax_cross_entropy_with_logits_matches_reference(device, lead, classes, seed, data):
     rng = np.random.default_rng(seed)
     shape = lead + (classes,)
     axis = data.draw(st.integers(-len(shape), len(shape) - 1), label="axis")
@@ -63,7 +55,8 @@ def test_softmax_cross_entropy_with_logits_matches_reference(lead, classes, seed
 
 
 @given(lead=lead_shapes, classes=st.integers(1, 5), seed=seeds, data=st.data())
-def test_sparse_softmax_cross_entropy_with_logits_matches_reference(lead, classes, seed, data):
+def test_sparse_softmax_cross_entropy_with_logits_matches_reference(device, lead, classes, seed,
+                                                                   data):
     rng = np.random.default_rng(seed)
     shape = lead + (classes,)
     axis = data.draw(st.integers(-len(shape), len(shape) - 1), label="axis")
@@ -76,7 +69,7 @@ def test_sparse_softmax_cross_entropy_with_logits_matches_reference(lead, classe
 
 
 @given(shape=nst.shapes(min_rank=0, max_rank=3, max_side=4), seed=seeds)
-def test_sigmoid_cross_entropy_with_logits_matches_reference(shape, seed):
+def test_sigmoid_cross_entropy_with_logits_matches_reference(device, shape, seed):
     rng = np.random.default_rng(seed)
     logits, labels = rng.normal(0.0, 4.0, shape), rng.uniform(0.0, 1.0, shape)
     assert_close(loss_ops.sigmoid_cross_entropy_with_logits(labels, logits),
@@ -84,7 +77,7 @@ def test_sigmoid_cross_entropy_with_logits_matches_reference(shape, seed):
     check_grads(loss_ops.sigmoid_cross_entropy_with_logits, [labels, logits])
 
 
-def test_fused_ops_reject_bad_shapes_and_labels():
+def test_fused_ops_reject_bad_shapes_and_labels(device):
     x = np.zeros((2, 3))
     with pytest.raises(ValueError, match=r"softmax_cross_entropy.*\(2, 4\).*\(2, 3\)"):
         loss_ops.softmax_cross_entropy_with_logits(np.zeros((2, 4)), x)
@@ -102,7 +95,7 @@ HUGE = np.array([[1e4, -1e4, 0.0], [-1e4, 1e4, 1e4], [-1e4, -1e4, -1e4], [1e4, 3
 
 
 def _value_and_grad(fn, logits, dtype):
-    x = nk.Tensor(logits.astype(dtype))
+    x = tensor(logits.astype(dtype))
     with nk.GradientTape() as tape:
         tape.watch(x)
         y = fn(x)
@@ -111,7 +104,7 @@ def _value_and_grad(fn, logits, dtype):
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_fused_ops_are_exact_and_finite_on_huge_logits(dtype):
+def test_fused_ops_are_exact_and_finite_on_huge_logits(device, dtype):
     z = np.eye(3)[[1, 0, 2, 0]].astype(dtype)
     labels = np.array([1, 0, 2, 0])
     cases = [
@@ -235,7 +228,7 @@ ELEMENTWISE = {
 
 @pytest.mark.parametrize("name", sorted(ELEMENTWISE))
 @given(shape=nst.shapes(min_rank=1, max_rank=3, min_side=2, max_side=4), seed=seeds)
-def test_loss_functions_match_reference_and_finite_differences(name, shape, seed):
+def test_loss_functions_match_reference_and_finite_differences(device, name, shape, seed):
     fn, reference, make = ELEMENTWISE[name]
     y_true, y_pred = make(np.random.default_rng(seed), shape)
     assert_close(fn(y_true, y_pred), reference(y_true, y_pred))
@@ -244,7 +237,7 @@ def test_loss_functions_match_reference_and_finite_differences(name, shape, seed
 
 @given(shape=nst.shapes(min_rank=1, max_rank=3, min_side=2, max_side=4), seed=seeds,
        data=st.data())
-def test_cosine_similarity_along_any_axis(shape, seed, data):
+def test_cosine_similarity_along_any_axis(device, shape, seed, data):
     axis = data.draw(st.integers(-len(shape), len(shape) - 1), label="axis")
     y_true, y_pred = _regression(np.random.default_rng(seed), shape)
     assert_close(losses.cosine_similarity(y_true, y_pred, axis=axis),
@@ -253,7 +246,7 @@ def test_cosine_similarity_along_any_axis(shape, seed, data):
 
 
 @given(delta=st.sampled_from([0.5, 1.0, 2.5]), seed=seeds)
-def test_huber_delta(delta, seed):
+def test_huber_delta(device, delta, seed):
     rng = np.random.default_rng(seed)
     y_true = rng.normal(0, 1, (3, 4))
     y_pred = y_true + nst.away_from(rng.normal(0, 2, (3, 4)), (-delta, delta), 0.05)
@@ -261,7 +254,7 @@ def test_huber_delta(delta, seed):
     check_grads(lambda p: losses.huber(y_true, p, delta), [y_pred])
 
 
-def test_hinge_maps_binary_labels_and_keeps_signed_ones():
+def test_hinge_maps_binary_labels_and_keeps_signed_ones(device):
     y_pred = np.array([[0.3, -0.8, 1.5]])
     expected = np.mean(np.maximum(1 - np.array([[1, -1, 1]]) * y_pred, 0), axis=-1)
     assert_close(losses.hinge(np.array([[1.0, 0.0, 1.0]]), y_pred), expected)
@@ -281,7 +274,7 @@ smoothing = st.sampled_from([0.0, 0.1, 0.35])
 
 
 @given(case=class_shapes(), from_logits=st.booleans(), label_smoothing=smoothing, seed=seeds)
-def test_categorical_crossentropy(case, from_logits, label_smoothing, seed):
+def test_categorical_crossentropy(device, case, from_logits, label_smoothing, seed):
     shape, axis = case
     rng = np.random.default_rng(seed)
     y_true = soft_or_hard_labels(rng, shape, axis)
@@ -294,7 +287,7 @@ def test_categorical_crossentropy(case, from_logits, label_smoothing, seed):
 
 @given(case=class_shapes(), from_logits=st.booleans(), seed=seeds,
        ignore=st.sampled_from([None, 0, -1]), column=st.booleans())
-def test_sparse_categorical_crossentropy(case, from_logits, seed, ignore, column):
+def test_sparse_categorical_crossentropy(device, case, from_logits, seed, ignore, column):
     shape, axis = case
     rng = np.random.default_rng(seed)
     lead = tuple(np.delete(np.array(shape), axis % len(shape)))
@@ -311,7 +304,7 @@ def test_sparse_categorical_crossentropy(case, from_logits, seed, ignore, column
 
 @given(shape=nst.shapes(min_rank=1, max_rank=3, max_side=4), from_logits=st.booleans(),
        label_smoothing=smoothing, seed=seeds, data=st.data())
-def test_binary_crossentropy(shape, from_logits, label_smoothing, seed, data):
+def test_binary_crossentropy(device, shape, from_logits, label_smoothing, seed, data):
     axis = data.draw(st.integers(-len(shape), len(shape) - 1), label="axis")
     rng = np.random.default_rng(seed)
     y_true = rng.integers(0, 2, shape) if rng.random() < 0.5 else rng.uniform(0, 1, shape)
@@ -326,8 +319,8 @@ def test_binary_crossentropy(shape, from_logits, label_smoothing, seed, data):
        balancing=st.booleans(), alpha=st.sampled_from([0.25, 0.6]),
        gamma=st.sampled_from([0.0, 1.0, 2.0, 3.5]), label_smoothing=smoothing, seed=seeds,
        data=st.data())
-def test_binary_focal_crossentropy(shape, from_logits, balancing, alpha, gamma, label_smoothing,
-                                   seed, data):
+def test_binary_focal_crossentropy(device, shape, from_logits, balancing, alpha, gamma,
+                                   label_smoothing, seed, data):
     axis = data.draw(st.integers(-len(shape), len(shape) - 1), label="axis")
     rng = np.random.default_rng(seed)
     y_true = rng.integers(0, 2, shape).astype(float)
@@ -339,7 +332,7 @@ def test_binary_focal_crossentropy(shape, from_logits, balancing, alpha, gamma, 
     check_grads(lambda p: losses.binary_focal_crossentropy(y_true, p, **kwargs), [y_pred])
 
 
-def test_crossentropy_from_probabilities_clips_with_epsilon():
+def test_crossentropy_from_probabilities_clips_with_epsilon(device):
     y_true = np.array([[1.0, 0.0], [0.0, 1.0]])
     y_pred = np.array([[0.0, 1.0], [0.0, 1.0]])
     bce = losses.binary_crossentropy(y_true, y_pred).numpy()
@@ -348,7 +341,7 @@ def test_crossentropy_from_probabilities_clips_with_epsilon():
     np.testing.assert_allclose(cce, [-np.log(1e-7), -np.log(1 - 1e-7)], rtol=1e-6)
 
 
-def test_crossentropy_errors_name_the_shapes():
+def test_crossentropy_errors_name_the_shapes(device):
     with pytest.raises(ValueError, match=r"target.shape=\(2, 3\), output.shape=\(2, 4\)"):
         losses.categorical_crossentropy(np.zeros((2, 3)), np.ones((2, 4)))
     with pytest.raises(ValueError, match=r"target.shape=\(2, 1\), output.shape=\(2, 3\)"):

@@ -1,0 +1,73 @@
+"""Shared by the op tests (tests/ops, and the op-level tests of other folders): results
+against expected arrays, on the device the test runs on, and a few Hypothesis strategies."""
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import strategies as st
+
+import nbkeras as nk
+from nbkeras import ops
+from nbkeras.core.device import canonical, current_device
+from nbkeras.testing import strategies as nst
+
+RTOL, ATOL = 1e-10, 1e-12
+
+
+def tensor(x) -> nk.Tensor:
+    """x as a Tensor on the current device (`nk.Tensor(array)` would stay on the CPU)."""
+    return ops.convert_to_tensor(x)
+
+
+def assert_on_current_device(y) -> None:
+    assert canonical(y.device) == current_device(), \
+        f"result on {y.device}, the test runs on {current_device()}"
+
+
+def assert_matches(y, expected, rtol=RTOL, atol=ATOL, dtype="float64"):
+    """y is a Tensor of `dtype` on the current device with the shape and values of
+    `expected`."""
+    assert isinstance(y, nk.Tensor), f"expected a Tensor, got {type(y).__name__}"
+    assert y.dtype == dtype, f"dtype {y.dtype} != {dtype}"
+    assert_on_current_device(y)
+    got = np.asarray(y)
+    expected = np.asarray(expected)
+    assert got.shape == expected.shape, f"shape {got.shape} != {expected.shape}"
+    np.testing.assert_allclose(got, expected, rtol=rtol, atol=atol)
+
+
+def size_of(shape) -> int:
+    return int(np.prod(shape, dtype=np.int64))
+
+
+def tape_gradient(fn, x: np.ndarray) -> np.ndarray:
+    """d sum(fn(x)) / dx from the tape, x on the current device."""
+    t = tensor(x)
+    with nk.GradientTape() as tape:
+        tape.watch(t)
+        y = ops.sum(fn(t))
+    return tape.gradient(y, t).numpy()
+
+
+@st.composite
+def tie_free_pair(draw, shapes_strategy):
+    """Two float64 arrays of broadcastable shapes whose values are all pairwise distinct
+    (gaps >= 1e-2), so maximum/minimum never tie."""
+    shape_a, shape_b = draw(shapes_strategy)
+    values = draw(nst.arrays((size_of(shape_a) + size_of(shape_b),), no_ties=True))
+    return (values[:size_of(shape_a)].reshape(shape_a),
+            values[size_of(shape_a):].reshape(shape_b))
+
+
+@st.composite
+def axis_and_keepdims(draw, ndim: int):
+    """axis: None, one axis (maybe negative) or a tuple of distinct axes; keepdims."""
+    kind = draw(st.sampled_from(["none", "int", "tuple"] if ndim else ["none"]))
+    if kind == "none":
+        axis = None
+    elif kind == "int":
+        axis = draw(st.integers(-ndim, ndim - 1))
+    else:
+        chosen = draw(st.lists(st.integers(0, ndim - 1), min_size=1, max_size=ndim,
+                               unique=True))
+        axis = tuple(a - ndim if draw(st.booleans()) else a for a in chosen)
+    return axis, draw(st.booleans())
