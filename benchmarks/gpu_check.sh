@@ -2,7 +2,9 @@
 # The one prepared run for a machine with an NVIDIA GPU (the device tool's `run`, or any GPU
 # box): install nbkeras with the cuda extra (from wheels carried in .whl/ where the machine
 # has no package index), run the CUDA tests on the real GPU (a compute-sanitizer memcheck
-# over the convolution and pooling tests where the tool exists), then benchmarks/gpu.py.
+# over the convolution and pooling tests where the tool exists; the product tests again
+# through cuBLAS where CuPy installs), then benchmarks/gpu.py with the caching allocator, and
+# its overheads without it.
 # Prints everything; the figures go in the issue note.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,10 +17,17 @@ else
 fi
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv
 python -c "from nbkeras.core.device import cuda_unavailable_reason as r; print(r() or 'cuda: ready')"
-python -m pytest -q -x -p no:cacheprovider tests/cuda tests/kernels tests/cuda_ptx
+python -c "from nbkeras.kernels.cuda import memory; print('allocator:', memory.active_allocator())"
+python -m pytest -q -x -p no:cacheprovider tests/kernels tests/models/cuda tests/metrics/cuda
+python -m pytest -q -x -p no:cacheprovider tests/ops tests/losses -k cuda
 if command -v compute-sanitizer >/dev/null; then
   compute-sanitizer --tool memcheck --error-exitcode 1 \
-    python -m pytest -q -x -p no:cacheprovider tests/cuda/test_cuda_conv.py tests/cuda/test_cuda_pooling.py
+    python -m pytest -q -x -p no:cacheprovider tests/kernels/cuda/test_cuda_conv.py \
+    tests/kernels/cuda/test_cuda_pooling.py
+fi
+if pip install -q ".[cuda-blas]" 2>/dev/null || python -c "import cupy" 2>/dev/null; then
+  NBKERAS_CUDA_BLAS=cublas python -m pytest -q -x -p no:cacheprovider \
+    tests/kernels/cuda/test_cuda_gemm.py tests/ops/test_matmul_ops.py -k "cuda or cublas"
 fi
 python benchmarks/gpu.py --batch-size 128 --steps 20
 NBKERAS_CUDA_ALLOCATOR=numba python benchmarks/gpu.py --overheads     # the same costs without the pool

@@ -92,3 +92,18 @@ def test_core_dimension_mismatch_raises():
         cuda.gemm(to_device(np.ones((2, 3))), to_device(np.ones((4, 2))))
     with pytest.raises(ValueError, match="matmul"):
         cuda_array.matmul(to_device(np.ones(3)), 2.0)
+
+
+@pytest.mark.parametrize("a_shape, b_shape", [((2, 3, 5), (5, 4)), ((5,), (5, 3))])
+def test_cublas_products_where_chosen_else_declined(monkeypatch, a_shape, b_shape):
+    """NBKERAS_CUDA_BLAS=cublas on a GPU with CuPy: cuBLAS gives the CPU's product (numpy's
+    matmul semantics, batch and 1-D operands). Elsewhere (the default, the simulator) it
+    declines and the tiled kernel runs."""
+    cublas = importlib.import_module("nbkeras.kernels.cuda.cublas")
+    monkeypatch.setattr(cublas, "MIN_WORK", 0)
+    a, b = _data(5, a_shape, np.float32), _data(6, b_shape, np.float32)
+    got = cublas.product(to_device(a), to_device(b), work=1)
+    if cublas._cupy() is None:
+        assert got is None
+        got = cuda_array.matmul(to_device(a), to_device(b))
+    _same(got, cpu_array.matmul(a, b))

@@ -6,20 +6,10 @@ import importlib
 import pkgutil
 
 import pytest
+from numba import cuda, types
 
-if importlib.util.find_spec("numba_cuda") is None:
-    pytest.skip("numba-cuda is not installed (the cuda extra)", allow_module_level=True)
-
-from numba import config as numba_config  # noqa: E402
-from numba import types  # noqa: E402
-
-if numba_config.ENABLE_CUDASIM:
-    pytest.skip("the simulator has no PTX compiler", allow_module_level=True)
-
-from numba import cuda  # noqa: E402
-
-import nbkeras.kernels.cuda as cuda_kernels  # noqa: E402
-from nbkeras.kernels.cuda import runtime  # noqa: E402
+import nbkeras.kernels.cuda as cuda_kernels
+from nbkeras.kernels.cuda import runtime
 
 for module in pkgutil.iter_modules(cuda_kernels.__path__):
     importlib.import_module(f"nbkeras.kernels.cuda.{module.name}")
