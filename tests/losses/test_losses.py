@@ -40,7 +40,7 @@ def soft_or_hard_labels(rng, shape, axis=-1):
 # ------------------------------------------------------------------------------ fused ops
 
 @given(lead=lead_shapes, classes=st.integers(1, 5), seed=seeds, data=st.data())
-def test_softmax_cross_entropy_with_logits_matches_reference(device, lead, classes, seed, data):
+def test_softmax_cross_entropy_with_logits_matches_reference(lead, classes, seed, data):
     rng = np.random.default_rng(seed)
     shape = lead + (classes,)
     axis = data.draw(st.integers(-len(shape), len(shape) - 1), label="axis")
@@ -55,8 +55,7 @@ def test_softmax_cross_entropy_with_logits_matches_reference(device, lead, class
 
 
 @given(lead=lead_shapes, classes=st.integers(1, 5), seed=seeds, data=st.data())
-def test_sparse_softmax_cross_entropy_with_logits_matches_reference(device, lead, classes, seed,
-                                                                   data):
+def test_sparse_softmax_cross_entropy_with_logits_matches_reference(lead, classes, seed, data):
     rng = np.random.default_rng(seed)
     shape = lead + (classes,)
     axis = data.draw(st.integers(-len(shape), len(shape) - 1), label="axis")
@@ -77,7 +76,7 @@ def test_sigmoid_cross_entropy_with_logits_matches_reference(device, shape, seed
     check_grads(loss_ops.sigmoid_cross_entropy_with_logits, [labels, logits])
 
 
-def test_fused_ops_reject_bad_shapes_and_labels(device):
+def test_fused_ops_reject_bad_shapes_and_labels():
     x = np.zeros((2, 3))
     with pytest.raises(ValueError, match=r"softmax_cross_entropy.*\(2, 4\).*\(2, 3\)"):
         loss_ops.softmax_cross_entropy_with_logits(np.zeros((2, 4)), x)
@@ -228,7 +227,7 @@ ELEMENTWISE = {
 
 @pytest.mark.parametrize("name", sorted(ELEMENTWISE))
 @given(shape=nst.shapes(min_rank=1, max_rank=3, min_side=2, max_side=4), seed=seeds)
-def test_loss_functions_match_reference_and_finite_differences(device, name, shape, seed):
+def test_loss_functions_match_reference_and_finite_differences(name, shape, seed):
     fn, reference, make = ELEMENTWISE[name]
     y_true, y_pred = make(np.random.default_rng(seed), shape)
     assert_close(fn(y_true, y_pred), reference(y_true, y_pred))
@@ -237,7 +236,7 @@ def test_loss_functions_match_reference_and_finite_differences(device, name, sha
 
 @given(shape=nst.shapes(min_rank=1, max_rank=3, min_side=2, max_side=4), seed=seeds,
        data=st.data())
-def test_cosine_similarity_along_any_axis(device, shape, seed, data):
+def test_cosine_similarity_along_any_axis(shape, seed, data):
     axis = data.draw(st.integers(-len(shape), len(shape) - 1), label="axis")
     y_true, y_pred = _regression(np.random.default_rng(seed), shape)
     assert_close(losses.cosine_similarity(y_true, y_pred, axis=axis),
@@ -246,7 +245,7 @@ def test_cosine_similarity_along_any_axis(device, shape, seed, data):
 
 
 @given(delta=st.sampled_from([0.5, 1.0, 2.5]), seed=seeds)
-def test_huber_delta(device, delta, seed):
+def test_huber_delta(delta, seed):
     rng = np.random.default_rng(seed)
     y_true = rng.normal(0, 1, (3, 4))
     y_pred = y_true + nst.away_from(rng.normal(0, 2, (3, 4)), (-delta, delta), 0.05)
@@ -274,7 +273,7 @@ smoothing = st.sampled_from([0.0, 0.1, 0.35])
 
 
 @given(case=class_shapes(), from_logits=st.booleans(), label_smoothing=smoothing, seed=seeds)
-def test_categorical_crossentropy(device, case, from_logits, label_smoothing, seed):
+def test_categorical_crossentropy(case, from_logits, label_smoothing, seed):
     shape, axis = case
     rng = np.random.default_rng(seed)
     y_true = soft_or_hard_labels(rng, shape, axis)
@@ -287,7 +286,7 @@ def test_categorical_crossentropy(device, case, from_logits, label_smoothing, se
 
 @given(case=class_shapes(), from_logits=st.booleans(), seed=seeds,
        ignore=st.sampled_from([None, 0, -1]), column=st.booleans())
-def test_sparse_categorical_crossentropy(device, case, from_logits, seed, ignore, column):
+def test_sparse_categorical_crossentropy(case, from_logits, seed, ignore, column):
     shape, axis = case
     rng = np.random.default_rng(seed)
     lead = tuple(np.delete(np.array(shape), axis % len(shape)))
@@ -304,7 +303,7 @@ def test_sparse_categorical_crossentropy(device, case, from_logits, seed, ignore
 
 @given(shape=nst.shapes(min_rank=1, max_rank=3, max_side=4), from_logits=st.booleans(),
        label_smoothing=smoothing, seed=seeds, data=st.data())
-def test_binary_crossentropy(device, shape, from_logits, label_smoothing, seed, data):
+def test_binary_crossentropy(shape, from_logits, label_smoothing, seed, data):
     axis = data.draw(st.integers(-len(shape), len(shape) - 1), label="axis")
     rng = np.random.default_rng(seed)
     y_true = rng.integers(0, 2, shape) if rng.random() < 0.5 else rng.uniform(0, 1, shape)
@@ -319,8 +318,8 @@ def test_binary_crossentropy(device, shape, from_logits, label_smoothing, seed, 
        balancing=st.booleans(), alpha=st.sampled_from([0.25, 0.6]),
        gamma=st.sampled_from([0.0, 1.0, 2.0, 3.5]), label_smoothing=smoothing, seed=seeds,
        data=st.data())
-def test_binary_focal_crossentropy(device, shape, from_logits, balancing, alpha, gamma,
-                                   label_smoothing, seed, data):
+def test_binary_focal_crossentropy(shape, from_logits, balancing, alpha, gamma, label_smoothing,
+                                   seed, data):
     axis = data.draw(st.integers(-len(shape), len(shape) - 1), label="axis")
     rng = np.random.default_rng(seed)
     y_true = rng.integers(0, 2, shape).astype(float)
@@ -341,7 +340,7 @@ def test_crossentropy_from_probabilities_clips_with_epsilon(device):
     np.testing.assert_allclose(cce, [-np.log(1e-7), -np.log(1 - 1e-7)], rtol=1e-6)
 
 
-def test_crossentropy_errors_name_the_shapes(device):
+def test_crossentropy_errors_name_the_shapes():
     with pytest.raises(ValueError, match=r"target.shape=\(2, 3\), output.shape=\(2, 4\)"):
         losses.categorical_crossentropy(np.zeros((2, 3)), np.ones((2, 4)))
     with pytest.raises(ValueError, match=r"target.shape=\(2, 1\), output.shape=\(2, 3\)"):
