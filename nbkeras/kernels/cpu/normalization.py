@@ -255,7 +255,7 @@ def _columns_backward(dy2, x2, gamma, mean, variance, epsilon, batch_stats, cent
         dmean = -r * sum_g if center else np.zeros_like(r)
         dvariance = -0.5 * r * r * sum_gu
     dtype = x2.dtype
-    launch(_column_input_grad, x2.size, dy2, x2, shift.astype(dtype), (r * gamma).astype(dtype),
+    launch(_column_input_grad, x2.size, dy2, x2, mean64.astype(dtype), (r * gamma).astype(dtype),
            coef_x.astype(dtype), coef_0.astype(dtype), chunks, dx2)
     return dgamma, dbeta, dmean, dvariance
 
