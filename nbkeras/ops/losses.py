@@ -15,6 +15,7 @@ import numpy as np
 from .. import config
 from ..core.keras_tensor import KerasTensor
 from ..core.spec import Spec
+from ..core.tensor import Tensor
 from .core import cast, clip, one_hot
 from .elementwise import divide, log, multiply, negative, subtract
 from .op import Op, convert_to_tensor, float_dtype
@@ -73,10 +74,13 @@ class SparseSoftmaxCrossEntropy(Op):
     def forward(self, k, labels, logits):
         self.output_spec(_spec(labels), _spec(logits))
         n_classes = tuple(logits.shape)[-1]
-        if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
-            bad = labels[(labels < 0) | (labels >= n_classes)].ravel()[0]
-            raise ValueError(f"sparse_softmax_cross_entropy_with_logits: labels must lie in "
-                             f"[0, {n_classes}); received label {bad}")
+        if labels.size:     # two scalars come to the host: a label out of range is an error
+            low, high = (int(Tensor(k.reduce(name, labels, None, False)))
+                         for name in ("min", "max"))
+            if low < 0 or high >= n_classes:
+                raise ValueError(f"sparse_softmax_cross_entropy_with_logits: labels must lie "
+                                 f"in [0, {n_classes}); received label "
+                                 f"{low if low < 0 else high}")
         return k.sparse_softmax_cross_entropy_forward(labels, logits), (labels, logits)
 
     def vjp(self, k, dy, residuals, needs):

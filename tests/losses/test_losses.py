@@ -76,7 +76,7 @@ def test_sigmoid_cross_entropy_with_logits_matches_reference(device, shape, seed
     check_grads(loss_ops.sigmoid_cross_entropy_with_logits, [labels, logits])
 
 
-def test_fused_ops_reject_bad_shapes_and_labels():
+def test_fused_ops_reject_bad_shapes_and_labels(device):
     x = np.zeros((2, 3))
     with pytest.raises(ValueError, match=r"softmax_cross_entropy.*\(2, 4\).*\(2, 3\)"):
         loss_ops.softmax_cross_entropy_with_logits(np.zeros((2, 4)), x)
@@ -84,6 +84,8 @@ def test_fused_ops_reject_bad_shapes_and_labels():
         loss_ops.sparse_softmax_cross_entropy_with_logits(np.zeros(3, int), x)
     with pytest.raises(ValueError, match=r"labels must lie in \[0, 3\); received label 3"):
         loss_ops.sparse_softmax_cross_entropy_with_logits(np.array([0, 3]), x)
+    with pytest.raises(ValueError, match=r"labels must lie in \[0, 3\); received label -1"):
+        loss_ops.sparse_softmax_cross_entropy_with_logits(np.array([-1, 2]), x)
     with pytest.raises(ValueError, match=r"sigmoid_cross_entropy.*\(3,\).*\(2, 3\)"):
         loss_ops.sigmoid_cross_entropy_with_logits(np.zeros(3), x)
 
