@@ -1,4 +1,6 @@
-"""Hypothesis profiles: `dev` (default) and `ci` (fixed example count). No deadline, since a
+"""Hypothesis profiles: `dev` (default), `ci` (fixed example count) and `simulator` (the ci
+profile with few examples: Numba's simulator runs one Python thread per CUDA thread; CI's
+CUDA stage uses it). No deadline, since a
 test's first example pays Numba's compile time; `function_scoped_fixture` is no problem for
 the `device` fixture, which every example of a test shares on purpose.
 
@@ -24,6 +26,7 @@ settings.register_profile("dev", deadline=None, max_examples=25,
                           suppress_health_check=_SUPPRESSED)
 settings.register_profile("ci", deadline=None, max_examples=30, derandomize=False,
                           print_blob=True, suppress_health_check=_SUPPRESSED)
+settings.register_profile("simulator", settings.get_profile("ci"), max_examples=6)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 

@@ -116,7 +116,9 @@ def test_softmax_and_log_softmax_over_axis(device, name, data, shape, default_ax
     assert_matches(call(x), expected)
     if name == "softmax":
         np.testing.assert_allclose(np.asarray(call(x)).sum(axis=axis), 1.0, rtol=1e-12)
-    check_grads(call, [x])
+    # on cuda a random-direction check (2 calls, not 2 per element: the simulator's row
+    # kernels meet at a barrier per row)
+    check_grads(call, [x], mode="projection" if device == "cuda" else "auto")
 
 
 STABILITY_CASES = {

@@ -47,14 +47,14 @@ def test_dropout_seeded_masks_repeat_and_scale_kept_values(device):
 
 @pytest.mark.parametrize("rate", [0.1, 0.5, 0.8])
 def test_dropout_drops_fraction_rate(device, rate):
-    x = np.ones((200, 500))
+    x = np.ones((200, 500) if device == "cpu" else (100, 100))    # the simulator is slow
     y = ops.dropout(x, rate, seed=7)
     assert_on_current_device(y)
     y = np.asarray(y)
     dropped = np.mean(y == 0)
-    assert abs(dropped - rate) < 0.01, dropped       # ~5 standard deviations at 1e5 draws
+    assert abs(dropped - rate) < 5 * np.sqrt(rate * (1 - rate) / y.size), dropped   # 5 sd
     np.testing.assert_allclose(np.unique(y[y != 0]), [1 / (1 - rate)], rtol=1e-12)
-    assert abs(y.mean() - 1.0) < 0.03                 # expectation preserved
+    assert abs(y.mean() - 1.0) < 5 * np.sqrt(rate / (1 - rate) / y.size)   # expectation kept
 
 
 def test_dropout_noise_shape_shares_mask_across_broadcast_axes(device):
