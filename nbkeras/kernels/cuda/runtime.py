@@ -121,7 +121,7 @@ else:
 def kernel(*signatures):
     """`@kernel(signature, ...)`: a `@cuda.jit(cache=True)` kernel, compiled lazily at its
     first launch. `signatures` are the argument types it is launched with (one per dtype);
-    the PTX check (tests/cuda_ptx) compiles each of them for real GPUs, since the simulator
+    the PTX check (tests/kernels/ptx) compiles each of them for real GPUs, since the simulator
     accepts code a GPU compiler rejects."""
     def register(function):
         KERNELS.append((function, signatures))
