@@ -41,7 +41,7 @@ def sparse_categorical_accuracy(y_true, y_pred):
     y_true, y_pred = tensors(y_true, y_pred)
     if y_true.ndim == y_pred.ndim and y_true.shape[-1:] == (1,):
         y_true = ops.squeeze(y_true, -1)
-    matches = ops.equal(y_true, ops.cast(ops.argmax(y_pred, axis=-1), y_true.dtype))
+    matches = ops.equal(y_true, ops.argmax(y_pred, axis=-1))   # integer labels: no cast
     if matches.ndim > 1 and matches.shape[-1] == 1:
         matches = ops.squeeze(matches, -1)
     return _matches(matches)

@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import config, ops
 from ..losses.loss import squeeze_or_expand_to_same_rank
-from .metric import Metric, divide_no_nan, tensors
+from .metric import Metric, tensors
 
 NEG_INF = -1e10      # Keras's stand-in for "not in the top k" (and the top-k threshold)
 
@@ -112,7 +112,7 @@ class _PrecisionRecall(Metric):
 
     def result(self):
         tp = self.true_positives
-        value = divide_no_nan(tp, ops.add(tp, self.errors))
+        value = ops.divide_no_nan(tp, ops.add(tp, self.errors))
         return self._tensor(value[0] if len(self.thresholds) == 1 else value)
 
     def get_config(self) -> dict[str, Any]:
@@ -231,7 +231,7 @@ class AUC(Metric):
         if self.label_weights is None:
             return ops.mean(by_label)
         weights = self.label_weights.astype(self.dtype)
-        return divide_no_nan(ops.sum(ops.multiply(by_label, weights)), weights.sum())
+        return ops.divide_no_nan(ops.sum(ops.multiply(by_label, weights)), weights.sum())
 
     def _interpolate_pr_auc(self, tp, fp, fn):
         """Davis & Goadrich (2006): tp and tp + fp vary linearly between thresholds, so the
@@ -239,13 +239,13 @@ class AUC(Metric):
         dtp = ops.subtract(tp[:-1], tp[1:])
         p = ops.add(tp, fp)
         dp = ops.subtract(p[:-1], p[1:])
-        slope = divide_no_nan(dtp, ops.maximum(dp, 0.0))
+        slope = ops.divide_no_nan(dtp, ops.maximum(dp, 0.0))
         intercept = ops.subtract(tp[1:], ops.multiply(slope, p[1:]))
         both_positive = ops.where(ops.greater(p[:-1], 0.0), ops.greater(p[1:], 0.0), False)
-        ratio = ops.where(both_positive, divide_no_nan(p[:-1], ops.maximum(p[1:], 0.0)), 1.0)
+        ratio = ops.where(both_positive, ops.divide_no_nan(p[:-1], ops.maximum(p[1:], 0.0)), 1.0)
         # log(1) where the ratio is not taken: log's argument stays positive
         gain = ops.add(dtp, ops.multiply(intercept, ops.log(ops.where(both_positive, ratio, 1.0))))
-        increments = divide_no_nan(ops.multiply(slope, gain),
+        increments = ops.divide_no_nan(ops.multiply(slope, gain),
                                    ops.maximum(ops.add(tp[1:], fn[1:]), 0.0))
         return self._average(ops.sum(increments, axis=0))
 
@@ -256,11 +256,11 @@ class AUC(Metric):
                           self.false_negatives)
         if self.curve == "PR" and self.summation_method == "interpolation":
             return self._tensor(self._interpolate_pr_auc(tp, fp, fn))
-        recall = divide_no_nan(tp, ops.add(tp, fn))
+        recall = ops.divide_no_nan(tp, ops.add(tp, fn))
         if self.curve == "ROC":
-            x, y = divide_no_nan(fp, ops.add(fp, tn)), recall
+            x, y = ops.divide_no_nan(fp, ops.add(fp, tn)), recall
         else:
-            x, y = recall, divide_no_nan(tp, ops.add(tp, fp))
+            x, y = recall, ops.divide_no_nan(tp, ops.add(tp, fp))
         if self.summation_method == "interpolation":
             heights = ops.multiply(ops.add(y[:-1], y[1:]), 0.5)
         elif self.summation_method == "minoring":

@@ -25,9 +25,7 @@ from ..core.tensor import Tensor, Variable
 from ..serialization import snake_case
 
 
-def no_tape():
-    """A context in which no tape records (`GradientTape.stop_recording` pauses them all)."""
-    return GradientTape().stop_recording()
+_NO_TAPE = GradientTape().stop_recording()   # pauses every tape while inside; re-entrant
 
 
 def tensors(*values, dtype=None) -> list:
@@ -37,16 +35,10 @@ def tensors(*values, dtype=None) -> list:
     return [None if v is None else ops.convert_to_tensor(v, dtype, device=home) for v in values]
 
 
-def divide_no_nan(a, b) -> Tensor:
-    """a / b, with 0 where b == 0."""
-    zero = ops.equal(b, 0)
-    return ops.where(zero, 0.0, ops.divide(a, ops.where(zero, 1.0, b)))
-
-
 def _without_tape(update_state):
     @functools.wraps(update_state)
     def update(self, *args, **kwargs):
-        with no_tape():
+        with _NO_TAPE:
             return update_state(self, *args, **kwargs)
     return update
 

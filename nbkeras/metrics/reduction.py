@@ -8,7 +8,7 @@ import numpy as np
 
 from .. import ops
 from ..losses.loss import squeeze_or_expand_to_same_rank
-from .metric import Metric, divide_no_nan, tensors
+from .metric import Metric, tensors
 
 
 def samplewise(values, sample_weight, reduce: Callable):
@@ -18,7 +18,8 @@ def samplewise(values, sample_weight, reduce: Callable):
         values, weight = squeeze_or_expand_to_same_rank(values, sample_weight)
         if values.ndim > weight.ndim:
             values = reduce(values, axis=tuple(range(weight.ndim, values.ndim)))
-        weight = ops.broadcast_to(weight, values.shape)
+        if weight.shape != values.shape:
+            weight = ops.broadcast_to(weight, values.shape)
         values = ops.multiply(values, weight)
         if weight.ndim > 1:
             weight = reduce(weight, axis=tuple(range(1, weight.ndim)))
@@ -26,6 +27,11 @@ def samplewise(values, sample_weight, reduce: Callable):
     if values.ndim > 1:
         values = reduce(values, axis=tuple(range(1, values.ndim)))
     return values, sample_weight
+
+
+def summed(values):
+    """The sum of all the values (a 0-d Tensor is its own sum: no op to run)."""
+    return values if values.ndim == 0 else ops.sum(values)
 
 
 class Sum(Metric):
@@ -38,7 +44,7 @@ class Sum(Metric):
     def update_state(self, values, sample_weight=None) -> None:
         values, weight = tensors(values, sample_weight, dtype=self.dtype)
         values, _ = samplewise(values, weight, ops.sum)
-        self.total.assign_add(ops.sum(values))
+        self.total.assign_add(summed(values))
 
     def result(self):
         return self._tensor(self.total)
@@ -55,15 +61,15 @@ class Mean(Metric):
     def update_state(self, values, sample_weight=None) -> None:
         values, weight = tensors(values, sample_weight, dtype=self.dtype)
         values, weight = samplewise(values, weight, ops.mean)
-        self.total.assign_add(ops.sum(values))
+        self.total.assign_add(summed(values))
         if weight is not None:
-            self.count.assign_add(ops.sum(weight))
+            self.count.assign_add(summed(weight))
         else:
             self.count.assign_add(np.asarray(values.shape[0] if values.ndim else 1,
                                              self.dtype))
 
     def result(self):
-        return self._tensor(divide_no_nan(self.total, self.count))
+        return self._tensor(ops.divide_no_nan(self.total, self.count))
 
 
 class MeanMetricWrapper(Mean):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .. import losses, ops
 from ..losses.loss import squeeze_or_expand_to_same_rank
-from .metric import divide_no_nan, tensors
+from .metric import tensors
 from .reduction import Mean, MeanMetricWrapper
 
 
@@ -49,4 +49,4 @@ class RootMeanSquaredError(Mean):
                              sample_weight=sample_weight)
 
     def result(self):
-        return self._tensor(ops.sqrt(divide_no_nan(self.total, self.count)))
+        return self._tensor(ops.sqrt(ops.divide_no_nan(self.total, self.count)))

@@ -3,7 +3,7 @@ from .activation import (elu, exponential, gelu, hard_sigmoid, leaky_relu, linea
                          log_softmax, mish, relu, relu6, selu, sigmoid, silu, softmax,
                          softplus, softsign, swish, tanh)
 from .core import argmax, cast, clip, one_hot, stop_gradient, where  # noqa: F401
-from .elementwise import (abs, absolute, add, divide, equal, exp, greater,  # noqa: F401
+from .elementwise import (abs, absolute, add, divide, divide_no_nan, equal, exp, greater,  # noqa: F401
                           greater_equal, less, less_equal, log, maximum, minimum, multiply,
                           negative, not_equal, power, sqrt, square, subtract, true_divide)
 from .matmul import dot, matmul  # noqa: F401

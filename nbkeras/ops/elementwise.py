@@ -128,6 +128,23 @@ class Divide(BinaryOp):
 
 
 @dataclass(frozen=True)
+class DivideNoNan(Divide):
+    """x1 / x2, and 0 where x2 == 0 (with zero cotangents there), as keras.ops.divide_no_nan."""
+
+    def apply(self, k, a, b):
+        zero = k.equal(b, 0)
+        return k.where(zero, 0, k.divide(a, k.where(zero, 1, b)))
+
+    def saved(self, k, a, b, y):
+        zero = k.equal(b, 0)
+        return zero, k.where(zero, 1, b), y
+
+    def partials(self, k, dy, needs, zero, safe_b, y):
+        da = k.where(zero, 0, k.divide(dy, safe_b))
+        return da, k.negative(k.multiply(da, y)) if needs[1] else None
+
+
+@dataclass(frozen=True)
 class Power(BinaryOp):
     def apply(self, k, a, b): return k.power(a, b)
     def saved(self, k, a, b, y): return a, b, y
@@ -190,6 +207,7 @@ subtract = _binary(Subtract())
 multiply = _binary(Multiply())
 divide = _binary(Divide())
 true_divide = divide
+divide_no_nan = _binary(DivideNoNan())
 power = _binary(Power())
 maximum = _binary(Extremum(maximum=True))
 minimum = _binary(Extremum(maximum=False))

@@ -54,14 +54,18 @@ class Op(ABC):
     differentiable_outputs = None   # indices of the outputs gradients flow from; None: all
 
     def __call__(self, *inputs):
-        if any(isinstance(x, KerasTensor) for x in inputs):
-            spec = self.output_spec(*[spec_of(x) for x in inputs])
-            specs = list(spec) if self.n_outputs > 1 else [spec]
-            outputs = Node(self, inputs, {}, specs).outputs
-            return tuple(outputs) if self.n_outputs > 1 else outputs[0]
-        device = self._device(inputs)
-        tensors = tuple(self._as_input(x, device) for x in inputs)
+        device = None       # one pass: symbolic inputs, and the Tensor inputs' device
+        for x in inputs:
+            if isinstance(x, Tensor):
+                if device is None:
+                    device = x.device
+                elif x.device != device:
+                    self._raise_mixed_devices(device, x.device)
+            elif isinstance(x, KerasTensor):
+                return self._symbolic_call(inputs)
+        device = current_device() if device is None else device
         k = kernels_for(device)
+        tensors = tuple(self._as_input(x, device) for x in inputs)
         try:
             y, residuals = self.forward(k, *[t.data for t in tensors])
         except (ValueError, TypeError, IndexError):
@@ -69,26 +73,25 @@ class Op(ABC):
             raise
         outputs = ([Tensor(k.asarray(a)) for a in y] if self.n_outputs > 1
                    else [Tensor(k.asarray(y))])   # numpy turns 0-d results into scalars
-        tracked = (outputs if self.differentiable_outputs is None
-                   else [outputs[i] for i in self.differentiable_outputs])
-        for tape in active_tapes():
-            tape.record(self, k, tensors, outputs, tracked, residuals)
+        tapes = active_tapes()
+        if tapes:
+            tracked = (outputs if self.differentiable_outputs is None
+                       else [outputs[i] for i in self.differentiable_outputs])
+            for tape in tapes:
+                tape.record(self, k, tensors, outputs, tracked, residuals)
         return tuple(outputs) if self.n_outputs > 1 else outputs[0]
 
-    def _device(self, inputs) -> str:
-        """The device of the Tensor inputs (arrays and numbers follow them); the current
-        device when there are none. Tensors on two devices raise, naming both."""
-        device = None
-        for x in inputs:
-            if isinstance(x, Tensor):
-                if device is None:
-                    device = x.device
-                elif x.device != device:
-                    raise ValueError(f"{type(self).__name__}: inputs live on different devices "
-                                     f"({' and '.join(sorted({device, x.device}))}); create "
-                                     "them under one `nk.device(...)`, or convert with "
-                                     "nk.ops.convert_to_tensor")
-        return current_device() if device is None else canonical(device)
+    def _symbolic_call(self, inputs):
+        """Infer the output spec and record a graph node (some input is a KerasTensor)."""
+        spec = self.output_spec(*[spec_of(x) for x in inputs])
+        specs = list(spec) if self.n_outputs > 1 else [spec]
+        outputs = Node(self, inputs, {}, specs).outputs
+        return tuple(outputs) if self.n_outputs > 1 else outputs[0]
+
+    def _raise_mixed_devices(self, first: str, second: str):
+        raise ValueError(f"{type(self).__name__}: inputs live on different devices "
+                         f"({' and '.join(sorted({first, second}))}); create them under one "
+                         "`nk.device(...)`, or convert with nk.ops.convert_to_tensor")
 
     def _as_input(self, x, device: str) -> Tensor:
         tensor = x if isinstance(x, Tensor) else convert_to_tensor(x, device=device)

@@ -47,6 +47,22 @@ def test_divide_broadcast(device, data, shapes):
     check_grads(ops.divide, [a, b])
 
 
+@given(data=st.data(), shapes=nst.broadcastable_shapes(), zeros=st.integers(0, 2 ** 16))
+def test_divide_no_nan_is_zero_where_the_divisor_is(device, data, shapes, zeros):
+    a = data.draw(nst.arrays(shapes[0]))
+    b = data.draw(nst.arrays(shapes[1], kinks=(0.0,), margin=0.3))
+    b = np.where(np.random.default_rng(zeros).random(b.shape) < 0.3, 0.0, b)
+    expected = np.where(b == 0, 0.0, a / np.where(b == 0, 1.0, b))
+    assert_matches(ops.divide_no_nan(a, b), expected)
+    check_grads(ops.divide_no_nan, [a, b], wrt_inputs=[0])
+    check_grads(ops.divide_no_nan, [a, np.where(b == 0, 0.5, b)])   # off the zeros: as divide
+    b_tensor = tensor(b)
+    with nk.GradientTape() as tape:
+        tape.watch(b_tensor)
+        total = ops.sum(ops.divide_no_nan(tensor(a), b_tensor))
+    assert not np.asarray(tape.gradient(total, b_tensor))[b == 0].any()
+
+
 @given(data=st.data(), shapes=nst.broadcastable_shapes(max_side=3))
 def test_power_broadcast_positive_base(device, data, shapes):
     base = data.draw(nst.arrays(shapes[0], positive=True))

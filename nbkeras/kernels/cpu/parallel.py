@@ -38,7 +38,30 @@ def blas_controller():
     return _blas[0]
 
 
+class _SingleThreadedBlas:
+    """Holds every loaded BLAS at one thread and restores each one's count on exit. It asks
+    the libraries directly: threadpoolctl's `limit` re-reads their info on every entry
+    (10 us, several times per training step)."""
+
+    __slots__ = ("_libraries", "_previous")
+
+    def __init__(self, libraries):
+        self._libraries = libraries
+
+    def __enter__(self):
+        self._previous = [library.get_num_threads() for library in self._libraries]
+        for library, threads in zip(self._libraries, self._previous):
+            if threads != 1:
+                library.set_num_threads(1)
+
+    def __exit__(self, *exc):
+        for library, threads in zip(self._libraries, self._previous):
+            if threads != 1:
+                library.set_num_threads(threads)
+
+
 def single_threaded_blas():
     """Context in which BLAS uses one thread (a no-op without threadpoolctl)."""
     controller = blas_controller()
-    return contextlib.nullcontext() if controller is None else controller.limit(limits=1)
+    return (contextlib.nullcontext() if controller is None
+            else _SingleThreadedBlas(controller.lib_controllers))
