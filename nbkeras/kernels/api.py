@@ -62,6 +62,17 @@ API = (
     Kernel("extreme_backward", "(dy_kept, x, y_kept, axes)",
            "max/min VJP: dy shared equally among the cells equal to the extreme"),
     Kernel("prod_backward", "(dy_kept, x, axes)", "prod VJP: dy times the product of the others"),
+    # ---- sorting, selection and scans (kernels/<device>/sorting.py)
+    Kernel("sort", "(x)", "(values, int64 indices) of x sorted along its last axis: stable, "
+           "NaN last"),
+    Kernel("top_k", "(x, k)", "(values, int64 indices) of the k largest along the last axis, "
+           "largest first, ties by index, NaN largest"),
+    Kernel("scatter_columns", "(dy, indices, n)",
+           "zeros (..., n) with out[..., indices[..., j]] = dy[..., j] (distinct indices)"),
+    Kernel("cumsum", "(x, axis)", "running sums along axis, in x's dtype"),
+    Kernel("cumprod", "(x, axis)", "running products along axis, in x's dtype"),
+    Kernel("searchsorted", "(sorted_sequence, values, right)",
+           "int64 insertion points of values in the ascending 1-D sorted_sequence"),
     # ---- products
     Kernel("matmul", "(a, b)", "numpy matmul: (..., M, K) @ (..., K, N), batch axes broadcast"),
     Kernel("gemm", "(a, b)", "a (M, K) @ b (K, N) -> (M, N)"),
