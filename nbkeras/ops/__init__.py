@@ -23,3 +23,5 @@ from .padding import pad  # noqa: F401
 from .resize import resize  # noqa: F401
 from .conv import (conv, conv_output_shape, conv_transpose, conv_transpose_output_shape,  # noqa: F401
                    depthwise_conv, separable_conv)
+from .creation import *  # noqa: F401,F403
+from .manipulation import *  # noqa: F401,F403
