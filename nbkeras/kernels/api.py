@@ -76,6 +76,22 @@ API = (
     # ---- products
     Kernel("matmul", "(a, b)", "numpy matmul: (..., M, K) @ (..., K, N), batch axes broadcast"),
     Kernel("gemm", "(a, b)", "a (M, K) @ b (K, N) -> (M, N)"),
+    # ---- linear algebra (LAPACK; kernels/cuda/linalg.py runs it on host copies): over the
+    # last two axes, batched over the leading ones
+    Kernel("cholesky", "(x, upper)", "L of x = L L^T (x SPD), or U = L^T if upper"),
+    Kernel("eigh", "(x)", "(w ascending (..., M), v (..., M, M)), x = v diag(w) v^T symmetric"),
+    Kernel("eig", "(x)", "(w (..., M), v (..., M, M)) complex eigenpairs of x, x v = v diag(w)"),
+    Kernel("svd", "(x, full_matrices, compute_uv)",
+           "(u, s descending, vh) with x = u diag(s) vh; s alone without compute_uv"),
+    Kernel("qr", "(x, mode)", "(q, r), x = q r; mode 'reduced' or 'complete' as numpy's"),
+    Kernel("inv", "(x)", "the inverse of square x"),
+    Kernel("slogdet", "(x)", "(sign, log |det|) of square x, each of shape (...)"),
+    Kernel("solve", "(a, b)", "x with a x = b: a (..., M, M), b (..., M, N); batches broadcast"),
+    Kernel("solve_triangular", "(a, b, lower)",
+           "x with a x = b for triangular a (only its lower or upper triangle read)"),
+    Kernel("lstsq", "(a, b, rcond)", "minimum-norm least-squares x of a (M, N) x = b (M[, K])"),
+    Kernel("lu_factor", "(x)",
+           "(lu packed L\\U, pivots int32 (..., K), p permutation matrix) with x = p L U"),
     # ---- shapes and indexing
     Kernel("reshape", "(x, shape)", "x with a new shape of the same size (one -1 allowed)"),
     Kernel("transpose", "(x, axes)", "x with its axes permuted"),

@@ -25,3 +25,4 @@ from .conv import (conv, conv_output_shape, conv_transpose, conv_transpose_outpu
                    depthwise_conv, separable_conv)
 from .creation import *  # noqa: F401,F403
 from .manipulation import *  # noqa: F401,F403
+from .linalg import *  # noqa: F401,F403

@@ -13,3 +13,4 @@ from .conv import *  # noqa: F401,F403
 from .gemm import *  # noqa: F401,F403
 from .random import *  # noqa: F401,F403
 from .sorting import *  # noqa: F401,F403
+from .linalg import *  # noqa: F401,F403
