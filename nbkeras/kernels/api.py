@@ -26,6 +26,8 @@ _ACTIVATIONS = (   # name, extra parameters of both kernels
     ("relu", ", negative_slope=0.0, max_value=None, threshold=0.0"), ("softmax", ""),
     ("log_softmax", ""))
 
+SCATTER_REDUCTIONS = ("set", "add", "max", "min", "mul")   # scatter_reduce's names, by code
+
 API = (
     # ---- arrays: conversion, elementwise math, selection
     Kernel("asarray", "(x)", "x as an array of this device (0-d for scalars)"),
@@ -104,6 +106,9 @@ API = (
     Kernel("getitem", "(x, key)", "x[key], numpy basic and advanced indexing"),
     Kernel("getitem_backward", "(dy, shape, key)",
            "zeros of shape with dy added at key (repeated indices accumulate)"),
+    Kernel("scatter_reduce", "(name, target, positions, values)",
+           "a copy of target with values[i] combined into flat cell positions[i] (host int64) "
+           "in order, by one of SCATTER_REDUCTIONS ('set': the last value stays)"),
     Kernel("pad", "(x, pairs, value)", "x with pairs[i] = (before, after) cells of value"),
     Kernel("crop", "(x, pairs)", "x without pairs[i] = (before, after) cells at each end"),
     # ---- activations: forward (x, *params) -> y; backward (dy, x, y, *params) -> dx

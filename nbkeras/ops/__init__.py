@@ -26,3 +26,4 @@ from .conv import (conv, conv_output_shape, conv_transpose, conv_transpose_outpu
 from .creation import *  # noqa: F401,F403
 from .manipulation import *  # noqa: F401,F403
 from .linalg import *  # noqa: F401,F403
+from .scatter import *  # noqa: F401,F403

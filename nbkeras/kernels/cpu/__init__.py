@@ -13,6 +13,7 @@ from .gemm import *  # noqa: F401,F403
 from .random import *  # noqa: F401,F403
 from .linalg import *  # noqa: F401,F403
 from .sorting import *  # noqa: F401,F403
+from .scatter import *  # noqa: F401,F403
 
 from . import memory  # noqa: E402
 

@@ -14,3 +14,4 @@ from .gemm import *  # noqa: F401,F403
 from .random import *  # noqa: F401,F403
 from .sorting import *  # noqa: F401,F403
 from .linalg import *  # noqa: F401,F403
+from .scatter import *  # noqa: F401,F403
