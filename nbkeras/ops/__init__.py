@@ -27,3 +27,4 @@ from .creation import *  # noqa: F401,F403
 from .manipulation import *  # noqa: F401,F403
 from .linalg import *  # noqa: F401,F403
 from .scatter import *  # noqa: F401,F403
+from .products import *  # noqa: F401,F403
