@@ -28,3 +28,4 @@ from .manipulation import *  # noqa: F401,F403
 from .linalg import *  # noqa: F401,F403
 from .scatter import *  # noqa: F401,F403
 from .products import *  # noqa: F401,F403
+from .sorting import *  # noqa: F401,F403
