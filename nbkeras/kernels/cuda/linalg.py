@@ -32,8 +32,8 @@ def _through_host(function):
     def run(*args):
         result = function(*[to_host(a) if is_device_array(a) else a for a in args])
         if isinstance(result, tuple):
-            return tuple(to_device(np.ascontiguousarray(r)) for r in result)
-        return to_device(np.ascontiguousarray(result))
+            return tuple(to_device(np.asarray(r)) for r in result)
+        return to_device(np.asarray(result))           # 0-d stays 0-d
     return run
 
 

@@ -20,7 +20,8 @@ CASES = [
     ("cholesky", (SPD, True)), ("cholesky", (SPD, False)), ("eigh", (SPD,)), ("eig", (SQUARE,)),
     ("svd", (WIDE, True, True)), ("svd", (WIDE, False, True)), ("svd", (WIDE, False, False)),
     ("qr", (WIDE, "reduced")), ("qr", (np.swapaxes(WIDE, -1, -2), "complete")),
-    ("inv", (SQUARE,)), ("slogdet", (SQUARE,)), ("solve", (SQUARE, RHS)),
+    ("inv", (SQUARE,)), ("slogdet", (SQUARE,)), ("slogdet", (SQUARE[0],)),   # 0-d results
+    ("solve", (SQUARE, RHS)),
     ("solve_triangular", (SQUARE, RHS, True)), ("lstsq", (WIDE[0].T, WIDE[1].T, None)),
     ("lu_factor", (WIDE,)),
 ]
