@@ -28,6 +28,20 @@ _ACTIVATIONS = (   # name, extra parameters of both kernels
 
 SCATTER_REDUCTIONS = ("set", "add", "max", "min", "mul")   # scatter_reduce's names, by code
 
+# Elementwise math (kernels/<device>/math.py): the `name`s each family kernel accepts.
+UNARY_MATH = (      # float x -> float of x's dtype
+    "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "arcsinh", "arccosh",
+    "arctanh", "exp2", "expm1", "log1p", "log2", "log10", "cbrt", "rsqrt", "reciprocal",
+    "floor", "ceil", "rint", "trunc", "sinc", "i0", "i1", "erf", "erfc", "erfinv")
+PREDICATES = (      # any dtype -> bool
+    "isfinite", "isinf", "isnan", "isneginf", "isposinf", "signbit", "isreal", "logical_not")
+FLOAT_BINARY_MATH = (    # floats of one dtype -> that dtype
+    "arctan2", "hypot", "logaddexp", "logaddexp2", "nextafter", "heaviside", "ldexp")
+INTEGER_BINARY_MATH = (  # ints (bools too for the bitwise three) of one dtype -> that dtype
+    "gcd", "lcm", "bitwise_and", "bitwise_or", "bitwise_xor", "left_shift", "right_shift")
+BINARY_MATH = (FLOAT_BINARY_MATH + INTEGER_BINARY_MATH
+               + ("mod", "fmod", "floor_divide", "fmax", "fmin"))   # these take both
+
 API = (
     # ---- arrays: conversion, elementwise math, selection
     Kernel("asarray", "(x)", "x as an array of this device (0-d for scalars)"),
@@ -75,6 +89,12 @@ API = (
     Kernel("cumprod", "(x, axis)", "running products along axis, in x's dtype"),
     Kernel("searchsorted", "(sorted_sequence, values, right)",
            "int64 insertion points of values in the ascending 1-D sorted_sequence"),
+    # ---- elementwise math by name (kernels/<device>/math.py; names in the tuples above)
+    Kernel("unary_math", "(name, x)", "UNARY_MATH[name] of a float x, elementwise, x's dtype"),
+    Kernel("predicate", "(name, x)", "PREDICATES[name] of x (any dtype), elementwise: bool"),
+    Kernel("binary_math", "(name, a, b)",
+           "BINARY_MATH[name] of a and b of one dtype (Python numbers take it), broadcast, "
+           "in that dtype; ldexp's b holds integers; integer division by 0 gives 0"),
     # ---- products
     Kernel("matmul", "(a, b)", "numpy matmul: (..., M, K) @ (..., K, N), batch axes broadcast"),
     Kernel("gemm", "(a, b)", "a (M, K) @ b (K, N) -> (M, N)"),

@@ -11,6 +11,7 @@ from .resize import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
 from .gemm import *  # noqa: F401,F403
 from .random import *  # noqa: F401,F403
+from .math import *  # noqa: F401,F403
 from .linalg import *  # noqa: F401,F403
 from .sorting import *  # noqa: F401,F403
 from .scatter import *  # noqa: F401,F403
