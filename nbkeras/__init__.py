@@ -1,6 +1,6 @@
 """nbkeras: a Keras-compatible deep-learning framework with Numba kernels."""
 from . import (activations, callbacks, config, constraints, datasets, initializers,  # noqa: F401
-               layers, losses, metrics, ops, optimizers, regularizers, saving, utils)
+               layers, losses, metrics, ops, optimizers, random, regularizers, saving, utils)
 from .core.device import device  # noqa: F401
 from .core.keras_tensor import KerasTensor  # noqa: F401
 from .core.tape import GradientTape  # noqa: F401

@@ -31,10 +31,23 @@ class SeedGenerator:
     `counter` of stream `seed` is the same on the CPU and on a GPU (kernels/counter_random.py).
     Without a seed, the stream's seed comes from the global generator (`set_random_seed`)."""
 
-    def __init__(self, seed: int | None = None, name: str | None = None):
+    def __init__(self, seed: int | None = None, name: str | None = None, **kwargs):
+        if kwargs:
+            raise ValueError(f"SeedGenerator: unrecognized keyword arguments {kwargs}")
+        if seed is not None and (isinstance(seed, bool)
+                                 or not isinstance(seed, (int, np.integer))):
+            raise ValueError(f"SeedGenerator: seed must be an int or None; received seed={seed!r}")
+        self._initial_seed = seed
         self.seed = int(_global.integers(2**63)) if seed is None else int(seed) % 2**64
         self.counter = 0
         self.name = name or "seed_generator"
+
+    def get_config(self) -> dict:
+        return {"seed": self._initial_seed, "name": self.name}
+
+    @classmethod
+    def from_config(cls, config: dict) -> "SeedGenerator":
+        return cls(**config)
 
     def next(self) -> tuple[int, int]:
         """(seed, counter) of the next draw."""

@@ -180,6 +180,22 @@ API = (
            "1 / (1 - rate) where uniform i of draw `counter` of stream `seed` >= rate, else 0"),
     Kernel("random_normal", "(shape, seed, counter, dtype)",
            "N(0, 1) by Box-Muller from the uniforms 2i, 2i + 1 of the draw"),
+    Kernel("random_uniform", "(shape, seed, counter, dtype)", "U[0, 1) from word i"),
+    Kernel("random_truncated_normal", "(shape, seed, counter, dtype)",
+           "N(0, 1) conditioned on [-2, 2], by rejection within element i's words"),
+    # parameters below: one value, or one per element of `shape` (flat, C order)
+    Kernel("random_gamma", "(shape, alpha, seed, counter, dtype)",
+           "Gamma(alpha, 1), alpha > 0, by Marsaglia-Tsang (alpha < 1: boosted)"),
+    Kernel("random_beta", "(shape, alpha, beta, seed, counter, dtype)",
+           "Beta(alpha, beta) from two gammas, as a logistic of their log ratio"),
+    Kernel("random_binomial", "(shape, counts, probabilities, seed, counter)",
+           "float64 Binomial(counts whole >= 0, p in [0, 1]): inversion below mean 10, BTRS"),
+    Kernel("random_integers", "(shape, low, high, seed, counter)",
+           "int64 low + word i mod (high - low); low where high <= low"),
+    Kernel("random_categorical", "(logits, num_samples, seed, counter)",
+           "int64 (B, num_samples) Gumbel-max draws from the rows of logits (B, C >= 1)"),
+    Kernel("random_permutation", "(shape, axis, seed, counter)",
+           "int64 of shape: each line along axis a Fisher-Yates permutation of 0 .. n - 1"),
     # ---- optimizer updates, in place on var and its slots (None where a slot is unused)
     Kernel("sgd_update", "(var, grad, m, lr, momentum, nesterov, decay)", "SGD step"),
     Kernel("adam_update", "(var, grad, m, v, v_max, alpha, one_minus_beta_1, one_minus_beta_2, "

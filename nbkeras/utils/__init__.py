@@ -5,3 +5,4 @@ from .numerical_utils import to_categorical as to_categorical
 from .plot_history import plot_history as plot_history
 from .profiling import profile as profile
 from .warmup import warmup as warmup
+from ..config import set_random_seed as set_random_seed
