@@ -29,3 +29,4 @@ from .linalg import *  # noqa: F401,F403
 from .scatter import *  # noqa: F401,F403
 from .products import *  # noqa: F401,F403
 from .sorting import *  # noqa: F401,F403
+from .math import *  # noqa: F401,F403
