@@ -27,7 +27,7 @@ _TWO_TO_MINUS_53 = np.float64(2.0 ** -53)
 
 SLOT = 256      # 64-bit words owned by each element of a rejection sampler's draw
 TRIES = 64      # proposals a rejection sampler makes before its fallback (see Samplers)
-KINDS = ("uniform", "normal", "truncated_normal", "gamma", "beta")   # Samplers.sample's codes
+KINDS = ("uniform", "normal", "truncated_normal", "gamma", "beta")   # the draws' codes
 
 
 def random_bits(seed, counter, index):
@@ -248,19 +248,21 @@ class Samplers:
         normal, truncated_normal = compile(normal), compile(truncated_normal)
         gamma, beta = compile(gamma), compile(beta)
 
-        def sample(kind, a, b, seed, counter, index):
-            """Element `index` of a draw of KINDS[kind] with parameters a (gamma's alpha,
-            beta's alpha) and b (beta's beta)."""
+        def standard(kind, seed, counter, index):
+            """Element `index` of a draw of KINDS[kind], kind 0, 1 or 2 (no parameters)."""
             if kind == 0:
                 return unit(bits(seed, counter, index))
             if kind == 1:
                 return normal(seed, counter, index)
-            if kind == 2:
-                return truncated_normal(seed, counter, index)
+            return truncated_normal(seed, counter, index)
+
+        def shaped(kind, a, b, seed, counter, index):
+            """Element `index` of a draw of KINDS[kind], kind 3 (gamma, alpha a) or 4 (beta,
+            alpha a and beta b): apart from `standard`, whose kernels stay quick to compile."""
             if kind == 3:
                 return gamma(a, seed, counter, index)
             return beta(a, b, seed, counter, index)
 
-        self.sample = compile(sample)
+        self.standard, self.shaped = compile(standard), compile(shaped)
         self.binomial = compile(binomial)      # the kernels draw these two in float64
         self.gumbel = compile(gumbel)

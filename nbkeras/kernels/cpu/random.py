@@ -30,9 +30,11 @@ def _cospi64(x):
     return math.cos(math.pi * x)
 
 
-_sample32 = counter_random.Samplers(njit, np.float32, _cospi32).sample
-_samplers64 = counter_random.Samplers(njit, np.float64, _cospi64)
-_sample64, _binomial, _gumbel = _samplers64.sample, _samplers64.binomial, _samplers64.gumbel
+_S32 = counter_random.Samplers(njit, np.float32, _cospi32)
+_S64 = counter_random.Samplers(njit, np.float64, _cospi64)
+_standard_32, _shaped_32 = _S32.standard, _S32.shaped
+_standard_64, _shaped_64 = _S64.standard, _S64.shaped
+_binomial, _gumbel = _S64.binomial, _S64.gumbel       # drawn in float64 only
 
 
 @njit(cache=True)
@@ -53,19 +55,33 @@ def _fill_mask64(out, seed, counter, rate, scale):
 
 
 @njit(cache=True)
-def _draw32(kind, out, a, b, seed, counter):
-    """out[i] = draw i of `kind` (counter_random.KINDS) with parameters a[i], b[i]."""
-    step_a, step_b = np.uint64(a.size > 1), np.uint64(b.size > 1)
+def _standard32(kind, out, seed, counter):
+    """out[i] = draw i of `kind` (counter_random.KINDS 0-2)."""
     for i in range(np.uint64(out.size)):
-        out[i] = _sample32(kind, a[i * step_a], b[i * step_b], seed, counter, i)
+        out[i] = _standard_32(kind, seed, counter, i)
 
 
 @njit(cache=True)
-def _draw64(kind, out, a, b, seed, counter):
-    """out[i] = draw i of `kind` (counter_random.KINDS) with parameters a[i], b[i]."""
+def _standard64(kind, out, seed, counter):
+    """out[i] = draw i of `kind` (counter_random.KINDS 0-2)."""
+    for i in range(np.uint64(out.size)):
+        out[i] = _standard_64(kind, seed, counter, i)
+
+
+@njit(cache=True)
+def _shaped32(kind, out, a, b, seed, counter):
+    """out[i] = draw i of `kind` (counter_random.KINDS 3-4) with parameters a[i], b[i]."""
     step_a, step_b = np.uint64(a.size > 1), np.uint64(b.size > 1)
     for i in range(np.uint64(out.size)):
-        out[i] = _sample64(kind, a[i * step_a], b[i * step_b], seed, counter, i)
+        out[i] = _shaped_32(kind, a[i * step_a], b[i * step_b], seed, counter, i)
+
+
+@njit(cache=True)
+def _shaped64(kind, out, a, b, seed, counter):
+    """out[i] = draw i of `kind` (counter_random.KINDS 3-4) with parameters a[i], b[i]."""
+    step_a, step_b = np.uint64(a.size > 1), np.uint64(b.size > 1)
+    for i in range(np.uint64(out.size)):
+        out[i] = _shaped_64(kind, a[i * step_a], b[i * step_b], seed, counter, i)
 
 
 @njit(cache=True)
@@ -134,12 +150,17 @@ def dropout_mask(shape, rate, seed, counter, dtype):
     return out
 
 
-def _draw(kind, shape, dtype, seed, counter, a=0.0, b=0.0):
+def _draw(kind, shape, dtype, seed, counter, *parameters):
+    """Draw `kind` (a name in counter_random.KINDS) with 0 or 2 parameters."""
     out = np.empty(tuple(shape), np.dtype(dtype))
-    t, n = out.dtype, out.size
-    (_draw32 if t == np.float32 else _draw64)(
-        counter_random.KINDS.index(kind), out.reshape(-1), _parameter(a, t, n),
-        _parameter(b, t, n), np.uint64(seed), np.uint64(counter))
+    t, code, flat = out.dtype, counter_random.KINDS.index(kind), out.reshape(-1)
+    if parameters:
+        a, b = (_parameter(p, t, out.size) for p in parameters)
+        (_shaped32 if t == np.float32 else _shaped64)(code, flat, a, b, np.uint64(seed),
+                                                      np.uint64(counter))
+    else:
+        (_standard32 if t == np.float32 else _standard64)(code, flat, np.uint64(seed),
+                                                          np.uint64(counter))
     return out
 
 
@@ -160,7 +181,7 @@ def random_truncated_normal(shape, seed, counter, dtype):
 
 def random_gamma(shape, alpha, seed, counter, dtype):
     """Gamma(alpha, 1), alpha > 0 (one value or one per element), by Marsaglia-Tsang."""
-    return _draw("gamma", shape, dtype, seed, counter, alpha)
+    return _draw("gamma", shape, dtype, seed, counter, alpha, 0.0)
 
 
 def random_beta(shape, alpha, beta, seed, counter, dtype):

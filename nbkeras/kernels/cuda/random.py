@@ -23,9 +23,11 @@ __all__ = ["dropout_mask", "random_normal", "random_uniform", "random_truncated_
 _bits = device(counter_random.random_bits)
 _unit32 = device(counter_random.unit32)
 _unit64 = device(counter_random.unit64)
-_sample32 = counter_random.Samplers(device, np.float32, cospi32).sample
-_samplers64 = counter_random.Samplers(device, np.float64, cospi64)
-_sample64, _binomial, _gumbel = _samplers64.sample, _samplers64.binomial, _samplers64.gumbel
+_S32 = counter_random.Samplers(device, np.float32, cospi32)
+_S64 = counter_random.Samplers(device, np.float64, cospi64)
+_standard_32, _shaped_32 = _S32.standard, _S32.shaped
+_standard_64, _shaped_64 = _S64.standard, _S64.shaped
+_binomial, _gumbel = _S64.binomial, _S64.gumbel       # drawn in float64 only
 _U64, _I64 = types.uint64, types.int64
 
 
@@ -43,20 +45,34 @@ def _mask64(out, seed, counter, rate, scale, zero):
         out[i] = scale if _unit64(_bits(seed, counter, i)) >= rate else zero
 
 
+@kernel((_I64, types.float32[::1], _U64, _U64))
+def _standard32(kind, out, seed, counter):
+    """out[i] = draw i of `kind` (counter_random.KINDS 0-2)."""
+    for i in range(grid(1), out.shape[0], gridsize(1)):
+        out[i] = _standard_32(kind, seed, counter, i)
+
+
+@kernel((_I64, types.float64[::1], _U64, _U64))
+def _standard64(kind, out, seed, counter):
+    """out[i] = draw i of `kind` (counter_random.KINDS 0-2)."""
+    for i in range(grid(1), out.shape[0], gridsize(1)):
+        out[i] = _standard_64(kind, seed, counter, i)
+
+
 @kernel((_I64, types.float32[::1], types.float32[::1], types.float32[::1], _U64, _U64))
-def _draw32(kind, out, a, b, seed, counter):
-    """out[i] = draw i of `kind` (counter_random.KINDS) with parameters a[i], b[i]."""
+def _shaped32(kind, out, a, b, seed, counter):
+    """out[i] = draw i of `kind` (counter_random.KINDS 3-4) with parameters a[i], b[i]."""
     step_a, step_b = 1 if a.shape[0] > 1 else 0, 1 if b.shape[0] > 1 else 0
     for i in range(grid(1), out.shape[0], gridsize(1)):
-        out[i] = _sample32(kind, a[i * step_a], b[i * step_b], seed, counter, i)
+        out[i] = _shaped_32(kind, a[i * step_a], b[i * step_b], seed, counter, i)
 
 
 @kernel((_I64, types.float64[::1], types.float64[::1], types.float64[::1], _U64, _U64))
-def _draw64(kind, out, a, b, seed, counter):
-    """out[i] = draw i of `kind` (counter_random.KINDS) with parameters a[i], b[i]."""
+def _shaped64(kind, out, a, b, seed, counter):
+    """out[i] = draw i of `kind` (counter_random.KINDS 3-4) with parameters a[i], b[i]."""
     step_a, step_b = 1 if a.shape[0] > 1 else 0, 1 if b.shape[0] > 1 else 0
     for i in range(grid(1), out.shape[0], gridsize(1)):
-        out[i] = _sample64(kind, a[i * step_a], b[i * step_b], seed, counter, i)
+        out[i] = _shaped_64(kind, a[i * step_a], b[i * step_b], seed, counter, i)
 
 
 @kernel((types.float64[::1], types.float64[::1], types.float64[::1], _U64, _U64))
@@ -130,12 +146,17 @@ def dropout_mask(shape, rate, seed, counter, dtype):
     return out
 
 
-def _draw(kind, shape, dtype, seed, counter, a=0.0, b=0.0):
+def _draw(kind, shape, dtype, seed, counter, *parameters):
+    """Draw `kind` (a name in counter_random.KINDS) with 0 or 2 parameters."""
     out = empty(tuple(shape), dtype)
-    t, n = out.dtype, out.size
-    _launch(_draw32 if t == np.float32 else _draw64, n, counter_random.KINDS.index(kind),
-            out.reshape(-1), _parameter(a, t, n), _parameter(b, t, n), np.uint64(seed),
-            np.uint64(counter))
+    t, n, code, flat = out.dtype, out.size, counter_random.KINDS.index(kind), out.reshape(-1)
+    if parameters:
+        a, b = (_parameter(p, t, n) for p in parameters)
+        _launch(_shaped32 if t == np.float32 else _shaped64, n, code, flat, a, b,
+                np.uint64(seed), np.uint64(counter))
+    else:
+        _launch(_standard32 if t == np.float32 else _standard64, n, code, flat,
+                np.uint64(seed), np.uint64(counter))
     return out
 
 
@@ -156,7 +177,7 @@ def random_truncated_normal(shape, seed, counter, dtype):
 
 def random_gamma(shape, alpha, seed, counter, dtype):
     """Gamma(alpha, 1), alpha > 0 (one value or one per element), by Marsaglia-Tsang."""
-    return _draw("gamma", shape, dtype, seed, counter, alpha)
+    return _draw("gamma", shape, dtype, seed, counter, alpha, 0.0)
 
 
 def random_beta(shape, alpha, beta, seed, counter, dtype):
