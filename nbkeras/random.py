@@ -96,10 +96,9 @@ def _parameter(x, shape: tuple, who: str, name: str, dtype, valid, rule: str) ->
     if not fits:
         raise ValueError(f"{who}: {name} of shape {values.shape} cannot be broadcast to the "
                          f"output shape {shape}")
-    values = values.astype(np.float64)
-    if not np.all(valid(values)):
+    if not np.all(valid(values.astype(np.float64))):
         raise ValueError(f"{who}: {name} must be {rule}; received {name}={x!r}")
-    values = values.astype(dtype)
+    values = values.astype(dtype)      # to an integer dtype: fractions truncated
     return values.reshape(1) if values.size == 1 else np.broadcast_to(values, shape)
 
 
@@ -200,15 +199,14 @@ def randint(shape, minval, maxval, dtype="int32", seed=None):
     name = "int32" if dtype is None else standardize_dtype(dtype)
     if np.dtype(name).kind not in "iu":
         raise ValueError(f"randint: dtype must be an integer dtype; received dtype={dtype}")
-    low = _parameter(minval, shape, "randint", "minval", np.float64, np.isfinite, "finite")
-    high = _parameter(maxval, shape, "randint", "maxval", np.float64, np.isfinite, "finite")
-    if np.any(np.abs(low) >= 2.0 ** 62) or np.any(np.abs(high) >= 2.0 ** 62):
-        raise ValueError(f"randint: minval and maxval must lie within +-2**62; received "
-                         f"minval={minval!r}, maxval={maxval!r}")
+    def valid(v):
+        return np.isfinite(v) & (np.abs(v) < 2.0 ** 62)
+
+    rule = "finite and within +-2**62"
+    low = _parameter(minval, shape, "randint", "minval", np.int64, valid, rule)
+    high = _parameter(maxval, shape, "randint", "maxval", np.int64, valid, rule)
     k = kernels_for(current_device())
-    draws = k.random_integers(shape, np.trunc(low).astype(np.int64),
-                              np.trunc(high).astype(np.int64), *_state(seed, "randint"))
-    return _as(k, draws, name)
+    return _as(k, k.random_integers(shape, low, high, *_state(seed, "randint")), name)
 
 
 @dataclass(frozen=True)

@@ -56,7 +56,7 @@ class Samplers:
     `cospi(x)` is cos(pi x) in that precision.
 
     Rejection samplers make at most TRIES proposals; the chance that all are rejected is
-    below 1e-80 for every one of them, and the fallback value is stated per sampler."""
+    below 1e-38 (BTRS; below 1e-80 for the others), and each states its fallback value."""
 
     def __init__(self, compile, float_type, cospi):
         f = float_type
