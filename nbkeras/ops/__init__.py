@@ -30,3 +30,4 @@ from .scatter import *  # noqa: F401,F403
 from .products import *  # noqa: F401,F403
 from .sorting import *  # noqa: F401,F403
 from .math import *  # noqa: F401,F403
+from .signal import *  # noqa: F401,F403
