@@ -2,7 +2,7 @@
 from .activation import (elu, exponential, gelu, hard_sigmoid, leaky_relu, linear,  # noqa: F401
                          log_softmax, mish, relu, relu6, selu, sigmoid, silu, softmax,
                          softplus, softsign, swish, tanh)
-from .core import argmax, cast, clip, one_hot, stop_gradient, where  # noqa: F401
+from .core import argmax, argmin, cast, clip, one_hot, stop_gradient, where  # noqa: F401
 from .elementwise import (abs, absolute, add, divide, divide_no_nan, equal, exp, greater,  # noqa: F401
                           greater_equal, less, less_equal, log, maximum, minimum, multiply,
                           negative, not_equal, power, sqrt, square, subtract, true_divide)
@@ -31,3 +31,4 @@ from .products import *  # noqa: F401,F403
 from .sorting import *  # noqa: F401,F403
 from .math import *  # noqa: F401,F403
 from .signal import *  # noqa: F401,F403
+from .statistics import *  # noqa: F401,F403

@@ -1,5 +1,5 @@
 """Dtype casts, selection and non-differentiable ops: cast, clip, where, stop_gradient,
-argmax, one_hot."""
+argmax, argmin, one_hot."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -60,16 +60,26 @@ class StopGradient(Op):
 
 @dataclass(frozen=True)
 class ArgMax(Op):
+    """int32 index of the first largest (or, with `smallest`, smallest) element over `axis`
+    (of the flattened x when None); NaN counts as the extreme. No gradient."""
+
     axis: int | None
     keepdims: bool
+    smallest: bool = False
 
     def output_spec(self, x: Spec) -> Spec:
-        axes = normalize_axes(self.axis, len(x.shape), "argmax")
+        who = "argmin" if self.smallest else "argmax"
+        axes = normalize_axes(self.axis, len(x.shape), who)
         shape = tuple(1 if i in axes else n for i, n in enumerate(x.shape)
                       if self.keepdims or i not in axes)
-        return Spec(shape, "int64")
+        return Spec(shape, "int32")
 
-    def forward(self, k, x): return k.argmax(x, axis=self.axis, keepdims=self.keepdims), ()
+    def forward(self, k, x):
+        if self.smallest:   # an order-reversing map: -x; -1 - x for ints (no overflow); not x
+            x = (k.negative(x) if x.dtype.kind == "f" else k.equal(x, False)
+                 if x.dtype.kind == "b" else k.subtract(x.dtype.type(-1), x))
+        return k.cast(k.argmax(x, axis=self.axis, keepdims=self.keepdims), "int32"), ()
+
     def vjp(self, k, dy, residuals, needs): return (None,)
 
 
@@ -108,7 +118,13 @@ def stop_gradient(x):
 
 
 def argmax(x, axis=None, keepdims=False):
+    """int32 index of the first largest element over `axis`. No gradient."""
     return ArgMax(axis, bool(keepdims))(x)
+
+
+def argmin(x, axis=None, keepdims=False):
+    """int32 index of the first smallest element over `axis`. No gradient."""
+    return ArgMax(axis, bool(keepdims), smallest=True)(x)
 
 
 def one_hot(x, num_classes: int, axis: int = -1, dtype=None):
