@@ -26,9 +26,13 @@ from .conv import (conv, conv_output_shape, conv_transpose, conv_transpose_outpu
 from .creation import *  # noqa: F401,F403
 from .manipulation import *  # noqa: F401,F403
 from .linalg import *  # noqa: F401,F403
+from .sorting import *  # noqa: F401,F403
 from .scatter import *  # noqa: F401,F403
 from .products import *  # noqa: F401,F403
-from .sorting import *  # noqa: F401,F403
-from .math import *  # noqa: F401,F403
-from .signal import *  # noqa: F401,F403
 from .statistics import *  # noqa: F401,F403
+from .signal import *  # noqa: F401,F403
+from .control_flow import *  # noqa: F401,F403
+from .math import *  # noqa: F401,F403
+from .nn_functions import *  # noqa: F401,F403
+from .attention import *  # noqa: F401,F403
+from .ctc import *  # noqa: F401,F403
