@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 import nbkeras as nk
 from nbkeras import ops
 from nbkeras.core.device import canonical, current_device
+from nbkeras.testing import check_grads
 from nbkeras.testing import strategies as nst
 
 RTOL, ATOL = 1e-10, 1e-12
@@ -33,6 +34,14 @@ def assert_matches(y, expected, rtol=RTOL, atol=ATOL, dtype="float64"):
     expected = np.asarray(expected)
     assert got.shape == expected.shape, f"shape {got.shape} != {expected.shape}"
     np.testing.assert_allclose(got, expected, rtol=rtol, atol=atol)
+
+
+def check_grads_on_cpu(device, fn, inputs, **kwargs) -> None:
+    """check_grads, on the CPU only: for ops composed from other ops (matmul, gathers,
+    reductions) whose own VJPs the CUDA op tests check, where a gradient check of the whole
+    composition in Numba's simulator would take minutes."""
+    if device == "cpu":
+        check_grads(fn, inputs, **kwargs)
 
 
 def size_of(shape) -> int:

@@ -31,5 +31,6 @@ from .scatter import *  # noqa: F401,F403
 from .products import *  # noqa: F401,F403
 from .statistics import *  # noqa: F401,F403
 from .signal import *  # noqa: F401,F403
+from .correlation import *  # noqa: F401,F403
 from .control_flow import *  # noqa: F401,F403
 from .math import *  # noqa: F401,F403

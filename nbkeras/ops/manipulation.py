@@ -26,7 +26,7 @@ from .shape import (GetItem, broadcast_to, concatenate, expand_dims, getitem, re
 __all__ = ["flip", "fliplr", "flipud", "roll", "tile", "repeat", "ravel", "append", "hstack",
            "vstack", "dstack", "hsplit", "vsplit", "dsplit", "array_split", "rot90", "tril",
            "triu", "swapaxes", "unstack", "take", "take_along_axis", "select", "slice",
-           "slice_update", "get_item", "copy", "view", "rearrange"]
+           "slice_update", "get_item", "copy", "view", "rearrange", "unravel_index"]
 
 
 def _rank(x) -> int:
@@ -336,6 +336,19 @@ def select(condlist, choicelist, default=0):
     for condition, choice in reversed(list(zip(condlist, choicelist))):
         result = where(condition, choice, result)
     return result
+
+
+def unravel_index(indices, shape) -> tuple:
+    """The coordinates in an array of `shape` of flat `indices`: one int32 tensor per axis
+    (Keras's dtype), on the current device. Index arithmetic: no gradient."""
+    flat = _indices(indices, "unravel_index")
+    shape = tuple(int(n) for n in shape)
+    size = int(np.prod(shape, dtype=np.int64))
+    if flat.size and (flat.min() < 0 or flat.max() >= size):
+        raise IndexError(f"unravel_index: indices must be in [0, {size}) for shape {shape}; "
+                         f"received values in [{flat.min()}, {flat.max()}]")
+    return tuple(convert_to_tensor(axis.astype(np.int32)) for axis in
+                 np.unravel_index(flat, shape))
 
 
 # ---- copies, views, rearrange ----------------------------------------------------------------

@@ -17,23 +17,14 @@ from hypothesis import strategies as st
 
 import nbkeras as nk
 from nbkeras import ops
-from nbkeras.testing import check_grads
 from nbkeras.testing import strategies as nst
 
-from op_checks import assert_matches
+from op_checks import assert_matches, check_grads_on_cpu
 
 
 def assert_pair(got, expected_complex, rtol=1e-9, atol=1e-9):
     assert_matches(got[0], expected_complex.real, rtol=rtol, atol=atol)
     assert_matches(got[1], expected_complex.imag, rtol=rtol, atol=atol)
-
-
-def check_grads_on_cpu(device, fn, inputs):
-    """The gradient check, on the CPU only: these ops are compositions of matmul, gathers and
-    segment sums, whose VJPs the CUDA op tests check; in the simulator a gradient check of
-    the composition would take minutes."""
-    if device == "cpu":
-        check_grads(fn, inputs)
 
 
 def both_parts(fn):
