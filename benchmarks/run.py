@@ -101,6 +101,7 @@ def main(argv=None) -> list:
     import cases
     import kernels
     import nbkeras as nk
+    import ops
 
     keras = cases.load_keras_jax()
     torch = cases.load_torch(args.threads)
@@ -113,6 +114,7 @@ def main(argv=None) -> list:
             rows = [*cases.convnet_rows(128, repeats, torch, keras),
                     *cases.mnist1d_rows(0.9, 60, 100, None, torch),
                     *cases.op_rows(128, repeats, torch),
+                    *ops.ops_rows(1.0, repeats, torch),
                     *cases.import_rows(3, torch),
                     *cases.first_step_rows(128, args.threads)]
             description = machine(args.threads, load_before)

@@ -9,6 +9,7 @@ import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir, "benchmarks"))
 import cases  # noqa: E402
+import ops  # noqa: E402  (benchmarks/ops.py, not nbkeras.ops)
 import run  # noqa: E402
 
 
@@ -37,7 +38,8 @@ def test_in_process_cases_run(torch):
     peers = ("pytorch",) if torch is not None else ()
     rows = [*cases.convnet_rows(batch=4, steps=1, torch=torch),
             *cases.mnist1d_rows(target=0.0, max_epochs=1, n_train=200, torch=torch),
-            *cases.op_rows(batch=2, repeats=1, torch=torch)]
+            *cases.op_rows(batch=2, repeats=1, torch=torch),
+            *ops.ops_rows(scale=0.001, repeats=1, torch=torch)]
     _check(rows, peers)
     text = run.table(rows)
     assert text.count("\n") == len(rows) + 1 and "nbkeras/pytorch" in text

@@ -127,8 +127,9 @@ API = (
     Kernel("getitem_backward", "(dy, shape, key)",
            "zeros of shape with dy added at key (repeated indices accumulate)"),
     Kernel("scatter_reduce", "(name, target, positions, values)",
-           "a copy of target with values[i] combined into flat cell positions[i] (host int64) "
-           "in order, by one of SCATTER_REDUCTIONS ('set': the last value stays)"),
+           "a copy of target, viewed as (rows, *inner), with values[i] (n, *inner) combined "
+           "into row positions[i] (host int64) in order, by one of SCATTER_REDUCTIONS ('set': "
+           "the last value stays)"),
     Kernel("pad", "(x, pairs, value)", "x with pairs[i] = (before, after) cells of value"),
     Kernel("crop", "(x, pairs)", "x without pairs[i] = (before, after) cells at each end"),
     # ---- activations: forward (x, *params) -> y; backward (dy, x, y, *params) -> dx

@@ -1,6 +1,6 @@
-"""Scatter with a reduction: values combined into cells of a flat target, in order, in one
+"""Scatter with a reduction: rows of values combined into rows of a target, in order, in one
 Numba loop (numpy's `ufunc.at` does this element by element through Python-level dispatch).
-The cells are flat indices the host computed from the indices and shapes."""
+The target rows are indices the host computed from the indices and shapes."""
 import numpy as np
 from numba import njit
 
@@ -11,30 +11,34 @@ __all__ = ["scatter_reduce"]
 
 @njit(cache=True)
 def _scatter(code, out, positions, values):
-    """out[positions[i]] = SCATTER_REDUCTIONS[code](out[positions[i]], values[i]), i in order;
-    max and min propagate NaN, as numpy's maximum and minimum."""
+    """out[positions[i], j] = SCATTER_REDUCTIONS[code](out[positions[i], j], values[i, j]), i
+    in order; max and min propagate NaN, as numpy's maximum and minimum."""
     for i in range(positions.size):
-        p = positions[i]
-        v = values[i]
-        if code == 0:
-            out[p] = v
-        elif code == 1:
-            out[p] += v
-        elif code == 2:
-            if v > out[p] or v != v:
-                out[p] = v
-        elif code == 3:
-            if v < out[p] or v != v:
-                out[p] = v
-        else:
-            out[p] *= v
+        row = out[positions[i]]
+        for j in range(values.shape[1]):
+            v = values[i, j]
+            if code == 0:
+                row[j] = v
+            elif code == 1:
+                row[j] += v
+            elif code == 2:
+                if v > row[j] or v != v:
+                    row[j] = v
+            elif code == 3:
+                if v < row[j] or v != v:
+                    row[j] = v
+            else:
+                row[j] *= v
 
 
 def scatter_reduce(name, target, positions, values):
-    """A copy of `target` with values[i] combined into its flat cell positions[i] by `name`
-    (one of SCATTER_REDUCTIONS: "set" keeps the last value written)."""
+    """A copy of `target` with values[i] (values (n, *inner)) combined into row positions[i]
+    of the target viewed as (rows, *inner), by `name`, one of SCATTER_REDUCTIONS ("set" keeps
+    the last value written)."""
     out = np.array(target, order="C")
-    _scatter(SCATTER_REDUCTIONS.index(name), out.reshape(-1),
-             np.ascontiguousarray(positions, np.int64).reshape(-1),
-             np.ascontiguousarray(values, out.dtype).reshape(-1))
+    positions = np.ascontiguousarray(positions, np.int64).reshape(-1)
+    if positions.size and values.size:
+        inner = values.size // positions.size
+        _scatter(SCATTER_REDUCTIONS.index(name), out.reshape(-1, inner), positions,
+                 np.ascontiguousarray(values, out.dtype).reshape(positions.size, inner))
     return out

@@ -1,6 +1,6 @@
 """kernels/cuda/scatter.py against kernels/cpu/scatter.py: every reduction, float and int
-dtypes, repeated cells (in order: "set" keeps the last), NaN under max/min, more groups than
-one block of threads."""
+dtypes, single cells and rows of several columns, repeated rows (in order: "set" keeps the
+last), NaN under max/min, more groups than one block of threads."""
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -29,6 +29,8 @@ def test_matches_the_cpu_kernel(name, size, count, seed, dtype):
     values = rng.integers(-3, 4, (count,)).astype(dtype)
     cells = rng.integers(0, size, count)
     _same(target.reshape(size, 1) if size % 2 else target, cells, values, name)
+    rows = rng.integers(-3, 4, (size, 3)).astype(dtype)                # rows of 3 columns
+    _same(rows, cells, rng.integers(-3, 4, (count, 3)).astype(dtype), name)
 
 
 @pytest.mark.parametrize("name", ["max", "min"])
