@@ -53,5 +53,6 @@ def predicate(name, x):
 
 def binary_math(name, a, b):
     """The function `name` of a and b (one dtype; Python numbers take it), broadcast, in
-    that dtype."""
-    return np.asarray(_BINARY[name](a, b))
+    that dtype. Division by zero is silent (integers give 0, floats inf or NaN), as in JAX."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.asarray(_BINARY[name](a, b))
