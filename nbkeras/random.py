@@ -28,7 +28,7 @@ from .core.spec import Spec
 from .core.tensor import Tensor
 from .ops.core import cast
 from .ops.elementwise import add, maximum, multiply, subtract
-from .ops.nn import dropout as _dropout
+from .ops.dropout import dropout as _dropout
 from .ops.op import Op, convert_to_tensor, float_dtype
 
 __all__ = ["SeedGenerator", "beta", "binomial", "categorical", "dropout", "gamma", "normal",

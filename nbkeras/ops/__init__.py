@@ -7,7 +7,8 @@ from .elementwise import (abs, absolute, add, divide, divide_no_nan, equal, exp,
                           greater_equal, less, less_equal, log, maximum, minimum, multiply,
                           negative, not_equal, power, sqrt, square, subtract, true_divide)
 from .matmul import dot, matmul  # noqa: F401
-from .nn import dense, dropout  # noqa: F401
+from .dense import dense  # noqa: F401
+from .dropout import dropout  # noqa: F401
 from .op import Op, convert_to_tensor  # noqa: F401
 from .reduction import amax, amin, max, mean, min, prod, sum  # noqa: F401
 from .shape import (broadcast_to, concatenate, expand_dims, getitem, moveaxis,  # noqa: F401

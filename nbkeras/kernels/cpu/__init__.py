@@ -15,6 +15,7 @@ from .math import *  # noqa: F401,F403
 from .linalg import *  # noqa: F401,F403
 from .sorting import *  # noqa: F401,F403
 from .scatter import *  # noqa: F401,F403
+from .sampling import *  # noqa: F401,F403
 
 from . import memory  # noqa: E402
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from ... import ops
 from ...core.random import SeedGenerator
-from ...ops.nn import dropout_keep
+from ...ops.dropout import dropout_keep
 from ..layer import Layer, require
 
 _SELU_ALPHA = 1.6732632423543772848170429916717

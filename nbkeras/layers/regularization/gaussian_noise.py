@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from ... import ops
 from ...core.random import SeedGenerator
-from ...ops.nn import random_normal
+from ...ops.dropout import random_normal
 from ..layer import Layer, require
 
 

@@ -1,4 +1,4 @@
-"""nbkeras/ops/nn.py: dense and dropout (seeded masks, rates, noise_shape, gradient).
+"""nbkeras/ops/dense.py and dropout.py: dense and dropout (seeded masks, rates, noise_shape, gradient).
 
 Forwards against plain numpy (tests/reference.py), gradients against central differences
 (check_grads), on every device of the `device` fixture (tests/conftest.py)."""
