@@ -39,6 +39,9 @@ FLOAT_BINARY_MATH = (    # floats of one dtype -> that dtype
     "arctan2", "hypot", "logaddexp", "logaddexp2", "nextafter", "heaviside", "ldexp")
 INTEGER_BINARY_MATH = (  # ints (bools too for the bitwise three) of one dtype -> that dtype
     "gcd", "lcm", "bitwise_and", "bitwise_or", "bitwise_xor", "left_shift", "right_shift")
+# Resampling (kernels/<device>/sampling.py): fill modes by code, as jax.scipy.ndimage's.
+SAMPLING_FILL_MODES = ("constant", "nearest", "wrap", "mirror", "reflect")
+
 BINARY_MATH = (FLOAT_BINARY_MATH + INTEGER_BINARY_MATH
                + ("mod", "fmod", "floor_divide", "fmax", "fmin"))   # these take both
 
@@ -176,6 +179,15 @@ API = (
     Kernel("bilinear_resize_forward", "(x, size)",
            "x (N, H, W, C) -> (N, *size, C), half-pixel bilinear"),
     Kernel("bilinear_resize_backward", "(dy, x_shape)", "dx of bilinear_resize_forward"),
+    # ---- image resampling at fractional coordinates (kernels/<device>/sampling.py)
+    Kernel("sample_forward", "(x, coordinates, order, mode, fill_value)",
+           "float x (B, *spatial (d axes), C) at coordinates (B, M, d) -> (B, M, C): the "
+           "nearest cell (order 0) or the 2**d cells around mixed linearly (order 1); off-grid "
+           "cells by the fill mode `mode` (one of SAMPLING_FILL_MODES), 'constant' reading "
+           "fill_value per tap"),
+    Kernel("sample_backward",
+           "(dy, x, coordinates, order, mode, fill_value, coordinates_gradient)",
+           "(dx, dcoordinates or None) of sample_forward (order 0: dcoordinates zero)"),
     # ---- counter-based random numbers (kernels/counter_random.py): the same on every device
     Kernel("dropout_mask", "(shape, rate, seed, counter, dtype)",
            "1 / (1 - rate) where uniform i of draw `counter` of stream `seed` >= rate, else 0"),
