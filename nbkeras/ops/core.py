@@ -112,9 +112,9 @@ def where(condition, x1, x2):
     return Where()(condition, x1, x2)
 
 
-def stop_gradient(x):
-    """x itself, with no gradient flowing back through it."""
-    return StopGradient()(x)
+def stop_gradient(variable):
+    """`variable` itself, with no gradient flowing back through it (Keras's argument name)."""
+    return StopGradient()(variable)
 
 
 def argmax(x, axis=None, keepdims=False):

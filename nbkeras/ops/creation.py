@@ -7,13 +7,16 @@ to int32, as in Keras; none of these ops has a gradient (their values are consta
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 
 from .. import config
 from ..core.dtype import standardize_dtype
 from ..core.keras_tensor import KerasTensor
+from ..core.spec import Spec
 from ..core.tensor import Tensor
-from .op import convert_to_tensor
+from .op import Op, convert_to_tensor
 
 __all__ = ["zeros", "ones", "full", "empty", "zeros_like", "ones_like", "full_like",
            "empty_like", "arange", "linspace", "logspace", "geomspace", "eye", "identity", "tri",
@@ -82,43 +85,56 @@ def full(shape, fill_value, dtype=None) -> Tensor:
     return _new(values, dtype or config.floatx())
 
 
-def _like(x, dtype):
-    """x as a Tensor and the dtype of the result (x's unless given)."""
-    x = convert_to_tensor(x)
-    return x, standardize_dtype(dtype) if dtype is not None else x.dtype
+@dataclass(frozen=True, eq=False)
+class FullLike(Op):
+    """x (shape S) -> `value` broadcast to S, of `dtype`; a constant: no gradient reaches x."""
+
+    value: np.ndarray = field(repr=False)
+    dtype: str | None        # None: x's dtype
+
+    def output_spec(self, x: Spec) -> Spec:
+        try:
+            np.broadcast_shapes(self.value.shape, tuple(1 if n is None else n for n in x.shape))
+        except ValueError:
+            raise ValueError(f"full_like: fill_value of shape {self.value.shape} cannot be "
+                             f"broadcast to x's shape {x.shape}") from None
+        return Spec(x.shape, self.dtype or x.dtype)
+
+    def forward(self, k, x):
+        dtype = self.dtype or x.dtype
+        self.output_spec(Spec(tuple(x.shape), dtype))
+        filled = k.broadcast_to(k.asarray(self.value.astype(dtype)), tuple(x.shape))
+        return k.cast(filled, dtype), ()
+
+    def vjp(self, k, dy, residuals, needs):
+        return (None,)
 
 
-def _on_device_of(x: Tensor, values: np.ndarray, dtype: str) -> Tensor:
-    return convert_to_tensor(values.astype(dtype), device=x.device)
-
-
-def zeros_like(x, dtype=None) -> Tensor:
-    """Zeros of x's shape (and dtype unless `dtype`), on x's device."""
-    x, dtype = _like(x, dtype)
-    return _on_device_of(x, np.zeros(x.shape), dtype)
-
-
-def ones_like(x, dtype=None) -> Tensor:
-    """Ones of x's shape (and dtype unless `dtype`), on x's device."""
-    x, dtype = _like(x, dtype)
-    return _on_device_of(x, np.ones(x.shape), dtype)
-
-
-def empty_like(x, dtype=None) -> Tensor:
-    """A tensor of x's shape and dtype (zeros), on x's device."""
-    return zeros_like(x, dtype)
-
-
-def full_like(x, fill_value, dtype=None) -> Tensor:
-    """`fill_value` in x's shape (and dtype unless `dtype`), on x's device."""
-    x, dtype = _like(x, dtype)
+def _like(x, fill_value, dtype):
     value = np.asarray(fill_value.numpy() if isinstance(fill_value, Tensor) else fill_value)
-    try:
-        values = np.broadcast_to(value, x.shape)
-    except ValueError:
-        raise ValueError(f"full_like: fill_value of shape {value.shape} cannot be broadcast to "
-                         f"x's shape {x.shape}") from None
-    return _on_device_of(x, np.array(values), dtype)
+    x = x if isinstance(x, (Tensor, KerasTensor)) else convert_to_tensor(x)
+    return FullLike(value, None if dtype is None else standardize_dtype(dtype))(x)
+
+
+def zeros_like(x, dtype=None):
+    """Zeros of x's shape (and dtype unless `dtype`), on x's device; symbolic for a
+    KerasTensor."""
+    return _like(x, 0, dtype)
+
+
+def ones_like(x, dtype=None):
+    """Ones of x's shape (and dtype unless `dtype`), on x's device."""
+    return _like(x, 1, dtype)
+
+
+def empty_like(x, dtype=None):
+    """A tensor of x's shape and dtype (zeros), on x's device."""
+    return _like(x, 0, dtype)
+
+
+def full_like(x, fill_value, dtype=None):
+    """`fill_value` (broadcast) in x's shape (and dtype unless `dtype`), on x's device."""
+    return _like(x, fill_value, dtype)
 
 
 # ---- ranges and grids --------------------------------------------------------------------
@@ -165,6 +181,10 @@ def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0) -> Tensor:
     values = np.geomspace(np.asarray(start, np.float64), np.asarray(stop, np.float64),
                           int(num), endpoint=endpoint, axis=axis)
     return _new(values, dtype or config.floatx())
+
+
+def _on_device_of(x: Tensor, values: np.ndarray, dtype: str) -> Tensor:
+    return convert_to_tensor(values.astype(dtype), device=x.device)
 
 
 def meshgrid(*x, indexing="xy") -> list[Tensor]:

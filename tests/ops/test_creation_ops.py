@@ -139,3 +139,15 @@ def test_the_keras_guide_compute_sum_layer_runs():
     np.testing.assert_array_equal(my_sum(x).numpy(), [4.0, 4.0])
     assert len(my_sum.weights) == 1 and len(my_sum.non_trainable_weights) == 1
     assert my_sum.trainable_weights == []
+
+
+def test_like_ops_on_keras_tensors_build_graphs():
+    inputs = nk.Input((3,))
+    outputs = ops.add(inputs, ops.full_like(inputs, [1.0, 2.0, 3.0]))
+    assert ops.zeros_like(inputs, "int32").dtype == "int32"
+    model = nk.Model(inputs, outputs)
+    np.testing.assert_allclose(model.predict(np.zeros((2, 3), np.float32), verbose=0),
+                               [[1.0, 2.0, 3.0]] * 2)
+    with pytest.raises(ValueError, match=r"full_like: fill_value of shape \(2,\) cannot be "
+                                         r"broadcast to x's shape \(None, 3\)"):
+        ops.full_like(inputs, [1.0, 2.0])
