@@ -194,12 +194,46 @@ def dsplit(x, indices_or_sections) -> list:
     return _split_along(x, indices_or_sections, 2, "dsplit", 3)
 
 
+@dataclass(frozen=True)
+class Unstack(Op):
+    """x (..., n at `axis`, ...) -> the n slices along axis, as n outputs; the VJP stacks the
+    cotangents once (zeros for slices no gradient reached) instead of n scatters."""
+
+    axis: int
+    count: int
+
+    @property
+    def n_outputs(self) -> int:
+        return self.count
+
+    def output_spec(self, x: Spec):
+        spec = Spec(x.shape[:self.axis] + x.shape[self.axis + 1:], x.dtype)
+        return tuple(spec for _ in range(self.count)) if self.count > 1 else spec
+
+    def forward(self, k, x):
+        slices = tuple(k.getitem(x, _along(self.axis, i)) for i in range(self.count))
+        return (slices if self.count > 1 else slices[0]), ()
+
+    def vjp(self, k, dys, residuals, needs):
+        dys = dys if self.count > 1 else (dys,)
+        reference = next(dy for dy in dys if dy is not None)
+        zeros = k.cast(k.broadcast_to(k.asarray(np.zeros((), reference.dtype)),
+                                      tuple(reference.shape)), reference.dtype)
+        return (k.concatenate([k.expand_dims(zeros if dy is None else dy, self.axis)
+                               for dy in dys], self.axis),)
+
+
 def unstack(x, num=None, axis=0) -> list:
     """The slices of x along `axis`, as a list."""
     axis = _axis(x, axis, "unstack")
     if num is not None and num != x.shape[axis]:
         raise ValueError(f"unstack: num={num} does not match axis {axis} of shape {x.shape}")
-    return [GetItem(_along(axis, i))(x) for i in range(x.shape[axis])]
+    if x.shape[axis] is None:
+        raise ValueError(f"unstack: axis {axis} of shape {x.shape} has an unknown size")
+    if x.shape[axis] == 0:
+        return []
+    outputs = Unstack(axis, x.shape[axis])(x)
+    return list(outputs) if x.shape[axis] > 1 else [outputs]
 
 
 def swapaxes(x, axis1, axis2):
