@@ -367,7 +367,7 @@ def _float_floor_divide(x, y, c):
 @device
 def _binary_float(op, x, y, c):
     """BINARY_MATH's function number `op` of the floats x and y."""
-    zero, half, one = c[0], c[1], c[2]
+    zero, one = c[0], c[2]
     if op == _ARCTAN2:
         return math.atan2(x, y)
     if op == _HYPOT:
