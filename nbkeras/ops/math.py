@@ -87,6 +87,9 @@ def _integers(who: str, *named, bools: bool = True) -> list[str]:
     return dtypes
 
 
+# Dtype rules: rule(who, x) or rule(who, x1, x2) -> the output dtype, or TypeError naming
+# the op, the argument and its shape for a dtype the op does not take.
+
 def _to_float(who, x): return _floating(_dtype(who, x))
 def _to_float_wide(who, x): return _floating(_dtype(who, x), wide=True)
 def _same(who, x): return _dtype(who, x)
@@ -102,21 +105,16 @@ def _numeric(who, x):
     return dtype
 
 
-def _float_pair(who, a, b): return _floating(_promote(_dtype(who, a, "x1"), _dtype(who, b, "x2")))
-
-
-def _float_pair_wide(who, a, b):
-    return _floating(_promote(_dtype(who, a, "x1"), _dtype(who, b, "x2")), wide=True)
+def _any_pair(who, a, b): return _promote(_dtype(who, a, "x1"), _dtype(who, b, "x2"))
+def _float_pair(who, a, b): return _floating(_any_pair(who, a, b))
+def _float_pair_wide(who, a, b): return _floating(_any_pair(who, a, b), wide=True)
+def _bitwise_pair(who, a, b): return result_dtype(*_integers(who, ("x", a), ("y", b)))
 
 
 def _numeric_pair(who, a, b):
     """Promoted; two bools give int32 (Keras)."""
-    dtype = _promote(_dtype(who, a, "x1"), _dtype(who, b, "x2"))
+    dtype = _any_pair(who, a, b)
     return "int32" if dtype == "bool" else dtype
-
-
-def _any_pair(who, a, b): return _promote(_dtype(who, a, "x1"), _dtype(who, b, "x2"))
-def _bitwise_pair(who, a, b): return result_dtype(*_integers(who, ("x", a), ("y", b)))
 
 
 def _shift_pair(who, a, b):
@@ -205,13 +203,16 @@ def _square_plus(k, x, c):
 
 
 _FLOAT_DOC = ("{}: elementwise, x (any shape) -> the same shape; floats keep their dtype, "
-              "ints and bools give {}. Differentiable.")
+              "ints and bools give {}. {}.")
 
 
 def _float_function(name, derivative, wide=False, kernel=None):
+    """The public float function `name(x)`: the unary_math kernel `name` unless `kernel`
+    is given; `wide`: int64 gives float64."""
     rule = _to_float_wide if wide else _to_float
     op = Unary(name, rule, kernel or _kernel(name), derivative)
-    return _unary(op, _FLOAT_DOC.format(name, "floatx (int64: float64)" if wide else "floatx"))
+    return _unary(op, _FLOAT_DOC.format(name, "floatx (int64: float64)" if wide else "floatx",
+                                        "Differentiable" if derivative else "Zero gradient"))
 
 
 sin = _float_function("sin", lambda k, x, y: k.unary_math("cos", x))
@@ -297,8 +298,10 @@ conjugate = _unary(Identity("conjugate"),
 
 
 def _bitwise_not(k, x):
-    return k.predicate("logical_not", x) if x.dtype == np.bool_ else k.binary_math(
-        "bitwise_xor", x, -1)
+    """~x: not x for bools, else x ^ (all bits set)."""
+    if x.dtype == np.bool_:
+        return k.predicate("logical_not", x)
+    return k.binary_math("bitwise_xor", x, np.array(-1).astype(x.dtype)[()])
 
 
 bitwise_not = _unary(Unary("bitwise_not", _bitwise, _bitwise_not),
@@ -385,18 +388,18 @@ class NanToNum(Op):
 
     def forward(self, k, x):
         if not is_float(_same("nan_to_num", x)):
-            return x, None
+            return x, ()
         info = np.finfo(x.dtype)
         high = info.max if self.posinf is None else self.posinf
         low = info.min if self.neginf is None else self.neginf
         y = k.where(k.predicate("isnan", x), x.dtype.type(self.nan), x)
         y = k.where(k.predicate("isposinf", x), x.dtype.type(high), y)
-        return k.where(k.predicate("isneginf", x), x.dtype.type(low), y), x
+        return k.where(k.predicate("isneginf", x), x.dtype.type(low), y), (x,)
 
     def vjp(self, k, dy, residuals, needs):
-        if residuals is None:
+        if not residuals:
             return (None,)
-        return (k.where(k.predicate("isfinite", residuals), dy, 0),)
+        return (k.where(k.predicate("isfinite", residuals[0]), dy, 0),)
 
 
 def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
@@ -452,7 +455,7 @@ def _binary(op: Op, doc: str, bitwise: bool = False) -> Callable:
     return function
 
 
-def _extremum_partials(k, dy, a, b, first):
+def _extremum_partials(k, dy, first):
     """dy to a where `first`, else to b."""
     return k.where(first, dy, 0), k.where(first, 0, dy)
 
@@ -524,13 +527,13 @@ floor_divide = _binary(
     "Zero gradient.")
 fmax = _binary(
     Binary("fmax", _any_pair, lambda k, a, b: k.binary_math("fmax", a, b),
-           lambda k, dy, a, b, y: _extremum_partials(k, dy, a, b, k.binary_math(
+           lambda k, dy, a, b, y: _extremum_partials(k, dy, k.binary_math(
                "bitwise_or", k.greater(a, b), k.predicate("isnan", b)))),
     "The larger of x1 and x2, ignoring a NaN, broadcast, promoted. The gradient goes to the "
     "one taken (to x2 on ties, as JAX).")
 fmin = _binary(
     Binary("fmin", _any_pair, lambda k, a, b: k.binary_math("fmin", a, b),
-           lambda k, dy, a, b, y: _extremum_partials(k, dy, a, b, k.binary_math(
+           lambda k, dy, a, b, y: _extremum_partials(k, dy, k.binary_math(
                "bitwise_or", k.less(a, b), k.predicate("isnan", b)))),
     "The smaller of x1 and x2, ignoring a NaN, broadcast, promoted. The gradient goes to the "
     "one taken (to x2 on ties, as JAX).")

@@ -280,7 +280,7 @@ def _float_predicate(op, x, out, c):
     for i in range(grid(1), x.size, gridsize(1)):
         v = x[i]
         if op == _ISFINITE:
-            out[i] = v - v == zero
+            out[i] = abs(v) < inf
         elif op == _ISINF:
             out[i] = v == inf or v == -inf
         elif op == _ISNAN:
