@@ -35,3 +35,4 @@ from .signal import *  # noqa: F401,F403
 from .correlation import *  # noqa: F401,F403
 from .control_flow import *  # noqa: F401,F403
 from .math import *  # noqa: F401,F403
+from .image import *  # noqa: F401,F403
