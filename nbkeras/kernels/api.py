@@ -188,6 +188,10 @@ API = (
     Kernel("sample_backward",
            "(dy, x, coordinates, order, mode, fill_value, coordinates_gradient)",
            "(dx, dcoordinates or None) of sample_forward (order 0: dcoordinates zero)"),
+    # ---- connectionist temporal classification (kernels/<device>/ctc.py)
+    Kernel("ctc_loss", "(log_probs, labels, label_lengths, logit_lengths, blank)",
+           "(loss (B,), d loss / d logits (B, T, C)) of log_probs = log_softmax(logits) and "
+           "int64 labels (B, L), by one forward-backward pass; inf and 0 where nothing fits"),
     # ---- counter-based random numbers (kernels/counter_random.py): the same on every device
     Kernel("dropout_mask", "(shape, rate, seed, counter, dtype)",
            "1 / (1 - rate) where uniform i of draw `counter` of stream `seed` >= rate, else 0"),

@@ -32,7 +32,10 @@ from .scatter import *  # noqa: F401,F403
 from .products import *  # noqa: F401,F403
 from .statistics import *  # noqa: F401,F403
 from .signal import *  # noqa: F401,F403
-from .correlation import *  # noqa: F401,F403
 from .control_flow import *  # noqa: F401,F403
 from .math import *  # noqa: F401,F403
+from .nn_functions import *  # noqa: F401,F403
+from .attention import *  # noqa: F401,F403
+from .ctc import *  # noqa: F401,F403
+from .correlation import *  # noqa: F401,F403
 from .image import *  # noqa: F401,F403
