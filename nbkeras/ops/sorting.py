@@ -277,16 +277,21 @@ class Unique(Op):
         return order
 
     def forward(self, k, x):
-        moved = k.reshape(x, (-1,)) if self.axis is None else k.swapaxes(x, self.axis, 0)
+        # the unique axis first, the others after it in order (numpy's lexicographic order)
+        axes = (() if self.axis is None else
+                (self.axis,) + tuple(a for a in range(len(x.shape)) if a != self.axis))
+        moved = k.reshape(x, (-1,)) if self.axis is None else k.transpose(x, axes)
         n = moved.shape[0]
         rows = k.reshape(moved, (n, -1))        # one row per candidate: an element or a slice
         order = (k.sort(moved)[1] if self.axis is None else self._rows_order(k, rows))
         ranked = k.getitem(rows, order)
-        changed = k.not_equal(k.getitem(ranked, slice(1, None)), k.getitem(ranked, slice(None, -1)))
+        changed = k.not_equal(k.getitem(ranked, slice(1, None)),
+                              k.getitem(ranked, slice(None, -1)))
         starts = k.concatenate([k.asarray(np.ones(min(n, 1), bool)),
                                 k.greater(k.reduce("sum", changed, 1, False), 0)], 0)
         picked = k.reshape(k.getitem(ranked, starts), (-1,) + tuple(moved.shape[1:]))
-        values = picked if self.axis is None else k.swapaxes(picked, 0, self.axis)
+        values = (picked if self.axis is None
+                  else k.transpose(picked, k.inverse_permutation(axes)))
         first = k.getitem(k.asarray(np.arange(n, dtype=np.int64)), starts)
         outputs = [values]
         if self.return_index:

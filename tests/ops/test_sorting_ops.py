@@ -217,6 +217,14 @@ def test_unique_with_size_and_axis(device):
     assert_matches(counts, [1, 1, 2], rtol=0, atol=0, dtype="int32")
     assert_matches(ops.unique(rows, axis=1), [[1, 2], [0, 1], [1, 2], [0, 0]], rtol=0,
                    atol=0, dtype="int32")
+    cube = np.random.default_rng(5).integers(0, 2, (2, 3, 4)).astype(np.int32)
+    for axis in range(3):                  # slices compare in numpy's (moveaxis) order
+        picked = np.moveaxis(cube, axis, 0).reshape(cube.shape[axis], -1)
+        distinct = sorted(set(map(tuple, picked)))
+        index = [next(i for i, row in enumerate(map(tuple, picked)) if row == d)
+                 for d in distinct]
+        assert_matches(ops.unique(cube, axis=axis), np.take(cube, index, axis), rtol=0,
+                       atol=0, dtype="int32")
     assert symbolic_shape(lambda t: ops.unique(t, return_counts=True), x) == [(None,), (None,)]
     assert symbolic_shape(lambda t: ops.unique(t, size=4), x) == (4,)
 
