@@ -33,7 +33,7 @@ def as_float_tensor(x, dtype=None, device=None) -> Tensor:
     of a Tensor is an op, so gradients flow through it. Arrays go to `device` (default: the
     current one); a Tensor stays where it is."""
     if dtype is not None and not isinstance(x, Tensor):
-        return ops.convert_to_tensor(x, standardize_dtype(dtype), device)   # no float32 detour
+        return ops.convert_to_tensor(x, standardize_dtype(dtype), device=device)  # no float32 detour
     t = x if isinstance(x, Tensor) else ops.convert_to_tensor(x, device=device)
     target = standardize_dtype(dtype) if dtype is not None else (
         t.dtype if is_float(t.dtype) else config.floatx())
@@ -91,7 +91,7 @@ def reduce_weighted_values(values, sample_weight=None, mask=None,
             # valid entries weigh total/valid, so the mean over all is the mean over valid
             valid = mask.sum()
             mask = mask * (mask.size / valid if valid else 0.0)
-        mask = ops.convert_to_tensor(mask, values.dtype, values.device)
+        mask = ops.convert_to_tensor(mask, values.dtype, device=values.device)
         if sample_weight is None:
             sample_weight = mask
         else:

@@ -70,6 +70,6 @@ def conv_max_pool(conv, pool, x):
     """`pool(conv(x))` in one pass (see `fuses_with_max_pool`)."""
     x = conv._convert_input(x)
     conv._maybe_build(x)                # checks x against the layer's input spec, as a call does
-    return ops.conv(x, conv.kernel, conv.bias, conv.strides, conv.padding, conv.data_format,
-                    conv.dilation_rate, conv.groups, conv.activation,
-                    max_pool=(pool.pool_size, pool.strides))
+    return ops.conv(x, conv.kernel, conv.strides, conv.padding, conv.data_format,
+                    conv.dilation_rate, bias=conv.bias, groups=conv.groups,
+                    activation=conv.activation, max_pool=(pool.pool_size, pool.strides))

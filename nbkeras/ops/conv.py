@@ -291,11 +291,12 @@ def _call(op, x, kernel, bias):
     return op(x, kernel) if bias is None else op(x, kernel, bias)
 
 
-def conv(x, kernel, bias=None, strides=1, padding="valid", data_format=None, dilation_rate=1,
-         groups=None, activation=None, max_pool=None):
-    """activation(conv(x, kernel) + bias) for 1-D, 2-D and 3-D inputs (rank from the kernel).
+def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1, *,
+         bias=None, groups=None, activation=None, max_pool=None):
+    """activation(conv(inputs, kernel) + bias) for 1-D, 2-D and 3-D inputs (rank from the
+    kernel). Keras's arguments, then nbkeras's fused extras by keyword.
 
-    x: (N, *spatial, C) (channels_last) or (N, C, *spatial); kernel: (*k, C // groups, F);
+    inputs: (N, *spatial, C) (channels_last) or (N, C, *spatial); kernel: (*k, C // groups, F);
     bias: (F,) or None. groups: None infers C // kernel.shape[-2], as keras.ops.conv does.
     padding: "valid", "same", "causal" (1-D only) or ((before, after), ...) per axis.
     max_pool: None, or (pool_size, strides) to max-pool the result over valid windows in the
@@ -321,11 +322,11 @@ def conv(x, kernel, bias=None, strides=1, padding="valid", data_format=None, dil
             n_groups = 1 if channels is None else max(1, channels // kernel.shape[-2])
         return _call(Conv(strides, padding, dilation, int(n_groups), fused, max_pool), x,
                      kernel, bias)
-    return _in_layout("conv", x, data_format, activation, body)
+    return _in_layout("conv", inputs, data_format, activation, body)
 
 
-def depthwise_conv(x, kernel, bias=None, strides=1, padding="valid", data_format=None,
-                   dilation_rate=1, activation=None):
+def depthwise_conv(inputs, kernel, strides=1, padding="valid", data_format=None,
+                   dilation_rate=1, *, bias=None, activation=None):
     """Each input channel c convolved with its own depth_multiplier filters:
     kernel (*k, C, depth_multiplier) -> output channel c * depth_multiplier + m."""
     rank = len(kernel.shape) - 2
@@ -335,7 +336,7 @@ def depthwise_conv(x, kernel, bias=None, strides=1, padding="valid", data_format
 
     def body(x, fused):
         return _depthwise(x, kernel, bias, strides, padding, dilation, fused)
-    return _in_layout("depthwise_conv", x, data_format, activation, body)
+    return _in_layout("depthwise_conv", inputs, data_format, activation, body)
 
 
 def _depthwise(x, kernel, bias, strides, padding, dilation, fused):
@@ -345,8 +346,8 @@ def _depthwise(x, kernel, bias, strides, padding, dilation, fused):
     return _call(Conv(strides, padding, dilation, channels, fused), x, grouped, bias)
 
 
-def separable_conv(x, depthwise_kernel, pointwise_kernel, bias=None, strides=1,
-                   padding="valid", data_format=None, dilation_rate=1, activation=None):
+def separable_conv(inputs, depthwise_kernel, pointwise_kernel, strides=1, padding="valid",
+                   data_format=None, dilation_rate=1, *, bias=None, activation=None):
     """depthwise_conv (strides, padding, dilation) then a 1x1 conv with pointwise_kernel
     (1.., C * depth_multiplier, F), + bias (F,), then activation."""
     rank = len(depthwise_kernel.shape) - 2
@@ -358,12 +359,12 @@ def separable_conv(x, depthwise_kernel, pointwise_kernel, bias=None, strides=1,
     def body(x, fused):
         y = _depthwise(x, depthwise_kernel, None, strides, padding, dilation, "linear")
         return _call(Conv(ones, "valid", ones, 1, fused), y, pointwise_kernel, bias)
-    return _in_layout("separable_conv", x, data_format, activation, body)
+    return _in_layout("separable_conv", inputs, data_format, activation, body)
 
 
-def conv_transpose(x, kernel, bias=None, strides=1, padding="valid", output_padding=None,
-                   data_format=None, dilation_rate=1, activation=None):
-    """The transposed convolution: x (N, *spatial, C), kernel (*k, F, C) -> (N, *out, F) with
+def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=None,
+                   data_format=None, dilation_rate=1, *, bias=None, activation=None):
+    """The transposed convolution: inputs (N, *spatial, C), kernel (*k, F, C) -> (N, *out, F) with
     Keras's output length; output_padding (each < its stride) adds cells at the end."""
     from .. import activations
 
@@ -380,4 +381,4 @@ def conv_transpose(x, kernel, bias=None, strides=1, padding="valid", output_padd
     def body(x, fused):
         y = _call(ConvTranspose(strides, padding, output_padding, dilation), x, kernel, bias)
         return y if fused == "linear" else activations.get(fused)(y)
-    return _in_layout("conv_transpose", x, data_format, activation, body)
+    return _in_layout("conv_transpose", inputs, data_format, activation, body)

@@ -127,5 +127,9 @@ def argmin(x, axis=None, keepdims=False):
     return ArgMax(axis, bool(keepdims), smallest=True)(x)
 
 
-def one_hot(x, num_classes: int, axis: int = -1, dtype=None):
+def one_hot(x, num_classes: int, axis: int = -1, dtype=None, sparse=False):
+    """Integer x -> one-hot rows of `num_classes` at `axis` (indices outside [0, num_classes)
+    give zero rows); nbkeras tensors are dense, so sparse=True raises."""
+    if sparse:
+        raise ValueError("one_hot: nbkeras tensors are dense; received sparse=True")
     return OneHot(int(num_classes), int(axis), standardize_dtype(dtype))(x)

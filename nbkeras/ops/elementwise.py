@@ -217,10 +217,17 @@ greater = _binary(Compare(lambda k: k.greater))
 greater_equal = _binary(Compare(lambda k: k.greater_equal))
 equal = _binary(Compare(lambda k: k.equal))
 not_equal = _binary(Compare(lambda k: k.not_equal))
-negative = Negative()
-exp = Exp()
-log = Log()
-sqrt = Sqrt()
-square = Square()
-abs = Abs()
+def _unary(op: Op, name: str, doc: str):
+    def apply(x):
+        return op(x)
+    apply.__name__, apply.__qualname__, apply.__doc__ = name, name, doc
+    return apply
+
+
+negative = _unary(Negative(), "negative", "-x.")
+exp = _unary(Exp(), "exp", "e ** x (integers give floatx).")
+log = _unary(Log(), "log", "The natural logarithm of x.")
+sqrt = _unary(Sqrt(), "sqrt", "The square root of x.")
+square = _unary(Square(), "square", "x * x.")
+abs = _unary(Abs(), "abs", "|x|.")
 absolute = abs

@@ -49,19 +49,19 @@ class MatMul(Op):
 _matmul = MatMul()
 
 
-def matmul(a, b):
+def matmul(x1, x2):
     """numpy.matmul, differentiable in both operands."""
-    return _matmul(a, b)
+    return _matmul(x1, x2)
 
 
-def dot(a, b):
-    """numpy.dot: matmul for rank <= 2; otherwise sums a's last axis with b's second-to-last."""
-    if not len(a.shape) or not len(b.shape):
-        return multiply(a, b)
-    if len(a.shape) <= 2 and len(b.shape) <= 2 or len(b.shape) < 2:
-        return _matmul(a, b)
-    inner, last = b.shape[-2], b.shape[-1]
-    rest = b.shape[:-2]
-    flat_b = reshape(moveaxis(b, -2, 0), (inner, -1))       # (K, rest * N)
-    out = _matmul(a, flat_b)                                 # (..., rest * N)
-    return reshape(out, tuple(-1 if n is None else n for n in a.shape[:-1]) + rest + (last,))
+def dot(x1, x2):
+    """numpy.dot: matmul for rank <= 2; otherwise sums x1's last axis with x2's second-to-last."""
+    if not len(x1.shape) or not len(x2.shape):
+        return multiply(x1, x2)
+    if len(x1.shape) <= 2 and len(x2.shape) <= 2 or len(x2.shape) < 2:
+        return _matmul(x1, x2)
+    inner, last = x2.shape[-2], x2.shape[-1]
+    rest = x2.shape[:-2]
+    flat_b = reshape(moveaxis(x2, -2, 0), (inner, -1))       # (K, rest * N)
+    out = _matmul(x1, flat_b)                                 # (..., rest * N)
+    return reshape(out, tuple(-1 if n is None else n for n in x1.shape[:-1]) + rest + (last,))

@@ -106,14 +106,19 @@ def spec_of(x) -> Spec:
     return Spec(tensor.shape, tensor.dtype)
 
 
-def convert_to_tensor(x, dtype=None, device: str | None = None) -> Tensor:
+def convert_to_tensor(x, dtype=None, sparse=None, ragged=None, *,
+                      device: str | None = None) -> Tensor:
     """A Tensor from an array, a Tensor, a Python number or nested list, on `device` (the
-    current device if None; a Tensor stays where it is).
+    current device if None; a Tensor stays where it is). nbkeras tensors are dense:
+    `sparse=True` or `ragged=True` raise.
 
     Python floats (and lists of them) become `floatx`, as in Keras; numpy arrays keep
     their dtype unless `dtype` is given."""
     if isinstance(x, KerasTensor):
         raise TypeError(f"convert_to_tensor: {x!r} is symbolic and has no value")
+    if sparse or ragged:
+        raise ValueError(f"convert_to_tensor: nbkeras tensors are dense; received "
+                         f"sparse={sparse!r}, ragged={ragged!r}")
     if isinstance(x, Tensor) or on_device(x):
         tensor = x if isinstance(x, Tensor) else Tensor(x)
         if dtype is None or tensor.dtype == standardize_dtype(dtype):

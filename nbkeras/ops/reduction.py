@@ -18,6 +18,10 @@ def normalize_axes(axis, ndim: int, who: str) -> tuple[int, ...]:
     return tuple(sorted(a % ndim for a in axes))
 
 
+_WIDENED = {"bool": "int32", "int8": "int32", "int16": "int32", "uint8": "uint32",
+            "uint16": "uint32"}
+
+
 @dataclass(frozen=True)
 class Reduce(Op):
     """x (shape S) -> x reduced over `axes` (kept as size 1 when keepdims)."""
@@ -33,10 +37,22 @@ class Reduce(Op):
     def output_spec(self, x: Spec) -> Spec:
         shape = tuple(1 if i in self.axes else n for i, n in enumerate(x.shape)
                       if self.keepdims or i not in self.axes)
-        return Spec(shape, float_dtype(x.dtype) if self.kernel == "mean" else x.dtype)
+        return Spec(shape, self._dtype(x.dtype))
+
+    def _dtype(self, dtype: str) -> str:
+        """mean: float; sum and prod: bool and narrow integers accumulate in 32 bits (Keras's
+        rule); max and min: x's dtype."""
+        if self.kernel == "mean":
+            return float_dtype(dtype)
+        if self.kernel in ("sum", "prod") and dtype in _WIDENED:
+            return _WIDENED[dtype]
+        return dtype
 
     def forward(self, k, x):
         y = k.reduce(self.kernel, x, self.axes, self.keepdims)
+        dtype = self._dtype(x.dtype.name)
+        if y.dtype != dtype:                   # numpy's sum of int32 is int64
+            y = k.cast(y, dtype)
         if self.kernel == "sum":
             return y, (x.shape,)
         if self.kernel == "mean":
@@ -70,7 +86,41 @@ def _reduction(kernel: str):
 
 sum = _reduction("sum")
 mean = _reduction("mean")
-max = _reduction("max")
-min = _reduction("min")
-prod = _reduction("prod")
+
+
+def _extreme(kernel: str, x, axis, keepdims: bool, initial):
+    """max or min over axis; with `initial`, also over that value (which an empty reduction
+    returns)."""
+    from .creation import full                      # creation builds on ops: on use
+    from .elementwise import maximum, minimum
+
+    ndim = len(x.shape) if hasattr(x, "shape") else 0
+    op = Reduce(kernel, normalize_axes(axis, ndim, kernel), bool(keepdims))
+    if initial is None:
+        return op(x)
+    if any(x.shape[a] == 0 for a in op.axes):
+        shape = op.output_spec(Spec(tuple(x.shape), str(x.dtype))).shape
+        return full(shape, initial, x.dtype)
+    return (maximum if kernel == "max" else minimum)(op(x), initial)
+
+
+def max(x, axis=None, keepdims=False, initial=None):
+    """The largest element of x over `axis` (all axes if None), and `initial` if given."""
+    return _extreme("max", x, axis, keepdims, initial)
+
+
+def min(x, axis=None, keepdims=False, initial=None):
+    """The smallest element of x over `axis` (all axes if None), and `initial` if given."""
+    return _extreme("min", x, axis, keepdims, initial)
+
+
+def prod(x, axis=None, keepdims=False, dtype=None):
+    """The product of x's elements over `axis`, computed in `dtype` if given."""
+    from .core import cast                          # core imports this module
+
+    ndim = len(x.shape) if hasattr(x, "shape") else 0
+    x = x if dtype is None else cast(x, dtype)
+    return Reduce("prod", normalize_axes(axis, ndim, "prod"), bool(keepdims))(x)
+
+
 amax, amin = max, min

@@ -153,9 +153,9 @@ def concatenate(xs, axis: int = 0):
     return Concatenate(axis)(*xs)
 
 
-def stack(xs, axis: int = 0):
-    """Join tensors of equal shape along a new axis."""
-    return concatenate([expand_dims(x, axis) for x in xs], axis)
+def stack(x, axis: int = 0):
+    """Join tensors of equal shape (the list x) along a new axis."""
+    return concatenate([expand_dims(t, axis) for t in x], axis)
 
 
 def split(x, indices_or_sections, axis: int = 0) -> list:

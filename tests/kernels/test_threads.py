@@ -34,7 +34,7 @@ def _value_and_gradients(op, *arrays):
 
 RNG = np.random.default_rng(0)
 CASES = {   # name: (op, inputs) with at least PARALLEL_MIN_ELEMENTS cells of work
-    "conv2d_relu": (lambda x, w, b: ops.conv(x, w, b, padding="same", activation="relu"),
+    "conv2d_relu": (lambda x, w, b: ops.conv(x, w, padding="same", bias=b, activation="relu"),
                     [RNG.standard_normal((8, 12, 12, 8)), RNG.standard_normal((3, 3, 8, 16)),
                      RNG.standard_normal(16)]),
     "conv1d_one_channel": (lambda x, w: ops.conv(x, w, strides=2),

@@ -332,10 +332,10 @@ def test_fused_activation_matches_the_separate_op_with_its_own_gradient(name, da
     bias = data.draw(nst.arrays((4,)))
 
     def fused(x, kernel, bias):
-        return nk.ops.conv(x, kernel, bias, padding="same", activation=name)
+        return nk.ops.conv(x, kernel, padding="same", bias=bias, activation=name)
 
     def separate(x, kernel, bias):
-        return getattr(nk.activations, name)(nk.ops.conv(x, kernel, bias, padding="same"))
+        return getattr(nk.activations, name)(nk.ops.conv(x, kernel, padding="same", bias=bias))
     np.testing.assert_allclose(np.asarray(fused(x, kernel, bias)),
                                np.asarray(separate(x, kernel, bias)), rtol=1e-12, atol=1e-12)
     check_grads(fused, [x, kernel, bias])
@@ -363,9 +363,9 @@ def test_conv_with_max_pool_equals_conv_then_max_pool(rank, data_format, groups,
                   dilation_rate=dilation, groups=groups, activation=activation)
 
     def fused(x, w, b):
-        return nk.ops.conv(x, w, b, max_pool=(pool_size, pool_strides), **config)
+        return nk.ops.conv(x, w, bias=b, max_pool=(pool_size, pool_strides), **config)
 
-    separate = nk.ops.max_pool(nk.ops.conv(x, w, b, **config), pool_size, pool_strides,
+    separate = nk.ops.max_pool(nk.ops.conv(x, w, bias=b, **config), pool_size, pool_strides,
                                "valid", data_format)
     np.testing.assert_allclose(np.asarray(fused(x, w, b)), np.asarray(separate), rtol=1e-12,
                                atol=1e-12)
@@ -373,7 +373,7 @@ def test_conv_with_max_pool_equals_conv_then_max_pool(rank, data_format, groups,
     tensors = [nk.Tensor(a) for a in (x, w, b)]
     dy = data.draw(nst.arrays(tuple(separate.shape)))
     gradients = []
-    for fn in (fused, lambda x, w, b: nk.ops.max_pool(nk.ops.conv(x, w, b, **config), pool_size,
+    for fn in (fused, lambda x, w, b: nk.ops.max_pool(nk.ops.conv(x, w, bias=b, **config), pool_size,
                                                        pool_strides, "valid", data_format)):
         with nk.GradientTape() as tape:
             tape.watch(tensors)
@@ -478,7 +478,7 @@ def test_frozen_conv_passes_the_input_gradient_only():
     (lambda: nk.ops.conv(np.zeros((1, 5, 5, 3)), np.zeros((2, 2, 2, 4))),
      r"conv: the input's channels \(3\) must equal the kernel's input channels"),
     (lambda: nk.ops.conv(np.zeros((1, 2, 3)), np.zeros((3, 3, 4))), "conv: .* too small"),
-    (lambda: nk.ops.conv(np.zeros((1, 5, 3)), np.zeros((2, 3, 4)), np.zeros(3)),
+    (lambda: nk.ops.conv(np.zeros((1, 5, 3)), np.zeros((2, 3, 4)), bias=np.zeros(3)),
      r"conv: the bias must have shape \(4,\)"),
     (lambda: nk.ops.conv(np.zeros((1, 5, 3)), np.zeros((2, 3, 4)), strides=0),
      "conv: strides must be"),

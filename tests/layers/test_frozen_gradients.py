@@ -81,7 +81,7 @@ def test_conv_op_with_fixed_kernel_and_trainable_bias():
     kernel = rng.standard_normal((3, 3, 3, 4))
     bias = nk.Variable(rng.standard_normal(4))
     with nk.GradientTape() as tape:
-        y = ops.conv(x, kernel, bias, activation="relu")
+        y = ops.conv(x, kernel, bias=bias, activation="relu")
         loss = ops.sum(y)
     reference = (np.asarray(y) > 0).sum(axis=(0, 1, 2))
     np.testing.assert_allclose(np.asarray(tape.gradient(loss, bias)), reference)

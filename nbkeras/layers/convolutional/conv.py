@@ -53,8 +53,9 @@ class BaseConv(ConvLayer):
         self.bias = self._bias(self.filters)
 
     def call(self, inputs):
-        return ops.conv(inputs, self.kernel, self.bias, self.strides, self.padding,
-                        self.data_format, self.dilation_rate, self.groups, self.activation)
+        return ops.conv(inputs, self.kernel, self.strides, self.padding, self.data_format,
+                        self.dilation_rate, bias=self.bias, groups=self.groups,
+                        activation=self.activation)
 
     def compute_output_shape(self, input_shape):
         shape = ops.conv_output_shape(self._channels_last(input_shape),

@@ -48,9 +48,9 @@ class BaseConvTranspose(ConvLayer):
         self.bias = self._bias(self.filters)
 
     def call(self, inputs):
-        return ops.conv_transpose(inputs, self.kernel, self.bias, self.strides, self.padding,
+        return ops.conv_transpose(inputs, self.kernel, self.strides, self.padding,
                                   self.output_padding, self.data_format, self.dilation_rate,
-                                  self.activation)
+                                  bias=self.bias, activation=self.activation)
 
     def compute_output_shape(self, input_shape):
         shape = ops.conv_transpose_output_shape(

@@ -42,8 +42,9 @@ class BaseDepthwiseConv(ConvLayer):
         self.bias = self._bias(channels * self.depth_multiplier)
 
     def call(self, inputs):
-        return ops.depthwise_conv(inputs, self.kernel, self.bias, self.strides, self.padding,
-                                  self.data_format, self.dilation_rate, self.activation)
+        return ops.depthwise_conv(inputs, self.kernel, self.strides, self.padding,
+                                  self.data_format, self.dilation_rate, bias=self.bias,
+                                  activation=self.activation)
 
     def compute_output_shape(self, input_shape):
         last = self._channels_last(input_shape)

@@ -51,8 +51,8 @@ class BaseSeparableConv(ConvLayer):
 
     def call(self, inputs):
         return ops.separable_conv(inputs, self.depthwise_kernel, self.pointwise_kernel,
-                                  self.bias, self.strides, self.padding, self.data_format,
-                                  self.dilation_rate, self.activation)
+                                  self.strides, self.padding, self.data_format,
+                                  self.dilation_rate, bias=self.bias, activation=self.activation)
 
     def compute_output_shape(self, input_shape):
         shape = ops.conv_output_shape(self._channels_last(input_shape),
