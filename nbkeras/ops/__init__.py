@@ -39,3 +39,4 @@ from .attention import *  # noqa: F401,F403
 from .ctc import *  # noqa: F401,F403
 from .correlation import *  # noqa: F401,F403
 from .image import *  # noqa: F401,F403
+from . import nn, numpy  # noqa: E402,F401  (Keras's submodules; linalg and image are modules)

@@ -108,7 +108,14 @@ def clip(x, x_min, x_max):
     return Clip(float(x_min), float(x_max))(x)
 
 
-def where(condition, x1, x2):
+def where(condition, x1=None, x2=None):
+    """x1 where condition else x2, the three broadcast together; with neither x1 nor x2, the
+    indices of condition's true elements (as `nonzero`)."""
+    if x1 is None and x2 is None:
+        from .sorting import nonzero      # sorting builds on this module
+        return nonzero(condition)
+    if x1 is None or x2 is None:
+        raise ValueError("where: give both x1 and x2, or neither")
     return Where()(condition, x1, x2)
 
 
