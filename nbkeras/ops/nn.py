@@ -6,7 +6,7 @@ from . import (  # noqa: F401
     depth_to_space, depthwise_conv, dot_product_attention, elu, fold, gelu, glu,
     hard_shrink, hard_sigmoid, hard_silu, hard_swish, hard_tanh, layer_normalization,
     leaky_relu, log_sigmoid, log_softmax, max_pool, moments, multi_hot, normalize, one_hot,
-    psnr, relu, relu6, rms_normalization, selu, separable_conv, sigmoid, silu, soft_shrink,
-    softmax, softplus, softsign, space_to_depth, sparse_categorical_crossentropy,
-    sparse_plus, sparse_sigmoid, sparsemax, squareplus, swish, tanh_shrink, threshold,
-    unfold)
+    polar, psnr, relu, relu6, rms_normalization, selu, separable_conv, sigmoid, silu,
+    soft_shrink, softmax, softplus, softsign, space_to_depth,
+    sparse_categorical_crossentropy, sparse_plus, sparse_sigmoid, sparsemax, squareplus,
+    swish, tanh_shrink, threshold, unfold)

@@ -24,10 +24,10 @@ from .matmul import matmul
 from .op import convert_to_tensor
 from .padding import pad
 from .scatter import segment_sum
-from .shape import GetItem, reshape, transpose
+from .shape import GetItem, reshape, stack, transpose
 
 __all__ = ["fft", "fft2", "ifft2", "rfft", "irfft", "stft", "istft", "extract_sequences",
-           "view_as_complex", "view_as_real"]
+           "view_as_complex", "view_as_real", "polar"]
 
 
 @lru_cache(maxsize=64)
@@ -256,3 +256,16 @@ def view_as_real(x):
         raise ValueError(f"view_as_real: x must be complex; received dtype {x.dtype}")
     floats = np.float32 if x.dtype == "complex64" else np.float64
     return Tensor(_contiguous(x).view(floats).reshape(tuple(x.shape) + (2,)))
+
+
+def polar(abs_, angle):
+    """The complex tensor abs_ * (cos(angle) + i sin(angle)), broadcast (complex64 from
+    float32 or integer inputs, complex128 from float64; a value: complex tensors carry no
+    gradient)."""
+    from .math import cos, sin            # math builds on the ops this module uses
+
+    magnitude, theta = (convert_to_tensor(v) for v in (abs_, angle))
+    if not is_float(magnitude.dtype):
+        magnitude = convert_to_tensor(magnitude, config.floatx())
+    real, imag = multiply(magnitude, cos(theta)), multiply(magnitude, sin(theta))
+    return view_as_complex(stack([real, imag], -1))

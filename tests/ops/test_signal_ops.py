@@ -145,3 +145,17 @@ def test_complex_views_round_trip():
     np.testing.assert_array_equal(ops.view_as_real(c).numpy(), x)
     with pytest.raises(ValueError, match="view_as_complex: x must be float with a last axis of 2"):
         ops.view_as_complex(np.ones((3, 3)))
+
+
+@pytest.mark.parametrize("dtype, complex_dtype", [("float32", "complex64"),
+                                                  ("float64", "complex128"),
+                                                  ("int32", "complex64")])
+def test_polar(device, dtype, complex_dtype):
+    rng = np.random.default_rng(3)
+    magnitude = rng.uniform(0, 3, (2, 3)).astype(dtype)
+    angle = rng.uniform(-3, 3, (3,)).astype(dtype)
+    z = ops.polar(magnitude, angle)
+    assert z.dtype == complex_dtype and z.shape == (2, 3)
+    expected = magnitude.astype(np.float64) * np.exp(1j * angle.astype(np.float64))
+    np.testing.assert_allclose(np.asarray(z), expected, rtol=1e-6, atol=1e-6)
+    assert ops.polar(2.0, np.float32(0.5)).shape == ()
