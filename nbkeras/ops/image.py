@@ -26,7 +26,7 @@ from .resize import resize
 __all__ = ["affine_transform", "crop_images", "elastic_transform", "extract_patches",
            "extract_patches_3d", "gaussian_blur", "hsv_to_rgb", "map_coordinates",
            "pad_images", "perspective_transform", "resize", "rgb_to_grayscale", "rgb_to_hsv",
-           "sobel_edges", "ssim"]
+           "scale_and_translate", "sobel_edges", "ssim"]
 
 _ORDERS = {"nearest": 0, "bilinear": 1}
 _GRAY = (0.2989, 0.5870, 0.1140)
@@ -524,3 +524,107 @@ def elastic_transform(images, alpha=20.0, sigma=5.0, interpolation="bilinear",
         y = _sample(x, coordinates, _ORDERS[interpolation], fill_mode, fill_value)
         return ops.reshape(y, (n, height, width, channels))
     return _batched_channels_last(images, data_format, body)
+
+
+def _triangle(x):
+    return np.maximum(0.0, 1.0 - x)
+
+
+def _keys_cubic(x):
+    """Keys' cubic convolution kernel with a = -0.5, at distances x >= 0."""
+    near = (1.5 * x - 2.5) * x * x + 1.0
+    far = ((-0.5 * x + 2.5) * x - 4.0) * x + 2.0
+    return np.where(x < 1.0, near, np.where(x < 2.0, far, 0.0))
+
+
+def _lanczos(radius: float):
+    def kernel(x):
+        safe = np.where(x > 1e-3, x, 1.0)
+        value = radius * np.sin(np.pi * safe) * np.sin(np.pi * safe / radius) / (np.pi * safe) ** 2
+        return np.where(x > radius, 0.0, np.where(x > 1e-3, value, 1.0))
+    return kernel
+
+
+_RESAMPLING_KERNELS = {"linear": _triangle, "bilinear": _triangle, "trilinear": _triangle,
+                       "cubic": _keys_cubic, "bicubic": _keys_cubic, "tricubic": _keys_cubic,
+                       "lanczos3": _lanczos(3.0), "lanczos5": _lanczos(5.0)}
+
+
+def _resampling_weights(size_in: int, size_out: int, scale: float, translation: float,
+                        kernel, antialias: bool) -> np.ndarray:
+    """(size_in, size_out) float64: column j weighs the input cells for output cell j, whose
+    centre j + 0.5 maps back to input coordinate (j + 0.5 - translation) / scale. Downscaling
+    with antialias stretches the kernel by 1 / scale (a low-pass filter). Each column sums to
+    1 over the cells inside the image (0 where it has no weight), and is 0 where the centre
+    falls outside the image."""
+    stretch = max(1.0 / scale, 1.0) if antialias else 1.0
+    centres = (np.arange(size_out) + 0.5 - translation) / scale - 0.5
+    weights = kernel(np.abs(centres[None, :] - np.arange(size_in)[:, None]) / stretch)
+    totals = weights.sum(axis=0)
+    usable = np.abs(totals) > 1000.0 * float(np.finfo(np.float32).eps)
+    weights = weights / np.where(usable, totals, 1.0) * usable
+    inside = (centres >= -0.5) & (centres <= size_in - 0.5)
+    return weights * inside
+
+
+def _host_values(who: str, name: str, value, count: int) -> np.ndarray:
+    if isinstance(value, KerasTensor):
+        raise ValueError(f"{who}: {name} builds the weight matrices on the host, so it needs "
+                         f"values, not the symbolic {value!r}")
+    values = np.asarray(value, np.float64).reshape(-1)
+    if values.shape != (count,) or not np.all(np.isfinite(values)):
+        raise ValueError(f"{who}: {name} needs {count} finite values (one per spatial dim); "
+                         f"received {name}={value!r}")
+    return values
+
+
+def scale_and_translate(images, output_shape, scale, translation, spatial_dims, method,
+                        antialias=True):
+    """images (any rank) resampled to output_shape along spatial_dims (K axes): along axis
+    spatial_dims[i], output cell j (centre j + 0.5) samples the input at (j + 0.5 -
+    translation[i]) / scale[i] (half-pixel centres) through the method's kernel ("linear" /
+    "bilinear" / "trilinear": triangle; "cubic" / "bicubic" / "tricubic": Keys a = -0.5;
+    "lanczos3", "lanczos5"), widened by 1 / scale when downscaling with antialias; outputs
+    mapping outside the input are 0. scale and translation are K host values (the per-axis
+    weight matrices are built on the host in float64, then contracted with images in their
+    dtype); the other axes of output_shape must equal images'. Float images keep their
+    dtype, integer and bool ones give floatx. Differentiable in images."""
+    who = "scale_and_translate"
+    _choice(who, "method", method, _RESAMPLING_KERNELS)
+    if not isinstance(images, KerasTensor):
+        images = ops.convert_to_tensor(images)
+    ndim = len(images.shape)
+    output_shape = tuple(output_shape)
+    if len(output_shape) != ndim:
+        raise ValueError(f"{who}: output_shape needs one size per axis of images; received "
+                         f"output_shape={output_shape}, images.shape={tuple(images.shape)}")
+    axes = [int(d) for d in spatial_dims]
+    if any(not -ndim <= d < ndim for d in axes) or len({d % ndim for d in axes}) != len(axes):
+        raise ValueError(f"{who}: spatial_dims must be distinct axes of images; received "
+                         f"spatial_dims={tuple(spatial_dims)}, images.shape="
+                         f"{tuple(images.shape)}")
+    axes = [d % ndim for d in axes]
+    scale = _host_values(who, "scale", scale, len(axes))
+    translation = _host_values(who, "translation", translation, len(axes))
+    if np.any(scale == 0):
+        raise ValueError(f"{who}: scale must be nonzero; received scale={scale.tolist()}")
+    for d in range(ndim):
+        size_in, size_out = images.shape[d], output_shape[d]
+        if d in axes:
+            if size_in is None or size_out is None or int(size_out) < 0:
+                raise ValueError(f"{who}: the spatial axes need known input sizes and "
+                                 f"non-negative output sizes; received output_shape="
+                                 f"{output_shape}, images.shape={tuple(images.shape)}")
+        elif size_out is not None and size_in is not None and int(size_out) != size_in:
+            raise ValueError(f"{who}: output_shape may only change spatial_dims {tuple(axes)}; "
+                             f"received output_shape={output_shape}, images.shape="
+                             f"{tuple(images.shape)}")
+    x = ops.cast(images, config.floatx()) if not is_float(images.dtype) else images
+    kernel = _RESAMPLING_KERNELS[method]
+    for d, s, t in zip(axes, scale, translation):
+        weights = _resampling_weights(x.shape[d], int(output_shape[d]), float(s), float(t),
+                                      kernel, bool(antialias))
+        weights = ops.cast(ops.convert_to_tensor(weights), x.dtype)
+        moved = ops.tensordot(x, weights, axes=([d], [0]))
+        x = ops.moveaxis(moved, -1, d)
+    return x

@@ -353,6 +353,6 @@ def test_namespace_and_resize():
     assert sorted(image.__all__) == sorted(
         ["affine_transform", "crop_images", "elastic_transform", "extract_patches",
          "extract_patches_3d", "gaussian_blur", "hsv_to_rgb", "map_coordinates", "pad_images",
-         "perspective_transform", "resize", "rgb_to_grayscale", "rgb_to_hsv", "sobel_edges",
-         "ssim"])
+         "perspective_transform", "resize", "rgb_to_grayscale", "rgb_to_hsv",
+         "scale_and_translate", "sobel_edges", "ssim"])
     assert all(getattr(ops, name) is getattr(image, name) for name in image.__all__)

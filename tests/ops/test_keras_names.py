@@ -22,7 +22,6 @@ NAMESPACES = {"ops": nk.ops, "ops.numpy": nk.ops.numpy, "ops.nn": nk.ops.nn,
 PENDING = {
     "ops.ctc_decode": "greedy and beam-search CTC decoding: not built yet",
     "ops.nn.ctc_decode": "as ops.ctc_decode",
-    "ops.image.scale_and_translate": "not built yet (per-axis weight matrices + tensordot)",
 }
 
 
