@@ -36,12 +36,33 @@ def assert_matches(y, expected, rtol=RTOL, atol=ATOL, dtype="float64"):
     np.testing.assert_allclose(got, expected, rtol=rtol, atol=atol)
 
 
-def check_grads_on_cpu(device, fn, inputs, **kwargs) -> None:
-    """check_grads, on the CPU only: for ops composed from other ops (matmul, gathers,
-    reductions) whose own VJPs the CUDA op tests check, where a gradient check of the whole
-    composition in Numba's simulator would take minutes."""
-    if device == "cpu":
+def check_op_grads(fn, inputs, **kwargs) -> None:
+    """check_grads for an op with its own VJP: in full on the CPU; on cuda along one random
+    direction per input (the simulator runs each perturbation as fresh kernel launches)."""
+    if current_device() == "cuda":
+        kwargs.setdefault("mode", "projection")
+    check_grads(fn, inputs, **kwargs)
+
+
+def check_composed_grads(fn, inputs, **kwargs) -> None:
+    """check_grads for an op composed from other ops (matmul, gathers, reductions, ...): on
+    the CPU only. Its parts' VJPs are checked on cuda in their own tests, and a gradient
+    check of the whole composition in the simulator would take minutes."""
+    if current_device() == "cpu":
         check_grads(fn, inputs, **kwargs)
+
+
+def assert_op(fn, reference, *inputs, grads=True, composed=True, rtol=RTOL, atol=ATOL):
+    """fn(*inputs) matches reference(*inputs); its KerasTensor call infers the eager shape and
+    dtype; if `grads`, its gradient passes the finite-difference check (check_composed_grads
+    for an op composed from other ops, the default; check_op_grads for one with its own
+    VJP)."""
+    eager = fn(*inputs)
+    assert_matches(eager, reference(*inputs), rtol=rtol, atol=atol)
+    symbolic = fn(*[nk.KerasTensor(x.shape, "float64") for x in inputs])
+    assert (symbolic.shape, symbolic.dtype) == (eager.shape, eager.dtype)
+    if grads:
+        (check_composed_grads if composed else check_op_grads)(fn, list(inputs))
 
 
 def size_of(shape) -> int:

@@ -20,8 +20,6 @@ NAMESPACES = {"ops": nk.ops, "ops.numpy": nk.ops.numpy, "ops.nn": nk.ops.nn,
 
 # Names still to come, each with its reason (issue 11 stays open while this is not empty).
 PENDING = {
-    "ops.ctc_decode": "greedy and beam-search CTC decoding: not built yet",
-    "ops.nn.ctc_decode": "as ops.ctc_decode",
 }
 
 

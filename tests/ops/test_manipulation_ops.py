@@ -12,23 +12,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import nbkeras as nk
 from nbkeras import ops
-from nbkeras.testing import check_grads
 from nbkeras.testing import strategies as nst
 
-from op_checks import assert_matches, tensor
-
-
-def assert_op(fn, reference, *inputs, grads=True):
-    """fn(*inputs) matches reference(*inputs), its KerasTensor call infers the same shape and
-    dtype, and (if `grads`) its gradient passes the finite-difference check."""
-    assert_matches(fn(*inputs), reference(*inputs))
-    symbolic = fn(*[nk.KerasTensor(x.shape, "float64") for x in inputs])
-    eager = fn(*inputs)
-    assert (symbolic.shape, symbolic.dtype) == (eager.shape, eager.dtype)
-    if grads:
-        check_grads(fn, list(inputs))
+from op_checks import assert_matches, assert_op, check_composed_grads, tensor
 
 
 @st.composite
@@ -115,7 +102,7 @@ def test_array_split_into_nearly_equal_pieces(device, size, sections, seed):
     assert len(pieces) == len(expected)
     for piece, reference in zip(pieces, expected):
         assert_matches(piece, reference)
-    check_grads(lambda t: ops.concatenate([p * (i + 1) for i, p in
+    check_composed_grads(lambda t: ops.concatenate([p * (i + 1) for i, p in
                                            enumerate(ops.array_split(t, sections, 1))], 1), [x])
 
 
@@ -135,7 +122,7 @@ def test_unstack(device, case):
     pieces = ops.unstack(x, axis=axis)
     for i, piece in enumerate(pieces):
         assert_matches(piece, np.take(x, i, axis))
-    check_grads(lambda t: ops.stack([p * (i + 1) for i, p in enumerate(ops.unstack(t, axis=axis))],
+    check_composed_grads(lambda t: ops.stack([p * (i + 1) for i, p in enumerate(ops.unstack(t, axis=axis))],
                                     0), [x])
 
 

@@ -16,17 +16,11 @@ from hypothesis import strategies as st
 
 import nbkeras as nk
 from nbkeras import ops
-from nbkeras.testing import check_grads
 from nbkeras.testing import strategies as nst
 
 import reference  # tests/reference.py (tests/ is on sys.path: pyproject.toml)
-from op_checks import assert_matches, tape_gradient, tensor, tie_free_pair
+from op_checks import assert_matches, check_op_grads, tape_gradient, tensor, tie_free_pair
 
-
-def _check_grads(device, fn, inputs, **kwargs):
-    """check_grads; on cuda along one random direction per input (the simulator runs a
-    Python thread per CUDA thread, so a full check would cost minutes)."""
-    check_grads(fn, inputs, mode="projection" if device == "cuda" else "auto", **kwargs)
 
 # ------------------------------------------------------------------------ Keras's dtypes
 
@@ -361,7 +355,7 @@ def test_unary_matches_reference_and_finite_differences(device, name, data, shap
     assert_matches(op(x), reference._elementwise(scalar_fn, x))
     symbolic = op(nk.KerasTensor((None,) + x.shape[1:], "float64"))
     assert symbolic.shape == (None,) + x.shape[1:] and symbolic.dtype == "float64"
-    _check_grads(device, op, [x])
+    check_op_grads(op, [x])
 
 
 def test_zero_gradients_are_zeros(device):
@@ -406,7 +400,7 @@ def test_nan_to_num(device):
     assert_matches(ops.nan_to_num(np.array([3, -2])), [3, -2], dtype="int64")
     np.testing.assert_array_equal(tape_gradient(lambda t: ops.nan_to_num(t, nan=1.0), x),
                                   [0.0, 0.0, 0.0, 1.0, 1.0])
-    _check_grads(device, ops.nan_to_num, [np.array([-1.5, 0.3, 2.0])])
+    check_op_grads(ops.nan_to_num, [np.array([-1.5, 0.3, 2.0])])
 
 
 def test_complex_inputs_are_refused(device):
@@ -554,7 +548,7 @@ def test_ldexp(device):
     n = np.array([-3, 0, 10])
     assert_matches(ops.ldexp(x, n), x * 2.0 ** n)
     assert ops.ldexp(np.float32(3), n).dtype == "float32"
-    _check_grads(device, lambda t: ops.ldexp(t, n), [x])
+    check_op_grads(lambda t: ops.ldexp(t, n), [x])
 
 
 @st.composite
@@ -573,7 +567,7 @@ def _remainder_case(draw):
 @given(case=_remainder_case())
 def test_remainders_gradients(device, name, case):
     a, b = case
-    _check_grads(device, getattr(ops, name), [a, b])
+    check_op_grads(getattr(ops, name), [a, b])
 
 
 @pytest.mark.parametrize("name", ["arctan2", "hypot", "logaddexp", "logaddexp2"])
@@ -581,13 +575,13 @@ def test_remainders_gradients(device, name, case):
 def test_smooth_binary_gradients(device, name, data, shapes):
     a = _nonzero(data.draw(nst.arrays(shapes[0])))
     b = _nonzero(data.draw(nst.arrays(shapes[1])))
-    _check_grads(device, getattr(ops, name), [a, b])
+    check_op_grads(getattr(ops, name), [a, b])
 
 
 @pytest.mark.parametrize("name", ["fmax", "fmin"])
 @given(pair=tie_free_pair(nst.broadcastable_shapes()))
 def test_fmax_fmin_gradients_without_ties(device, name, pair):
-    _check_grads(device, getattr(ops, name), list(pair))
+    check_op_grads(getattr(ops, name), list(pair))
 
 
 def test_fmax_fmin_gradient_goes_to_x2_on_ties_and_past_nan(device):
@@ -605,7 +599,7 @@ def test_heaviside_gradient_flows_to_x2_where_x1_is_zero(device):
     x1 = np.array([-1.0, 0.0, 2.0, 0.0])
     np.testing.assert_array_equal(tape_gradient(lambda t: ops.heaviside(x1, t), np.full(4, 0.5)),
                                   [0.0, 1.0, 0.0, 1.0])
-    _check_grads(device, lambda t: ops.heaviside(x1, t), [np.full(4, 0.5)])
+    check_op_grads(lambda t: ops.heaviside(x1, t), [np.full(4, 0.5)])
     np.testing.assert_array_equal(tape_gradient(lambda t: ops.heaviside(t, 0.5), x1 + 0.5),
                                   np.zeros(4))
 

@@ -15,21 +15,9 @@ from hypothesis import strategies as st
 
 import nbkeras as nk
 from nbkeras import ops
-from nbkeras.testing import check_grads
 from nbkeras.testing import strategies as nst
 
-from op_checks import assert_matches
-
-
-def assert_op(fn, reference, *inputs, grads=True, rtol=1e-10, atol=1e-12):
-    """fn(*inputs) matches reference(*inputs), its KerasTensor call infers the eager shape and
-    dtype, and (if `grads`) its gradient passes the finite-difference check."""
-    eager = fn(*inputs)
-    assert_matches(eager, reference(*inputs), rtol=rtol, atol=atol)
-    symbolic = fn(*[nk.KerasTensor(x.shape, "float64") for x in inputs])
-    assert (symbolic.shape, symbolic.dtype) == (eager.shape, eager.dtype)
-    if grads:
-        check_grads(fn, list(inputs))
+from op_checks import assert_matches, assert_op
 
 
 def _sigmoid(x):

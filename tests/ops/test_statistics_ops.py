@@ -17,10 +17,9 @@ from hypothesis import strategies as st
 
 import nbkeras as nk
 from nbkeras import ops
-from nbkeras.testing import check_grads
 from nbkeras.testing import strategies as nst
 
-from op_checks import assert_matches, axis_and_keepdims, tape_gradient
+from op_checks import assert_matches, axis_and_keepdims, check_op_grads, tape_gradient
 
 
 def quietly(reference, *args, **kwargs):
@@ -28,12 +27,6 @@ def quietly(reference, *args, **kwargs):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         return reference(*args, **kwargs)
-
-
-def check_gradients(device, fn, inputs):
-    """check_grads; on cuda (the simulator runs a Python thread per CUDA thread) along one
-    random direction per input."""
-    check_grads(fn, inputs, mode="projection" if device == "cuda" else "auto")
 
 
 def symbolic_shape(fn, x):
@@ -66,7 +59,7 @@ def test_reductions(device, name, data, shape):
     assert symbolic_shape(lambda t: op(t, axis=axis, keepdims=keepdims), x) == tuple(y.shape)
     if name == "std" and x.size == y.numpy().size:
         return          # one value per slice: variance 0, where sqrt has no derivative
-    check_gradients(device, lambda t: op(t, axis=axis, keepdims=keepdims), [x])
+    check_op_grads(lambda t: op(t, axis=axis, keepdims=keepdims), [x])
 
 
 @pytest.mark.parametrize("name", sorted(NAN_REDUCTIONS))
@@ -91,7 +84,7 @@ def test_nan_reductions(device, name, data, shape, nan_fraction):
         return      # an all-NaN slice (or nanstd's variance 0): NaN gradients, as JAX's
     grad = tape_gradient(lambda t: op(t, axis=axis, keepdims=keepdims), x)
     assert (grad[np.isnan(x)] == 0).all()
-    check_gradients(device, lambda t: op(t, axis=axis, keepdims=keepdims), [x])
+    check_op_grads(lambda t: op(t, axis=axis, keepdims=keepdims), [x])
 
 
 def test_output_dtypes_follow_keras(device):
@@ -165,8 +158,8 @@ def test_moments(device, data, shape):
     assert_matches(variance, np.var(x, axes, keepdims=keepdims), rtol=1e-9)
     assert symbolic_shape(lambda t: ops.moments(t, axes, keepdims), x) == [mean.shape,
                                                                             variance.shape]
-    check_gradients(device, lambda t: ops.moments(t, axes, keepdims=keepdims)[1], [x])
-    check_gradients(device, lambda t: ops.moments(t, axes, keepdims=keepdims)[0], [x])
+    check_op_grads(lambda t: ops.moments(t, axes, keepdims=keepdims)[1], [x])
+    check_op_grads(lambda t: ops.moments(t, axes, keepdims=keepdims)[0], [x])
 
 
 @given(data=st.data(), shape=nst.shapes(1, 3, 1, 4))
@@ -179,7 +172,7 @@ def test_average(device, data, shape):
     assert_matches(y, np.average(x, axis=axis, weights=weights))
     assert symbolic_shape(lambda t: ops.average(t, axis, weights), x) == tuple(y.shape)
     assert_matches(ops.average(x, axis=axis), np.mean(x, axis=axis))
-    check_gradients(device, lambda t, w: ops.average(t, axis=axis, weights=w), [x, weights])
+    check_op_grads(lambda t, w: ops.average(t, axis=axis, weights=w), [x, weights])
 
 
 @given(data=st.data(), shape=nst.shapes(1, 3, 1, 4))
@@ -193,9 +186,9 @@ def test_trapezoid(device, data, shape):
     assert_matches(got, np.trapezoid(y, x=x, dx=0.5, axis=axis))
     assert symbolic_shape(lambda t: ops.trapezoid(t, x, 0.5, axis), y) == tuple(got.shape)
     if x is None:
-        check_gradients(device, lambda t: ops.trapezoid(t, dx=0.5, axis=axis), [y])
+        check_op_grads(lambda t: ops.trapezoid(t, dx=0.5, axis=axis), [y])
     else:
-        check_gradients(device, lambda t, s: ops.trapezoid(t, x=s, axis=axis), [y, x])
+        check_op_grads(lambda t, s: ops.trapezoid(t, x=s, axis=axis), [y, x])
 
 
 def test_logsumexp_is_stable_and_its_gradient_is_softmax(device):
@@ -226,7 +219,7 @@ def test_quantile(device, method, data, shape):
     percent = ops.percentile(x, np.multiply(q, 100), axis=axis, method=method,
                              keepdims=keepdims)
     assert_matches(percent, np.asarray(y), rtol=1e-10)
-    check_gradients(device, lambda t: ops.quantile(t, q, axis=axis, method=method,
+    check_op_grads(lambda t: ops.quantile(t, q, axis=axis, method=method,
                                                    keepdims=keepdims), [x])
 
 
