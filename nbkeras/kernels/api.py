@@ -192,6 +192,10 @@ API = (
     Kernel("ctc_loss", "(log_probs, labels, label_lengths, logit_lengths, blank)",
            "(loss (B,), d loss / d logits (B, T, C)) of log_probs = log_softmax(logits) and "
            "int64 labels (B, L), by one forward-backward pass; inf and 0 where nothing fits"),
+    Kernel("ctc_beam_search", "(log_probs, lengths, beam_width, top_paths, blank)",
+           "(paths int32 (top_paths, B, T), scores (B, top_paths)): the prefix beam search "
+           "of log_probs = log_softmax(logits) over each sequence's first lengths[b] steps "
+           "(clipped to [1, T]); labels best first, -1 after them; -1 and -inf past the beams"),
     # ---- counter-based random numbers (kernels/counter_random.py): the same on every device
     Kernel("dropout_mask", "(shape, rate, seed, counter, dtype)",
            "1 / (1 - rate) where uniform i of draw `counter` of stream `seed` >= rate, else 0"),

@@ -1,20 +1,26 @@
-"""CTC loss and its logits gradient, the CUDA twin of `kernels.cpu.ctc`.
+"""CTC loss and its logits gradient, and CTC beam search decoding: the CUDA twin of
+`kernels.cpu.ctc`.
 
 One block per sequence (blocks stride over the batch): its threads stride over the 2 L + 1
 states of the blank-extended label sequence, one time step at a time with a barrier between
 steps, first forward (alpha) then backward (beta), in log space, into per-sequence scratch;
 then they stride over the (step, class) cells to write the gradient. `neg_inf` enters as an
 argument of the arrays' type, so float32 kernels compute in float32.
+
+Beam search: one thread per sequence (threads stride over the batch) runs
+`kernels.cpu.ctc.beam_search_program` compiled as device functions, the same search as the
+CPU's, sequentially over the steps, in per-sequence scratch the host allocates.
 """
 import math
 
 import numpy as np
 from numba import types
 
-from .runtime import (FLOATS, THREADS, block_index, blocks, device, empty, grid_size, kernel,
-                      syncthreads, thread_index, to_device)
+from ..cpu import ctc as host
+from .runtime import (FLOATS, THREADS, block_index, blocks, device, empty, grid, grid_size,
+                      gridsize, kernel, syncthreads, thread_index, to_device, to_host)
 
-__all__ = ["ctc_loss"]
+__all__ = ["ctc_beam_search", "ctc_loss"]
 
 _INDEX = types.int64[::1]
 _SIGNATURES = [(f[:, :, ::1], types.int64[:, ::1], _INDEX, _INDEX, types.int64, f, f,
@@ -112,3 +118,32 @@ def ctc_loss(log_probs, labels, label_lengths, logit_lengths, blank):
             lp, to_device(labels), to_device(label_lengths), to_device(logit_lengths),
             int(blank), lp.dtype.type(0), lp.dtype.type(-np.inf), alpha, beta, loss, grad)
     return loss, grad
+
+
+_search = host.beam_search_program(device)
+_BEAM_SIGNATURES = [(f[:, :, ::1], _INDEX, types.int64, types.int64, f, types.int64[:, :, :, ::1],
+                     types.int64[:, :, ::1], f[:, :, :, ::1], f[:, :, ::1], types.int64[:, :, ::1],
+                     types.int32[:, :, ::1], f[:, ::1]) for f in FLOATS]
+
+
+@kernel(*_BEAM_SIGNATURES)
+def _beam(lp, steps, beam_width, blank, neg_inf, prefix, length, score, cand, child, paths,
+          scores):
+    for b in range(grid(1), lp.shape[0], gridsize(1)):
+        _search(lp, b, steps[b], beam_width, blank, neg_inf, b, prefix, length, score, cand,
+                child, paths, scores)
+
+
+def ctc_beam_search(log_probs, lengths, beam_width, top_paths, blank):
+    """As kernels.cpu.ctc.ctc_beam_search."""
+    lp = to_device(log_probs)
+    n_batch, n_steps, n_classes = lp.shape
+    paths = empty((top_paths, n_batch, n_steps), np.int32)
+    scores = empty((n_batch, top_paths), lp.dtype)
+    if n_batch and top_paths:
+        scratch = host.beam_search_scratch(n_batch, n_steps, n_classes, beam_width, lp.dtype,
+                                           empty)
+        _beam[blocks(n_batch), THREADS](
+            lp, to_device(host.beam_search_steps(to_host(lengths), n_steps)), int(beam_width),
+            int(blank), lp.dtype.type(-np.inf), *scratch, paths, scores)
+    return paths, scores
