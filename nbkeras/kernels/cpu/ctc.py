@@ -12,13 +12,17 @@ from numba import njit
 __all__ = ["ctc_beam_search", "ctc_loss"]
 
 
-@njit(cache=True)
-def _log_add(a, b):
-    """log(exp(a) + exp(b)), exact when either is -inf."""
-    hi, lo = (a, b) if a >= b else (b, a)
-    if lo == -np.inf:
+def log_add(a, b, neg_inf):
+    """log(exp(a) + exp(b)), exact when either is -inf (neg_inf: -inf of the scores' type).
+    Plain Python, compiled by both devices' CTC kernels."""
+    hi = a if a >= b else b
+    lo = b if a >= b else a
+    if lo == neg_inf:
         return hi
     return hi + math.log1p(math.exp(lo - hi))
+
+
+_log_add = njit(cache=True)(log_add)
 
 
 @njit(cache=True)
@@ -44,9 +48,9 @@ def _sequence(lp, labels, n_labels, n_steps, blank, grad):
             c = _state(labels, s, blank)
             a = alpha[t - 1, s]
             if s >= 1:
-                a = _log_add(a, alpha[t - 1, s - 1])
+                a = _log_add(a, alpha[t - 1, s - 1], -np.inf)
             if s >= 2 and c != blank and c != _state(labels, s - 2, blank):
-                a = _log_add(a, alpha[t - 1, s - 2])
+                a = _log_add(a, alpha[t - 1, s - 2], -np.inf)
             alpha[t, s] = a + lp[t, c]
     last = n_steps - 1
     beta[last, n_states - 1] = lp[last, _state(labels, n_states - 1, blank)]
@@ -57,13 +61,13 @@ def _sequence(lp, labels, n_labels, n_steps, blank, grad):
             c = _state(labels, s, blank)
             b = beta[t + 1, s]
             if s + 1 < n_states:
-                b = _log_add(b, beta[t + 1, s + 1])
+                b = _log_add(b, beta[t + 1, s + 1], -np.inf)
             if s + 2 < n_states and c != blank and c != _state(labels, s + 2, blank):
-                b = _log_add(b, beta[t + 1, s + 2])
+                b = _log_add(b, beta[t + 1, s + 2], -np.inf)
             beta[t, s] = b + lp[t, c]
     log_p = alpha[last, n_states - 1]
     if n_states > 1:
-        log_p = _log_add(log_p, alpha[last, n_states - 2])
+        log_p = _log_add(log_p, alpha[last, n_states - 2], -np.inf)
     if log_p == -np.inf:        # no alignment fits: infinite loss, no gradient
         return np.inf
     n_classes = lp.shape[1]
@@ -73,7 +77,7 @@ def _sequence(lp, labels, n_labels, n_steps, blank, grad):
             occupancy[c] = -np.inf
         for s in range(n_states):   # alpha and beta both hold the emission at t: count it once
             c = _state(labels, s, blank)
-            occupancy[c] = _log_add(occupancy[c], alpha[t, s] + beta[t, s] - lp[t, c])
+            occupancy[c] = _log_add(occupancy[c], alpha[t, s] + beta[t, s] - lp[t, c], -np.inf)
         for c in range(n_classes):
             grad[t, c] = math.exp(lp[t, c]) - math.exp(occupancy[c] - log_p)
     return -log_p
@@ -102,15 +106,6 @@ def ctc_loss(log_probs, labels, label_lengths, logit_lengths, blank):
     return loss, grad
 
 
-def _log_add_to(a, b, neg_inf):
-    """log(exp(a) + exp(b)), exact when either is -inf (neg_inf: -inf of the scores' type)."""
-    hi = a if a >= b else b
-    lo = b if a >= b else a
-    if lo == neg_inf:
-        return hi
-    return hi + math.log1p(math.exp(lo - hi))
-
-
 def beam_search_program(compile):
     """`search(lp, b, n_steps, beam_width, blank, neg_inf, s, prefix, length, score, cand,
     child, paths, scores)`, built by `compile`: the CTC prefix beam search of sequence b of
@@ -131,7 +126,7 @@ def beam_search_program(compile):
     prefix (S, 2, W, T) and length (S, 2, W) ints, score (S, 2, 2, W) [buffer, emit/blank,
     beam], cand (S, 3, W * (C + 1)) [emit/blank/total, i * (C + 1) + c] with c = C for the
     beam itself, child (S, W, C) ints."""
-    log_add = compile(_log_add_to)
+    add_logs = compile(log_add)
 
     def flipped_class(prefix, length, s, buf, i, c, p, n_classes):
         """C - 1 - the class at position p of beam i extended by c (c = C: not extended), -1
@@ -186,22 +181,22 @@ def beam_search_program(compile):
             cand[s, 1, j] = neg_inf
         for i in range(n_beams):
             emit, ends_blank = score[s, buf, 0, i], score[s, buf, 1, i]
-            total = log_add(emit, ends_blank, neg_inf)
+            total = add_logs(emit, ends_blank, neg_inf)
             n = length[s, buf, i]
             last = prefix[s, buf, i, n - 1] if n > 0 else -1
             itself = i * width + n_classes
             cand[s, 1, itself] = total + lp[b, t, blank]
             if last >= 0:
-                cand[s, 0, itself] = log_add(cand[s, 0, itself], emit + lp[b, t, last], neg_inf)
+                cand[s, 0, itself] = add_logs(cand[s, 0, itself], emit + lp[b, t, last], neg_inf)
             for c in range(n_classes):
                 if c == blank:
                     continue
                 q = child[s, i, c]
                 j = i * width + c if q < 0 else q * width + n_classes
                 source = ends_blank if c == last else total
-                cand[s, 0, j] = log_add(cand[s, 0, j], source + lp[b, t, c], neg_inf)
+                cand[s, 0, j] = add_logs(cand[s, 0, j], source + lp[b, t, c], neg_inf)
         for j in range(n_beams * width):
-            cand[s, 2, j] = log_add(cand[s, 0, j], cand[s, 1, j], neg_inf)
+            cand[s, 2, j] = add_logs(cand[s, 0, j], cand[s, 1, j], neg_inf)
 
     expand = compile(expand)
 
@@ -255,7 +250,7 @@ def beam_search_program(compile):
             if k < n_beams:
                 for p in range(length[s, buf, k]):
                     paths[k, b, p] = prefix[s, buf, k, p]
-                scores[b, k] = log_add(score[s, buf, 0, k], score[s, buf, 1, k], neg_inf)
+                scores[b, k] = add_logs(score[s, buf, 0, k], score[s, buf, 1, k], neg_inf)
 
     return compile(search)
 

@@ -27,14 +27,7 @@ _SIGNATURES = [(f[:, :, ::1], types.int64[:, ::1], _INDEX, _INDEX, types.int64, 
                 f[:, :, ::1], f[:, :, ::1], f[::1], f[:, :, ::1]) for f in FLOATS]
 
 
-@device
-def _log_add(a, b, neg_inf):
-    """log(exp(a) + exp(b)), exact when either is -inf."""
-    hi = a if a >= b else b
-    lo = b if a >= b else a
-    if lo == neg_inf:
-        return hi
-    return hi + math.log1p(math.exp(lo - hi))
+_log_add = device(host.log_add)
 
 
 @device
