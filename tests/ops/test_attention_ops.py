@@ -11,7 +11,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import nbkeras as nk
 from nbkeras import ops
 from nbkeras.testing import strategies as nst
 
