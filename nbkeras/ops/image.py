@@ -21,7 +21,7 @@ from ..core.keras_tensor import KerasTensor
 from ..core.spec import Spec
 from ..kernels.api import SAMPLING_FILL_MODES
 from .op import Op
-from .resize import resize
+from .resize import resize as _resize_layer_op
 
 __all__ = ["affine_transform", "crop_images", "elastic_transform", "extract_patches",
            "extract_patches_3d", "gaussian_blur", "hsv_to_rgb", "map_coordinates",
@@ -628,3 +628,55 @@ def scale_and_translate(images, output_shape, scale, translation, spatial_dims, 
         moved = ops.tensordot(x, weights, axes=([d], [0]))
         x = ops.moveaxis(moved, -1, d)
     return x
+
+
+_RESIZE_METHODS = {"bilinear": "linear", "bicubic": "cubic", "lanczos3": "lanczos3",
+                   "lanczos5": "lanczos5", "nearest": None}
+
+
+def resize(images, size, interpolation="bilinear", antialias=False, crop_to_aspect_ratio=False,
+           pad_to_aspect_ratio=False, fill_mode="constant", fill_value=0.0, data_format=None):
+    """keras.ops.image.resize of images (H, W, C) or (N, H, W, C) (channels_first alike) to
+    size (height, width), first cropped (centred) or padded with fill_value (both sides by the
+    same amount, as Keras) to the target's aspect ratio if asked. "nearest" takes the input
+    cell floor((i + 0.5) * in / out); "bilinear" without antialiasing (or when enlarging) is
+    the half-pixel kernel of ops/resize.py; otherwise scale_and_translate's kernels, widened
+    by antialias when shrinking, as jax.image.resize."""
+    _choice("resize", "interpolation", interpolation, _RESIZE_METHODS)
+    _choice("resize", "fill_mode", fill_mode, ("constant",))
+    if crop_to_aspect_ratio and pad_to_aspect_ratio:
+        raise ValueError("resize: only one of crop_to_aspect_ratio and pad_to_aspect_ratio can "
+                         "be True")
+    if len(tuple(size)) != 2:
+        raise ValueError(f"resize: size must be (height, width); received size={size!r}")
+    data_format = _data_format(data_format)
+    images = _as_tensor(images)
+    _rank("resize", images)
+    height, width = (int(n) for n in size)
+
+    def body(x):
+        rows, columns = x.shape[1], x.shape[2]
+        if crop_to_aspect_ratio:
+            crop_rows = max(min(rows, int(float(columns * height) / width)), 1)
+            crop_columns = max(min(columns, int(float(rows * width) / height)), 1)
+            top, left = int((rows - crop_rows) / 2), int((columns - crop_columns) / 2)
+            x = ops.get_item(x, (np.s_[:], np.s_[top:top + crop_rows],
+                                 np.s_[left:left + crop_columns]))
+        elif pad_to_aspect_ratio:
+            top = int((max(rows, int(float(columns * height) / width)) - rows) / 2)
+            left = int((max(columns, int(float(rows * width) / height)) - columns) / 2)
+            x = ops.pad(x, ((0, 0), (top, top), (left, left), (0, 0)),
+                        constant_values=fill_value)
+        rows, columns = x.shape[1], x.shape[2]
+        if interpolation == "nearest":
+            pick_rows = np.floor((np.arange(height) + 0.5) * rows / height).astype(np.int64)
+            pick_columns = np.floor((np.arange(width) + 0.5) * columns / width).astype(np.int64)
+            return ops.take(ops.take(x, pick_rows, axis=1), pick_columns, axis=2)
+        shrinking = height < rows or width < columns
+        if interpolation == "bilinear" and not (antialias and shrinking):
+            return _resize_layer_op(x, (height, width), "bilinear", "channels_last")
+        return scale_and_translate(x, (x.shape[0], height, width, x.shape[3]),
+                                   (height / rows, width / columns), (0.0, 0.0), (1, 2),
+                                   _RESIZE_METHODS[interpolation], antialias)
+
+    return _batched_channels_last(images, data_format, body)

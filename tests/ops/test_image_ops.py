@@ -356,3 +356,47 @@ def test_namespace_and_resize():
          "perspective_transform", "resize", "rgb_to_grayscale", "rgb_to_hsv",
          "scale_and_translate", "sobel_edges", "ssim"])
     assert all(getattr(ops, name) is getattr(image, name) for name in image.__all__)
+
+
+RESIZE_IMAGE = (np.arange(20.0).reshape(1, 4, 5, 1) ** 1.5) / 10
+KERAS_RESIZED = {   # keras.ops.image.resize(RESIZE_IMAGE float32, size, method, antialias), JAX
+    ("bicubic", True, (2, 3)): [[0.757307, 1.220235, 1.790433], [4.435631, 5.335049, 6.284436]],
+    ("lanczos3", False, (3, 7)): [
+        [0.061949, 0.118783, 0.247100, 0.394639, 0.553543, 0.807676, 0.960597],
+        [1.897987, 2.119696, 2.513616, 2.821163, 3.134835, 3.576950, 3.834034],
+        [5.533537, 5.827465, 6.347734, 6.748575, 7.154304, 7.716444, 8.041455]],
+    ("bilinear", True, (2, 2)): [[1.212162, 1.874298], [4.524363, 5.612366]],
+}
+
+
+@pytest.mark.parametrize("method, antialias, size", sorted(KERAS_RESIZED))
+def test_resize_matches_values_recorded_from_keras(device, method, antialias, size):
+    got = image.resize(RESIZE_IMAGE.astype(np.float32), size, method, antialias)
+    np.testing.assert_allclose(np.asarray(got)[0, ..., 0], KERAS_RESIZED[method, antialias, size],
+                               rtol=1e-5, atol=1e-5)
+
+
+@given(rows=st.integers(1, 6), columns=st.integers(1, 6), height=st.integers(1, 9),
+       width=st.integers(1, 9), seed=st.integers(0, 2**32 - 1))
+def test_resize_nearest_takes_the_cell_under_each_output_centre(device, rows, columns, height,
+                                                                width, seed):
+    x = np.random.default_rng(seed).standard_normal((2, rows, columns, 3))
+    pick_rows = [int((i + 0.5) * rows / height) for i in range(height)]
+    pick_columns = [int((j + 0.5) * columns / width) for j in range(width)]
+    expected = x[:, pick_rows][:, :, pick_columns]
+    assert_matches(image.resize(x, (height, width), "nearest"), expected)
+
+
+@pytest.mark.parametrize("crop, pad", [(True, False), (False, True)])
+def test_resize_to_the_aspect_ratio_crops_or_pads_the_centre(device, crop, pad):
+    x = np.random.default_rng(4).standard_normal((6, 4, 2))        # one (H, W, C) image
+    resized = image.resize(x, (2, 4), "nearest", crop_to_aspect_ratio=crop,
+                           pad_to_aspect_ratio=pad, fill_value=7.0)
+    if crop:      # target 1:2 -> the centre 2 x 4 rows, then every row and column
+        expected = x[2:4]
+    else:         # padded to 6 x 12 (4 columns of 7 on each side), then every third column
+        padded = np.pad(x, ((0, 0), (4, 4), (0, 0)), constant_values=7.0)
+        expected = padded[[1, 4]][:, [1, 4, 7, 10]]
+    assert_matches(resized, expected)
+    with pytest.raises(ValueError, match="resize: only one of crop_to_aspect_ratio"):
+        image.resize(x, (2, 4), crop_to_aspect_ratio=True, pad_to_aspect_ratio=True)

@@ -50,7 +50,7 @@ SIGNATURES = sorted(key for key in DATA["signatures"] if key not in PENDING)
 
 @pytest.mark.parametrize("key", SIGNATURES)
 def test_parameters_match_keras(key):
-    namespace, name = key.split(".", 1)
+    namespace, name = key.rsplit(".", 1)
     function = getattr(NAMESPACES[namespace], name)
     ours = list(inspect.signature(function).parameters.values())
     theirs = [tuple(p) for p in DATA["signatures"][key] if p[1] != "VAR_KEYWORD"]
