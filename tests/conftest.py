@@ -26,7 +26,7 @@ settings.register_profile("dev", deadline=None, max_examples=25,
                           suppress_health_check=_SUPPRESSED)
 settings.register_profile("ci", deadline=None, max_examples=30, derandomize=False,
                           print_blob=True, suppress_health_check=_SUPPRESSED)
-settings.register_profile("simulator", settings.get_profile("ci"), max_examples=6)
+settings.register_profile("simulator", settings.get_profile("ci"), max_examples=3)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 
