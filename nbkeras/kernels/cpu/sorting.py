@@ -1,19 +1,89 @@
-"""Sorting, selection and scans: numpy's own sorts, scans and binary search, plus a Numba
-loop for the k largest of each row (numpy has no partial sort that keeps ties in order).
-kernels/cuda/sorting.py exports the same names and signatures."""
+"""Sorting, selection and scans: numpy's own sorts, scans and binary search, plus Numba
+loops where numpy is slow or lacks the operation.
+
+Sorting rows of 32-bit-or-narrower numbers packs each element's order key and its column
+into one uint64 (key in the high half, column in the low), so numpy's fast unstable integer
+sort gives the stable order and the indices in one pass; wider dtypes use numpy's stable
+argsort. The k largest of each row are kept by insertion, in parallel over rows (numpy has
+no partial sort that keeps ties in order). kernels/cuda/sorting.py exports the same names
+and signatures."""
 import numpy as np
-from numba import njit
+from numba import njit, prange
+
+from .parallel import launch
 
 __all__ = ["sort", "top_k", "scatter_columns", "cumsum", "cumprod", "searchsorted"]
 
 SMALL_K = 32        # top_k keeps k running candidates per row up to here, else sorts the row
 
 
+@njit(cache=True, inline="always")
+def _float_key(bits):
+    """uint64 whose order is numpy's order of the float32 with these uint32 bits: -0.0
+    equals 0.0, and every NaN is one NaN after +inf."""
+    bits = np.uint64(bits)
+    magnitude = bits & np.uint64(0x7FFFFFFF)
+    if magnitude > np.uint64(0x7F800000):
+        return np.uint64(0xFFC00000)
+    if magnitude == np.uint64(0) or bits < np.uint64(0x80000000):
+        return magnitude | np.uint64(0x80000000)
+    return np.uint64(0x7FFFFFFF) - magnitude
+
+
+@njit(cache=True, parallel=True)
+def _packed_float_keys(rows, keys):
+    """keys[r, j] = order key of the float32 whose bits are rows[r, j] (uint32) << 32 | j."""
+    for r in prange(rows.shape[0]):
+        for j in range(rows.shape[1]):
+            keys[r, j] = (_float_key(rows[r, j]) << np.uint64(32)) | np.uint64(j)
+
+
+@njit(cache=True, parallel=True)
+def _packed_integer_keys(rows, offset, keys):
+    """keys[r, j] = (rows[r, j] + offset) << 32 | j, for integers that offset makes
+    non-negative and below 2**32."""
+    for r in prange(rows.shape[0]):
+        for j in range(rows.shape[1]):
+            keys[r, j] = (np.uint64(np.int64(rows[r, j]) + offset) << np.uint64(32)) | np.uint64(j)
+
+
+@njit(cache=True, parallel=True)
+def _unpack_sorted(keys, rows, values, indices):
+    """indices[r] = the columns in the sorted keys[r], values[r] = rows[r] at them (both
+    unsigned views of one dtype)."""
+    for r in prange(keys.shape[0]):
+        for j in range(keys.shape[1]):
+            column = np.int64(keys[r, j] & np.uint64(0xFFFFFFFF))
+            indices[r, j] = column
+            values[r, j] = rows[r, column]
+
+
+def _packable(dtype) -> bool:
+    return dtype.itemsize <= 4 and dtype.kind in "fiub"
+
+
 def sort(x):
     """(values, int64 indices) of x (..., n) sorted along its last axis: ascending, stable
     (equal values keep their order), NaN last."""
-    indices = np.argsort(x, axis=-1, kind="stable")
-    return np.take_along_axis(x, indices, axis=-1), indices
+    n = x.shape[-1]
+    if not _packable(x.dtype) or n == 0 or x.size == 0:
+        indices = np.argsort(x, axis=-1, kind="stable")
+        return np.take_along_axis(x, indices, axis=-1), indices
+    rows = np.ascontiguousarray(x).reshape(-1, n)
+    keys = np.empty(rows.shape, np.uint64)
+    if x.dtype.kind == "f":
+        launch(_packed_float_keys, x.size, rows.astype(np.float32, copy=False).view(np.uint32),
+               keys)
+    else:
+        offset = -int(np.iinfo(x.dtype).min) if x.dtype.kind == "i" else 0
+        launch(_packed_integer_keys, x.size, rows.view(np.uint8) if x.dtype == bool else rows,
+               offset, keys)
+    keys.sort(axis=-1)
+    values = np.empty_like(rows)
+    indices = np.empty(rows.shape, np.int64)
+    bits = np.dtype(f"u{x.dtype.itemsize}")   # moves values as bits: float16 and bool too
+    launch(_unpack_sorted, x.size, keys, rows.view(bits), values.view(bits), indices)
+    return values.reshape(x.shape), indices.reshape(x.shape)
 
 
 @njit(cache=True)
@@ -24,13 +94,13 @@ def _beats(v, w):
     return v > w
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def _top_k_rows(x, k, values, indices):
     """values[r], indices[r] = the k largest of x[r] in descending order, ties by index:
     each element that beats the current k-th enters by insertion (a later equal never
     displaces an earlier one)."""
     n_rows, n = x.shape
-    for r in range(n_rows):
+    for r in prange(n_rows):
         filled = 0
         for j in range(n):
             v = x[r, j]
@@ -60,7 +130,7 @@ def top_k(x, k):
     values = np.empty((rows.shape[0], k), x.dtype)
     indices = np.empty((rows.shape[0], k), np.int64)
     if k:
-        _top_k_rows(rows, k, values, indices)
+        launch(_top_k_rows, rows.shape[0] * n, rows, k, values, indices)
     return values.reshape(x.shape[:-1] + (k,)), indices.reshape(x.shape[:-1] + (k,))
 
 
