@@ -12,7 +12,8 @@ triangular solves, masks):
   is infinite); svd with full_matrices=True differentiates the U and V^H outputs only for
   square matrices (the extra columns are not unique), as in JAX.
 - det, inv, solve need a nonsingular matrix; pinv and lstsq a full-rank one.
-- qr differentiates mode="reduced" for any shape and mode="complete" for M <= N.
+- qr differentiates both modes for any shape: for M > N, mode="complete"'s extra columns of
+  q as LAPACK's Householder reflections make them (as JAX).
 - lu_factor differentiates its packed LU for square matrices; its pivots are integers.
 - eig (complex output), matrix_rank and the pivots have no gradient: on JAX, Keras does not
   differentiate eig (JAX refuses non-symmetric eigenvector derivatives by default).
@@ -403,9 +404,11 @@ class Svd(Op):
 @dataclass(frozen=True)
 class Qr(Op):
     """x (..., M, N) -> (q, r), x = q r: q (..., M, K), r (..., K, N) for mode "reduced",
-    q (..., M, M), r (..., M, N) for "complete". Gradient for "reduced", and "complete" with
-    M <= N: for M >= N, x̄ = (q̄ + q copyutl(r̄ r^T - q^T q̄)) r^{-T}; for M < N, the square
-    part x1 = q r1 by that rule with q̄ + x2 r̄2^T, and x̄2 = q r̄2."""
+    q (..., M, M), r (..., M, N) for "complete". Gradient for every shape and mode, as
+    JAX's: for M >= N, x̄ = (q̄ + q copyutl(r̄ r^T - q^T q̄)) r^{-T} on the first N columns
+    of q (_thin_qr_vjp), those of "complete" also taking q̄'s share through its last M - N
+    columns (_householder_columns_vjp); for M < N, the square part x1 = q r1 by that rule
+    with q̄ + x2 r̄2^T, and x̄2 = q r̄2."""
 
     mode: str
     float_inputs = True
@@ -429,10 +432,12 @@ class Qr(Op):
     def vjp(self, k, dy, residuals, needs):
         x, q, r = residuals
         m, n = x.shape[-2:]
-        if self.mode == "complete" and m > n:
-            raise ValueError(f"qr: mode='complete' is differentiable for M <= N only; "
-                             f"received x of shape {tuple(x.shape)} (use mode='reduced')")
         dq, dr = _zeros_if_none(k, dy[0], q), _zeros_if_none(k, dy[1], r)
+        if m > n and self.mode == "complete":
+            dq = _householder_columns_vjp(k, q, dq, n)
+            q = k.getitem(q, (Ellipsis, slice(0, n)))
+            r = k.getitem(r, (Ellipsis, slice(0, n), slice(None)))
+            dr = k.getitem(dr, (Ellipsis, slice(0, n), slice(None)))
         if m >= n:
             return (_thin_qr_vjp(k, q, r, dq, dr),)
         x2 = k.getitem(x, (Ellipsis, slice(m, None)))
@@ -441,6 +446,25 @@ class Qr(Op):
         dq = k.add(dq, k.matmul(x2, _t(k, dr2)))
         dx1 = _thin_qr_vjp(k, q, k.getitem(r, (Ellipsis, slice(0, m))), dq, dr1)
         return (k.concatenate([dx1, k.matmul(q, dr2)], -1),)
+
+
+def _householder_columns_vjp(k, q, dq, n: int):
+    """q̄ (..., M, N) of the first N columns of LAPACK's Householder q (..., M, M), M > N,
+    given q̄ (..., M, M) of all of it. The last M - N columns move with the first (Roberts
+    and Roberts 2024, arXiv:2409.13374, eqs. 32-33, JAX's JVP): with q = [[q_nn, q_np],
+    [q_pn, q_pp]] and z = q_pn (q_nn - I)^{-1}, d q_mp = d q_mn z^T - a (d q_pn - z d q_nn)^T
+    for a = q_mn + q_mp z; its transpose adds, with g = q̄_mp and c = g^T a,
+    g z + [z^T c; -c] to q̄_mn."""
+    rows, columns = (Ellipsis, slice(0, n)), (Ellipsis, slice(n, None))
+    q_mn, q_mp = k.getitem(q, rows), k.getitem(q, columns)
+    q_nn = k.getitem(q, (Ellipsis, slice(0, n), slice(0, n)))
+    q_pn = k.getitem(q, (Ellipsis, slice(n, None), slice(0, n)))
+    identity = _constant(k, np.eye(n), q.dtype)
+    z = _t(k, k.solve(_t(k, k.subtract(q_nn, identity)), _t(k, q_pn)))     # (..., P, N)
+    g = k.getitem(dq, columns)
+    c = k.matmul(_t(k, g), k.add(q_mn, k.matmul(q_mp, z)))                 # (..., P, N)
+    share = k.concatenate([k.matmul(_t(k, z), c), k.negative(c)], -2)
+    return k.add(k.getitem(dq, rows), k.add(k.matmul(g, z), share))
 
 
 def _thin_qr_vjp(k, q, r, dq, dr):
