@@ -14,7 +14,7 @@ triangular solves, masks):
 - det, inv, solve need a nonsingular matrix; pinv and lstsq a full-rank one.
 - qr differentiates both modes for any shape: for M > N, mode="complete"'s extra columns of
   q as LAPACK's Householder reflections make them (as JAX).
-- lu_factor differentiates its packed LU for square matrices; its pivots are integers.
+- lu_factor differentiates its packed LU for any shape (as JAX); its pivots are integers.
 - eig (complex output), matrix_rank and the pivots have no gradient: on JAX, Keras does not
   differentiate eig (JAX refuses non-symmetric eigenvector derivatives by default).
 """
@@ -479,7 +479,8 @@ def _thin_qr_vjp(k, q, r, dq, dr):
 class LuFactor(Op):
     """x (..., M, N) -> (lu (..., M, N), pivots (..., K) int32): L below the diagonal
     (unit diagonal implied), U on and above, LAPACK's row interchanges; x = P L U.
-    Gradient of lu (square x): P L^{-T} (tril(L^T L̄, -1) + triu(Ū U^T)) U^{-T}; the pivots
+    Gradient of lu (JAX's rule, transposed): with L (M, M) and U (N, N) completed by the
+    identity past K, x̄ = P L^{-T} (tril(L^T L̄U, -1) + triu(L̄U U^T)) U^{-T}; the pivots
     are integers and have none."""
 
     float_inputs = True
@@ -499,13 +500,18 @@ class LuFactor(Op):
     def vjp(self, k, dy, residuals, needs):
         lu, p = residuals
         m, n = lu.shape[-2:]
-        if m != n:
-            raise ValueError(f"lu_factor: the gradient needs a square matrix; received x of "
-                             f"shape {tuple(lu.shape)}")
-        strictly_lower = _tri(k, n, -1, lu.dtype)
-        upper_mask = k.subtract(_constant(k, np.ones((n, n)), lu.dtype), strictly_lower)
-        lower = k.add(k.multiply(lu, strictly_lower), _constant(k, np.eye(n), lu.dtype))
-        upper = k.multiply(lu, upper_mask)
+        kk = builtins.min(m, n)
+        lead = ((0, 0),) * (lu.ndim - 2)
+        strictly_lower = _constant(k, np.tri(m, n, -1), lu.dtype)
+        upper_mask = _constant(k, 1 - np.tri(m, n, -1), lu.dtype)
+        lower = k.multiply(k.getitem(lu, (Ellipsis, slice(0, kk))),
+                           k.getitem(strictly_lower, (slice(None), slice(0, kk))))
+        lower = k.add(k.pad(lower, lead + ((0, 0), (0, m - kk)), 0),
+                      _constant(k, np.eye(m), lu.dtype))                  # (..., M, M)
+        upper = k.multiply(k.getitem(lu, (Ellipsis, slice(0, kk), slice(None))),
+                           k.getitem(upper_mask, (slice(0, kk), slice(None))))
+        upper = k.add(k.pad(upper, lead + ((0, n - kk), (0, 0)), 0),
+                      _constant(k, np.diag(np.arange(n) >= kk), lu.dtype))   # (..., N, N)
         dlu = dy[0]
         inner = k.add(k.multiply(k.matmul(_t(k, lower), dlu), strictly_lower),
                       k.multiply(k.matmul(dlu, _t(k, upper)), upper_mask))

@@ -57,10 +57,11 @@ def per_matrix(function, *arrays):
 
 
 def jax_gradient(function, x: np.ndarray) -> np.ndarray:
-    """d function(jax.numpy, x) / dx by JAX in float64 (skips without JAX)."""
+    """d function(jax, x) / dx by JAX in float64 (skips without JAX)."""
     jax = pytest.importorskip("jax")
+    pytest.importorskip("jax.scipy.linalg")
     jax.config.update("jax_enable_x64", True)
-    return np.asarray(jax.grad(lambda a: function(jax.numpy, a))(x))
+    return np.asarray(jax.grad(lambda a: function(jax, a))(x))
 
 
 def tape_gradient(function, x: np.ndarray) -> np.ndarray:
@@ -248,26 +249,44 @@ def test_qr_complete_tall_gradient_matches_jax(data, batch, n, extra):
     reflections, as JAX differentiates them."""
     x = matrices(data.draw, batch + (n + extra, n))
     weights = matrices(data.draw, batch + (n + extra, n + extra)), matrices(data.draw, x.shape)
-    expected = jax_gradient(lambda jnp, a: sum(jnp.sum(o * w) for o, w in
-                                               zip(jnp.linalg.qr(a, mode="complete"), weights)),
-                            x)
+    expected = jax_gradient(lambda jax, a: sum(
+        jax.numpy.sum(o * w) for o, w in zip(jax.numpy.linalg.qr(a, mode="complete"), weights)),
+        x)
     got = tape_gradient(lambda t: sum(ops.sum(ops.multiply(o, w)) for o, w in
                                       zip(ops.qr(t, "complete"), weights)), x)
     np.testing.assert_allclose(got, expected, rtol=1e-8, atol=1e-10)
 
 
-@given(data=st.data(), batch=batches, n=sizes)
-def test_lu_factor(device, data, batch, n):
-    x = well_conditioned(matrices(data.draw, batch + (n, n)))
+def pivoted(draw, shape):
+    """A matrix (..., M, N) whose LU pivots are clear winners (no near-ties that a finite
+    difference could flip): a diagonally dominant one with its rows shuffled."""
+    m, n = shape[-2:]
+    x = matrices(draw, shape) + (min(m, n) + 2) * np.eye(m, n)
+    return x[..., np.random.default_rng(draw(st.integers(0, 2 ** 32 - 1))).permutation(m), :]
+
+
+@given(data=st.data(), batch=batches, m=sizes, n=sizes)
+def test_lu_factor(device, data, batch, m, n):
+    x = pivoted(data.draw, batch + (m, n))
     lu, pivots = ops.lu_factor(x)
     assert_matches(lu, per_matrix(lambda a: scipy.linalg.lu_factor(a)[0], x), rtol=1e-9,
                    atol=1e-12)
     assert pivots.dtype == "int32"
     np.testing.assert_array_equal(np.asarray(pivots),
                                   per_matrix(lambda a: scipy.linalg.lu_factor(a)[1][None], x)
-                                  .reshape(batch + (n,)))
+                                  .reshape(batch + (min(m, n),)))
     assert symbolic_shapes(ops.lu_factor, x) == eager_shapes((lu, pivots))
     check_op_grads(lambda t: ops.lu_factor(t)[0], [x])
+
+
+@given(data=st.data(), batch=batches, m=sizes, n=sizes)
+def test_lu_factor_gradient_matches_jax(data, batch, m, n):
+    x = pivoted(data.draw, batch + (m, n))
+    weights = matrices(data.draw, x.shape)
+    expected = jax_gradient(
+        lambda jax, a: jax.numpy.sum(jax.scipy.linalg.lu_factor(a)[0] * weights), x)
+    got = tape_gradient(lambda t: ops.sum(ops.multiply(ops.lu_factor(t)[0], weights)), x)
+    np.testing.assert_allclose(got, expected, rtol=1e-8, atol=1e-10)
 
 
 @given(data=st.data(), batch=batches, m=sizes, n=sizes)
