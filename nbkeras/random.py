@@ -10,9 +10,11 @@ Keras's (another generator); the distributions are.
 Float draws default to `nk.config.floatx()`; float16 is drawn in float32 and cast.
 Gradients: `normal`, `uniform` and `truncated_normal` are `sample * stddev + mean` (and
 `minval + u * (maxval - minval)`) in ops, so tensors given as mean/stddev/minval/maxval get
-gradients; `dropout` and `shuffle` pass gradients to their input. The parameters of `gamma`,
-`beta` and `binomial` are read as constants (JAX differentiates gamma and beta draws in
-alpha; nbkeras does not), and integer draws (`randint`, `categorical`) have none.
+gradients; `dropout` and `shuffle` pass gradients to their input. `gamma` draws get
+gradients in alpha, and `beta` draws in alpha and beta, as on JAX: by implicit
+reparameterization (the draw moves with its parameters at a fixed value of its CDF). The
+parameters of `binomial` are read as constants, and integer draws (`randint`,
+`categorical`) have none.
 """
 from __future__ import annotations
 
@@ -151,26 +153,100 @@ def uniform(shape, minval=0.0, maxval=1.0, dtype=None, seed=None):
                    low)
 
 
+def _shape_parameter(x, shape: tuple, who: str, name: str, drawn: str) -> Tensor:
+    """alpha or beta (positive and finite, broadcastable to `shape`) as a Tensor of the drawn
+    dtype; a Tensor is cast by `ops.cast`, so its gradient flows back to it."""
+    _parameter(x, shape, who, name, np.float64, _positive, "positive and finite")
+    return cast(x, drawn) if isinstance(x, Tensor) else convert_to_tensor(np.asarray(x, drawn))
+
+
+def _per_draw(k, x, shape: tuple):
+    """A parameter array for the kernels: its one value, or x broadcast to `shape`."""
+    return x if x.size == 1 else k.broadcast_to(x, shape)
+
+
+@dataclass(frozen=True)
+class Gamma(Op):
+    """alpha (broadcastable to `shape`) -> Gamma(alpha, 1) draws of `shape` in `dtype`
+    (float32 or float64), draw `counter` of stream `seed`. Gradient (as JAX's): dx/dalpha =
+    -(dP/dalpha) / (dP/dx) at the draw, P the CDF (kernel random_gamma_grad)."""
+
+    shape: tuple
+    dtype: str
+    seed: int
+    counter: int
+
+    def output_spec(self, alpha: Spec) -> Spec:
+        return Spec(self.shape, self.dtype)
+
+    def forward(self, k, alpha):
+        a = _per_draw(k, alpha, self.shape)
+        x = k.random_gamma(self.shape, a, self.seed, self.counter, self.dtype)
+        return x, (tuple(alpha.shape), a, x)
+
+    def vjp(self, k, dy, residuals, needs):
+        alpha_shape, a, x = residuals
+        return (k.sum_to_shape(k.multiply(dy, k.random_gamma_grad(a, x)), alpha_shape),)
+
+
+@dataclass(frozen=True)
+class Beta(Op):
+    """alpha, beta (broadcastable to `shape`) -> Beta(alpha, beta) draws of `shape` in
+    `dtype`, draw `counter` of stream `seed`. Gradient (as JAX's): the draw is X / (X + Y)
+    for the gammas X ~ Gamma(alpha) and Y ~ Gamma(beta) the kernel drew (slots 2i, 2i + 1:
+    a gamma draw of shape (..., 2) redraws them), so dB/dalpha = B (1 - B) X'/X and
+    dB/dbeta = -B (1 - B) Y'/Y, X' = dX/dalpha and Y' = dY/dbeta as Gamma's, with X and Y
+    at least the dtype's smallest normal number (as JAX's)."""
+
+    shape: tuple
+    dtype: str
+    seed: int
+    counter: int
+
+    def output_spec(self, alpha: Spec, beta: Spec) -> Spec:
+        return Spec(self.shape, self.dtype)
+
+    def forward(self, k, alpha, beta):
+        a, b = _per_draw(k, alpha, self.shape), _per_draw(k, beta, self.shape)
+        y = k.random_beta(self.shape, a, b, self.seed, self.counter, self.dtype)
+        return y, (tuple(alpha.shape), tuple(beta.shape), a, b, y)
+
+    def vjp(self, k, dy, residuals, needs):
+        alpha_shape, beta_shape, a, b, y = residuals
+        pairs = k.concatenate([k.expand_dims(k.broadcast_to(p, self.shape), -1)
+                               for p in (a, b)], -1)                     # (*shape, 2)
+        gammas = k.random_gamma(self.shape + (2,), pairs, self.seed, self.counter, self.dtype)
+        gammas = k.maximum(gammas, np.finfo(self.dtype).tiny)
+        log_rates = k.divide(k.random_gamma_grad(pairs, gammas), gammas)    # X'/X, Y'/Y
+        spread = k.multiply(dy, k.multiply(y, k.subtract(1, y)))             # dy B (1 - B)
+        da = k.multiply(spread, k.getitem(log_rates, (Ellipsis, 0)))
+        db = k.negative(k.multiply(spread, k.getitem(log_rates, (Ellipsis, 1))))
+        return k.sum_to_shape(da, alpha_shape), k.sum_to_shape(db, beta_shape)
+
+
+def _drawn_in(y: Tensor, dtype: str) -> Tensor:
+    return y if y.dtype == dtype else cast(y, dtype)
+
+
 def gamma(shape, alpha, dtype=None, seed=None):
-    """Gamma(alpha, 1) of `shape`, alpha > 0 a number or an array broadcastable to `shape`:
-    Marsaglia and Tsang's method (alpha < 1: a Gamma(alpha + 1) draw times u**(1/alpha))."""
+    """Gamma(alpha, 1) of `shape`, alpha > 0 a number, an array or a tensor broadcastable to
+    `shape` (a tensor gets a gradient): Marsaglia and Tsang's method (alpha < 1: a
+    Gamma(alpha + 1) draw times u**(1/alpha))."""
     shape, dtype = _shape(shape, "gamma"), _float_dtype(dtype, "gamma")
     drawn = _drawn_as(dtype)
-    alpha = _parameter(alpha, shape, "gamma", "alpha", drawn, _positive, "positive and finite")
-    k = kernels_for(current_device())
-    return _as(k, k.random_gamma(shape, alpha, *_state(seed, "gamma"), drawn), dtype)
+    alpha = _shape_parameter(alpha, shape, "gamma", "alpha", drawn)
+    return _drawn_in(Gamma(shape, drawn, *_state(seed, "gamma"))(alpha), dtype)
 
 
 def beta(shape, alpha, beta, dtype=None, seed=None):
-    """Beta(alpha, beta) of `shape`, alpha, beta > 0 numbers or arrays broadcastable to
-    `shape`: X / (X + Y) for X ~ Gamma(alpha), Y ~ Gamma(beta), formed from their logs so
-    that tiny parameters stay exact."""
+    """Beta(alpha, beta) of `shape`, alpha, beta > 0 numbers, arrays or tensors broadcastable
+    to `shape` (tensors get gradients): X / (X + Y) for X ~ Gamma(alpha), Y ~ Gamma(beta),
+    formed from their logs so that tiny parameters stay exact."""
     shape, dtype = _shape(shape, "beta"), _float_dtype(dtype, "beta")
     drawn = _drawn_as(dtype)
-    a = _parameter(alpha, shape, "beta", "alpha", drawn, _positive, "positive and finite")
-    b = _parameter(beta, shape, "beta", "beta", drawn, _positive, "positive and finite")
-    k = kernels_for(current_device())
-    return _as(k, k.random_beta(shape, a, b, *_state(seed, "beta"), drawn), dtype)
+    a = _shape_parameter(alpha, shape, "beta", "alpha", drawn)
+    b = _shape_parameter(beta, shape, "beta", "beta", drawn)
+    return _drawn_in(Beta(shape, drawn, *_state(seed, "beta"))(a, b), dtype)
 
 
 def binomial(shape, counts, probabilities, dtype=None, seed=None):

@@ -11,12 +11,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from scipy import stats
+from hypothesis import given
+from hypothesis import strategies as st
+from scipy import special, stats
 
 import nbkeras as nk
 from nbkeras.testing import check_grads
 
-from op_checks import assert_on_current_device  # tests/op_checks.py
+from nbkeras.kernels import cpu
+from op_checks import assert_on_current_device, tape_gradient, tensor  # tests/op_checks.py
 
 P_MIN = 1e-4
 KERAS_SIGNATURES = {     # inspect.signature of keras.random's functions, Keras 3.15.1
@@ -379,6 +382,101 @@ def test_uniform_gradients_reach_minval_and_maxval(device):
     low, high = np.array([0.5, -1.0, 2.0]), np.array([1.5, 3.0, 2.5])
     check_grads(lambda a, b: nk.random.uniform((4, 3), a, b, dtype="float64", seed=5),
                 [low, high])
+
+
+def _moved(a, x, h):
+    """The Gamma(a + h) draw at the CDF value of the Gamma(a) draw x (float64, scipy)."""
+    return special.gammaincinv(a + h, special.gammainc(a, x))
+
+
+def _implicit_derivative(a, x):
+    """dx/da of Gamma(a) draws x at a fixed CDF value, by central differences in a."""
+    h = 1e-6 * a
+    return (_moved(a, x, h) - _moved(a, x, -h)) / (2 * h)
+
+
+def _summed_to(g, shape):
+    """g summed down to the broadcastable `shape` (the cotangent of a broadcast)."""
+    g = g.sum(axis=tuple(range(g.ndim - len(shape))))
+    return g.sum(axis=tuple(i for i, n in enumerate(shape) if n == 1), keepdims=True)
+
+
+shape_parameters = st.lists(st.floats(0.2, 30.0), min_size=3, max_size=3).map(np.array)
+broadcast_axes = st.sampled_from([(3,), (3, 1), (1,)])
+
+
+@given(alpha=shape_parameters, axes=broadcast_axes, seed=st.integers(0, 2 ** 31))
+def test_gamma_gradient_in_alpha_is_the_implicit_one(device, alpha, axes, seed):
+    """As JAX's: the draw moves with alpha at a fixed value of its CDF (central differences
+    of scipy's inverse incomplete gamma); alpha broadcast against the draw's shape."""
+    alpha = alpha[:np.prod(axes)].reshape(axes)
+    draw = nk.random.gamma((2, 3, 3), alpha, dtype="float64", seed=seed).numpy()
+    expected = _summed_to(_implicit_derivative(np.broadcast_to(alpha, draw.shape), draw), axes)
+    got = tape_gradient(lambda a: nk.random.gamma((2, 3, 3), a, dtype="float64", seed=seed),
+                        alpha)
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
+
+
+@given(alpha=shape_parameters, beta=shape_parameters, seed=st.integers(0, 2 ** 31))
+def test_beta_gradients_in_alpha_and_beta_are_the_implicit_ones(device, alpha, beta, seed):
+    """B = X / (X + Y) for the draw's gammas X ~ Gamma(alpha), Y ~ Gamma(beta) (slots 2i and
+    2i + 1: a gamma draw of shape (..., 2) with the same seed), each moving with its
+    parameter at a fixed value of its CDF."""
+    b = beta.reshape(3, 1)
+    a_full, b_full = np.broadcast_arrays(alpha, b)
+    x, y = np.moveaxis(nk.random.gamma((3, 3, 2), np.stack([a_full, b_full], -1),
+                                       dtype="float64", seed=seed).numpy(), -1, 0)
+    draw = nk.random.beta((3, 3), alpha, b, dtype="float64", seed=seed).numpy()
+    np.testing.assert_allclose(draw, x / (x + y), rtol=1e-12)
+    ha, hb = 1e-6 * a_full, 1e-6 * b_full
+    d_alpha = (_moved(a_full, x, ha) / (_moved(a_full, x, ha) + y)
+               - _moved(a_full, x, -ha) / (_moved(a_full, x, -ha) + y)) / (2 * ha)
+    d_beta = (x / (x + _moved(b_full, y, hb)) - x / (x + _moved(b_full, y, -hb))) / (2 * hb)
+    alpha_t, beta_t = tensor(alpha), tensor(b)
+    with nk.GradientTape() as tape:
+        tape.watch(alpha_t)
+        tape.watch(beta_t)
+        total = nk.ops.sum(nk.random.beta((3, 3), alpha_t, beta_t, dtype="float64", seed=seed))
+    got_alpha, got_beta = (g.numpy() for g in tape.gradient(total, [alpha_t, beta_t]))
+    np.testing.assert_allclose(got_alpha, _summed_to(d_alpha, alpha.shape), rtol=1e-6,
+                               atol=1e-12)
+    np.testing.assert_allclose(got_beta, _summed_to(d_beta, b.shape), rtol=1e-6, atol=1e-12)
+
+
+def test_gamma_and_beta_gradients_in_float32_reach_float32_parameters(device):
+    alpha = tensor(np.array([0.5, 3.0], np.float32))
+    with nk.GradientTape() as tape:
+        tape.watch(alpha)
+        total = nk.ops.add(nk.ops.sum(nk.random.gamma((4, 2), alpha, seed=2)),
+                           nk.ops.sum(nk.random.beta((4, 2), alpha, 2.0, seed=2)))
+    grad = tape.gradient(total, alpha)
+    assert grad.dtype == "float32" and np.all(np.isfinite(grad.numpy()))
+
+
+@given(log_alpha=st.floats(np.log(0.01), np.log(1e4)), u=st.floats(1e-3, 1 - 1e-3))
+def test_gamma_grad_kernel_against_finite_differences_of_the_cdf(log_alpha, u):
+    """random_gamma_grad = -(dP/dalpha) / (dP/dx): dP/dalpha by central differences of
+    scipy's regularized incomplete gamma, dP/dx its density, in float64."""
+    a = np.exp(log_alpha)
+    x = special.gammaincinv(a, u)
+    h = 1e-5 * a
+    d_alpha = (special.gammainc(a + h, x) - special.gammainc(a - h, x)) / (2 * h)
+    density = np.exp((a - 1) * np.log(x) - x - special.gammaln(a))
+    np.testing.assert_allclose(cpu.random_gamma_grad(np.array([a]), np.array([x])),
+                               [-d_alpha / density], rtol=1e-5)
+
+
+def test_gamma_grad_kernel_matches_jax():
+    """At JAX's own gamma draws, the kernel gives JAX's derivative of each draw."""
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    alpha = np.array([0.01, 0.05, 0.3, 1.0, 2.5, 17.0, 300.0, 2e4])
+    def draw(a):
+        return jax.random.gamma(jax.random.key(0), a, alpha.shape)
+    x = np.asarray(draw(alpha))
+    expected = np.diagonal(np.asarray(jax.jacfwd(draw)(alpha)))
+    got = cpu.random_gamma_grad(alpha, x)
+    np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-300)
 
 
 def test_symbolic_calls_infer_the_output_spec():

@@ -209,6 +209,9 @@ API = (
            "Gamma(alpha, 1), alpha > 0, by Marsaglia-Tsang (alpha < 1: boosted)"),
     Kernel("random_beta", "(shape, alpha, beta, seed, counter, dtype)",
            "Beta(alpha, beta) from two gammas, as a logistic of their log ratio"),
+    Kernel("random_gamma_grad", "(alpha, x)",
+           "dx/dalpha of Gamma(alpha, 1) draws x, in x's dtype (computed in float64): minus "
+           "the CDF's derivative in alpha over its density, as JAX's; 0 where x = 0"),
     Kernel("random_binomial", "(shape, counts, probabilities, seed, counter)",
            "float64 Binomial(counts whole >= 0, p in [0, 1]): inversion below mean 10, BTRS"),
     Kernel("random_integers", "(shape, low, high, seed, counter)",

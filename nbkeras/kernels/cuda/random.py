@@ -1,6 +1,8 @@
 """Random numbers, the CUDA twins of `kernels.cpu.random`: the counter-based draws of
 kernels/counter_random.py compiled as inlined device functions, one grid-stride kernel per
-kind of draw. Element i depends only on (seed, counter, i), so the numbers are the CPU's
+kind of draw (and `kernels.cpu.random.gamma_sample_derivative_program` compiled as device
+functions for random_gamma_grad). Element i depends only on (seed, counter, i), so the
+numbers are the CPU's
 (dropout masks, integers and permutations bit for bit; floats up to the last bits of log,
 exp and cos, which can in rare cases flip a rejection sampler's decision).
 
@@ -12,13 +14,14 @@ import numpy as np
 from numba import types
 
 from .. import counter_random
+from ..cpu import random as host
 from . import array
 from .runtime import (THREADS, blocks, cospi32, cospi64, device, empty, grid, gridsize,
                       is_device_array, kernel, to_device)
 
 __all__ = ["dropout_mask", "random_normal", "random_uniform", "random_truncated_normal",
            "random_gamma", "random_beta", "random_binomial", "random_integers",
-           "random_categorical", "random_permutation"]
+           "random_gamma_grad", "random_categorical", "random_permutation"]
 
 _bits = device(counter_random.random_bits)
 _unit32 = device(counter_random.unit32)
@@ -28,6 +31,7 @@ _S64 = counter_random.Samplers(device, np.float64, cospi64)
 _standard_32, _shaped_32 = _S32.standard, _S32.shaped
 _standard_64, _shaped_64 = _S64.standard, _S64.shaped
 _binomial, _gumbel = _S64.binomial, _S64.gumbel       # drawn in float64 only
+_gamma_derivative = host.gamma_sample_derivative_program(device)
 _U64, _I64 = types.uint64, types.int64
 
 
@@ -73,6 +77,14 @@ def _shaped64(kind, out, a, b, seed, counter):
     step_a, step_b = 1 if a.shape[0] > 1 else 0, 1 if b.shape[0] > 1 else 0
     for i in range(grid(1), out.shape[0], gridsize(1)):
         out[i] = _shaped_64(kind, a[i * step_a], b[i * step_b], seed, counter, i)
+
+
+@kernel((types.float64[::1], types.float64[::1], types.float64[::1]))
+def _fill_gamma_grad(out, alpha, x):
+    """out[i] = dx/dalpha of the Gamma(alpha[i]) draw x[i] (float64)."""
+    step = 1 if alpha.shape[0] > 1 else 0
+    for i in range(grid(1), out.shape[0], gridsize(1)):
+        out[i] = _gamma_derivative(alpha[i * step], x[i])
 
 
 @kernel((types.float64[::1], types.float64[::1], types.float64[::1], _U64, _U64))
@@ -183,6 +195,17 @@ def random_gamma(shape, alpha, seed, counter, dtype):
 def random_beta(shape, alpha, beta, seed, counter, dtype):
     """Beta(alpha, beta), both > 0 (one value or one per element), from two gammas."""
     return _draw("beta", shape, dtype, seed, counter, alpha, beta)
+
+
+def random_gamma_grad(alpha, x):
+    """dx/dalpha of Gamma(alpha, 1) draws x (alpha one value or one per element), in x's
+    dtype, computed in float64: minus the CDF's derivative in alpha over its density."""
+    shape, dtype = tuple(x.shape), x.dtype
+    flat = _parameter(x, np.float64, x.size)
+    out = empty((flat.size,), np.float64)
+    _launch(_fill_gamma_grad, out.size, out, _parameter(alpha, np.float64, out.size), flat)
+    out = out.reshape(shape)
+    return out if dtype == np.float64 else array.cast(out, dtype)
 
 
 def random_binomial(shape, counts, probabilities, seed, counter):

@@ -18,6 +18,19 @@ ALPHA = _rng.uniform(0.05, 8.0, SHAPE)          # below and above 1 (gamma's boo
 BETA = _rng.uniform(0.05, 8.0, SHAPE)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("alpha", [ALPHA, 0.4], ids=["array", "scalar"])
+def test_gamma_grad_equals_the_cpu_one(alpha, dtype):
+    """Both sides of the series / continued fraction switch (x <= max(alpha, 1) or above),
+    x = 0, and alphas below and above 1."""
+    x = cpu.random_gamma(SHAPE, alpha, 11, 3, dtype)
+    x[0, :3] = 0.0, 30.0, 1e-30
+    expected = cpu.random_gamma_grad(alpha, x)
+    got = to_host(cuda_random.random_gamma_grad(alpha, to_device(x)))
+    assert got.dtype == dtype and got.shape == SHAPE
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=0)
+
+
 @settings(max_examples=8)
 @given(shape=st.lists(st.integers(1, 7), min_size=1, max_size=3).map(tuple),
        rate=st.floats(0.0, 0.9), seed=st.integers(0, 2**64 - 1), counter=st.integers(0, 99),
