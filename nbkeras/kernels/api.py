@@ -90,6 +90,8 @@ API = (
            "zeros (..., n) with out[..., indices[..., j]] = dy[..., j] (distinct indices)"),
     Kernel("cumsum", "(x, axis)", "running sums along axis, in x's dtype"),
     Kernel("cumprod", "(x, axis)", "running products along axis, in x's dtype"),
+    Kernel("cumprod_backward", "(dy, x, axis)",
+           "cumprod's VJP for float x, without division (exact at zeros of x)"),
     Kernel("searchsorted", "(sorted_sequence, values, right)",
            "int64 insertion points of values in the ascending 1-D sorted_sequence"),
     # ---- elementwise math by name (kernels/<device>/math.py; names in the tuples above)

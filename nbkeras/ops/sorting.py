@@ -507,8 +507,9 @@ def histogram(x, bins=10, range=None):  # noqa: A002 (Keras's name)
 
 @dataclass(frozen=True)
 class Cumulative(Op):
-    """Running sums or products of x along `axis`, in `dtype`. The product's gradient,
-    sum over j >= i of dy_j y_j / x_i, is exact away from zeros of x."""
+    """Running sums or products of x along `axis`, in `dtype`. The product's gradient is
+    L_i s_i, L_i the product of the x before i and s_i = dy_i + x_(i+1) s_(i+1) (kernel
+    cumprod_backward): no division, so exact at zeros of x, as JAX's."""
 
     product: bool
     axis: int
@@ -519,8 +520,7 @@ class Cumulative(Op):
     def forward(self, k, x):
         source = k.cast(x, self.dtype) if x.dtype != self.dtype else x
         if self.product:
-            y = k.cumprod(source, self.axis)
-            return y, (x.dtype, source, y)
+            return k.cumprod(source, self.axis), (x.dtype, source)
         return k.cumsum(source, self.axis), (x.dtype,)
 
     def _reversed_cumsum(self, k, g):
@@ -532,8 +532,7 @@ class Cumulative(Op):
         if not is_float(x_dtype) or not is_float(self.dtype):
             return (None,)
         if self.product:
-            source, y = saved
-            dx = k.divide(self._reversed_cumsum(k, k.multiply(dy, y)), source)
+            dx = k.cumprod_backward(dy, saved[0], self.axis)
         else:
             dx = self._reversed_cumsum(k, dy)
         return (k.cast(dx, x_dtype) if x_dtype != self.dtype else dx,)
@@ -556,7 +555,7 @@ def cumsum(x, axis=None, dtype=None):
 
 def cumprod(x, axis=None, dtype=None):
     """Running products along `axis` (of the flattened x when None), in `dtype` (x's; int32
-    for bool). The gradient is exact away from zeros of x."""
+    for bool). The gradient is exact at zeros of x too."""
     return _cumulative(x, axis, dtype, True, "cumprod")
 
 

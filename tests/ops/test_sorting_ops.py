@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 import nbkeras as nk
 from nbkeras import ops
@@ -274,13 +275,55 @@ def test_histogram(device):
 def test_cumsum_cumprod(device, product, data, shape):
     axis = data.draw(st.none() | st.integers(-max(len(shape), 1), max(len(shape), 1) - 1)
                      if shape else st.none())
-    x = data.draw(nst.arrays(shape, kinks=(0.0,), margin=0.2))   # cumprod: off zeros
+    x = data.draw(nst.arrays(shape))
+    if product:             # exact zeros, often several along one line: the gradient is exact
+        x[data.draw(hnp.arrays(bool, x.shape))] = 0.0
     op = ops.cumprod if product else ops.cumsum
     expected = (np.asarray(ref_running(list(np.ravel(x)), product)) if axis is None
                 else _along(x, axis, lambda row: ref_running(row, product)))
     assert_matches(op(x, axis=axis), expected)
     assert symbolic_shape(lambda t: op(t, axis=axis), x) == expected.shape
     check_op_grads(lambda t: op(t, axis=axis), [x])
+
+
+def ref_cumprod_gradient(x, dy):
+    """d sum(dy * cumprod(x)) / dx along the last axis: sum over j >= i of dy_j times the
+    product of x_0 .. x_j without x_i (no division)."""
+    grad = np.zeros_like(x)
+    for index in np.ndindex(x.shape[:-1]):
+        row, weights = x[index], dy[index]
+        for i in range(row.size):
+            grad[index + (i,)] = sum(weights[j] * np.prod(np.delete(row[:j + 1], i))
+                                     for j in range(i, row.size))
+    return grad
+
+
+def test_cumprod_gradient_is_exact_at_zeros(device):
+    x = np.array([[2.0, 0.0, 3.0, 0.0, 5.0], [0.0, 0.0, 0.0, 1.5, -2.0],
+                  [1.5, -2.0, 0.5, 3.0, 0.0], [4.0, 0.0, 0.0, 0.0, 0.0]])
+    dy = np.random.default_rng(0).normal(size=x.shape)
+    got = tape_gradient(lambda t: ops.multiply(ops.cumprod(t, axis=1), dy), x)
+    np.testing.assert_allclose(got, ref_cumprod_gradient(x, dy), rtol=1e-12, atol=1e-12)
+    got = tape_gradient(lambda t: ops.multiply(ops.cumprod(t, axis=0), dy.T), x.T)
+    np.testing.assert_allclose(got, ref_cumprod_gradient(x, dy).T, rtol=1e-12, atol=1e-12)
+    with_nan = np.where(x == 5.0, np.nan, x)            # nancumprod: NaN counts as 1
+    got = tape_gradient(lambda t: ops.multiply(ops.nancumprod(t, axis=1), dy), with_nan)
+    expected = ref_cumprod_gradient(np.where(np.isnan(with_nan), 1.0, with_nan), dy)
+    np.testing.assert_allclose(got, np.where(np.isnan(with_nan), 0.0, expected), rtol=1e-12,
+                               atol=1e-12)
+
+
+@given(data=st.data(), shape=nst.shapes(1, 3, 1, 5))
+def test_cumprod_gradient_matches_jax(data, shape):
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    axis = data.draw(st.integers(-len(shape), len(shape) - 1))
+    x = data.draw(nst.arrays(shape))
+    x[data.draw(hnp.arrays(bool, shape))] = 0.0
+    dy = data.draw(nst.arrays(shape))
+    expected = jax.grad(lambda a: jax.numpy.sum(jax.numpy.cumprod(a, axis=axis) * dy))(x)
+    got = tape_gradient(lambda t: ops.multiply(ops.cumprod(t, axis=axis), dy), x)
+    np.testing.assert_allclose(got, np.asarray(expected), rtol=1e-12, atol=1e-12)
 
 
 def test_cumulative_dtypes_and_zeros(device):

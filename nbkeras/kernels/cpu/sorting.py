@@ -5,14 +5,19 @@ Sorting rows of 32-bit-or-narrower numbers packs each element's order key and it
 into one uint64 (key in the high half, column in the low), so numpy's fast unstable integer
 sort gives the stable order and the indices in one pass; wider dtypes use numpy's stable
 argsort. The k largest of each row are kept by insertion, in parallel over rows (numpy has
-no partial sort that keeps ties in order). kernels/cuda/sorting.py exports the same names
-and signatures."""
+no partial sort that keeps ties in order). cumprod's VJP walks each line twice
+(`cumprod_lines_backward`, plain Python that kernels/cuda/sorting.py compiles too).
+kernels/cuda/sorting.py exports the same names and signatures."""
+import math
+
 import numpy as np
 from numba import njit, prange
+from numpy.lib.array_utils import normalize_axis_index
 
 from .parallel import launch
 
-__all__ = ["sort", "top_k", "scatter_columns", "cumsum", "cumprod", "searchsorted"]
+__all__ = ["sort", "top_k", "scatter_columns", "cumsum", "cumprod", "cumprod_backward",
+           "searchsorted"]
 
 SMALL_K = 32        # top_k keeps k running candidates per row up to here, else sorts the row
 
@@ -150,6 +155,53 @@ def cumsum(x, axis):
 def cumprod(x, axis):
     """Running products of x along `axis`, in x's dtype."""
     return np.cumprod(x, axis=axis, dtype=x.dtype)
+
+
+def cumprod_lines_backward(dy, x, out, product, base, n, inner, q0, q1, p0):
+    """out[e(j, q)] = dx of y = cumprod along the lines e(j, q) = base + j inner + q, j < n
+    (>= 1), q0 <= q < q1, of the flat arrays, a row of lines at a time (contiguous in q):
+    L s for L = x_0 ... x_(j-1) (running in product[p0 + q]) and the reverse recurrence
+    s_j = dy_j + x_(j+1) s_(j+1), s_(n-1) = dy_(n-1) (first held in out). No division:
+    exact at zeros of x."""
+    last = base + (n - 1) * inner
+    for q in range(q0, q1):
+        out[last + q] = dy[last + q]
+    for j in range(n - 2, -1, -1):
+        row = base + j * inner
+        for q in range(q0, q1):
+            out[row + q] = dy[row + q] + x[row + inner + q] * out[row + inner + q]
+    for q in range(q0, q1):
+        product[p0 + q] = x[base + q]
+    for j in range(1, n):
+        row = base + j * inner
+        for q in range(q0, q1):
+            out[row + q] *= product[p0 + q]
+            product[p0 + q] *= x[row + q]
+
+
+_cumprod_lines_backward = njit(cache=True)(cumprod_lines_backward)
+
+
+@njit(cache=True)
+def _cumprod_backward_lines(dy, x, out, n, inner):
+    """cumprod_lines_backward over the arrays viewed as (outer, n, inner), one o at a time."""
+    product = np.empty(inner, out.dtype)
+    for o in range(out.size // (n * inner)):
+        _cumprod_lines_backward(dy, x, out, product, o * n * inner, n, inner, 0, inner, 0)
+
+
+def cumprod_backward(dy, x, axis):
+    """dx of y = cumprod(x, axis) given dy (float, x's shape), in x's dtype (float16 worked
+    in float32): dx_i = L_i s_i, L_i the product of the x before i and s_i = dy_i + x_(i+1)
+    s_(i+1), exact where x has zeros."""
+    axis = normalize_axis_index(axis, x.ndim)
+    work = np.result_type(x.dtype, np.float32)
+    out = np.empty(x.shape, work)
+    if out.size:
+        _cumprod_backward_lines(np.ascontiguousarray(dy, work).reshape(-1),
+                                np.ascontiguousarray(x, work).reshape(-1), out.reshape(-1),
+                                x.shape[axis], math.prod(x.shape[axis + 1:]))
+    return out.astype(x.dtype, copy=False)
 
 
 def searchsorted(sorted_sequence, values, right):

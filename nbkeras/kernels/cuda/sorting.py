@@ -6,7 +6,9 @@ come before it in the order (value, then index), which is its position, a unique
 writes itself there. That is O(n) reads per element, all threads of a warp reading the same
 element (a broadcast): fast for rows up to a few thousand, O(n^2) work per row beyond. Scans
 run one block per row in chunks of the block (a shared-memory Hillis-Steele scan per chunk,
-plus the carry of the chunks before); searchsorted is a binary search per value.
+plus the carry of the chunks before); cumprod's VJP is one thread per line, running
+`kernels.cpu.sorting.cumprod_lines_backward` as a device function; searchsorted is a binary
+search per value.
 """
 from __future__ import annotations
 
@@ -14,13 +16,17 @@ import numpy as np
 from numba import types
 from numpy.lib.array_utils import normalize_axis_index
 
-from .array import (DTYPES, INTS, _device, _filled, _flat, _operand, inverse_permutation,
-                    transpose)
+from ..cpu import sorting as host
+from .array import (DTYPES, INTS, _device, _filled, _flat, _operand, cast,
+                    inverse_permutation, transpose)
 from .runtime import (FLOATS, THREADS, block_index, block_size, blocks, device, empty,
                       grid, grid_size, gridsize, kernel, shared_array, syncthreads,
                       thread_index)
 
-__all__ = ["sort", "top_k", "scatter_columns", "cumsum", "cumprod", "searchsorted"]
+__all__ = ["sort", "top_k", "scatter_columns", "cumsum", "cumprod", "cumprod_backward",
+           "searchsorted"]
+
+_cumprod_lines_backward = device(host.cumprod_lines_backward)
 
 
 # ---------------------------------------------------------------------------- kernels
@@ -94,6 +100,17 @@ def _scan_rows(op, x, out, identity):
             total = chunk[block_size.x - 1]
             syncthreads()                   # all have read the chunk before the next one
             carry = carry + total if op == 0 else carry * total
+
+
+@kernel(*[(t[::1], t[::1], t[::1], t[::1], types.int64, types.int64) for t in FLOATS])
+def _cumprod_backward_lines(dy, x, out, product, n, inner):
+    """cumprod_lines_backward on each line (o, :, q) of the arrays viewed as (outer, n,
+    inner), one thread per line (product: one running value per line)."""
+    for line in range(grid(1), product.shape[0], gridsize(1)):
+        o = line // inner
+        q = line - o * inner
+        _cumprod_lines_backward(dy, x, out, product, o * n * inner, n, inner, q, q + 1,
+                                o * inner)
 
 
 @device
@@ -186,6 +203,23 @@ def cumsum(x, axis):
 def cumprod(x, axis):
     """Running products of x along `axis`, in x's dtype."""
     return _scan(1, x, axis)
+
+
+def cumprod_backward(dy, x, axis):
+    """dx of y = cumprod(x, axis) given dy (float, x's shape), in x's dtype (float16 worked
+    in float32): dx_i = L_i s_i, L_i the product of the x before i and s_i = dy_i + x_(i+1)
+    s_(i+1), exact where x has zeros."""
+    x = _device(x)
+    axis = normalize_axis_index(axis, x.ndim)
+    work = np.result_type(x.dtype, np.float32)
+    out = empty(tuple(x.shape), work)
+    n = x.shape[axis]
+    if out.size:
+        product = empty((out.size // n,), work)
+        _cumprod_backward_lines[blocks(product.size), THREADS](
+            _flat(_operand(dy, work)), _flat(_operand(x, work)), _flat(out), product, n,
+            int(np.prod(x.shape[axis + 1:], dtype=np.int64)))
+    return out if work == x.dtype else cast(out, x.dtype)
 
 
 def searchsorted(sorted_sequence, values, right):

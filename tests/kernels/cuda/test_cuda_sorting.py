@@ -1,7 +1,8 @@
 """The CUDA sorting kernels (kernels/cuda/sorting.py) compute what the CPU ones compute:
 sort and top_k with ties (index order) and NaN (last when sorting, largest in top_k), rows
 longer than a block, the scans (rows longer than a block: the carry between chunks) along
-every axis, scatter_columns, and searchsorted on both sides with ties and NaN."""
+every axis, cumprod's VJP, scatter_columns, and searchsorted on both sides with ties and
+NaN."""
 import importlib
 import inspect
 
@@ -99,6 +100,16 @@ def test_scans_of_rows_longer_than_a_block(name):
     _both(name, x, 1)
     _both(name, x.T.copy(), 0)
     _both(name, _data(3, (2 * THREADS + 3,), np.int64) % 2 + 1, 0)
+
+
+@few
+@given(shape=shapes, dtype=st.sampled_from([np.float32, np.float64]), seed=seeds,
+       data=st.data())
+def test_cumprod_backward_along_every_axis(shape, dtype, seed, data):
+    """Small integers: many zeros, several along one line."""
+    axis = data.draw(st.integers(-len(shape), len(shape) - 1))
+    dy = np.random.default_rng(seed + 1).normal(size=shape).astype(dtype)
+    _both("cumprod_backward", dy, _data(seed, shape, dtype), axis)
 
 
 @pytest.mark.parametrize("right", [False, True])
