@@ -1,12 +1,22 @@
 """Elementwise arithmetic, reductions, shape changes and indexing: numpy's own kernels
-(ufuncs, BLAS matmul), plus the few backward helpers numpy lacks."""
+(ufuncs, BLAS matmul), plus the few backward helpers numpy lacks.
+
+Large float arrays take Numba loops parallel over the cores for the four arithmetic
+operators (same-shape operands, or one a single number), for exp of float32 and for sums
+and means over trailing axes; numpy's ufuncs and reductions run on one core."""
 import numpy as np
+from numba import njit, prange
+
+from .parallel import launch
+from .vector_math import exp as _vector_exp
+
+PARALLEL_ARRAY_MIN_ELEMENTS = 1 << 17   # below this, numpy on one core is as fast
 
 __all__ = ["asarray", "cast", "negative", "abs", "sign", "exp", "log", "sqrt", "square", "add",
            "subtract", "multiply", "divide", "power", "maximum", "minimum", "equal",
            "not_equal", "less", "less_equal", "greater", "greater_equal", "where", "clip",
            "one_hot", "reduce", "argmax", "sum_to_shape", "extreme_backward", "prod_backward",
-           "matmul", "reshape", "transpose", "swapaxes", "expand_dims", "broadcast_to",
+           "reshape", "transpose", "swapaxes", "expand_dims", "broadcast_to",
            "inverse_permutation", "concatenate", "split", "getitem", "getitem_backward", "pad",
            "crop"]
 
@@ -31,8 +41,19 @@ def sign(x):
     return np.sign(x)
 
 
+@njit(cache=True, parallel=True, fastmath={"contract"})
+def _exp_float32(x, out):
+    for i in prange(x.size):
+        out[i] = _vector_exp(x[i])
+
+
 def exp(x):
-    return np.exp(x)
+    if (x.dtype != np.float32 or x.size < PARALLEL_ARRAY_MIN_ELEMENTS
+            or not x.flags.c_contiguous):
+        return np.exp(x)
+    out = np.empty_like(x)
+    _exp_float32(x.reshape(-1), out.reshape(-1))
+    return out
 
 
 def log(x):
@@ -47,20 +68,65 @@ def square(x):
     return np.square(x)
 
 
-def add(a, b):
-    return np.add(a, b)
+@njit(cache=True, inline="always")
+def _operate(code, x, y):
+    """x + y, x - y, x * y or x / y by code 0..3."""
+    if code == 0:
+        return x + y
+    if code == 1:
+        return x - y
+    if code == 2:
+        return x * y
+    return x / y
 
 
-def subtract(a, b):
-    return np.subtract(a, b)
+@njit(cache=True, parallel=True)
+def _arithmetic(code, a, b, out):
+    """out = a (op) b over flat arrays; a or b may hold a single number."""
+    if a.size == b.size:
+        for i in prange(out.size):
+            out[i] = _operate(code, a[i], b[i])
+    elif b.size == 1:
+        y = b[0]
+        for i in prange(out.size):
+            out[i] = _operate(code, a[i], y)
+    else:
+        x = a[0]
+        for i in prange(out.size):
+            out[i] = _operate(code, x, b[i])
 
 
-def multiply(a, b):
-    return np.multiply(a, b)
+def _parallel_operands(a, b):
+    """a and b as flat arrays for `_arithmetic`, or None where numpy should run: both one
+    float dtype and C-contiguous, the same shape or one a single number, and large."""
+    if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray)) or a.dtype != b.dtype:
+        return None
+    if a.dtype not in (np.float32, np.float64) or max(a.size, b.size) < PARALLEL_ARRAY_MIN_ELEMENTS:
+        return None
+    if a.shape != b.shape and not (a.ndim == 0 or b.ndim == 0):
+        return None
+    if not (a.flags.c_contiguous and b.flags.c_contiguous):
+        return None
+    return a.reshape(-1), b.reshape(-1)
 
 
-def divide(a, b):
-    return np.divide(a, b)
+def _arithmetic_or(ufunc, code):
+    def kernel(a, b):
+        operands = _parallel_operands(a, b)
+        if operands is None:
+            return ufunc(a, b)
+        out = np.empty(a.shape if a.ndim >= b.ndim else b.shape, a.dtype)
+        _arithmetic(code, *operands, out.reshape(-1))
+        return out
+    kernel.__name__ = ufunc.__name__
+    kernel.__doc__ = f"numpy's {ufunc.__name__} of a and b (broadcast)."
+    return kernel
+
+
+add = _arithmetic_or(np.add, 0)
+subtract = _arithmetic_or(np.subtract, 1)
+multiply = _arithmetic_or(np.multiply, 2)
+divide = _arithmetic_or(np.divide, 3)
 
 
 def power(a, b):
@@ -111,10 +177,6 @@ def argmax(x, axis, keepdims):
     return np.argmax(x, axis=axis, keepdims=keepdims)
 
 
-def matmul(a, b):
-    return np.matmul(a, b)
-
-
 def reshape(x, shape):
     return np.reshape(x, shape)
 
@@ -146,8 +208,45 @@ def split(x, indices, axis):
 _REDUCTIONS = {"sum": np.sum, "mean": np.mean, "max": np.max, "min": np.min, "prod": np.prod}
 
 
+SUM_BLOCK = 1024
+
+
+@njit(cache=True, fastmath={"reassoc"})
+def _lane_sum(values):
+    """Sum of a 1-D array in its dtype, in vector lanes."""
+    total = values[0] - values[0]
+    for j in range(values.size):
+        total += values[j]
+    return total
+
+
+@njit(cache=True, parallel=True)
+def _row_sums(rows, scale, out):
+    """out[r] = scale * sum of rows[r], in parallel over rows: blocks of SUM_BLOCK summed
+    in lanes, the block sums in float64 (as accurate as numpy's pairwise sum)."""
+    for r in prange(rows.shape[0]):
+        total = 0.0
+        for start in range(0, rows.shape[1], SUM_BLOCK):
+            total += _lane_sum(rows[r, start:start + SUM_BLOCK])
+        out[r] = total * scale
+
+
+def _trailing_axes(axis, ndim):
+    """How many trailing axes `axis` names (all of them), or 0 if it names others too."""
+    axes = set(range(ndim)) if axis is None else {a % ndim for a in np.atleast_1d(axis)}
+    return len(axes) if axes == set(range(ndim - len(axes), ndim)) else 0
+
+
 def reduce(name, x, axis, keepdims):
     """np.sum / mean / max / min / prod of x over `axis` (None, int or tuple)."""
+    tail = _trailing_axes(axis, x.ndim) if x.ndim else 0
+    if (name in ("sum", "mean") and tail and x.dtype in (np.float32, np.float64)
+            and x.size >= PARALLEL_ARRAY_MIN_ELEMENTS and x.flags.c_contiguous):
+        kept = x.shape[:x.ndim - tail]
+        rows = x.reshape(int(np.prod(kept)), -1)
+        out = np.empty(rows.shape[0], x.dtype)
+        launch(_row_sums, x.size, rows, 1.0 if name == "sum" else 1.0 / rows.shape[1], out)
+        return out.reshape(kept + (1,) * tail if keepdims else kept)
     return np.asarray(_REDUCTIONS[name](x, axis=axis, keepdims=keepdims))
 
 

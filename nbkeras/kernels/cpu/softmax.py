@@ -1,26 +1,29 @@
 """Softmax and log-softmax over the last axis: one fused Numba pass per row, rows in parallel.
-Host functions take any shape (..., n) and return a new array. The loops are written out:
+Host functions take any shape (..., n) and return a new array. Sums run in the rows' dtype
+in vector lanes (as XLA's), exp is vector_math's. The loops are written out:
 array expressions inside a parallel loop become nested parallel loops, and array slice
 assignment compiles Numba's shape-mismatch message; both cost seconds of first-call compile."""
 import numpy as np
 from numba import njit, prange
 
 from .parallel import launch
+from .vector_math import exp
 
 __all__ = ["softmax_forward", "softmax_backward", "log_softmax_forward", "log_softmax_backward"]
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, fastmath={"reassoc", "contract"})
 def _softmax_rows(x, out):
     """out[r] = exp(x[r] - max x[r]) / sum(exp(x[r] - max x[r]))."""
     for r in prange(x.shape[0]):
         row_max = x[r].max()
-        total = 0.0
+        total = row_max - row_max
         for j in range(x.shape[1]):
-            out[r, j] = np.exp(x[r, j] - row_max)
+            out[r, j] = exp(x[r, j] - row_max)
             total += out[r, j]
+        scale = 1 / total
         for j in range(x.shape[1]):
-            out[r, j] /= total
+            out[r, j] *= scale
 
 
 @njit(cache=True, parallel=True)
@@ -34,20 +37,20 @@ def _softmax_rows_backward(dy, y, out):
             out[r, j] = y[r, j] * (dy[r, j] - inner)
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, fastmath={"reassoc", "contract"})
 def _log_softmax_rows(x, out):
-    """out[r] = x[r] - max - log(sum(exp(x[r] - max)))."""
+    """out[r] = (x[r] - max) - log(sum(exp(x[r] - max))), in that order: exact for large x."""
     for r in prange(x.shape[0]):
         row_max = x[r].max()
-        total = 0.0
+        total = row_max - row_max
         for j in range(x.shape[1]):
-            total += np.exp(x[r, j] - row_max)
-        shift = row_max + np.log(total)
+            total += exp(x[r, j] - row_max)
+        log_total = np.log(total)
         for j in range(x.shape[1]):
-            out[r, j] = x[r, j] - shift
+            out[r, j] = (x[r, j] - row_max) - log_total
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, fastmath={"contract"})
 def _log_softmax_rows_backward(dy, y, out):
     """out[r] = dy[r] - exp(y[r]) * sum(dy[r])."""
     for r in prange(y.shape[0]):
@@ -55,7 +58,7 @@ def _log_softmax_rows_backward(dy, y, out):
         for j in range(y.shape[1]):
             total += dy[r, j]
         for j in range(y.shape[1]):
-            out[r, j] = dy[r, j] - np.exp(y[r, j]) * total
+            out[r, j] = dy[r, j] - exp(y[r, j]) * total
 
 
 def _rows(a, dtype):

@@ -1,0 +1,126 @@
+"""The CPU array kernels' parallel paths (large float arrays) against numpy: arithmetic of
+same-shape operands or a single number, float32 exp within 1 ulp of the correctly rounded
+value over float32's whole range, sums and means over trailing axes, stacked matmul. The
+size thresholds are lowered so that Hypothesis's small arrays take the parallel paths."""
+import importlib
+from unittest import mock
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from nbkeras.kernels.cpu.vector_math import exp as vector_exp
+
+array = importlib.import_module("nbkeras.kernels.cpu.array")
+gemm = importlib.import_module("nbkeras.kernels.cpu.gemm")   # not the function gemm
+
+shapes = hnp.array_shapes(min_dims=1, max_dims=4, min_side=1, max_side=7)
+floats = st.sampled_from([np.float32, np.float64])
+seeds = st.integers(0, 2**32 - 1)
+few = settings(max_examples=30, deadline=None)
+
+
+def _parallel_always():
+    return mock.patch.multiple(array, PARALLEL_ARRAY_MIN_ELEMENTS=0)
+
+
+@few
+@given(shape=shapes, dtype=floats, seed=seeds, scalar=st.sampled_from([None, "a", "b"]))
+def test_arithmetic_is_numpys(shape, dtype, seed, scalar):
+    rng = np.random.default_rng(seed)
+    a, b = (rng.standard_normal(shape).astype(dtype) for _ in range(2))
+    b[rng.random(shape) < 0.1] = 0.0                       # inf and NaN from 0 and 0 / 0
+    if scalar == "a":
+        a = np.asarray(a.flat[0])
+    elif scalar == "b":
+        b = np.asarray(b.flat[0])
+    with _parallel_always(), np.errstate(divide="ignore", invalid="ignore"):
+        for kernel, ufunc in ((array.add, np.add), (array.subtract, np.subtract),
+                              (array.multiply, np.multiply), (array.divide, np.divide)):
+            got, want = kernel(a, b), ufunc(a, b)
+            assert (got.shape, got.dtype) == (want.shape, want.dtype)
+            np.testing.assert_array_equal(got, want)
+
+
+def test_arithmetic_of_strided_broadcast_or_mixed_operands_is_numpys():
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((6, 8)).astype(np.float32)
+    with _parallel_always():
+        for b in (a.T.copy().T[:, ::2], a[:1], a.astype(np.float64), np.arange(8)):
+            left = a[:, ::2] if b.shape == (6, 4) else a
+            np.testing.assert_array_equal(array.multiply(left, b), np.multiply(left, b))
+
+
+def test_float32_exp_is_within_one_ulp_everywhere():
+    bits = np.arange(-2**31, 2**31, 4099, dtype=np.int64).astype(np.int32)
+    x = bits.view(np.float32)
+    x = np.concatenate([x[np.abs(x) < 110], np.array(
+        [np.nan, -np.nan, np.inf, -np.inf, 88.72283, 88.7229, -87.34, -103.97, -104.0,
+         -1e4, 1e4, 0.0, -0.0, 1e-40], np.float32)])
+    with _parallel_always():
+        got = array.exp(x)
+    with np.errstate(over="ignore"):
+        want = np.exp(x.astype(np.float64)).astype(np.float32)
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    finite = ~np.isnan(want)
+    ulps = np.abs(got[finite].view(np.int32).astype(np.int64)
+                  - want[finite].view(np.int32).astype(np.int64))
+    assert ulps.max() <= 1
+
+
+def test_vector_exp_keeps_the_library_exp_for_float64():
+    from numba import njit
+    x = np.random.default_rng(1).standard_normal(50) * 30
+    out = np.empty_like(x)
+
+    @njit
+    def apply(values, result):
+        for i in range(values.size):
+            result[i] = vector_exp(values[i])
+
+    apply(x, out)
+    np.testing.assert_allclose(out, np.exp(x), rtol=1e-15)
+
+
+@few
+@given(shape=shapes, dtype=floats, seed=seeds, data=st.data())
+def test_sum_and_mean_over_trailing_axes(shape, dtype, seed, data):
+    x = np.random.default_rng(seed).standard_normal(shape).astype(dtype)
+    tail = data.draw(st.integers(1, len(shape)))
+    axis = data.draw(st.sampled_from([tuple(range(len(shape) - tail, len(shape))),
+                                      -1 if tail == 1 else None if tail == len(shape) else
+                                      tuple(range(-tail, 0))]))
+    keepdims = data.draw(st.booleans())
+    with _parallel_always(), mock.patch.object(array, "SUM_BLOCK", 3):
+        for name in ("sum", "mean"):
+            got = array.reduce(name, x, axis, keepdims)
+            want = getattr(np, name)(x.astype(np.float64), axis=axis, keepdims=keepdims)
+            assert (got.shape, got.dtype) == (want.shape, x.dtype)
+            tolerance = 1e-6 if dtype == np.float32 else 1e-13
+            np.testing.assert_allclose(got, want, rtol=tolerance, atol=tolerance)
+
+
+def test_long_rows_sum_as_accurately_as_numpys_pairwise_sum():
+    x = np.random.default_rng(2).random((3, 300_000), dtype=np.float32)
+    exact = x.astype(np.float64).sum(axis=-1)
+    ours = np.abs(array.reduce("sum", x, -1, False) - exact).max()
+    assert ours <= 2 * np.abs(x.sum(axis=-1) - exact).max() + 1e-3
+
+
+@few
+@given(batch=hnp.array_shapes(min_dims=1, max_dims=2, min_side=1, max_side=4),
+       m=st.integers(1, 6), k=st.integers(1, 6), n=st.integers(1, 6), dtype=floats,
+       seed=seeds, transposed=st.booleans())
+def test_stacked_matmul_is_numpys(batch, m, k, n, dtype, seed, transposed):
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal(batch + (m, k)).astype(dtype)
+    b = rng.standard_normal(batch + (n, k)).astype(dtype).swapaxes(-1, -2) if transposed \
+        else rng.standard_normal(batch + (k, n)).astype(dtype)
+    with mock.patch.object(gemm, "PARALLEL_STACK_MIN_FLOPS", 0):
+        got = gemm.matmul(a, b)
+    want = np.matmul(a.astype(np.float64), b.astype(np.float64))
+    assert (got.shape, got.dtype) == (want.shape, dtype)
+    np.testing.assert_allclose(got, want, rtol=1e-5 if dtype == np.float32 else 1e-12,
+                               atol=1e-5 if dtype == np.float32 else 1e-12)
