@@ -36,7 +36,13 @@ def _reshape(x, sizes, who: str):
     if list(sizes).count(None) > 1:
         raise ValueError(f"{who}: cannot reshape symbolic shape {tuple(x.shape)} with more "
                          f"than one unknown size to {tuple(sizes)}")
-    return reshape(x, tuple(-1 if n is None else n for n in sizes))
+    target = tuple(-1 if n is None else n for n in sizes)
+    return x if tuple(x.shape) == target else reshape(x, target)
+
+
+def _permute(x, axes: list):
+    """transpose by `axes`, skipped when they are already in order."""
+    return x if axes == sorted(axes) else transpose(x, axes)
 
 
 def _product(sizes):
@@ -136,8 +142,8 @@ def _contract(a, la, b, lb, keep: set):
     summed = [c for c in la if c in lb and c not in keep]
     own_a = [c for c in la if c not in lb]
     own_b = [c for c in lb if c not in la]
-    a = transpose(a, [la.index(c) for c in batch + own_a + summed])
-    b = transpose(b, [lb.index(c) for c in batch + summed + own_b])
+    a = _permute(a, [la.index(c) for c in batch + own_a + summed])
+    b = _permute(b, [lb.index(c) for c in batch + summed + own_b])
     group = [_product([sizes[c] for c in part]) for part in (batch, own_a, summed, own_b)]
     a = _reshape(a, group[:3], "einsum")
     b = _reshape(b, (group[0], group[2], group[3]), "einsum")
@@ -181,7 +187,7 @@ def einsum(subscripts, *operands, **kwargs):
     y, labels = _sum_out(y, labels, set(out))
     y = _broadcast(y, labels, {c: (sizes[c] if c in out else 1) for c in labels})
     if labels != out:
-        y = transpose(y, [labels.index(c) for c in out])
+        y = _permute(y, [labels.index(c) for c in out])
     return y if str(y.dtype) == dtype else cast(y, dtype)
 
 

@@ -93,7 +93,7 @@ def test_sum_and_mean_over_trailing_axes(shape, dtype, seed, data):
                                       -1 if tail == 1 else None if tail == len(shape) else
                                       tuple(range(-tail, 0))]))
     keepdims = data.draw(st.booleans())
-    with _parallel_always(), mock.patch.object(array, "SUM_BLOCK", 3):
+    with _parallel_always():
         for name in ("sum", "mean"):
             got = array.reduce(name, x, axis, keepdims)
             want = getattr(np, name)(x.astype(np.float64), axis=axis, keepdims=keepdims)
@@ -103,6 +103,8 @@ def test_sum_and_mean_over_trailing_axes(shape, dtype, seed, data):
 
 
 def test_long_rows_sum_as_accurately_as_numpys_pairwise_sum():
+    """Rows of many SUM_BLOCKs (a compile-time constant: patching it would cache the
+    patched kernel)."""
     x = np.random.default_rng(2).random((3, 300_000), dtype=np.float32)
     exact = x.astype(np.float64).sum(axis=-1)
     ours = np.abs(array.reduce("sum", x, -1, False) - exact).max()

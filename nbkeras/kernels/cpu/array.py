@@ -4,6 +4,8 @@
 Large float arrays take Numba loops parallel over the cores for the four arithmetic
 operators (same-shape operands, or one a single number), for exp of float32 and for sums
 and means over trailing axes; numpy's ufuncs and reductions run on one core."""
+import math
+
 import numpy as np
 from numba import njit, prange
 
@@ -233,20 +235,23 @@ def _row_sums(rows, scale, out):
 
 def _trailing_axes(axis, ndim):
     """How many trailing axes `axis` names (all of them), or 0 if it names others too."""
-    axes = set(range(ndim)) if axis is None else {a % ndim for a in np.atleast_1d(axis)}
-    return len(axes) if axes == set(range(ndim - len(axes), ndim)) else 0
+    if axis is None:
+        return ndim
+    axes = sorted({int(a) % ndim for a in (axis if isinstance(axis, (tuple, list)) else (axis,))})
+    return len(axes) if axes == list(range(ndim - len(axes), ndim)) else 0
 
 
 def reduce(name, x, axis, keepdims):
     """np.sum / mean / max / min / prod of x over `axis` (None, int or tuple)."""
-    tail = _trailing_axes(axis, x.ndim) if x.ndim else 0
-    if (name in ("sum", "mean") and tail and x.dtype in (np.float32, np.float64)
-            and x.size >= PARALLEL_ARRAY_MIN_ELEMENTS and x.flags.c_contiguous):
-        kept = x.shape[:x.ndim - tail]
-        rows = x.reshape(int(np.prod(kept)), -1)
-        out = np.empty(rows.shape[0], x.dtype)
-        launch(_row_sums, x.size, rows, 1.0 if name == "sum" else 1.0 / rows.shape[1], out)
-        return out.reshape(kept + (1,) * tail if keepdims else kept)
+    if (name in ("sum", "mean") and x.size >= PARALLEL_ARRAY_MIN_ELEMENTS
+            and x.dtype in (np.float32, np.float64) and x.flags.c_contiguous):
+        tail = _trailing_axes(axis, x.ndim)
+        if tail:
+            kept = x.shape[:x.ndim - tail]
+            rows = x.reshape(math.prod(kept), -1)
+            out = np.empty(rows.shape[0], x.dtype)
+            launch(_row_sums, x.size, rows, 1.0 if name == "sum" else 1.0 / rows.shape[1], out)
+            return out.reshape(kept + (1,) * tail if keepdims else kept)
     return np.asarray(_REDUCTIONS[name](x, axis=axis, keepdims=keepdims))
 
 

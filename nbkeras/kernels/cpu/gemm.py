@@ -16,9 +16,19 @@ PARALLEL_STACK_MIN_FLOPS = 1 << 22
 
 @njit(cache=True, parallel=True)
 def _stacked_matmul(a, b, out):
-    """out[i] = a[i] @ b[i] for stacks (S, M, K), (S, K, N), in parallel over S."""
-    for i in prange(a.shape[0]):
-        np.dot(a[i], b[i], out[i])
+    """out[p, q] = a[p, q] @ b[p, q] for stacks (P, Q, M, K), (P, Q, K, N) of any strides, in
+    parallel over the P * Q products; strided matrices are copied inside the loop."""
+    stack = a.shape[1]
+    for i in prange(a.shape[0] * stack):
+        p = i // stack
+        q = i - p * stack
+        np.dot(np.ascontiguousarray(a[p, q]), np.ascontiguousarray(b[p, q]), out[p, q])
+
+
+def _as_4d(x):
+    """x (..., R, C) as (P, Q, R, C): a view for 3 and 4 axes (so the transposed views of
+    attention's heads are not copied here), a reshape beyond."""
+    return x[None] if x.ndim == 3 else x if x.ndim == 4 else x.reshape((-1,) + x.shape[-3:])
 
 
 def matmul(a, b):
@@ -27,13 +37,9 @@ def matmul(a, b):
             or a.dtype not in (np.float32, np.float64) or a.shape[-1] == 0
             or 2 * a.size * b.shape[-1] < PARALLEL_STACK_MIN_FLOPS):
         return np.matmul(a, b)
-    m, n = a.shape[-2], b.shape[-1]
-    out = np.empty(a.shape[:-1] + (n,), a.dtype)
-    stack = (-1,) + a.shape[-2:], (-1,) + b.shape[-2:]
+    out = np.empty(a.shape[:-1] + b.shape[-1:], a.dtype)
     with single_threaded_blas():
-        launch(_stacked_matmul, PARALLEL_STACK_MIN_FLOPS,
-               np.ascontiguousarray(a).reshape(stack[0]),
-               np.ascontiguousarray(b).reshape(stack[1]), out.reshape(-1, m, n))
+        launch(_stacked_matmul, PARALLEL_STACK_MIN_FLOPS, _as_4d(a), _as_4d(b), _as_4d(out))
     return out
 
 
