@@ -1,14 +1,17 @@
 """Metrics, as in `keras.metrics`: stateful Metric classes (state in non-trainable Variables,
-updated in numpy), accuracy functions, `get` / `serialize` / `deserialize` by Keras names,
-and `resolve_accuracy`, the choice `compile` makes for metrics=["accuracy"]."""
+updated by ops on the predictions' device), the metric functions Keras exports (accuracy,
+correlation and loss functions), `get` / `serialize` / `deserialize` by Keras names, and
+`resolve_accuracy`, the choice `compile` makes for metrics=["accuracy"]."""
 from __future__ import annotations
 
 import inspect
 
 from .. import losses as _losses
-from ..losses import (binary_crossentropy, categorical_crossentropy,  # noqa: F401
-                      mean_absolute_error, mean_absolute_percentage_error, mean_squared_error,
-                      mean_squared_logarithmic_error, sparse_categorical_crossentropy)
+from ..losses import (binary_crossentropy, binary_focal_crossentropy,  # noqa: F401
+                      categorical_crossentropy, categorical_hinge, hinge, huber, kl_divergence,
+                      log_cosh, mean_absolute_error, mean_absolute_percentage_error,
+                      mean_squared_error, mean_squared_logarithmic_error, poisson,
+                      sparse_categorical_crossentropy, squared_hinge)
 from ..serialization import snake_case
 from ..serialization import serialize_object_or_function
 from .accuracy import (Accuracy, BinaryAccuracy, CategoricalAccuracy,  # noqa: F401
@@ -16,22 +19,42 @@ from .accuracy import (Accuracy, BinaryAccuracy, CategoricalAccuracy,  # noqa: F
                        TopKCategoricalAccuracy, accuracy, binary_accuracy, categorical_accuracy,
                        sparse_categorical_accuracy, sparse_top_k_categorical_accuracy,
                        top_k_categorical_accuracy)
-from .confusion import AUC, Precision, Recall  # noqa: F401
+from .confusion import (AUC, FalseNegatives, FalsePositives, Precision,  # noqa: F401
+                        PrecisionAtRecall, Recall, RecallAtPrecision, SensitivityAtSpecificity,
+                        SpecificityAtSensitivity, TrueNegatives, TruePositives)
+from .correlation import (ConcordanceCorrelation, PearsonCorrelation,  # noqa: F401
+                          concordance_correlation, pearson_correlation)
+from .fscore import F1Score, FBetaScore  # noqa: F401
+from .hinge import CategoricalHinge, Hinge, SquaredHinge  # noqa: F401
+from .iou import BinaryIoU, IoU, MeanIoU, OneHotIoU, OneHotMeanIoU  # noqa: F401
 from .metric import Metric  # noqa: F401
 from .probabilistic import (BinaryCrossentropy, CategoricalCrossentropy,  # noqa: F401
-                            SparseCategoricalCrossentropy)
+                            KLDivergence, Poisson, SparseCategoricalCrossentropy)
 from .reduction import Mean, MeanMetricWrapper, Sum  # noqa: F401
-from .regression import (MeanAbsoluteError, MeanAbsolutePercentageError,  # noqa: F401
-                         MeanSquaredError, MeanSquaredLogarithmicError, RootMeanSquaredError)
+from .regression import (CosineSimilarity, LogCoshError, MeanAbsoluteError,  # noqa: F401
+                         MeanAbsolutePercentageError, MeanSquaredError,
+                         MeanSquaredLogarithmicError, R2Score, RootMeanSquaredError)
+
+try:    # the losses that define it may land after this module
+    from ..losses import categorical_focal_crossentropy  # noqa: F401
+except ImportError:
+    pass
 
 ALL_OBJECTS = [
     Metric, Mean, Sum, MeanMetricWrapper,
     MeanSquaredError, RootMeanSquaredError, MeanAbsoluteError, MeanAbsolutePercentageError,
-    MeanSquaredLogarithmicError,
-    AUC, Precision, Recall,
-    BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy,
+    MeanSquaredLogarithmicError, CosineSimilarity, LogCoshError, R2Score,
+    AUC, FalseNegatives, FalsePositives, Precision, PrecisionAtRecall, Recall,
+    RecallAtPrecision, SensitivityAtSpecificity, SpecificityAtSensitivity, TrueNegatives,
+    TruePositives,
+    ConcordanceCorrelation, PearsonCorrelation,
+    Hinge, SquaredHinge, CategoricalHinge,
+    KLDivergence, Poisson, BinaryCrossentropy, CategoricalCrossentropy,
+    SparseCategoricalCrossentropy,
     Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy,
     TopKCategoricalAccuracy, SparseTopKCategoricalAccuracy,
+    F1Score, FBetaScore,
+    IoU, BinaryIoU, MeanIoU, OneHotIoU, OneHotMeanIoU,
 ]
 ALL_OBJECTS_DICT = {cls.__name__: cls for cls in ALL_OBJECTS}
 ALL_OBJECTS_DICT.update({snake_case(cls.__name__): cls for cls in ALL_OBJECTS})
@@ -46,11 +69,13 @@ ALL_OBJECTS_DICT.update({
 
 _FUNCTIONS = {f.__name__: f for f in (accuracy, binary_accuracy, categorical_accuracy,
                                       sparse_categorical_accuracy, top_k_categorical_accuracy,
-                                      sparse_top_k_categorical_accuracy)}
+                                      sparse_top_k_categorical_accuracy, pearson_correlation,
+                                      concordance_correlation)}
 
 
 def function_by_name(name: str):
-    """A metric function (accuracy functions, then loss functions) by its name."""
+    """A metric function (accuracy and correlation functions, then loss functions) by its
+    name."""
     if name in _FUNCTIONS:
         return _FUNCTIONS[name]
     fn = _losses.ALL_OBJECTS_DICT.get(name)

@@ -1,9 +1,14 @@
-"""Confusion-matrix metrics, as in Keras 3: Precision, Recall and AUC.
+"""Confusion-matrix metrics, as in Keras 3: TruePositives, FalsePositives, TrueNegatives,
+FalseNegatives, Precision, Recall, PrecisionAtRecall, RecallAtPrecision,
+SensitivityAtSpecificity, SpecificityAtSensitivity and AUC.
 
-A prediction counts as positive at threshold t when it is strictly greater than t; labels
-count as positive when nonzero. y_true and y_pred get Keras's rank matching, sample weights
-are broadcast to y_pred, `top_k` keeps the k largest predictions of each row (lowest index
-first on ties), `class_id` keeps one column. Counts accumulate in float Variables.
+All of them accumulate the weighted counts of `threshold_counts`. A prediction counts as
+positive at threshold t when it is strictly greater than t; labels count as positive when
+nonzero. y_true and y_pred get Keras's rank matching, sample weights are broadcast to y_pred,
+`top_k` keeps the k largest predictions of each row (lowest index first on ties), `class_id`
+keeps one column. Where the thresholds are evenly spaced over [0, 1] (i / (n - 1), n >= 3),
+predictions are first clipped to [0, 1], as Keras's bucketed update does. Counts accumulate
+in float Variables.
 """
 from __future__ import annotations
 
@@ -18,13 +23,18 @@ from .metric import Metric, tensors
 NEG_INF = -1e10      # Keras's stand-in for "not in the top k" (and the top-k threshold)
 
 
-def parse_thresholds(thresholds, default: float) -> list[float]:
+def parse_thresholds(thresholds, default: float, owner: str = "") -> list[float]:
+    """The thresholds as a list of floats (`default` alone for None); each must be a number
+    in [0, 1]. `owner` names the metric in the error."""
     if thresholds is None:
         return [default]
     values = list(thresholds) if isinstance(thresholds, (list, tuple, np.ndarray)) else [thresholds]
-    invalid = [t for t in values if t is None or not 0 <= t <= 1]
-    if invalid:
-        raise ValueError(f"Threshold values must be in [0, 1]; received {invalid}")
+    invalid = [t for t in values if not isinstance(t, (int, float, np.number))
+               or isinstance(t, bool) or not 0 <= t <= 1]
+    if invalid or not values:
+        prefix = f"{owner}: argument `thresholds`: " if owner else ""
+        raise ValueError(f"{prefix}Threshold values must be in [0, 1]; received "
+                         f"{invalid if invalid else thresholds!r}")
     return [float(t) for t in values]
 
 
@@ -48,11 +58,15 @@ def _filter_top_k(x, k: int):
 
 
 def confusion_inputs(y_true, y_pred, sample_weight=None, top_k=None, class_id=None,
-                     dtype="float32"):
+                     dtype="float32", owner: str = "metric"):
     """(positive labels (0/1), predictions, weights) as `dtype` Tensors of y_pred's final
-    shape, after Keras's rank matching, top-k filtering and class selection."""
+    shape, after Keras's rank matching, top-k filtering and class selection. `owner` names
+    the metric in errors."""
     y_true, y_pred, weight = tensors(y_true, y_pred, sample_weight, dtype=dtype)
     y_pred, y_true = squeeze_or_expand_to_same_rank(y_pred, y_true)
+    if not broadcastable(y_true.shape, y_pred.shape):
+        raise ValueError(f"{owner}: y_true and y_pred must have the same shape; received "
+                         f"y_true.shape={tuple(y_true.shape)}, y_pred.shape={tuple(y_pred.shape)}")
     if weight is not None:
         _, weight = squeeze_or_expand_to_same_rank(y_true, ops.expand_dims(weight, -1),
                                                    expand_rank_1=False)
@@ -60,14 +74,32 @@ def confusion_inputs(y_true, y_pred, sample_weight=None, top_k=None, class_id=No
         y_pred = _filter_top_k(y_pred, int(top_k))
     if class_id is not None:
         if y_pred.ndim == 1:
-            raise ValueError(f"When class_id is provided, y_pred must be a 2D array of shape "
-                             f"(num_samples, num_classes); received shape {y_pred.shape}")
+            raise ValueError(f"{owner}: when class_id is provided, y_pred must be a 2D array of "
+                             f"shape (num_samples, num_classes); received shape {y_pred.shape}")
+        if not -y_pred.shape[-1] <= class_id < y_pred.shape[-1]:
+            raise ValueError(f"{owner}: class_id must be in [0, {y_pred.shape[-1]}) for y_pred "
+                             f"of shape {tuple(y_pred.shape)}; received class_id={class_id}")
         y_true, y_pred = y_true[..., class_id:class_id + 1], y_pred[..., class_id:class_id + 1]
+    if weight is not None and not broadcastable(weight.shape, y_pred.shape):
+        raise ValueError(f"{owner}: sample_weight of shape {tuple(weight.shape)} does not "
+                         f"broadcast to y_pred of shape {tuple(y_pred.shape)}")
     weight = (ops.broadcast_to(ops.convert_to_tensor(1.0, dtype, device=y_pred.device),
                                y_pred.shape) if weight is None
               else ops.broadcast_to(weight, y_pred.shape))
     positive = ops.broadcast_to(ops.cast(ops.not_equal(y_true, 0), dtype), y_pred.shape)
     return positive, y_pred, weight
+
+
+def broadcastable(shape, target) -> bool:
+    """Whether an array of `shape` broadcasts to `target` (numpy's rule, one way)."""
+    shape, target = tuple(shape), tuple(target)
+    return len(shape) <= len(target) and all(
+        a in (1, b) for a, b in zip(shape[::-1], target[::-1]))
+
+
+def owner_name(metric) -> str:
+    """How errors name a metric: `Precision 'precision'`."""
+    return f"{type(metric).__name__} '{metric.name}'"
 
 
 def threshold_counts(positive, y_pred, weight, thresholds, columns: bool = False) -> dict:
@@ -87,6 +119,70 @@ def threshold_counts(positive, y_pred, weight, thresholds, columns: bool = False
     return counts if columns else {key: ops.reshape(c, (-1,)) for key, c in counts.items()}
 
 
+def accumulate_counts(metric, accumulators: dict, y_true, y_pred, sample_weight, thresholds,
+                      evenly: bool, top_k=None, class_id=None) -> None:
+    """Add a batch's weighted counts at `thresholds` to `accumulators` ({"tp": Variable, ...},
+    any of tp, fp, tn, fn), as Keras's `update_confusion_matrix_variables`: predictions
+    clipped to [0, 1] first where the thresholds are `evenly` spaced."""
+    positive, y_pred, weight = confusion_inputs(y_true, y_pred, sample_weight, top_k, class_id,
+                                                metric.dtype, owner_name(metric))
+    if evenly:
+        y_pred = ops.clip(y_pred, 0.0, 1.0)
+    counts = threshold_counts(positive, y_pred, weight, thresholds)
+    for key, variable in accumulators.items():
+        variable.assign_add(counts[key])
+
+
+class _ConfusionMatrixConditionCount(Metric):
+    """One weighted count of the confusion matrix (tp, fp, tn or fn) per threshold, in one
+    Variable named "accumulator"; the result is that count (a vector for several
+    thresholds)."""
+
+    _condition = ""    # "tp", "fp", "tn" or "fn"
+
+    def __init__(self, thresholds=None, name=None, dtype=None):
+        super().__init__(name=name, dtype=dtype)
+        self.init_thresholds = thresholds
+        self.thresholds = parse_thresholds(thresholds, 0.5, type(self).__name__)
+        self._evenly = evenly_distributed(self.thresholds)
+        self.accumulator = self.add_variable((len(self.thresholds),), name="accumulator")
+
+    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+        accumulate_counts(self, {self._condition: self.accumulator}, y_true, y_pred,
+                          sample_weight, self.thresholds, self._evenly)
+
+    def result(self):
+        value = self.accumulator[0] if len(self.thresholds) == 1 else self.accumulator
+        return self._tensor(value)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "thresholds": self.init_thresholds}
+
+
+class TruePositives(_ConfusionMatrixConditionCount):
+    """The (weighted) number of positives predicted positive."""
+
+    _condition = "tp"
+
+
+class FalsePositives(_ConfusionMatrixConditionCount):
+    """The (weighted) number of negatives predicted positive."""
+
+    _condition = "fp"
+
+
+class TrueNegatives(_ConfusionMatrixConditionCount):
+    """The (weighted) number of negatives predicted negative."""
+
+    _condition = "tn"
+
+
+class FalseNegatives(_ConfusionMatrixConditionCount):
+    """The (weighted) number of positives predicted negative."""
+
+    _condition = "fn"
+
+
 class _PrecisionRecall(Metric):
     """Shared state of Precision and Recall: true positives and one error count per threshold."""
 
@@ -97,18 +193,18 @@ class _PrecisionRecall(Metric):
         self.init_thresholds = thresholds
         self.top_k = top_k
         self.class_id = class_id
-        self.thresholds = parse_thresholds(thresholds, 0.5 if top_k is None else NEG_INF)
+        self.thresholds = parse_thresholds(thresholds, 0.5 if top_k is None else NEG_INF,
+                                           type(self).__name__)
+        self._evenly = evenly_distributed(self.thresholds)
         size = (len(self.thresholds),)
         self.true_positives = self.add_variable(size, name="true_positives")
         self.errors = self.add_variable(size, name={"fp": "false_positives",
                                                     "fn": "false_negatives"}[self._error])
 
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
-        inputs = confusion_inputs(y_true, y_pred, sample_weight, self.top_k, self.class_id,
-                                  self.dtype)
-        counts = threshold_counts(*inputs, self.thresholds)
-        self.true_positives.assign_add(counts["tp"])
-        self.errors.assign_add(counts[self._error])
+        accumulate_counts(self, {"tp": self.true_positives, self._error: self.errors}, y_true,
+                          y_pred, sample_weight, self.thresholds, self._evenly, self.top_k,
+                          self.class_id)
 
     def result(self):
         tp = self.true_positives
@@ -138,6 +234,118 @@ class Recall(_PrecisionRecall):
     @property
     def false_negatives(self):
         return self.errors
+
+
+class SensitivitySpecificityBase(Metric):
+    """The four counts at `num_thresholds` thresholds evenly spaced over [0, 1] (0.5 alone for
+    num_thresholds=1); subclasses return the best value of one rate among the thresholds where
+    another rate reaches `value` (0 where none does)."""
+
+    _value_name = ""      # the constrained rate's argument: "recall", "precision", ...
+
+    def __init__(self, value, num_thresholds=200, class_id=None, name=None, dtype=None):
+        owner = type(self).__name__
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) \
+                or not 0 <= value <= 1:
+            raise ValueError(f"{owner}: argument `{self._value_name}` must be in the range "
+                             f"[0, 1]; received {self._value_name}={value!r}")
+        if isinstance(num_thresholds, bool) or not isinstance(num_thresholds, (int, np.integer)) \
+                or num_thresholds <= 0:
+            raise ValueError(f"{owner}: argument `num_thresholds` must be an integer > 0; "
+                             f"received num_thresholds={num_thresholds!r}")
+        super().__init__(name=name, dtype=dtype)
+        self.value = value
+        self.num_thresholds = int(num_thresholds)
+        self.class_id = class_id
+        if num_thresholds == 1:
+            self.thresholds, self._evenly = [0.5], False
+        else:
+            inner = [(i + 1) * 1.0 / (num_thresholds - 1) for i in range(num_thresholds - 2)]
+            self.thresholds, self._evenly = [0.0] + inner + [1.0], True
+        size = (len(self.thresholds),)
+        self.true_positives = self.add_variable(size, name="true_positives")
+        self.false_positives = self.add_variable(size, name="false_positives")
+        self.true_negatives = self.add_variable(size, name="true_negatives")
+        self.false_negatives = self.add_variable(size, name="false_negatives")
+
+    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+        accumulate_counts(self, {"tp": self.true_positives, "fp": self.false_positives,
+                                 "tn": self.true_negatives, "fn": self.false_negatives},
+                          y_true, y_pred, sample_weight, self.thresholds, self._evenly,
+                          class_id=self.class_id)
+
+    def _rates(self) -> dict:
+        tp, fp, tn, fn = (self.true_positives, self.false_positives, self.true_negatives,
+                          self.false_negatives)
+        recall = ops.divide_no_nan(tp, ops.add(tp, fn))
+        return {"recall": recall, "sensitivity": recall,
+                "precision": ops.divide_no_nan(tp, ops.add(tp, fp)),
+                "specificity": ops.divide_no_nan(tn, ops.add(tn, fp))}
+
+    def _max_under_constraint(self, constrained: str, dependent: str):
+        """max(dependent rate where the constrained rate >= value, else 0)."""
+        rates = self._rates()
+        feasible = ops.greater_equal(rates[constrained],
+                                     np.asarray(self.value, rates[constrained].dtype))
+        return self._tensor(ops.max(ops.where(feasible, rates[dependent], 0.0), initial=0.0))
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "class_id": self.class_id,
+                "num_thresholds": self.num_thresholds, self._value_name: self.value}
+
+
+class SensitivityAtSpecificity(SensitivitySpecificityBase):
+    """The best sensitivity (recall) among the thresholds whose specificity
+    tn / (tn + fp) is at least `specificity`."""
+
+    _value_name = "specificity"
+
+    def __init__(self, specificity, num_thresholds=200, class_id=None, name=None, dtype=None):
+        super().__init__(specificity, num_thresholds, class_id, name, dtype)
+        self.specificity = specificity
+
+    def result(self):
+        return self._max_under_constraint("specificity", "sensitivity")
+
+
+class SpecificityAtSensitivity(SensitivitySpecificityBase):
+    """The best specificity among the thresholds whose sensitivity (recall) is at least
+    `sensitivity`."""
+
+    _value_name = "sensitivity"
+
+    def __init__(self, sensitivity, num_thresholds=200, class_id=None, name=None, dtype=None):
+        super().__init__(sensitivity, num_thresholds, class_id, name, dtype)
+        self.sensitivity = sensitivity
+
+    def result(self):
+        return self._max_under_constraint("sensitivity", "specificity")
+
+
+class PrecisionAtRecall(SensitivitySpecificityBase):
+    """The best precision among the thresholds whose recall is at least `recall`."""
+
+    _value_name = "recall"
+
+    def __init__(self, recall, num_thresholds=200, class_id=None, name=None, dtype=None):
+        super().__init__(recall, num_thresholds, class_id, name, dtype)
+        self.recall = recall
+
+    def result(self):
+        return self._max_under_constraint("recall", "precision")
+
+
+class RecallAtPrecision(SensitivitySpecificityBase):
+    """The best recall among the thresholds whose precision is at least `precision`."""
+
+    _value_name = "precision"
+
+    def __init__(self, precision, num_thresholds=200, class_id=None, name=None, dtype=None):
+        super().__init__(precision, num_thresholds, class_id, name, dtype)
+        self.precision = precision
+
+    def result(self):
+        return self._max_under_constraint("precision", "recall")
 
 
 class AUC(Metric):
@@ -212,7 +420,7 @@ class AUC(Metric):
         if self.from_logits:
             y_pred = ops.sigmoid(y_pred)
         positive, y_pred, weight = confusion_inputs(y_true, y_pred, sample_weight,
-                                                    dtype=self.dtype)
+                                                    dtype=self.dtype, owner=owner_name(self))
         if self.label_weights is not None and not self.multi_label:
             weight = ops.multiply(weight, self.label_weights.astype(self.dtype))
         if self._evenly:

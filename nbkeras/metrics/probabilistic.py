@@ -1,8 +1,9 @@
-"""Cross-entropy metrics, as in Keras 3: means of the per-sample cross-entropy losses."""
+"""Probabilistic metrics, as in Keras 3: means of the per-sample cross-entropy, KL-divergence
+and Poisson losses."""
 from __future__ import annotations
 
 from .. import losses
-from .reduction import MeanMetricWrapper
+from .reduction import MeanMetricWrapper, SameShapeWrapper
 
 
 class BinaryCrossentropy(MeanMetricWrapper):
@@ -30,3 +31,17 @@ class SparseCategoricalCrossentropy(MeanMetricWrapper):
                  axis=-1):
         super().__init__(losses.sparse_categorical_crossentropy, name=name, dtype=dtype,
                          from_logits=from_logits, axis=axis)
+
+
+class KLDivergence(SameShapeWrapper):
+    """The mean of kl_divergence over the samples seen."""
+
+    def __init__(self, name="kl_divergence", dtype=None):
+        super().__init__(losses.kl_divergence, name=name, dtype=dtype)
+
+
+class Poisson(SameShapeWrapper):
+    """The mean of poisson (y_pred - y_true log y_pred) over the samples seen."""
+
+    def __init__(self, name="poisson", dtype=None):
+        super().__init__(losses.poisson, name=name, dtype=dtype)

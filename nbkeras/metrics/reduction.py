@@ -101,3 +101,17 @@ class MeanMetricWrapper(Mean):
             from . import function_by_name
             config["fn"] = function_by_name(config["fn"])
         return cls(**config)
+
+
+class SameShapeWrapper(MeanMetricWrapper):
+    """A MeanMetricWrapper whose y_true and y_pred must have one shape after Keras's rank
+    matching (else a ValueError naming the metric and both shapes)."""
+
+    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+        y_true, y_pred = tensors(y_true, y_pred)
+        matched = squeeze_or_expand_to_same_rank(y_true, y_pred)
+        if tuple(matched[0].shape) != tuple(matched[1].shape):
+            raise ValueError(f"{type(self).__name__} '{self.name}': y_true and y_pred must "
+                             f"have the same shape; received y_true.shape="
+                             f"{tuple(y_true.shape)}, y_pred.shape={tuple(y_pred.shape)}")
+        super().update_state(y_true, y_pred, sample_weight=sample_weight)
