@@ -234,6 +234,122 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
     return np.array(out).reshape(lead)
 
 
+def categorical_focal_crossentropy(y_true, y_pred, alpha=0.25, gamma=2.0, from_logits=False,
+                                   label_smoothing=0.0, axis=-1):
+    """sum_j alpha_j (1 - p_j)^gamma (-z_j log p_j) along `axis`, p the softmax of logits or
+    the row divided by its sum, clipped to [EPS, 1 - EPS]; z smoothed over the classes."""
+    t, lead = _rows(y_true, axis)
+    x, _ = _rows(y_pred, axis)
+    n = t.shape[1]
+    alphas = [float(alpha)] * n if np.ndim(alpha) == 0 else [float(a) for a in alpha]
+    out = []
+    for tr, xr in zip(t, x):
+        z = [v * (1 - label_smoothing) + label_smoothing / n for v in tr]
+        if from_logits:
+            probs = [math.exp(v) for v in log_softmax_row(xr)]
+        else:
+            total = sum(xr)
+            probs = [v / total for v in xr]
+        probs = [_clip(v, EPS, 1 - EPS) for v in probs]
+        out.append(sum(a * (1 - q) ** gamma * -zj * math.log(q)
+                       for a, q, zj in zip(alphas, probs, z)))
+    return np.array(out).reshape(lead)
+
+
+def categorical_generalized_cross_entropy(labels, y_pred, q) -> np.ndarray:
+    """(1 - p^q) / q for p = y_pred[label] in each row."""
+    p, lead = _rows(y_pred, -1)
+    flat = np.asarray(labels).reshape(-1)
+    return np.array([(1 - float(row[int(c)]) ** q) / q for c, row in zip(flat, p)]).reshape(lead)
+
+
+def _sum_groups(x, axis) -> np.ndarray:
+    """Sums of x over `axis` (None: all, an int, or a tuple), one explicit loop per group."""
+    x = _f64(x)
+    axes = tuple(range(x.ndim)) if axis is None else tuple(
+        a % x.ndim for a in (axis if isinstance(axis, (tuple, list)) else (axis,)))
+    kept = [a for a in range(x.ndim) if a not in axes]
+    moved = np.transpose(x, kept + list(axes))
+    lead = moved.shape[:len(kept)]
+    groups = moved.reshape(int(np.prod(lead)), -1)
+    out = []
+    for group in groups:
+        total = 0.0
+        for v in group:
+            total += float(v)
+        out.append(total)
+    return np.array(out).reshape(lead)
+
+
+def dice(y_true, y_pred, axis=None) -> np.ndarray:
+    """1 - 2 sum(t p) / (sum(t) + sum(p) + EPS) over `axis`."""
+    t, p = _f64(y_true), _f64(y_pred)
+    inter, st, sp = _sum_groups(t * p, axis), _sum_groups(t, axis), _sum_groups(p, axis)
+    return 1 - 2 * inter / (st + sp + EPS)
+
+
+def tversky(y_true, y_pred, alpha=0.5, beta=0.5, axis=None) -> np.ndarray:
+    """1 - TP / (TP + alpha sum((1 - p) t) + beta sum(p (1 - t)) + EPS) over `axis`."""
+    t, p = _f64(y_true), _f64(y_pred)
+    tp = _sum_groups(t * p, axis)
+    fp, fn = _sum_groups((1 - p) * t, axis), _sum_groups(p * (1 - t), axis)
+    return 1 - tp / (tp + alpha * fp + beta * fn + EPS)
+
+
+def _log_sum_exp(values) -> float:
+    m = max(values)
+    return m + math.log(sum(math.exp(v - m) for v in values))
+
+
+def circle(labels, embeddings, ref_labels=None, ref_embeddings=None, remove_diagonal=True,
+           gamma=80.0, margin=0.4) -> np.ndarray:
+    """Circle loss (Sun et al., 2020) as Keras 3 writes it, pair by pair: distances
+    d = max(1 - <e_i, r_j>, 0); positives same label (minus i == j if remove_diagonal),
+    negatives different label; a row missing either kind gives 0."""
+    e = _f64(embeddings)
+    r = e if ref_embeddings is None else _f64(ref_embeddings)
+    la = np.asarray(labels).reshape(-1)
+    lb = la if ref_labels is None else np.asarray(ref_labels).reshape(-1)
+    out = []
+    for i in range(len(e)):
+        pos, neg = [], []
+        for j in range(len(r)):
+            d = max(1 - sum(float(a) * float(b) for a, b in zip(e[i], r[j])), 0.0)
+            if la[i] == lb[j]:
+                if not (remove_diagonal and i == j):
+                    pos.append(-gamma * max(margin + d, 0.0) * (margin - d))
+            else:
+                neg.append(gamma * max(1 + margin - d, 0.0) * (1 - margin - d))
+        if not pos or not neg:
+            out.append(0.0)
+            continue
+        z = _log_sum_exp(pos) + _log_sum_exp(neg)
+        out.append(z + math.log1p(math.exp(-z)) if z > 0 else math.log1p(math.exp(z)))
+    return np.array(out)
+
+
+def ctc(labels, logits) -> np.ndarray:
+    """-log of the total probability of every path of per-step softmax classes that, with
+    repeats merged and blanks (class 0) removed, spells the row's nonzero labels: every
+    one of C^T paths enumerated (small T and C only)."""
+    x = _f64(logits)
+    out = []
+    for row_labels, steps in zip(np.asarray(labels), x):
+        target = tuple(int(c) for c in row_labels if c != 0)
+        log_probs = [log_softmax_row(step) for step in steps]
+        total = 0.0
+        for path in np.ndindex(*([steps.shape[1]] * steps.shape[0])):
+            collapsed, previous = [], None
+            for c in path:
+                if c != previous and c != 0:
+                    collapsed.append(c)
+                previous = c
+            if tuple(collapsed) == target:
+                total += math.exp(sum(log_probs[t][c] for t, c in enumerate(path)))
+        out.append(-math.log(total) if total > 0 else math.inf)
+    return np.array(out)
+
+
 # ----------------------------------------------------------------------------- reduction
 
 def reduce(values, sample_weight=None, reduction="sum_over_batch_size", mask=None) -> np.ndarray:

@@ -5,14 +5,20 @@ from __future__ import annotations
 import inspect
 
 from ..serialization import serialize_object_or_function
+from .ctc import CTC, ctc
 from .hinge import CategoricalHinge, Hinge, SquaredHinge, categorical_hinge, hinge, squared_hinge
 from .loss import (Loss, LossFunctionWrapper, reduce_weighted_values,  # noqa: F401
                    squeeze_or_expand_to_same_rank)
+from .metric_learning import Circle, circle
+from .overlap import Dice, Tversky, dice, tversky
 from .probabilistic import (BinaryCrossentropy, BinaryFocalCrossentropy,  # noqa: F401
-                            CategoricalCrossentropy, KLDivergence, Poisson,
+                            CategoricalCrossentropy, CategoricalFocalCrossentropy,
+                            CategoricalGeneralizedCrossEntropy, KLDivergence, Poisson,
                             SparseCategoricalCrossentropy, binary_crossentropy,
-                            binary_focal_crossentropy, categorical_crossentropy, kl_divergence,
-                            poisson, sparse_categorical_crossentropy)
+                            binary_focal_crossentropy, categorical_crossentropy,
+                            categorical_focal_crossentropy,
+                            categorical_generalized_cross_entropy, kl_divergence, poisson,
+                            sparse_categorical_crossentropy)
 from .regression import (CosineSimilarity, Huber, LogCosh, MeanAbsoluteError,  # noqa: F401
                          MeanAbsolutePercentageError, MeanSquaredError,
                          MeanSquaredLogarithmicError, cosine_similarity, huber, log_cosh,
@@ -32,11 +38,14 @@ ALL_OBJECTS = [
     KLDivergence, Poisson, BinaryCrossentropy, BinaryFocalCrossentropy, CategoricalCrossentropy,
     SparseCategoricalCrossentropy, MeanSquaredError, MeanAbsoluteError,
     MeanAbsolutePercentageError, MeanSquaredLogarithmicError, CosineSimilarity, LogCosh, Huber,
-    Hinge, SquaredHinge, CategoricalHinge,
+    Hinge, SquaredHinge, CategoricalHinge, CategoricalFocalCrossentropy,
+    CategoricalGeneralizedCrossEntropy, CTC, Dice, Tversky, Circle,
     kl_divergence, poisson, binary_crossentropy, binary_focal_crossentropy,
     categorical_crossentropy, sparse_categorical_crossentropy, mean_squared_error,
     mean_absolute_error, mean_absolute_percentage_error, mean_squared_logarithmic_error,
     cosine_similarity, log_cosh, huber, hinge, squared_hinge, categorical_hinge,
+    categorical_focal_crossentropy, categorical_generalized_cross_entropy, ctc, dice, tversky,
+    circle,
 ]
 ALL_OBJECTS_DICT = {obj.__name__: obj for obj in ALL_OBJECTS}
 ALL_OBJECTS_DICT.update({

@@ -46,6 +46,15 @@ def prepare(y_true, y_pred) -> tuple[Tensor, Tensor]:
     return as_float_tensor(y_true, y_pred.dtype, y_pred.device), y_pred
 
 
+def check_same_shape(loss: str, y_true, y_pred) -> None:
+    """Raise a ValueError naming `loss` and both arguments unless y_true and y_pred have the
+    same shape."""
+    if tuple(y_true.shape) != tuple(y_pred.shape):
+        raise ValueError(f"{loss}: y_true and y_pred must have the same shape; received "
+                         f"y_true.shape={tuple(y_true.shape)}, "
+                         f"y_pred.shape={tuple(y_pred.shape)}")
+
+
 def squeeze_or_expand_to_same_rank(x1, x2, expand_rank_1: bool = True):
     """Keras's rank matching: when the ranks differ by one and the longer one ends in a
     size-1 axis, squeeze that axis (or expand a rank-1 partner when `expand_rank_1`)."""
