@@ -198,6 +198,17 @@ API = (
            "(paths int32 (top_paths, B, T), scores (B, top_paths)): the prefix beam search "
            "of log_probs = log_softmax(logits) over each sequence's first lengths[b] steps "
            "(clipped to [1, T]); labels best first, -1 after them; -1 and -inf past the beams"),
+    # ---- scaled dot-product attention (kernels/<device>/attention.py)
+    Kernel("attention_forward", "(query, key, value, bias, mask, scale, soft_cap, causal)",
+           "(out (B, T, N, H), probs (B, N, T, S)) of float query (B, T, N, H), key and value "
+           "(B, S, K, H), N % K == 0 (head n reads n // (N / K)); bias (float) and mask (bool, "
+           "True = attend) 4-D, each axis 1 or the logits' (B, N, T, S): softmax over S of "
+           "q.k * scale + bias, capped to soft_cap * tanh(. / soft_cap) unless soft_cap is "
+           "None, -0.7 * the dtype's max where masked or (causal) s > t"),
+    Kernel("attention_backward", "(d_out, query, key, value, bias, mask, probs, scale, "
+           "soft_cap, causal, logits_gradient)",
+           "(d_query, d_key, d_value, d_logits (B, N, T, S) of the uncapped logits, or None "
+           "unless logits_gradient) of attention_forward"),
     # ---- counter-based random numbers (kernels/counter_random.py): the same on every device
     Kernel("dropout_mask", "(shape, rate, seed, counter, dtype)",
            "1 / (1 - rate) where uniform i of draw `counter` of stream `seed` >= rate, else 0"),

@@ -1,22 +1,22 @@
-"""Scaled dot-product attention, as `keras.ops.dot_product_attention`, composed from matmul,
-softmax and where (so it runs on every device and differentiates through their VJPs).
+"""Scaled dot-product attention, as `keras.ops.dot_product_attention`, on the fused
+attention kernels (kernels/<device>/attention.py): logits, masks, softmax and the weighted
+sum in one pass per (batch, head); the backward reuses the saved probabilities.
 
 Layout (B, T, N, H): batch, time, heads, head size; keys and values (B, S, K, H) with K
 dividing N (grouped-query attention: query head n reads key/value head n // (N / K)).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from ..core.keras_tensor import KerasTensor
+from ..core.spec import Spec
 from ..core.tensor import Tensor
-from .activation import softmax, tanh
-from .core import cast, where
-from .elementwise import add, multiply
-from .manipulation import repeat
-from .matmul import matmul
-from .op import convert_to_tensor
-from .shape import expand_dims, transpose
+from .core import cast
+from .op import Op, convert_to_tensor, result_dtype
+from .shape import expand_dims
 
 __all__ = ["dot_product_attention"]
 
@@ -41,6 +41,32 @@ def _cast(x, dtype: str):
     return x if x.dtype == dtype else cast(x, dtype)
 
 
+@dataclass(frozen=True)
+class DotProductAttention(Op):
+    """query (B, T, N, H), key and value (B, S, K, H), bias (4-D, float) and mask (4-D,
+    bool), all floats of one dtype -> (B, T, N, H); see `dot_product_attention`."""
+    scale: float
+    soft_cap: float | None
+    causal: bool
+
+    def output_spec(self, query: Spec, key: Spec, value: Spec, bias: Spec, mask: Spec) -> Spec:
+        return Spec(query.shape, query.dtype)
+
+    def forward(self, k, query, key, value, bias, mask):
+        out, probs = k.attention_forward(query, key, value, bias, mask, self.scale,
+                                         self.soft_cap, self.causal)
+        return out, (query, key, value, bias, mask, probs)
+
+    def vjp(self, k, dy, residuals, needs):
+        query, key, value, bias, mask, probs = residuals
+        d_q, d_k, d_v, d_logits = k.attention_backward(
+            dy, query, key, value, bias, mask, probs, self.scale, self.soft_cap, self.causal,
+            needs[3])
+        d_bias = k.sum_to_shape(d_logits, bias.shape) if needs[3] else None
+        return (d_q if needs[0] else None, d_k if needs[1] else None,
+                d_v if needs[2] else None, d_bias, None)
+
+
 def dot_product_attention(query, key, value, bias=None, mask=None, scale=None,
                           is_causal=False, flash_attention=None, attn_logits_soft_cap=None):
     """softmax(q k^T * scale + bias, masked) v per head: query (B, T, N, H), key and value
@@ -51,7 +77,8 @@ def dot_product_attention(query, key, value, bias=None, mask=None, scale=None,
     attends uniformly, as Keras. is_causal masks keys after the query's position (top-left
     aligned). attn_logits_soft_cap c replaces the logits by c * tanh(logits / c) before
     the masks (Keras only offers it on TPUs). flash_attention only picks an implementation
-    in Keras; here the result is the same exact computation either way.
+    in Keras; here the fused kernel runs either way. Computed in the inputs' promoted dtype,
+    float32 at least.
     """
     query, key, value = _tensor(query), _tensor(key), _tensor(value)
     shapes = tuple(tuple(t.shape) for t in (query, key, value))
@@ -61,28 +88,14 @@ def dot_product_attention(query, key, value, bias=None, mask=None, scale=None,
                          "(B, S, K, H) with the same H and N divisible by K; received "
                          f"query {shapes[0]}, key {shapes[1]}, value {shapes[2]}")
     batch, t_len, heads, size = shapes[0]
-    s_len, kv_heads = shapes[1][1], shapes[1][2]
-    if heads != kv_heads:   # grouped-query attention: each key/value head serves a group
-        key, value = (repeat(t, heads // kv_heads, axis=2) for t in (key, value))
-    logits_dtype = query.dtype if np.dtype(query.dtype).itemsize >= 4 else "float32"
-    scale = 1.0 / float(np.sqrt(size)) if scale is None else float(scale)
-    logits = matmul(transpose(_cast(query, logits_dtype), (0, 2, 1, 3)),
-                    transpose(_cast(key, logits_dtype), (0, 2, 3, 1)))   # (B, N, T, S)
-    logits = multiply(logits, scale)
-    logits_shape = (batch, heads, t_len, s_len)
-    if bias is not None:
-        logits = add(logits, _cast(_as_4d(bias, "bias", logits_shape), logits_dtype))
-    if attn_logits_soft_cap is not None:
-        cap = float(attn_logits_soft_cap)
-        logits = multiply(tanh(multiply(logits, 1.0 / cap)), cap)
-    keep = None if mask is None else _as_4d(mask, "mask", logits_shape)
-    if is_causal:
-        causal = np.tril(np.ones((t_len, s_len), bool))
-        keep = causal if keep is None else multiply(_cast(keep, "bool"), causal)
-    if keep is not None:
-        lowest = np.asarray(-0.7 * np.finfo(logits_dtype).max, logits_dtype)
-        logits = where(keep if isinstance(keep, np.ndarray) else _cast(keep, "bool"), logits,
-                       lowest)
-    probs = _cast(softmax(logits, axis=-1), key.dtype)
-    out = matmul(probs, transpose(value, (0, 2, 1, 3)))   # (B, N, T, H)
-    return _cast(transpose(out, (0, 2, 1, 3)), query.dtype)
+    logits_shape = (batch, heads, t_len, shapes[1][1])
+    dtype = result_dtype(*(str(t.dtype) for t in (query, key, value)), "float32")
+    bias = (np.zeros((1, 1, 1, 1), dtype) if bias is None
+            else _cast(_as_4d(bias, "bias", logits_shape), dtype))
+    mask = (np.ones((1, 1, 1, 1), bool) if mask is None
+            else _cast(_as_4d(mask, "mask", logits_shape), "bool"))
+    op = DotProductAttention(1.0 / float(np.sqrt(size)) if scale is None else float(scale),
+                             None if attn_logits_soft_cap is None
+                             else float(attn_logits_soft_cap), bool(is_causal))
+    out = op(*(_cast(t, dtype) for t in (query, key, value)), bias, mask)
+    return _cast(out, query.dtype)

@@ -82,3 +82,13 @@ def test_float32_and_errors(device):
         ops.dot_product_attention(q, k[:, :, :1].repeat(3, axis=2), k[:, :, :1].repeat(3, axis=2))
     with pytest.raises(ValueError, match="dot_product_attention: mask"):
         ops.dot_product_attention(q, k, k, mask=np.ones((2, 4, 3, 5), bool))
+
+
+def test_float16_inputs_compute_in_float32_and_return_float16(device):
+    rng = np.random.default_rng(1)
+    q, k, v = (rng.normal(size=s).astype("float16") for s in ((1, 3, 2, 4), (1, 5, 1, 4),
+                                                               (1, 5, 1, 4)))
+    mask = np.asarray(rng.random((1, 1, 3, 5)) < 0.6)
+    y = ops.dot_product_attention(q, k, v, mask=mask)
+    want = _reference(*(a.astype(np.float64) for a in (q, k, v)), mask=mask)
+    assert_matches(y, want, rtol=2e-3, atol=2e-3, dtype="float16")

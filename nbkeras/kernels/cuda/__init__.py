@@ -18,3 +18,4 @@ from .linalg import *  # noqa: F401,F403
 from .scatter import *  # noqa: F401,F403
 from .sampling import *  # noqa: F401,F403
 from .ctc import *  # noqa: F401,F403
+from .attention import *  # noqa: F401,F403
