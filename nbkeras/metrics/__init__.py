@@ -25,7 +25,7 @@ from .confusion import (AUC, FalseNegatives, FalsePositives, Precision,  # noqa:
 from .correlation import (ConcordanceCorrelation, PearsonCorrelation,  # noqa: F401
                           concordance_correlation, pearson_correlation)
 from .fscore import F1Score, FBetaScore  # noqa: F401
-from .hinge import CategoricalHinge, Hinge, SquaredHinge  # noqa: F401
+from .hinge_metrics import CategoricalHinge, Hinge, SquaredHinge  # noqa: F401
 from .iou import BinaryIoU, IoU, MeanIoU, OneHotIoU, OneHotMeanIoU  # noqa: F401
 from .metric import Metric  # noqa: F401
 from .probabilistic import (BinaryCrossentropy, CategoricalCrossentropy,  # noqa: F401

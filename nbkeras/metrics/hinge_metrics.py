@@ -1,4 +1,5 @@
-"""Hinge metrics, as in Keras 3: means of the per-sample hinge losses."""
+"""Hinge metrics, as in Keras 3: means of the per-sample hinge losses (the module is not
+named hinge.py, which would shadow the function `metrics.hinge`)."""
 from __future__ import annotations
 
 from .. import losses
