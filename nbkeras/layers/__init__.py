@@ -1,8 +1,10 @@
 """Layers (`nk.layers`), named and configured as in `keras.layers`."""
 from .activations.activation import Activation  # noqa: F401
 from .core.dense import Dense  # noqa: F401
+from .core.embedding import Embedding  # noqa: F401
 from .core.identity import Identity  # noqa: F401
 from .core.lambda_layer import Lambda  # noqa: F401
+from .core.masking import Masking  # noqa: F401
 from .input_layer import Input, InputLayer  # noqa: F401
 from .layer import Layer  # noqa: F401
 from .regularization.dropout import Dropout  # noqa: F401
@@ -48,3 +50,6 @@ from .merging.merge import (Add, Average, Concatenate, Dot, Maximum, Minimum,  #
 from .normalization.rms_normalization import RMSNormalization  # noqa: F401
 from .normalization.unit_normalization import UnitNormalization  # noqa: F401
 from .normalization.spectral_normalization import SpectralNormalization  # noqa: F401
+from .pooling.adaptive_pooling import (AdaptiveAveragePooling1D, AdaptiveAveragePooling2D,  # noqa: F401
+                                       AdaptiveAveragePooling3D, AdaptiveMaxPooling1D,
+                                       AdaptiveMaxPooling2D, AdaptiveMaxPooling3D)
