@@ -193,10 +193,11 @@ def test_iou_keras_examples_and_float_weights_truncated():
     assert float(b.result()) == pytest.approx(1 / 3, rel=1e-6)
 
 
+@pytest.mark.filterwarnings("ignore:Explicitly requested dtype int64")   # JAX without x64
 @given(seed=seeds)
 def test_iou_family_matches_keras(keras, seed):
     rng = np.random.default_rng(seed)
-    labels, predicted = rng.integers(0, 4, 30), rng.integers(0, 4, 30)
+    labels, predicted = (rng.integers(0, 4, 30).astype("int32") for _ in range(2))
     scores, w = rng.random((30, 4)), rng.integers(0, 3, 30).astype("int32")
     cases = [("IoU", {"num_classes": 4, "target_class_ids": [0, 2]}, labels, predicted),
              ("MeanIoU", {"num_classes": 4, "ignore_class": 1}, labels, predicted),

@@ -21,6 +21,30 @@ METRICS = {
     "root_mean_squared_error": metrics.RootMeanSquaredError,
     "mean_squared_error": metrics.MeanSquaredError,
     "categorical_crossentropy": metrics.CategoricalCrossentropy,
+    "true_positives": metrics.TruePositives,
+    "false_positives_thresholds": lambda: metrics.FalsePositives(thresholds=[0.0, 0.5, 1.0]),
+    "true_negatives": lambda: metrics.TrueNegatives(thresholds=[0.2, 0.7]),
+    "false_negatives": metrics.FalseNegatives,
+    "precision_at_recall": lambda: metrics.PrecisionAtRecall(0.5, num_thresholds=9),
+    "recall_at_precision_class_id": lambda: metrics.RecallAtPrecision(0.4, class_id=2),
+    "sensitivity_at_specificity": lambda: metrics.SensitivityAtSpecificity(0.5),
+    "specificity_at_sensitivity": lambda: metrics.SpecificityAtSensitivity(0.5,
+                                                                           num_thresholds=1),
+    "f1_score": metrics.F1Score,
+    "fbeta_score_weighted": lambda: metrics.FBetaScore(average="weighted", beta=2.0,
+                                                       threshold=0.5),
+    "one_hot_mean_io_u": lambda: metrics.OneHotMeanIoU(3, dtype="float32"),
+    "one_hot_io_u": lambda: metrics.OneHotIoU(3, [0, 2], dtype="float32"),
+    "r2_score": metrics.R2Score,
+    "pearson_correlation": metrics.PearsonCorrelation,
+    "concordance_correlation": metrics.ConcordanceCorrelation,
+    "cosine_similarity": metrics.CosineSimilarity,
+    "kl_divergence": metrics.KLDivergence,
+    "poisson": metrics.Poisson,
+    "logcosh": metrics.LogCoshError,
+    "hinge": metrics.Hinge,
+    "squared_hinge": metrics.SquaredHinge,
+    "categorical_hinge": metrics.CategoricalHinge,
 }
 
 
@@ -44,9 +68,27 @@ def test_metric_state_and_updates_stay_on_cuda(name):
     assert {v.device for v in metric.variables} == {"cuda:0"}
     result = metric.result()
     assert result.device == "cuda:0"
-    np.testing.assert_allclose(np.asarray(result), np.asarray(expected.result()), rtol=1e-5)
+    np.testing.assert_allclose(np.asarray(result), np.asarray(expected.result()), rtol=1e-5,
+                               atol=1e-6)
     metric.reset_state()
-    assert not np.asarray(metric.variables[0]).any()
+    assert not any(np.asarray(v).any() for v in metric.variables)
+
+
+def test_iou_with_integer_state_on_cuda():
+    rng = np.random.default_rng(3)
+    labels, predicted = rng.integers(0, 3, 10), rng.integers(0, 3, 10)
+    scores, weight = rng.uniform(0, 1, 10).astype("float32"), rng.integers(0, 3, 10)
+    for make, y_true, y_pred in ((lambda: metrics.MeanIoU(3, ignore_class=1), labels, predicted),
+                                 (lambda: metrics.BinaryIoU(threshold=0.4), labels % 2, scores)):
+        expected = make()
+        expected.update_state(y_true, y_pred, sample_weight=weight)
+        with nk.device("cuda"):
+            metric = make()
+            on_device = nk.ops.convert_to_tensor(y_pred)
+        metric.update_state(y_true, on_device, sample_weight=weight)
+        assert metric.total_cm.device == "cuda:0" and metric.total_cm.dtype == "int32"
+        np.testing.assert_array_equal(np.asarray(metric.total_cm), np.asarray(expected.total_cm))
+        assert float(metric.result()) == float(expected.result())
 
 
 def test_a_model_compiled_on_cuda_keeps_its_metrics_there():
