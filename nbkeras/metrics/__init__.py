@@ -8,7 +8,8 @@ import inspect
 
 from .. import losses as _losses
 from ..losses import (binary_crossentropy, binary_focal_crossentropy,  # noqa: F401
-                      categorical_crossentropy, categorical_hinge, hinge, huber, kl_divergence,
+                      categorical_crossentropy, categorical_focal_crossentropy,
+                      categorical_hinge, hinge, huber, kl_divergence,
                       log_cosh, mean_absolute_error, mean_absolute_percentage_error,
                       mean_squared_error, mean_squared_logarithmic_error, poisson,
                       sparse_categorical_crossentropy, squared_hinge)
@@ -34,11 +35,6 @@ from .reduction import Mean, MeanMetricWrapper, Sum  # noqa: F401
 from .regression import (CosineSimilarity, LogCoshError, MeanAbsoluteError,  # noqa: F401
                          MeanAbsolutePercentageError, MeanSquaredError,
                          MeanSquaredLogarithmicError, R2Score, RootMeanSquaredError)
-
-try:    # the losses that define it may land after this module
-    from ..losses import categorical_focal_crossentropy  # noqa: F401
-except ImportError:
-    pass
 
 ALL_OBJECTS = [
     Metric, Mean, Sum, MeanMetricWrapper,
