@@ -14,6 +14,7 @@ Select the variants with `-k cpu` / `-k cuda`."""
 import os
 
 os.environ.setdefault("NUMBA_NUM_THREADS", str(max(2, os.cpu_count() or 1)))
+os.environ.setdefault("KERAS_BACKEND", "jax")   # Keras, a reference in tests: before its import
 
 import pytest  # noqa: E402
 from hypothesis import HealthCheck, settings  # noqa: E402

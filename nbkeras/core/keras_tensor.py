@@ -16,6 +16,7 @@ class KerasTensor(TensorOperators):
         self.name = name
         self.node = node      # the Node whose call made this tensor (None: not in a graph)
         self.index = index    # which of that node's outputs this is
+        self._keras_mask = None   # masks flow between layers on values only (see Layer)
 
     @property
     def ndim(self) -> int:

@@ -21,10 +21,11 @@ class Tensor(TensorOperators):
     array on "cuda"; `t.numpy()` and `np.asarray(t)` give a numpy array (a copy to the host
     for "cuda")."""
 
-    __slots__ = ("data",)
+    __slots__ = ("data", "_keras_mask")
 
     def __init__(self, data):
         self.data = data
+        self._keras_mask = None     # bool (batch, time) Tensor a masking layer attached
 
     @property
     def shape(self) -> tuple:

@@ -1,8 +1,10 @@
 """Layers (`nk.layers`), named and configured as in `keras.layers`."""
 from .activations.activation import Activation  # noqa: F401
 from .core.dense import Dense  # noqa: F401
+from .core.embedding import Embedding  # noqa: F401
 from .core.identity import Identity  # noqa: F401
 from .core.lambda_layer import Lambda  # noqa: F401
+from .core.masking import Masking  # noqa: F401
 from .input_layer import Input, InputLayer  # noqa: F401
 from .layer import Layer  # noqa: F401
 from .regularization.dropout import Dropout  # noqa: F401

@@ -10,8 +10,10 @@ import dataclasses
 import functools
 import inspect
 import itertools
+import warnings
 from collections import defaultdict
 from dataclasses import KW_ONLY, dataclass
+from typing import ClassVar
 
 import numpy as np
 
@@ -59,6 +61,8 @@ def as_tuple(layer: "Layer", field: str, rank: int) -> tuple[int, ...]:
 class Layer:
     """Base layer. Subclasses are `@dataclass(eq=False)` with their config as fields, or
     Keras-style classes with a hand-written `__init__(self, ..., **kwargs)`."""
+
+    _supports_masking_by_default: ClassVar[bool] = False   # layers that pass masks on
 
     _: KW_ONLY
     name: str | None = None
@@ -261,6 +265,58 @@ class Layer:
             return _shapes_to_tensors(shapes, self.dtype)
         return self._call_with_context(inputs, kwargs)
 
+    # ---- masking ----------------------------------------------------------------------------
+    @property
+    def supports_masking(self) -> bool:
+        """Whether `compute_mask` gives the outputs' masks: as the layer (or its class) sets
+        it, else True where the class overrides `compute_mask` (as Keras)."""
+        value = self.__dict__.get("_supports_masking")
+        if value is None:
+            cls = type(self)
+            return cls._supports_masking_by_default or cls.compute_mask is not Layer.compute_mask
+        return value
+
+    @supports_masking.setter
+    def supports_masking(self, value: bool) -> None:
+        self.__dict__["_supports_masking"] = bool(value)
+
+    def compute_mask(self, inputs, previous_mask):
+        """The outputs' mask(s) given the inputs' (None: no mask); by default the inputs'."""
+        return previous_mask
+
+    def _pass_mask(self, inputs, kwargs):
+        """The inputs' masks, given to `call` as `mask` when it takes one and none was given
+        (as Keras); returns the mask the outputs' masks derive from."""
+        given = kwargs.get("mask")
+        if given is not None:
+            return given
+        masks = map_structure(_mask_of, inputs)
+        if "mask" in _call_parameters(type(self)) and any(
+                m is not None for m in flatten(masks)):
+            kwargs["mask"] = masks
+        return masks
+
+    def _set_output_masks(self, inputs, outputs, previous_mask) -> None:
+        """Attach compute_mask's masks to outputs without one; a layer that does not support
+        masking drops the mask, with Keras's warning."""
+        if not self.supports_masking:
+            if any(m is not None for m in flatten(previous_mask)):
+                warnings.warn(f"Layer '{self.name}' (of type {type(self).__name__}) was passed "
+                              "an input with a mask attached to it. However, this layer does "
+                              "not support masking and will therefore destroy the mask "
+                              "information. Downstream layers will not see the mask.",
+                              stacklevel=3)
+            return
+        tensors = [t for t in flatten(outputs) if isinstance(t, Tensor)]
+        if all(t._keras_mask is not None for t in tensors):
+            return
+        masks = self.compute_mask(inputs, previous_mask)
+        if masks is None:
+            return
+        for tensor, mask in zip(flatten(outputs), flatten(masks)):
+            if isinstance(tensor, Tensor) and tensor._keras_mask is None and mask is not None:
+                tensor._keras_mask = mask if isinstance(mask, Tensor) else convert_to_tensor(mask)
+
     # ---- calling ----------------------------------------------------------------------------
     def call(self, inputs, *args, **kwargs):
         return inputs
@@ -301,7 +357,9 @@ class Layer:
         inputs = map_structure(self._convert_input, inputs)
         self._maybe_build(inputs)
         self._activity_losses = []
+        previous_mask = self._pass_mask(inputs, kwargs)
         outputs = self._call_with_context(inputs, kwargs)
+        self._set_output_masks(inputs, outputs, previous_mask)
         activity_regularizer = regularizers.get(getattr(self, "activity_regularizer", None))
         if activity_regularizer is not None:   # per sample, as Keras 3: over the batch size
             self._activity_losses += [_per_sample(activity_regularizer(y), y)
@@ -314,7 +372,8 @@ class Layer:
             return x
         tensor = x if isinstance(x, Tensor) else convert_to_tensor(x)
         if is_float(tensor.dtype) and tensor.dtype != self.dtype:
-            tensor = cast(tensor, self.dtype)
+            mask, tensor = tensor._keras_mask, cast(tensor, self.dtype)
+            tensor._keras_mask = mask
         return tensor
 
     def _call_with_context(self, inputs, kwargs):
@@ -372,6 +431,10 @@ class Layer:
         shown = [f"{k}={v!r}" for k, v in config.items()
                  if k != "name" and (k not in defaults or defaults[k] != v)]
         return f"{type(self).__name__}({', '.join(shown + [f'name={self.name!r}'])})"
+
+
+def _mask_of(x):
+    return x._keras_mask if isinstance(x, Tensor) else None
 
 
 def _per_sample(loss, output):

@@ -128,9 +128,13 @@ class Loss(ABC):
         return self._dtype or config.floatx()
 
     def __call__(self, y_true, y_pred, sample_weight=None):
+        in_mask = getattr(y_pred, "_keras_mask", None)      # masked steps do not count
         y_pred = as_float_tensor(y_pred, self._dtype)
         y_true = as_float_tensor(y_true, y_pred.dtype, y_pred.device)
         values, mask = self.call_with_mask(y_true, y_pred)
+        if in_mask is not None:
+            in_mask = np.asarray(in_mask, bool)
+            mask = in_mask if mask is None else np.logical_and(in_mask, np.asarray(mask, bool))
         return reduce_weighted_values(values, sample_weight, mask, self.reduction,
                                       y_pred.dtype)
 

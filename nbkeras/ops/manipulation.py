@@ -9,7 +9,7 @@ their VJPs: a gather's cotangent scatter-adds back, a tile's sums over its copie
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -286,6 +286,27 @@ def triu(x, k=0):
 
 # ---- gathers, slices, selection ------------------------------------------------------------
 
+@dataclass(frozen=True, eq=False)
+class TakeRows(Op):
+    """x (V, *inner) -> (*rows.shape, *inner): the rows `rows` (host int64 in [0, V)) of x.
+    The VJP adds each row's cotangent into its row with scatter_reduce, in order: no one-hot,
+    no atomics (deterministic on every device). Embedding lookups run on it."""
+
+    rows: np.ndarray = field(repr=False)
+
+    def output_spec(self, x: Spec) -> Spec:
+        return Spec(self.rows.shape + tuple(x.shape[1:]), x.dtype)
+
+    def forward(self, k, x):
+        return k.getitem(x, (self.rows,)), (tuple(x.shape),)
+
+    def vjp(self, k, dy, residuals, needs):
+        shape, = residuals
+        values = k.reshape(dy, (self.rows.size, -1)) if self.rows.size else dy
+        return (k.scatter_reduce("add", k.asarray(np.zeros(shape, dy.dtype)),
+                                 self.rows.reshape(-1), values),)
+
+
 def take(x, indices, axis=None):
     """Elements of x at integer `indices` along `axis` (of the flattened x if None); negative
     indices count from the end. The result's shape puts indices' shape in place of the axis."""
@@ -297,6 +318,8 @@ def take(x, indices, axis=None):
     if index.size and (index.max() >= size or index.min() < -size):
         raise IndexError(f"take: indices must be in [-{size}, {size}) for axis {axis} of shape "
                          f"{x.shape}; received values in [{index.min()}, {index.max()}]")
+    if axis == 0:
+        return TakeRows(np.where(index < 0, index + size, index))(x)
     return GetItem(_along(axis, index))(x)
 
 

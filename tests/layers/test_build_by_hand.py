@@ -29,7 +29,17 @@ CASES = {
     "Cropping1D": (dict(cropping=1), (2, 6, 3)),
     "Cropping2D": (dict(cropping=1), (2, 6, 6, 3)),
     "Cropping3D": (dict(cropping=1), (2, 4, 4, 4, 3)),
+    "AdaptiveAveragePooling1D": (dict(output_size=2), (2, 5, 3)),
+    "AdaptiveAveragePooling2D": (dict(output_size=2), (2, 5, 4, 3)),
+    "AdaptiveAveragePooling3D": (dict(output_size=2), (2, 4, 4, 3, 2)),
+    "AdaptiveMaxPooling1D": (dict(output_size=2), (2, 5, 3)),
+    "AdaptiveMaxPooling2D": (dict(output_size=2), (2, 5, 4, 3)),
+    "AdaptiveMaxPooling3D": (dict(output_size=2), (2, 4, 4, 3, 2)),
     "Dense": (dict(units=4), (2, 3)),
+    "Embedding": (dict(input_dim=5, output_dim=3), (2, 4)),   # float ids in (-3, 3): cast
+    "Masking": (dict(), (2, 3, 4)),
+    "RMSNormalization": (dict(), (2, 3, 4)),
+    "UnitNormalization": (dict(), (2, 3, 4)),
     "DepthwiseConv1D": (dict(kernel_size=3, depth_multiplier=2), (2, 7, 3)),
     "DepthwiseConv2D": (dict(kernel_size=3, depth_multiplier=2), (2, 6, 6, 3)),
     "Dot": (dict(axes=1), [(2, 3), (2, 3)]),
@@ -74,7 +84,8 @@ CASES = {
     "ZeroPadding2D": ({}, (2, 4, 4, 3)),
     "ZeroPadding3D": ({}, (2, 3, 3, 3, 3)),
 }
-NOT_BUILT_FROM_A_SHAPE = {"Layer", "InputLayer", "Lambda"}   # no weights; tested elsewhere
+NOT_BUILT_FROM_A_SHAPE = {"Layer", "InputLayer", "Lambda",    # no weights; tested elsewhere
+                          "SpectralNormalization"}   # wraps a layer: its own test builds it
 
 
 def _exported_layer_classes() -> set[str]:

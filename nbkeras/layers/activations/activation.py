@@ -11,6 +11,8 @@ from ..layer import Layer
 class Activation(Layer):
     """activation(x), same shape."""
 
+    _supports_masking_by_default = True
+
     activation: object = None
 
     def __post_init__(self) -> None:

@@ -11,6 +11,8 @@ from ..layer import Layer, require
 class ELU(Layer):
     """x for x > 0, alpha * (exp(x) - 1) otherwise. Same shape."""
 
+    _supports_masking_by_default = True
+
     alpha: float = 1.0
 
     def __post_init__(self) -> None:

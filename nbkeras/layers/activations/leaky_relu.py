@@ -14,6 +14,8 @@ class LeakyReLU(Layer):
     """x for x >= 0, negative_slope * x otherwise. Same shape. `alpha` is the older name of
     `negative_slope` (accepted with a warning, as in Keras 3, and not kept in the config)."""
 
+    _supports_masking_by_default = True
+
     negative_slope: float = 0.3
     alpha: InitVar[float | None] = field(default=None, kw_only=True)
 

@@ -13,6 +13,8 @@ class PReLU(Layer):
     """x for x >= 0, alpha * x below; alpha has the input's non-batch shape with the
     `shared_axes` (1-based, as the input's axes) set to 1. Same shape."""
 
+    _supports_masking_by_default = True
+
     alpha_initializer: object = "zeros"
     alpha_regularizer: object = None
     alpha_constraint: object = None

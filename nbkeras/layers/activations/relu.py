@@ -18,6 +18,8 @@ class ReLU(Layer):
     """max_value for x >= max_value, x for threshold <= x < max_value,
     negative_slope * (x - threshold) otherwise. Same shape."""
 
+    _supports_masking_by_default = True
+
     max_value: float | None = None
     negative_slope: float = 0.0
     threshold: float = 0.0

@@ -12,8 +12,11 @@ from ..layer import Layer, require
 
 @dataclass(eq=False)
 class Softmax(Layer):
-    """Softmax along `axis` (an int or a list of ints, normalized jointly). `mask` (same shape
-    as the input, True = keep) adds -1e9 to the masked logits first, as Keras. Same shape."""
+    """Softmax along `axis` (an int or a list of ints, normalized jointly). `mask` (broadcast
+    to the input, True or > 0.5 = keep) sets the masked logits to -1e9 (-3e4 in float16) and
+    the masked outputs to 0, as Keras 3. Same shape."""
+
+    _supports_masking_by_default = True
 
     axis: int | list = -1
 
@@ -27,14 +30,24 @@ class Softmax(Layer):
                 "an int or a non-empty list of ints")
 
     def call(self, inputs, mask=None):
-        if mask is not None:
-            keep = np.asarray(mask).astype(inputs.dtype)
-            inputs = ops.add(inputs, ((1.0 - keep) * -1e9).astype(inputs.dtype))
+        if mask is None:
+            return self._softmax(inputs)
+        if len(mask.shape) > len(inputs.shape) or any(
+                m not in (1, n) for m, n in zip(mask.shape[::-1], inputs.shape[::-1])):
+            raise ValueError(f"Softmax '{self.name}': the mask must broadcast to the inputs; "
+                             f"received mask.shape={tuple(mask.shape)}, "
+                             f"inputs.shape={tuple(inputs.shape)}")
+        keep = mask if str(mask.dtype) == "bool" else ops.greater(mask, 0.5)
+        lowest = -3e4 if inputs.dtype == "float16" else -1e9
+        outputs = self._softmax(ops.where(keep, inputs, lowest))
+        return ops.where(keep, outputs, 0.0)          # a fully masked axis gives zeros
+
+    def _softmax(self, x):
         if not isinstance(self.axis, list):
-            return ops.softmax(inputs, self.axis)
+            return ops.softmax(x, self.axis)
         if len(self.axis) == 1:
-            return ops.softmax(inputs, self.axis[0])
-        return self._joint_softmax(inputs)
+            return ops.softmax(x, self.axis[0])
+        return self._joint_softmax(x)
 
     def _joint_softmax(self, x):
         """Softmax over several axes: move them last, merge them, softmax, and undo."""

@@ -14,6 +14,8 @@ class Dense(Layer):
     """activation(x @ kernel + bias) on the last axis: (..., in) -> (..., units);
     kernel (in, units), bias (units,)."""
 
+    _supports_masking_by_default = True
+
     units: int
     activation: object = None
     use_bias: bool = True

@@ -10,6 +10,8 @@ from ..layer import Layer
 class Identity(Layer):
     """x -> x (any shape)."""
 
+    _supports_masking_by_default = True
+
     def call(self, inputs):
         return inputs
 

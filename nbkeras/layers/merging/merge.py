@@ -13,6 +13,18 @@ from ..layer import Layer, require
 class Merge(Layer):
     """Elementwise merge of a list of at least two tensors of broadcastable shapes."""
 
+    _supports_masking_by_default = True
+
+    def compute_mask(self, inputs, previous_mask):
+        """A position is kept where any input keeps it (as Keras); None unless every input
+        has a mask."""
+        if previous_mask is None or any(m is None for m in previous_mask):
+            return None
+        mask = previous_mask[0]
+        for m in previous_mask[1:]:
+            mask = ops.logical_or(mask, m)
+        return mask
+
     def _check(self, shapes) -> None:
         if not isinstance(shapes, list) or len(shapes) < 2:
             raise ValueError(f"{type(self).__name__} '{self.name}' must be called on a list of at "
@@ -121,6 +133,20 @@ class Concatenate(Merge):
         self.compute_output_shape([tuple(x.shape) for x in inputs])
         return ops.concatenate(inputs, axis=self.axis)
 
+    def compute_mask(self, inputs, previous_mask):
+        """The inputs' masks (all True for an unmasked input), widened to the inputs' rank,
+        joined along `axis` and reduced by any over the last axis, as Keras."""
+        if previous_mask is None or all(m is None for m in previous_mask):
+            return None
+        masks = []
+        for x, mask in zip(inputs, previous_mask):
+            if mask is None:
+                mask = ops.ones_like(x, dtype="bool")
+            elif len(mask.shape) < len(x.shape):
+                mask = ops.logical_or(ops.expand_dims(mask, -1), ops.zeros_like(x, dtype="bool"))
+            masks.append(mask)
+        return ops.any(ops.concatenate(masks, axis=self.axis), axis=-1)
+
 
 @dataclass(eq=False)
 class Dot(Merge):
@@ -150,6 +176,9 @@ class Dot(Merge):
         if shapes[0][a] is not None and shapes[1][b] is not None and shapes[0][a] != shapes[1][b]:
             raise ValueError(f"Dot '{self.name}': axis {a} of {tuple(shapes[0])} and axis {b} of "
                              f"{tuple(shapes[1])} must have the same size")
+
+    def compute_mask(self, inputs, previous_mask):
+        return None
 
     def compute_output_shape(self, input_shape):
         self._check(input_shape)

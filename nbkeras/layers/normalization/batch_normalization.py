@@ -18,6 +18,8 @@ class BatchNormalization(Layer):
     Inference, or a frozen layer (`trainable=False`, as in Keras 3): the moving statistics.
     Weights [gamma, beta, moving_mean, moving_variance], each (channels,)."""
 
+    _supports_masking_by_default = True
+
     axis: int = -1
     momentum: float = 0.99
     epsilon: float = 1e-3
@@ -62,10 +64,19 @@ class BatchNormalization(Layer):
                                                trainable=False, name="moving_variance")
         self.input_spec = InputSpec(ndim=rank, axes={self.axis: shape[0]})
 
-    def call(self, inputs, training=False):
+    def call(self, inputs, training=False, mask=None):
+        if mask is not None and len(mask.shape) != len(inputs.shape) - 1:
+            raise ValueError(f"BatchNormalization '{self.name}': the mask must have one axis "
+                             f"less than the inputs; received mask.shape={tuple(mask.shape)}, "
+                             f"inputs.shape={tuple(inputs.shape)}")
         if training and self.trainable:
-            outputs, mean, variance = ops.batch_normalization_training(
-                inputs, self.axis, self.gamma, self.beta, self.epsilon)
+            if mask is None:
+                outputs, mean, variance = ops.batch_normalization_training(
+                    inputs, self.axis, self.gamma, self.beta, self.epsilon)
+            else:
+                mean, variance = self._masked_moments(inputs, mask)
+                outputs = ops.batch_normalization(inputs, mean, variance, self.axis, self.beta,
+                                                  self.gamma, self.epsilon)
             # The moving averages are state (no input of these ops is tracked by a tape).
             for moving, batch in ((self.moving_mean, mean), (self.moving_variance, variance)):
                 moving.assign(ops.add(ops.multiply(moving, self.momentum),
@@ -73,6 +84,19 @@ class BatchNormalization(Layer):
             return outputs
         return ops.batch_normalization(inputs, self.moving_mean, self.moving_variance,
                                        self.axis, self.beta, self.gamma, self.epsilon)
+
+    def _masked_moments(self, inputs, mask):
+        """Mean and biased variance per channel over the unmasked elements (mask: the
+        inputs' shape without the channel axis), as Keras."""
+        rank = len(inputs.shape)
+        axes = tuple(a for a in range(rank) if a != self.axis % rank)
+        weights = ops.cast(ops.expand_dims(ops.cast(mask, "bool"), self.axis), inputs.dtype)
+        count = ops.add(ops.sum(ops.multiply(ops.ones_like(inputs), weights), axes), 1e-7)
+        mean = ops.divide(ops.sum(ops.multiply(inputs, weights), axes), count)
+        shape = [1] * rank
+        shape[self.axis] = -1
+        centred = ops.multiply(ops.subtract(inputs, ops.reshape(mean, shape)), weights)
+        return mean, ops.divide(ops.sum(ops.square(centred), axes), count)
 
     def compute_output_shape(self, input_shape):
         return input_shape

@@ -14,6 +14,8 @@ class GroupNormalization(Layer):
     instance normalization); each group is normalized over its channels and every other
     non-batch axis, then `* gamma + beta` per channel. Same shape; gamma, beta (channels,)."""
 
+    _supports_masking_by_default = True
+
     groups: int = 32
     axis: int = -1
     epsilon: float = 1e-3

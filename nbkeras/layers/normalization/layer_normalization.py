@@ -13,6 +13,8 @@ class LayerNormalization(Layer):
     int or a list), then `* gamma + beta`, both shaped like the normalized axes (in the order
     given). rms_scaling (Keras 3): x / sqrt(variance + epsilon) * gamma, no beta. Same shape."""
 
+    _supports_masking_by_default = True
+
     axis: int | list = -1
     epsilon: float = 1e-3
     center: bool = True

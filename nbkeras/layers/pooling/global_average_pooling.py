@@ -13,6 +13,8 @@ from .base_global_pooling import BaseGlobalPooling
 class GlobalAveragePooling1D(BaseGlobalPooling):
     """(N, steps, C) -> (N, C); with `mask` (N, steps), the mean of the unmasked steps."""
 
+    _supports_masking_by_default = True
+
     _rank = 1
     _pool = staticmethod(average_pool)
 
@@ -23,6 +25,9 @@ class GlobalAveragePooling1D(BaseGlobalPooling):
         weights = ops.expand_dims(ops.cast(ops.cast(mask, "bool"), inputs.dtype), 3 - steps)
         total = ops.sum(ops.multiply(inputs, weights), axis=steps, keepdims=self.keepdims)
         return ops.divide(total, ops.sum(weights, axis=steps, keepdims=self.keepdims))
+
+    def compute_mask(self, inputs, previous_mask):
+        return None                                   # the steps are pooled away
 
 
 @dataclass(eq=False)

@@ -12,6 +12,8 @@ class ActivityRegularization(Layer):
     """Returns x unchanged and adds l1 * sum(|x|) + l2 * sum(x²) to `losses` on every call,
     as Keras 3 (the loss counts only where losses are minimized, i.e. in training)."""
 
+    _supports_masking_by_default = True
+
     l1: float = 0.0
     l2: float = 0.0
 

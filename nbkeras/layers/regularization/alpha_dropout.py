@@ -20,6 +20,8 @@ class AlphaDropout(Layer):
     zero-mean unit-variance input so (Keras's formula). `noise_shape` (None entries take the
     input's size) shares the mask. Identity at inference. Same shape."""
 
+    _supports_masking_by_default = True
+
     rate: float
     noise_shape: tuple | None = None
     seed: int | None = None

@@ -14,6 +14,8 @@ class Dropout(Layer):
     1 / (1 - rate); `noise_shape` (None entries take the input's size) shares the mask.
     Identity at inference. Same shape in and out."""
 
+    _supports_masking_by_default = True
+
     rate: float = 0.5
     noise_shape: tuple | None = None
     seed: int | None = None

@@ -15,6 +15,8 @@ class GaussianDropout(Layer):
     """In training, x * N(1, rate / (1 - rate)) noise per element (the variance of dropout
     at `rate`); identity at inference. Same shape."""
 
+    _supports_masking_by_default = True
+
     rate: float
     seed: int | None = None
 

@@ -14,6 +14,8 @@ class GaussianNoise(Layer):
     """In training, x + N(0, stddev²) noise per element; identity at inference. Same shape.
     stddev in [0, 1], as Keras 3 checks."""
 
+    _supports_masking_by_default = True
+
     stddev: float
     seed: int | None = None
 
