@@ -85,8 +85,17 @@ class MeanMetricWrapper(Mean):
                 setattr(self, key, value)
 
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
-        super().update_state(self._fn(y_true, y_pred, **self._fn_kwargs),
-                             sample_weight=sample_weight)
+        mask = getattr(y_pred, "_keras_mask", None)      # masked steps do not count (Keras)
+        values = self._fn(y_true, y_pred, **self._fn_kwargs)
+        if mask is not None:
+            mask, weight = tensors(mask, sample_weight, dtype=values.dtype)
+            if weight is not None:
+                mask, weight = squeeze_or_expand_to_same_rank(mask, weight)
+                while len(weight.shape) < len(mask.shape):   # per-sample weights (Keras
+                    weight = ops.expand_dims(weight, -1)     # fails to broadcast these)
+                mask = ops.multiply(weight, mask)
+            sample_weight = mask
+        super().update_state(values, sample_weight=sample_weight)
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()

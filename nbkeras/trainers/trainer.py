@@ -115,7 +115,16 @@ class Trainer:
         return self.get_metrics_result()
 
     def get_metrics_result(self) -> dict:
-        return {m.name: float(np.asarray(m.result())) for m in self.metrics}
+        """Each metric's result by name: a float, or an array for a vector result (F1Score
+        with average=None, several thresholds); a dict result adds its entries (as Keras)."""
+        results = {}
+        for metric in self.metrics:
+            result = metric.result()
+            if isinstance(result, dict):
+                results.update({k: _log_value(v) for k, v in result.items()})
+            else:
+                results[metric.name] = _log_value(result)
+        return results
 
     def _track_loss(self, loss, x) -> None:
         batch = len(flatten(x)[0])
@@ -322,3 +331,8 @@ def _class_sample_weights(y, class_weight: dict, sample_weight):
         raise ValueError(f"fit: class_weight has no entry for classes {sorted(missing)}")
     weights = np.array([class_weight[c] for c in labels], dtype=np.float64)
     return weights if sample_weight is None else weights * np.asarray(sample_weight)
+
+
+def _log_value(value):
+    array = np.asarray(value)
+    return float(array) if array.ndim == 0 else array

@@ -185,3 +185,34 @@ def test_embedding_and_masking_match_keras():
     x[0, 1] = 0.0
     np.testing.assert_array_equal(np.asarray(layers.Masking()(x)),
                                   np.asarray(keras.layers.Masking()(x)))
+
+
+def test_metrics_count_only_unmasked_steps():
+    rng = np.random.default_rng(7)
+    ids = np.array([[1, 2, 0, 0], [3, 1, 2, 0]])
+    y_pred = layers.Embedding(4, 3, mask_zero=True)(ids)
+    y_true = rng.standard_normal((2, 4, 3)).astype("float32")
+    weights = np.array([1.0, 3.0], "float32")
+    squared = ((np.asarray(y_pred) - y_true) ** 2).mean(-1)
+    kept = (ids != 0) * weights[:, None]
+    metric = nk.metrics.MeanSquaredError()
+    metric.update_state(y_true, y_pred, sample_weight=weights)
+    np.testing.assert_allclose(float(metric.result()), (squared * kept).sum() / kept.sum(),
+                               rtol=1e-6)
+
+
+def test_a_masked_sequence_model_trains_on_unmasked_steps_only():
+    rng = np.random.default_rng(8)
+    ids = _ids(rng, 32, 5, 6)
+    ids[:, 0] = rng.integers(1, 6, 32)
+    y = rng.standard_normal((32, 5, 2)).astype("float32")
+    model = nk.Sequential([nk.Input((5,), dtype="int64"),
+                           layers.Embedding(6, 4, mask_zero=True), layers.Dense(2)])
+    model.compile("sgd", "mse", metrics=["mae"])
+    logs = model.evaluate(ids, y, verbose=0, return_dict=True)
+    prediction = np.asarray(model(ids))
+    keep = ids != 0
+    np.testing.assert_allclose(logs["loss"], ((prediction - y) ** 2).mean(-1)[keep].mean(),
+                               rtol=1e-5)
+    np.testing.assert_allclose(logs["mae"], np.abs(prediction - y).mean(-1)[keep].mean(),
+                               rtol=1e-5)

@@ -208,3 +208,19 @@ def test_progress_in_a_log_file_is_one_line_per_epoch(tmp_path):
     epochs = [line for line in text.splitlines() if line.startswith("Epoch")]
     assert [line.split(" - ")[0] for line in epochs] == ["Epoch 1/3", "Epoch 2/3", "Epoch 3/3"]
     assert sum(line.startswith("Evaluate - ") for line in text.splitlines()) == 1
+
+
+def test_vector_metric_results_stay_arrays_in_the_logs():
+    """F1Score(average=None) gives one value per class: fit and evaluate log the array (as
+    Keras), not a float."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((32, 4)).astype("float32")
+    y = np.eye(3, dtype="float32")[rng.integers(0, 3, 32)]
+    model = nk.Sequential([nk.Input((4,)), nk.layers.Dense(3, activation="softmax")])
+    metric = nk.metrics.F1Score(average=None)
+    model.compile("sgd", "categorical_crossentropy", metrics=[metric, "accuracy"])
+    history = model.fit(x, y, epochs=1, batch_size=8, verbose=0)
+    logs = model.evaluate(x, y, verbose=0, return_dict=True)
+    assert history.history["f1_score"][0].shape == (3,)
+    np.testing.assert_allclose(logs["f1_score"], np.asarray(metric.result()))
+    assert isinstance(logs["accuracy"], float)
