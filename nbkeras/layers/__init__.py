@@ -53,3 +53,4 @@ from .normalization.spectral_normalization import SpectralNormalization  # noqa:
 from .pooling.adaptive_pooling import (AdaptiveAveragePooling1D, AdaptiveAveragePooling2D,  # noqa: F401
                                        AdaptiveAveragePooling3D, AdaptiveMaxPooling1D,
                                        AdaptiveMaxPooling2D, AdaptiveMaxPooling3D)
+from .locally_connected.locally_connected import LocallyConnected1D, LocallyConnected2D  # noqa: F401
