@@ -54,3 +54,8 @@ from .pooling.adaptive_pooling import (AdaptiveAveragePooling1D, AdaptiveAverage
                                        AdaptiveAveragePooling3D, AdaptiveMaxPooling1D,
                                        AdaptiveMaxPooling2D, AdaptiveMaxPooling3D)
 from .locally_connected.locally_connected import LocallyConnected1D, LocallyConnected2D  # noqa: F401
+from .rnn.rnn import RNN  # noqa: F401
+from .rnn.stacked_rnn_cells import StackedRNNCells  # noqa: F401
+from .rnn.simple_rnn import SimpleRNN, SimpleRNNCell  # noqa: F401
+from .rnn.lstm import LSTM, LSTMCell  # noqa: F401
+from .rnn.gru import GRU, GRUCell  # noqa: F401

@@ -55,9 +55,11 @@ CASES = {
     "GlobalMaxPooling2D": ({}, (2, 5, 5, 3)),
     "GlobalMaxPooling3D": ({}, (2, 3, 3, 3, 3)),
     "GroupNormalization": (dict(groups=2), (2, 5, 4)),
+    "GRU": (dict(units=3, return_sequences=True), (2, 4, 3)),
     "Identity": ({}, (2, 3)),
     "LayerNormalization": ({}, (2, 3)),
     "LeakyReLU": ({}, (2, 3)),
+    "LSTM": (dict(units=3, return_state=True), (2, 4, 3)),
     "MaxPooling1D": (dict(pool_size=2), (2, 6, 3)),
     "MaxPooling2D": (dict(pool_size=2), (2, 6, 6, 3)),
     "MaxPooling3D": (dict(pool_size=2), (2, 4, 4, 4, 3)),
@@ -67,10 +69,12 @@ CASES = {
     "PReLU": ({}, (2, 3)),
     "Permute": (dict(dims=(2, 1)), (2, 3, 4)),
     "ReLU": ({}, (2, 3)),
+    "RNN": (dict(cell=layers.GRUCell(3, reset_after=False, dtype="float64")), (2, 4, 3)),
     "RepeatVector": (dict(n=3), (2, 4)),
     "Reshape": (dict(target_shape=(4, 3)), (2, 12)),
     "SeparableConv1D": (dict(filters=4, kernel_size=3), (2, 7, 3)),
     "SeparableConv2D": (dict(filters=4, kernel_size=3), (2, 6, 6, 3)),
+    "SimpleRNN": (dict(units=3, go_backwards=True), (2, 4, 3)),
     "Softmax": ({}, (2, 3)),
     "SpatialDropout1D": (dict(rate=0.5), (2, 5, 3)),
     "SpatialDropout2D": (dict(rate=0.5), (2, 4, 4, 3)),
@@ -85,7 +89,9 @@ CASES = {
     "ZeroPadding3D": ({}, (2, 3, 3, 3, 3)),
 }
 NOT_BUILT_FROM_A_SHAPE = {"Layer", "InputLayer", "Lambda",    # no weights; tested elsewhere
-                          "SpectralNormalization"}   # wraps a layer: its own test builds it
+                          "SpectralNormalization",   # wraps a layer: its own test builds it
+                          # recurrent cells take states: tests/layers/test_recurrent.py
+                          "SimpleRNNCell", "LSTMCell", "GRUCell", "StackedRNNCells"}
 
 
 def _exported_layer_classes() -> set[str]:
