@@ -137,9 +137,14 @@ class TruncatedNormal(RandomInitializer):
         return draw_truncated_normal(self.rng(), shape, self.mean, self.stddev)
 
 
-def compute_fans(shape: Shape) -> tuple[int, int]:
-    """(fan_in, fan_out) as Keras computes them: (in, out) for a matrix; n for a vector;
-    receptive field size times (in, out) for a conv kernel (..., in, out); 1 for a scalar."""
+def compute_fans(shape: Shape, input_axes=None, output_axes=None) -> tuple[int, int]:
+    """(fan_in, fan_out) as Keras computes them: the products of the sizes of `input_axes`
+    and `output_axes` when both are given (EinsumDense's kernels); else (in, out) for a
+    matrix, n for a vector, receptive field size times (in, out) for a conv kernel (..., in,
+    out), 1 for a scalar."""
+    if input_axes is not None and output_axes is not None:
+        return (math.prod(shape[a] for a in input_axes),
+                math.prod(shape[a] for a in output_axes))
     if len(shape) == 0:
         return 1, 1
     if len(shape) == 1:
@@ -162,7 +167,7 @@ class ScaledInitializer(RandomInitializer):
     distribution: str
 
     def generate(self, shape: Shape) -> np.ndarray:
-        fan_in, fan_out = compute_fans(shape)
+        fan_in, fan_out = compute_fans(shape, self.input_axes, self.output_axes)
         fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}
         variance = self.scale / max(1.0, fan[self.mode])
         rng = self.rng()
@@ -183,6 +188,8 @@ class VarianceScaling(ScaledInitializer):
     mode: str = "fan_in"
     distribution: str = "truncated_normal"
     seed: int | None = None
+    input_axes: list | None = None      # the kernel axes that count as fan in and fan out
+    output_axes: list | None = None     # (both, or neither: compute_fans)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -203,9 +210,11 @@ class VarianceScaling(ScaledInitializer):
 @dataclass
 class _Preset(ScaledInitializer):
     """A VarianceScaling whose scale, mode and distribution are fixed class attributes;
-    its config is only the seed, as in Keras."""
+    its config is the seed and the fan axes, as in Keras."""
 
     seed: int | None = None
+    input_axes: list | None = None
+    output_axes: list | None = None
 
 
 @dataclass

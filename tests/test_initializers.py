@@ -306,9 +306,18 @@ CONFIGS = [
     (init.RandomUniform(-1.0, 4.0, 5), {"minval", "maxval", "seed"}),
     (init.TruncatedNormal(0.5, 0.1), {"mean", "stddev", "seed"}),
     (init.VarianceScaling(0.3, "fan_avg", "untruncated_normal", 9),
-     {"scale", "mode", "distribution", "seed"}),
+     {"scale", "mode", "distribution", "seed", "input_axes", "output_axes"}),
     (init.Orthogonal(1.7, 11), {"gain", "seed"}),
-] + [(cls(seed=13), {"seed"}) for cls in RANDOM[4:10]]
+] + [(cls(seed=13), {"seed", "input_axes", "output_axes"}) for cls in RANDOM[4:10]]
+
+
+def test_fan_axes_pick_the_fans_of_an_einsum_kernel():
+    """EinsumDense's kernel (in, heads, size): fan in over axis 0, fan out over 1 and 2."""
+    a = init.VarianceScaling(2.0, "fan_in", "uniform", 1, input_axes=[0],
+                             output_axes=[1, 2])((400, 5, 7), "float64")
+    assert_uniform(a, -math.sqrt(6 / 400), math.sqrt(6 / 400))
+    b = init.GlorotUniform(2, input_axes=[0], output_axes=[1, 2])((400, 5, 7), "float64")
+    assert_uniform(b, -math.sqrt(6 / 435), math.sqrt(6 / 435))
 
 
 @pytest.mark.parametrize("obj, keras_keys", CONFIGS, ids=lambda x: type(x).__name__)

@@ -251,9 +251,10 @@ class Layer:
         out = self._call_with_context(_shapes_to_tensors(input_shape, self.dtype), {})
         return map_structure(lambda t: t.shape, out)
 
-    def _maybe_build(self, inputs) -> None:
+    def _maybe_build(self, inputs, kwargs=None) -> None:
         if not self.built:
-            self.build(map_structure(lambda t: tuple(t.shape), inputs))
+            self.build(map_structure(lambda t: tuple(t.shape), inputs),
+                       **_other_shapes(self.build, kwargs))
         input_spec = self.__dict__.get("input_spec")
         if input_spec is not None and not isinstance(inputs, (list, tuple, dict)):
             input_spec.check(f"{type(self).__name__} '{self.name}'", tuple(inputs.shape))
@@ -261,7 +262,8 @@ class Layer:
     def _symbolic_call(self, inputs, **kwargs):
         """Outputs of `call` on KerasTensors: shapes and dtypes, no values."""
         if type(self).compute_output_shape is not Layer.compute_output_shape:
-            shapes = self.compute_output_shape(map_structure(lambda t: t.shape, inputs))
+            shapes = self.compute_output_shape(map_structure(lambda t: t.shape, inputs),
+                                               **_other_shapes(self.compute_output_shape, kwargs))
             return _shapes_to_tensors(shapes, self.dtype)
         return self._call_with_context(inputs, kwargs)
 
@@ -285,14 +287,25 @@ class Layer:
         return previous_mask
 
     def _pass_mask(self, inputs, kwargs):
-        """The inputs' masks, given to `call` as `mask` when it takes one and none was given
-        (as Keras); returns the mask the outputs' masks derive from."""
+        """The inputs' masks, given to `call` as Keras does when it takes them and none was
+        given: as `mask` for a call on one tensor argument, else as `<argument>_mask` for each
+        tensor argument (MultiHeadAttention's query_mask, value_mask, key_mask). Returns the
+        mask the outputs' masks derive from."""
+        parameters = _call_parameters(type(self))
+        tensors = {name: value for name, value in kwargs.items() if name != "mask"
+                   and any(isinstance(x, Tensor) for x in flatten(value))}
+        if tensors:
+            tensors[_positional_parameters(type(self))[0]] = inputs
+            for name, value in tensors.items():
+                masks = map_structure(_mask_of, value)
+                if f"{name}_mask" in parameters and kwargs.get(f"{name}_mask") is None and any(
+                        m is not None for m in flatten(masks)):
+                    kwargs[f"{name}_mask"] = masks
         given = kwargs.get("mask")
         if given is not None:
             return given
         masks = map_structure(_mask_of, inputs)
-        if "mask" in _call_parameters(type(self)) and any(
-                m is not None for m in flatten(masks)):
+        if not tensors and "mask" in parameters and any(m is not None for m in flatten(masks)):
             kwargs["mask"] = masks
         return masks
 
@@ -323,8 +336,7 @@ class Layer:
 
     def __call__(self, inputs, *args, training=None, mask=None, **kwargs):
         if args:
-            raise TypeError(f"{type(self).__name__} '{self.name}': pass extra call arguments "
-                            "by keyword")
+            kwargs = self._name_positional(args, kwargs)
         if training is not None:
             kwargs["training"] = training
         if mask is not None:
@@ -336,6 +348,20 @@ class Layer:
             with device(placement):          # inputs follow the weights (fit, predict, calls)
                 return self._call_eagerly(inputs, kwargs)
         return self._call_eagerly(inputs, kwargs)
+
+    def _name_positional(self, args, kwargs) -> dict:
+        """Extra positional call arguments as keywords, by the names `call` gives them
+        (MultiHeadAttention(query, value, key))."""
+        names = _positional_parameters(type(self))[1:]
+        if len(args) > len(names):
+            raise TypeError(f"{type(self).__name__} '{self.name}': call takes {len(names) + 1} "
+                            f"positional arguments; received {len(args) + 1}")
+        for name, value in zip(names, args):
+            if name in kwargs:
+                raise TypeError(f"{type(self).__name__} '{self.name}': {name!r} given both by "
+                                "position and by keyword")
+            kwargs[name] = value
+        return kwargs
 
     def _home_device(self) -> str | None:
         """Where this layer computes: its weights' device, else the `nk.device` block it was
@@ -355,7 +381,10 @@ class Layer:
 
     def _call_eagerly(self, inputs, kwargs):
         inputs = map_structure(self._convert_input, inputs)
-        self._maybe_build(inputs)
+        for key, value in kwargs.items():      # tensor arguments (value, key, initial_state)
+            if key != "mask" and any(isinstance(x, (np.ndarray, Tensor)) for x in flatten(value)):
+                kwargs[key] = map_structure(self._convert_input, value)
+        self._maybe_build(inputs, kwargs)
         self._activity_losses = []
         previous_mask = self._pass_mask(inputs, kwargs)
         outputs = self._call_with_context(inputs, kwargs)
@@ -395,7 +424,7 @@ class Layer:
 
     def _call_symbolic(self, inputs, kwargs):
         try:
-            self._maybe_build(inputs)
+            self._maybe_build(inputs, kwargs)
             outputs = self._symbolic_call(inputs, **dict(kwargs))
         except (ValueError, TypeError) as error:
             raise ValueError(_flow_error(self, inputs, error)) from error
@@ -469,12 +498,33 @@ def _serialize(value):
 
 
 _parameter_cache: dict[type, set[str]] = {}
+_positional_cache: dict[type, list[str]] = {}
 
 
 def _call_parameters(cls: type) -> set[str]:
     if cls not in _parameter_cache:
         _parameter_cache[cls] = set(inspect.signature(cls.call).parameters)
     return _parameter_cache[cls]
+
+
+def _positional_parameters(cls: type) -> list[str]:
+    """`call`'s parameters that can be given by position, after self, in order."""
+    if cls not in _positional_cache:
+        kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        _positional_cache[cls] = [p.name for p in list(
+            inspect.signature(cls.call).parameters.values())[1:] if p.kind in kinds]
+    return _positional_cache[cls]
+
+
+def _other_shapes(method, kwargs) -> dict:
+    """The shapes of the call's other tensor arguments, for a `build` or
+    `compute_output_shape` that takes them as `<argument>_shape` (Keras's convention:
+    MultiHeadAttention.build(query_shape, value_shape, key_shape=None))."""
+    if not kwargs:
+        return {}
+    names = list(inspect.signature(method).parameters)[1:]
+    return {name: map_structure(lambda t: tuple(t.shape), kwargs[name[:-6]])
+            for name in names if name.endswith("_shape") and kwargs.get(name[:-6]) is not None}
 
 
 def _is_shape(value) -> bool:

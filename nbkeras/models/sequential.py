@@ -83,7 +83,7 @@ class Sequential(Model):
     def _convert_input(self, x):
         return x   # each layer converts and casts its own inputs
 
-    def _maybe_build(self, inputs) -> None:
+    def _maybe_build(self, inputs, kwargs=None) -> None:
         if self._input_layer is None:
             self.build(tuple(inputs.shape))
         self.built = True
