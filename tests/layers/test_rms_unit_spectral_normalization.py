@@ -116,6 +116,7 @@ def test_unit_normalization_keeps_zero_slices_and_takes_a_tuple():
     np.testing.assert_array_equal(y[0], 0.0)
     np.testing.assert_allclose(y[1], 1 / np.sqrt(12), rtol=1e-6)
     assert layer.weights == []
+    assert layer.supports_masking and not layers.RMSNormalization().supports_masking
 
 
 # ---- SpectralNormalization --------------------------------------------------------------------

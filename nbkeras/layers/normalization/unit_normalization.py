@@ -15,6 +15,8 @@ class UnitNormalization(Layer):
 
     axis: int | list = -1
 
+    _supports_masking_by_default = True     # as Keras: the mask passes through
+
     def __post_init__(self) -> None:
         super().__post_init__()
         if isinstance(self.axis, tuple):
