@@ -209,6 +209,14 @@ API = (
            "soft_cap, causal, logits_gradient)",
            "(d_query, d_key, d_value, d_logits (B, N, T, S) of the uncapped logits, or None "
            "unless logits_gradient) of attention_forward"),
+    # ---- fused recurrent layers (kernels/<device>/recurrent.py)
+    Kernel("recurrent_forward", "(cell, x, kernel, recurrent_kernel, bias, h0, c0, mask)",
+           "(hs (B, T, U), c_last or None, residuals) of cell 'simple' / 'lstm' / 'gru' / "
+           "'gru_reset_before' (Keras's gate orders, tanh and sigmoid) over x (B, T, F) from h0 "
+           "(and c0), bias None or Keras's; mask None or bool (B, T), False keeps the states"),
+    Kernel("recurrent_backward", "(cell, d_hs, d_c_last, kernel, recurrent_kernel, bias, h0, "
+           "c0, residuals)", "(dx, dkernel, drecurrent_kernel, dbias, dh0, dc0) of "
+           "recurrent_forward; None for an absent bias or c0, d_c_last None as zeros"),
     # ---- counter-based random numbers (kernels/counter_random.py): the same on every device
     Kernel("dropout_mask", "(shape, rate, seed, counter, dtype)",
            "1 / (1 - rate) where uniform i of draw `counter` of stream `seed` >= rate, else 0"),

@@ -165,6 +165,8 @@ def test_fused_path_equals_the_generic_path(kind):
                          return_state=True, go_backwards=True, dtype="float64")
     layer.build(x.shape)
     generic.build(x.shape)
+    assert layer._fused_cell(training=False) is not None and generic._fused_loop(
+        x, None, None, False) is None
     _perturb(layer, rng)
     generic.set_weights(layer.get_weights())
     for a, b in zip(_listify(layer(x, mask=mask)), _listify(generic(x, mask=mask))):

@@ -19,3 +19,4 @@ from .scatter import *  # noqa: F401,F403
 from .sampling import *  # noqa: F401,F403
 from .ctc import *  # noqa: F401,F403
 from .attention import *  # noqa: F401,F403
+from .recurrent import *  # noqa: F401,F403

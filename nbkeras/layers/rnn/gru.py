@@ -131,3 +131,6 @@ class GRU(FusedRNN):
                          go_backwards=go_backwards, stateful=stateful, unroll=unroll,
                          activity_regularizer=activity_regularizer, use_cudnn=use_cudnn,
                          **kwargs)
+
+    def _fused_name(self) -> str:
+        return "gru" if self.cell.reset_after else "gru_reset_before"

@@ -122,3 +122,6 @@ class LSTM(FusedRNN):
                          go_backwards=go_backwards, stateful=stateful, unroll=unroll,
                          activity_regularizer=activity_regularizer, use_cudnn=use_cudnn,
                          **kwargs)
+
+    def _fused_name(self) -> str:
+        return "lstm"

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 
+from ... import ops
+from ...core.dtype import is_float
+from ...ops.recurrent import recurrent_sequence
 from .rnn import RNN
 
 _LAYER_KEYS = ("name", "trainable", "dtype", "input_shape", "input_dim")
@@ -33,6 +36,39 @@ class FusedRNN(RNN):
     def call(self, sequences, initial_state=None, mask=None, training=False):
         return super().call(sequences, initial_state=initial_state, mask=mask,
                             training=training)
+
+    def _fused_cell(self, training) -> str | None:
+        """The fused kernels' name for this cell, or None where only the generic loop
+        computes what Keras does (other activations, active recurrent dropout, zeros for
+        masked outputs)."""
+        cell = self.cell
+        if not isinstance(cell, self.cell_class) or self.zero_output_for_mask \
+                or not is_float(self.dtype) or cell.activation != "tanh" \
+                or getattr(cell, "recurrent_activation", "sigmoid") != "sigmoid" \
+                or (training and 0 < cell.recurrent_dropout < 1):
+            return None
+        return self._fused_name()
+
+    def _fused_loop(self, sequences, initial_state, mask, training):
+        """One RecurrentSequence op: input dropout (one mask for every step, as Keras), the
+        sequence reversed for go_backwards, then h of every step and the final states."""
+        name = self._fused_cell(training)
+        if name is None:
+            return None
+        cell = self.cell
+        if training and 0 < cell.dropout < 1:
+            dp_mask = cell.get_dropout_mask(sequences[:, 0, :])
+            sequences = sequences * ops.expand_dims(dp_mask, 1)
+        if self.go_backwards:
+            sequences = ops.flip(sequences, axis=1)
+            mask = ops.flip(mask, axis=1) if mask is not None else None
+        h0 = initial_state[0]
+        c0 = initial_state[1] if name == "lstm" else None
+        result = recurrent_sequence(name, sequences, cell.kernel, cell.recurrent_kernel,
+                                    cell.bias, h0, c0, mask)
+        hs, c_last = result if name == "lstm" else (result, None)
+        last = hs[:, -1]
+        return last, hs, ([last, c_last] if name == "lstm" else [last])
 
     def get_config(self) -> dict:
         config = super().get_config()

@@ -91,3 +91,6 @@ class SimpleRNN(FusedRNN):
         super().__init__(cell, return_sequences=return_sequences, return_state=return_state,
                          go_backwards=go_backwards, stateful=stateful, unroll=unroll,
                          activity_regularizer=activity_regularizer, **kwargs)
+
+    def _fused_name(self) -> str:
+        return "simple"
