@@ -200,9 +200,10 @@ API = (
            "(clipped to [1, T]); labels best first, -1 after them; -1 and -inf past the beams"),
     # ---- scaled dot-product attention (kernels/<device>/attention.py)
     Kernel("attention_forward", "(query, key, value, bias, mask, scale, soft_cap, causal)",
-           "(out (B, T, N, H), probs (B, N, T, S)) of float query (B, T, N, H), key and value "
-           "(B, S, K, H), N % K == 0 (head n reads n // (N / K)); bias (float) and mask (bool, "
-           "True = attend) 4-D, each axis 1 or the logits' (B, N, T, S): softmax over S of "
+           "(out (B, T, N, Hv), probs (B, N, T, S)) of float query (B, T, N, H), key (B, S, "
+           "K, H), value (B, S, K, Hv), N % K == 0 (head n reads n // (N / K)); bias (float) "
+           "and mask (bool, True = attend) 4-D, each axis 1 or the logits' (B, N, T, S): "
+           "softmax over S of "
            "q.k * scale + bias, capped to soft_cap * tanh(. / soft_cap) unless soft_cap is "
            "None, -0.7 * the dtype's max where masked or (causal) s > t"),
     Kernel("attention_backward", "(d_out, query, key, value, bias, mask, probs, scale, "

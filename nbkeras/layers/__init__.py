@@ -1,6 +1,8 @@
 """Layers (`nk.layers`), named and configured as in `keras.layers`."""
 from .activations.activation import Activation  # noqa: F401
 from .core.dense import Dense  # noqa: F401
+from .core.einsum_dense import EinsumDense  # noqa: F401
+from .attention.multi_head_attention import MultiHeadAttention  # noqa: F401
 from .core.embedding import Embedding  # noqa: F401
 from .core.identity import Identity  # noqa: F401
 from .core.lambda_layer import Lambda  # noqa: F401

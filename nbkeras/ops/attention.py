@@ -43,14 +43,14 @@ def _cast(x, dtype: str):
 
 @dataclass(frozen=True)
 class DotProductAttention(Op):
-    """query (B, T, N, H), key and value (B, S, K, H), bias (4-D, float) and mask (4-D,
-    bool), all floats of one dtype -> (B, T, N, H); see `dot_product_attention`."""
+    """query (B, T, N, H), key (B, S, K, H), value (B, S, K, Hv), bias (4-D, float) and mask
+    (4-D, bool), all floats of one dtype -> (B, T, N, Hv); see `dot_product_attention`."""
     scale: float
     soft_cap: float | None
     causal: bool
 
     def output_spec(self, query: Spec, key: Spec, value: Spec, bias: Spec, mask: Spec) -> Spec:
-        return Spec(query.shape, query.dtype)
+        return Spec(tuple(query.shape[:3]) + tuple(value.shape[3:]), query.dtype)
 
     def forward(self, k, query, key, value, bias, mask):
         out, probs = k.attention_forward(query, key, value, bias, mask, self.scale,
@@ -69,8 +69,8 @@ class DotProductAttention(Op):
 
 def dot_product_attention(query, key, value, bias=None, mask=None, scale=None,
                           is_causal=False, flash_attention=None, attn_logits_soft_cap=None):
-    """softmax(q k^T * scale + bias, masked) v per head: query (B, T, N, H), key and value
-    (B, S, K, H) with N % K == 0 -> (B, T, N, H) in query's dtype.
+    """softmax(q k^T * scale + bias, masked) v per head: query (B, T, N, H), key (B, S, K,
+    H) and value (B, S, K, Hv) with N % K == 0 -> (B, T, N, Hv) in query's dtype.
 
     scale defaults to 1 / sqrt(H). bias and mask (bool, True = attend) broadcast to (B, N, T,
     S); masked logits become -0.7 * the dtype's largest float, so a fully masked row
@@ -82,10 +82,10 @@ def dot_product_attention(query, key, value, bias=None, mask=None, scale=None,
     """
     query, key, value = _tensor(query), _tensor(key), _tensor(value)
     shapes = tuple(tuple(t.shape) for t in (query, key, value))
-    if any(len(s) != 4 for s in shapes) or shapes[1] != shapes[2] or \
+    if any(len(s) != 4 for s in shapes) or shapes[1][:3] != shapes[2][:3] or \
             shapes[0][3] != shapes[1][3] or shapes[0][2] % shapes[1][2]:
-        raise ValueError("dot_product_attention: query must be (B, T, N, H) and key, value "
-                         "(B, S, K, H) with the same H and N divisible by K; received "
+        raise ValueError("dot_product_attention: query must be (B, T, N, H), key (B, S, K, H) "
+                         "and value (B, S, K, Hv) with N divisible by K; received "
                          f"query {shapes[0]}, key {shapes[1]}, value {shapes[2]}")
     batch, t_len, heads, size = shapes[0]
     logits_shape = (batch, heads, t_len, shapes[1][1])

@@ -38,6 +38,10 @@ CASES = {
     "Dense": (dict(units=4), (2, 3)),
     "Embedding": (dict(input_dim=5, output_dim=3), (2, 4)),   # float ids in (-3, 3): cast
     "Masking": (dict(), (2, 3, 4)),
+    "EinsumDense": (dict(equation="abc,cde->abde", output_shape=(None, 2, 3), bias_axes="de"),
+                    (2, 4, 5)),
+    "LocallyConnected1D": (dict(filters=3, kernel_size=2), (2, 5, 3)),
+    "LocallyConnected2D": (dict(filters=3, kernel_size=2), (2, 4, 5, 3)),
     "RMSNormalization": (dict(), (2, 3, 4)),
     "UnitNormalization": (dict(), (2, 3, 4)),
     "DepthwiseConv1D": (dict(kernel_size=3, depth_multiplier=2), (2, 7, 3)),
@@ -91,7 +95,10 @@ CASES = {
 NOT_BUILT_FROM_A_SHAPE = {"Layer", "InputLayer", "Lambda",    # no weights; tested elsewhere
                           "SpectralNormalization",   # wraps a layer: its own test builds it
                           # recurrent cells take states: tests/layers/test_recurrent.py
-                          "SimpleRNNCell", "LSTMCell", "GRUCell", "StackedRNNCells"}
+                          "SimpleRNNCell", "LSTMCell", "GRUCell", "StackedRNNCells",
+                          # attention takes query and value: tests/layers/test_attention_layers.py
+                          "MultiHeadAttention", "GroupedQueryAttention", "Attention",
+                          "AdditiveAttention"}
 
 
 def _exported_layer_classes() -> set[str]:

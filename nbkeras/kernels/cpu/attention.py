@@ -2,7 +2,7 @@
 bias, soft cap and masks, the softmax and the weighted sum of the values in one pass whose
 (T, S) block stays in cache; the backward reuses the saved probabilities.
 
-Layout: query (B, T, N, H), key and value (B, S, K, H) with K dividing N (query head n
+Layout: query (B, T, N, H), key (B, S, K, H) and value (B, S, K, Hv) with K dividing N (query head n
 reads key/value head n // (N / K)); bias (float) and mask (bool, True = attend) are 4-D
 with each axis either 1 or that of the logits (B, N, T, S). Masked logits become `lowest`
 (-0.7 times the dtype's largest float, as Keras), so a fully masked row attends uniformly
@@ -131,9 +131,9 @@ def scalars(dtype, scale, soft_cap):
 
 
 def attention_forward(query, key, value, bias, mask, scale, soft_cap, causal):
-    """(out (B, T, N, H), probs (B, N, T, S)) of one float dtype; see the module."""
+    """(out (B, T, N, Hv), probs (B, N, T, S)) of one float dtype; see the module."""
     batch, t_len, heads, _ = query.shape
-    out = np.empty(query.shape, query.dtype)
+    out = np.empty(query.shape[:3] + value.shape[3:], query.dtype)
     probs = np.empty((batch, heads, t_len, key.shape[1]), query.dtype)
     with single_threaded_blas():
         launch(_forward, probs.size, query, key, value, np.broadcast_to(bias, probs.shape),

@@ -119,19 +119,22 @@ def _query_gradient(d_logits, k, scale, d_q):
            f[:, :, :, ::1], f[:, :, :, ::1]) for f in FLOATS])
 def _key_value_gradient(d_logits, probs, q, d_out, scale, d_k, d_v):
     """d_k[b, s, kv, h] = scale * sum over the group's heads n and t of d_logits[b, n, t, s]
-    q[b, t, n, h]; d_v likewise from probs and d_out."""
+    q[b, t, n, h]; d_v[b, s, kv, h] = the same sum of probs[b, n, t, s] d_out[b, t, n, h].
+    The flat index runs over d_k's elements, then d_v's."""
     group = q.shape[2] // d_k.shape[2]
     start, step = block_index.x * THREADS + thread_index.x, grid_size.x * THREADS
-    for i in range(start, d_k.size, step):
-        b, s, kv, h = _position(i, d_k.shape)
-        key_total = scale - scale
-        value_total = scale - scale
+    for i in range(start, d_k.size + d_v.size, step):
+        keys = i < d_k.size
+        target = d_k if keys else d_v
+        b, s, kv, h = _position(i if keys else i - d_k.size, target.shape)
+        total = scale - scale
         for n in range(kv * group, (kv + 1) * group):
             for t in range(q.shape[1]):
-                key_total += d_logits[b, n, t, s] * q[b, t, n, h]
-                value_total += probs[b, n, t, s] * d_out[b, t, n, h]
-        d_k[b, s, kv, h] = key_total * scale
-        d_v[b, s, kv, h] = value_total
+                if keys:
+                    total += d_logits[b, n, t, s] * q[b, t, n, h]
+                else:
+                    total += probs[b, n, t, s] * d_out[b, t, n, h]
+        target[b, s, kv, h] = total * scale if keys else total
 
 
 def _launch(kernel_function, n, *args):
@@ -146,7 +149,7 @@ def attention_forward(query, key, value, bias, mask, scale, soft_cap, causal):
     _launch(_logits, logits.size, query, key, bias, mask, scale, cap, lowest, bool(causal),
             logits)
     probs = softmax_forward(logits)
-    out = empty(query.shape, query.dtype)
+    out = empty(tuple(query.shape[:3]) + tuple(value.shape[3:]), query.dtype)
     _launch(_weighted_values, out.size, probs, value, out)
     return out, probs
 
@@ -163,5 +166,6 @@ def attention_backward(d_out, query, key, value, bias, mask, probs, scale, soft_
     d_q = empty(query.shape, query.dtype)
     _launch(_query_gradient, d_q.size, d_logits, key, scale, d_q)
     d_k, d_v = empty(key.shape, key.dtype), empty(value.shape, value.dtype)
-    _launch(_key_value_gradient, d_k.size, d_logits, probs, query, d_out, scale, d_k, d_v)
+    _launch(_key_value_gradient, d_k.size + d_v.size, d_logits, probs, query, d_out, scale,
+            d_k, d_v)
     return d_q, d_k, d_v, (d_logits if logits_gradient else None)

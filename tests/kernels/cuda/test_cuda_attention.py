@@ -24,8 +24,9 @@ def _same(got, want, name):
 def _check(rng, shape, kv_heads, dtype, bias_axes, mask_axes, soft_cap, causal):
     batch, t_len, heads, size, s_len = shape
     q = rng.standard_normal((batch, t_len, heads, size)).astype(dtype)
-    k, v, d_out = (rng.standard_normal(s).astype(dtype) for s in (
-        (batch, s_len, kv_heads, size), (batch, s_len, kv_heads, size), q.shape))
+    k, v, d_out = (rng.standard_normal(s).astype(dtype) for s in (      # values: size + 1
+        (batch, s_len, kv_heads, size), (batch, s_len, kv_heads, size + 1),
+        (batch, t_len, heads, size + 1)))
     logits_shape = (batch, heads, t_len, s_len)
     bias = rng.standard_normal([n if keep else 1 for n, keep in zip(logits_shape, bias_axes)])
     mask = rng.random([n if keep else 1 for n, keep in zip(logits_shape, mask_axes)]) < 0.7
