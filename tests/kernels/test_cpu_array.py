@@ -126,3 +126,27 @@ def test_stacked_matmul_is_numpys(batch, m, k, n, dtype, seed, transposed):
     assert (got.shape, got.dtype) == (want.shape, dtype)
     np.testing.assert_allclose(got, want, rtol=1e-5 if dtype == np.float32 else 1e-12,
                                atol=1e-5 if dtype == np.float32 else 1e-12)
+
+
+def test_vector_tanh_and_sigmoid_are_within_2e_7_in_float32_and_exact_in_float64():
+    from numba import njit
+
+    from nbkeras.kernels.cpu.vector_math import sigmoid, tanh
+
+    @njit
+    def apply(values, tanhs, sigmoids):
+        for i in range(values.size):
+            tanhs[i] = tanh(values[i])
+            sigmoids[i] = sigmoid(values[i])
+
+    x = np.concatenate([np.linspace(-20, 20, 40_001), [0.0, -0.0, 1e-30, 100.0, -100.0,
+                                                       np.inf, -np.inf, np.nan]])
+    for dtype, tolerance in ((np.float32, 2e-7), (np.float64, 1e-15)):
+        values = x.astype(dtype)
+        tanhs, sigmoids = np.empty_like(values), np.empty_like(values)
+        apply(values, tanhs, sigmoids)
+        with np.errstate(over="ignore"):
+            exact = values.astype(np.float64)
+            want_tanh, want_sigmoid = np.tanh(exact), 1 / (1 + np.exp(-exact))
+        np.testing.assert_allclose(tanhs, want_tanh, rtol=0, atol=tolerance)
+        np.testing.assert_allclose(sigmoids, want_sigmoid, rtol=0, atol=tolerance)

@@ -4,7 +4,9 @@ whole sequence, forward and backward through time.
 The input projection of every step is one BLAS product; a Numba loop over time then does one
 recurrent product per step (two for GRU with the reset before it) and the gate math in one
 pass, keeping what the backward needs. The backward runs the loop in reverse with one product
-per step, then the weight gradients are three BLAS products over all steps.
+per step, then the weight gradients are three BLAS products over all steps. The gate math
+uses vector_math's tanh and sigmoid, so the loops over units vectorise in float32, and runs
+in parallel over the batch within each step (BLAS single-threaded inside).
 
 Shapes: x (B, T, F); kernel (F, G*U), recurrent_kernel (U, G*U) (G = 1, 4, 3 gates in
 Keras's order); bias (G*U,), or (2, 3U) for GRU with the reset after (input, recurrent);
@@ -14,7 +16,11 @@ h0, c0 (B, U); mask None or bool (B, T) (False: the step keeps the states). Outp
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
+
+from .parallel import single_threaded_blas
+
+from .vector_math import sigmoid, tanh
 
 CELLS = ("simple", "lstm", "gru", "gru_reset_before")
 
@@ -45,6 +51,11 @@ def _step_mask(mask, steps, batch, dtype):
 def recurrent_forward(cell, x, kernel, recurrent_kernel, bias, h0, c0, mask):
     """(hs (B, T, U), c_last (B, U) or None, residuals) of the cell `cell` (one of CELLS)
     run over x from h0 (and c0 for "lstm"); residuals are what recurrent_backward needs."""
+    with single_threaded_blas():
+        return _forward(cell, x, kernel, recurrent_kernel, bias, h0, c0, mask)
+
+
+def _forward(cell, x, kernel, recurrent_kernel, bias, h0, c0, mask):
     dtype = x.dtype
     one = dtype.type(1)
     x_tm = _time_major(x)
@@ -79,6 +90,12 @@ def recurrent_backward(cell, d_hs, d_c_last, kernel, recurrent_kernel, bias, h0,
                        residuals):
     """(dx, dkernel, drecurrent_kernel, dbias or None, dh0, dc0 or None) of
     recurrent_forward given d_hs (B, T, U) and d_c_last (B, U) (None: zeros)."""
+    with single_threaded_blas():
+        return _backward(cell, d_hs, d_c_last, kernel, recurrent_kernel, bias, h0, c0,
+                         residuals)
+
+
+def _backward(cell, d_hs, d_c_last, kernel, recurrent_kernel, bias, h0, c0, residuals):
     x_tm, m, hs, cs, gates = residuals
     dtype = x_tm.dtype
     one = dtype.type(1)
@@ -131,27 +148,27 @@ def recurrent_backward(cell, d_hs, d_c_last, kernel, recurrent_kernel, bias, h0,
 
 
 # ---- the loops over time ----------------------------------------------------------------------
-@njit(cache=True)
+@njit(cache=True, parallel=True, fastmath={"contract"})
 def _simple_forward(p, rk, h0, m, hs, one):
     steps, batch, units = hs.shape
     h = h0.copy()
     q = np.empty((batch, units), hs.dtype)
     for t in range(steps):
         np.dot(h, rk, q)
-        for b in range(batch):
+        for b in prange(batch):
             keep = m[t, b] != 0
             for u in range(units):
                 if keep:
-                    h[b, u] = np.tanh(p[t, b, u] + q[b, u])
+                    h[b, u] = tanh(p[t, b, u] + q[b, u])
                 hs[t, b, u] = h[b, u]
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True, fastmath={"contract"})
 def _simple_backward(d_hs, rk_t, h0, m, hs, dp, dh, one):
     steps, batch, units = hs.shape
     carry = np.empty((batch, units), hs.dtype)
     for t in range(steps - 1, -1, -1):
-        for b in range(batch):
+        for b in prange(batch):
             keep = m[t, b] != 0
             for u in range(units):
                 g = d_hs[t, b, u] + dh[b, u]
@@ -163,17 +180,12 @@ def _simple_backward(d_hs, rk_t, h0, m, hs, dp, dh, one):
                     dp[t, b, u] = 0
                     carry[b, u] = g
         np.dot(dp[t], rk_t, dh)
-        for b in range(batch):
+        for b in prange(batch):
             for u in range(units):
                 dh[b, u] += carry[b, u]
 
 
-@njit(cache=True)
-def _sigmoid(x, one):
-    return one / (one + np.exp(-x))
-
-
-@njit(cache=True)
+@njit(cache=True, parallel=True, fastmath={"contract"})
 def _lstm_forward(p, rk, h0, c0, m, hs, cs, gates, one):
     """gates[t] = activated i, f, g, o of step t (their values where the step is masked are
     not used)."""
@@ -183,30 +195,30 @@ def _lstm_forward(p, rk, h0, c0, m, hs, cs, gates, one):
     q = np.empty((batch, 4 * units), hs.dtype)
     for t in range(steps):
         np.dot(h, rk, q)
-        for b in range(batch):
+        for b in prange(batch):
             keep = m[t, b] != 0
             for u in range(units):
-                i = _sigmoid(p[t, b, u] + q[b, u], one)
-                f = _sigmoid(p[t, b, units + u] + q[b, units + u], one)
-                g = np.tanh(p[t, b, 2 * units + u] + q[b, 2 * units + u])
-                o = _sigmoid(p[t, b, 3 * units + u] + q[b, 3 * units + u], one)
+                i = sigmoid(p[t, b, u] + q[b, u])
+                f = sigmoid(p[t, b, units + u] + q[b, units + u])
+                g = tanh(p[t, b, 2 * units + u] + q[b, 2 * units + u])
+                o = sigmoid(p[t, b, 3 * units + u] + q[b, 3 * units + u])
                 gates[t, b, u] = i
                 gates[t, b, units + u] = f
                 gates[t, b, 2 * units + u] = g
                 gates[t, b, 3 * units + u] = o
                 if keep:
                     c[b, u] = f * c[b, u] + i * g
-                    h[b, u] = o * np.tanh(c[b, u])
+                    h[b, u] = o * tanh(c[b, u])
                 cs[t, b, u] = c[b, u]
                 hs[t, b, u] = h[b, u]
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True, fastmath={"contract"})
 def _lstm_backward(d_hs, rk_t, c0, m, cs, gates, dp, dh, dc, one):
     steps, batch, units = cs.shape
     carry = np.empty((batch, units), cs.dtype)
     for t in range(steps - 1, -1, -1):
-        for b in range(batch):
+        for b in prange(batch):
             keep = m[t, b] != 0
             for u in range(units):
                 gh = d_hs[t, b, u] + dh[b, u]
@@ -215,7 +227,7 @@ def _lstm_backward(d_hs, rk_t, c0, m, cs, gates, dp, dh, dc, one):
                     f = gates[t, b, units + u]
                     g = gates[t, b, 2 * units + u]
                     o = gates[t, b, 3 * units + u]
-                    tc = np.tanh(cs[t, b, u])
+                    tc = tanh(cs[t, b, u])
                     c_prev = cs[t - 1, b, u] if t > 0 else c0[b, u]
                     gc = dc[b, u] + gh * o * (one - tc * tc)
                     dp[t, b, u] = gc * g * i * (one - i)
@@ -229,12 +241,12 @@ def _lstm_backward(d_hs, rk_t, c0, m, cs, gates, dp, dh, dc, one):
                         dp[t, b, k * units + u] = 0
                     carry[b, u] = gh
         np.dot(dp[t], rk_t, dh)
-        for b in range(batch):
+        for b in prange(batch):
             for u in range(units):
                 dh[b, u] += carry[b, u]
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True, fastmath={"contract"})
 def _gru_forward(p, rk, rb, h0, m, hs, gates, one):
     """Reset after the product: gates[t] = z, r, h~ and the recurrent h-part (h U_h + b)."""
     steps, batch, units = hs.shape
@@ -242,13 +254,13 @@ def _gru_forward(p, rk, rb, h0, m, hs, gates, one):
     q = np.empty((batch, 3 * units), hs.dtype)
     for t in range(steps):
         np.dot(h, rk, q)
-        for b in range(batch):
+        for b in prange(batch):
             keep = m[t, b] != 0
             for u in range(units):
-                z = _sigmoid(p[t, b, u] + q[b, u] + rb[u], one)
-                r = _sigmoid(p[t, b, units + u] + q[b, units + u] + rb[units + u], one)
+                z = sigmoid(p[t, b, u] + q[b, u] + rb[u])
+                r = sigmoid(p[t, b, units + u] + q[b, units + u] + rb[units + u])
                 rh = q[b, 2 * units + u] + rb[2 * units + u]
-                hh = np.tanh(p[t, b, 2 * units + u] + r * rh)
+                hh = tanh(p[t, b, 2 * units + u] + r * rh)
                 gates[t, b, u] = z
                 gates[t, b, units + u] = r
                 gates[t, b, 2 * units + u] = hh
@@ -258,13 +270,13 @@ def _gru_forward(p, rk, rb, h0, m, hs, gates, one):
                 hs[t, b, u] = h[b, u]
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True, fastmath={"contract"})
 def _gru_backward(d_hs, rk_t, h0, m, hs, gates, dp, dq, dh, one):
     """dp: cotangent of the input projection; dq: of the recurrent one (h U + b)."""
     steps, batch, units = hs.shape
     carry = np.empty((batch, units), hs.dtype)
     for t in range(steps - 1, -1, -1):
-        for b in range(batch):
+        for b in prange(batch):
             keep = m[t, b] != 0
             for u in range(units):
                 gh = d_hs[t, b, u] + dh[b, u]
@@ -290,12 +302,12 @@ def _gru_backward(d_hs, rk_t, h0, m, hs, gates, dp, dq, dh, one):
                         dq[t, b, k * units + u] = 0
                     carry[b, u] = gh
         np.dot(dq[t], rk_t, dh)
-        for b in range(batch):
+        for b in prange(batch):
             for u in range(units):
                 dh[b, u] += carry[b, u]
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True, fastmath={"contract"})
 def _gru_before_forward(p, rk_zr, rk_h, h0, m, hs, gates, one):
     """Reset before the product: gates[t] = z, r, h~ and r * h."""
     steps, batch, units = hs.shape
@@ -305,27 +317,27 @@ def _gru_before_forward(p, rk_zr, rk_h, h0, m, hs, gates, one):
     qh = np.empty((batch, units), hs.dtype)
     for t in range(steps):
         np.dot(h, rk_zr, q)
-        for b in range(batch):
+        for b in prange(batch):
             for u in range(units):
-                z = _sigmoid(p[t, b, u] + q[b, u], one)
-                r = _sigmoid(p[t, b, units + u] + q[b, units + u], one)
+                z = sigmoid(p[t, b, u] + q[b, u])
+                r = sigmoid(p[t, b, units + u] + q[b, units + u])
                 gates[t, b, u] = z
                 gates[t, b, units + u] = r
                 rh[b, u] = r * h[b, u]
                 gates[t, b, 3 * units + u] = rh[b, u]
         np.dot(rh, rk_h, qh)
-        for b in range(batch):
+        for b in prange(batch):
             keep = m[t, b] != 0
             for u in range(units):
                 z = gates[t, b, u]
-                hh = np.tanh(p[t, b, 2 * units + u] + qh[b, u])
+                hh = tanh(p[t, b, 2 * units + u] + qh[b, u])
                 gates[t, b, 2 * units + u] = hh
                 if keep:
                     h[b, u] = z * h[b, u] + (one - z) * hh
                 hs[t, b, u] = h[b, u]
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True, fastmath={"contract"})
 def _gru_before_backward(d_hs, rk_zr_t, rk_h_t, h0, m, hs, gates, dp, dh, one):
     steps, batch, units = hs.shape
     carry = np.empty((batch, units), hs.dtype)
@@ -333,7 +345,7 @@ def _gru_before_backward(d_hs, rk_zr_t, rk_h_t, h0, m, hs, gates, dp, dh, one):
     d_rh = np.empty((batch, units), hs.dtype)
     d_zr = np.empty((batch, 2 * units), hs.dtype)
     for t in range(steps - 1, -1, -1):
-        for b in range(batch):
+        for b in prange(batch):
             keep = m[t, b] != 0
             for u in range(units):
                 gh = d_hs[t, b, u] + dh[b, u]
@@ -350,7 +362,7 @@ def _gru_before_backward(d_hs, rk_zr_t, rk_h_t, h0, m, hs, gates, dp, dh, one):
                     carry[b, u] = gh
                 dp[t, b, 2 * units + u] = da_h[b, u]
         np.dot(da_h, rk_h_t, d_rh)
-        for b in range(batch):
+        for b in prange(batch):
             keep = m[t, b] != 0
             for u in range(units):
                 if keep:
@@ -363,7 +375,7 @@ def _gru_before_backward(d_hs, rk_zr_t, rk_h_t, h0, m, hs, gates, dp, dh, one):
                 d_zr[b, u] = dp[t, b, u]
                 d_zr[b, units + u] = dp[t, b, units + u]
         np.dot(d_zr, rk_zr_t, dh)
-        for b in range(batch):
+        for b in prange(batch):
             for u in range(units):
                 dh[b, u] += carry[b, u]
 
