@@ -1,8 +1,12 @@
 """Matrix products. Large 2-D products use BLAS's own threads (numpy's matmul handles
 transposed operands without copies); small ones run BLAS on one thread, so a small dense
 layer between convolutions does not wake BLAS's pool, whose spinning threads would then
-compete with Numba's (see parallel.py). Stacks of matrices run one single-threaded BLAS
-product per matrix, in parallel over the stack (numpy's matmul loops over it on one core)."""
+compete with Numba's (see parallel.py). Stacks of at least as many matrices as threads, each
+small, run one single-threaded BLAS product per matrix in parallel over the stack (numpy's
+matmul loops over it on one core)."""
+import math
+
+import numba
 import numpy as np
 from numba import njit, prange
 
@@ -33,9 +37,12 @@ def _as_4d(x):
 
 def matmul(a, b):
     """numpy's matmul: a (..., M, K) @ b (..., K, N) -> (..., M, N), batch axes broadcast."""
+    stack = math.prod(a.shape[:-2])
+    flops = 2 * a.size * b.shape[-1]
     if (a.ndim < 3 or a.shape[:-2] != b.shape[:-2] or a.dtype != b.dtype
             or a.dtype not in (np.float32, np.float64) or a.shape[-1] == 0
-            or 2 * a.size * b.shape[-1] < PARALLEL_STACK_MIN_FLOPS):
+            or flops < PARALLEL_STACK_MIN_FLOPS or stack < numba.get_num_threads()
+            or flops // stack >= THREADED_MIN_FLOPS):   # few or big matrices: BLAS's threads
         return np.matmul(a, b)
     out = np.empty(a.shape[:-1] + b.shape[-1:], a.dtype)
     with single_threaded_blas():
