@@ -26,10 +26,10 @@ class ProgbarLogger(Callback):
 
     def _lines(self) -> bool:
         """One line per epoch: verbose=2, or stdout that cannot redraw a bar."""
-        return self.params.get("verbose") == 2 or not _redraws()
+        return self.params.get("verbose") == 2 or not redraws()
 
     def _open(self, description: str | None) -> None:
-        if self.params.get("verbose") != 1 or not _redraws():
+        if self.params.get("verbose") != 1 or not redraws():
             return
         from tqdm.auto import tqdm
 
@@ -74,7 +74,7 @@ class ProgbarLogger(Callback):
     def on_test_end(self, logs=None):
         self._close(logs)
         if (self.params.get("mode") == "evaluate" and self.params.get("verbose") == 1
-                and not _redraws()):
+                and not redraws()):
             seconds = time.perf_counter() - self._start
             print(f"Evaluate - {seconds:.1f}s - {format_logs(logs or {})}", flush=True)
 
@@ -88,6 +88,6 @@ class ProgbarLogger(Callback):
         self._close()
 
 
-def _redraws() -> bool:
+def redraws() -> bool:
     """Whether stdout can redraw a bar in place: a terminal, or a Jupyter/IPython kernel."""
     return "ipykernel" in sys.modules or bool(getattr(sys.stdout, "isatty", lambda: False)())

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..core.node import flatten, map_structure
 from ..core.tensor import Tensor
+from ..utils.py_dataset import PyDataset
 
 
 def _as_array(x):
@@ -107,8 +108,7 @@ class GeneratorData:
         """One epoch of batches: `steps` of them, or until the source runs out (a
         re-iterable source then starts over next epoch; a generator continues)."""
         if self.sequence:
-            for i in range(self.steps):
-                yield self._unpacked(self.source[i % len(self.source)])
+            yield from self._sequence_batches()
             return
         count = 0
         while self._steps is None or count < self._steps:
@@ -118,6 +118,21 @@ class GeneratorData:
                 return
             yield self._unpacked(batch)
             count += 1
+
+    def _sequence_batches(self):
+        """One epoch of a sequence: its on_epoch_begin, the batches (a PyDataset loads them
+        with its workers), its on_epoch_end (Keras's hooks, where datasets reshuffle)."""
+        if hasattr(self.source, "on_epoch_begin"):
+            self.source.on_epoch_begin()
+        length = len(self.source)
+        if isinstance(self.source, PyDataset) and self.steps <= length:
+            batches = self.source.batches(self.steps)
+        else:
+            batches = (self.source[i % length] for i in range(self.steps))
+        for batch in batches:
+            yield self._unpacked(batch)
+        if hasattr(self.source, "on_epoch_end"):
+            self.source.on_epoch_end()
 
     @staticmethod
     def _unpacked(batch):

@@ -1,8 +1,16 @@
 """Utilities (`nk.utils`), named as in `keras.utils`."""
 from .model_visualization import model_to_dot as model_to_dot
 from .model_visualization import plot_model as plot_model
+from .numerical_utils import normalize as normalize
 from .numerical_utils import to_categorical as to_categorical
 from .plot_history import plot_history as plot_history
 from .profiling import profile as profile
 from .warmup import warmup as warmup
+from .data_utils import (is_keras_tensor, pack_x_y_sample_weight,  # noqa: F401
+                         standardize_dtype, unpack_x_y_sample_weight)
+from .dataset_utils import split_dataset, timeseries_dataset_from_array  # noqa: F401
+from .file_utils import get_file  # noqa: F401
+from .progbar import Progbar  # noqa: F401
+from .py_dataset import PyDataset, Sequence  # noqa: F401
+from .sequence_utils import pad_sequences  # noqa: F401
 from ..config import set_random_seed as set_random_seed

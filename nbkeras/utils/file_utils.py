@@ -1,4 +1,5 @@
-"""Crash-safe file writing shared by the dataset cache and weight saving."""
+"""Crash-safe file writing shared by the dataset cache and weight saving, and `get_file`
+(offline: a cached or local file, never a download)."""
 from __future__ import annotations
 
 import contextlib
@@ -50,3 +51,47 @@ def _fsync(path: str, flags: int) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def get_file(fname=None, origin=None, untar=False, md5_hash=None, file_hash=None,
+             cache_subdir="datasets", hash_algorithm="auto", extract=False,
+             archive_format="auto", cache_dir=None, force_download=False):
+    """The path of `fname` (default: the last part of `origin`) in
+    cache_dir/cache_subdir (cache_dir: $KERAS_HOME or ~/.keras), checked against file_hash
+    (or md5_hash) when given; with `extract` (or `untar`) the archive is unpacked once into
+    <path>_extracted, which is returned. nbkeras
+    does not download: a missing file raises an error naming the URL and where to put the
+    file. An absolute cache_subdir is used as it is."""
+    import hashlib
+    import shutil
+
+    if fname is None and origin is None:
+        raise ValueError("get_file: give fname or origin")
+    fname = os.fspath(fname) if fname is not None else origin.rstrip("/").split("/")[-1]
+    home = cache_dir or os.environ.get("KERAS_HOME") or os.path.join(
+        os.path.expanduser("~"), ".keras")
+    directory = cache_subdir if os.path.isabs(cache_subdir) else os.path.join(home,
+                                                                            cache_subdir)
+    path = fname if os.path.isabs(fname) else os.path.join(directory, fname)
+    if force_download or not os.path.exists(path):
+        raise FileNotFoundError(
+            f"get_file: {path} is not there and nbkeras does not download; fetch "
+            f"{origin or fname} yourself and put it at {path}")
+    expected = file_hash or md5_hash
+    if expected:
+        algorithm = (hash_algorithm if hash_algorithm not in ("auto", None)
+                     else "sha256" if len(expected) == 64 else "md5")
+        digest = hashlib.new(algorithm)
+        with open(path, "rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+        if digest.hexdigest() != expected:
+            raise ValueError(f"get_file: {path} does not match its {algorithm} hash "
+                             f"{expected}; replace it with the file from {origin}")
+    if extract or untar:                       # unpacked once, next to the archive
+        target = path + "_extracted"
+        if not os.path.isdir(target):
+            shutil.unpack_archive(path, target,
+                                  None if archive_format in ("auto", None) else archive_format)
+        return target
+    return path

@@ -1,4 +1,4 @@
-"""Numerical helpers named as in `keras.utils`: `to_categorical`."""
+"""Numerical helpers named as in `keras.utils`: `to_categorical`, `normalize`."""
 from __future__ import annotations
 
 import numpy as np
@@ -42,3 +42,14 @@ def to_categorical(x, num_classes: int | None = None) -> np.ndarray:
     categorical = np.zeros((labels.size, num_classes), dtype=np.float32)
     categorical[np.arange(labels.size), labels] = 1.0
     return categorical.reshape(shape + (num_classes,))
+
+
+def normalize(x, axis=-1, order=2):
+    """x divided by its `order`-norm along `axis` (zero norms left as 1): numpy arrays give
+    numpy arrays, tensors go through ops.normalize, as Keras."""
+    if isinstance(x, np.ndarray):
+        norm = np.atleast_1d(np.linalg.norm(x, order, axis))
+        norm[norm == 0] = 1
+        return x / np.expand_dims(norm, axis)
+    from .. import ops
+    return ops.normalize(x, axis=axis, order=order)
