@@ -3,6 +3,10 @@ from .activations.activation import Activation  # noqa: F401
 from .core.dense import Dense  # noqa: F401
 from .core.einsum_dense import EinsumDense  # noqa: F401
 from .attention.multi_head_attention import MultiHeadAttention  # noqa: F401
+from .attention.attention import Attention  # noqa: F401
+from .attention.additive_attention import AdditiveAttention  # noqa: F401
+from .attention.grouped_query_attention import GroupedQueryAttention  # noqa: F401
+from .attention.grouped_query_attention import GroupedQueryAttention as GroupQueryAttention  # noqa: F401,E501
 from .core.embedding import Embedding  # noqa: F401
 from .core.identity import Identity  # noqa: F401
 from .core.lambda_layer import Lambda  # noqa: F401
