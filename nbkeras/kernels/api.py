@@ -257,6 +257,9 @@ API = (
            "momentum_coef, grad_coef, velocity_coef, epsilon, decay)", "Nadam step"),
     Kernel("lion_update", "(var, grad, m, lr, beta_1, one_minus_beta_1, beta_2, "
            "one_minus_beta_2, decay)", "Lion step"),
+    Kernel("lamb_update", "(var, grad, m, v, step, one_minus_beta_1, one_minus_beta_2, "
+           "bias_correction_1, bias_correction_2, epsilon, decay)",
+           "Lamb step, step = trust ratio * lr (its norms computed by the caller)"),
 )
 
 

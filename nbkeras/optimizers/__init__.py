@@ -10,6 +10,7 @@ from .adagrad import Adagrad
 from .adam import Adam
 from .adamax import Adamax
 from .adamw import AdamW
+from .lamb import Lamb
 from .lion import Lion
 from .nadam import Nadam
 from .optimizer import Optimizer
@@ -18,11 +19,11 @@ from .sgd import SGD
 from ..serialization import serialize as _serialize
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax",
-           "Nadam", "Lion", "schedules", "get", "serialize", "deserialize"]
+           "Nadam", "Lion", "Lamb", "schedules", "get", "serialize", "deserialize"]
 
 # Keras's lookup: class names, case-insensitive ("adam", "Adam", "RMSprop", "rmsprop").
 _OPTIMIZERS = {cls.__name__.lower(): cls for cls in
-               (SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta, Adamax, Nadam, Lion)}
+               (SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta, Adamax, Nadam, Lion, Lamb)}
 
 
 def serialize(optimizer: Optimizer) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from numba import njit, prange
 from .parallel import launch
 
 __all__ = ["sgd_update", "adam_update", "rmsprop_update", "adagrad_update", "adadelta_update",
-           "adamax_update", "nadam_update", "lion_update"]
+           "adamax_update", "nadam_update", "lion_update", "lamb_update"]
 
 
 @njit(cache=True, parallel=True)
@@ -168,6 +168,21 @@ def _lion(var, grad, m, lr, beta_1, one_minus_beta_1, beta_2, one_minus_beta_2, 
         m[i] = m[i] * beta_2 + g * one_minus_beta_2
 
 
+@njit(cache=True, parallel=True)
+def _lamb(var, grad, m, v, step, one_minus_beta_1, one_minus_beta_2, bias_correction_1,
+          bias_correction_2, epsilon, decay):
+    """m += (g - m)(1 - b1); v += (g² - v)(1 - b2);
+    w -= step (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps), step = trust ratio * lr."""
+    for i in prange(var.size):
+        w = var[i]
+        if decay != 0:
+            w -= w * decay
+        g = grad[i]
+        m_i, v_i = _moments(m, v, i, g, one_minus_beta_1, one_minus_beta_2)
+        var[i] = w - step * ((m_i / bias_correction_1)
+                             / (np.sqrt(v_i / bias_correction_2) + epsilon))
+
+
 def _slot(array, var):
     """An unused slot becomes an empty array of var's type, so the kernel compiles once."""
     return var[:0] if array is None else array
@@ -215,3 +230,9 @@ def nadam_update(var, grad, m, v, lr, one_minus_beta_1, one_minus_beta_2, moment
 def lion_update(var, grad, m, lr, beta_1, one_minus_beta_1, beta_2, one_minus_beta_2, decay):
     launch(_lion, var.size, var, grad, m, lr, beta_1, one_minus_beta_1, beta_2,
            one_minus_beta_2, decay)
+
+
+def lamb_update(var, grad, m, v, step, one_minus_beta_1, one_minus_beta_2, bias_correction_1,
+                bias_correction_2, epsilon, decay):
+    launch(_lamb, var.size, var, grad, m, v, step, one_minus_beta_1, one_minus_beta_2,
+           bias_correction_1, bias_correction_2, epsilon, decay)

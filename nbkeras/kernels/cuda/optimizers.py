@@ -17,7 +17,7 @@ from numba import types
 from .runtime import FLOATS, THREADS, blocks, device, grid, gridsize, kernel
 
 __all__ = ["sgd_update", "adam_update", "rmsprop_update", "adagrad_update", "adadelta_update",
-           "adamax_update", "nadam_update", "lion_update"]
+           "adamax_update", "nadam_update", "lion_update", "lamb_update"]
 
 
 def _signatures(arrays, scalars, flags=0):
@@ -172,6 +172,19 @@ def _lion(var, grad, m, lr, beta_1, one_minus_beta_1, beta_2, one_minus_beta_2, 
         m[i] = m[i] * beta_2 + g * one_minus_beta_2
 
 
+@kernel(*_signatures(4, 6))
+def _lamb(var, grad, m, v, step, one_minus_beta_1, one_minus_beta_2, bias_correction_1,
+          bias_correction_2, epsilon, decay, zero):
+    """m += (g - m)(1 - b1); v += (g² - v)(1 - b2);
+    w -= step (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps), step = trust ratio * lr."""
+    for i in range(grid(1), var.shape[0], gridsize(1)):
+        w = _decayed(var, i, decay, zero)
+        g = grad[i]
+        m_i, v_i = _moments(m, v, i, g, one_minus_beta_1, one_minus_beta_2)
+        var[i] = w - step * ((m_i / bias_correction_1)
+                             / (math.sqrt(v_i / bias_correction_2) + epsilon))
+
+
 def _slot(array, var):
     """An unused slot becomes an empty array of var's type, so the kernel compiles once."""
     return var[:0] if array is None else array
@@ -223,3 +236,9 @@ def nadam_update(var, grad, m, v, lr, one_minus_beta_1, one_minus_beta_2, moment
 
 def lion_update(var, grad, m, lr, beta_1, one_minus_beta_1, beta_2, one_minus_beta_2, decay):
     _launch(_lion, var, grad, m, lr, beta_1, one_minus_beta_1, beta_2, one_minus_beta_2, decay)
+
+
+def lamb_update(var, grad, m, v, step, one_minus_beta_1, one_minus_beta_2, bias_correction_1,
+                bias_correction_2, epsilon, decay):
+    _launch(_lamb, var, grad, m, v, step, one_minus_beta_1, one_minus_beta_2, bias_correction_1,
+            bias_correction_2, epsilon, decay)

@@ -45,6 +45,10 @@ OPTIMIZERS = {
     "lion_update": (("m",), (), dict(
         lr=RATE, beta_1=FRACTION, one_minus_beta_1=ONE_MINUS, beta_2=FRACTION,
         one_minus_beta_2=ONE_MINUS, decay=DECAY)),
+    "lamb_update": (("m", "v"), (), dict(
+        step=RATE, one_minus_beta_1=ONE_MINUS, one_minus_beta_2=ONE_MINUS,
+        bias_correction_1=(0.1, 1.0), bias_correction_2=(1e-3, 1.0), epsilon=EPSILON,
+        decay=DECAY)),
 }
 # every optimizer with every subset of its optional slots left out (None)
 CASES = [(name, unused) for name, (_, optional, _) in OPTIMIZERS.items()
