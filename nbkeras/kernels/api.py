@@ -260,6 +260,8 @@ API = (
     Kernel("lamb_update", "(var, grad, m, v, step, one_minus_beta_1, one_minus_beta_2, "
            "bias_correction_1, bias_correction_2, epsilon, decay)",
            "Lamb step, step = trust ratio * lr (its norms computed by the caller)"),
+    Kernel("ftrl_update", "(var, grad, accumulator, linear, lr, neg_lr_power, l1, "
+           "two_l2_shrinkage, two_l2_reg, decay)", "FTRL-proximal step"),
 )
 
 

@@ -10,6 +10,7 @@ from .adagrad import Adagrad
 from .adam import Adam
 from .adamax import Adamax
 from .adamw import AdamW
+from .ftrl import Ftrl
 from .lamb import Lamb
 from .lion import Lion
 from .nadam import Nadam
@@ -19,11 +20,12 @@ from .sgd import SGD
 from ..serialization import serialize as _serialize
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax",
-           "Nadam", "Lion", "Lamb", "schedules", "get", "serialize", "deserialize"]
+           "Nadam", "Lion", "Lamb", "Ftrl", "schedules", "get", "serialize", "deserialize"]
 
 # Keras's lookup: class names, case-insensitive ("adam", "Adam", "RMSprop", "rmsprop").
 _OPTIMIZERS = {cls.__name__.lower(): cls for cls in
-               (SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta, Adamax, Nadam, Lion, Lamb)}
+               (SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta, Adamax, Nadam, Lion, Lamb,
+                Ftrl)}
 
 
 def serialize(optimizer: Optimizer) -> dict[str, Any]:

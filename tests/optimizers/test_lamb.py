@@ -76,8 +76,9 @@ def test_matches_keras():   # float32: JAX computes in float32 unless x64 is ena
     weights, grad_steps = problem(dtype)
     hyper = dict(beta_1=0.8, beta_2=0.95, epsilon=1e-6, weight_decay=0.05)
     variables = run(optimizers.Lamb(learning_rate=schedule, **hyper), weights, grad_steps)
-    keras_optimizer = keras.optimizers.Lamb(learning_rate=keras.optimizers.schedules.ExponentialDecay(
-        0.1, decay_steps=1, decay_rate=0.7), **hyper)
+    keras_schedule = keras.optimizers.schedules.ExponentialDecay(0.1, decay_steps=1,
+                                                                 decay_rate=0.7)
+    keras_optimizer = keras.optimizers.Lamb(learning_rate=keras_schedule, **hyper)
     keras_variables = [keras.Variable(w) for w in weights]
     for grads in grad_steps:
         keras_optimizer.apply_gradients(zip(grads, keras_variables))

@@ -14,7 +14,8 @@ from numba import njit, prange
 from .parallel import launch
 
 __all__ = ["sgd_update", "adam_update", "rmsprop_update", "adagrad_update", "adadelta_update",
-           "adamax_update", "nadam_update", "lion_update", "lamb_update"]
+           "adamax_update", "nadam_update", "lion_update", "lamb_update",
+           "ftrl_update"]
 
 
 @njit(cache=True, parallel=True)
@@ -183,6 +184,26 @@ def _lamb(var, grad, m, v, step, one_minus_beta_1, one_minus_beta_2, bias_correc
                              / (np.sqrt(v_i / bias_correction_2) + epsilon))
 
 
+@njit(cache=True, parallel=True)
+def _ftrl(var, grad, accumulator, linear, lr, neg_lr_power, l1, two_l2_shrinkage,
+          two_l2_reg, decay):
+    """n' = n + g²; z += g + 2 l2_shrinkage w - (n'^-p - n^-p) / lr w;
+    w <- (clip(z, -l1, l1) - z) / (n'^-p / lr + 2 l2_reg); n <- n'."""
+    for i in prange(var.size):
+        w = var[i]
+        if decay != 0:
+            w -= w * decay
+        g = grad[i]
+        n = accumulator[i]
+        n_new = n + g * g
+        n_new_power = n_new ** neg_lr_power
+        z = linear[i] + ((g + two_l2_shrinkage * w) - ((n_new_power - n ** neg_lr_power) / lr) * w)
+        linear[i] = z
+        quadratic = n_new_power / lr + two_l2_reg
+        var[i] = (min(max(z, -l1), l1) - z) / quadratic
+        accumulator[i] = n_new
+
+
 def _slot(array, var):
     """An unused slot becomes an empty array of var's type, so the kernel compiles once."""
     return var[:0] if array is None else array
@@ -236,3 +257,9 @@ def lamb_update(var, grad, m, v, step, one_minus_beta_1, one_minus_beta_2, bias_
                 bias_correction_2, epsilon, decay):
     launch(_lamb, var.size, var, grad, m, v, step, one_minus_beta_1, one_minus_beta_2,
            bias_correction_1, bias_correction_2, epsilon, decay)
+
+
+def ftrl_update(var, grad, accumulator, linear, lr, neg_lr_power, l1, two_l2_shrinkage,
+                two_l2_reg, decay):
+    launch(_ftrl, var.size, var, grad, accumulator, linear, lr, neg_lr_power, l1,
+           two_l2_shrinkage, two_l2_reg, decay)

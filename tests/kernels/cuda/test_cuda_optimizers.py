@@ -49,6 +49,9 @@ OPTIMIZERS = {
         step=RATE, one_minus_beta_1=ONE_MINUS, one_minus_beta_2=ONE_MINUS,
         bias_correction_1=(0.1, 1.0), bias_correction_2=(1e-3, 1.0), epsilon=EPSILON,
         decay=DECAY)),
+    "ftrl_update": (("accumulator", "linear"), (), dict(
+        lr=(1e-3, 1.0), neg_lr_power=(0.0, 1.0), l1=(0.0, 0.5), two_l2_shrinkage=(0.0, 0.2),
+        two_l2_reg=(0.0, 0.2), decay=DECAY)),
 }
 # every optimizer with every subset of its optional slots left out (None)
 CASES = [(name, unused) for name, (_, optional, _) in OPTIMIZERS.items()
