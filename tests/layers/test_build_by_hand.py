@@ -19,6 +19,8 @@ CASES = {
     "AveragePooling2D": (dict(pool_size=2), (2, 6, 6, 3)),
     "AveragePooling3D": (dict(pool_size=2), (2, 4, 4, 4, 3)),
     "BatchNormalization": ({}, (4, 3)),
+    "Bidirectional": (dict(layer=layers.LSTM(3, return_sequences=True, dtype="float64")),
+                      (2, 4, 3)),
     "Concatenate": ({}, [(2, 3), (2, 4)]),
     "Conv1D": (dict(filters=4, kernel_size=3), (2, 7, 3)),
     "Conv1DTranspose": (dict(filters=4, kernel_size=3, strides=2), (2, 5, 3)),
@@ -85,6 +87,8 @@ CASES = {
     "SpatialDropout3D": (dict(rate=0.5), (2, 3, 3, 3, 3)),
     "Subtract": ({}, [(2, 3), (2, 3)]),
     "ThresholdedReLU": ({}, (2, 3)),
+    # one Dense instance for both of the test's wrappers (test_wrappers.py builds fresh ones)
+    "TimeDistributed": (dict(layer=layers.Dense(3, dtype="float64")), (2, 4, 3)),
     "UpSampling1D": ({}, (2, 4, 3)),
     "UpSampling2D": ({}, (2, 4, 4, 3)),
     "UpSampling3D": ({}, (2, 3, 3, 3, 3)),
@@ -94,6 +98,7 @@ CASES = {
 }
 NOT_BUILT_FROM_A_SHAPE = {"Layer", "InputLayer", "Lambda",    # no weights; tested elsewhere
                           "SpectralNormalization",   # wraps a layer: its own test builds it
+                          "Wrapper",   # abstract (no call): tests/layers/test_wrappers.py
                           # recurrent cells take states: tests/layers/test_recurrent.py
                           "SimpleRNNCell", "LSTMCell", "GRUCell", "StackedRNNCells",
                           # attention takes query and value: tests/layers/test_attention_layers.py
