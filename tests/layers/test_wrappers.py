@@ -512,6 +512,27 @@ def test_keras_numbers_time_distributed():
     np.testing.assert_allclose(np.asarray(ours(z)), want, rtol=1e-5, atol=1e-6)
 
 
+def test_keras_weights_files_both_ways(tmp_path):
+    """A .weights.h5 written by Keras loads into nbkeras and the other way round (Keras's
+    groups backward_layer, forward_layer and layer)."""
+    keras = pytest.importorskip("keras")
+    pytest.importorskip("h5py")
+    x = np.random.default_rng(18).standard_normal((2, 4, 3)).astype("float32")
+
+    def build(m):
+        return m.Sequential([m.Input((4, 3)), m.layers.Bidirectional(m.layers.GRU(
+            2, return_sequences=True)), m.layers.TimeDistributed(m.layers.Dense(2))])
+    theirs, ours = build(keras), build(nk)
+    theirs.save_weights(str(tmp_path / "keras.weights.h5"))
+    ours.load_weights(str(tmp_path / "keras.weights.h5"))
+    want = np.asarray(theirs.predict(x, verbose=0))
+    np.testing.assert_allclose(ours.predict(x, verbose=0), want, rtol=1e-5, atol=1e-6)
+    ours.save_weights(str(tmp_path / "nbkeras.weights.h5"))
+    again = build(keras)
+    again.load_weights(str(tmp_path / "nbkeras.weights.h5"))
+    np.testing.assert_allclose(np.asarray(again.predict(x, verbose=0)), want, rtol=1e-6)
+
+
 # ---- training ----------------------------------------------------------------------------------
 def test_bidirectional_lstm_learns_an_early_token_in_long_padded_sequences():
     """The class is the token at step 1 of a zero-padded sequence of 10 to 50 random tokens
