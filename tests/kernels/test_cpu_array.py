@@ -13,7 +13,6 @@ from hypothesis.extra import numpy as hnp
 from nbkeras.kernels.cpu.vector_math import exp as vector_exp
 
 array = importlib.import_module("nbkeras.kernels.cpu.array")
-gemm = importlib.import_module("nbkeras.kernels.cpu.gemm")   # not the function gemm
 
 shapes = hnp.array_shapes(min_dims=1, max_dims=4, min_side=1, max_side=7)
 floats = st.sampled_from([np.float32, np.float64])
@@ -120,8 +119,8 @@ def test_stacked_matmul_is_numpys(batch, m, k, n, dtype, seed, transposed):
     a = rng.standard_normal(batch + (m, k)).astype(dtype)
     b = rng.standard_normal(batch + (n, k)).astype(dtype).swapaxes(-1, -2) if transposed \
         else rng.standard_normal(batch + (k, n)).astype(dtype)
-    with mock.patch.object(gemm, "PARALLEL_STACK_MIN_FLOPS", 0):
-        got = gemm.matmul(a, b)
+    with mock.patch.object(array, "PARALLEL_STACK_MIN_FLOPS", 0):
+        got = array.matmul(a, b)
     want = np.matmul(a.astype(np.float64), b.astype(np.float64))
     assert (got.shape, got.dtype) == (want.shape, dtype)
     np.testing.assert_allclose(got, want, rtol=1e-5 if dtype == np.float32 else 1e-12,

@@ -3,22 +3,27 @@
 
 Large float arrays take Numba loops parallel over the cores for the four arithmetic
 operators (same-shape operands, or one a single number), for exp of float32 and for sums
-and means over trailing axes; numpy's ufuncs and reductions run on one core."""
+and means over trailing axes; numpy's ufuncs and reductions run on one core. Stacks of at
+least as many matrices as threads, each small, run one single-threaded BLAS product per
+matrix in parallel over the stack (numpy's matmul loops over it on one core)."""
 import math
 
+import numba
 import numpy as np
 from numba import njit, prange
 
-from .parallel import launch
+from .gemm import THREADED_MIN_FLOPS
+from .parallel import launch, single_threaded_blas
 from .vector_math import exp as _vector_exp
 
 PARALLEL_ARRAY_MIN_ELEMENTS = 1 << 17   # below this, numpy on one core is as fast
+PARALLEL_STACK_MIN_FLOPS = 1 << 22
 
 __all__ = ["asarray", "cast", "negative", "abs", "sign", "exp", "log", "sqrt", "square", "add",
            "subtract", "multiply", "divide", "power", "maximum", "minimum", "equal",
            "not_equal", "less", "less_equal", "greater", "greater_equal", "where", "clip",
            "one_hot", "reduce", "argmax", "sum_to_shape", "extreme_backward", "prod_backward",
-           "reshape", "transpose", "swapaxes", "expand_dims", "broadcast_to",
+           "matmul", "reshape", "transpose", "swapaxes", "expand_dims", "broadcast_to",
            "inverse_permutation", "concatenate", "split", "getitem", "getitem_backward", "pad",
            "crop"]
 
@@ -177,6 +182,38 @@ def clip(x, low, high):
 
 def argmax(x, axis, keepdims):
     return np.argmax(x, axis=axis, keepdims=keepdims)
+
+
+@njit(cache=True, parallel=True)
+def _stacked_matmul(a, b, out):
+    """out[p, q] = a[p, q] @ b[p, q] for stacks (P, Q, M, K), (P, Q, K, N) of any strides, in
+    parallel over the P * Q products; strided matrices are copied inside the loop."""
+    stack = a.shape[1]
+    for i in prange(a.shape[0] * stack):
+        p = i // stack
+        q = i - p * stack
+        np.dot(np.ascontiguousarray(a[p, q]), np.ascontiguousarray(b[p, q]), out[p, q])
+
+
+def _as_4d(x):
+    """x (..., R, C) as (P, Q, R, C): a view for 3 and 4 axes (so the transposed views of
+    attention's heads are not copied here), a reshape beyond."""
+    return x[None] if x.ndim == 3 else x if x.ndim == 4 else x.reshape((-1,) + x.shape[-3:])
+
+
+def matmul(a, b):
+    """numpy's matmul: a (..., M, K) @ b (..., K, N) -> (..., M, N), batch axes broadcast."""
+    stack = math.prod(a.shape[:-2])
+    flops = 2 * a.size * b.shape[-1]
+    if (a.ndim < 3 or a.shape[:-2] != b.shape[:-2] or a.dtype != b.dtype
+            or a.dtype not in (np.float32, np.float64) or a.shape[-1] == 0
+            or flops < PARALLEL_STACK_MIN_FLOPS or stack < numba.get_num_threads()
+            or flops // stack >= THREADED_MIN_FLOPS):   # few or big matrices: BLAS's threads
+        return np.matmul(a, b)
+    out = np.empty(a.shape[:-1] + b.shape[-1:], a.dtype)
+    with single_threaded_blas():
+        launch(_stacked_matmul, PARALLEL_STACK_MIN_FLOPS, _as_4d(a), _as_4d(b), _as_4d(out))
+    return out
 
 
 def reshape(x, shape):
