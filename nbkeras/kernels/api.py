@@ -262,6 +262,10 @@ API = (
            "Lamb step, step = trust ratio * lr (its norms computed by the caller)"),
     Kernel("ftrl_update", "(var, grad, accumulator, linear, lr, neg_lr_power, l1, "
            "two_l2_shrinkage, two_l2_reg, decay)", "FTRL-proximal step"),
+    Kernel("adafactor_update", "(var, grad, r, c, v, r_new, c_new, r_mean, rows, cols, beta_2, "
+           "one_minus_beta_2, epsilon_1, alpha, divisor, decay)",
+           "Adafactor step: factored (r_new, c_new, r_mean row/column means from the caller; "
+           "var (B, rows, cols)) or not (r_new, c_new, r_mean None)"),
 )
 
 

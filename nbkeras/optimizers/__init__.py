@@ -6,6 +6,7 @@ from typing import Any
 
 from . import schedules  # noqa: F401
 from .adadelta import Adadelta
+from .adafactor import Adafactor
 from .adagrad import Adagrad
 from .adam import Adam
 from .adamax import Adamax
@@ -20,12 +21,13 @@ from .sgd import SGD
 from ..serialization import serialize as _serialize
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax",
-           "Nadam", "Lion", "Lamb", "Ftrl", "schedules", "get", "serialize", "deserialize"]
+           "Nadam", "Lion", "Lamb", "Ftrl", "Adafactor", "schedules", "get", "serialize",
+           "deserialize"]
 
 # Keras's lookup: class names, case-insensitive ("adam", "Adam", "RMSprop", "rmsprop").
 _OPTIMIZERS = {cls.__name__.lower(): cls for cls in
                (SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta, Adamax, Nadam, Lion, Lamb,
-                Ftrl)}
+                Ftrl, Adafactor)}
 
 
 def serialize(optimizer: Optimizer) -> dict[str, Any]:

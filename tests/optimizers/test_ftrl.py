@@ -60,7 +60,7 @@ HYPERS = [
 
 
 @pytest.mark.parametrize("hyper", HYPERS, ids=str)
-def test_matches_reference_with_schedule_and_weight_decay(hyper):
+def test_matches_reference_with_schedule_and_weight_decay(hyper, device):   # cpu, cuda
     schedule = schedules.ExponentialDecay(0.5, decay_steps=1, decay_rate=0.7)
     weights, grad_steps = problem(np.float64)
     optimizer = optimizers.Ftrl(learning_rate=schedule, weight_decay=0.05, **hyper)

@@ -46,7 +46,7 @@ def run(optimizer, weights, grad_steps):
 
 
 @pytest.mark.parametrize("hyper", [{}, dict(beta_1=0.5, beta_2=0.8, epsilon=0.1)], ids=str)
-def test_matches_reference_with_schedule_and_weight_decay(hyper):
+def test_matches_reference_with_schedule_and_weight_decay(hyper, device):   # cpu, cuda
     schedule = schedules.ExponentialDecay(0.1, decay_steps=1, decay_rate=0.7)
     weights, grad_steps = problem(np.float64)
     optimizer = optimizers.Lamb(learning_rate=schedule, weight_decay=0.05, **hyper)

@@ -18,7 +18,7 @@ from .runtime import FLOATS, THREADS, blocks, device, grid, gridsize, kernel
 
 __all__ = ["sgd_update", "adam_update", "rmsprop_update", "adagrad_update", "adadelta_update",
            "adamax_update", "nadam_update", "lion_update", "lamb_update",
-           "ftrl_update"]
+           "ftrl_update", "adafactor_update"]
 
 
 def _signatures(arrays, scalars, flags=0):
@@ -204,6 +204,31 @@ def _ftrl(var, grad, accumulator, linear, lr, neg_lr_power, l1, two_l2_shrinkage
         accumulator[i] = n_new
 
 
+@kernel(*[(f[::1],) * 8 + (types.int64,) * 2 + (f,) * 5 + (types.boolean, f, f)
+          for f in FLOATS])
+def _adafactor(var, grad, r, c, v, r_new, c_new, r_mean, rows, cols, beta_2, one_minus_beta_2,
+               epsilon_1, alpha, divisor, factored, decay, zero):
+    """Factored (var (B, rows, cols) flat): r <- r_new, c <- c_new,
+    v = r_new[b, i] / r_mean[b] * c_new[b, j]; else v <- b2 v + (1 - b2)(g² + eps_1).
+    w -= alpha (g / sqrt(v)) / divisor."""
+    for i in range(grid(1), var.shape[0], gridsize(1)):
+        w = _decayed(var, i, decay, zero)
+        g = grad[i]
+        if factored:
+            row = i // cols
+            b = row // rows
+            col = b * cols + i % cols
+            if i % cols == 0:
+                r[row] = r_new[row]
+            if row % rows == 0:
+                c[col] = c_new[col]
+            v_i = r_new[row] / r_mean[b] * c_new[col]
+        else:
+            v_i = beta_2 * v[i] + one_minus_beta_2 * (g * g + epsilon_1)
+        v[i] = v_i
+        var[i] = w - alpha * (g / math.sqrt(v_i) / divisor)
+
+
 def _slot(array, var):
     """An unused slot becomes an empty array of var's type, so the kernel compiles once."""
     return var[:0] if array is None else array
@@ -267,3 +292,10 @@ def ftrl_update(var, grad, accumulator, linear, lr, neg_lr_power, l1, two_l2_shr
                 two_l2_reg, decay):
     _launch(_ftrl, var, grad, accumulator, linear, lr, neg_lr_power, l1, two_l2_shrinkage,
             two_l2_reg, decay)
+
+
+def adafactor_update(var, grad, r, c, v, r_new, c_new, r_mean, rows, cols, beta_2,
+                     one_minus_beta_2, epsilon_1, alpha, divisor, decay):
+    _launch(_adafactor, var, grad, r, c, v, _slot(r_new, var), _slot(c_new, var),
+            _slot(r_mean, var), int(rows), int(cols), beta_2, one_minus_beta_2, epsilon_1, alpha,
+            divisor, r_new is not None, decay)

@@ -53,6 +53,8 @@ OPTIMIZERS = {
         lr=(1e-3, 1.0), neg_lr_power=(0.0, 1.0), l1=(0.0, 0.5), two_l2_shrinkage=(0.0, 0.2),
         two_l2_reg=(0.0, 0.2), decay=DECAY)),
 }
+# updates with arrays of other shapes than the variable's, tested on their own below
+SHAPED = ("adafactor_update",)
 # every optimizer with every subset of its optional slots left out (None)
 CASES = [(name, unused) for name, (_, optional, _) in OPTIMIZERS.items()
          for k in range(len(optional) + 1) for unused in itertools.combinations(optional, k)]
@@ -91,7 +93,8 @@ def _check(name: str, unused: tuple, scalars: dict, size: int, dtype, seed: int)
 
 def test_exports_the_cpu_functions_with_their_signatures():
     expected = _public(cpu)
-    assert sorted(cuda.__all__) == sorted(cpu.__all__) == sorted(expected) == sorted(OPTIMIZERS)
+    assert sorted(cuda.__all__) == sorted(cpu.__all__) == sorted(expected) == sorted(
+        [*OPTIMIZERS, *SHAPED])
     assert sorted(_public(cuda)) == sorted(expected)
     for name, function in expected.items():
         assert inspect.signature(getattr(cuda, name)) == inspect.signature(function), name
@@ -115,3 +118,44 @@ def test_matches_cpu_on_one_element_and_when_the_grid_loops(name, unused, dtype,
     scalars = {key: high if isinstance(low, bool) else (low + high) / 2
                for key, (low, high) in OPTIMIZERS[name][2].items()}
     _check(name, unused, scalars, size, dtype, seed=size)
+
+
+def _adafactor_steps(module, to, back, shape, dtype, seed):
+    """STEPS Adafactor updates by `module` (its host side as optimizers/adafactor.py does it,
+    in numpy); returns var, r, c, v after each step."""
+    rng = np.random.default_rng(seed)
+    factored = len(shape) >= 2
+    rows, cols = shape[-2:] if factored else (1, 1)
+    var = rng.normal(size=shape).astype(dtype)
+    r = np.abs(rng.normal(size=shape[:-1] if factored else ())).astype(dtype)
+    c = np.abs(rng.normal(size=shape[:-2] + shape[-1:] if factored else ())).astype(dtype)
+    v = np.abs(rng.normal(size=shape)).astype(dtype)
+    arrays = [to(a.reshape(-1).copy()) for a in (var, r, c, v)]
+    history = []
+    for step in range(STEPS):
+        grad = rng.normal(size=shape).astype(dtype)
+        beta_2 = dtype(0.5 + 0.1 * step)
+        if factored:
+            square = grad.reshape(-1, rows, cols) ** 2 + dtype(1e-30)
+            r_new = beta_2 * back(arrays[1]).reshape(-1, rows) + (1 - beta_2) * square.mean(-1)
+            c_new = beta_2 * back(arrays[2]).reshape(-1, cols) + (1 - beta_2) * square.mean(-2)
+            factors = (to(r_new.reshape(-1)), to(c_new.reshape(-1)), to(r_new.mean(-1)))
+        else:
+            factors = (None, None, None)
+        module.adafactor_update(arrays[0], to(grad.reshape(-1)), *arrays[1:], *factors, rows,
+                                cols, beta_2, 1 - beta_2, dtype(1e-30), dtype(0.01),
+                                dtype(1.0 + step), dtype(1e-3 * step))
+        history.append([back(a).copy() for a in arrays])
+    return history
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(), (1,), (7,), (1, 1), (3, 5), (2, 3, 4), (4, 1, 3),
+                                   (2, 2 * THREADS * MAX_BLOCKS // 3 + 1, 3)], ids=str)
+def test_adafactor_matches_cpu_over_steps(shape, dtype):
+    want = _adafactor_steps(cpu, lambda a: a, lambda a: a, shape, dtype, seed=len(shape))
+    got = _adafactor_steps(cuda, to_device, to_host, shape, dtype, seed=len(shape))
+    for step, (wanted, gotten) in enumerate(zip(want, got)):
+        for what, a, b in zip(("var", "r", "c", "v"), wanted, gotten):
+            np.testing.assert_allclose(b, a, err_msg=f"adafactor {shape} step {step}: {what}",
+                                       **TOLERANCE[dtype])
