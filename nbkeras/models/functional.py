@@ -389,12 +389,20 @@ def _nbkeras_value(value):
 def _keywords_of(cls: type, config: dict) -> dict:
     """`config` without the Keras options `cls` does not take and that are off; an option
     it does not take that is on raises a ValueError naming both."""
-    parameters = inspect.signature(cls.__init__).parameters.values()
-    accepted = {p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
-    if any(p.kind is p.VAR_KEYWORD for p in parameters):
-        if not issubclass(cls, Layer):
-            return config
-        accepted |= {f.name for f in dataclasses.fields(Layer)}   # **kwargs go to Layer
+    accepted, open_ended = set(), True
+    for klass in cls.__mro__:   # **kwargs reach the parents' __init__ (LSTM's, then RNN's)
+        if klass is object or "__init__" not in vars(klass):
+            continue
+        parameters = inspect.signature(klass.__init__).parameters.values()
+        accepted |= {p.name for p in parameters
+                     if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+        open_ended = any(p.kind is p.VAR_KEYWORD for p in parameters)
+        if not open_ended or klass is Layer:
+            break
+    if open_ended and not issubclass(cls, Layer):
+        return config
+    if issubclass(cls, Layer):
+        accepted |= {f.name for f in dataclasses.fields(Layer)}   # what Layer takes
     kept = {}
     for key, value in config.items():
         if key in accepted:

@@ -445,3 +445,11 @@ def flatten_states(states):
     for s in states:
         out += flatten_states(s) if isinstance(s, (list, tuple)) else [s]
     return out
+
+
+def test_configs_with_options_of_the_parent_rnn_load():
+    """zero_output_for_mask reaches LSTM through RNN's **kwargs; a saved config keeps it."""
+    from nbkeras.models.functional import _serialize_layer, deserialize_layer
+    for cls in (layers.SimpleRNN, layers.LSTM, layers.GRU):
+        layer = cls(3, return_sequences=True, zero_output_for_mask=True)
+        assert deserialize_layer(_serialize_layer(layer)).zero_output_for_mask
