@@ -266,6 +266,9 @@ API = (
            "one_minus_beta_2, epsilon_1, alpha, divisor, decay)",
            "Adafactor step: factored (r_new, c_new, r_mean row/column means from the caller; "
            "var (B, rows, cols)) or not (r_new, c_new, r_mean None)"),
+    Kernel("schedule_free_adamw_update", "(var, grad, z, v, lr, beta_1, one_minus_beta_1, "
+           "one_minus_beta_2, bias_correction_2, epsilon, weight, one_minus_weight, decay)",
+           "Schedule-Free AdamW step (z: the momentum slot)"),
 )
 
 

@@ -15,7 +15,7 @@ from .parallel import launch
 
 __all__ = ["sgd_update", "adam_update", "rmsprop_update", "adagrad_update", "adadelta_update",
            "adamax_update", "nadam_update", "lion_update", "lamb_update",
-           "ftrl_update", "adafactor_update"]
+           "ftrl_update", "adafactor_update", "schedule_free_adamw_update"]
 
 
 @njit(cache=True, parallel=True)
@@ -230,6 +230,26 @@ def _adafactor(var, grad, r, c, v, r_new, c_new, r_mean, rows, cols, beta_2, one
         var[i] = w - alpha * (g / np.sqrt(v_i) / divisor)
 
 
+@njit(cache=True, parallel=True)
+def _schedule_free_adamw(var, grad, z, v, lr, beta_1, one_minus_beta_1, one_minus_beta_2,
+                         bias_correction_2, epsilon, weight, one_minus_weight, decay):
+    """v += (g² - v)(1 - b2); z' = z - lr g / (sqrt(v / (1 - b2^t)) + eps);
+    x = (w - (1 - b1) z) / b1; x' = (1 - 1/t) x + z' / t; w <- (1 - b1) z' + b1 x'."""
+    for i in prange(var.size):
+        w = var[i]
+        if decay != 0:
+            w -= w * decay
+        g = grad[i]
+        z_old = z[i]
+        v_i = v[i] + (g * g - v[i]) * one_minus_beta_2
+        v[i] = v_i
+        z_i = z_old - lr * g / (np.sqrt(v_i / bias_correction_2) + epsilon)
+        z[i] = z_i
+        x = (w - one_minus_beta_1 * z_old) / beta_1
+        x = one_minus_weight * x + weight * z_i
+        var[i] = one_minus_beta_1 * z_i + beta_1 * x
+
+
 def _slot(array, var):
     """An unused slot becomes an empty array of var's type, so the kernel compiles once."""
     return var[:0] if array is None else array
@@ -296,3 +316,9 @@ def adafactor_update(var, grad, r, c, v, r_new, c_new, r_mean, rows, cols, beta_
     launch(_adafactor, var.size, var, grad, r, c, v, _slot(r_new, var), _slot(c_new, var),
            _slot(r_mean, var), int(rows), int(cols), beta_2, one_minus_beta_2, epsilon_1, alpha,
            divisor, r_new is not None, decay)
+
+
+def schedule_free_adamw_update(var, grad, z, v, lr, beta_1, one_minus_beta_1, one_minus_beta_2,
+                               bias_correction_2, epsilon, weight, one_minus_weight, decay):
+    launch(_schedule_free_adamw, var.size, var, grad, z, v, lr, beta_1, one_minus_beta_1,
+           one_minus_beta_2, bias_correction_2, epsilon, weight, one_minus_weight, decay)

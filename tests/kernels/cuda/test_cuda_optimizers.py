@@ -52,6 +52,10 @@ OPTIMIZERS = {
     "ftrl_update": (("accumulator", "linear"), (), dict(
         lr=(1e-3, 1.0), neg_lr_power=(0.0, 1.0), l1=(0.0, 0.5), two_l2_shrinkage=(0.0, 0.2),
         two_l2_reg=(0.0, 0.2), decay=DECAY)),
+    "schedule_free_adamw_update": (("z", "v"), (), dict(
+        lr=RATE, beta_1=FRACTION, one_minus_beta_1=ONE_MINUS, one_minus_beta_2=ONE_MINUS,
+        bias_correction_2=(1e-3, 1.0), epsilon=EPSILON, weight=(0.1, 1.0),
+        one_minus_weight=(0.0, 0.9), decay=DECAY)),
 }
 # updates with arrays of other shapes than the variable's, tested on their own below
 SHAPED = ("adafactor_update",)
