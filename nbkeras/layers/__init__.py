@@ -8,6 +8,7 @@ from .attention.additive_attention import AdditiveAttention  # noqa: F401
 from .attention.grouped_query_attention import GroupedQueryAttention  # noqa: F401
 from .attention.grouped_query_attention import GroupedQueryAttention as GroupQueryAttention  # noqa: F401,E501
 from .core.embedding import Embedding  # noqa: F401
+from .core.reversible_embedding import ReversibleEmbedding  # noqa: F401
 from .core.identity import Identity  # noqa: F401
 from .core.lambda_layer import Lambda  # noqa: F401
 from .core.masking import Masking  # noqa: F401

@@ -77,6 +77,7 @@ CASES = {
     "ReLU": ({}, (2, 3)),
     "RNN": (dict(cell=layers.GRUCell(3, reset_after=False, dtype="float64")), (2, 4, 3)),
     "RepeatVector": (dict(n=3), (2, 4)),
+    "ReversibleEmbedding": (dict(input_dim=5, output_dim=3, tie_weights=False), (2, 4)),
     "Reshape": (dict(target_shape=(4, 3)), (2, 12)),
     "SeparableConv1D": (dict(filters=4, kernel_size=3), (2, 7, 3)),
     "SeparableConv2D": (dict(filters=4, kernel_size=3), (2, 6, 6, 3)),
