@@ -1,4 +1,5 @@
 """Models: functional graphs, Sequential stacks and subclassed models."""
+from .cloning import clone_model  # noqa: F401
 from .functional import Functional  # noqa: F401
 from .model import Model  # noqa: F401
 from .sequential import Sequential  # noqa: F401
