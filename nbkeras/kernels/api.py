@@ -269,6 +269,8 @@ API = (
     Kernel("schedule_free_adamw_update", "(var, grad, z, v, lr, beta_1, one_minus_beta_1, "
            "one_minus_beta_2, bias_correction_2, epsilon, weight, one_minus_weight, decay)",
            "Schedule-Free AdamW step (z: the momentum slot)"),
+    Kernel("muon_update", "(var, grad, m, update, momentum_minus_one, lr, scale, decay)",
+           "Muon step on a 2-D variable: update is the caller's Newton-Schulz result"),
 )
 
 

@@ -15,7 +15,8 @@ from .parallel import launch
 
 __all__ = ["sgd_update", "adam_update", "rmsprop_update", "adagrad_update", "adadelta_update",
            "adamax_update", "nadam_update", "lion_update", "lamb_update",
-           "ftrl_update", "adafactor_update", "schedule_free_adamw_update"]
+           "ftrl_update", "adafactor_update", "schedule_free_adamw_update",
+           "muon_update"]
 
 
 @njit(cache=True, parallel=True)
@@ -250,6 +251,17 @@ def _schedule_free_adamw(var, grad, z, v, lr, beta_1, one_minus_beta_1, one_minu
         var[i] = one_minus_beta_1 * z_i + beta_1 * x
 
 
+@njit(cache=True, parallel=True)
+def _muon(var, grad, m, update, momentum_minus_one, lr, scale, decay):
+    """m += g + (momentum - 1) m; w -= (lr u) scale, u the orthogonalized update."""
+    for i in prange(var.size):
+        w = var[i]
+        if decay != 0:
+            w -= w * decay
+        m[i] = m[i] + (grad[i] + m[i] * momentum_minus_one)
+        var[i] = w - (lr * update[i]) * scale
+
+
 def _slot(array, var):
     """An unused slot becomes an empty array of var's type, so the kernel compiles once."""
     return var[:0] if array is None else array
@@ -322,3 +334,7 @@ def schedule_free_adamw_update(var, grad, z, v, lr, beta_1, one_minus_beta_1, on
                                bias_correction_2, epsilon, weight, one_minus_weight, decay):
     launch(_schedule_free_adamw, var.size, var, grad, z, v, lr, beta_1, one_minus_beta_1,
            one_minus_beta_2, bias_correction_2, epsilon, weight, one_minus_weight, decay)
+
+
+def muon_update(var, grad, m, update, momentum_minus_one, lr, scale, decay):
+    launch(_muon, var.size, var, grad, m, update, momentum_minus_one, lr, scale, decay)

@@ -18,7 +18,8 @@ from .runtime import FLOATS, THREADS, blocks, device, grid, gridsize, kernel
 
 __all__ = ["sgd_update", "adam_update", "rmsprop_update", "adagrad_update", "adadelta_update",
            "adamax_update", "nadam_update", "lion_update", "lamb_update",
-           "ftrl_update", "adafactor_update", "schedule_free_adamw_update"]
+           "ftrl_update", "adafactor_update", "schedule_free_adamw_update",
+           "muon_update"]
 
 
 def _signatures(arrays, scalars, flags=0):
@@ -247,6 +248,15 @@ def _schedule_free_adamw(var, grad, z, v, lr, beta_1, one_minus_beta_1, one_minu
         var[i] = one_minus_beta_1 * z_i + beta_1 * x
 
 
+@kernel(*_signatures(4, 3))
+def _muon(var, grad, m, update, momentum_minus_one, lr, scale, decay, zero):
+    """m += g + (momentum - 1) m; w -= (lr u) scale, u the orthogonalized update."""
+    for i in range(grid(1), var.shape[0], gridsize(1)):
+        w = _decayed(var, i, decay, zero)
+        m[i] = m[i] + (grad[i] + m[i] * momentum_minus_one)
+        var[i] = w - (lr * update[i]) * scale
+
+
 def _slot(array, var):
     """An unused slot becomes an empty array of var's type, so the kernel compiles once."""
     return var[:0] if array is None else array
@@ -323,3 +333,7 @@ def schedule_free_adamw_update(var, grad, z, v, lr, beta_1, one_minus_beta_1, on
                                bias_correction_2, epsilon, weight, one_minus_weight, decay):
     _launch(_schedule_free_adamw, var, grad, z, v, lr, beta_1, one_minus_beta_1,
             one_minus_beta_2, bias_correction_2, epsilon, weight, one_minus_weight, decay)
+
+
+def muon_update(var, grad, m, update, momentum_minus_one, lr, scale, decay):
+    _launch(_muon, var, grad, m, update, momentum_minus_one, lr, scale, decay)

@@ -56,6 +56,8 @@ OPTIMIZERS = {
         lr=RATE, beta_1=FRACTION, one_minus_beta_1=ONE_MINUS, one_minus_beta_2=ONE_MINUS,
         bias_correction_2=(1e-3, 1.0), epsilon=EPSILON, weight=(0.1, 1.0),
         one_minus_weight=(0.0, 0.9), decay=DECAY)),
+    "muon_update": (("m", "update"), (), dict(   # update: an input, unchanged
+        momentum_minus_one=(-0.5, -0.01), lr=RATE, scale=(0.1, 2.0), decay=DECAY)),
 }
 # updates with arrays of other shapes than the variable's, tested on their own below
 SHAPED = ("adafactor_update",)
