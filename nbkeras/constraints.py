@@ -94,3 +94,9 @@ def get(identifier) -> Constraint | Callable | None:
     """A constraint from None, a Keras name ("max_norm", "MaxNorm"), a dict
     `{"class_name": ..., "config": {...}}`, a class, an instance or a callable `w -> w'`."""
     return resolve(identifier, "constraint", _CONSTRAINTS)
+
+
+def deserialize(config, custom_objects: dict | None = None) -> Constraint | Callable | None:
+    """The constraint a `serialize` dict (Keras's or nbkeras's) or a name describes;
+    `custom_objects` adds names of your own classes."""
+    return resolve(config, "constraint", {**_CONSTRAINTS, **(custom_objects or {})})

@@ -277,8 +277,60 @@ class Orthogonal(RandomInitializer):
         return self.gain * (q.T if rows < cols else q).reshape(shape)
 
 
-# Keras's lowercase aliases.
-constant, zeros, ones, identity = Constant, Zeros, Ones, Identity
+@dataclass
+class STFT(Initializer):
+    """Kernels (frame_length, 1, fft_length // 2 + 1) of a short-time Fourier transform, as
+    Keras's: cos (side "real") or sin (side "imag") of -2 pi t f / fft_length, times a window
+    (a scipy.signal.windows name, its values, or None) divided by its L2 norm (scaling
+    "density") or its sum (scaling "spectrum"); `periodic` windows as scipy's."""
+
+    side: str = "real"
+    window: str | list | None = "hann"
+    scaling: str | None = "density"
+    periodic: bool = False
+
+    def __post_init__(self) -> None:
+        if self.side not in ("real", "imag"):
+            raise ValueError(f"STFT: side should be 'real' or 'imag', not {self.side!r}")
+        if isinstance(self.window, str):
+            import scipy.signal   # here, not at import: loading scipy.signal takes a while
+
+            try:
+                scipy.signal.get_window(self.window, 1)
+            except ValueError as error:
+                raise ValueError(f"STFT: unknown window {self.window!r} (a name in "
+                                 f"scipy.signal.windows): {error}") from error
+        if self.scaling is not None and self.scaling not in ("density", "spectrum"):
+            raise ValueError("STFT: scaling is invalid, it must be None, 'density' or "
+                             f"'spectrum'. Received scaling={self.scaling!r}")
+
+    def generate(self, shape: Shape) -> np.ndarray:
+        if len(shape) != 3:
+            raise ValueError(f"STFT: the shape must be (frame_length, input_channels, "
+                             f"fft_length // 2 + 1). Received: shape={shape}")
+        frame_length, _, bins = shape
+        time = np.arange(frame_length, dtype=np.float64).reshape(frame_length, 1, 1)
+        freq = np.arange(bins, dtype=np.float64).reshape(1, 1, bins) / ((bins - 1) * 2)
+        args = -2.0 * time * freq * np.pi
+        kernel = np.cos(args) if self.side == "real" else np.sin(args)
+        if self.window is None:
+            return kernel
+        import scipy.signal
+
+        window = (scipy.signal.get_window(self.window, frame_length, self.periodic)
+                  if isinstance(self.window, str) else np.asarray(self.window, np.float64))
+        if window.ndim != 1 or window.shape[-1] != frame_length:
+            raise ValueError(f"STFT: the shape of `window` must be equal to [frame_length]. "
+                             f"Received: window shape={window.shape}")
+        window = window.reshape(frame_length, 1, 1)
+        scale = {"density": lambda: np.sqrt(np.sum(np.square(window))),
+                 "spectrum": lambda: np.sum(np.abs(window)), None: lambda: 1.0}[self.scaling]()
+        return kernel * window / scale
+
+
+# Keras's lowercase aliases, and its names kept for compatibility.
+constant, zeros, ones, identity, stft = Constant, Zeros, Ones, Identity, STFT
+IdentityInitializer, OrthogonalInitializer, STFTInitializer = Identity, Orthogonal, STFT
 random_normal, random_uniform, truncated_normal = RandomNormal, RandomUniform, TruncatedNormal
 variance_scaling, orthogonal = VarianceScaling, Orthogonal
 glorot_uniform, glorot_normal, he_uniform, he_normal, lecun_uniform, lecun_normal = (
@@ -287,13 +339,19 @@ glorot_uniform, glorot_normal, he_uniform, he_normal, lecun_uniform, lecun_norma
 _INITIALIZERS = registry(
     [Constant, Zeros, Ones, Identity, RandomNormal, RandomUniform, TruncatedNormal,
      VarianceScaling, GlorotUniform, GlorotNormal, HeUniform, HeNormal, LecunUniform,
-     LecunNormal, Orthogonal],
+     LecunNormal, Orthogonal, STFT],
     zero=Zeros, one=Ones, normal=RandomNormal, uniform=RandomUniform,
-    OrthogonalInitializer=Orthogonal, IdentityInitializer=Identity)
+    OrthogonalInitializer=Orthogonal, IdentityInitializer=Identity, STFTInitializer=STFT)
 
 
 def get(identifier) -> Initializer | Callable | None:
     """An initializer from None, a Keras name ("glorot_uniform", "GlorotUniform"), a dict
     `{"class_name": ..., "config": {...}}`, a class, an instance or a callable `(shape, dtype)`."""
     return resolve(identifier, "initializer", _INITIALIZERS)
+
+
+def deserialize(config, custom_objects: dict | None = None) -> Initializer | Callable | None:
+    """The initializer a `serialize` dict (Keras's or nbkeras's) or a name describes;
+    `custom_objects` adds names of your own classes."""
+    return resolve(config, "initializer", {**_INITIALIZERS, **(custom_objects or {})})
 

@@ -84,13 +84,50 @@ class L1L2(Regularizer):
         return l1_l2_penalty(x, self.l1, self.l2)
 
 
-# Keras's lowercase aliases.
-l1, l2, l1_l2 = L1, L2, L1L2
+@dataclass
+class OrthogonalRegularizer(Regularizer):
+    """factor * mean |cos| over the pairs of distinct rows (mode "rows") or columns (mode
+    "columns") of a rank-2 x: 0.5 * factor * sum(|N N^T - diag|) / (n (n - 1) / 2) with N
+    the L2-normalized rows (columns), as Keras's."""
 
-_REGULARIZERS = registry([L1, L2, L1L2], l1_l2=L1L2)
+    factor: float = 0.01
+    mode: str = "rows"
+
+    def __post_init__(self) -> None:
+        self.factor = penalty_factor(self.factor, "factor", 0.01)
+        if self.mode not in ("rows", "columns"):
+            raise ValueError("Invalid value for argument `mode`. Expected one of "
+                             f"{{'rows', 'columns'}}. Received: mode={self.mode!r}")
+
+    def __call__(self, x) -> Tensor:
+        if len(x.shape) != 2:
+            raise ValueError(f"Inputs to OrthogonalRegularizer must have rank 2. Received: "
+                             f"inputs.shape={tuple(x.shape)}")
+        x = x if isinstance(x, Tensor) else ops.convert_to_tensor(x)
+        if self.mode == "rows":
+            x = ops.normalize(x, axis=1)
+            product, size = ops.matmul(x, ops.transpose(x)), x.shape[0]
+        else:
+            x = ops.normalize(x, axis=0)
+            product, size = ops.matmul(ops.transpose(x), x), x.shape[1]
+        off_diagonal = product * (1.0 - ops.eye(size, dtype=x.dtype))
+        pairs = size * (size - 1.0) / 2.0
+        return self.factor * 0.5 * ops.sum(ops.abs(off_diagonal)) / pairs
+
+
+# Keras's lowercase aliases.
+l1, l2, l1_l2, orthogonal_regularizer = L1, L2, L1L2, OrthogonalRegularizer
+
+_REGULARIZERS = registry([L1, L2, L1L2, OrthogonalRegularizer], l1_l2=L1L2)
 
 
 def get(identifier) -> Regularizer | Callable | None:
     """A regularizer from None, a Keras name ("l2", "L1L2", "l1_l2"), a dict
     `{"class_name": ..., "config": {...}}`, a class, an instance or a callable `x -> scalar`."""
     return resolve(identifier, "regularizer", _REGULARIZERS)
+
+
+def deserialize(config, custom_objects: dict | None = None) -> Regularizer | Callable | None:
+    """The regularizer a `serialize` dict (Keras's or nbkeras's) or a name describes;
+    `custom_objects` adds names of your own classes."""
+    return resolve(config, "regularizer", {**_REGULARIZERS, **(custom_objects or {})})

@@ -330,3 +330,105 @@ def test_get_builds_from_keras_dict():
                     "config": {"minval": 1.0, "maxval": 2.0, "seed": 4}})
     assert obj == init.RandomUniform(1.0, 2.0, 4)
     assert_uniform(obj(SHAPE, "float64"), 1.0, 2.0)
+
+
+# ---- STFT, Keras's compatibility names, deserialize -------------------------------------
+STFT_CASES = [("real", "hann", "density", False), ("imag", "hamming", "spectrum", True),
+              ("real", None, None, False), ("imag", [1.0, 2, 3, 4, 5, 6, 7, 8], "density", False),
+              ("real", "blackman", "spectrum", True)]
+
+
+def stft_reference(side, window, scaling, periodic, frame_length, bins):
+    """The DFT kernels written out: exp(-2 pi i t f / n) for n = 2 (bins - 1), windowed."""
+    n = 2 * (bins - 1)
+    t, f = np.meshgrid(np.arange(frame_length), np.arange(bins), indexing="ij")
+    dft = np.exp(-2j * np.pi * t * f / n)
+    kernel = (dft.real if side == "real" else dft.imag)[:, None, :]
+    if window is None:
+        return kernel
+    import scipy.signal
+    w = (scipy.signal.get_window(window, frame_length, periodic) if isinstance(window, str)
+         else np.asarray(window, float))
+    norm = {"density": np.linalg.norm(w), "spectrum": np.abs(w).sum(), None: 1.0}[scaling]
+    return kernel * w[:, None, None] / norm
+
+
+@pytest.mark.parametrize("case", STFT_CASES)
+def test_stft_is_the_dft(case):
+    values = init.STFT(*case)((8, 1, 5), dtype="float64")
+    assert values.shape == (8, 1, 5) and values.dtype == np.float64
+    np.testing.assert_allclose(values, stft_reference(*case, 8, 5), atol=1e-12)
+    assert init.STFT(*case)((8, 1, 5)).dtype == np.float32
+
+
+@pytest.mark.parametrize("case", STFT_CASES)
+def test_stft_matches_keras(case):
+    keras = pytest.importorskip("keras")
+    theirs = keras.initializers.STFT(*case)
+    ours = init.STFT(*case)
+    np.testing.assert_allclose(ours((8, 1, 5)), np.asarray(theirs((8, 1, 5))), atol=2e-6)
+    assert ours.get_config() == theirs.get_config()
+    assert init.get(keras.initializers.serialize(theirs)) == ours
+
+
+def test_stft_names_and_errors():
+    assert init.STFTInitializer is init.STFT and init.stft is init.STFT
+    assert type(init.get("STFTInitializer")) is init.STFT and type(init.get("stft")) is init.STFT
+    assert init.STFT().get_config() == {"side": "real", "window": "hann", "scaling": "density",
+                                        "periodic": False}
+    with pytest.raises(ValueError, match="side should be 'real' or 'imag'"):
+        init.STFT(side="complex")
+    with pytest.raises(ValueError, match="STFT: unknown window 'nope'"):
+        init.STFT(window="nope")
+    with pytest.raises(ValueError, match="scaling is invalid"):
+        init.STFT(scaling="l2")
+    with pytest.raises(ValueError, match="STFT: the shape must be"):
+        init.STFT()((8, 5))
+    with pytest.raises(ValueError, match="window.*frame_length"):
+        init.STFT(window=[1.0, 2.0])((8, 1, 5))
+
+
+def test_compatibility_aliases_are_keras():
+    keras = pytest.importorskip("keras")
+    assert init.IdentityInitializer is init.Identity
+    assert init.OrthogonalInitializer is init.Orthogonal
+    for name in ("IdentityInitializer", "OrthogonalInitializer", "STFTInitializer"):
+        assert hasattr(keras.initializers, name)
+        assert type(init.get(name)).__name__ == type(keras.initializers.get(name)).__name__
+
+
+@pytest.mark.parametrize("module_name,obj", [
+    ("initializers", init.VarianceScaling(2.0, "fan_out", "uniform", seed=3)),
+    ("initializers", init.STFT("imag", "hamming", "spectrum", True)),
+    ("regularizers", nk.regularizers.L1L2(0.1, 0.2)),
+    ("regularizers", nk.regularizers.OrthogonalRegularizer(0.25, "columns")),
+    ("constraints", nk.constraints.MinMaxNorm(0.5, 2.0, 0.5, 1)),
+])
+def test_deserialize_reads_keras_and_nbkeras_forms(module_name, obj):
+    module = getattr(nk, module_name)
+    assert module.deserialize(module.serialize(obj)) == obj
+    assert type(module.deserialize(type(obj).__name__)) is type(obj)
+    keras = pytest.importorskip("keras")
+    theirs = getattr(keras, module_name).deserialize(module.serialize(obj))
+    serialized = getattr(keras, module_name).serialize(theirs)
+    assert "module" in serialized
+    assert module.deserialize(serialized) == obj
+
+
+@pytest.mark.parametrize("module_name", ["initializers", "regularizers", "constraints"])
+def test_deserialize_custom_objects_and_errors(module_name):
+    module = getattr(nk, module_name)
+    base = {"initializers": init.Initializer, "regularizers": nk.regularizers.Regularizer,
+            "constraints": nk.constraints.Constraint}[module_name]
+
+    class Mine(base):
+        def __call__(self, *args, **kwargs):
+            return 0.0
+
+    got = module.deserialize({"class_name": "Mine", "config": {}}, custom_objects={"Mine": Mine})
+    assert type(got) is Mine
+    with pytest.raises(ValueError, match="Unknown .*'Mine'"):
+        module.deserialize({"class_name": "Mine", "config": {}})
+    with pytest.raises(ValueError, match="class_name"):
+        module.deserialize({"config": {}})
+    assert module.deserialize(None) is None

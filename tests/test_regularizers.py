@@ -97,3 +97,69 @@ def test_get_contract():
 def test_config_round_trip(obj, keras_keys):
     check_config_round_trip(reg, obj, keras_keys)
     assert all(type(v) is float for v in obj.get_config().values())
+
+
+# ---- OrthogonalRegularizer ----------------------------------------------------------------
+def orthogonal_reference(x: np.ndarray, factor: float, mode: str) -> float:
+    """factor * mean over pairs i < j of |cos(angle between rows i, j)| (columns: of x.T)."""
+    x = x if mode == "rows" else x.T
+    unit = x / np.linalg.norm(x, axis=1, keepdims=True)
+    n = len(x)
+    return factor * np.mean([abs(unit[i] @ unit[j]) for i in range(n) for j in range(i + 1, n)])
+
+
+@settings(deadline=None, max_examples=20)
+@given(rows=st.integers(2, 6), cols=st.integers(2, 6), factor=st.floats(0.0, 3.0),
+       mode=st.sampled_from(["rows", "columns"]), seed=st.integers(0, 2**31 - 1))
+def test_orthogonal_penalty(rows, cols, factor, mode, seed):
+    x = random_weights(seed, (rows, cols))
+    penalty = reg.OrthogonalRegularizer(factor, mode)(x)
+    assert np.asarray(penalty).shape == () and np.asarray(penalty).dtype == np.float64
+    np.testing.assert_allclose(float(penalty), orthogonal_reference(x, factor, mode),
+                               rtol=1e-10, atol=1e-14)
+
+
+def test_orthogonal_gradient_and_orthogonal_rows_are_free():
+    q = np.linalg.qr(random_weights(1, (5, 5)))[0]
+    assert abs(float(reg.OrthogonalRegularizer(1.0)(q))) < 1e-12
+    x = nk.Variable(random_weights(2, (4, 3)))
+    with nk.GradientTape() as tape:
+        loss = reg.OrthogonalRegularizer(0.5, "columns")(x)
+    grad = np.asarray(tape.gradient(loss, x))
+    eps, w = 1e-6, np.asarray(x).copy()
+    numeric = np.zeros_like(w)
+    for index in np.ndindex(w.shape):
+        up, down = w.copy(), w.copy()
+        up[index] += eps
+        down[index] -= eps
+        numeric[index] = (orthogonal_reference(up, 0.5, "columns")
+                          - orthogonal_reference(down, 0.5, "columns")) / (2 * eps)
+    np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-8)
+
+
+@pytest.mark.parametrize("mode", ["rows", "columns"])
+def test_orthogonal_matches_keras(mode):
+    keras = pytest.importorskip("keras")
+    x = random_weights(3, (6, 4), "float32")
+    # 0.25: Keras keeps factor as a float32 tensor, so its config of 0.3 reads 0.30000001192
+    theirs = keras.regularizers.OrthogonalRegularizer(0.25, mode)
+    ours = reg.OrthogonalRegularizer(0.25, mode)
+    np.testing.assert_allclose(float(ours(nk.Variable(x))),
+                               float(theirs(keras.Variable(x))), rtol=1e-6)
+    assert ours.get_config() == theirs.get_config()
+    assert reg.get(keras.regularizers.serialize(theirs)) == ours
+    assert type(reg.get("orthogonal_regularizer")) is reg.OrthogonalRegularizer
+    assert reg.orthogonal_regularizer is reg.OrthogonalRegularizer
+
+
+def test_orthogonal_defaults_and_errors():
+    assert reg.OrthogonalRegularizer().get_config() == {"factor": 0.01, "mode": "rows"}
+    with pytest.raises(ValueError, match="argument factor.*factor=-1"):
+        reg.OrthogonalRegularizer(-1)
+    with pytest.raises(ValueError, match="mode.*'diagonal'"):
+        reg.OrthogonalRegularizer(mode="diagonal")
+    with pytest.raises(ValueError, match="must have rank 2.*\\(2, 3, 4\\)"):
+        reg.OrthogonalRegularizer()(np.ones((2, 3, 4)))
+    layer = nk.layers.Dense(3, kernel_regularizer=reg.OrthogonalRegularizer(0.1))
+    layer(np.ones((2, 4)))
+    assert len(layer.losses) == 1
