@@ -65,6 +65,7 @@ from .rnn.rnn import RNN  # noqa: F401
 from .rnn.stacked_rnn_cells import StackedRNNCells  # noqa: F401
 from .rnn.simple_rnn import SimpleRNN, SimpleRNNCell  # noqa: F401
 from .rnn.lstm import LSTM, LSTMCell  # noqa: F401
+from .rnn.conv_lstm import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D  # noqa: F401
 from .rnn.gru import GRU, GRUCell  # noqa: F401
 from .core.wrapper import Wrapper  # noqa: F401
 from .rnn.time_distributed import TimeDistributed  # noqa: F401

@@ -174,3 +174,22 @@ def test_keras_numbers(tie_weights):
                                 "config": {**config, "dtype": "float32"}})
     assert (loaded.tie_weights, loaded.logit_soft_cap, loaded.mask_zero) == (
         tie_weights, 2.0, True)
+
+
+def test_keras_weights_files_both_ways(tmp_path):
+    keras = pytest.importorskip("keras")
+    pytest.importorskip("h5py")
+    ids = np.random.default_rng(3).integers(0, 9, (2, 4))
+
+    def build(m):
+        return m.Sequential([m.Input((4,), dtype="int32"), m.layers.ReversibleEmbedding(
+            9, 3, tie_weights=False), m.layers.Flatten(), m.layers.Dense(1)])
+    theirs, ours = build(keras), build(nk)
+    theirs.save_weights(str(tmp_path / "keras.weights.h5"))
+    ours.load_weights(str(tmp_path / "keras.weights.h5"))
+    want = np.asarray(theirs.predict(ids, verbose=0))
+    np.testing.assert_allclose(ours.predict(ids, verbose=0), want, rtol=1e-5, atol=1e-6)
+    ours.save_weights(str(tmp_path / "nbkeras.weights.h5"))
+    again = build(keras)
+    again.load_weights(str(tmp_path / "nbkeras.weights.h5"))
+    np.testing.assert_allclose(np.asarray(again.predict(ids, verbose=0)), want, rtol=1e-6)

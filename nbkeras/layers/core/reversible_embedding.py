@@ -38,7 +38,8 @@ class ReversibleEmbedding(Embedding):
         self.tie_weights = tie_weights
         self.reverse_dtype = reverse_dtype
         self.logit_soft_cap = logit_soft_cap
-        self.name, self.trainable, self.dtype, self.input_shape = name, trainable, dtype, input_shape
+        self.name, self.trainable, self.dtype = name, trainable, dtype
+        self.input_shape = input_shape
         self._quantization_config = quantization_config
         self.__post_init__(weights, input_length)
 
