@@ -10,4 +10,5 @@ from .learning_rate_scheduler import LearningRateScheduler  # noqa: F401
 from .model_checkpoint import ModelCheckpoint  # noqa: F401
 from .progbar_logger import ProgbarLogger  # noqa: F401
 from .reduce_lr_on_plateau import ReduceLROnPlateau  # noqa: F401
+from .swap_ema_weights import SwapEMAWeights  # noqa: F401
 from .terminate_on_nan import TerminateOnNaN  # noqa: F401

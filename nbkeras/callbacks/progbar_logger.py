@@ -64,12 +64,13 @@ class ProgbarLogger(Callback):
                   f"{format_logs(logs or {})}", flush=True)
 
     def on_test_begin(self, logs=None):
-        self._start = time.perf_counter()
-        if self.params.get("mode") == "evaluate":
+        if self.params.get("mode") == "evaluate":     # fit's validation keeps the epoch's bar
+            self._start = time.perf_counter()
             self._open("Evaluate")
 
     def on_test_batch_end(self, batch, logs=None):
-        self._advance(logs)
+        if self.params.get("mode") == "evaluate":
+            self._advance(logs)
 
     def on_test_end(self, logs=None):
         self._close(logs)

@@ -1,13 +1,15 @@
 """Optimizer base, as `keras.optimizers.Optimizer` (Keras 3): learning rate or schedule,
 `iterations`, lazily built slot variables, gradient clipping, decoupled weight decay,
-constraints after the step, config round trip.
+constraints after the step, an exponential moving average of the variables (`use_ema`),
+config round trip.
 
 One `apply` call: drop None gradients, cast each gradient to its variable's dtype, unscale
 (`loss_scale_factor`), clip (`clipnorm` per variable, `global_clipnorm` over all, or
 `clipvalue`) in numpy, then run one fused kernel per variable that applies the weight decay
 `w -= w * weight_decay * lr` and the update rule in place, then each variable's
-`constraint`, then `iterations += 1`. Subclasses declare their slots (`slot_groups`) and
-call their kernel in `update_step`.
+`constraint`, then `iterations += 1`. With `use_ema`, the averages are updated after the
+kernels and before the constraints, as Keras does. Subclasses declare their slots
+(`slot_groups`) and call their kernel in `update_step`.
 """
 from __future__ import annotations
 
@@ -30,8 +32,7 @@ from . import schedules
 LearningRate = float | schedules.LearningRateSchedule | Callable[[], float]
 
 # Keras 3 base arguments nbkeras accepts only at their defaults (so Keras configs load).
-_UNSUPPORTED_DEFAULTS = {"use_ema": False, "ema_overwrite_frequency": None,
-                         "gradient_accumulation_steps": None}
+_UNSUPPORTED_DEFAULTS = {"gradient_accumulation_steps": None}
 
 
 def _is_number(value) -> bool:
@@ -53,12 +54,19 @@ class Optimizer(ABC):
             warnings.warn("Argument `decay` is no longer supported and will be ignored.")
         if kwargs:
             raise ValueError(f"Argument(s) not recognized: {kwargs}")
-        given = dict(use_ema=use_ema, ema_overwrite_frequency=ema_overwrite_frequency,
-                     gradient_accumulation_steps=gradient_accumulation_steps)
+        given = dict(gradient_accumulation_steps=gradient_accumulation_steps)
         for key, value in given.items():
             if value != _UNSUPPORTED_DEFAULTS[key]:
                 raise ValueError(f"{type(self).__name__}: `{key}` is not supported by nbkeras "
                                  f"optimizers; received {key}={value!r}")
+        if use_ema:
+            if not 0 <= ema_momentum <= 1:
+                raise ValueError("`ema_momentum` must be in the range [0, 1]. "
+                                 f"Received: ema_momentum={ema_momentum}")
+            if ema_overwrite_frequency and (not isinstance(ema_overwrite_frequency, int)
+                                            or ema_overwrite_frequency < 1):
+                raise ValueError("`ema_overwrite_frequency` must be an integer >= 1 or None. "
+                                 f"Received: ema_overwrite_frequency={ema_overwrite_frequency}")
         clip_args = dict(clipnorm=clipnorm, clipvalue=clipvalue, global_clipnorm=global_clipnorm)
         if sum(value is not None for value in clip_args.values()) > 1:
             raise ValueError("Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be "
@@ -86,6 +94,7 @@ class Optimizer(ABC):
         self._trainable_variables: list[Variable] = []
         self._index: dict[int, int] = {}
         self._slots: list[list[Variable]] = []
+        self._model_variables_moving_average: list[Variable] = []
         self._exclude_ids: set[int] = set()
         self._exclude_pattern: re.Pattern | None = None
         self.built = False
@@ -161,6 +170,21 @@ class Optimizer(ABC):
                     self._slots[i].append(self.add_variable_from_reference(
                         variable, slot_name, initializer=self.slot_initial_value(slot_name)))
         self.built = True
+        self._build_ema()
+
+    def _build_ema(self) -> None:
+        """With `use_ema`, one zero-initialized `average` per trainable variable (once), placed
+        right after `iterations` in `variables`, where Keras's base `build` puts them (before
+        the subclass's slots). `apply` calls it too, for subclasses whose `build` does not
+        reach the base's."""
+        if not self.use_ema or self._model_variables_moving_average:
+            return
+        start = len(self._variables)
+        averages = [self.add_variable_from_reference(variable, "average")
+                    for variable in self._trainable_variables]
+        del self._variables[start:]
+        self._variables[1:1] = averages
+        self._model_variables_moving_average = averages
 
     def add_variable(self, shape, initializer="zeros", dtype=None,
                      name: str | None = None) -> Variable:
@@ -246,16 +270,51 @@ class Optimizer(ABC):
                           "`loss` argument?", stacklevel=2)
         variables = [v for _, v in pairs]
         grads = self._clip([self._gradient_array(g, v) for g, v in pairs], variables)
+        self._build_ema()
         learning_rate = self.learning_rate
         self.prepare_step()
         for grad, variable in zip(grads, variables):
             decay = (self.weight_decay * learning_rate
                      if self.weight_decay is not None and self._use_weight_decay(variable) else 0.0)
             self._update_variable(grad, variable, learning_rate, decay)
+        if self.use_ema:
+            self._update_model_variables_moving_average(self._trainable_variables)
+            if (self.ema_overwrite_frequency
+                    and (int(self._iterations.data) + 1) % self.ema_overwrite_frequency == 0):
+                self._overwrite_model_variables_with_average_value(self._trainable_variables)
         for variable in variables:
             if getattr(variable, "constraint", None) is not None:   # on the host (numpy)
                 variable.assign(variable.constraint(variable.numpy()))
         self._iterations.assign(self._iterations.data + 1)
+
+    # ---- exponential moving average -----------------------------------------------------
+
+    def _update_model_variables_moving_average(self, var_list: list[Variable]) -> None:
+        """average = m * average + (1 - m) * variable, in the variable's dtype, with m =
+        ema_momentum, except m = 0 on the first step (the average starts at the variable)."""
+        momentum = self.ema_momentum if int(self._iterations.data) != 0 else 0.0
+        for variable, average in zip(var_list, self._model_variables_moving_average):
+            k = kernels_for(variable.device)
+            m = variable.data.dtype.type(momentum)
+            one_minus = variable.data.dtype.type(1) - m
+            average.assign(k.add(k.multiply(average.data, m),
+                                 k.multiply(variable.data, one_minus)))
+
+    def _overwrite_model_variables_with_average_value(self, var_list: list[Variable]) -> None:
+        """Write each average into its model variable."""
+        if len(var_list) != len(self._model_variables_moving_average):
+            raise ValueError(f"The length of model variables ({len(var_list)}) to override does "
+                             "not match the length of model variables stored in the optimizer "
+                             f"({len(self._model_variables_moving_average)}). Please check if "
+                             "the optimizer was called on your model.")
+        for variable, average in zip(var_list, self._model_variables_moving_average):
+            variable.assign(average.data)
+
+    def finalize_variable_values(self, var_list: Iterable[Variable]) -> None:
+        """Set the final values of the model's trainable variables (`fit` calls it at the end):
+        with `use_ema`, each variable becomes its moving average; otherwise nothing."""
+        if self.use_ema and self._model_variables_moving_average:
+            self._overwrite_model_variables_with_average_value(list(var_list))
 
     def _gradient_array(self, grad, variable: Variable):
         """The gradient as an array of the variable's device, shape and dtype, unscaled."""

@@ -203,11 +203,13 @@ class Trainer:
                 break
             epoch_logs = dict(logs)
             if validation is not None and (epoch + 1) % validation_freq == 0:
-                val_logs = self._evaluate_data(validation, validation_steps, callbacks=None)
+                val_logs = self._evaluate_data(validation, validation_steps, callbacks)
                 epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
             callbacks.on_epoch_end(epoch, epoch_logs)
             if self.stop_training:
                 break
+        if epochs > 0:      # with use_ema, the weights become their moving averages (as Keras)
+            self.optimizer.finalize_variable_values(self.trainable_weights)
         callbacks.on_train_end(epoch_logs)
         return self.history
 

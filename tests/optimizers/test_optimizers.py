@@ -439,8 +439,8 @@ def test_argument_validation():
         optimizers.AdamW(weight_decay=None)
     with pytest.raises(ValueError, match="not recognized"):
         optimizers.Adam(beta3=0.5)
-    with pytest.raises(ValueError, match="use_ema"):
-        optimizers.Adam(use_ema=True)
+    with pytest.raises(ValueError, match="ema_momentum"):
+        optimizers.Adam(use_ema=True, ema_momentum=1.5)
     for bad in (dict(rho=1.1), dict(momentum=-0.1), dict(epsilon=0)):
         with pytest.raises(ValueError, match=list(bad)[0]):
             optimizers.RMSprop(**bad)
