@@ -11,4 +11,5 @@ from .model_checkpoint import ModelCheckpoint  # noqa: F401
 from .progbar_logger import ProgbarLogger  # noqa: F401
 from .reduce_lr_on_plateau import ReduceLROnPlateau  # noqa: F401
 from .swap_ema_weights import SwapEMAWeights  # noqa: F401
+from .tensorboard import TensorBoard  # noqa: F401
 from .terminate_on_nan import TerminateOnNaN  # noqa: F401
