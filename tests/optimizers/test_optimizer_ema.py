@@ -23,7 +23,7 @@ def reference_sgd_ema(w0, grads, lr, momentum, overwrite_frequency=None):
 
 
 @pytest.mark.parametrize("overwrite_frequency", [None, 3])
-def test_ema_matches_the_numpy_reference_over_steps(overwrite_frequency):
+def test_ema_matches_the_numpy_reference_over_steps(overwrite_frequency, device):  # cpu, cuda
     shapes = [(3, 4), (4,)]
     w0 = [rng.normal(size=s) for s in shapes]
     grads = [[rng.normal(size=s) for s in shapes] for _ in range(7)]
@@ -38,6 +38,8 @@ def test_ema_matches_the_numpy_reference_over_steps(overwrite_frequency):
         np.testing.assert_allclose(variable.numpy(), w, rtol=1e-12, atol=1e-14)
         np.testing.assert_allclose(opt._model_variables_moving_average[i].numpy(), average,
                                    rtol=1e-12, atol=1e-14)
+    assert all(average.device == variable.device
+               for average, variable in zip(opt._model_variables_moving_average, variables))
     opt.finalize_variable_values(variables)
     for variable, average in zip(variables, opt._model_variables_moving_average):
         np.testing.assert_array_equal(variable.numpy(), average.numpy())
