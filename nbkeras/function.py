@@ -4,7 +4,7 @@ a Function is only the graph."""
 from __future__ import annotations
 
 from .core.keras_tensor import KerasTensor
-from .core.node import flatten, pack_like
+from .tree import leaves, pack_like
 from .core.tensor import Tensor
 from .ops import convert_to_tensor
 
@@ -52,14 +52,14 @@ class Function:
                 raise ValueError(f"Function '{self.name}': missing inputs {missing}; received "
                                  f"keys {sorted(inputs)}")
             inputs = {key: inputs[key] for key in self._inputs_struct}
-        values = flatten(inputs)
+        values = leaves(inputs)
         if len(values) != len(self._inputs):
             raise ValueError(f"Function '{self.name}' expects {len(self._inputs)} inputs; "
                              f"received {len(values)}")
         known = {id(t): v if isinstance(v, (Tensor, KerasTensor)) else convert_to_tensor(v)
                  for t, v in zip(self._inputs, values)}
         for node in self._nodes:
-            for tensor, value in zip(node.outputs, flatten(node.replay(known))):
+            for tensor, value in zip(node.outputs, leaves(node.replay(known))):
                 known[id(tensor)] = value
         return pack_like(self._outputs_struct, [known[id(t)] for t in self._outputs])
 

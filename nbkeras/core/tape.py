@@ -9,7 +9,7 @@ import numpy as np
 
 from .device import kernels_for
 from .dtype import is_float
-from .node import flatten, pack_like
+from ..tree import leaves as flatten, pack_like
 from .tensor import Tensor, Variable
 
 _active_tapes: list["GradientTape"] = []

@@ -21,7 +21,8 @@ from .. import constraints, initializers, regularizers
 from ..core.device import canonical, current_device, device, scoped_device
 from ..core.dtype import is_float, standardize_dtype
 from ..core.keras_tensor import KerasTensor
-from ..core.node import Node, flatten, map_structure, pack_like
+from ..core.node import Node
+from ..tree import leaves as flatten, map_leaves as map_structure, pack_like
 from ..core.tensor import Tensor, Variable
 from ..ops import cast, convert_to_tensor, divide
 from ..serialization import snake_case

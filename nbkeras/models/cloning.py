@@ -3,7 +3,7 @@ fresh weights), for Sequential and functional models."""
 from __future__ import annotations
 
 from ..core.keras_tensor import KerasTensor
-from ..core.node import flatten, map_structure, pack_like
+from ..tree import leaves, map_leaves, pack_like
 from ..layers.input_layer import Input, InputLayer
 from ..layers.layer import Layer
 from .functional import Functional
@@ -72,7 +72,7 @@ def _input_like(tensor: KerasTensor) -> KerasTensor:
 def _clone_sequential(model: Sequential, input_tensors, clone_layer) -> Sequential:
     layers = [clone_layer(layer) for layer in model._layers]
     if input_tensors is not None:
-        tensors = flatten(input_tensors)
+        tensors = leaves(input_tensors)
         if len(tensors) != 1 or not isinstance(tensors[0], KerasTensor) or not isinstance(
                 getattr(tensors[0].node, "operation", None), InputLayer):
             raise ValueError(f"clone_model: a Sequential model takes one input tensor from "
@@ -88,30 +88,30 @@ def _clone_sequential(model: Sequential, input_tensors, clone_layer) -> Sequenti
 def _clone_functional(model: Functional, input_tensors, clone_layer,
                       call_function) -> Functional:
     if input_tensors is None:
-        new_inputs = map_structure(_input_like, model._input_structure)
+        new_inputs = map_leaves(_input_like, model._input_structure)
     else:
-        given = flatten(input_tensors)
+        given = leaves(input_tensors)
         if len(given) != len(model._model_inputs) or not all(
                 isinstance(t, KerasTensor) for t in given):
             raise ValueError(f"clone_model: model '{model.name}' has "
                              f"{len(model._model_inputs)} inputs; input_tensors must be as "
                              f"many KerasTensors; received {input_tensors!r}")
         new_inputs = pack_like(model._input_structure, given)
-    known = {id(old): new for old, new in zip(model._model_inputs, flatten(new_inputs))}
+    known = {id(old): new for old, new in zip(model._model_inputs, leaves(new_inputs))}
 
     def swap(x):
         return known[id(x)] if isinstance(x, KerasTensor) else x
 
     for node in model._nodes:
         operation = node.operation
-        args, kwargs = map_structure(swap, node.args), map_structure(swap, node.kwargs)
+        args, kwargs = map_leaves(swap, node.args), map_leaves(swap, node.kwargs)
         if isinstance(operation, Layer):
             layer = clone_layer(operation)
             outputs = (call_function(layer, *args, **kwargs) if call_function is not None
                        else layer(*args, **kwargs))
         else:   # an Op (x + y, ops.concatenate, ...): stateless, called again as it is
             outputs = operation(*args, **kwargs)
-        for old, new in zip(node.outputs, flatten(outputs)):
+        for old, new in zip(node.outputs, leaves(outputs)):
             known[id(old)] = new
     outputs = pack_like(model._output_structure, [known[id(t)] for t in model._model_outputs])
     return Functional(new_inputs, outputs, name=model.name, trainable=model.trainable)

@@ -6,7 +6,8 @@ import inspect
 
 from .. import constraints, initializers, regularizers
 from ..core.keras_tensor import KerasTensor
-from ..core.node import Node, flatten, map_structure, pack_like
+from ..core.node import Node
+from ..tree import leaves as flatten, map_leaves as map_structure, pack_like
 from ..core.tensor import Tensor
 from ..layers.input_layer import InputLayer
 from ..layers.layer import Layer

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..core.keras_tensor import KerasTensor
-from ..core.node import Node, flatten, map_structure, pack_like
+from ..core.node import Node
+from ..tree import leaves as flatten, map_leaves as map_structure, pack_like
 from ..core.spec import Spec
 from ..core.tape import GradientTape
 from ..core.tensor import Tensor

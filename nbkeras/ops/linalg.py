@@ -28,7 +28,7 @@ import numpy as np
 from .. import config
 from ..core.dtype import is_float
 from ..core.keras_tensor import KerasTensor
-from ..core.node import flatten, pack_like
+from ..tree import leaves as flatten, pack_like
 from ..core.spec import Spec
 from ..core.tape import GradientTape
 from ..core.tensor import Tensor

@@ -8,7 +8,7 @@ from .. import losses as losses_module
 from .. import metrics as metrics_module
 from .. import ops
 from ..core.device import current_device
-from ..core.node import flatten
+from ..tree import leaves as flatten
 
 
 def match_outputs(structure, names: list[str], what: str) -> list:

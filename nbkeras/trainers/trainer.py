@@ -15,7 +15,7 @@ import numpy as np
 from .. import ops
 from .. import optimizers as optimizers_module
 from ..core.device import current_device, device
-from ..core.node import flatten, pack_like
+from ..tree import leaves as flatten, pack_like
 from ..core.random import global_generator
 from ..core.tape import GradientTape
 from ..core.tensor import Tensor

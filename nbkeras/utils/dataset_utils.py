@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from ..core.node import flatten, map_structure
+from ..tree import leaves as flatten, map_leaves as map_structure
 from .py_dataset import PyDataset
 
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..core.dtype import is_float
 from ..core.keras_tensor import KerasTensor
-from ..core.node import flatten, map_structure, pack_like
+from ..tree import leaves as flatten, map_leaves as map_structure, pack_like
 from ..core.tape import GradientTape
 from ..core.tensor import Tensor, Variable
 from ..layers.convolutional.conv import BaseConv

@@ -14,7 +14,7 @@ import time
 import numpy as np
 
 from ..core.keras_tensor import KerasTensor
-from ..core.node import flatten, map_structure
+from ..tree import leaves as flatten, map_leaves as map_structure
 from ..core.random import SeedGenerator
 from ..core.tape import GradientTape
 from ..core.tensor import Tensor, Variable

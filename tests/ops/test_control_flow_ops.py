@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 import nbkeras as nk
 from nbkeras import ops
-from nbkeras.core.node import flatten
+from nbkeras.tree import leaves as flatten
 from nbkeras.testing import strategies as nst
 
 from op_checks import assert_matches, check_composed_grads, tensor

@@ -6,7 +6,7 @@ from dataclasses import InitVar, dataclass
 from typing import ClassVar
 
 from ... import ops
-from ...core.node import flatten
+from ...tree import leaves as flatten
 from ..layer import Layer, require
 from .rnn import RNN
 

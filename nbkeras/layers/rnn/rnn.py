@@ -14,7 +14,7 @@ import numpy as np
 
 from ... import ops
 from ...core.device import current_device, device
-from ...core.node import flatten
+from ...tree import leaves as flatten
 from ...core.tensor import Tensor, Variable
 from ..layer import Layer
 from .stacked_rnn_cells import StackedRNNCells, initial_state_of, is_nested

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from ... import ops
-from ...core.node import flatten, map_structure
+from ...tree import leaves as flatten, map_leaves as map_structure
 from ..core.wrapper import Wrapper
 
 
