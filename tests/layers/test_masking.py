@@ -216,3 +216,9 @@ def test_a_masked_sequence_model_trains_on_unmasked_steps_only():
                                rtol=1e-5)
     np.testing.assert_allclose(logs["mae"], np.abs(prediction - y).mean(-1)[keep].mean(),
                                rtol=1e-5)
+
+
+def test_embedding_config_leaves_out_construction_weights():
+    config = layers.Embedding(3, 2, weights=np.ones((3, 2))).get_config()
+    assert "weights" not in config and "input_length" not in config
+    assert layers.Embedding.from_config(config).get_config() == config

@@ -61,5 +61,11 @@ class Embedding(Layer):
     def compute_output_shape(self, input_shape):
         return (*input_shape, self.output_dim)
 
+    def get_config(self) -> dict:
+        config = super().get_config()
+        for name in ("weights", "input_length"):     # construction-time only, as Keras
+            config.pop(name, None)
+        return config
+
 
 del Embedding.weights    # the InitVar's default would hide Layer.weights (the variables)
