@@ -1,15 +1,19 @@
 """Optimizer base, as `keras.optimizers.Optimizer` (Keras 3): learning rate or schedule,
 `iterations`, lazily built slot variables, gradient clipping, decoupled weight decay,
 constraints after the step, an exponential moving average of the variables (`use_ema`),
-config round trip.
+gradient accumulation (`gradient_accumulation_steps`), config round trip.
 
 One `apply` call: drop None gradients, cast each gradient to its variable's dtype, unscale
 (`loss_scale_factor`), clip (`clipnorm` per variable, `global_clipnorm` over all, or
 `clipvalue`) in numpy, then run one fused kernel per variable that applies the weight decay
 `w -= w * weight_decay * lr` and the update rule in place, then each variable's
 `constraint`, then `iterations += 1`. With `use_ema`, the averages are updated after the
-kernels and before the constraints, as Keras does. Subclasses declare their slots
-(`slot_groups`) and call their kernel in `update_step`.
+kernels and before the constraints, as Keras does. With `gradient_accumulation_steps=N`,
+the gradients are summed into accumulators and only every N-th `apply` clips and applies
+their mean (then zeroes them); the schedule still reads the real step count, while
+`iterations` and every step-dependent term (bias corrections, EMA) count updates
+(steps // N), as Keras. Subclasses declare their slots (`slot_groups`) and call their kernel
+in `update_step`.
 """
 from __future__ import annotations
 
@@ -25,15 +29,11 @@ import numpy as np
 from .. import config as nk_config
 from .. import initializers
 from ..core.device import device, kernels_for
-from ..core.tensor import Variable
+from ..core.tensor import Tensor, Variable
 from ..ops import convert_to_tensor
 from . import schedules
 
 LearningRate = float | schedules.LearningRateSchedule | Callable[[], float]
-
-# Keras 3 base arguments nbkeras accepts only at their defaults (so Keras configs load).
-_UNSUPPORTED_DEFAULTS = {"gradient_accumulation_steps": None}
-
 
 def _is_number(value) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
@@ -54,11 +54,12 @@ class Optimizer(ABC):
             warnings.warn("Argument `decay` is no longer supported and will be ignored.")
         if kwargs:
             raise ValueError(f"Argument(s) not recognized: {kwargs}")
-        given = dict(gradient_accumulation_steps=gradient_accumulation_steps)
-        for key, value in given.items():
-            if value != _UNSUPPORTED_DEFAULTS[key]:
-                raise ValueError(f"{type(self).__name__}: `{key}` is not supported by nbkeras "
-                                 f"optimizers; received {key}={value!r}")
+        if gradient_accumulation_steps and (
+                not isinstance(gradient_accumulation_steps, numbers.Integral)
+                or isinstance(gradient_accumulation_steps, bool)
+                or gradient_accumulation_steps < 2):
+            raise ValueError("`gradient_accumulation_steps` must be an integer >= 2. Received: "
+                             f"gradient_accumulation_steps={gradient_accumulation_steps!r}")
         if use_ema:
             if not 0 <= ema_momentum <= 1:
                 raise ValueError("`ema_momentum` must be in the range [0, 1]. "
@@ -95,6 +96,7 @@ class Optimizer(ABC):
         self._index: dict[int, int] = {}
         self._slots: list[list[Variable]] = []
         self._model_variables_moving_average: list[Variable] = []
+        self._accumulated_gradients: list[Variable] = []
         self._exclude_ids: set[int] = set()
         self._exclude_pattern: re.Pattern | None = None
         self.built = False
@@ -136,13 +138,24 @@ class Optimizer(ABC):
     # ---- state ---------------------------------------------------------------------------
 
     @property
-    def iterations(self) -> Variable:
-        """Steps applied so far: a non-trainable int64 Variable."""
+    def iterations(self) -> Variable | Tensor:
+        """Steps applied so far: a non-trainable int64 Variable; with
+        `gradient_accumulation_steps=N`, the updates made so far (steps // N, a Tensor), as
+        Keras."""
+        if self.gradient_accumulation_steps:
+            return Tensor(np.asarray(self._update_count(), dtype=np.int64))
         return self._iterations
+
+    def _update_count(self) -> int:
+        """Updates applied so far: `apply` calls, or their number // gradient_accumulation_steps."""
+        steps = int(self._iterations.data)
+        return steps // self.gradient_accumulation_steps if self.gradient_accumulation_steps \
+            else steps
 
     @property
     def variables(self) -> list[Variable]:
-        """`iterations`, then the slot variables in the order `build` made them."""
+        """`iterations`, the EMA averages, the gradient accumulators, then the slot variables
+        in the order `build` made them (Keras's order)."""
         return list(self._variables)
 
     def slot_groups(self) -> list[tuple[str, ...]]:
@@ -171,6 +184,7 @@ class Optimizer(ABC):
                         variable, slot_name, initializer=self.slot_initial_value(slot_name)))
         self.built = True
         self._build_ema()
+        self._build_gradient_accumulators()
 
     def _build_ema(self) -> None:
         """With `use_ema`, one zero-initialized `average` per trainable variable (once), placed
@@ -185,6 +199,20 @@ class Optimizer(ABC):
         del self._variables[start:]
         self._variables[1:1] = averages
         self._model_variables_moving_average = averages
+
+    def _build_gradient_accumulators(self) -> None:
+        """With `gradient_accumulation_steps`, one zero-initialized `gradient_accumulator` per
+        trainable variable (once), placed after `iterations` and the EMA averages, as Keras's
+        base `build` orders them. `apply` calls it too, as `_build_ema`."""
+        if not self.gradient_accumulation_steps or self._accumulated_gradients:
+            return
+        start = len(self._variables)
+        accumulators = [self.add_variable_from_reference(variable, "gradient_accumulator")
+                        for variable in self._trainable_variables]
+        del self._variables[start:]
+        position = 1 + len(self._model_variables_moving_average)
+        self._variables[position:position] = accumulators
+        self._accumulated_gradients = accumulators
 
     def add_variable(self, shape, initializer="zeros", dtype=None,
                      name: str | None = None) -> Variable:
@@ -269,30 +297,53 @@ class Optimizer(ABC):
                           "loss. If using `model.compile()`, did you forget to provide a "
                           "`loss` argument?", stacklevel=2)
         variables = [v for _, v in pairs]
-        grads = self._clip([self._gradient_array(g, v) for g, v in pairs], variables)
+        grads = [self._gradient_array(g, v) for g, v in pairs]
         self._build_ema()
-        learning_rate = self.learning_rate
-        self.prepare_step()
-        for grad, variable in zip(grads, variables):
-            decay = (self.weight_decay * learning_rate
-                     if self.weight_decay is not None and self._use_weight_decay(variable) else 0.0)
-            self._update_variable(grad, variable, learning_rate, decay)
+        self._build_gradient_accumulators()
+        if self.gradient_accumulation_steps:
+            grads = self._accumulate(grads, variables)
+        if grads is not None:
+            grads = self._clip(grads, variables)
+            learning_rate = self.learning_rate
+            self.prepare_step()
+            for grad, variable in zip(grads, variables):
+                decay = (self.weight_decay * learning_rate if self.weight_decay is not None
+                         and self._use_weight_decay(variable) else 0.0)
+                self._update_variable(grad, variable, learning_rate, decay)
         if self.use_ema:
             self._update_model_variables_moving_average(self._trainable_variables)
             if (self.ema_overwrite_frequency
-                    and (int(self._iterations.data) + 1) % self.ema_overwrite_frequency == 0):
+                    and (self._update_count() + 1) % self.ema_overwrite_frequency == 0):
                 self._overwrite_model_variables_with_average_value(self._trainable_variables)
         for variable in variables:
             if getattr(variable, "constraint", None) is not None:   # on the host (numpy)
                 variable.assign(variable.constraint(variable.numpy()))
         self._iterations.assign(self._iterations.data + 1)
 
+    def _accumulate(self, grads: list, variables: list[Variable]) -> list | None:
+        """Add the gradients to their accumulators and return None, except on every
+        `gradient_accumulation_steps`-th step: then return (gradient + accumulator) / N and
+        zero those accumulators."""
+        steps = self.gradient_accumulation_steps
+        accumulators = [self._accumulated_gradients[self._index[id(v)]] for v in variables]
+        sums = [kernels_for(v.device).add(g, acc.data)
+                for g, acc, v in zip(grads, accumulators, variables)]
+        if (int(self._iterations.data) + 1) % steps != 0:
+            for accumulator, total in zip(accumulators, sums):
+                accumulator.assign(total)
+            return None
+        for accumulator in accumulators:
+            accumulator.assign(np.zeros(accumulator.shape, accumulator.data.dtype))
+        return [kernels_for(v.device).divide(total, total.dtype.type(steps))
+                for total, v in zip(sums, variables)]
+
     # ---- exponential moving average -----------------------------------------------------
 
     def _update_model_variables_moving_average(self, var_list: list[Variable]) -> None:
         """average = m * average + (1 - m) * variable, in the variable's dtype, with m =
-        ema_momentum, except m = 0 on the first step (the average starts at the variable)."""
-        momentum = self.ema_momentum if int(self._iterations.data) != 0 else 0.0
+        ema_momentum, except m = 0 until the first update is counted (the average starts at
+        the variable)."""
+        momentum = self.ema_momentum if self._update_count() != 0 else 0.0
         for variable, average in zip(var_list, self._model_variables_moving_average):
             k = kernels_for(variable.device)
             m = variable.data.dtype.type(momentum)
@@ -378,8 +429,8 @@ class Optimizer(ABC):
         weight_decay * learning_rate (0 for none)."""
 
     def _local_step(self) -> int:
-        """t of the step being applied: 1 on the first step."""
-        return int(self._iterations.data) + 1
+        """t of the update being applied: 1 on the first one."""
+        return self._update_count() + 1
 
     # ---- config --------------------------------------------------------------------------
 
