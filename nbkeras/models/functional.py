@@ -27,9 +27,8 @@ class Functional(Model):
         self._output_structure = outputs
         self._model_inputs = _keras_tensors(inputs, "inputs")
         self._model_outputs = _keras_tensors(outputs, "outputs")
-        self._nodes = _nodes_between(self._model_inputs, self._model_outputs)
-        for layer in [t.node.operation for t in self._model_inputs] + \
-                [node.operation for node in self._nodes]:
+        self._nodes, self._operations = _graph_map(self._model_inputs, self._model_outputs)
+        for layer in self._operations:
             if isinstance(layer, Layer) and layer not in self._layers:
                 self._layers.append(layer)
         self.built = True
@@ -103,7 +102,7 @@ class Functional(Model):
                 raise ValueError(f"Model '{self.name}': get_config needs inputs made by nk.Input; "
                                  f"input {t.name!r} comes from {t.node.operation!r}")
         nodes = [t.node for t in self._model_inputs] + self._nodes
-        layers = list(dict.fromkeys(node.operation for node in nodes))
+        layers = list(self._operations)   # Keras's order (see _graph_map)
         for layer in layers:
             if not isinstance(layer, Layer):
                 raise ValueError(f"Model '{self.name}': get_config can only describe layers; "
@@ -148,32 +147,63 @@ def _keras_tensors(structure, what: str) -> list[KerasTensor]:
 
 
 def _nodes_between(inputs: list[KerasTensor], outputs: list[KerasTensor]) -> list[Node]:
-    """The nodes leading from `inputs` to `outputs`, each after the nodes it reads from."""
+    """The nodes leading from `inputs` to `outputs` in the order they run (each after the
+    nodes it reads from), without the nodes that made the inputs."""
+    return _graph_map(inputs, outputs)[0]
+
+
+def _graph_map(inputs: list[KerasTensor], outputs: list[KerasTensor]) -> tuple[list[Node], list]:
+    """(nodes to run, operations) of the graph from `inputs` to `outputs`. The nodes run in
+    depth-first order from the outputs; the operations are ordered as Keras 3's `map_graph`
+    orders them, since `model.layers`, layer names in configs and the weight
+    paths of `.weights.h5` files follow it: an operation's depth is its largest distance to
+    an output (a shared layer lifts the nodes that feed its later calls), operations go by
+    decreasing depth, then by when a depth-first walk from the outputs first met them; input
+    layers of inputs that reach no output come last."""
     input_ids = {id(t) for t in inputs}
-    ordered, done, active = [], set(), set()
+    post_order, finished, visiting, first_seen = [], set(), set(), {}
 
     def visit(tensor: KerasTensor) -> None:
-        if id(tensor) in input_ids:
-            return
         node = tensor.node
-        if node is None or isinstance(node.operation, InputLayer):
+        if id(tensor) in input_ids and (node is None or not isinstance(node.operation,
+                                                                       InputLayer)):
+            return   # an intermediate tensor given as an input: its maker is outside
+        if node is None or isinstance(node.operation, InputLayer) and id(tensor) not in input_ids:
             raise ValueError(f"Graph disconnected: the output needs the tensor {tensor!r}, which "
                              "is not computed from the model's inputs "
                              f"{[t.name for t in inputs]}")
-        if id(node) in done:
+        if id(node) in finished:
             return
-        if id(node) in active:
+        if id(node) in visiting:
             raise ValueError("The layer graph has a cycle")
-        active.add(id(node))
+        first_seen.setdefault(id(node.operation), (len(first_seen), node.operation))
+        visiting.add(id(node))
         for parent in node.input_tensors:
             visit(parent)
-        active.discard(id(node))
-        done.add(id(node))
-        ordered.append(node)
+        visiting.discard(id(node))
+        finished.add(id(node))
+        post_order.append(node)
 
     for t in outputs:
         visit(t)
-    return ordered
+    in_graph = {id(node) for node in post_order}
+    node_depth: dict[int, int] = {}
+    depth_of: dict[int, int] = {}   # by id(operation): ops with equal fields are distinct
+    for node in reversed(post_order):
+        key = id(node.operation)
+        depth = max(node_depth.setdefault(id(node), 0), depth_of.get(key, 0))
+        depth_of[key] = node_depth[id(node)] = depth
+        for parent in node.parent_nodes:
+            if id(parent) in in_graph:
+                node_depth[id(parent)] = max(depth + 1, node_depth.get(id(parent), 0))
+    for t in inputs:   # unused inputs, as Keras: at depth 0, before the others there
+        layer = t.node.operation if t.node is not None else None
+        if isinstance(layer, InputLayer) and id(layer) not in depth_of:
+            depth_of[id(layer)], first_seen[id(layer)] = 0, (-1, layer)
+    order = sorted(depth_of, key=lambda key: (-depth_of[key], first_seen[key][0]))
+    operations = [first_seen[key][1] for key in order]
+    nodes = [node for node in post_order if not isinstance(node.operation, InputLayer)]
+    return nodes, operations   # nodes in depth-first order: a conv and its pool stay adjacent
 
 
 def _match_inputs(model: Functional, inputs) -> list:
