@@ -41,6 +41,8 @@ INTEGER_BINARY_MATH = (  # ints (bools too for the bitwise three) of one dtype -
     "gcd", "lcm", "bitwise_and", "bitwise_or", "bitwise_xor", "left_shift", "right_shift")
 # Resampling (kernels/<device>/sampling.py): fill modes by code, as jax.scipy.ndimage's.
 SAMPLING_FILL_MODES = ("constant", "nearest", "wrap", "mirror", "reflect")
+# Affine image resampling (kernels/<device>/affine.py): scipy.ndimage's legacy modes, by code.
+AFFINE_FILL_MODES = ("constant", "nearest", "reflect", "wrap")
 
 BINARY_MATH = (FLOAT_BINARY_MATH + INTEGER_BINARY_MATH
                + ("mod", "fmod", "floor_divide", "fmax", "fmin"))   # these take both
@@ -190,6 +192,11 @@ API = (
     Kernel("sample_backward",
            "(dy, x, coordinates, order, mode, fill_value, coordinates_gradient)",
            "(dx, dcoordinates or None) of sample_forward (order 0: dcoordinates zero)"),
+    Kernel("affine_transform_images", "(x, matrices, moved, flips, order, mode, cval)",
+           "float x (B, H, W, C) -> x's shape and dtype: image b through the float64 (2, 3) "
+           "matrices[b] where moved[b] (else copied), as scipy.ndimage.affine_transform "
+           "(order 0 or 1, mode one of AFFINE_FILL_MODES), then flipped along rows / columns "
+           "where the bool flips[b] (2,) says"),
     # ---- connectionist temporal classification (kernels/<device>/ctc.py)
     Kernel("ctc_loss", "(log_probs, labels, label_lengths, logit_lengths, blank)",
            "(loss (B,), d loss / d logits (B, T, C)) of log_probs = log_softmax(logits) and "

@@ -16,6 +16,7 @@ from .linalg import *  # noqa: F401,F403
 from .sorting import *  # noqa: F401,F403
 from .scatter import *  # noqa: F401,F403
 from .sampling import *  # noqa: F401,F403
+from .affine import *  # noqa: F401,F403
 from .ctc import *  # noqa: F401,F403
 from .attention import *  # noqa: F401,F403
 from .recurrent import *  # noqa: F401,F403
