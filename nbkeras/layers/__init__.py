@@ -70,3 +70,5 @@ from .rnn.gru import GRU, GRUCell  # noqa: F401
 from .core.wrapper import Wrapper  # noqa: F401
 from .rnn.time_distributed import TimeDistributed  # noqa: F401
 from .rnn.bidirectional import Bidirectional  # noqa: F401
+from .preprocessing import (CenterCrop, Normalization, RandomCrop, RandomFlip,  # noqa: F401
+                            Rescaling, Resizing)

@@ -21,6 +21,7 @@ CASES = {
     "BatchNormalization": ({}, (4, 3)),
     "Bidirectional": (dict(layer=layers.LSTM(3, return_sequences=True, dtype="float64")),
                       (2, 4, 3)),
+    "CenterCrop": (dict(height=2, width=3), (2, 4, 4, 3)),
     "Concatenate": ({}, [(2, 3), (2, 4)]),
     "Conv1D": (dict(filters=4, kernel_size=3), (2, 7, 3)),
     "Conv1DTranspose": (dict(filters=4, kernel_size=3, strides=2), (2, 5, 3)),
@@ -80,6 +81,8 @@ CASES = {
     "ReLU": ({}, (2, 3)),
     "RNN": (dict(cell=layers.GRUCell(3, reset_after=False, dtype="float64")), (2, 4, 3)),
     "RepeatVector": (dict(n=3), (2, 4)),
+    "Rescaling": (dict(scale=0.5, offset=1.0), (2, 3)),
+    "Resizing": (dict(height=3, width=5), (2, 4, 4, 3)),
     "ReversibleEmbedding": (dict(input_dim=5, output_dim=3, tie_weights=False), (2, 4)),
     "Reshape": (dict(target_shape=(4, 3)), (2, 12)),
     "SeparableConv1D": (dict(filters=4, kernel_size=3), (2, 7, 3)),
@@ -107,7 +110,12 @@ NOT_BUILT_FROM_A_SHAPE = {"Layer", "InputLayer", "Lambda",    # no weights; test
                           "SimpleRNNCell", "LSTMCell", "GRUCell", "StackedRNNCells",
                           # attention takes query and value: tests/layers/test_attention_layers.py
                           "MultiHeadAttention", "GroupedQueryAttention", "Attention",
-                          "AdditiveAttention"}
+                          "AdditiveAttention",
+                          # random image layers draw anew at each call (no weights):
+                          # tests/layers/test_preprocessing_layers*.py
+                          "RandomCrop", "RandomFlip",
+                          # an integer count weight: test_preprocessing_layers.py builds it
+                          "Normalization"}
 
 
 def _exported_layer_classes() -> set[str]:

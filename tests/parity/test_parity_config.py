@@ -45,6 +45,10 @@ REQUIRED = {
     # Keras 3 dropped ThresholdedReLU (Keras 2's config was {"theta"}); its numbers are
     # compared with Keras's ReLU(threshold=theta) in test_parity_core.py.
     "ThresholdedReLU": None,
+    # preprocessing layers (their numbers: tests/layers/test_preprocessing_layers*.py)
+    "CenterCrop": {"height": 2, "width": 3}, "Normalization": {},
+    "RandomCrop": {"height": 2, "width": 3, "seed": 1}, "RandomFlip": {"seed": 1},
+    "Rescaling": {"scale": 0.5}, "Resizing": {"height": 2, "width": 3},
 }
 
 # Layers added in the sequences-and-attention work: each one's own test file compares its

@@ -1,0 +1,1 @@
+"""image preprocessing layers: resizing, cropping and random augmentation of image batches."""
