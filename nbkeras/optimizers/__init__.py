@@ -14,6 +14,7 @@ from .adamw import AdamW
 from .ftrl import Ftrl
 from .lamb import Lamb
 from .lion import Lion
+from .loss_scale_optimizer import LossScaleOptimizer
 from .muon import Muon
 from .nadam import Nadam
 from .optimizer import Optimizer
@@ -23,13 +24,14 @@ from .sgd import SGD
 from ..serialization import serialize as _serialize
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax",
-           "Nadam", "Lion", "Lamb", "Ftrl", "Adafactor", "ScheduleFreeAdamW", "Muon", "schedules",
+           "Nadam", "Lion", "Lamb", "Ftrl", "Adafactor", "ScheduleFreeAdamW", "Muon",
+           "LossScaleOptimizer", "schedules",
            "get", "serialize", "deserialize"]
 
 # Keras's lookup: class names, case-insensitive ("adam", "Adam", "RMSprop", "rmsprop").
 _OPTIMIZERS = {cls.__name__.lower(): cls for cls in
                (SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta, Adamax, Nadam, Lion, Lamb,
-                Ftrl, Adafactor, ScheduleFreeAdamW, Muon)}
+                Ftrl, Adafactor, ScheduleFreeAdamW, Muon, LossScaleOptimizer)}
 
 
 def serialize(optimizer: Optimizer) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 from .. import config as nk_config
-from .. import initializers
+from .. import initializers, ops
 from ..core.device import device, kernels_for
 from ..core.tensor import Tensor, Variable
 from ..ops import convert_to_tensor
@@ -336,6 +336,13 @@ class Optimizer(ABC):
             accumulator.assign(np.zeros(accumulator.shape, accumulator.data.dtype))
         return [kernels_for(v.device).divide(total, total.dtype.type(steps))
                 for total, v in zip(sums, variables)]
+
+    def scale_loss(self, loss):
+        """The loss the trainer differentiates: loss * loss_scale_factor when it is set (`apply`
+        divides the gradients by it again), else the loss itself."""
+        if self.loss_scale_factor is not None:
+            return ops.multiply(loss, self.loss_scale_factor)
+        return loss
 
     # ---- exponential moving average -----------------------------------------------------
 
