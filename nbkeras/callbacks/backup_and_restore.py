@@ -28,29 +28,19 @@ class BackupAndRestore(Callback):
         self._state_path = os.path.join(self.backup_dir, "training_state.json")
 
     def on_train_begin(self, logs=None):
-        from ..saving import assign_optimizer_variables, load_weights
-
         if not os.path.exists(self._state_path):
             return
         with open(self._state_path) as f:
             state = json.load(f)
-        optimizer = self.model.optimizer
-        saved_slots = load_weights(self.model, os.path.join(self.backup_dir, state["weights"]),
-                                   optimizer=optimizer)
-        if saved_slots is not None:   # the optimizer had not built its slots yet
-            optimizer.build(self.model.trainable_weights)
-            assign_optimizer_variables(optimizer, saved_slots)
+        self.model.load_weights(os.path.join(self.backup_dir, state["weights"]))
         self.model._initial_epoch_from_backup = state["epoch"] + 1
 
     def on_epoch_end(self, epoch, logs=None):
         """Write the new weights file, then switch the state file to it (atomically), then
         drop the previous weights file: a crash at any point leaves a consistent backup."""
-        from ..saving import save_weights
-
         os.makedirs(self.backup_dir, exist_ok=True)
         weights = f"epoch_{epoch}.weights.h5"
-        save_weights(self.model, os.path.join(self.backup_dir, weights),
-                     optimizer=self.model.optimizer)
+        self.model.save_weights(os.path.join(self.backup_dir, weights))
         previous = None
         if os.path.exists(self._state_path):
             with open(self._state_path) as f:

@@ -214,6 +214,45 @@ class Layer:
                              "layer; call it on an input or call build(input_shape) first")
         return int(sum(w.size for w in self.weights))
 
+    # ---- saving: the saveable protocol of nbkeras/saving/walker.py --------------------------
+    def save_own_variables(self, store) -> None:
+        """Write this layer's own variables (not its sublayers') to `store`, a dict-like
+        keyed "0", "1", ...: trainable first, then non-trainable, in creation order (Keras's
+        order). Override it, with `load_own_variables`, to save a different state."""
+        for i, variable in enumerate(self._trainable_variables + self._non_trainable_variables):
+            store[str(i)] = variable
+
+    def load_own_variables(self, store) -> None:
+        """Assign what `save_own_variables` wrote back to this layer's own variables; a
+        different count is a ValueError (Keras's messages)."""
+        own = self._trainable_variables + self._non_trainable_variables
+        if len(store.keys()) != len(own):
+            if not own and not self.built:
+                raise ValueError(f"Layer '{self.name}' was never built and thus it doesn't have "
+                                 f"any variables. However the weights file lists "
+                                 f"{len(store.keys())} variables for this layer. Build it the "
+                                 "way it was built when saved (call it on an input, or call "
+                                 "`build`) before loading.")
+            raise ValueError(f"Layer '{self.name}' expected {len(own)} variables, but received "
+                             f"{len(store.keys())} variables during loading. Expected: "
+                             f"{[v.name for v in own]}")
+        for i, variable in enumerate(own):
+            variable.assign(store[str(i)])
+
+    def _saveable_children(self) -> list[tuple[str, object]]:
+        """What the saving walker visits after this layer's own variables: (name, child)
+        pairs, a child being a layer or a list/tuple/dict of them. The public attributes
+        holding one, sorted by name (a class's `layers` property among them, as Keras's
+        `dir()` lists a model's), then, as `_layers`, any sublayer no attribute holds."""
+        attributes = {k: v for k, v in vars(self).items() if not k.startswith("_")}
+        if isinstance(getattr(type(self), "layers", None), property):
+            attributes["layers"] = self.layers
+        children = [(name, attributes[name]) for name in sorted(attributes)
+                    if isinstance(attributes[name], (Layer, list, tuple, dict))]
+        held = {id(layer) for _, child in children for layer in _layers_in(child)}
+        leftovers = [layer for layer in self._layers if id(layer) not in held]
+        return children + ([("_layers", leftovers)] if leftovers else [])
+
     @property
     def losses(self) -> list:
         """Activity-regularization losses of the last call and the weight regularization
@@ -481,6 +520,15 @@ def _marks_built(build):
         self.built = True
         return result
     return build_and_mark
+
+
+def _layers_in(value):
+    """The layers in `value`: a layer, or a list/tuple/dict nesting them."""
+    if isinstance(value, Layer):
+        yield value
+    elif isinstance(value, (list, tuple, dict)):
+        for item in value.values() if isinstance(value, dict) else value:
+            yield from _layers_in(item)
 
 
 def _unique(variables: list[Variable]) -> list[Variable]:

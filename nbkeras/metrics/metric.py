@@ -101,6 +101,21 @@ class Metric(ABC):
         for variable in self._variables:
             variable.assign(np.zeros(variable.shape))
 
+    def save_own_variables(self, store) -> None:
+        """Write the state variables to `store` as "0", "1", ... (the saveable protocol of
+        nbkeras/saving/walker.py; a model's compiled metrics are not saved, as in Keras)."""
+        for i, variable in enumerate(self._variables):
+            store[str(i)] = variable
+
+    def load_own_variables(self, store) -> None:
+        """Assign what `save_own_variables` wrote; another count is a ValueError."""
+        if len(store.keys()) != len(self._variables):
+            raise ValueError(f"Metric '{self.name}' expected {len(self._variables)} variables, "
+                             f"but received {len(store.keys())} variables during loading. "
+                             f"Expected: {[v.name for v in self._variables]}")
+        for i, variable in enumerate(self._variables):
+            variable.assign(store[str(i)])
+
     def __call__(self, *args, **kwargs) -> Tensor:
         """update_state(*args, **kwargs), then the result."""
         self.update_state(*args, **kwargs)

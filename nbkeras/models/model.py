@@ -69,13 +69,22 @@ class Model(Trainer, Layer):
         save_weights(self, filepath, overwrite=overwrite)
 
     def load_weights(self, filepath, skip_mismatch: bool = False) -> None:
-        """Read a `.weights.h5` file; on any error nothing is changed."""
-        from ..saving import assign_optimizer_variables, load_weights
+        """Read a `.weights.h5` file, and the optimizer's state when the model is compiled and
+        the file has it; on any error nothing is changed."""
+        from ..saving import load_weights
 
-        saved_slots = load_weights(self, filepath, skip_mismatch=skip_mismatch)
-        if saved_slots is not None and getattr(self, "optimizer", None) is not None:
-            self.optimizer.build(self.trainable_weights)
-            assign_optimizer_variables(self.optimizer, saved_slots)
+        load_weights(self, filepath, skip_mismatch=skip_mismatch)
+
+    def _saveable_children(self) -> list[tuple[str, object]]:
+        """As Keras: Sequential and Functional models list `layers` first (a subclassed
+        model has `layers` among its attributes, in name order)."""
+        from .functional import Functional
+        from .sequential import Sequential
+
+        children = super()._saveable_children()
+        if isinstance(self, (Functional, Sequential)):
+            return [("layers", self.layers)] + [c for c in children if c[0] != "layers"]
+        return children
 
     def profile(self, x, y=None, **kwargs) -> list[dict]:
         """Time one training step layer by layer: forward, backward, share, GFLOP/s

@@ -439,6 +439,36 @@ class Optimizer(ABC):
         """t of the update being applied: 1 on the first one."""
         return self._update_count() + 1
 
+    # ---- saving: the saveable protocol of nbkeras/saving/walker.py -------------------------
+
+    def save_own_variables(self, store) -> None:
+        """Keras's optimizer state in `store` ("0", "1", ...): `iterations`, the learning rate
+        when it is a number (Keras keeps it as a floatx variable; a schedule or a callable is
+        not state), then the other `variables` in order."""
+        state: list = list(self._variables)
+        if _is_number(self._learning_rate):
+            state.insert(1, np.asarray(self._learning_rate, nk_config.floatx()))
+        for i, value in enumerate(state):
+            store[str(i)] = value
+
+    def load_own_variables(self, store) -> None:
+        """Read back what `save_own_variables` wrote; another count (an optimizer not built
+        yet, or of another kind) is a ValueError. A saved learning rate that is the current
+        one rounded to the saved precision leaves the current one as it is."""
+        with_rate = _is_number(self._learning_rate)
+        expected = len(self._variables) + with_rate
+        if len(store.keys()) != expected:
+            unbuilt = "" if self.built else (" (it is not built yet: call "
+                                             "`optimizer.build(model.trainable_variables)`)")
+            raise ValueError(f"Optimizer '{self.name}' expected {expected} variables, but "
+                             f"received {len(store.keys())} variables during loading{unbuilt}")
+        values = [store[str(i)] for i in range(expected)]
+        rate = np.asarray(values.pop(1)) if with_rate else None
+        for variable, value in zip(self._variables, values):
+            variable.assign(value)
+        if rate is not None and np.asarray(self._learning_rate, rate.dtype) != rate:
+            self._learning_rate = float(rate)
+
     # ---- config --------------------------------------------------------------------------
 
     def get_config(self) -> dict[str, Any]:

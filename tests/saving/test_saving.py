@@ -7,7 +7,7 @@ import pytest
 
 import nbkeras as nk
 from nbkeras import layers
-from nbkeras.saving import assign_optimizer_variables, load_weights, save_weights
+from nbkeras.saving import load_weights, save_weights
 
 h5py = pytest.importorskip("h5py")
 
@@ -38,20 +38,6 @@ class Tower(nk.Model):
         for block in self.blocks:
             x = block(x)
         return self.out(x)
-
-
-class FakeOptimizer:
-    """What save/load rely on: `variables` (iterations, then slots once built) and `built`."""
-
-    def __init__(self):
-        self.iterations = nk.Variable(0, trainable=False, name="iteration", dtype="int64")
-        self.variables = [self.iterations]
-        self.built = False
-
-    def build(self, var_list):
-        self.variables += [nk.Variable(np.zeros(v.shape, "float32"), trainable=False,
-                                       name=f"{v.name}_momentum") for v in var_list]
-        self.built = True
 
 
 def sequential(units=2, use_bias=True):
@@ -126,8 +112,8 @@ def test_non_trainable_weights_round_trip(tmp_path):
 
 
 def test_layout_is_keras_3(tmp_path):
-    """Groups by class name within each container, nested models nested, own-variable order,
-    no groups for variable-less layers (checked against Keras 3.15 for these models)."""
+    """Groups by class name within each container, nested models nested, own-variable order
+    (checked against Keras 3.15 for these models)."""
     save_weights(nested_functional(), tmp_path / "f.weights.h5")
     assert datasets_in(tmp_path / "f.weights.h5") == {
         "layers/sequential/layers/dense/vars/0": (4, 6),
@@ -367,7 +353,8 @@ def test_without_h5py_names_the_extra(monkeypatch, tmp_path):
 
 # ---- optimizer state ----------------------------------------------------------------------
 def trained_optimizer(model, step=7, seed=0):
-    opt = FakeOptimizer()
+    """SGD with momentum, built on `model`, `step` steps in, random momenta."""
+    opt = nk.optimizers.SGD(0.1, momentum=0.9)
     opt.build(model.trainable_weights)
     rng = np.random.default_rng(seed)
     opt.iterations.assign(step)
@@ -376,39 +363,43 @@ def trained_optimizer(model, step=7, seed=0):
     return opt
 
 
+def state(optimizer):
+    return [v.numpy() for v in optimizer.variables]
+
+
 def test_optimizer_state_round_trip(tmp_path):
+    """Keras's layout: iterations, the learning rate, then the slots."""
     path = tmp_path / "m.weights.h5"
     model = randomize(sequential())
     model.optimizer = trained_optimizer(model)
+    model.optimizer.learning_rate = 0.25
     save_weights(model, path)
     found = datasets_in(path)
-    assert found["optimizer/vars/0"] == ()
-    assert [found[f"optimizer/vars/{i}"] for i in range(1, 5)] == [(4, 3), (3,), (3, 2), (2,)]
+    assert found["optimizer/vars/0"] == found["optimizer/vars/1"] == ()
+    assert [found[f"optimizer/vars/{i}"] for i in range(2, 6)] == [(4, 3), (3,), (3, 2), (2,)]
+    with h5py.File(path, "r") as f:
+        assert f["optimizer/vars/1"].dtype == np.float32
+        assert f["optimizer/vars"].attrs["name"] == model.optimizer.name
 
     fresh = sequential()
-    fresh.optimizer = trained_optimizer(fresh, step=0, seed=1)   # built: same variable count
+    fresh.optimizer = trained_optimizer(fresh, step=0, seed=1)
     assert load_weights(fresh, path) is None
-    assert_same_weights([v.numpy() for v in fresh.optimizer.variables],
-                        [v.numpy() for v in model.optimizer.variables])
+    assert_same_weights(state(fresh.optimizer), state(model.optimizer))
     assert int(fresh.optimizer.iterations.numpy()) == 7
+    assert fresh.optimizer.learning_rate == 0.25
 
 
-def test_optimizer_state_before_slots_exist_is_returned(tmp_path):
+def test_an_unbuilt_optimizer_is_built_then_loaded(tmp_path):
     path = tmp_path / "m.weights.h5"
     model = randomize(sequential())
     saved = trained_optimizer(model)
     save_weights(model, path, optimizer=saved)
     fresh = sequential()
-    opt = FakeOptimizer()                        # unbuilt: only `iterations`
-    arrays = load_weights(fresh, path, optimizer=opt)
+    opt = nk.optimizers.SGD(0.1, momentum=0.9)   # unbuilt: only `iterations`
+    load_weights(fresh, path, optimizer=opt)
+    assert opt.built
     assert_same_weights(fresh.get_weights(), model.get_weights())
-    assert int(opt.iterations.numpy()) == 0      # not assigned yet
-    assert len(arrays) == 5
-    with pytest.raises(ValueError, match="has 1 variables"):
-        assign_optimizer_variables(opt, arrays)
-    opt.build(fresh.trainable_weights)
-    assign_optimizer_variables(opt, arrays)
-    assert_same_weights([v.numpy() for v in opt.variables], [v.numpy() for v in saved.variables])
+    assert_same_weights(state(opt), state(saved))
 
 
 def test_optimizer_shape_mismatch_changes_nothing(tmp_path):
@@ -417,12 +408,30 @@ def test_optimizer_shape_mismatch_changes_nothing(tmp_path):
     save_weights(model, path, optimizer=trained_optimizer(model))
     fresh = randomize(sequential(), seed=9)
     before = fresh.get_weights()
-    wrong = FakeOptimizer()
+    wrong = nk.optimizers.SGD(0.1, momentum=0.9)
     wrong.build(list(reversed(fresh.trainable_weights)))    # same count, shapes out of order
-    with pytest.raises(ValueError, match="optimizer variable 1"):
+    with pytest.raises(ValueError, match=r"SGD.*optimizer/vars.*variable 2 .*shape \(2,\)"):
         load_weights(fresh, path, optimizer=wrong)
     assert_same_weights(fresh.get_weights(), before)
     assert int(wrong.iterations.numpy()) == 0
+
+
+def test_optimizer_of_another_kind_warns_for_the_models_own(tmp_path):
+    """model.load_weights must still load the weights of a model compiled with another
+    optimizer (as Keras, which skips the state); an optimizer passed in must fit."""
+    path = tmp_path / "m.weights.h5"
+    model = randomize(sequential())
+    save_weights(model, path, optimizer=trained_optimizer(model))
+    fresh = sequential()
+    fresh.optimizer = nk.optimizers.Adam()
+    with pytest.warns(UserWarning, match=r"Adam.*optimizer/vars.*skipping"):
+        load_weights(fresh, path)
+    assert_same_weights(fresh.get_weights(), model.get_weights())
+    assert int(fresh.optimizer.iterations.numpy()) == 0
+    before = randomize(fresh, seed=3).get_weights()
+    with pytest.raises(ValueError, match=r"Adam.*has 10 variables.*holds 6"):
+        load_weights(fresh, path, optimizer=nk.optimizers.Adam())
+    assert_same_weights(fresh.get_weights(), before)
 
 
 def test_optimizer_opt_out_and_absent_state(tmp_path):
@@ -433,4 +442,6 @@ def test_optimizer_opt_out_and_absent_state(tmp_path):
     assert not any(name.startswith("optimizer") for name in datasets_in(path))
     assert load_weights(model, path) is None                 # model's own optimizer: optional
     with pytest.raises(ValueError, match="no optimizer state"):
-        load_weights(model, path, optimizer=FakeOptimizer())  # asked for explicitly
+        load_weights(model, path, optimizer=nk.optimizers.SGD())   # asked for explicitly
+    save_weights(model, path)
+    load_weights(sequential(), path)          # state for an optimizer the model lacks: ignored
