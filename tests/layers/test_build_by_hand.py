@@ -113,7 +113,9 @@ NOT_BUILT_FROM_A_SHAPE = {"Layer", "InputLayer", "Lambda",    # no weights; test
                           "AdditiveAttention",
                           # random image layers draw anew at each call (no weights):
                           # tests/layers/test_preprocessing_layers*.py
-                          "RandomCrop", "RandomFlip",
+                          "RandomCrop", "RandomFlip", "RandomRotation", "RandomZoom",
+                          "RandomTranslation", "RandomShear", "RandomContrast",
+                          "RandomBrightness",
                           # an integer count weight: test_preprocessing_layers.py builds it
                           "Normalization"}
 

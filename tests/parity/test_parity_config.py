@@ -49,6 +49,10 @@ REQUIRED = {
     "CenterCrop": {"height": 2, "width": 3}, "Normalization": {},
     "RandomCrop": {"height": 2, "width": 3, "seed": 1}, "RandomFlip": {"seed": 1},
     "Rescaling": {"scale": 0.5}, "Resizing": {"height": 2, "width": 3},
+    "RandomBrightness": {"factor": 0.2, "seed": 1}, "RandomContrast": {"factor": 0.2, "seed": 1},
+    "RandomRotation": {"factor": 0.2, "seed": 1}, "RandomShear": {"x_factor": 0.2, "seed": 1},
+    "RandomTranslation": {"height_factor": 0.2, "width_factor": 0.1, "seed": 1},
+    "RandomZoom": {"height_factor": 0.2, "seed": 1},
 }
 
 # Layers added in the sequences-and-attention work: each one's own test file compares its

@@ -1,12 +1,19 @@
 """BaseImagePreprocessingLayer: what the image layers share. Images are a batch (N, H, W, C)
 or one image (H, W, C) (channels_first: (N, C, H, W) or (C, H, W)), cast to the layer's
 dtype. As in Keras, a layer called directly (not inside a model's call) is in training, so
-`RandomFlip()(x)` flips; `predict` and `training=False` give the inference behaviour."""
+`RandomFlip()(x)` flips; `predict` and `training=False` give the inference behaviour.
+
+A random layer splits its call as Keras's does: `get_random_transformation(images,
+training)` draws the parameters (a dict of numpy arrays under Keras's keys, or None), and
+`transform_images(images, transformation, training)` applies them, so a test or a user can
+replay a draw."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .... import config, ops
+import numpy as np
+
+from .... import config, ops, random
 from ....core.keras_tensor import KerasTensor
 from ....tree import leaves
 from ...layer import Layer, _training_context, require
@@ -18,6 +25,8 @@ class BaseImagePreprocessingLayer(Layer):
     `_check_data_format` (and `_set_factor` when they take a factor) in `__post_init__`."""
 
     _FACTOR_BOUNDS = (-1.0, 1.0)
+    _FILL_MODES = ("reflect", "wrap", "constant", "nearest")
+    _INTERPOLATIONS = ("nearest", "bilinear")
 
     def __call__(self, inputs, *args, training=None, **kwargs):
         eager = not any(isinstance(x, KerasTensor) for x in leaves(inputs))
@@ -45,6 +54,29 @@ class BaseImagePreprocessingLayer(Layer):
             pair = (max(-abs(float(value)), low), abs(float(value)))
         setattr(self, name, pair)
 
+    def call(self, inputs, training=True):
+        images = self._images(inputs)
+        return self.transform_images(images, self.get_random_transformation(images, training),
+                                     training)
+
+    def _check_resampling(self) -> None:
+        """fill_mode and interpolation of the layers that resample through a transform."""
+        require(self, "fill_mode", self.fill_mode in self._FILL_MODES,
+                f"one of {self._FILL_MODES}")
+        require(self, "interpolation", self.interpolation in self._INTERPOLATIONS,
+                f"one of {self._INTERPOLATIONS}")
+
+    def _resample(self, images, matrices: np.ndarray):
+        """images through `ops.image.affine_transform` with matrices (N, 8) (output pixel ->
+        input pixel, Keras's layout), with the layer's interpolation and fill."""
+        transform = ops.convert_to_tensor(matrices.astype(self.dtype))
+        return ops.image.affine_transform(images, transform, self.interpolation, self.fill_mode,
+                                          self.fill_value, self.data_format)
+
+    def _uniform(self, shape, low: float, high: float) -> np.ndarray:
+        """float64 numpy draws U[low, high) of `shape` from the layer's seed stream."""
+        return np.asarray(random.uniform(shape, low, high, "float64", self.seed_generator))
+
     def _images(self, inputs):
         """inputs cast to the layer's dtype, after checking they are one image or a batch."""
         if len(inputs.shape) not in (3, 4):
@@ -63,6 +95,23 @@ class BaseImagePreprocessingLayer(Layer):
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)
+
+
+def factor_pair(layer: Layer, name: str, low: float, high: float,
+                low_open: bool = False) -> tuple[float, float]:
+    """`layer.<name>`: a number f (-> (-|f|, |f|)) or two numbers (sorted), each in [low,
+    high] ((low, high] with low_open), as the (lower, upper) pair of Keras's draws."""
+    value = getattr(layer, name)
+    pair = isinstance(value, (list, tuple))
+    values = tuple(value) if pair else (value,)
+
+    def in_range(v) -> bool:
+        return _is_number(v) and (low < v if low_open else low <= v) and v <= high
+    require(layer, name, (len(values) == 2 or not pair) and all(map(in_range, values)),
+            f"a number or a pair of numbers in {'(' if low_open else '['}{low}, {high}]")
+    if pair:
+        return tuple(sorted(float(v) for v in values))
+    return (-abs(float(value)), abs(float(value)))
 
 
 def _is_number(value) -> bool:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .... import ops, random
+from .... import ops
 from ....core.random import SeedGenerator
 from ...layer import require
 from .base_image_preprocessing_layer import BaseImagePreprocessingLayer
@@ -28,14 +28,18 @@ class RandomFlip(BaseImagePreprocessingLayer):
         self._check_data_format()
         self.seed_generator = SeedGenerator(self.seed)
 
-    def call(self, inputs, training=True):
-        images = self._images(inputs)
+    def get_random_transformation(self, images, training=True, seed=None):
+        """{"flips": bool (N, 1, 1, 1) ((1, 1, 1) for one image)}, or None in inference."""
         if not training:
+            return None
+        shape = (self._batch_size(images), 1, 1, 1)[4 - len(images.shape):]
+        return {"flips": self._uniform(shape, 0.0, 1.0) <= 0.5}
+
+    def transform_images(self, images, transformation, training=True):
+        if not training or transformation is None:
             return images
-        rank = len(images.shape)
-        shape = (self._batch_size(images), 1, 1, 1)[4 - rank:]
-        flips = random.uniform(shape, dtype="float32", seed=self.seed_generator) <= 0.5
-        h_axis, w_axis = self._spatial_axes(rank)
+        flips = ops.convert_to_tensor(transformation["flips"])
+        h_axis, w_axis = self._spatial_axes(len(images.shape))
         axes = {"horizontal": (w_axis,), "vertical": (h_axis,),
                 "horizontal_and_vertical": (w_axis, h_axis)}[self.mode]
         for axis in axes:
