@@ -445,16 +445,19 @@ class Optimizer(ABC):
         """Keras's optimizer state in `store` ("0", "1", ...): `iterations`, the learning rate
         when it is a number (Keras keeps it as a floatx variable; a schedule or a callable is
         not state), then the other `variables` in order."""
-        state: list = list(self._variables)
+        state = list(self._variables)
         if _is_number(self._learning_rate):
-            state.insert(1, np.asarray(self._learning_rate, nk_config.floatx()))
+            with device("cpu"):
+                state.insert(1, Variable(self._learning_rate, trainable=False,
+                                         name="learning_rate", dtype=nk_config.floatx()))
         for i, value in enumerate(state):
             store[str(i)] = value
 
     def load_own_variables(self, store) -> None:
         """Read back what `save_own_variables` wrote; another count (an optimizer not built
-        yet, or of another kind) is a ValueError. A saved learning rate that is the current
-        one rounded to the saved precision leaves the current one as it is."""
+        yet, one of another kind, or a file nbkeras wrote before it saved the learning rate)
+        is a ValueError. A saved learning rate that is the current one rounded to the saved
+        precision leaves the current one as it is."""
         with_rate = _is_number(self._learning_rate)
         expected = len(self._variables) + with_rate
         if len(store.keys()) != expected:

@@ -219,7 +219,13 @@ def _assign_all(plan, source: str) -> None:
         try:
             entry.saveable.load_own_variables(store)
         except Exception as error:
+            stuck = []
             for loaded, state in reversed(done):
-                loaded.saveable.load_own_variables(state)
+                try:
+                    loaded.saveable.load_own_variables(state)
+                except Exception:   # restore the others, then say which could not be
+                    stuck.append(describe(loaded.saveable))
+            outcome = ("Nothing was changed." if not stuck else
+                       f"The others were restored, but {stuck} could not be.")
             raise ValueError(f"Cannot load {source} into {describe(entry.saveable)} (at "
-                             f"'{entry.path}'): {error}. Nothing was changed.") from error
+                             f"'{entry.path}'): {error}. {outcome}") from error
