@@ -3,6 +3,8 @@ from . import (activations, callbacks, config, constraints, datasets, initialize
                layers, losses, metrics, ops, optimizers, random, regularizers, saving, utils)
 from .core.device import device  # noqa: F401
 from .core.keras_tensor import KerasTensor  # noqa: F401
+from .core.stateless_scope import StatelessScope  # noqa: F401
+from .core.symbolic_scope import SymbolicScope  # noqa: F401
 from .core.tape import GradientTape  # noqa: F401
 from .core.tensor import Tensor, Variable  # noqa: F401
 from .layers import Input, InputLayer  # noqa: F401

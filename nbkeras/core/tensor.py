@@ -6,6 +6,7 @@ import numpy as np
 from .device import canonical, current_device, kernels_for
 from .dtype import standardize_dtype
 from .operators import TensorOperators
+from .stateless_scope import get_stateless_scope
 
 
 _DTYPE_NAMES: dict = {}
@@ -82,10 +83,12 @@ class Variable(Tensor):
     current device (`nk.device`).
 
     `assign` writes in place, so every holder of the Variable sees the new value.
-    `path` is set by the owning layer ("dense/kernel").
+    `path` is set by the owning layer ("dense/kernel"). Inside a `StatelessScope`, `data`
+    is the scope's value of the Variable (when it has one) and `assign` records the new value
+    in the scope instead.
     """
 
-    __slots__ = ("name", "path", "trainable", "constraint", "regularizer")
+    __slots__ = ("_data", "name", "path", "trainable", "constraint", "regularizer")
 
     def __init__(self, initial_value, trainable: bool = True, name: str = "variable",
                  dtype=None, constraint=None, regularizer=None):
@@ -103,6 +106,20 @@ class Variable(Tensor):
         self.regularizer = regularizer
 
     @property
+    def data(self):
+        """The array of the value: the StatelessScope's, if one is active and maps it."""
+        scope = get_stateless_scope()
+        if scope is not None:
+            value = scope.get_current_value(self)
+            if value is not None:
+                return value.data
+        return self._data
+
+    @data.setter
+    def data(self, array) -> None:
+        self._data = array
+
+    @property
     def value(self) -> Tensor:
         return Tensor(self.data)
 
@@ -110,12 +127,17 @@ class Variable(Tensor):
         return self.data.copy_to_host() if on_device(self.data) else self.data.copy()
 
     def assign(self, value) -> "Variable":
-        """Write `value` (an array or Tensor of this shape, on any device) into the Variable."""
+        """Write `value` (an array or Tensor of this shape, on any device) into the Variable
+        (inside a StatelessScope: record it there)."""
         source = value.data if isinstance(value, Tensor) else value
         shape = tuple(np.shape(source)) if not on_device(source) else tuple(source.shape)
-        if shape != self.data.shape:
-            raise ValueError(f"Variable '{self.path}': assign expects shape {self.data.shape}; "
+        if shape != self._data.shape:
+            raise ValueError(f"Variable '{self.path}': assign expects shape {self._data.shape}; "
                              f"received shape {shape}")
+        scope = get_stateless_scope()
+        if scope is not None:
+            scope.add_update((self, self._scoped_copy(source)))
+            return self
         if not on_device(self.data):
             self.data[...] = source.copy_to_host() if on_device(source) else np.asarray(source)
         elif on_device(source) and source.dtype == self.data.dtype:
@@ -124,6 +146,13 @@ class Variable(Tensor):
             host = source.copy_to_host() if on_device(source) else np.asarray(source)
             self.data.copy_to_device(np.ascontiguousarray(host, dtype=self.data.dtype))
         return self
+
+    def _scoped_copy(self, source) -> Tensor:
+        """`source` as a new Tensor of this Variable's dtype on its device (an update a
+        StatelessScope records)."""
+        host = np.array(source.copy_to_host() if on_device(source) else source,
+                        dtype=self._data.dtype)
+        return Tensor(host if not on_device(self._data) else kernels_for(self.device).asarray(host))
 
     def move_to(self, device: str) -> None:
         """Put the value on `device` ("cpu", "cuda"); the Variable stays the same object, so

@@ -70,6 +70,8 @@ from .rnn.gru import GRU, GRUCell  # noqa: F401
 from .core.wrapper import Wrapper  # noqa: F401
 from .rnn.time_distributed import TimeDistributed  # noqa: F401
 from .rnn.bidirectional import Bidirectional  # noqa: F401
-from .preprocessing import (CenterCrop, Normalization, RandomBrightness,  # noqa: F401
-                            RandomContrast, RandomCrop, RandomFlip, RandomRotation, RandomShear,
-                            RandomTranslation, RandomZoom, Rescaling, Resizing)
+from .preprocessing import (AutoContrast, CenterCrop, CutMix, MixUp,  # noqa: F401
+                            Normalization, RandomBrightness, RandomContrast, RandomCrop,
+                            RandomErasing, RandomFlip, RandomGaussianBlur, RandomGrayscale,
+                            RandomRotation, RandomShear, RandomTranslation, RandomZoom,
+                            Rescaling, Resizing, Solarization)

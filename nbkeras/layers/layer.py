@@ -22,6 +22,8 @@ from ..core.device import canonical, current_device, device, scoped_device
 from ..core.dtype import is_float, standardize_dtype
 from ..core.keras_tensor import KerasTensor
 from ..core.node import Node
+from ..core.stateless_scope import StatelessScope, get_stateless_scope
+from ..core.symbolic_scope import SymbolicScope
 from ..tree import leaves as flatten, map_leaves as map_structure, pack_like
 from ..core.tensor import Tensor, Variable
 from ..ops import cast, convert_to_tensor, divide
@@ -256,14 +258,54 @@ class Layer:
     @property
     def losses(self) -> list:
         """Activity-regularization losses of the last call and the weight regularization
-        terms (computed now, so a GradientTape sees them)."""
-        own = list(self._activity_losses) + [v.regularizer(v) for v in
-                                             self._trainable_variables + self._non_trainable_variables
-                                             if v.regularizer is not None]
+        terms (computed now, so a GradientTape sees them). Inside a StatelessScope, the losses
+        added in the scope (with `collect_losses`) and the regularization of the scope's
+        values."""
+        scope = get_stateless_scope()
+        added = self._activity_losses if scope is None else scope.losses_of(self)
+        own = list(added) + [v.regularizer(v) for v in
+                             self._trainable_variables + self._non_trainable_variables
+                             if v.regularizer is not None]
         return own + [loss for layer in self._layers for loss in layer.losses]
 
     def add_loss(self, loss) -> None:
-        self._activity_losses.append(loss)
+        """Add a loss (a scalar Tensor) of this call; inside a StatelessScope it goes to the
+        scope, which keeps it when it collects losses."""
+        scope = get_stateless_scope()
+        if scope is None:
+            self._activity_losses.append(loss)
+        elif scope.collect_losses:
+            scope.add_loss(loss, self)
+
+    def stateless_call(self, trainable_variables, non_trainable_variables, *args,
+                       return_losses: bool = False, **kwargs):
+        """`call(*args, **kwargs)` with the weights taking the given values (lists in
+        `trainable_variables` / `non_trainable_variables` order), changing no Variable, as
+        Keras. Returns `(outputs, non_trainable_variables)` (their values after the call, e.g.
+        updated BatchNormalization statistics), plus the call's losses with `return_losses`."""
+        name = type(self).__name__
+        if not self.built:
+            raise ValueError(f"To call stateless_call, {name} must be built (i.e. its "
+                             "variables must have been already created). You can build it by "
+                             "calling it on some data.")
+        for argument, given, own in (
+                ("trainable_variables", trainable_variables, self.trainable_variables),
+                ("non_trainable_variables", non_trainable_variables,
+                 self.non_trainable_variables)):
+            if len(given) != len(own):
+                raise ValueError(f"Argument `{argument}` must be a list of tensors "
+                                 f"corresponding 1:1 to {name}().{argument}. Received list "
+                                 f"with length {len(given)}, but expected {len(own)} "
+                                 "variables.")
+        mapping = (list(zip(self.trainable_variables, trainable_variables))
+                   + list(zip(self.non_trainable_variables, non_trainable_variables)))
+        with StatelessScope(state_mapping=mapping, collect_losses=return_losses) as scope:
+            outputs = self.call(*args, **kwargs)
+            losses = self.losses if return_losses else None
+        non_trainable = [scope.get_current_value(v) for v in self.non_trainable_variables]
+        if return_losses:
+            return outputs, non_trainable, losses
+        return outputs, non_trainable
 
     # ---- config ---------------------------------------------------------------------------
     def get_config(self) -> dict:
@@ -425,14 +467,15 @@ class Layer:
             if key != "mask" and any(isinstance(x, (np.ndarray, Tensor)) for x in flatten(value)):
                 kwargs[key] = map_structure(self._convert_input, value)
         self._maybe_build(inputs, kwargs)
-        self._activity_losses = []
+        if get_stateless_scope() is None:      # a stateless call keeps the last call's losses
+            self._activity_losses = []
         previous_mask = self._pass_mask(inputs, kwargs)
         outputs = self._call_with_context(inputs, kwargs)
         self._set_output_masks(inputs, outputs, previous_mask)
         activity_regularizer = regularizers.get(getattr(self, "activity_regularizer", None))
         if activity_regularizer is not None:   # per sample, as Keras 3: over the batch size
-            self._activity_losses += [_per_sample(activity_regularizer(y), y)
-                                      for y in flatten(outputs)]
+            for y in flatten(outputs):
+                self.add_loss(_per_sample(activity_regularizer(y), y))
         return outputs
 
     def _convert_input(self, x):
@@ -465,7 +508,8 @@ class Layer:
     def _call_symbolic(self, inputs, kwargs):
         try:
             self._maybe_build(inputs, kwargs)
-            outputs = self._symbolic_call(inputs, **dict(kwargs))
+            with SymbolicScope():
+                outputs = self._symbolic_call(inputs, **dict(kwargs))
         except (ValueError, TypeError) as error:
             raise ValueError(_flow_error(self, inputs, error)) from error
         specs = [t.spec for t in flatten(outputs)]

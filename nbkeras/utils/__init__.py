@@ -10,6 +10,8 @@ from .data_utils import (is_keras_tensor, pack_x_y_sample_weight,  # noqa: F401
                          standardize_dtype, unpack_x_y_sample_weight)
 from .dataset_utils import split_dataset, timeseries_dataset_from_array  # noqa: F401
 from .file_utils import get_file  # noqa: F401
+from .image_dataset import image_dataset_from_directory  # noqa: F401
+from .image_utils import array_to_img, img_to_array, load_img, save_img  # noqa: F401
 from .progbar import Progbar  # noqa: F401
 from .py_dataset import PyDataset, Sequence  # noqa: F401
 from .sequence_utils import pad_sequences  # noqa: F401
