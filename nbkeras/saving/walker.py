@@ -144,9 +144,9 @@ def load_tree(entries: list[Entry], reader: Reader, *, skip_mismatch: bool = Fal
     ValueError naming the file, the saveable and the entry, or, with `skip_mismatch` or for
     a path in `optional`, a warning, and the saveable keeps its state. State in the file at
     a location no entry has is a ValueError too (a warning with `skip_mismatch`), except
-    under the paths in `ignore`.
+    under the paths in `ignore` (e.g. "optimizer": the state of an optimizer not loaded).
     """
-    optional, ignore = set(optional), [reader.location(path) for path in ignore]
+    optional, ignore = set(optional), list(ignore)
     checked: list[tuple[Entry, ArrayStore]] = []
     for entry in entries:
         snapshot = ArrayStore()
@@ -200,7 +200,7 @@ def _check_no_extra_state(entries, reader: Reader, skip_mismatch: bool, ignore) 
     otherwise half-apply."""
     known = {reader.location(entry.path) for entry in entries}
     extra = sorted(location for location in reader.stored_locations() - known
-                   if not any(location == p or location.startswith(f"{p}/") for p in ignore))
+                   if not any(location.startswith(f"{path}/") for path in ignore))
     if not extra:
         return
     message = (f"{reader.source} holds weights at {extra} that {describe(entries[0].saveable)} "

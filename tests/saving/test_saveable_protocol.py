@@ -492,3 +492,20 @@ def test_nbkeras_file_restores_the_optimizer_in_keras(tmp_path):
     ours.train_on_batch(*batch)
     for a, b in zip(ours.get_weights(), theirs.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_keras_optimizer_subtree_is_ignored_without_an_optimizer(tmp_path):
+    """A Keras LossScaleOptimizer also writes `optimizer/inner_optimizer/vars`: a model
+    loading only weights ignores the whole optimizer subtree."""
+    keras = pytest.importorskip("keras")
+    theirs = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="relu"),
+                               keras.layers.Flatten(), keras.layers.Dense(2)])
+    theirs.compile(optimizer=keras.optimizers.LossScaleOptimizer(keras.optimizers.SGD(0.1)),
+                   loss="mse")
+    theirs.fit(X, Y, epochs=1, verbose=0)
+    path = tmp_path / "keras.weights.h5"
+    theirs.save_weights(str(path))
+    assert "optimizer/inner_optimizer/vars/0" in datasets_in(path)
+    ours = dense_model()
+    load_weights(ours, path)
+    same(ours.get_weights(), theirs.get_weights())
