@@ -13,6 +13,7 @@ CASES = {
     "Activation": (dict(activation="tanh"), (2, 3)),
     "ActivityRegularization": (dict(l1=0.1), (2, 3)),
     "Add": ({}, [(2, 3), (2, 3)]),
+    "AutoContrast": ({}, (2, 4, 5, 3)),
     "AlphaDropout": (dict(rate=0.2), (2, 3)),
     "Average": ({}, [(2, 3), (2, 3)]),
     "AveragePooling1D": (dict(pool_size=2), (2, 6, 3)),
@@ -115,7 +116,8 @@ NOT_BUILT_FROM_A_SHAPE = {"Layer", "InputLayer", "Lambda",    # no weights; test
                           # tests/layers/test_preprocessing_layers*.py
                           "RandomCrop", "RandomFlip", "RandomRotation", "RandomZoom",
                           "RandomTranslation", "RandomShear", "RandomContrast",
-                          "RandomBrightness",
+                          "RandomBrightness", "RandomGrayscale", "RandomErasing",
+                          "RandomGaussianBlur", "Solarization", "MixUp", "CutMix",
                           # an integer count weight: test_preprocessing_layers.py builds it
                           "Normalization"}
 

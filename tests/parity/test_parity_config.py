@@ -53,6 +53,9 @@ REQUIRED = {
     "RandomRotation": {"factor": 0.2, "seed": 1}, "RandomShear": {"x_factor": 0.2, "seed": 1},
     "RandomTranslation": {"height_factor": 0.2, "width_factor": 0.1, "seed": 1},
     "RandomZoom": {"height_factor": 0.2, "seed": 1},
+    "AutoContrast": {}, "CutMix": {"seed": 1}, "MixUp": {"seed": 1},
+    "RandomErasing": {"seed": 1}, "RandomGaussianBlur": {"seed": 1},
+    "RandomGrayscale": {"seed": 1}, "Solarization": {"addition_factor": 0.2, "seed": 1},
 }
 
 # Layers added in the sequences-and-attention work: each one's own test file compares its

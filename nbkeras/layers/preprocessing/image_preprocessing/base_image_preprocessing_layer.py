@@ -55,9 +55,29 @@ class BaseImagePreprocessingLayer(Layer):
         setattr(self, name, pair)
 
     def call(self, inputs, training=True):
-        images = self._images(inputs)
-        return self.transform_images(images, self.get_random_transformation(images, training),
-                                     training)
+        """images -> transformed images; a dict {"images": ..., "labels": ...} (Keras's data
+        dict) -> the same dict with both transformed by one draw."""
+        if not isinstance(inputs, dict):
+            images = self._images(inputs)
+            return self.transform_images(images, self.get_random_transformation(images, training),
+                                         training)
+        unknown = set(inputs) - {"images", "labels"}
+        if unknown or "images" not in inputs:
+            raise ValueError(f"{type(self).__name__} '{self.name}': a dict input needs "
+                             f"'images' and may have 'labels' (bounding boxes and "
+                             f"segmentation masks are not supported); received keys "
+                             f"{sorted(inputs)}")
+        data = dict(inputs)
+        images = self._images(data["images"])
+        transformation = self.get_random_transformation(images, training)
+        data["images"] = self.transform_images(images, transformation, training)
+        if "labels" in data:
+            data["labels"] = self.transform_labels(data["labels"], transformation, training)
+        return data
+
+    def transform_labels(self, labels, transformation, training=True):
+        """Labels as they are: only the mixing layers (MixUp, CutMix) change them."""
+        return labels
 
     def _check_resampling(self) -> None:
         """fill_mode and interpolation of the layers that resample through a transform."""

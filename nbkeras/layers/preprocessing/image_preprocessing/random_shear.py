@@ -15,8 +15,8 @@ class RandomShear(BaseImagePreprocessingLayer):
     about the origin (the top-left pixel), as Keras: output pixel (x, y) reads input
     (x + sx y, sy x + y), with sx drawn uniformly in x_factor's pair and sy in y_factor's
     (a factor f in [0, 1] is the pair (-f, f); a pair has values in [-1, 1]), both negated
-    for an image whose coin u > 0.5. Resampled by `ops.image.affine_transform`. Identity in inference. Same
-    shape; differentiable in the images."""
+    for an image whose coin u > 0.5. Resampled by `ops.image.affine_transform`. Identity in
+    inference. Same shape; differentiable in the images."""
 
     x_factor: float | tuple = 0.0
     y_factor: float | tuple = 0.0
