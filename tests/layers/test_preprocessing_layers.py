@@ -254,6 +254,23 @@ def test_normalization_adapt_and_weights_like_keras():
             == keras.layers.Normalization(**given).get_config()["mean"])
 
 
+def test_normalization_weights_files_move_between_keras_and_nbkeras(tmp_path):
+    keras = pytest.importorskip("keras")
+    x = np.random.default_rng(13).normal(2.0, 3.0, (8, 3)).astype("float32")
+    theirs = keras.Sequential([keras.Input((3,)), keras.layers.Normalization()])
+    theirs.layers[-1].adapt(x)
+    theirs.save_weights(tmp_path / "keras.weights.h5")
+    ours = nk.Sequential([layers.Input((3,)), layers.Normalization()])
+    ours.load_weights(tmp_path / "keras.weights.h5")
+    np.testing.assert_allclose(np.asarray(ours(x)), np.asarray(theirs(x)), rtol=1e-5,
+                               atol=1e-6)
+    ours.layers[-1].adapt(x[:4])
+    ours.save_weights(tmp_path / "ours.weights.h5")
+    theirs.load_weights(tmp_path / "ours.weights.h5")
+    np.testing.assert_allclose(np.asarray(theirs(x)), np.asarray(ours(x)), rtol=1e-5,
+                               atol=1e-6)
+
+
 def test_normalization_built_by_hand_keeps_weights_set_before_its_call():
     layer = layers.Normalization(axis=(1, 2), dtype="float64")
     layer.build((None, 3, 4))
