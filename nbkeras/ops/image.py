@@ -631,7 +631,18 @@ def scale_and_translate(images, output_shape, scale, translation, spatial_dims, 
 
 
 _RESIZE_METHODS = {"bilinear": "linear", "bicubic": "cubic", "lanczos3": "lanczos3",
-                   "lanczos5": "lanczos5", "nearest": None}
+                   "lanczos5": "lanczos5", "nearest": None, "area": None}
+
+
+def _area_weights(size_in: int, size_out: int) -> np.ndarray:
+    """(size_in, size_out) float64: output cell j covers the input span [j s, (j + 1) s),
+    s = size_in / size_out, and averages the input cells by their overlap with it (the
+    "area" resize of TensorFlow, which Keras's TF backend offers)."""
+    scale = size_in / size_out
+    starts = np.arange(size_out) * scale
+    cells = np.arange(size_in)[:, None]
+    overlap = np.minimum(cells + 1.0, starts + scale) - np.maximum(cells, starts)
+    return np.maximum(overlap, 0.0) / scale
 
 
 def resize(images, size, interpolation="bilinear", antialias=False, crop_to_aspect_ratio=False,
@@ -640,8 +651,10 @@ def resize(images, size, interpolation="bilinear", antialias=False, crop_to_aspe
     size (height, width), first cropped (centred) or padded with fill_value (both sides by the
     same amount, as Keras) to the target's aspect ratio if asked. "nearest" takes the input
     cell floor((i + 0.5) * in / out); "bilinear" without antialiasing (or when enlarging) is
-    the half-pixel kernel of ops/resize.py; otherwise scale_and_translate's kernels, widened
-    by antialias when shrinking, as jax.image.resize."""
+    the half-pixel kernel of ops/resize.py; "area" averages the input cells under each
+    output cell by their overlap (TensorFlow's, beyond Keras's JAX backend); otherwise
+    scale_and_translate's kernels, widened by antialias when shrinking, as
+    jax.image.resize."""
     _choice("resize", "interpolation", interpolation, _RESIZE_METHODS)
     _choice("resize", "fill_mode", fill_mode, ("constant",))
     if crop_to_aspect_ratio and pad_to_aspect_ratio:
@@ -668,6 +681,12 @@ def resize(images, size, interpolation="bilinear", antialias=False, crop_to_aspe
             x = ops.pad(x, ((0, 0), (top, top), (left, left), (0, 0)),
                         constant_values=fill_value)
         rows, columns = x.shape[1], x.shape[2]
+        if interpolation == "area":
+            for axis, size in ((1, height), (2, width)):
+                weights = ops.convert_to_tensor(_area_weights(x.shape[axis], size).astype(
+                    x.dtype if is_float(x.dtype) else config.floatx()))
+                x = ops.moveaxis(ops.tensordot(x, weights, axes=([axis], [0])), -1, axis)
+            return x
         if interpolation == "nearest":
             pick_rows = np.floor((np.arange(height) + 0.5) * rows / height).astype(np.int64)
             pick_columns = np.floor((np.arange(width) + 0.5) * columns / width).astype(np.int64)

@@ -91,6 +91,35 @@ def test_resizing_matches_references_and_gradients(height, width, seed):
     np.testing.assert_array_equal(np.asarray(nearest), _nearest_reference(x, height, width))
 
 
+def _area_reference(x, height, width):
+    """Each output cell the mean of the input over its box, cells weighed by overlap."""
+    n, h, w, c = x.shape
+    sh, sw = h / height, w / width
+    out = np.zeros((n, height, width, c))
+    for i in range(height):
+        for j in range(width):
+            for r in range(h):
+                for s in range(w):
+                    area = (max(0.0, min(r + 1, (i + 1) * sh) - max(r, i * sh))
+                            * max(0.0, min(s + 1, (j + 1) * sw) - max(s, j * sw)))
+                    out[:, i, j] += area * x[:, r, s]
+    return out / (sh * sw)
+
+
+@settings(max_examples=8)
+@given(height=st.integers(1, 9), width=st.integers(1, 9), seed=st.integers(0, 2**31))
+def test_resizing_area_averages_the_cells_under_each_output_cell(height, width, seed):
+    """"area" is TensorFlow's (Keras's TF backend); Keras's JAX backend has none."""
+    x = _images(np.random.default_rng(seed), (2, 5, 6, 2))
+    y = layer_test(layers.Resizing, {"height": height, "width": width,
+                                     "interpolation": "area"}, input_data=x)
+    np.testing.assert_allclose(np.asarray(y), _area_reference(x, height, width), rtol=1e-10,
+                               atol=1e-12)
+    cf = layers.Resizing(height, width, "area", data_format="channels_first", dtype="float64")
+    np.testing.assert_allclose(np.asarray(cf(_channels_first(x[0]))),
+                               _channels_first(np.asarray(y)[0]), rtol=1e-12, atol=1e-12)
+
+
 @pytest.mark.parametrize("interpolation", ["bilinear", "nearest", "bicubic", "lanczos3",
                                            "lanczos5"])
 @pytest.mark.parametrize("aspect", [{}, {"crop_to_aspect_ratio": True},

@@ -12,13 +12,13 @@ from ....ops import image
 from ...layer import require
 from .base_image_preprocessing_layer import BaseImagePreprocessingLayer
 
-INTERPOLATIONS = ("bilinear", "nearest", "bicubic", "lanczos3", "lanczos5")
+INTERPOLATIONS = ("bilinear", "nearest", "bicubic", "lanczos3", "lanczos5", "area")
 
 
 @dataclass(eq=False)
 class Resizing(BaseImagePreprocessingLayer):
     """(N, H, W, C) -> (N, height, width, C) (or one image; channels_first alike) by
-    `ops.image.resize`, in training and inference. Float inputs give the layer's dtype;
+    `ops.image.resize`, in training and inference ("area" as Keras's TensorFlow backend). Float inputs give the layer's dtype;
     integer inputs keep their dtype (rounded half to even and clipped to its range, as
     Keras). Differentiable in float inputs."""
 
