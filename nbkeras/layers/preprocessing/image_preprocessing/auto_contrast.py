@@ -26,7 +26,7 @@ class AutoContrast(BaseImagePreprocessingLayer):
         self.value_range = sorted(self.value_range)
         self._check_data_format()
 
-    def get_random_transformation(self, images, training=True, seed=None):
+    def get_random_transformation(self, images, training=True):
         return None
 
     def transform_images(self, images, transformation=None, training=True):

@@ -34,7 +34,7 @@ class CutMix(BaseImagePreprocessingLayer):
         self._check_data_format()
         self.seed_generator = SeedGenerator(self.seed)
 
-    def get_random_transformation(self, images, training=True, seed=None):
+    def get_random_transformation(self, images, training=True):
         """{"permutation_order": int (N,), "batch_masks": bool (N, H, W, 1) (channels_first
         (N, 1, H, W)), "mix_weight": (N,)}, or None in inference and for one image."""
         if not training or len(images.shape) == 3:

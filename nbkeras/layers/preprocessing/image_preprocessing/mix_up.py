@@ -36,7 +36,7 @@ class MixUp(BaseImagePreprocessingLayer):
         self._check_data_format()
         self.seed_generator = SeedGenerator(self.seed)
 
-    def get_random_transformation(self, images, training=True, seed=None):
+    def get_random_transformation(self, images, training=True):
         """{"mix_weight": (N,), "permutation_order": int (N,)}, or None in inference."""
         if not training:
             return None

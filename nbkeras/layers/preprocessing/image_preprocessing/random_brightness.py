@@ -29,7 +29,7 @@ class RandomBrightness(BaseImagePreprocessingLayer):
         self._check_data_format()
         self.seed_generator = SeedGenerator(self.seed)
 
-    def get_random_transformation(self, images, training=True, seed=None):
+    def get_random_transformation(self, images, training=True):
         """{"rgb_delta": (N, 1, 1, 1) ((1, 1, 1) for one image)}, or None in inference."""
         if not training:
             return None

@@ -39,7 +39,7 @@ class RandomContrast(BaseImagePreprocessingLayer):
         self._check_data_format()
         self.seed_generator = SeedGenerator(self.seed)
 
-    def get_random_transformation(self, images, training=True, seed=None):
+    def get_random_transformation(self, images, training=True):
         """{"contrast_factor": (N, 1, 1, 1) ((1, 1, 1) for one image)}, or None in
         inference."""
         if not training:

@@ -64,7 +64,7 @@ class RandomErasing(BaseImagePreprocessingLayer):
         self._check_data_format()
         self.seed_generator = SeedGenerator(self.seed)
 
-    def get_random_transformation(self, images, training=True, seed=None):
+    def get_random_transformation(self, images, training=True):
         """{"apply_erasing": bool (N,), "batch_masks": bool (N, H, W, 1), "fill_value":
         (N, H, W, C) or a broadcastable constant} (channels_first alike), or None in
         inference; one image draws as a batch of one."""

@@ -44,7 +44,7 @@ class RandomGaussianBlur(BaseImagePreprocessingLayer):
         self._check_data_format()
         self.seed_generator = SeedGenerator(self.seed)
 
-    def get_random_transformation(self, images, training=True, seed=None):
+    def get_random_transformation(self, images, training=True):
         """{"should_apply_blur": bool (N,), "blur_factor": (2,) sigmas}, or None in
         inference."""
         if not training:

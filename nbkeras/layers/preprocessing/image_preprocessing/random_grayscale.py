@@ -27,7 +27,7 @@ class RandomGrayscale(BaseImagePreprocessingLayer):
         self._check_data_format()
         self.seed_generator = SeedGenerator(self.seed)
 
-    def get_random_transformation(self, images, training=True, seed=None):
+    def get_random_transformation(self, images, training=True):
         """bool (N, 1, 1, 1) ((1, 1, 1) for one image): which images turn grey; None in
         inference."""
         if not training:

@@ -51,7 +51,7 @@ class RandomRotation(BaseImagePreprocessingLayer):
         self._check_data_format()
         self.seed_generator = SeedGenerator(self.seed)
 
-    def get_random_transformation(self, images, training=True, seed=None):
+    def get_random_transformation(self, images, training=True):
         """{"angle": (N,) degrees, "rotation_matrix": (N, 8)}, or None in inference."""
         if not training:
             return None

@@ -38,7 +38,7 @@ class RandomShear(BaseImagePreprocessingLayer):
         self._check_data_format()
         self.seed_generator = SeedGenerator(self.seed)
 
-    def get_random_transformation(self, images, training=True, seed=None):
+    def get_random_transformation(self, images, training=True):
         """{"shear_factor": (N, 2) [sx, sy]}, or None in inference."""
         if not training:
             return None

@@ -33,7 +33,7 @@ class RandomTranslation(BaseImagePreprocessingLayer):
         self._check_data_format()
         self.seed_generator = SeedGenerator(self.seed)
 
-    def get_random_transformation(self, images, training=True, seed=None):
+    def get_random_transformation(self, images, training=True):
         """{"translations": (N, 2) pixels [dx, dy]}, or None in inference."""
         if not training:
             return None

@@ -35,7 +35,7 @@ class RandomZoom(BaseImagePreprocessingLayer):
         self._check_data_format()
         self.seed_generator = SeedGenerator(self.seed)
 
-    def get_random_transformation(self, images, training=True, seed=None):
+    def get_random_transformation(self, images, training=True):
         """{"height_zoom": (N, 1), "width_zoom": (N, 1)}, or None in inference."""
         if not training:
             return None

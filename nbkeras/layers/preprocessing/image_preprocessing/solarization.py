@@ -35,7 +35,7 @@ class Solarization(BaseImagePreprocessingLayer):
         self._check_data_format()
         self.seed_generator = SeedGenerator(self.seed)
 
-    def get_random_transformation(self, images, training=True, seed=None):
+    def get_random_transformation(self, images, training=True):
         """{"additions": (N, 1, 1, 1), "thresholds": (N, 1, 1, 1)} ((1, 1, 1) for one
         image), or None in inference."""
         if not training:
