@@ -266,6 +266,24 @@ def test_normalization_adapt_from_arrays_and_batches(axis, batches, seed):
     check_grads(layer, [x[:2]])
 
 
+def test_normalization_adapts_from_a_py_dataset_and_a_tensor():
+    x = np.random.default_rng(14).normal(-1.0, 2.0, (10, 4))
+
+    class Batches(nk.utils.PyDataset):
+        def __len__(self):
+            return 3
+
+        def __getitem__(self, index):
+            part = x[4 * index:4 * index + 4]
+            return part, np.zeros(len(part)), np.ones(len(part))
+
+    for data in (Batches(), nk.ops.convert_to_tensor(x)):
+        layer = layers.Normalization(dtype="float64")
+        layer.adapt(data)
+        np.testing.assert_allclose(layer.get_weights()[0], x.mean(0), rtol=1e-12)
+        np.testing.assert_allclose(layer.get_weights()[1], x.var(0), rtol=1e-12)
+
+
 def test_normalization_adapt_and_weights_like_keras():
     keras = pytest.importorskip("keras")
     x = np.random.default_rng(10).normal(1.0, 2.0, (12, 5, 3)).astype("float32")

@@ -114,7 +114,7 @@ class Normalization(Layer):
             batches, shape = None, tuple(data.shape)
         else:
             if isinstance(data, PyDataset):
-                data = (data[i] for i in range(len(data)))
+                data = map(data.__getitem__, range(len(data)))
             try:
                 iterator = iter(data)
             except TypeError:
