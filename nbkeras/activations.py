@@ -141,7 +141,10 @@ def serialize(activation):
 
 def deserialize(config, custom_objects=None):
     """As `keras.activations.deserialize`: the function for a name, or for Keras's
-    `{"class_name": "function", "config": name}`; `custom_objects` maps further names."""
+    `{"class_name": "function", "config": name}`; names in the active custom_object_scope,
+    registered with `register_keras_serializable` or in `custom_objects` come first."""
+    from .saving.object_registration import get_registered_object
+
     if isinstance(config, dict):
         if config.get("class_name") != "function" or not isinstance(config.get("config"), str):
             raise ValueError(f"Could not interpret activation config {config!r}: expected a "
@@ -149,6 +152,5 @@ def deserialize(config, custom_objects=None):
         config = config["config"]
     if not isinstance(config, str):
         raise ValueError(f"Could not interpret activation config {config!r}: expected a name")
-    if custom_objects and config in custom_objects:
-        return custom_objects[config]
-    return _lookup(config)
+    custom = get_registered_object(config, custom_objects)
+    return custom if custom is not None else _lookup(config)

@@ -85,6 +85,14 @@ def set_random_seed(seed: int) -> None:
     random.reset_global_generator(seed)
 
 
+def enable_unsafe_deserialization() -> None:
+    """Disables safe mode globally (this thread), allowing the deserialization of lambdas and
+    of classes from modules outside nbkeras, as `keras.config.enable_unsafe_deserialization`."""
+    from .saving.serialization_lib import enable_unsafe_deserialization as disable_safe_mode
+
+    disable_safe_mode()
+
+
 def _load_config_file() -> None:
     path = _config_path()
     if not os.path.isfile(path):

@@ -1,17 +1,16 @@
 """Functional: a model defined by a graph of layer calls from its inputs to its outputs."""
 from __future__ import annotations
 
-import dataclasses
-import inspect
-
-from .. import constraints, initializers, regularizers
 from ..core.keras_tensor import KerasTensor
 from ..core.node import Node
+from ..tree import flatten as keras_flatten
 from ..tree import leaves as flatten, map_leaves as map_structure, pack_like
 from ..core.tensor import Tensor
 from ..layers.input_layer import InputLayer
 from ..layers.layer import Layer
 from ..ops import convert_to_tensor
+from ..saving.serialization_lib import (UnknownObjectError, deserialize_keras_object,
+                                       serialize_keras_object)
 from .fusion import conv_max_pool, fusable_node_pairs, fuses_with_max_pool, inference
 from .input_rank import adjust_input_rank
 from .model import Model
@@ -27,7 +26,8 @@ class Functional(Model):
         self._output_structure = outputs
         self._model_inputs = _keras_tensors(inputs, "inputs")
         self._model_outputs = _keras_tensors(outputs, "outputs")
-        self._nodes, self._operations = _graph_map(self._model_inputs, self._model_outputs)
+        self._nodes, self._operations = _graph_map(   # walked in Keras's order: dict keys sorted
+            keras_flatten(inputs), keras_flatten(outputs))
         for layer in self._operations:
             if isinstance(layer, Layer) and layer not in self._layers:
                 self._layers.append(layer)
@@ -271,52 +271,23 @@ def functional_from_config(cls: type, config: dict, custom_objects: dict | None 
 
 
 def deserialize_layer(entry: dict, custom_objects: dict | None = None) -> Layer:
-    """The layer a config entry `{"class_name", "config", ...}` describes, written by nbkeras
-    or by Keras 3 (its dtype policies and options nbkeras lacks, left off, are accepted)."""
-    cls = _layer_class(entry, custom_objects)
-    config = _nbkeras_config(cls, entry.get("config") or {}, custom_objects)
-    if "custom_objects" in inspect.signature(cls.from_config).parameters:
-        layer = cls.from_config(config, custom_objects=custom_objects)
-    else:
-        layer = cls.from_config(config)
+    """The layer a config entry `{"module", "class_name", "config", ...}` describes, written
+    by nbkeras or by Keras 3 (saving/serialization_lib.py reads both); an entry without
+    "module" names nbkeras's class or a custom object."""
+    try:
+        layer = deserialize_keras_object(entry, custom_objects)
+    except UnknownObjectError as e:
+        raise UnknownObjectError(f"Unknown layer class {entry.get('class_name')!r} (layer "
+                                 f"{entry.get('name')!r}) in the model config: {e}") from None
     if not isinstance(layer, Layer):
         raise ValueError(f"{entry['class_name']}.from_config returned {type(layer).__name__}, "
                          "not a layer")
     return layer
 
 
-def _known_layers() -> dict[str, type]:
-    from .. import layers as layer_module
-    from .sequential import Sequential   # sequential.py imports this module
-
-    known = {name: value for name, value in vars(layer_module).items()
-             if isinstance(value, type) and issubclass(value, Layer)}
-    return {**known, "Functional": Functional, "Model": Model, "Sequential": Sequential}
-
-
-def _layer_class(entry: dict, custom_objects: dict | None) -> type:
-    """The class of an entry: from `custom_objects` (by registered name, then class name),
-    else nbkeras's layers and models."""
-    class_name, known = entry.get("class_name"), _known_layers()
-    for key in (entry.get("registered_name"), class_name):
-        if key in (custom_objects or {}):
-            return custom_objects[key]
-    if class_name not in known:
-        raise ValueError(f"Unknown layer class {class_name!r} (layer {entry.get('name')!r}) in "
-                         f"the model config; pass it in custom_objects, e.g. from_config(config, "
-                         f"custom_objects={{{class_name!r}: {class_name}}})")
-    return known[class_name]
-
-
 def _serialize_layer(layer: Layer) -> dict:
     """Keras's entry for a layer: where its class lives, its name there, its config."""
-    cls = type(layer)
-    if _known_layers().get(cls.__name__) is not cls:
-        module, registered_name = cls.__module__, cls.__name__
-    else:
-        module, registered_name = _MODEL_MODULES.get(cls.__name__, ("keras.layers", None))
-    return {"module": module, "class_name": cls.__name__, "config": layer.get_config(),
-            "registered_name": registered_name}
+    return serialize_keras_object(layer)
 
 
 def _serialize_argument(value, history):
@@ -377,69 +348,3 @@ def _map_endpoints(structure, endpoint):
     if isinstance(structure, dict):
         return {key: _map_endpoints(v, endpoint) for key, v in structure.items()}
     return type(structure)(_map_endpoints(v, endpoint) for v in structure)
-
-
-# Where Keras 3 keeps its model classes (built-in layers are in "keras.layers").
-_MODEL_MODULES = {"Functional": ("keras.src.models.functional", "Functional"),
-                  "Sequential": ("keras", None)}
-# Keras config entries for features nbkeras lacks are accepted when they leave the feature
-# off: None or False, or a setting of a feature that is off.
-_SETTING_OF = {"renorm_momentum": "renorm"}
-_KERAS_OBJECT_MODULES = {"keras.initializers": initializers, "keras.regularizers": regularizers,
-                         "keras.constraints": constraints}
-
-
-def _nbkeras_config(cls: type, config: dict, custom_objects: dict | None) -> dict:
-    """A layer config, as Keras 3 or nbkeras writes it, as `cls.from_config` takes it."""
-    from .sequential import Sequential   # sequential.py imports this module
-
-    if cls is Model or issubclass(cls, Functional):
-        return config   # functional_from_config reads its layers' entries itself
-    if issubclass(cls, Sequential):
-        return {**config, "layers": [
-            {**entry, "config": _nbkeras_config(_layer_class(entry, custom_objects),
-                                                entry.get("config") or {}, custom_objects)}
-            for entry in config["layers"]]}
-    return _keywords_of(cls, {key: _nbkeras_value(v) for key, v in config.items()})
-
-
-def _nbkeras_value(value):
-    """Keras's dtype policy as its dtype name; a Keras initializer, regularizer or constraint
-    as nbkeras's `{"class_name", "config"}`. Anything else unchanged."""
-    if not isinstance(value, dict) or "class_name" not in value:
-        return value
-    config = value.get("config") or {}
-    if value["class_name"] == "DTypePolicy":
-        return config.get("name")
-    cls = getattr(_KERAS_OBJECT_MODULES.get(value.get("module")), value["class_name"], None)
-    if not isinstance(cls, type):
-        return value
-    return {"class_name": value["class_name"], "config": _keywords_of(cls, config)}
-
-
-def _keywords_of(cls: type, config: dict) -> dict:
-    """`config` without the Keras options `cls` does not take and that are off; an option
-    it does not take that is on raises a ValueError naming both."""
-    accepted, open_ended = set(), True
-    for klass in cls.__mro__:   # **kwargs reach the parents' __init__ (LSTM's, then RNN's)
-        if klass is object or "__init__" not in vars(klass):
-            continue
-        parameters = inspect.signature(klass.__init__).parameters.values()
-        accepted |= {p.name for p in parameters
-                     if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
-        open_ended = any(p.kind is p.VAR_KEYWORD for p in parameters)
-        if not open_ended or klass is Layer:
-            break
-    if open_ended and not issubclass(cls, Layer):
-        return config
-    if issubclass(cls, Layer):
-        accepted |= {f.name for f in dataclasses.fields(Layer)}   # what Layer takes
-    kept = {}
-    for key, value in config.items():
-        if key in accepted:
-            kept[key] = value
-        elif not (value is None or value is False
-                  or (key in _SETTING_OF and not config.get(_SETTING_OF[key]))):
-            raise ValueError(f"{cls.__name__} {config.get('name', '')!r}: nbkeras has no option "
-                             f"{key}={value!r} (from a Keras config)")
-    return kept

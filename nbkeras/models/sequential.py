@@ -4,7 +4,9 @@ from __future__ import annotations
 from ..core.keras_tensor import KerasTensor
 from ..layers.input_layer import InputLayer
 from ..layers.layer import Layer
+from ..saving.serialization_lib import serialize_keras_object
 from .input_rank import adjust_input_rank
+from .functional import deserialize_layer
 from .fusion import conv_max_pool, fuses_with_max_pool, inference
 from .model import Model
 
@@ -113,19 +115,20 @@ class Sequential(Model):
         return self._graph_output.shape
 
     def get_config(self) -> dict:
-        layers = [{"class_name": type(layer).__name__, "config": layer.get_config()}
-                  for layer in ([self._input_layer] if self._input_layer else []) + self._layers]
-        return {"name": self.name, "trainable": self.trainable, "layers": layers}
+        """Keras 3's config: every layer's entry (the input layer first) and, once the input
+        is known, its batch shape."""
+        layers = ([self._input_layer] if self._input_layer else []) + self._layers
+        config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype,
+                  "layers": [serialize_keras_object(layer) for layer in layers]}
+        if self._input_layer is not None:
+            config["build_input_shape"] = self._input_layer.batch_shape
+        return config
 
     @classmethod
     def from_config(cls, config: dict, custom_objects: dict | None = None):
-        from .. import layers as layer_module
-
-        registry = {**vars(layer_module), **(custom_objects or {})}
-        layers = []
-        for spec in config["layers"]:
-            if spec["class_name"] not in registry:
-                raise ValueError(f"Sequential.from_config: unknown layer class "
-                                 f"{spec['class_name']!r}; pass it in custom_objects")
-            layers.append(registry[spec["class_name"]].from_config(spec["config"]))
-        return cls(layers, trainable=config.get("trainable", True), name=config.get("name"))
+        """The model a config of Keras 3 or nbkeras describes (fresh weights)."""
+        model = cls([deserialize_layer(entry, custom_objects) for entry in config["layers"]],
+                    trainable=config.get("trainable", True), name=config.get("name"))
+        if model._input_layer is None and config.get("build_input_shape"):
+            model.build(tuple(config["build_input_shape"]))
+        return model

@@ -1,3 +1,11 @@
 """Saving and loading weights (`nk.saving`) in Keras 3's `.weights.h5` layout."""
+from .object_registration import CustomObjectScope as CustomObjectScope
+from .object_registration import custom_object_scope as custom_object_scope
+from .object_registration import get_custom_objects as get_custom_objects
+from .object_registration import get_registered_name as get_registered_name
+from .object_registration import get_registered_object as get_registered_object
+from .object_registration import register_keras_serializable as register_keras_serializable
+from .serialization_lib import deserialize_keras_object as deserialize_keras_object
+from .serialization_lib import serialize_keras_object as serialize_keras_object
 from .weights_h5 import load_weights as load_weights
 from .weights_h5 import save_weights as save_weights

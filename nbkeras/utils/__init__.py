@@ -16,3 +16,9 @@ from .progbar import Progbar  # noqa: F401
 from .py_dataset import PyDataset, Sequence  # noqa: F401
 from .sequence_utils import pad_sequences  # noqa: F401
 from ..config import set_random_seed as set_random_seed
+from ..saving.object_registration import (CustomObjectScope, custom_object_scope,  # noqa: F401
+                                          get_custom_objects, get_registered_name,
+                                          get_registered_object, register_keras_serializable)
+from ..saving.serialization_lib import (deserialize_keras_object,  # noqa: F401
+                                        serialize_keras_object)
+from .source_inputs import get_source_inputs  # noqa: F401

@@ -2,8 +2,12 @@
 from __future__ import annotations
 
 import inspect
+import types
 from dataclasses import dataclass, field
 
+from ...saving.serialization_lib import (deserialize_keras_object, function_code,
+                                         function_from_code, in_safe_mode,
+                                         serialize_keras_object)
 from ..layer import Layer, require
 
 
@@ -39,6 +43,55 @@ class Lambda(Layer):
         if callable(self.output_shape):
             return self.output_shape(input_shape)
         return (input_shape[0], *self.output_shape)
+
+    def get_config(self) -> dict:
+        """Keras's config: a Python lambda as its bytecode (`__lambda__`, which safe loading
+        refuses), a named function as Keras's function entry; `output_shape` and `mask`
+        only when set."""
+        config = super().get_config()
+        config["function"] = _function_config(self.function)
+        for key in ("output_shape", "mask"):
+            value = getattr(self, key)
+            if value is None:
+                del config[key]
+            else:
+                config[key] = (_function_config(value) if callable(value)
+                               else serialize_keras_object(value))
+        config["arguments"] = serialize_keras_object(self.arguments)
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict, custom_objects: dict | None = None,
+                    safe_mode: bool | None = None):
+        """The layer of a config; a function stored as bytecode is only loaded with
+        `safe_mode=False` (here, or in the enclosing load, or after
+        `nk.config.enable_unsafe_deserialization()`), unless this process dumped it itself
+        (then it is that same function: nothing runs)."""
+        safe = (safe_mode if safe_mode is not None else in_safe_mode()) is not False
+        config = dict(config)
+        for key in ("function", "output_shape", "mask"):
+            value = config.get(key)
+            if isinstance(value, dict) and value.get("class_name") == "__lambda__":
+                config[key] = function_from_code(
+                    **value["config"], safe_mode=safe,
+                    what=f"a `Lambda` layer ({config.get('name')!r}) whose `{key}` is a Python "
+                         "lambda")
+            elif isinstance(value, dict):
+                config[key] = deserialize_keras_object(value, custom_objects, safe_mode=safe)
+        if isinstance(config.get("output_shape"), list):
+            config["output_shape"] = tuple(config["output_shape"])
+        config["arguments"] = deserialize_keras_object(config.get("arguments") or {},
+                                                       custom_objects, safe_mode=safe)
+        return cls(**config)
+
+
+def _function_config(function) -> dict:
+    """Keras's Lambda form of a function: a lambda's bytecode, else its serialized entry."""
+    if isinstance(function, types.LambdaType) and function.__name__ == "<lambda>":
+        code, defaults, closure = function_code(function)
+        return {"class_name": "__lambda__",
+                "config": {"code": code, "defaults": defaults, "closure": closure}}
+    return serialize_keras_object(function)
 
 
 def _parameters(function) -> set[str]:
