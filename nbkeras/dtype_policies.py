@@ -73,13 +73,14 @@ class FloatDTypePolicy(DTypePolicy):
 _POLICIES = {"DTypePolicy": DTypePolicy, "FloatDTypePolicy": FloatDTypePolicy}
 
 
-def serialize(policy: DTypePolicy) -> dict[str, Any]:
+def serialize(dtype_policy: DTypePolicy) -> dict[str, Any]:
     """Keras's form: `{"module": "keras", "class_name": ..., "config": {"name": ...},
     "registered_name": None}`."""
-    if not isinstance(policy, DTypePolicy):
-        raise TypeError(f"dtype_policies.serialize: expected a DTypePolicy; received {policy!r}")
-    return {"module": "keras", "class_name": type(policy).__name__,
-            "config": policy.get_config(), "registered_name": None}
+    if not isinstance(dtype_policy, DTypePolicy):
+        raise TypeError("dtype_policies.serialize: expected a DTypePolicy; received "
+                        f"{dtype_policy!r}")
+    return {"module": "keras", "class_name": type(dtype_policy).__name__,
+            "config": dtype_policy.get_config(), "registered_name": None}
 
 
 def deserialize(config: dict[str, Any], custom_objects: dict | None = None) -> DTypePolicy:

@@ -47,3 +47,8 @@ def current_path() -> str:
             parts = [scope.override_parent] if scope.override_parent else []
         parts.append(scope.name)
     return "/".join(p for p in parts if p)
+
+
+def close_all_scopes() -> None:
+    """Forget every open scope (`clear_session`)."""
+    _stack.clear()

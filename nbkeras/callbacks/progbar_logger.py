@@ -3,13 +3,15 @@
 verbose=1: a tqdm bar per epoch (tqdm.auto: a widget in Jupyter, text in a terminal) with
 the running loss and metrics, ETA and steps/s; verbose=2, or verbose=1 when stdout is neither
 a terminal nor a notebook (a log file, a pipe): one line per epoch, and one per evaluation,
-with no carriage returns.
+with no carriage returns. With interactive logging off (`nk.utils.disable_interactive_logging`)
+those lines go to the "nbkeras" logger instead of stdout.
 """
 from __future__ import annotations
 
 import sys
 import time
 
+from ..utils.io_utils import is_interactive_logging_enabled, print_msg
 from .callback import Callback
 
 
@@ -60,8 +62,8 @@ class ProgbarLogger(Callback):
         self._close(logs)
         if self.params.get("verbose") in (1, 2) and self._lines():
             seconds = time.perf_counter() - self._start
-            print(f"Epoch {epoch + 1}/{self.params['epochs']} - {seconds:.1f}s - "
-                  f"{format_logs(logs or {})}", flush=True)
+            print_msg(f"Epoch {epoch + 1}/{self.params['epochs']} - {seconds:.1f}s - "
+                      f"{format_logs(logs or {})}")
 
     def on_test_begin(self, logs=None):
         if self.params.get("mode") == "evaluate":     # fit's validation keeps the epoch's bar
@@ -77,7 +79,7 @@ class ProgbarLogger(Callback):
         if (self.params.get("mode") == "evaluate" and self.params.get("verbose") == 1
                 and not redraws()):
             seconds = time.perf_counter() - self._start
-            print(f"Evaluate - {seconds:.1f}s - {format_logs(logs or {})}", flush=True)
+            print_msg(f"Evaluate - {seconds:.1f}s - {format_logs(logs or {})}")
 
     def on_predict_begin(self, logs=None):
         self._open("Predict")
@@ -90,5 +92,7 @@ class ProgbarLogger(Callback):
 
 
 def redraws() -> bool:
-    """Whether stdout can redraw a bar in place: a terminal, or a Jupyter/IPython kernel."""
-    return "ipykernel" in sys.modules or bool(getattr(sys.stdout, "isatty", lambda: False)())
+    """Whether to redraw a bar in place: interactive logging is on and stdout is a terminal or
+    a Jupyter/IPython kernel."""
+    return is_interactive_logging_enabled() and (
+        "ipykernel" in sys.modules or bool(getattr(sys.stdout, "isatty", lambda: False)()))

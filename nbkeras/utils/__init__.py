@@ -13,6 +13,10 @@ from .file_utils import get_file  # noqa: F401
 from .image_dataset import image_dataset_from_directory  # noqa: F401
 from .image_utils import array_to_img, img_to_array, load_img, save_img  # noqa: F401
 from .progbar import Progbar  # noqa: F401
+from .config import Config  # noqa: F401
+from .global_state import clear_session  # noqa: F401
+from .io_utils import (disable_interactive_logging, enable_interactive_logging,  # noqa: F401
+                       is_interactive_logging_enabled)
 from .py_dataset import PyDataset, Sequence  # noqa: F401
 from .sequence_utils import pad_sequences  # noqa: F401
 from ..config import set_random_seed as set_random_seed
