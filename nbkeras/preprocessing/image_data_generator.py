@@ -236,21 +236,24 @@ class ImageDataGenerator:
         return self.apply_transform_batch(np.asarray(x)[None], [transform_parameters])[0]
 
     def apply_transform_batch(self, x, parameters):
-        """The batch x (N, ...) with image i transformed by parameters[i], in Keras's order:
+        """The batch x (N, ...) with image i transformed by the i-th parameters (a list of
+        get_random_transform dicts, or one dict of per-image sequences), in Keras's order:
         the affine resampling, the channel shift, the flips, the brightness."""
+        if not isinstance(parameters, dict):
+            parameters = {name: [p.get(name, default) for p in parameters]
+                          for name, default in _IDENTITY.items()}
         channels_first = self.data_format == "channels_first"
         images = np.transpose(x, (0, 2, 3, 1)) if channels_first else np.asarray(x)
-        rows, columns = images.shape[1], images.shape[2]
-        matrices = [transforms.transform_matrix(
-            p.get("theta", 0), p.get("tx", 0), p.get("ty", 0), p.get("shear", 0),
-            p.get("zx", 1), p.get("zy", 1), rows, columns) for p in parameters]
-        flips = [(bool(p.get("flip_vertical", False)), bool(p.get("flip_horizontal", False)))
-                 for p in parameters]
-        images = transforms.affine_batch(images, matrices, flips, self.fill_mode, self.cval,
-                                         self.interpolation_order)
-        images = transforms.channel_shift_batch(
-            images, [p.get("channel_shift_intensity") for p in parameters])
-        images = transforms.brightness_batch(images, [p.get("brightness") for p in parameters])
+        matrices, moved = transforms.transform_matrices(
+            *(parameters[name] for name in ("theta", "tx", "ty", "shear", "zx", "zy")),
+            images.shape[1], images.shape[2])
+        flips = np.stack([np.asarray(parameters["flip_vertical"], bool).reshape(-1),
+                          np.asarray(parameters["flip_horizontal"], bool).reshape(-1)], -1)
+        images = transforms.affine_batch(images, matrices, moved, flips, self.fill_mode,
+                                         self.cval, self.interpolation_order)
+        images = transforms.channel_shift_batch(images,
+                                                list(parameters["channel_shift_intensity"]))
+        images = transforms.brightness_batch(images, list(parameters["brightness"]))
         return np.transpose(images, (0, 3, 1, 2)) if channels_first else images
 
     def random_transform(self, x, seed=None):
@@ -258,10 +261,44 @@ class ImageDataGenerator:
         return self.apply_transform(x, self.get_random_transform(x.shape, seed))
 
     def random_transform_batch(self, x):
-        """The batch x (N, ...) with each image randomly transformed, drawing each image's
-        parameters in turn as Keras's iterators do."""
-        return self.apply_transform_batch(x, [self.get_random_transform(image.shape)
-                                              for image in x])
+        """The batch x (N, ...) with each image randomly transformed, with the parameters N
+        calls of get_random_transform would draw."""
+        return self.apply_transform_batch(x, self.get_random_transforms(len(x), x.shape[1:]))
+
+    def get_random_transforms(self, n, img_shape):
+        """{parameter: sequence of n values}: what n calls of get_random_transform(img_shape)
+        draw, in one draw of n rows of uniforms where every draw is a plain uniform (Keras's
+        uniform(low, high) is low + (high - low) * u, u numpy's double); shift ranges given
+        as integers or lists (drawn with choice) go image by image."""
+        shift_ranges = (self.height_shift_range, self.width_shift_range)
+        if any(r and not isinstance(r, (float, np.floating)) for r in shift_ranges):
+            drawn = [self.get_random_transform(img_shape) for _ in range(n)]
+            return {name: [p[name] for p in drawn] for name in _IDENTITY}
+        draws = []     # (parameter, (low, high)) in Keras's order of draws
+        for name, spread in (("theta", self.rotation_range), ("tx", self.height_shift_range),
+                             ("ty", self.width_shift_range), ("shear", self.shear_range)):
+            if spread:
+                draws.append((name, (-spread, spread)))
+        if not (self.zoom_range[0] == 1 and self.zoom_range[1] == 1):
+            draws += [("zx", self.zoom_range), ("zy", self.zoom_range)]
+        draws += [("flip_horizontal", (0.0, 1.0)), ("flip_vertical", (0.0, 1.0))]
+        if self.channel_shift_range != 0:
+            draws.append(("channel_shift_intensity",
+                          (-self.channel_shift_range, self.channel_shift_range)))
+        if self.brightness_range is not None:
+            draws.append(("brightness", self.brightness_range))
+        uniforms = np.random.random_sample((n, len(draws)))
+        out = {name: [default] * n for name, default in _IDENTITY.items()}
+        for column, (name, bounds) in enumerate(draws):
+            low, high = float(bounds[0]), float(bounds[1])
+            out[name] = low + (high - low) * uniforms[:, column]
+        out["flip_horizontal"] = (out["flip_horizontal"] < 0.5) * self.horizontal_flip
+        out["flip_vertical"] = (out["flip_vertical"] < 0.5) * self.vertical_flip
+        for name, shift_range, axis in (("tx", self.height_shift_range, self.row_axis),
+                                        ("ty", self.width_shift_range, self.col_axis)):
+            if shift_range and np.max(shift_range) < 1:
+                out[name] = out[name] * img_shape[axis - 1]
+        return out
 
     # ---- statistics ---------------------------------------------------------------------
 
@@ -300,6 +337,10 @@ class ImageDataGenerator:
             u, s, _ = np.linalg.svd(np.reshape(x, (n, -1)).T, full_matrices=False)
             s_inv = np.sqrt(n) / (s + self.zca_epsilon)
             self.zca_whitening_matrix = (u * s_inv).dot(u.T)
+
+
+_IDENTITY = {"theta": 0, "tx": 0, "ty": 0, "shear": 0, "zx": 1, "zy": 1, "flip_horizontal": False,
+             "flip_vertical": False, "channel_shift_intensity": None, "brightness": None}
 
 
 def _shift(shift_range, extent):

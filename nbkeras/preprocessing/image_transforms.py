@@ -13,34 +13,38 @@ from ..kernels import cpu
 from ..kernels.api import AFFINE_FILL_MODES
 
 
-def transform_matrix(theta=0, tx=0, ty=0, shear=0, zx=1, zy=1, rows=1, columns=1):
-    """The (2, 3) float64 matrix taking an output pixel (row, column, 1) to the input point it
-    reads, composed as Keras composes it (rotation @ shift @ shear @ zoom about the image
-    centre, angles in degrees), or None when nothing moves."""
-    matrix = None
-    if theta != 0:
-        theta = np.deg2rad(theta)
-        matrix = np.array([[np.cos(theta), -np.sin(theta), 0],
-                           [np.sin(theta), np.cos(theta), 0], [0, 0, 1]])
-    if tx != 0 or ty != 0:
-        shift = np.array([[1, 0, tx], [0, 1, ty], [0, 0, 1]])
-        matrix = shift if matrix is None else np.dot(matrix, shift)
-    if shear != 0:
-        shear = np.deg2rad(shear)
-        shearing = np.array([[1, -np.sin(shear), 0], [0, np.cos(shear), 0], [0, 0, 1]])
-        matrix = shearing if matrix is None else np.dot(matrix, shearing)
-    if zx != 1 or zy != 1:
-        zoom = np.array([[zx, 0, 0], [0, zy, 0], [0, 0, 1]])
-        matrix = zoom if matrix is None else np.dot(matrix, zoom)
-    if matrix is None:
-        return None
+def transform_matrices(theta, tx, ty, shear, zx, zy, rows, columns):
+    """For parameter arrays (B,) (angles in degrees): the (B, 2, 3) float64 matrices taking
+    an output pixel (row, column, 1) to the input point it reads, and moved (B,) bool, False
+    where nothing moves. Composed as Keras composes one image's (rotation @ shift @ shear @
+    zoom about the image centre), with stacked np.matmul, which gives np.dot's numbers; a
+    factor Keras leaves out is an identity here, which changes no bit."""
+    theta, tx, ty, shear, zx, zy = (np.asarray(p, np.float64).reshape(-1)
+                                    for p in (theta, tx, ty, shear, zx, zy))
+    n = theta.size
+
+    def stack(*rows_of_entries):
+        out = np.zeros((n, 3, 3))
+        for (i, j), value in rows_of_entries:
+            out[:, i, j] = value
+        out[:, 2, 2] = 1
+        return out
+
+    angle, slant = np.deg2rad(theta), np.deg2rad(shear)
+    rotation = stack(((0, 0), np.cos(angle)), ((0, 1), -np.sin(angle)),
+                     ((1, 0), np.sin(angle)), ((1, 1), np.cos(angle)))
+    shift = stack(((0, 0), 1), ((1, 1), 1), ((0, 2), tx), ((1, 2), ty))
+    shearing = stack(((0, 0), 1), ((0, 1), -np.sin(slant)), ((1, 1), np.cos(slant)))
+    zoom = stack(((0, 0), zx), ((1, 1), zy))
     o_x, o_y = float(rows) / 2 - 0.5, float(columns) / 2 - 0.5
-    offset = np.array([[1, 0, o_x], [0, 1, o_y], [0, 0, 1]])
-    reset = np.array([[1, 0, -o_x], [0, 1, -o_y], [0, 0, 1]])
-    matrix = np.dot(np.dot(offset, matrix), reset)
+    offset = stack(((0, 0), 1), ((1, 1), 1), ((0, 2), o_x), ((1, 2), o_y))
+    reset = stack(((0, 0), 1), ((1, 1), 1), ((0, 2), -o_x), ((1, 2), -o_y))
+    matrix = np.matmul(np.matmul(np.matmul(rotation, shift), shearing), zoom)
+    matrix = np.matmul(np.matmul(offset, matrix), reset)
+    moved = (theta != 0) | (tx != 0) | (ty != 0) | (shear != 0) | (zx != 1) | (zy != 1)
     # Keras builds the matrix in (x, y) = (row, column) order, then swaps both axes (P M P)
     # for scipy, which then indexes the plane (row, column)
-    return matrix[[1, 0]][:, [1, 0, 2]]
+    return np.ascontiguousarray(matrix[:, [1, 0]][:, :, [1, 0, 2]]), moved
 
 
 def check_fill_mode(caller: str, fill_mode: str) -> None:
@@ -49,25 +53,22 @@ def check_fill_mode(caller: str, fill_mode: str) -> None:
                          f"fill_mode={fill_mode!r}")
 
 
-def affine_batch(x, matrices, flips, fill_mode="nearest", cval=0.0, order=1):
-    """Batch x (B, H, W, C) with image b resampled through matrices[b] ((2, 3) or None:
-    left as it is) and then flipped along rows / columns where flips[b] (2 bools) says.
-    Orders 0 and 1 run the batch kernel; higher spline orders go through scipy.ndimage per
-    channel (its spline prefilter), as Keras does for every order."""
+def affine_batch(x, matrices, moved, flips, fill_mode="nearest", cval=0.0, order=1):
+    """Batch x (B, H, W, C) with image b resampled through matrices[b] (B, 2, 3) where
+    moved[b] (else left as it is) and then flipped along rows / columns where flips[b]
+    (B, 2) says. Orders 0 and 1 run the batch kernel; higher spline orders go through
+    scipy.ndimage per channel (its spline prefilter), as Keras does for every order."""
     check_fill_mode("affine transform", fill_mode)
     if isinstance(order, bool) or order not in range(6):
         raise ValueError(f"affine transform: interpolation order must be an integer from 0 to "
                          f"5; received order={order!r}")
     work = x if x.dtype in (np.float32, np.float64) else x.astype(np.float64)
-    moved = np.array([m is not None for m in matrices], bool)
-    stacked = np.array([np.zeros((2, 3)) if m is None else m for m in matrices],
-                       np.float64).reshape(len(matrices), 2, 3)
-    flips = np.asarray(flips, bool).reshape(len(matrices), 2)
+    moved = np.asarray(moved, bool)
     if order > 1:
-        work = _spline_batch(work, stacked, moved, fill_mode, cval, order)
+        work = _spline_batch(work, matrices, moved, fill_mode, cval, order)
         moved = np.zeros_like(moved)
-    return cpu.affine_transform_images(work, stacked, moved, flips, order if order < 2 else 1,
-                                       fill_mode, cval)
+    return cpu.affine_transform_images(work, matrices, moved, flips, min(order, 1), fill_mode,
+                                       cval)
 
 
 def _spline_batch(x, matrices, moved, fill_mode, cval, order):
@@ -156,10 +157,12 @@ def apply_affine_transform(x, theta=0, tx=0, ty=0, shear=0, zx=1, zy=1, row_axis
     "wrap", scipy.ndimage's); x unchanged when nothing moves. Integer images come back as
     float64."""
     image = _image_axes("apply_affine_transform", x, row_axis, col_axis, channel_axis)
-    matrix = transform_matrix(theta, tx, ty, shear, zx, zy, image.shape[0], image.shape[1])
-    if matrix is None:
+    matrices, moved = transform_matrices(theta, tx, ty, shear, zx, zy, image.shape[0],
+                                         image.shape[1])
+    if not moved[0]:
         return x
-    out = affine_batch(image[None], [matrix], [(False, False)], fill_mode, cval, order)[0]
+    out = affine_batch(image[None], matrices, moved, np.zeros((1, 2), bool), fill_mode, cval,
+                       order)[0]
     return np.transpose(out, np.argsort((row_axis, col_axis, channel_axis)))
 
 

@@ -184,6 +184,25 @@ def test_random_transform_and_get_random_transform_match_keras():
             KerasGenerator(**config).random_transform(x, seed=seed))
 
 
+@pytest.mark.parametrize("config", [
+    dict(rotation_range=40, width_shift_range=0.3, height_shift_range=0.1, shear_range=10,
+         zoom_range=(0.7, 1.2), channel_shift_range=5.0, brightness_range=(0.8, 1.2),
+         horizontal_flip=True),
+    dict(width_shift_range=2, height_shift_range=[1.0, 3.0], vertical_flip=True),
+    dict()])
+def test_batch_draws_are_the_per_image_draws(config):
+    """get_random_transforms(n) gives what n get_random_transform calls give, in one draw."""
+    gen = ImageDataGenerator(**config)
+    np.random.seed(9)
+    one_by_one = [gen.get_random_transform((12, 10, 3)) for _ in range(6)]
+    after = np.random.random()
+    np.random.seed(9)
+    batch = gen.get_random_transforms(6, (12, 10, 3))
+    assert np.random.random() == after          # the stream is left where Keras leaves it
+    for name in one_by_one[0]:
+        assert [p[name] for p in one_by_one] == list(batch[name]), name
+
+
 def test_standardize_is_keras_standardize():
     KerasGenerator = _keras_generator()
     config = dict(rescale=0.5, samplewise_center=True, samplewise_std_normalization=True,

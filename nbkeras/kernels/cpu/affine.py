@@ -73,6 +73,10 @@ def compile_axis_taps(compile):
     move = compile(map_coordinate)
 
     def axis_taps(cc, n, mode, order):
+        if cc >= 0.0 and cc < n - 1:      # inside: nothing to map (the common case)
+            floor = math.floor(cc)
+            start = int(floor if order == 1 else math.floor(cc + 0.5))
+            return start, start + 1, 1.0 - (cc - floor), False
         if mode != NEAREST:
             cc = move(cc, n, mode)
         if not (cc > -1.0 or mode == NEAREST):
