@@ -312,6 +312,31 @@ def test_flow_from_directory_classes_modes_and_coverage(tmp_path):
         gen.flow_from_directory(tmp_path, color_mode="cmyk")
 
 
+@pytest.mark.parametrize("class_mode", ["categorical", "binary", "raw", None])
+def test_flow_from_dataframe_gives_keras_batches(tmp_path, class_mode):
+    pandas = pytest.importorskip("pandas")
+    KerasGenerator = _keras_generator()
+    written = write_image_folder(tmp_path, per_class=3, seed=3)
+    names = sorted(written) + ["missing.png", "a_cat/notes.txt"]      # two invalid rows
+    labels = ["yes" if i % 2 else "no" for i in range(len(names))]
+    frame = pandas.DataFrame({"filename": names, "class": labels,
+                              "weight": np.linspace(0.5, 1.5, len(names))})
+    if class_mode == "raw":
+        frame["class"] = np.arange(len(names), dtype=float)
+    config = dict(rotation_range=15, horizontal_flip=True, validation_split=0.3)
+    kwargs = dict(directory=str(tmp_path), target_size=(7, 9), batch_size=4, seed=1,
+                  class_mode=class_mode, subset="training", weight_col="weight")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ours = ImageDataGenerator(**config).flow_from_dataframe(frame, **kwargs)
+        theirs = KerasGenerator(**config).flow_from_dataframe(frame, **kwargs)
+        want = _epochs(theirs)
+    assert ours.filenames == theirs.filenames
+    for got_batch, want_batch in zip(_epochs(ours), want):
+        for got, expected in zip(got_batch, want_batch):
+            np.testing.assert_array_equal(got, expected)
+
+
 def test_flow_from_dataframe_needs_pandas(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "pandas", None)
     with pytest.raises(ImportError, match="flow_from_dataframe needs pandas"):
