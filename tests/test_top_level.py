@@ -101,8 +101,6 @@ def test_policy_errors():
 
 # ---- name_scope ---------------------------------------------------------------------------
 def test_name_scope_nests_as_keras():
-    from nbkeras.name_scope import current_path
-
     assert current_path() == ""
     with nk.name_scope("a") as a:
         assert a.name == "a"

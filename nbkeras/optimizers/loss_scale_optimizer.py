@@ -133,6 +133,30 @@ class LossScaleOptimizer(Optimizer):
     def finalize_variable_values(self, var_list) -> None:
         self.inner_optimizer.finalize_variable_values(var_list)
 
+    # ---- saving, as Keras lays it out ---------------------------------------------------
+
+    def save_own_variables(self, store) -> None:
+        """Its own state (iteration, the 0.0 learning rate, step_counter, dynamic_scale),
+        then the inner optimizer's, numbered on (`variables` order, as Keras writes them);
+        the inner optimizer is also saved as the child `inner_optimizer`."""
+        own, inner = {}, {}
+        super().save_own_variables(own)
+        self.inner_optimizer.save_own_variables(inner)
+        for i, value in enumerate([*own.values(), *inner.values()]):
+            store[str(i)] = value
+
+    def load_own_variables(self, store) -> None:
+        """Read back what `save_own_variables` wrote (Keras's files too)."""
+        own = {}
+        super().save_own_variables(own)
+        count = len(own)
+        super().load_own_variables({str(i): store[str(i)] for i in range(count)})
+        self.inner_optimizer.load_own_variables(
+            {str(i): store[str(count + i)] for i in range(len(store.keys()) - count)})
+
+    def _saveable_children(self) -> list[tuple[str, object]]:
+        return [("inner_optimizer", self.inner_optimizer)]
+
     def get_config(self) -> dict[str, Any]:
         from . import serialize
         return {"name": self.name, "inner_optimizer": serialize(self.inner_optimizer),

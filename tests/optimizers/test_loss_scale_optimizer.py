@@ -191,3 +191,71 @@ def test_matches_keras_step_by_step():
     keras_values = [v for n, v in zip(names, state) if n != "learning_rate"]
     for a, b in zip(opt.variables, keras_values):
         np.testing.assert_allclose(a.numpy(), np.asarray(b), rtol=1e-5, atol=1e-6)
+
+
+def _trained(make_model, optimizer, x, y):
+    model = make_model()
+    model.compile(optimizer, "mse")
+    model.fit(x, y, batch_size=4, epochs=1, shuffle=False, verbose=0)
+    return model
+
+
+def test_weights_file_keeps_the_scale_and_the_inner_state_as_keras_lays_them(tmp_path):
+    """optimizer/vars: own state (with the 0.0 learning rate) then the inner optimizer's;
+    optimizer/inner_optimizer/vars: the inner optimizer's again, as Keras writes them."""
+    h5py = pytest.importorskip("h5py")
+    rng = np.random.default_rng(13)
+    x, y = rng.normal(size=(12, 3)).astype(np.float32), rng.normal(size=(12, 1))
+
+    def make_model():
+        return nk.Sequential([layers.Input((3,)), layers.Dense(1)])
+
+    def lso():
+        return optimizers.LossScaleOptimizer(optimizers.Adam(0.01), initial_scale=64.0,
+                                             dynamic_growth_steps=2)
+
+    trained = _trained(make_model, lso(), x, y)
+    path = str(tmp_path / "lso.weights.h5")
+    trained.save_weights(path)
+    with h5py.File(path) as f:
+        assert len(f["optimizer/vars"]) == 4 + 6 and len(f["optimizer/inner_optimizer/vars"]) == 6
+        assert float(f["optimizer/vars/3"][()]) == 128.0        # dynamic_scale, grown once
+    fresh = make_model()
+    fresh.compile(lso(), "mse")
+    fresh.optimizer.build(fresh.trainable_weights)
+    fresh.load_weights(path)
+    for a, b in zip(fresh.optimizer.variables, trained.optimizer.variables):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_weights_files_move_between_keras_and_nbkeras(tmp_path):
+    keras = pytest.importorskip("keras")
+    rng = np.random.default_rng(14)
+    x, y = rng.normal(size=(12, 3)).astype(np.float32), rng.normal(size=(12, 1))
+    theirs = _trained(lambda: keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)]),
+                      keras.optimizers.LossScaleOptimizer(keras.optimizers.Adam(0.01),
+                                                          initial_scale=64.0,
+                                                          dynamic_growth_steps=2), x, y)
+    path = str(tmp_path / "keras.weights.h5")
+    theirs.save_weights(path)
+    ours = nk.Sequential([layers.Input((3,)), layers.Dense(1)])
+    ours.compile(optimizers.LossScaleOptimizer(optimizers.Adam(0.01)), "mse")
+    ours.optimizer.build(ours.trainable_weights)
+    ours.load_weights(path)
+    keras_values = [np.asarray(v) for v in theirs.optimizer.variables
+                    if v.name != "learning_rate"]
+    for a, b in zip(ours.optimizer.variables, keras_values):
+        np.testing.assert_allclose(a.numpy(), b, rtol=1e-6)
+    assert float(ours.optimizer.dynamic_scale.numpy()) == 128.0
+    ours.optimizer.dynamic_scale.assign(np.float32(8.0))     # a state Keras must read back
+    back = str(tmp_path / "nbkeras.weights.h5")
+    ours.save_weights(back)
+    fresh = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    fresh.compile(keras.optimizers.LossScaleOptimizer(keras.optimizers.Adam(0.01)), "mse")
+    fresh.optimizer.build(fresh.trainable_variables)
+    fresh.load_weights(back)
+    keras_values = [np.asarray(v) for v in fresh.optimizer.variables
+                    if v.name != "learning_rate"]
+    for a, b in zip(ours.optimizer.variables, keras_values):
+        np.testing.assert_allclose(a.numpy(), b, rtol=1e-6)
+    assert float(fresh.optimizer.dynamic_scale.numpy()) == 8.0
