@@ -212,3 +212,47 @@ def test_matches_keras(name, kwargs):
     assert [v.name for v in opt.variables] == [v.name for v in keras_variables]
     for a, b in zip(opt.variables, keras_variables):
         np.testing.assert_allclose(a.numpy(), np.asarray(b), rtol=1e-6, atol=1e-6)
+
+
+def test_weights_files_carry_the_accumulators_between_keras_and_nbkeras(tmp_path):
+    """Keras's layout (iteration, learning_rate, averages, accumulators, slots) both ways,
+    mid-accumulation, so the next step must use the loaded accumulators."""
+    keras = pytest.importorskip("keras")
+    rng = np.random.default_rng(31)
+    x, y = rng.normal(size=(20, 3)).astype(np.float32), rng.normal(size=(20, 2))
+
+    def keras_model():
+        model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+        model.compile(keras.optimizers.Adam(0.01, use_ema=True, gradient_accumulation_steps=3),
+                      "mse")
+        return model
+
+    def keras_state(model):
+        return [np.asarray(v) for v in model.optimizer.variables if v.name != "learning_rate"]
+
+    theirs = keras_model()
+    theirs.fit(x, y, batch_size=4, epochs=1, shuffle=False, verbose=0)   # 5 steps: 2 pending
+    path = str(tmp_path / "keras.weights.h5")
+    theirs.save_weights(path)
+    ours = nk.Sequential([layers.Input((3,)), layers.Dense(2)])
+    ours.compile(optimizers.Adam(0.01, use_ema=True, gradient_accumulation_steps=3), "mse")
+    ours.optimizer.build(ours.trainable_weights)
+    ours.load_weights(path)
+    assert len(ours.optimizer.variables) == len(keras_state(theirs))
+    for a, b in zip(ours.optimizer.variables, keras_state(theirs)):
+        np.testing.assert_allclose(a.numpy(), b, rtol=1e-6)
+    resumed = keras_model()          # Keras on JAX fails a second fit of one model here
+    resumed.optimizer.build(resumed.trainable_variables)
+    resumed.load_weights(path)
+    for model in (ours, resumed):                # the step that completes the accumulation
+        model.fit(x[:4], y[:4], batch_size=4, epochs=1, shuffle=False, verbose=0)
+    assert int(ours.optimizer.iterations) == int(resumed.optimizer.iterations) == 2
+    for a, b in zip(ours.get_weights(), resumed.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    back = str(tmp_path / "nbkeras.weights.h5")
+    ours.save_weights(back)
+    reloaded = keras_model()
+    reloaded.optimizer.build(reloaded.trainable_variables)
+    reloaded.load_weights(back)
+    for a, b in zip(ours.optimizer.variables, keras_state(reloaded)):
+        np.testing.assert_allclose(a.numpy(), b, rtol=1e-6)
