@@ -245,3 +245,95 @@ def test_stateless_call_matches_keras():
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose([float(v) for v in got[2]], [float(v) for v in want[2]],
                                rtol=1e-5)
+
+
+# ---- Optimizer.stateless_apply (built on StatelessScope) ----------------------------------
+@pytest.mark.parametrize("make", [
+    lambda: nk.optimizers.Adam(0.05, use_ema=True, ema_overwrite_frequency=2),
+    lambda: nk.optimizers.Nadam(0.05, gradient_accumulation_steps=2),
+    lambda: nk.optimizers.LossScaleOptimizer(nk.optimizers.SGD(0.1, momentum=0.9),
+                                             initial_scale=4.0, dynamic_growth_steps=2),
+])
+def test_stateless_apply_steps_like_apply_and_changes_nothing(make):
+    rng = np.random.default_rng(7)
+    w0 = [rng.normal(size=(3, 2)), rng.normal(size=2)]
+    grads = [[rng.normal(size=w.shape) for w in w0] for _ in range(5)]
+    grads[2][1][0] = np.inf                      # the LossScaleOptimizer skips this step
+    stateful = [nk.Variable(w.copy(), dtype="float64") for w in w0]
+    reference = make()
+    held = [nk.Variable(w.copy(), dtype="float64") for w in w0]
+    optimizer = make()
+    optimizer.build(held)
+    reference.build(stateful)
+    before = [v.numpy().copy() for v in optimizer.variables]
+    values, state = [w.copy() for w in w0], [v.numpy() for v in optimizer.variables]
+    for step_grads in grads:
+        if not all(np.isfinite(g).all() for g in step_grads) and not isinstance(
+                optimizer, nk.optimizers.LossScaleOptimizer):
+            continue
+        reference.apply(step_grads, stateful)
+        values, state = optimizer.stateless_apply(state, step_grads, values)
+        for value, variable in zip(values, stateful):
+            np.testing.assert_allclose(np.asarray(value), variable.numpy(), rtol=1e-12)
+        for value, variable in zip(state, reference.variables):
+            np.testing.assert_allclose(np.asarray(value), variable.numpy(), rtol=1e-12)
+    for variable, w in zip(held, w0):
+        np.testing.assert_array_equal(variable.numpy(), w)
+    for variable, b in zip(optimizer.variables, before):
+        np.testing.assert_array_equal(variable.numpy(), b)
+
+
+def test_jax_style_training_loop_matches_the_stateful_one():
+    """stateless_call + GradientTape + stateless_apply, as Keras's JAX training loop guide,
+    takes the steps fit's loop takes, and the model keeps its weights."""
+    rng = np.random.default_rng(8)
+    x, y = rng.normal(size=(6, 4)), rng.normal(size=(6, 3))
+    model, twin = dense_bn_model(9), dense_bn_model(9)
+    optimizer, twin_optimizer = nk.optimizers.Adam(0.01), nk.optimizers.Adam(0.01)
+    optimizer.build(model.trainable_variables)
+    original = model.get_weights()
+    trainable = [v.numpy() for v in model.trainable_variables]
+    non_trainable = [v.numpy() for v in model.non_trainable_variables]
+    state = [v.numpy() for v in optimizer.variables]
+    for _ in range(3):
+        with nk.GradientTape() as tape:
+            out, non_trainable = model.stateless_call(trainable, non_trainable, x,
+                                                      training=True)
+            loss = nk.ops.mean((out - y) ** 2)
+        grads = tape.gradient(loss, model.trainable_variables)
+        trainable, state = optimizer.stateless_apply(state, grads, trainable)
+        with nk.GradientTape() as tape:
+            twin_loss = nk.ops.mean((twin(x, training=True) - y) ** 2)
+        twin_optimizer.apply(tape.gradient(twin_loss, twin.trainable_variables),
+                             twin.trainable_variables)
+        np.testing.assert_allclose(float(loss), float(twin_loss), rtol=1e-12)
+    for value, variable in zip(trainable + non_trainable, twin.trainable_variables
+                               + twin.non_trainable_variables):
+        np.testing.assert_allclose(np.asarray(value), variable.numpy(), rtol=1e-10)
+    for a, b in zip(model.get_weights(), original):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_stateless_apply_errors_and_matches_keras():
+    optimizer = nk.optimizers.SGD(0.1)
+    with pytest.raises(ValueError, match="must be built"):
+        optimizer.stateless_apply([], [np.ones(2)], [np.ones(2)])
+    optimizer.build([nk.Variable(np.zeros(2))])
+    with pytest.raises(ValueError, match="corresponding 1:1 to SGD\\(\\).variables"):
+        optimizer.stateless_apply([], [np.ones(2)], [np.ones(2)])
+    with pytest.raises(ValueError, match="built with 1 variables"):
+        optimizer.stateless_apply([0], [np.ones(2)], [np.ones(2), np.ones(2)])
+    keras = pytest.importorskip("keras")
+    rng = np.random.default_rng(10)
+    w0 = rng.normal(size=(3,)).astype(np.float32)
+    grads = [rng.normal(size=3).astype(np.float32) for _ in range(3)]
+    ours, theirs = nk.optimizers.Adam(0.1), keras.optimizers.Adam(0.1)
+    ours.build([nk.Variable(w0)])
+    theirs.build([keras.Variable(w0)])
+    our_values, our_state = [w0], [v.numpy() for v in ours.variables]
+    their_values, their_state = [w0], [v.value for v in theirs.variables]
+    for g in grads:
+        our_values, our_state = ours.stateless_apply(our_state, [g], our_values)
+        their_values, their_state = theirs.stateless_apply(their_state, [g], their_values)
+    np.testing.assert_allclose(np.asarray(our_values[0]), np.asarray(their_values[0]),
+                               rtol=1e-5, atol=1e-6)

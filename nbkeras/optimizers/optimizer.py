@@ -29,6 +29,7 @@ import numpy as np
 from .. import config as nk_config
 from .. import initializers, ops
 from ..core.device import device, kernels_for
+from ..core.stateless_scope import StatelessScope
 from ..core.tensor import Tensor, Variable
 from ..ops import convert_to_tensor
 from . import schedules
@@ -336,6 +337,33 @@ class Optimizer(ABC):
             accumulator.assign(np.zeros(accumulator.shape, accumulator.data.dtype))
         return [kernels_for(v.device).divide(total, total.dtype.type(steps))
                 for total, v in zip(sums, variables)]
+
+    def stateless_apply(self, optimizer_variables, grads, trainable_variables):
+        """`apply` on given values, changing no Variable, as Keras: `optimizer_variables`
+        pairs with `variables`, `trainable_variables` with the variables the optimizer was
+        built on. Returns `(trainable_variables, optimizer_variables)`: the values after the
+        step (Tensors)."""
+        if not self.built:
+            raise ValueError(f"To call `stateless_apply`, {type(self).__name__} must be built "
+                             "(i.e. its variables must have been created). You can build it "
+                             "via `optimizer.build(trainable_variables)`.")
+        if len(optimizer_variables) != len(self.variables):
+            raise ValueError("Argument `optimizer_variables` must be a list of tensors "
+                             f"corresponding 1:1 to {type(self).__name__}().variables. Received "
+                             f"list with length {len(optimizer_variables)}, but expected "
+                             f"{len(self.variables)} variables.")
+        if len(trainable_variables) != len(self._trainable_variables):
+            raise ValueError("Argument `optimizer_variables` must be a list of tensors "
+                             "corresponding 1:1 to the trainable variables list that the "
+                             "optimizer was built with. Received len(trainable_variables) == "
+                             f"{len(trainable_variables)} whereas the optimizer was built with "
+                             f"{len(self._trainable_variables)} variables.")
+        mapping = (list(zip(self._trainable_variables, trainable_variables))
+                   + list(zip(self.variables, optimizer_variables)))
+        with StatelessScope(state_mapping=mapping) as scope:
+            self.apply(grads)
+        return ([scope.get_current_value(v) for v in self._trainable_variables],
+                [scope.get_current_value(v) for v in self.variables])
 
     def scale_loss(self, loss):
         """The loss the trainer differentiates: loss * loss_scale_factor when it is set (`apply`
