@@ -322,6 +322,27 @@ class Layer:
     def from_config(cls, config: dict):
         return cls(**config)
 
+    # ---- build config (Keras's `build_config` entry of a saved layer) -------------------------
+    def get_build_config(self) -> dict | None:
+        """`{"input_shape": shape}` the layer was built for (`{"shapes_dict": {name: shape}}`
+        when `build` took several shapes), as Keras; None when `build` never ran."""
+        shapes = self.__dict__.get("_build_shapes_dict")
+        if shapes is None:
+            return None
+        if len(shapes) == 1:
+            return {"input_shape": next(iter(shapes.values()))}
+        return {"shapes_dict": dict(shapes)}
+
+    def build_from_config(self, config: dict | None) -> None:
+        """Make the weights `get_build_config()` describes: `build(input_shape)`, or
+        `build(**shapes_dict)`."""
+        if not config:
+            return
+        if "input_shape" in config:
+            self.build(_as_shapes(config["input_shape"]))
+        elif "shapes_dict" in config:
+            self.build(**{key: _as_shapes(v) for key, v in config["shapes_dict"].items()})
+
     # ---- shapes and building ----------------------------------------------------------------
     def build(self, input_shape) -> None:
         """Create the weights for inputs of `input_shape` (a tuple, or a list of tuples).
@@ -557,13 +578,33 @@ def _per_sample(loss, output):
 
 def _marks_built(build):
     """`build` that marks the layer built when it returns, whoever called it (a user's
-    `layer.build(shape)` then `set_weights` must survive the next call, as in Keras)."""
+    `layer.build(shape)` then `set_weights` must survive the next call, as in Keras), and
+    records the shapes it was given for `get_build_config`."""
+    signature = inspect.signature(build)
+
     @functools.wraps(build)
     def build_and_mark(self, *args, **kwargs):
         result = build(self, *args, **kwargs)
         self.built = True
+        shapes = signature.bind(self, *args, **kwargs).arguments
+        shapes.pop(next(iter(shapes)))   # self
+        self._build_shapes_dict = shapes
         return result
     return build_and_mark
+
+
+Layer.build = _marks_built(Layer.build)
+
+
+def _as_shapes(value):
+    """A shape from a JSON config (lists) as tuples: a shape, or a list or dict of them."""
+    if isinstance(value, dict):
+        return {key: _as_shapes(v) for key, v in value.items()}
+    if _is_shape(value):
+        return tuple(value)
+    if isinstance(value, (list, tuple)):
+        return [_as_shapes(v) for v in value]
+    return value
 
 
 def _layers_in(value):

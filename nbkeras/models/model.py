@@ -2,7 +2,9 @@
 a functional model; subclassing `Model` makes a model whose `call` is yours."""
 from __future__ import annotations
 
-from ..layers.layer import Layer
+import json
+
+from ..layers.layer import Layer, _as_shapes, _shapes_to_tensors
 from ..trainers.trainer import Trainer
 from .summary import print_summary
 
@@ -37,7 +39,35 @@ class Model(Trainer, Layer):
                                  f"{sorted(config)}); for a subclassed model call "
                                  "YourModel.from_config(config)")
             return functional_from_config(cls, config, custom_objects)
-        return cls(**config)
+        try:
+            return cls(**config)
+        except TypeError as error:
+            raise TypeError("Unable to revive model from config. When overriding the "
+                            "`get_config()` method, make sure that the returned config contains "
+                            "all items used as arguments in the  constructor to "
+                            f"{cls}, which is the default behavior. You can override this "
+                            "default behavior by defining a `from_config(cls, config)` class "
+                            "method to specify how to create an instance of "
+                            f"{cls.__name__} from its config.\n\nReceived config={config}\n\n"
+                            f"Error encountered during deserialization: {error}") from error
+
+    def get_build_config(self) -> dict | None:
+        """As a layer's; a Sequential or functional model built at construction gives its
+        input shape."""
+        config = super().get_build_config()
+        if config is None and self.built:
+            return {"input_shape": self.input_shape}
+        return config
+
+    def build_from_config(self, config: dict | None) -> None:
+        """As a layer's; a model without its own `build` (a subclassed model) is built by
+        running `call` on symbolic inputs of the recorded shape, as Keras builds it."""
+        if not config or "input_shape" not in config or type(self).build is not Layer.build:
+            super().build_from_config(config)
+            return
+        inputs = _shapes_to_tensors(_as_shapes(config["input_shape"]), self.dtype)
+        self._maybe_build(inputs)
+        self._call_with_context(inputs, {})
 
     @property
     def layers(self) -> list[Layer]:
@@ -61,6 +91,20 @@ class Model(Trainer, Layer):
         """Print the layers, their output shapes and parameter counts, as Keras does."""
         print_summary(self, line_length, positions, print_fn, expand_nested, show_trainable)
 
+    def save(self, filepath, overwrite: bool = True, zipped=None, **kwargs) -> None:
+        """Write the model (config, weights, compiled state and optimizer variables) to a
+        Keras 3 `.keras` file, atomically (see `nk.saving.save_model`)."""
+        from ..saving.keras_archive import save_model
+
+        save_model(self, filepath, overwrite=overwrite, zipped=zipped, **kwargs)
+
+    def to_json(self, **kwargs) -> str:
+        """The model's config in Keras's serialized form, as JSON (`kwargs` go to
+        `json.dumps`); `nk.models.model_from_json` rebuilds the model, with fresh weights."""
+        from ..saving.serialization_lib import serialize_keras_object
+
+        return json.dumps(serialize_keras_object(self), **kwargs)
+
     def save_weights(self, filepath, overwrite: bool = True) -> None:
         """Write the weights (and the optimizer's state, once compiled) to a `.weights.h5`
         file in Keras 3's layout, atomically."""
@@ -69,11 +113,16 @@ class Model(Trainer, Layer):
         save_weights(self, filepath, overwrite=overwrite)
 
     def load_weights(self, filepath, skip_mismatch: bool = False) -> None:
-        """Read a `.weights.h5` file, and the optimizer's state when the model is compiled and
-        the file has it; on any error nothing is changed."""
+        """Read a `.weights.h5` file (or the weights of a `.keras` file, as Keras), and the
+        optimizer's state when the model is compiled and the file has it; on any error
+        nothing is changed."""
         from ..saving import load_weights
+        from ..saving.keras_archive import SUFFIX, load_archive_weights
 
-        load_weights(self, filepath, skip_mismatch=skip_mismatch)
+        if str(filepath).endswith(SUFFIX):
+            load_archive_weights(self, filepath, skip_mismatch=skip_mismatch)
+        else:
+            load_weights(self, filepath, skip_mismatch=skip_mismatch)
 
     def _saveable_children(self) -> list[tuple[str, object]]:
         """As Keras: Sequential and Functional models list `layers` first (a subclassed
@@ -92,3 +141,10 @@ class Model(Trainer, Layer):
         from ..utils.profiling import profile
 
         return profile(self, x, y, **kwargs)
+
+
+def model_from_json(json_string: str, custom_objects: dict | None = None):
+    """The model a `model.to_json()` string (or Keras's) describes, with fresh weights."""
+    from ..saving.serialization_lib import deserialize_keras_object
+
+    return deserialize_keras_object(json.loads(json_string), custom_objects=custom_objects)

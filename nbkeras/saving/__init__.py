@@ -1,4 +1,8 @@
-"""Saving and loading weights (`nk.saving`) in Keras 3's `.weights.h5` layout."""
+"""Saving and loading (`nk.saving`): whole models in Keras 3's `.keras` files, weights in its
+`.weights.h5` layout."""
+from .keras_archive import InvalidArchiveError as InvalidArchiveError
+from .keras_archive import load_model as load_model
+from .keras_archive import save_model as save_model
 from .object_registration import CustomObjectScope as CustomObjectScope
 from .object_registration import custom_object_scope as custom_object_scope
 from .object_registration import get_custom_objects as get_custom_objects

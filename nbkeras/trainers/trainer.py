@@ -58,7 +58,39 @@ class Trainer:
         self._loss_tracker = Mean(name="loss")
         self._output_loss_trackers = ({name: Mean(name=f"{name}_loss") for name in names}
                                       if len(names) > 1 else {})
+        self._compile_config = dict(optimizer=self.optimizer, loss=loss,
+                                    loss_weights=loss_weights, metrics=metrics,
+                                    weighted_metrics=weighted_metrics, run_eagerly=run_eagerly,
+                                    steps_per_execution=steps_per_execution,
+                                    jit_compile=jit_compile)
         self.compiled = True
+
+    def get_compile_config(self) -> dict:
+        """The arguments of `compile` (the optimizer with its config), serialized as Keras
+        writes them into a `.keras` file's `compile_config`; {} before `compile`."""
+        from ..saving.serialization_lib import serialize_keras_object
+
+        if not self.compiled:
+            return {}
+        return {key: serialize_keras_object(value) for key, value in self._compile_config.items()}
+
+    def compile_from_config(self, config: dict) -> None:
+        """`compile` with the arguments `get_compile_config()` wrote, then build the
+        optimizer's slots for the trainable weights (so saved slots can be loaded), as
+        Keras. A model that overrides `compile` is left uncompiled, with Keras's warning."""
+        from ..saving.serialization_lib import deserialize_keras_object
+
+        if type(self).compile is not Trainer.compile:
+            warnings.warn("`compile()` was not called as part of model loading because the "
+                          "model's `compile()` method is custom. All subclassed Models that "
+                          "have `compile()` overridden should also override "
+                          "`get_compile_config()` and `compile_from_config(config)`. "
+                          "Alternatively, you can call `compile()` manually after loading.",
+                          stacklevel=2)
+            return
+        self.compile(**{key: deserialize_keras_object(value) for key, value in config.items()})
+        if self.built:
+            self.optimizer.build(self.trainable_weights)
 
     def _output_names(self) -> list[str]:
         structure = getattr(self, "_output_structure", None)
