@@ -73,18 +73,15 @@ def compile_axis_taps(compile):
     move = compile(map_coordinate)
 
     def axis_taps(cc, n, mode, order):
-        if cc >= 0.0 and cc < n - 1:      # inside: nothing to map (the common case)
-            floor = math.floor(cc)
-            start = int(floor if order == 1 else math.floor(cc + 0.5))
-            return start, start + 1, 1.0 - (cc - floor), False
-        if mode != NEAREST:
+        inside = cc >= 0.0 and cc < n - 1      # the common case: nothing to map
+        if not inside and mode != NEAREST:
             cc = move(cc, n, mode)
         if not (cc > -1.0 or mode == NEAREST):
             return 0, 0, 1.0, True
         floor = math.floor(cc)
         start = int(floor if order == 1 else math.floor(cc + 0.5))   # float on a GPU
         first, second = start, start + 1
-        if start < 0 or start + order >= n:
+        if not inside and (start < 0 or start + order >= n):
             edge = MIRROR if mode == CONSTANT or mode == WRAP else mode
             first = int(move(float(start), n, edge))
             second = int(move(float(start + 1), n, edge))
