@@ -6,6 +6,7 @@ with seed + batches seen before each batch), so a seed gives Keras's batches.
 from __future__ import annotations
 
 import collections
+import concurrent.futures
 import os
 import threading
 import warnings
@@ -17,6 +18,15 @@ from ..utils.image_utils import array_to_img, img_to_array, load_img
 from ..utils.py_dataset import PyDataset
 
 WHITE_LIST_FORMATS = ("png", "jpg", "jpeg", "bmp", "ppm", "tif", "tiff")
+_LOADERS = []   # the thread pool that decodes a batch's image files, made on first use
+
+
+def _loader() -> concurrent.futures.ThreadPoolExecutor:
+    """Threads for decoding files (Pillow releases the GIL while it decodes and resizes)."""
+    if not _LOADERS:
+        _LOADERS.append(concurrent.futures.ThreadPoolExecutor(
+            max_workers=min(8, os.cpu_count() or 1), thread_name_prefix="nbkeras-images"))
+    return _LOADERS[0]
 
 
 class Iterator(PyDataset):
@@ -212,9 +222,10 @@ def _list_valid_filenames_in_directory(directory, white_list_formats, split, cla
 
 
 class BatchFromFilesMixin:
-    """Batches built from image files: load, resize, transform, standardize, then labels by
-    class_mode ("categorical" one-hot, "binary"/"sparse" indices, "input" the images,
-    "multi_output" / "raw" the given targets, None no labels)."""
+    """Batches built from image files: load and resize (a batch's files decoded on a thread
+    pool, in order), transform, standardize, then labels by class_mode ("categorical"
+    one-hot, "binary"/"sparse" indices, "input" the images, "multi_output" / "raw" the given
+    targets, None no labels)."""
 
     def set_processing_attrs(self, image_data_generator, target_size, color_mode, data_format,
                              save_to_dir, save_prefix, save_format, subset, interpolation,
@@ -246,15 +257,21 @@ class BatchFromFilesMixin:
         self.split = split
         self.subset = subset
 
+    def _load(self, path):
+        """One file as an array of image_shape."""
+        img = load_img(path, color_mode=self.color_mode, target_size=self.target_size,
+                       interpolation=self.interpolation, keep_aspect_ratio=self.keep_aspect_ratio)
+        try:
+            return img_to_array(img, data_format=self.data_format)
+        finally:
+            img.close()
+
     def _get_batches_of_transformed_samples(self, index_array):
         batch_x = np.zeros((len(index_array),) + self.image_shape, dtype=self.dtype)
         filepaths = self.filepaths
-        for i, j in enumerate(index_array):
-            img = load_img(filepaths[j], color_mode=self.color_mode,
-                           target_size=self.target_size, interpolation=self.interpolation,
-                           keep_aspect_ratio=self.keep_aspect_ratio)
-            batch_x[i] = img_to_array(img, data_format=self.data_format)
-            img.close()
+        images = _loader().map(self._load, [filepaths[j] for j in index_array])
+        for i, image in enumerate(images):       # in order; no random draws while loading
+            batch_x[i] = image
         batch_x = self._transform_and_save(batch_x, index_array, 10 ** 7)
         if self.class_mode == "input":
             batch_y = batch_x.copy()
