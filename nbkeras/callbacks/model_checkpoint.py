@@ -8,18 +8,23 @@ from .monitor import Monitor
 
 
 class ModelCheckpoint(Callback):
-    """`filepath` may hold `{epoch}` and log keys (`"ckpt-{epoch:02d}-{val_loss:.2f}.weights.h5"`).
-    Weights go to a `.weights.h5` file, written atomically by `model.save_weights`. Whole-model
-    `.keras` files are not supported yet: use a `.weights.h5` path."""
+    """`filepath` may hold `{epoch}` and log keys (`"ckpt-{epoch:02d}-{val_loss:.2f}.keras"`).
+    A `.keras` path gets the whole model (`model.save`), a `.weights.h5` path the weights and
+    optimizer state (`model.save_weights`); both are written atomically. As Keras,
+    `save_weights_only=True` needs a `.weights.h5` path."""
 
     def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False,
                  save_weights_only=False, mode="auto", save_freq="epoch",
                  initial_value_threshold=None):
         super().__init__()
         self.filepath = os.fspath(filepath)
-        if not self.filepath.endswith(".weights.h5"):
-            raise ValueError("ModelCheckpoint: filepath must end with '.weights.h5' (whole-model "
-                             f"'.keras' saving is not available); received {self.filepath!r}")
+        if save_weights_only and not self.filepath.endswith(".weights.h5"):
+            raise ValueError("When using `save_weights_only=True` in `ModelCheckpoint`, the "
+                             "filepath provided must end in `.weights.h5` (Keras weights "
+                             f"format). Received: filepath={self.filepath}")
+        if not self.filepath.endswith((".keras", ".weights.h5")):
+            raise ValueError("The filepath provided must end in `.keras` (Keras model format) "
+                             f"or `.weights.h5`. Received: filepath={self.filepath}")
         if save_freq != "epoch" and not (isinstance(save_freq, int) and save_freq > 0):
             raise ValueError(f"ModelCheckpoint: save_freq must be 'epoch' or a positive int; "
                              f"received {save_freq!r}")
@@ -61,4 +66,7 @@ class ModelCheckpoint(Callback):
         directory = os.path.dirname(path)
         if directory:
             os.makedirs(directory, exist_ok=True)
-        self.model.save_weights(path)
+        if path.endswith(".keras"):
+            self.model.save(path)
+        else:
+            self.model.save_weights(path)

@@ -104,8 +104,20 @@ def test_model_checkpoint_formats_paths_and_saves_best_only(tmp_path):
     model.load_weights(str(best))
     for loaded, original in zip(model.get_weights(), weights):
         np.testing.assert_array_equal(loaded, original)
-    with pytest.raises(ValueError, match=r"must end with '\.weights\.h5'"):
-        callbacks.ModelCheckpoint(str(tmp_path / "model.keras"))
+    with pytest.raises(ValueError, match=r"must end in `\.weights\.h5`"):
+        callbacks.ModelCheckpoint(str(tmp_path / "model.keras"), save_weights_only=True)
+    with pytest.raises(ValueError, match=r"must end in `\.keras`"):
+        callbacks.ModelCheckpoint(str(tmp_path / "model.ckpt"))
+
+
+def test_model_checkpoint_writes_whole_models_to_keras_paths(tmp_path):
+    model, x, y = small_model()
+    pattern = str(tmp_path / "model-{epoch}.keras")
+    model.fit(x, y, epochs=2, verbose=0, callbacks=[callbacks.ModelCheckpoint(pattern)])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model-1.keras", "model-2.keras"]
+    restored = nk.models.load_model(tmp_path / "model-2.keras")
+    assert int(np.asarray(restored.optimizer.iterations)) == 2
+    np.testing.assert_array_equal(restored.predict(x, verbose=0), model.predict(x, verbose=0))
 
 
 def test_reduce_lr_on_plateau_and_learning_rate_scheduler():
