@@ -391,3 +391,13 @@ def test_tutorial_program_with_a_float_steps_per_epoch():
     x_train, y_train, model, datagen = _tutorial_data()
     model.fit(datagen.flow(x_train, y_train, batch_size=32),
               steps_per_epoch=len(x_train) / 32, epochs=2, verbose=0)
+
+
+def test_preprocessing_namespace_has_keras_names():
+    keras_preprocessing = pytest.importorskip("keras._tf_keras.keras.preprocessing")
+    for module, theirs in ((nk.preprocessing.image, keras_preprocessing.image),
+                           (nk.preprocessing, keras_preprocessing)):
+        wanted = {name for name in dir(theirs) if not name.startswith("_")}
+        missing = wanted - set(dir(module)) - {"text", "text_dataset_from_directory"}
+        assert not missing, missing
+    assert nk.preprocessing.sequence.pad_sequences([[1, 2]], maxlen=3).tolist() == [[0, 1, 2]]
