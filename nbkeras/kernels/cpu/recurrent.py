@@ -5,8 +5,14 @@ The input projection of every step is one BLAS product; a Numba loop over time t
 recurrent product per step (two for GRU with the reset before it) and the gate math in one
 pass, keeping what the backward needs. The backward runs the loop in reverse with one product
 per step, then the weight gradients are three BLAS products over all steps. The gate math
-uses vector_math's tanh and sigmoid, so the loops over units vectorise in float32, and runs
-in parallel over the batch within each step (BLAS single-threaded inside).
+uses vector_math's tanh and sigmoid and compiles with numpy's error model (a division with
+Python's raises ZeroDivisionError, a branch that stops LLVM from vectorising), so the loops
+over units vectorise in float32.
+
+Batch rows never meet in a recurrence, so each Numba thread runs the whole loop over time for
+its own block of rows (its per-step products on single-threaded BLAS): one parallel region a
+call, not one per step, whose per-step joins cost a scheduler slice each whenever the cores
+are shared. The products over all steps use BLAS's own threads.
 
 Shapes: x (B, T, F); kernel (F, G*U), recurrent_kernel (U, G*U) (G = 1, 4, 3 gates in
 Keras's order); bias (G*U,), or (2, 3U) for GRU with the reset after (input, recurrent);
@@ -15,369 +21,419 @@ h0, c0 (B, U); mask None or bool (B, T) (False: the step keeps the states). Outp
 """
 from __future__ import annotations
 
+import numba
 import numpy as np
 from numba import njit, prange
 
-from .parallel import single_threaded_blas
-
+from .parallel import PARALLEL_MIN_ELEMENTS, launch, single_threaded_blas
 from .vector_math import sigmoid, tanh
 
 CELLS = ("simple", "lstm", "gru", "gru_reset_before")
-
-
-def _gates(cell: str) -> int:
-    return {"simple": 1, "lstm": 4, "gru": 3, "gru_reset_before": 3}[cell]
-
-
-def _time_major(a):
-    return np.ascontiguousarray(np.swapaxes(a, 0, 1))
-
-
-def _projection(x_tm, kernel, bias, cell):
-    """x @ kernel (+ the input bias) for every step at once: (T, B, G*U)."""
-    steps, batch, features = x_tm.shape
-    p = x_tm.reshape(steps * batch, features) @ kernel
-    if bias is not None:
-        p += bias[0] if cell == "gru" else bias
-    return p.reshape(steps, batch, kernel.shape[1])
-
-
-def _step_mask(mask, steps, batch, dtype):
-    if mask is None:
-        return np.ones((steps, batch), dtype)
-    return _time_major(mask.astype(dtype))
+SIMPLE, LSTM, GRU, GRU_RESET_BEFORE = range(4)
+_GATES = {"simple": 1, "lstm": 4, "gru": 3, "gru_reset_before": 3}
 
 
 def recurrent_forward(cell, x, kernel, recurrent_kernel, bias, h0, c0, mask):
     """(hs (B, T, U), c_last (B, U) or None, residuals) of the cell `cell` (one of CELLS)
     run over x from h0 (and c0 for "lstm"); residuals are what recurrent_backward needs."""
-    with single_threaded_blas():
-        return _forward(cell, x, kernel, recurrent_kernel, bias, h0, c0, mask)
-
-
-def _forward(cell, x, kernel, recurrent_kernel, bias, h0, c0, mask):
     dtype = x.dtype
-    one = dtype.type(1)
-    x_tm = _time_major(x)
-    steps, batch, _ = x_tm.shape
+    x = np.ascontiguousarray(x)
+    batch, steps, features = x.shape
     units = recurrent_kernel.shape[0]
-    p = _projection(x_tm, kernel, bias, cell)
-    m = _step_mask(mask, steps, batch, dtype)
-    hs = np.empty((steps, batch, units), dtype)
+    p = x.reshape(batch * steps, features) @ kernel
+    if bias is not None:
+        p += bias[0] if cell == "gru" else bias
+    p = p.reshape(batch, steps, -1)
+    m = np.ones((batch, steps), bool) if mask is None else np.ascontiguousarray(mask, bool)
     h0 = np.ascontiguousarray(h0)
-    cs = gates = None
-    if cell == "simple":
-        _simple_forward(p, recurrent_kernel, h0, m, hs, one)
-    elif cell == "lstm":
-        cs = np.empty((steps, batch, units), dtype)
-        gates = np.empty((steps, batch, 4 * units), dtype)
-        _lstm_forward(p, recurrent_kernel, h0, np.ascontiguousarray(c0), m, hs, cs, gates, one)
-    else:
-        gates = np.empty((steps, batch, 4 * units), dtype)
-        if cell == "gru":
-            rb = (np.ascontiguousarray(bias[1]) if bias is not None
-                  else np.zeros(3 * units, dtype))
-            _gru_forward(p, recurrent_kernel, rb, h0, m, hs, gates, one)
-        else:
-            _gru_before_forward(p, np.ascontiguousarray(recurrent_kernel[:, :2 * units]),
-                                np.ascontiguousarray(recurrent_kernel[:, 2 * units:]), h0, m, hs,
-                                gates, one)
-    c_last = (cs[-1].copy() if steps else np.array(c0)) if cell == "lstm" else None
-    return _time_major(hs), c_last, (x_tm, m, hs, cs, gates)
+    c0 = np.ascontiguousarray(c0) if cell == "lstm" else h0
+    hs = np.empty((batch, steps, units), dtype)
+    cs = np.empty((batch, steps, units) if cell == "lstm" else (0, 0, 0), dtype)
+    gates = np.empty((batch, steps, 0 if cell == "simple" else 4 * units), dtype)
+    rb = np.zeros(3 * units if cell == "gru" else 0, dtype)
+    if cell == "gru" and bias is not None:
+        rb = np.ascontiguousarray(bias[1])
+    rk, rk_h = _recurrent_parts(cell, recurrent_kernel, units, 1)
+    _run(_FORWARD[cell], batch, hs.size, p, rk, rk_h, rb, h0, c0, m, hs, cs, gates,
+         dtype.type(1))
+    c_last = None
+    if cell == "lstm":
+        c_last = cs[:, -1].copy() if steps else c0.copy()
+    return hs, c_last, (x, m, hs, cs, gates)
 
 
 def recurrent_backward(cell, d_hs, d_c_last, kernel, recurrent_kernel, bias, h0, c0,
                        residuals):
     """(dx, dkernel, drecurrent_kernel, dbias or None, dh0, dc0 or None) of
     recurrent_forward given d_hs (B, T, U) and d_c_last (B, U) (None: zeros)."""
-    with single_threaded_blas():
-        return _backward(cell, d_hs, d_c_last, kernel, recurrent_kernel, bias, h0, c0,
-                         residuals)
-
-
-def _backward(cell, d_hs, d_c_last, kernel, recurrent_kernel, bias, h0, c0, residuals):
-    x_tm, m, hs, cs, gates = residuals
-    dtype = x_tm.dtype
-    one = dtype.type(1)
-    steps, batch, features = x_tm.shape
+    x, m, hs, cs, gates = residuals
+    dtype = x.dtype
+    batch, steps, features = x.shape
     units = recurrent_kernel.shape[0]
-    d_hs = (np.zeros((steps, batch, units), dtype) if d_hs is None
-            else _time_major(d_hs.astype(dtype, copy=False)))
+    width = _GATES[cell] * units
+    d_hs = (np.zeros((batch, steps, units), dtype) if d_hs is None
+            else np.ascontiguousarray(d_hs, dtype))
     h0 = np.ascontiguousarray(h0)
-    dh = np.zeros((batch, units), dtype)
-    dc = None
-    d_rec_bias = None
-    rk_t = np.ascontiguousarray(recurrent_kernel.T)
-    if cell == "simple":
-        dp = np.empty((steps, batch, units), dtype)
-        _simple_backward(d_hs, rk_t, h0, m, hs, dp, dh, one)
-        dq = dp
-    elif cell == "lstm":
+    dp = np.empty((batch, steps, width), dtype)
+    dq = np.empty((batch, steps, width) if cell == "gru" else (0, 0, 0), dtype)
+    dh = np.empty((batch, units), dtype)
+    dc = np.empty((0, 0), dtype)
+    if cell == "lstm":
         dc = (np.zeros((batch, units), dtype) if d_c_last is None
               else np.array(d_c_last, dtype))
-        dp = np.empty((steps, batch, 4 * units), dtype)
-        _lstm_backward(d_hs, rk_t, np.ascontiguousarray(c0), m, cs, gates, dp, dh, dc, one)
-        dq = dp
-    elif cell == "gru":
-        dp = np.empty((steps, batch, 3 * units), dtype)
-        dq = np.empty((steps, batch, 3 * units), dtype)
-        _gru_backward(d_hs, rk_t, h0, m, hs, gates, dp, dq, dh, one)
-        d_rec_bias = dq.reshape(-1, 3 * units).sum(axis=0)
-    else:
-        dp = np.empty((steps, batch, 3 * units), dtype)
-        _gru_before_backward(d_hs, np.ascontiguousarray(rk_t[:2 * units]),
-                             np.ascontiguousarray(rk_t[2 * units:]), h0, m, hs, gates, dp, dh,
-                             one)
-        dq = None
-    flat_p = dp.reshape(steps * batch, -1)
-    h_prev = np.concatenate([h0[None], hs[:-1]]).reshape(steps * batch, units)
-    dx = _time_major((flat_p @ kernel.T).reshape(steps, batch, features))
-    dkernel = x_tm.reshape(steps * batch, features).T @ flat_p
+    rk_t, rk_h_t = _recurrent_parts(cell, np.ascontiguousarray(recurrent_kernel.T), units, 0)
+    _run(_BACKWARD[cell], batch, hs.size, d_hs, rk_t, rk_h_t, h0,
+         np.ascontiguousarray(c0) if cell == "lstm" else h0, m, hs, cs, gates, dp, dq, dh, dc,
+         dtype.type(1))
+    flat_p = dp.reshape(batch * steps, width)
+    dx = (flat_p @ kernel.T).reshape(batch, steps, features)
+    dkernel = x.reshape(batch * steps, features).T @ flat_p
+    h_prev = np.concatenate([h0[:, None], hs[:, :-1]], axis=1).reshape(batch * steps, units)
     if cell == "gru_reset_before":
-        drk = np.empty_like(recurrent_kernel)
-        drk[:, :2 * units] = h_prev.T @ flat_p[:, :2 * units]
-        rh = gates[:, :, 3 * units:].reshape(steps * batch, units)
-        drk[:, 2 * units:] = rh.T @ flat_p[:, 2 * units:]
+        rh = gates[:, :, 3 * units:].reshape(batch * steps, units)
+        drk = np.concatenate([h_prev.T @ flat_p[:, :2 * units], rh.T @ flat_p[:, 2 * units:]],
+                             axis=1)
     else:
-        drk = h_prev.T @ dq.reshape(steps * batch, -1)
+        drk = h_prev.T @ (dq if cell == "gru" else dp).reshape(batch * steps, width)
     dbias = None
     if bias is not None:
         d_in = flat_p.sum(axis=0)
-        dbias = np.stack([d_in, d_rec_bias]) if cell == "gru" else d_in
-    return dx, dkernel, drk, dbias, dh, dc
+        dbias = (np.stack([d_in, dq.reshape(batch * steps, width).sum(axis=0)])
+                 if cell == "gru" else d_in)
+    return dx, dkernel, drk, dbias, dh, (dc if cell == "lstm" else None)
 
 
-# ---- the loops over time ----------------------------------------------------------------------
-@njit(cache=True, parallel=True, fastmath={"contract"})
-def _simple_forward(p, rk, h0, m, hs, one):
-    steps, batch, units = hs.shape
-    h = h0.copy()
-    q = np.empty((batch, units), hs.dtype)
-    for t in range(steps):
-        np.dot(h, rk, q)
-        for b in prange(batch):
-            keep = m[t, b] != 0
-            for u in range(units):
-                if keep:
-                    h[b, u] = tanh(p[t, b, u] + q[b, u])
-                hs[t, b, u] = h[b, u]
+def _recurrent_parts(cell, matrix, units, axis):
+    """(the product of every step, the candidate's product (U, U) of GRU with the reset
+    before, else empty): the recurrent kernel (axis 1) or its transpose (axis 0), split
+    where the reset comes before the candidate's product."""
+    if cell != "gru_reset_before":
+        return np.ascontiguousarray(matrix), np.empty((0, 0), matrix.dtype)
+    first, second = np.split(matrix, [2 * units], axis=axis)
+    return np.ascontiguousarray(first), np.ascontiguousarray(second)
 
 
-@njit(cache=True, parallel=True, fastmath={"contract"})
-def _simple_backward(d_hs, rk_t, h0, m, hs, dp, dh, one):
-    steps, batch, units = hs.shape
-    carry = np.empty((batch, units), hs.dtype)
-    for t in range(steps - 1, -1, -1):
-        for b in prange(batch):
-            keep = m[t, b] != 0
-            for u in range(units):
-                g = d_hs[t, b, u] + dh[b, u]
-                if keep:
-                    h = hs[t, b, u]
-                    dp[t, b, u] = g * (one - h * h)
-                    carry[b, u] = 0
+def _run(loop, batch, elements, *args):
+    """loop(blocks, *args): one block of the batch's rows per Numba thread (one block for
+    small work), BLAS single-threaded inside."""
+    blocks = max(1, min(batch, numba.get_num_threads()))
+    if elements < PARALLEL_MIN_ELEMENTS:
+        blocks = 1
+    with single_threaded_blas():
+        launch(loop, elements if blocks > 1 else 0, blocks, *args)
+
+
+# ---- the loops over time, one block of batch rows per thread ----------------------------------
+@njit(inline="always")
+def _block_rows(block, blocks, batch):
+    """The first and one-past-last batch row of block `block` of `blocks`."""
+    return block * batch // blocks, (block + 1) * batch // blocks
+
+
+@njit(inline="always")
+def _forward_loop(cell, blocks, p, rk, rk_h, rb, h0, c0, m, hs, cs, gates, one):
+    """hs, cs ("lstm") and gates (what the backward needs) of the cell with index `cell` in
+    CELLS; p (B, T, W) the input projections; rk the product of every step, rk_h the
+    candidate's (reset before); rb the recurrent bias (reset after). Arrays a cell does not
+    use are empty."""
+    batch, steps, units = hs.shape
+    for block in prange(blocks):
+        lo, hi = _block_rows(block, blocks, batch)
+        h = h0[lo:hi].copy()
+        c = c0[lo:hi].copy()
+        q = np.empty((hi - lo, rk.shape[1]), hs.dtype)
+        rh = np.empty((hi - lo, units), hs.dtype)
+        qh = np.empty((hi - lo, units), hs.dtype)
+        for t in range(steps):
+            np.dot(h, rk, q)
+            if cell == GRU_RESET_BEFORE:
+                for r in range(hi - lo):
+                    _reset_gates(p[lo + r, t], q[r], h[r], rh[r], gates[lo + r, t], one)
+                np.dot(rh, rk_h, qh)
+            for r in range(hi - lo):
+                b = lo + r
+                if m[b, t]:
+                    if cell == SIMPLE:
+                        _simple_step(p[b, t], q[r], h[r])
+                    elif cell == LSTM:
+                        _lstm_step(p[b, t], q[r], h[r], c[r], gates[b, t])
+                    elif cell == GRU:
+                        _gru_step(p[b, t], q[r], rb, h[r], gates[b, t], one)
+                    else:
+                        _gru_reset_before_step(p[b, t], qh[r], h[r], gates[b, t], one)
+                _copy(h[r], hs[b, t])
+                if cell == LSTM:
+                    _copy(c[r], cs[b, t])
+
+
+@njit(inline="always")
+def _backward_loop(cell, blocks, d_hs, rk_t, rk_h_t, h0, c0, m, hs, cs, gates, dp, dq, dh0,
+                   dc, one):
+    """dp (B, T, W), the cotangent of the input projections, dq (reset after: of the
+    recurrent ones), dh0 and dc ("lstm": d_c_last in, dc0 out) by backward through time.
+    A step's product takes `step`, the cotangent of its recurrent product, and gives the
+    next (earlier) step's dh; `carry` is what reaches h_{t-1} directly (a masked step's whole
+    gh)."""
+    batch, steps, units = hs.shape
+    for block in prange(blocks):
+        lo, hi = _block_rows(block, blocks, batch)
+        dh = np.zeros((hi - lo, units), hs.dtype)
+        dc_block = dc[lo:hi].copy()
+        step = np.empty((hi - lo, rk_t.shape[0]), hs.dtype)
+        carry = np.empty((hi - lo, units), hs.dtype)
+        da_h = np.empty((hi - lo, units), hs.dtype)
+        d_rh = np.empty((hi - lo, units), hs.dtype)
+        for t in range(steps - 1, -1, -1):
+            for r in range(hi - lo):
+                b = lo + r
+                h_prev = hs[b, t - 1] if t > 0 else h0[b]
+                if not m[b, t]:
+                    _masked_step(d_hs[b, t], dh[r], carry[r], dp[b, t], step[r], da_h[r])
+                    if cell == GRU:
+                        _zero(dq[b, t])
+                elif cell == SIMPLE:
+                    _simple_back(d_hs[b, t], dh[r], hs[b, t], dp[b, t], step[r], carry[r], one)
+                elif cell == LSTM:
+                    _lstm_back(d_hs[b, t], dh[r], dc_block[r], cs[b, t],
+                               cs[b, t - 1] if t > 0 else c0[b], gates[b, t], dp[b, t],
+                               step[r], carry[r], one)
+                elif cell == GRU:
+                    _gru_back(d_hs[b, t], dh[r], h_prev, gates[b, t], dp[b, t], dq[b, t],
+                              step[r], carry[r], one)
                 else:
-                    dp[t, b, u] = 0
-                    carry[b, u] = g
-        np.dot(dp[t], rk_t, dh)
-        for b in prange(batch):
-            for u in range(units):
-                dh[b, u] += carry[b, u]
+                    _gru_reset_before_back(d_hs[b, t], dh[r], h_prev, gates[b, t], dp[b, t],
+                                           step[r], carry[r], da_h[r], one)
+            if cell == GRU_RESET_BEFORE:
+                np.dot(da_h, rk_h_t, d_rh)
+                for r in range(hi - lo):
+                    b = lo + r
+                    if m[b, t]:
+                        _reset_back(d_rh[r], hs[b, t - 1] if t > 0 else h0[b], gates[b, t],
+                                    dp[b, t], step[r], carry[r], one)
+            np.dot(step, rk_t, dh)
+            for r in range(hi - lo):
+                _add(carry[r], dh[r])
+        for r in range(hi - lo):
+            _copy(dh[r], dh0[lo + r])
+            if cell == LSTM:
+                _copy(dc_block[r], dc[lo + r])
 
 
-@njit(cache=True, parallel=True, fastmath={"contract"})
-def _lstm_forward(p, rk, h0, c0, m, hs, cs, gates, one):
-    """gates[t] = activated i, f, g, o of step t (their values where the step is masked are
-    not used)."""
-    steps, batch, units = hs.shape
-    h = h0.copy()
-    c = c0.copy()
-    q = np.empty((batch, 4 * units), hs.dtype)
-    for t in range(steps):
-        np.dot(h, rk, q)
-        for b in prange(batch):
-            keep = m[t, b] != 0
-            for u in range(units):
-                i = sigmoid(p[t, b, u] + q[b, u])
-                f = sigmoid(p[t, b, units + u] + q[b, units + u])
-                g = tanh(p[t, b, 2 * units + u] + q[b, 2 * units + u])
-                o = sigmoid(p[t, b, 3 * units + u] + q[b, 3 * units + u])
-                gates[t, b, u] = i
-                gates[t, b, units + u] = f
-                gates[t, b, 2 * units + u] = g
-                gates[t, b, 3 * units + u] = o
-                if keep:
-                    c[b, u] = f * c[b, u] + i * g
-                    h[b, u] = o * tanh(c[b, u])
-                cs[t, b, u] = c[b, u]
-                hs[t, b, u] = h[b, u]
+# One parallel kernel per cell and direction, each the loop above for its own `cell` (a
+# constant there, so Numba compiles only that cell's branch).
+@njit(cache=True, parallel=True, fastmath={"contract"}, error_model="numpy")
+def _simple_forward(blocks, p, rk, rk_h, rb, h0, c0, m, hs, cs, gates, one):
+    _forward_loop(SIMPLE, blocks, p, rk, rk_h, rb, h0, c0, m, hs, cs, gates, one)
 
 
-@njit(cache=True, parallel=True, fastmath={"contract"})
-def _lstm_backward(d_hs, rk_t, c0, m, cs, gates, dp, dh, dc, one):
-    steps, batch, units = cs.shape
-    carry = np.empty((batch, units), cs.dtype)
-    for t in range(steps - 1, -1, -1):
-        for b in prange(batch):
-            keep = m[t, b] != 0
-            for u in range(units):
-                gh = d_hs[t, b, u] + dh[b, u]
-                if keep:
-                    i = gates[t, b, u]
-                    f = gates[t, b, units + u]
-                    g = gates[t, b, 2 * units + u]
-                    o = gates[t, b, 3 * units + u]
-                    tc = tanh(cs[t, b, u])
-                    c_prev = cs[t - 1, b, u] if t > 0 else c0[b, u]
-                    gc = dc[b, u] + gh * o * (one - tc * tc)
-                    dp[t, b, u] = gc * g * i * (one - i)
-                    dp[t, b, units + u] = gc * c_prev * f * (one - f)
-                    dp[t, b, 2 * units + u] = gc * i * (one - g * g)
-                    dp[t, b, 3 * units + u] = gh * tc * o * (one - o)
-                    dc[b, u] = gc * f
-                    carry[b, u] = 0
-                else:
-                    for k in range(4):
-                        dp[t, b, k * units + u] = 0
-                    carry[b, u] = gh
-        np.dot(dp[t], rk_t, dh)
-        for b in prange(batch):
-            for u in range(units):
-                dh[b, u] += carry[b, u]
+@njit(cache=True, parallel=True, fastmath={"contract"}, error_model="numpy")
+def _lstm_forward(blocks, p, rk, rk_h, rb, h0, c0, m, hs, cs, gates, one):
+    _forward_loop(LSTM, blocks, p, rk, rk_h, rb, h0, c0, m, hs, cs, gates, one)
 
 
-@njit(cache=True, parallel=True, fastmath={"contract"})
-def _gru_forward(p, rk, rb, h0, m, hs, gates, one):
-    """Reset after the product: gates[t] = z, r, h~ and the recurrent h-part (h U_h + b)."""
-    steps, batch, units = hs.shape
-    h = h0.copy()
-    q = np.empty((batch, 3 * units), hs.dtype)
-    for t in range(steps):
-        np.dot(h, rk, q)
-        for b in prange(batch):
-            keep = m[t, b] != 0
-            for u in range(units):
-                z = sigmoid(p[t, b, u] + q[b, u] + rb[u])
-                r = sigmoid(p[t, b, units + u] + q[b, units + u] + rb[units + u])
-                rh = q[b, 2 * units + u] + rb[2 * units + u]
-                hh = tanh(p[t, b, 2 * units + u] + r * rh)
-                gates[t, b, u] = z
-                gates[t, b, units + u] = r
-                gates[t, b, 2 * units + u] = hh
-                gates[t, b, 3 * units + u] = rh
-                if keep:
-                    h[b, u] = z * h[b, u] + (one - z) * hh
-                hs[t, b, u] = h[b, u]
+@njit(cache=True, parallel=True, fastmath={"contract"}, error_model="numpy")
+def _gru_forward(blocks, p, rk, rk_h, rb, h0, c0, m, hs, cs, gates, one):
+    _forward_loop(GRU, blocks, p, rk, rk_h, rb, h0, c0, m, hs, cs, gates, one)
 
 
-@njit(cache=True, parallel=True, fastmath={"contract"})
-def _gru_backward(d_hs, rk_t, h0, m, hs, gates, dp, dq, dh, one):
-    """dp: cotangent of the input projection; dq: of the recurrent one (h U + b)."""
-    steps, batch, units = hs.shape
-    carry = np.empty((batch, units), hs.dtype)
-    for t in range(steps - 1, -1, -1):
-        for b in prange(batch):
-            keep = m[t, b] != 0
-            for u in range(units):
-                gh = d_hs[t, b, u] + dh[b, u]
-                if keep:
-                    z = gates[t, b, u]
-                    r = gates[t, b, units + u]
-                    hh = gates[t, b, 2 * units + u]
-                    rh = gates[t, b, 3 * units + u]
-                    h_prev = hs[t - 1, b, u] if t > 0 else h0[b, u]
-                    da_h = gh * (one - z) * (one - hh * hh)
-                    da_z = gh * (h_prev - hh) * z * (one - z)
-                    da_r = da_h * rh * r * (one - r)
-                    dp[t, b, u] = da_z
-                    dp[t, b, units + u] = da_r
-                    dp[t, b, 2 * units + u] = da_h
-                    dq[t, b, u] = da_z
-                    dq[t, b, units + u] = da_r
-                    dq[t, b, 2 * units + u] = da_h * r
-                    carry[b, u] = gh * z
-                else:
-                    for k in range(3):
-                        dp[t, b, k * units + u] = 0
-                        dq[t, b, k * units + u] = 0
-                    carry[b, u] = gh
-        np.dot(dq[t], rk_t, dh)
-        for b in prange(batch):
-            for u in range(units):
-                dh[b, u] += carry[b, u]
+@njit(cache=True, parallel=True, fastmath={"contract"}, error_model="numpy")
+def _gru_reset_before_forward(blocks, p, rk, rk_h, rb, h0, c0, m, hs, cs, gates, one):
+    _forward_loop(GRU_RESET_BEFORE, blocks, p, rk, rk_h, rb, h0, c0, m, hs, cs, gates, one)
 
 
-@njit(cache=True, parallel=True, fastmath={"contract"})
-def _gru_before_forward(p, rk_zr, rk_h, h0, m, hs, gates, one):
-    """Reset before the product: gates[t] = z, r, h~ and r * h."""
-    steps, batch, units = hs.shape
-    h = h0.copy()
-    q = np.empty((batch, 2 * units), hs.dtype)
-    rh = np.empty((batch, units), hs.dtype)
-    qh = np.empty((batch, units), hs.dtype)
-    for t in range(steps):
-        np.dot(h, rk_zr, q)
-        for b in prange(batch):
-            for u in range(units):
-                z = sigmoid(p[t, b, u] + q[b, u])
-                r = sigmoid(p[t, b, units + u] + q[b, units + u])
-                gates[t, b, u] = z
-                gates[t, b, units + u] = r
-                rh[b, u] = r * h[b, u]
-                gates[t, b, 3 * units + u] = rh[b, u]
-        np.dot(rh, rk_h, qh)
-        for b in prange(batch):
-            keep = m[t, b] != 0
-            for u in range(units):
-                z = gates[t, b, u]
-                hh = tanh(p[t, b, 2 * units + u] + qh[b, u])
-                gates[t, b, 2 * units + u] = hh
-                if keep:
-                    h[b, u] = z * h[b, u] + (one - z) * hh
-                hs[t, b, u] = h[b, u]
+@njit(cache=True, parallel=True, fastmath={"contract"}, error_model="numpy")
+def _simple_backward(blocks, d_hs, rk_t, rk_h_t, h0, c0, m, hs, cs, gates, dp, dq, dh0, dc,
+                     one):
+    _backward_loop(SIMPLE, blocks, d_hs, rk_t, rk_h_t, h0, c0, m, hs, cs, gates, dp, dq, dh0,
+                   dc, one)
 
 
-@njit(cache=True, parallel=True, fastmath={"contract"})
-def _gru_before_backward(d_hs, rk_zr_t, rk_h_t, h0, m, hs, gates, dp, dh, one):
-    steps, batch, units = hs.shape
-    carry = np.empty((batch, units), hs.dtype)
-    da_h = np.empty((batch, units), hs.dtype)
-    d_rh = np.empty((batch, units), hs.dtype)
-    d_zr = np.empty((batch, 2 * units), hs.dtype)
-    for t in range(steps - 1, -1, -1):
-        for b in prange(batch):
-            keep = m[t, b] != 0
-            for u in range(units):
-                gh = d_hs[t, b, u] + dh[b, u]
-                if keep:
-                    z = gates[t, b, u]
-                    hh = gates[t, b, 2 * units + u]
-                    h_prev = hs[t - 1, b, u] if t > 0 else h0[b, u]
-                    da_h[b, u] = gh * (one - z) * (one - hh * hh)
-                    dp[t, b, u] = gh * (h_prev - hh) * z * (one - z)
-                    carry[b, u] = gh * z
-                else:
-                    da_h[b, u] = 0
-                    dp[t, b, u] = 0
-                    carry[b, u] = gh
-                dp[t, b, 2 * units + u] = da_h[b, u]
-        np.dot(da_h, rk_h_t, d_rh)
-        for b in prange(batch):
-            keep = m[t, b] != 0
-            for u in range(units):
-                if keep:
-                    r = gates[t, b, units + u]
-                    h_prev = hs[t - 1, b, u] if t > 0 else h0[b, u]
-                    dp[t, b, units + u] = d_rh[b, u] * h_prev * r * (one - r)
-                    carry[b, u] += d_rh[b, u] * r
-                else:
-                    dp[t, b, units + u] = 0
-                d_zr[b, u] = dp[t, b, u]
-                d_zr[b, units + u] = dp[t, b, units + u]
-        np.dot(d_zr, rk_zr_t, dh)
-        for b in prange(batch):
-            for u in range(units):
-                dh[b, u] += carry[b, u]
+@njit(cache=True, parallel=True, fastmath={"contract"}, error_model="numpy")
+def _lstm_backward(blocks, d_hs, rk_t, rk_h_t, h0, c0, m, hs, cs, gates, dp, dq, dh0, dc,
+                   one):
+    _backward_loop(LSTM, blocks, d_hs, rk_t, rk_h_t, h0, c0, m, hs, cs, gates, dp, dq, dh0,
+                   dc, one)
+
+
+@njit(cache=True, parallel=True, fastmath={"contract"}, error_model="numpy")
+def _gru_backward(blocks, d_hs, rk_t, rk_h_t, h0, c0, m, hs, cs, gates, dp, dq, dh0, dc, one):
+    _backward_loop(GRU, blocks, d_hs, rk_t, rk_h_t, h0, c0, m, hs, cs, gates, dp, dq, dh0,
+                   dc, one)
+
+
+@njit(cache=True, parallel=True, fastmath={"contract"}, error_model="numpy")
+def _gru_reset_before_backward(blocks, d_hs, rk_t, rk_h_t, h0, c0, m, hs, cs, gates, dp, dq,
+                               dh0, dc, one):
+    _backward_loop(GRU_RESET_BEFORE, blocks, d_hs, rk_t, rk_h_t, h0, c0, m, hs, cs, gates, dp,
+                   dq, dh0, dc, one)
+
+
+_FORWARD = dict(zip(CELLS, (_simple_forward, _lstm_forward, _gru_forward,
+                            _gru_reset_before_forward)))
+_BACKWARD = dict(zip(CELLS, (_simple_backward, _lstm_backward, _gru_backward,
+                             _gru_reset_before_backward)))
+
+
+# ---- one batch row of one step (rows of width U; gates of width 4U) ---------------------------
+@njit(fastmath={"contract"}, error_model="numpy")
+def _copy(source, target):
+    for u in range(source.shape[0]):
+        target[u] = source[u]
+
+
+@njit(fastmath={"contract"}, error_model="numpy")
+def _add(source, target):
+    for u in range(source.shape[0]):
+        target[u] += source[u]
+
+
+@njit(fastmath={"contract"}, error_model="numpy")
+def _simple_step(p, q, h):
+    for u in range(h.shape[0]):
+        h[u] = tanh(p[u] + q[u])
+
+
+@njit(fastmath={"contract"}, error_model="numpy")
+def _lstm_step(p, q, h, c, gates):
+    """gates = activated i, f, g, o."""
+    units = h.shape[0]
+    for u in range(units):
+        i = sigmoid(p[u] + q[u])
+        f = sigmoid(p[units + u] + q[units + u])
+        g = tanh(p[2 * units + u] + q[2 * units + u])
+        o = sigmoid(p[3 * units + u] + q[3 * units + u])
+        gates[u] = i
+        gates[units + u] = f
+        gates[2 * units + u] = g
+        gates[3 * units + u] = o
+        c[u] = f * c[u] + i * g
+        h[u] = o * tanh(c[u])
+
+
+@njit(fastmath={"contract"}, error_model="numpy")
+def _gru_step(p, q, rb, h, gates, one):
+    """Reset after the product: gates = z, r, h~ and the recurrent h-part (h U_h + b)."""
+    units = h.shape[0]
+    for u in range(units):
+        z = sigmoid(p[u] + q[u] + rb[u])
+        r = sigmoid(p[units + u] + q[units + u] + rb[units + u])
+        rh = q[2 * units + u] + rb[2 * units + u]
+        hh = tanh(p[2 * units + u] + r * rh)
+        gates[u] = z
+        gates[units + u] = r
+        gates[2 * units + u] = hh
+        gates[3 * units + u] = rh
+        h[u] = z * h[u] + (one - z) * hh
+
+
+@njit(fastmath={"contract"}, error_model="numpy")
+def _reset_gates(p, q, h, rh, gates, one):
+    """Reset before the product, its first half: gates = z, r, ., r * h (also in rh)."""
+    units = h.shape[0]
+    for u in range(units):
+        z = sigmoid(p[u] + q[u])
+        r = sigmoid(p[units + u] + q[units + u])
+        gates[u] = z
+        gates[units + u] = r
+        rh[u] = r * h[u]
+        gates[3 * units + u] = rh[u]
+
+
+@njit(fastmath={"contract"}, error_model="numpy")
+def _gru_reset_before_step(p, qh, h, gates, one):
+    """Reset before the product, its second half: gates[2U:3U] = h~ from qh = (r * h) U_h."""
+    units = h.shape[0]
+    for u in range(units):
+        z = gates[u]
+        hh = tanh(p[2 * units + u] + qh[u])
+        gates[2 * units + u] = hh
+        h[u] = z * h[u] + (one - z) * hh
+
+
+@njit(fastmath={"contract"}, error_model="numpy")
+def _masked_step(d_hs, dh, carry, dp, step, da_h):
+    """A masked step: its gh = d_hs + dh all goes to h_{t-1}; no gate gets a cotangent."""
+    for u in range(dh.shape[0]):
+        carry[u] = d_hs[u] + dh[u]
+    _zero(da_h)
+    _zero(dp)
+    _zero(step)
+
+
+@njit(fastmath={"contract"}, error_model="numpy")
+def _zero(row):
+    for k in range(row.shape[0]):
+        row[k] = 0
+
+
+@njit(fastmath={"contract"}, error_model="numpy")
+def _simple_back(d_hs, dh, h, dp, step, carry, one):
+    for u in range(h.shape[0]):
+        dp[u] = (d_hs[u] + dh[u]) * (one - h[u] * h[u])
+        step[u] = dp[u]
+        carry[u] = 0
+
+
+@njit(fastmath={"contract"}, error_model="numpy")
+def _lstm_back(d_hs, dh, dc, c, c_prev, gates, dp, step, carry, one):
+    units = c.shape[0]
+    for u in range(units):
+        gh = d_hs[u] + dh[u]
+        i = gates[u]
+        f = gates[units + u]
+        g = gates[2 * units + u]
+        o = gates[3 * units + u]
+        tc = tanh(c[u])
+        gc = dc[u] + gh * o * (one - tc * tc)
+        dp[u] = step[u] = gc * g * i * (one - i)
+        dp[units + u] = step[units + u] = gc * c_prev[u] * f * (one - f)
+        dp[2 * units + u] = step[2 * units + u] = gc * i * (one - g * g)
+        dp[3 * units + u] = step[3 * units + u] = gh * tc * o * (one - o)
+        dc[u] = gc * f
+        carry[u] = 0
+
+
+@njit(fastmath={"contract"}, error_model="numpy")
+def _gru_back(d_hs, dh, h_prev, gates, dp, dq, step, carry, one):
+    """Reset after: dp the input projection's cotangent, dq (and step) the recurrent one's."""
+    units = dh.shape[0]
+    for u in range(units):
+        gh = d_hs[u] + dh[u]
+        z = gates[u]
+        r = gates[units + u]
+        hh = gates[2 * units + u]
+        da_h = gh * (one - z) * (one - hh * hh)
+        da_z = gh * (h_prev[u] - hh) * z * (one - z)
+        da_r = da_h * gates[3 * units + u] * r * (one - r)
+        dp[u] = dq[u] = step[u] = da_z
+        dp[units + u] = dq[units + u] = step[units + u] = da_r
+        dp[2 * units + u] = da_h
+        dq[2 * units + u] = step[2 * units + u] = da_h * r
+        carry[u] = gh * z
+
+
+@njit(fastmath={"contract"}, error_model="numpy")
+def _gru_reset_before_back(d_hs, dh, h_prev, gates, dp, step, carry, da_h, one):
+    """Reset before, the candidate and z: da_h (the candidate's cotangent) goes through
+    U_h to r * h next (_reset_back)."""
+    units = dh.shape[0]
+    for u in range(units):
+        gh = d_hs[u] + dh[u]
+        z = gates[u]
+        hh = gates[2 * units + u]
+        da_h[u] = dp[2 * units + u] = gh * (one - z) * (one - hh * hh)
+        dp[u] = step[u] = gh * (h_prev[u] - hh) * z * (one - z)
+        carry[u] = gh * z
+
+
+@njit(fastmath={"contract"}, error_model="numpy")
+def _reset_back(d_rh, h_prev, gates, dp, step, carry, one):
+    """Reset before, d(r * h) = d_rh: r's cotangent, and h_{t-1}'s share through r * h."""
+    units = d_rh.shape[0]
+    for u in range(units):
+        r = gates[units + u]
+        dp[units + u] = step[units + u] = d_rh[u] * h_prev[u] * r * (one - r)
+        carry[u] += d_rh[u] * r
 
 
 __all__ = ["recurrent_forward", "recurrent_backward"]
