@@ -30,7 +30,7 @@ from ..ops import cast, convert_to_tensor, divide
 from ..serialization import snake_case
 
 _name_counters: dict[str, itertools.count] = defaultdict(itertools.count)
-_training_context: list[bool] = []   # `training` of the enclosing layer calls
+_training_context: list[bool | None] = []   # `training` of the enclosing layer calls
 
 
 def unique_name(prefix: str) -> str:
@@ -510,17 +510,21 @@ class Layer:
         return tensor
 
     def _call_with_context(self, inputs, kwargs):
-        """Run `call`, passing `training` (the caller's or the enclosing call's) only to a
-        `call` that takes it."""
+        """Run `call` with `training` resolved as Keras does: the caller's, else the enclosing
+        call's, else the default of this `call`'s own `training` argument (None stays None, so
+        a model called without `training` lets RandomFlip augment and Dropout rest)."""
         training = kwargs.pop("training", None)
         if training is None and _training_context:
             training = _training_context[-1]
         parameters = _call_parameters(type(self))
-        if "training" in parameters or "kwargs" in parameters:
+        if training is None and "training" in parameters:
+            default = parameters["training"].default
+            training = None if default is inspect.Parameter.empty else default
+        if training is not None and ("training" in parameters or "kwargs" in parameters):
             kwargs["training"] = bool(training)
         if "mask" not in parameters and "kwargs" not in parameters:
             kwargs.pop("mask", None)
-        _training_context.append(bool(training))
+        _training_context.append(training)
         try:
             return self.call(inputs, **kwargs)
         finally:
@@ -631,13 +635,13 @@ def _serialize(value):
     return value
 
 
-_parameter_cache: dict[type, set[str]] = {}
+_parameter_cache: dict[type, dict[str, inspect.Parameter]] = {}
 _positional_cache: dict[type, list[str]] = {}
 
 
-def _call_parameters(cls: type) -> set[str]:
+def _call_parameters(cls: type) -> dict[str, inspect.Parameter]:
     if cls not in _parameter_cache:
-        _parameter_cache[cls] = set(inspect.signature(cls.call).parameters)
+        _parameter_cache[cls] = dict(inspect.signature(cls.call).parameters)
     return _parameter_cache[cls]
 
 

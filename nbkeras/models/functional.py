@@ -63,7 +63,7 @@ class Functional(Model):
         shapes = [t.shape for t in self._model_outputs]
         return shapes[0] if len(shapes) == 1 else shapes
 
-    def call(self, inputs, training=False):
+    def call(self, inputs, training=None):
         values = {}
         for tensor, value in zip(self._model_inputs, _match_inputs(self, inputs)):
             values[id(tensor)] = value

@@ -70,7 +70,7 @@ class Sequential(Model):
                                            dtype=self.dtype)
             self._build_graph()
 
-    def call(self, inputs, training=False):
+    def call(self, inputs, training=None):
         x = inputs if self._input_layer is None else adjust_input_rank(
             self._input_layer.output, inputs)
         layers, i = self._layers, 0

@@ -1,7 +1,8 @@
 """BaseImagePreprocessingLayer: what the image layers share. Images are a batch (N, H, W, C)
 or one image (H, W, C) (channels_first: (N, C, H, W) or (C, H, W)), cast to the layer's
-dtype. As in Keras, a layer called directly (not inside a model's call) is in training, so
-`RandomFlip()(x)` flips; `predict` and `training=False` give the inference behaviour.
+dtype. As in Keras, `call`'s `training` defaults to True, so a layer (or a model of them) called
+without `training` augments: `RandomFlip()(x)` flips; `predict`, `evaluate` and
+`training=False` give the inference behaviour.
 
 A random layer splits its call as Keras's does: `get_random_transformation(images,
 training)` draws the parameters (a dict of numpy arrays under Keras's keys, or None), and
@@ -14,9 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .... import config, ops, random
-from ....core.keras_tensor import KerasTensor
-from ....tree import leaves
-from ...layer import Layer, _training_context, require
+from ...layer import Layer, require
 
 
 @dataclass(eq=False)
@@ -27,12 +26,6 @@ class BaseImagePreprocessingLayer(Layer):
     _FACTOR_BOUNDS = (-1.0, 1.0)
     _FILL_MODES = ("reflect", "wrap", "constant", "nearest")
     _INTERPOLATIONS = ("nearest", "bilinear")
-
-    def __call__(self, inputs, *args, training=None, **kwargs):
-        eager = not any(isinstance(x, KerasTensor) for x in leaves(inputs))
-        if training is None and eager and not _training_context:
-            training = True         # Keras: `call(data, training=True)` when nothing says
-        return super().__call__(inputs, *args, training=training, **kwargs)
 
     def _check_data_format(self) -> None:
         self.data_format = self.data_format or config.image_data_format()
