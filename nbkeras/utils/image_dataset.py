@@ -31,7 +31,8 @@ class ImageDirectoryDataset(PyDataset):
     """Batches (images float32 (B, H, W, C) or (B, C, H, W), labels) of image files: labels
     int32 (B,) for "int", float32 one-hot (B, classes) for "categorical", float32 (B, 1) for
     "binary", none for label_mode None. `class_names` and `file_paths` as Keras's dataset;
-    batch_size None gives single images."""
+    batch_size None gives single images. Iterating (`for images, labels in ds`) gives one
+    epoch's batches."""
 
     def __init__(self, file_paths, labels, label_mode, class_names, image_size, color_mode,
                  batch_size, interpolation, crop_to_aspect_ratio, pad_to_aspect_ratio,
@@ -68,6 +69,10 @@ class ImageDirectoryDataset(PyDataset):
         if self.batch_size is None:
             return images[0] if labels is None else (images[0], labels[0])
         return images if labels is None else (images, labels)
+
+    def take(self, count: int) -> list:
+        """The first `count` batches (all of them for -1), as the tutorials' `ds.take(1)`."""
+        return [self[i] for i in range(len(self) if count == -1 else min(count, len(self)))]
 
     def on_epoch_end(self) -> None:
         self.epoch += 1

@@ -147,6 +147,17 @@ def test_classes_in_alphanumeric_order_and_files_as_keras_indexes_them(folder):
     np.testing.assert_array_equal(ds.labels, labels)
 
 
+def test_iterates_like_the_tutorials(folder):
+    root, written = folder
+    ds = _dataset(root, batch_size=8)
+    batches = list(ds)
+    assert len(batches) == len(ds) == -(-len(written) // 8)
+    for images, labels in ds.take(1):
+        np.testing.assert_array_equal(images, batches[0][0])
+        np.testing.assert_array_equal(labels, batches[0][1])
+    assert len(ds.take(-1)) == len(ds) and len(ds.take(100)) == len(ds)
+
+
 def test_every_file_once_per_epoch_with_its_label(folder):
     root, written = folder
     ds = _dataset(root, image_size=(8, 8), batch_size=3)
