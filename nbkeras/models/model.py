@@ -52,11 +52,13 @@ class Model(Trainer, Layer):
                             f"Error encountered during deserialization: {error}") from error
 
     def get_build_config(self) -> dict | None:
-        """As a layer's; a Sequential or functional model built at construction gives its
-        input shape."""
+        """As a layer's; a model built at construction records what Keras records then: a
+        Sequential its input's batch shape, a functional model None."""
+        from .functional import Functional
+
         config = super().get_build_config()
         if config is None and self.built:
-            return {"input_shape": self.input_shape}
+            return {"input_shape": None if isinstance(self, Functional) else self.input_shape}
         return config
 
     def build_from_config(self, config: dict | None) -> None:

@@ -207,6 +207,8 @@ def test_nbkeras_archive_members_are_keras_format(tmp_path):
                             "build_config", "compile_config"]
     assert (config["module"], config["class_name"], config["registered_name"]) == \
         ("keras.src.models.functional", "Functional", "Functional")
+    assert config["build_config"] == {"input_shape": None}   # as Keras's functional models
     block = config["config"]["layers"][1]
     assert (block["module"], block["class_name"]) == ("keras", "Sequential")
+    assert block["build_config"] == {"input_shape": [None, 6]}
     assert config["compile_config"]["optimizer"]["module"] == "keras.optimizers"
