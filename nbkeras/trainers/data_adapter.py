@@ -143,6 +143,18 @@ class GeneratorData:
 _END = object()
 
 
+def step_count(steps, who: str, argument: str) -> int | None:
+    """A number of steps as given to fit/evaluate/predict: None, a positive whole number, or a
+    positive real number rounded up (tf.keras 2's tutorials pass `len(x) / batch_size`)."""
+    if steps is None:
+        return None
+    if isinstance(steps, bool) or not isinstance(steps, (int, float, np.integer, np.floating)) \
+            or not steps > 0 or not np.isfinite(steps):
+        raise ValueError(f"{who}: {argument} must be a positive number of batches or None, "
+                         f"got {steps!r}")
+    return int(np.ceil(steps))
+
+
 def make_data(x, y=None, sample_weight=None, batch_size=None, shuffle=False, steps=None,
               who="fit"):
     """ArrayData for arrays (the caller stops after `steps` batches if given), GeneratorData

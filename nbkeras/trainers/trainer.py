@@ -20,7 +20,7 @@ from ..core.random import global_generator
 from ..core.tape import GradientTape
 from ..core.tensor import Tensor
 from .compile_utils import CompileLoss, CompileMetrics, flat_outputs
-from .data_adapter import ArrayData, make_data, unpack
+from .data_adapter import ArrayData, make_data, step_count, unpack
 
 
 def _on_model_device(method):
@@ -197,6 +197,8 @@ class Trainer:
         from ..callbacks import CallbackList
 
         self._require_compiled("fit")
+        steps_per_epoch = step_count(steps_per_epoch, "fit", "steps_per_epoch")
+        validation_steps = step_count(validation_steps, "fit", "validation_steps")
         if class_weight is not None:
             sample_weight = _class_sample_weights(y, class_weight, sample_weight)
         data = make_data(x, y, sample_weight, batch_size, shuffle, steps_per_epoch)
@@ -259,6 +261,7 @@ class Trainer:
         from ..callbacks import CallbackList
 
         self._require_compiled("evaluate")
+        steps = step_count(steps, "evaluate", "steps")
         data = make_data(x, y, sample_weight, batch_size, steps=steps, who="evaluate")
         callback_list = CallbackList(callbacks, model=self, add_progbar=_verbosity(verbose) == 1,
                                      verbose=_verbosity(verbose), epochs=1,
@@ -289,6 +292,7 @@ class Trainer:
         """The model's outputs over x, concatenated across batches, as numpy arrays."""
         from ..callbacks import CallbackList
 
+        steps = step_count(steps, "predict", "steps")
         data = make_data(x, batch_size=batch_size, steps=steps, who="predict")
         callback_list = CallbackList(callbacks, model=self, add_progbar=_verbosity(verbose) == 1,
                                      verbose=_verbosity(verbose), epochs=1,

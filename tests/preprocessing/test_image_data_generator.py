@@ -383,14 +383,15 @@ def test_tutorial_program_trains():
     assert np.isfinite(history.history["loss"]).all()
 
 
-@pytest.mark.xfail(strict=True, raises=(TypeError, ValueError),
-                   reason="fit takes only an integer steps_per_epoch (Keras 3.15 raises "
-                          "TypeError too); tf.keras 2, where the tutorial comes from, ran "
-                          "ceil(len(x) / 32) steps")
 def test_tutorial_program_with_a_float_steps_per_epoch():
+    """The tutorial's `steps_per_epoch=len(x_train) / 32` (tf.keras 2): ceil(len / 32) steps."""
     x_train, y_train, model, datagen = _tutorial_data()
+    batches = []
     model.fit(datagen.flow(x_train, y_train, batch_size=32),
-              steps_per_epoch=len(x_train) / 32, epochs=2, verbose=0)
+              steps_per_epoch=len(x_train) / 32, epochs=2, verbose=0,
+              callbacks=[nk.callbacks.LambdaCallback(
+                  on_train_batch_end=lambda batch, logs: batches.append(batch))])
+    assert len(x_train) % 32 and batches == list(range(math.ceil(len(x_train) / 32))) * 2
 
 
 def test_preprocessing_namespace_has_keras_names():

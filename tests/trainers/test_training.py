@@ -86,6 +86,33 @@ def test_fit_on_generators_and_sequences():
     assert model.evaluate(FlowSequence(x, y, 50), verbose=0) < 0.05
 
 
+@pytest.mark.parametrize("steps, expected", [(2.5, 3), (np.float32(1.01), 2), (np.int64(2), 2)])
+def test_a_real_number_of_steps_rounds_up(steps, expected):
+    x, y = regression_data()
+    model = nk.Sequential([nk.Input((3,)), layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    seen = {"train": 0, "test": 0, "predict": 0}
+    counter = nk.callbacks.LambdaCallback(
+        on_train_batch_end=lambda *_: seen.__setitem__("train", seen["train"] + 1),
+        on_test_batch_end=lambda *_: seen.__setitem__("test", seen["test"] + 1),
+        on_predict_batch_end=lambda *_: seen.__setitem__("predict", seen["predict"] + 1))
+    model.fit(FlowSequence(x, y, 32), steps_per_epoch=steps, validation_steps=steps,
+              validation_data=FlowSequence(x, y, 32), verbose=0, callbacks=[counter])
+    model.predict(FlowSequence(x, y, 32), steps=steps, verbose=0, callbacks=[counter])
+    assert seen == {"train": expected, "test": expected, "predict": expected}
+
+
+@pytest.mark.parametrize("bad", [0, -1, 0.0, float("nan"), float("inf"), "4", True])
+def test_bad_step_counts_name_the_method_and_argument(bad):
+    x, y = regression_data()
+    model = nk.Sequential([nk.Input((3,)), layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    with pytest.raises(ValueError, match="fit: steps_per_epoch must be a positive number"):
+        model.fit(x, y, steps_per_epoch=bad, verbose=0)
+    with pytest.raises(ValueError, match="evaluate: steps must be a positive number"):
+        model.evaluate(x, y, steps=bad, verbose=0)
+
+
 def test_evaluate_forms_and_single_batch_methods():
     x, y = regression_data()
     model = nk.Sequential([nk.Input((3,)), layers.Dense(1)])
