@@ -1,6 +1,8 @@
 """`.keras` files: model.save / nk.models.load_model round trips, resumed training, atomic
 saves, and clear errors (naming the file and the entry) for damaged or hostile files."""
+import codecs
 import json
+import marshal
 import os
 import zipfile
 
@@ -428,3 +430,21 @@ def test_loading_writes_only_into_a_temporary_directory(tmp_path, saved, monkeyp
     monkeypatch.setattr(keras_archive.tempfile, "tempdir", str(scratch))
     nk.models.load_model(path)
     assert _files(scratch) == [] and _files(tmp_path) == ["good.keras", "tmp"]
+
+
+def test_safe_mode_reaches_the_config(tmp_path):
+    """Lambda bytecode from a file (not dumped by this process) is refused unless
+    safe_mode=False; then it runs."""
+    model = nk.Sequential([nk.Input((4,)), layers.Lambda(lambda x: x * 2.0)])
+    model.save(tmp_path / "m.keras")
+    with zipfile.ZipFile(tmp_path / "m.keras") as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    config = json.loads(members["config.json"])
+    foreign = eval("lambda x: x * 3.0")   # noqa: S307 - bytecode as another process wrote it
+    config["config"]["layers"][1]["config"]["function"]["config"]["code"] = codecs.encode(
+        marshal.dumps(foreign.__code__), "base64").decode("ascii")
+    path = rezip(tmp_path / "foreign.keras", {**members, "config.json": json.dumps(config)})
+    with pytest.raises(ValueError, match="safe_mode=False"):
+        nk.models.load_model(path)
+    loaded = nk.models.load_model(path, safe_mode=False)
+    np.testing.assert_allclose(loaded.predict(X, verbose=0), X * 3.0, rtol=1e-6)
