@@ -416,6 +416,11 @@ def test_decompression_bombs_are_refused(tmp_path, saved, monkeypatch):
     bomb = rezip(tmp_path / "bomb.keras", {**members, "config.json": members["config.json"]
                                            + b" " * (20 << 20)}, zipfile.ZIP_DEFLATED)
     assert_refused(bomb, "config.json", "decompression bomb")
+    data = bytearray(saved[0].read_bytes())   # the weights' central entry declares ~4 GiB
+    entry = data.rindex(b"PK\x01\x02")
+    data[entry + 24:entry + 28] = (0xFFFFFFF0).to_bytes(4, "little")
+    (tmp_path / "declared.keras").write_bytes(bytes(data))
+    assert_refused(tmp_path / "declared.keras", "model.weights.h5", "declares 4294967280 bytes")
     monkeypatch.setattr(keras_archive, "MAX_JSON_BYTES", 100)
     assert_refused(rezip(tmp_path / "big.keras", members), "config.json",
                    "more than the 100 allowed")
