@@ -256,7 +256,9 @@ class _Archive(_Source):
         declaring far more than it stores (a decompression bomb)."""
         info = self.zip.NameToInfo.get(name)
         if info is None:
-            raise self.error(name, f"missing from the archive (it holds {self.zip.namelist()})")
+            names = self.zip.namelist()
+            raise self.error(name, f"missing from the archive (it holds {names[:10]}"
+                             f"{f' and {len(names) - 10} more' if len(names) > 10 else ''})")
         if limit is not None and info.file_size > limit:
             raise self.error(name, f"declares {info.file_size} bytes, more than the {limit} "
                              "allowed for it")
