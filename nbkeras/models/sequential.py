@@ -91,6 +91,18 @@ class Sequential(Model):
         self.built = True
 
     @property
+    def inputs(self) -> list:
+        if self._input_layer is None:
+            raise AttributeError(f"Sequential model '{self.name}' has no defined inputs yet.")
+        return [self._input_layer.output]
+
+    @property
+    def outputs(self) -> list:
+        if self._graph_output is None:
+            raise AttributeError(f"Sequential model '{self.name}' has no defined outputs yet.")
+        return [self._graph_output]
+
+    @property
     def input(self):
         return self._input_layer.output if self._input_layer else super().input
 

@@ -86,8 +86,12 @@ def test_nested_model_as_a_layer():
 def test_sequential_lazy_build_add_pop():
     model = nk.Sequential([layers.Dense(4, activation="relu"), layers.Dense(2)])
     assert not model.built and model.weights == []
+    with pytest.raises(AttributeError, match="'sequential.*' has no defined inputs yet"):
+        model.inputs
     y = model(rng.standard_normal((3, 7)))
     assert y.shape == (3, 2) and model.built
+    assert model.inputs == [model.input] and model.outputs == [model.output]
+    assert model.inputs[0].shape == (None, 7) and model.outputs[0].shape == (None, 2)
     assert [w.shape for w in model.weights] == [(7, 4), (4,), (4, 2), (2,)]
     assert model.output_shape == (None, 2)
     popped = model.pop()
