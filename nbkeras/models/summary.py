@@ -97,5 +97,8 @@ def _sources(node) -> str:
     for t in node.input_tensors:
         if isinstance(t, KerasTensor) and t.node is not None:
             producer = t.node.operation
-            parts.append(f"{getattr(producer, 'name', type(producer).__name__)}[0][{t.index}]")
+            calls = getattr(producer, "_inbound_nodes", [t.node])
+            call_index = next((i for i, node in enumerate(calls) if node is t.node), 0)
+            parts.append(f"{getattr(producer, 'name', type(producer).__name__)}"
+                         f"[{call_index}][{t.index}]")
     return ", ".join(parts) or "-"

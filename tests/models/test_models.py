@@ -155,6 +155,16 @@ def test_summary_of_branching_model_has_connections_and_totals():
     assert all(len(line) == 100 for line in lines[1:-3])
 
 
+def test_summary_names_which_call_of_a_shared_layer_feeds_a_layer():
+    a, b = nk.Input((3,), name="left"), nk.Input((3,), name="right")
+    shared = layers.Dense(2, name="shared")
+    model = nk.Model([a, b], layers.Add(name="sum")([shared(a), shared(b)]))
+    lines = []
+    model.summary(print_fn=lines.append, line_length=100)
+    sum_row = next(line for line in lines if "sum (Add)" in line)
+    assert "shared[0][0], shared[1][0]" in sum_row
+
+
 def test_shape_that_cannot_flow_names_both_layers_and_shapes():
     x = nk.Input((4, 4))
     flat = layers.Flatten(name="flat")(x)
