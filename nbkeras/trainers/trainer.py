@@ -45,9 +45,12 @@ class Trainer:
     # ---- compile ------------------------------------------------------------------------------
     @_on_model_device
     def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None,
-                weighted_metrics=None, run_eagerly=True, steps_per_execution=1,
-                jit_compile="auto") -> None:
-        """Choose the optimizer, the loss of each output (and their weights) and metrics."""
+                weighted_metrics=None, run_eagerly=False, steps_per_execution=1,
+                jit_compile="auto", auto_scale_loss=True) -> None:
+        """Choose the optimizer, the loss of each output (and their weights) and metrics.
+        nbkeras always runs eagerly; `run_eagerly`, `steps_per_execution` and `jit_compile` are
+        kept for the saved compile config, and `auto_scale_loss` has nothing to scale (no
+        float16 policies)."""
         from ..metrics import Mean
 
         self.optimizer = optimizers_module.get(optimizer)
