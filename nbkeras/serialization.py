@@ -35,7 +35,8 @@ def registry(classes: list[type], **aliases: type) -> dict[str, type]:
 
 
 def serialize(obj: ConfigObject | None) -> dict[str, Any] | None:
-    """Keras's serialized form `{"class_name": ..., "config": {...}}` (None for None)."""
+    """Keras's short serialized form `{"class_name": ..., "config": {...}}` (None for None;
+    `nk.saving.serialize_keras_object` writes the full form)."""
     if obj is None:
         return None
     if not hasattr(obj, "get_config"):
@@ -43,19 +44,35 @@ def serialize(obj: ConfigObject | None) -> dict[str, Any] | None:
     return {"class_name": type(obj).__name__, "config": obj.get_config()}
 
 
+def lookup(identifier: str | dict, kind: str, names: dict, custom_objects: dict | None = None):
+    """What a name or a serialized dict (Keras's or nbkeras's form) names, as Keras's
+    `<namespace>.deserialize`: objects registered with `register_keras_serializable`, in the
+    active `custom_object_scope` or in `custom_objects` first, then `names`; a name gives the
+    class or function, a dict the object."""
+    from .saving.object_registration import get_registered_object
+    from .saving.serialization_lib import UnknownObjectError, deserialize_keras_object
+
+    if isinstance(identifier, str):
+        found = get_registered_object(identifier, custom_objects)
+        return found if found is not None else _lookup(identifier, kind, names)
+    if "class_name" not in identifier:
+        raise ValueError(f"Could not interpret {kind} identifier {identifier!r}: a dict "
+                         f"must have a 'class_name' key (and optionally 'config')")
+    entry = {**identifier, "config": identifier.get("config") or {}}
+    try:
+        return deserialize_keras_object(entry, custom_objects, module_objects=names)
+    except UnknownObjectError as e:
+        name = entry["config"] if entry["class_name"] == "function" else entry["class_name"]
+        raise UnknownObjectError(f"Unknown {kind}: {name!r}. {e}") from None
+
+
 def resolve(identifier, kind: str, names: dict[str, type]):
-    """The object `identifier` names: None, a name in `names`, a serialized dict, a class,
-    an instance or any callable (returned as is)."""
+    """The object `identifier` names: None, a name (see `lookup`), a serialized dict, a class
+    (instantiated), an instance or any callable (returned as is)."""
     if identifier is None:
         return None
-    if isinstance(identifier, str):
-        return _lookup(identifier, kind, names)()
-    if isinstance(identifier, dict):
-        if "class_name" not in identifier:
-            raise ValueError(f"Could not interpret {kind} identifier {identifier!r}: a dict "
-                             f"must have a 'class_name' key (and optionally 'config')")
-        cls = _lookup(identifier["class_name"], kind, names)
-        return cls.from_config(identifier.get("config") or {})
+    if isinstance(identifier, (str, dict)):
+        identifier = lookup(identifier, kind, names)
     if isinstance(identifier, type):
         return identifier()
     if callable(identifier):

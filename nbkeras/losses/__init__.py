@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 
-from ..serialization import serialize_object_or_function
+from ..serialization import lookup, serialize_object_or_function
 from .ctc import CTC, ctc
 from .hinge import CategoricalHinge, Hinge, SquaredHinge, categorical_hinge, hinge, squared_hinge
 from .loss import (Loss, LossFunctionWrapper, reduce_weighted_values,  # noqa: F401
@@ -64,25 +64,17 @@ def serialize(loss):
     return serialize_object_or_function(loss, Loss, "Loss")
 
 
-def deserialize(config):
-    """The Loss instance or loss function that `serialize` described."""
+def deserialize(config, custom_objects=None):
+    """The Loss instance or loss function that `serialize` (or Keras) described; objects
+    registered, in a custom_object_scope or in `custom_objects` first."""
     if not isinstance(config, dict) or "class_name" not in config:
         raise ValueError(f"Could not interpret loss config {config!r}: a dict with a "
                          f"'class_name' key (and optionally 'config') is expected")
-    if config["class_name"] == "function":
-        return _lookup(config["config"])
-    cls = _lookup(config["class_name"])
-    if not (inspect.isclass(cls) and issubclass(cls, Loss)):
+    obj = lookup(config, "loss", ALL_OBJECTS_DICT, custom_objects)
+    if not (isinstance(obj, Loss) or inspect.isfunction(obj)):
         raise ValueError(f"Could not interpret loss config {config!r}: "
                          f"{config['class_name']!r} is not a Loss class")
-    return cls.from_config(config.get("config") or {})
-
-
-def _lookup(name: str):
-    if name not in ALL_OBJECTS_DICT:
-        raise ValueError(f"Unknown loss: {name!r}. Valid names are: "
-                         f"{', '.join(sorted(ALL_OBJECTS_DICT))}")
-    return ALL_OBJECTS_DICT[name]
+    return obj
 
 
 def get(identifier):
@@ -94,7 +86,7 @@ def get(identifier):
     if isinstance(identifier, dict):
         obj = deserialize(identifier)
     elif isinstance(identifier, str):
-        obj = _lookup(identifier)
+        obj = lookup(identifier, "loss", ALL_OBJECTS_DICT)
     else:
         obj = identifier
     if inspect.isclass(obj):

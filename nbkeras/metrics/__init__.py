@@ -14,7 +14,8 @@ from ..losses import (binary_crossentropy, binary_focal_crossentropy,  # noqa: F
                       mean_squared_error, mean_squared_logarithmic_error, poisson,
                       sparse_categorical_crossentropy, squared_hinge)
 from ..serialization import snake_case
-from ..serialization import serialize_object_or_function
+from ..saving.object_registration import get_registered_object
+from ..serialization import lookup, serialize_object_or_function
 from .accuracy import (Accuracy, BinaryAccuracy, CategoricalAccuracy,  # noqa: F401
                        SparseCategoricalAccuracy, SparseTopKCategoricalAccuracy,
                        TopKCategoricalAccuracy, accuracy, binary_accuracy, categorical_accuracy,
@@ -67,17 +68,17 @@ _FUNCTIONS = {f.__name__: f for f in (accuracy, binary_accuracy, categorical_acc
                                       sparse_categorical_accuracy, top_k_categorical_accuracy,
                                       sparse_top_k_categorical_accuracy, pearson_correlation,
                                       concordance_correlation)}
+# Metric functions by name: the accuracy and correlation functions, then the loss functions.
+_ALL_FUNCTIONS = {**{name: f for name, f in _losses.ALL_OBJECTS_DICT.items()
+                     if not inspect.isclass(f)}, **_FUNCTIONS}
 
 
 def function_by_name(name: str):
     """A metric function (accuracy and correlation functions, then loss functions) by its
     name."""
-    if name in _FUNCTIONS:
-        return _FUNCTIONS[name]
-    fn = _losses.ALL_OBJECTS_DICT.get(name)
-    if fn is None or inspect.isclass(fn):
+    if name not in _ALL_FUNCTIONS:
         raise ValueError(f"Unknown metric function: {name!r}")
-    return fn
+    return _ALL_FUNCTIONS[name]
 
 
 def serialize(metric):
@@ -86,18 +87,14 @@ def serialize(metric):
     return serialize_object_or_function(metric, Metric, "Metric")
 
 
-def deserialize(config):
-    """The Metric instance or function that `serialize` described."""
+def deserialize(config, custom_objects=None):
+    """The Metric instance or function that `serialize` (or Keras) described; objects
+    registered, in a custom_object_scope or in `custom_objects` first."""
     if not isinstance(config, dict) or "class_name" not in config:
         raise ValueError(f"Could not interpret metric config {config!r}: a dict with a "
                          f"'class_name' key (and optionally 'config') is expected")
-    if config["class_name"] == "function":
-        return function_by_name(config["config"])
-    cls = ALL_OBJECTS_DICT.get(config["class_name"])
-    if cls is None:
-        raise ValueError(f"Unknown metric: {config['class_name']!r}. Valid names are: "
-                         f"{', '.join(sorted(ALL_OBJECTS_DICT))}")
-    return cls.from_config(config.get("config") or {})
+    names = _ALL_FUNCTIONS if config["class_name"] == "function" else ALL_OBJECTS_DICT
+    return lookup(config, "metric", names, custom_objects)
 
 
 def get(identifier):
@@ -113,6 +110,9 @@ def get(identifier):
         obj = deserialize(identifier)
         return obj if isinstance(obj, Metric) else MeanMetricWrapper(obj, name=obj.__name__)
     if isinstance(identifier, str):
+        custom = get_registered_object(identifier)
+        if custom is not None:
+            return get(custom)
         if identifier in ALL_OBJECTS_DICT:
             return ALL_OBJECTS_DICT[identifier]()
         try:

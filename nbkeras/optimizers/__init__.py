@@ -21,6 +21,7 @@ from .optimizer import Optimizer
 from .rmsprop import RMSprop
 from .schedule_free_adamw import ScheduleFreeAdamW
 from .sgd import SGD
+from ..serialization import lookup
 from ..serialization import serialize as _serialize
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax",
@@ -39,12 +40,15 @@ def serialize(optimizer: Optimizer) -> dict[str, Any]:
     return _serialize(optimizer)
 
 
-def deserialize(config: dict[str, Any]) -> Optimizer:
-    """The optimizer a `{"class_name": ..., "config": {...}}` dict describes."""
+def deserialize(config: dict[str, Any], custom_objects: dict | None = None) -> Optimizer:
+    """The optimizer a `serialize` dict (nbkeras's or Keras's) describes; class names are
+    case-insensitive, and objects registered, in a custom_object_scope or in
+    `custom_objects` come first."""
     if not isinstance(config, dict) or "class_name" not in config:
         raise ValueError(f"Could not interpret optimizer identifier {config!r}: a dict must have "
                          f"a 'class_name' key (and optionally 'config')")
-    return _lookup(config["class_name"]).from_config(config.get("config") or {})
+    return lookup({**config, "class_name": _keras_case(config["class_name"])}, "optimizer",
+                  _OPTIMIZERS, custom_objects)
 
 
 def get(identifier) -> Optimizer | None:
@@ -53,7 +57,7 @@ def get(identifier) -> Optimizer | None:
     if identifier is None or isinstance(identifier, Optimizer):
         return identifier
     if isinstance(identifier, str):
-        return _lookup(identifier)()
+        return get(lookup(_keras_case(identifier), "optimizer", _OPTIMIZERS))
     if isinstance(identifier, dict):
         return deserialize(identifier)
     if isinstance(identifier, type) and issubclass(identifier, Optimizer):
@@ -61,9 +65,6 @@ def get(identifier) -> Optimizer | None:
     raise ValueError(f"Could not interpret optimizer identifier: {identifier!r}")
 
 
-def _lookup(name: str) -> type[Optimizer]:
-    cls = _OPTIMIZERS.get(str(name).lower())
-    if cls is None:
-        raise ValueError(f"Unknown optimizer: {name!r}. Valid names are: "
-                         f"{', '.join(sorted(_OPTIMIZERS))}")
-    return cls
+def _keras_case(name: str) -> str:
+    """Keras's case-insensitive names of the built-in optimizers ("Adam" -> "adam")."""
+    return name.lower() if isinstance(name, str) and name.lower() in _OPTIMIZERS else name

@@ -210,10 +210,10 @@ def _serialize_value(obj):
     from ..core.tensor import Tensor
 
     if isinstance(obj, KerasTensor):
-        history = None
-        if obj.node is not None:
-            history = [obj.node.operation.name,
-                       obj.node.operation._inbound_nodes.index(obj.node), obj.index]
+        history = None   # also for a tensor made by an op (nbkeras's ops have no names)
+        operation = getattr(obj.node, "operation", None)
+        if getattr(operation, "name", None) is not None:
+            history = [operation.name, operation._inbound_nodes.index(obj.node), obj.index]
         return {"class_name": "__keras_tensor__", "config": {
             "shape": obj.shape, "dtype": obj.dtype, "keras_history": history}}
     if isinstance(obj, Tensor):
@@ -266,13 +266,6 @@ def _keras_name(cls: type) -> tuple[str | None, str, str | None]:
     public = _public_names().get(cls)
     if public is not None:
         return public[0], public[1], None
-    return _module_of(cls), cls.__name__, get_registered_name(cls)
-    public = _public_names().get(cls)
-    if public is not None:
-        return public[0], public[1], None
-    if cls.__module__.startswith("nbkeras.") and cls.__name__ in _UNEXPORTED:
-        module, registered_name = _UNEXPORTED[cls.__name__]
-        return module, cls.__name__, registered_name
     return _module_of(cls), cls.__name__, get_registered_name(cls)
 
 
@@ -495,8 +488,9 @@ def _retrieve(name: str, registered_name, module, kind: str, full_config: dict,
         found = _nbkeras_equivalent(module, name, kind)
         if found is not None:
             return found
-        raise UnknownObjectError(f"Could not locate {kind} '{name}': nbkeras has no equivalent of "
-                        f"Keras's `{module}.{name}`. Full object config: {full_config}")
+        raise UnknownObjectError(f"Could not locate {kind} '{name}': nbkeras has no equivalent "
+                                 f"of Keras's `{module}.{name}`. Full object config: "
+                                 f"{full_config}")
     if module is not None and module != "builtins" and not module.startswith("nbkeras."):
         return _foreign_symbol(name, module, kind, safe_mode, full_config)
     if module is not None and module.startswith("nbkeras."):
@@ -508,11 +502,11 @@ def _retrieve(name: str, registered_name, module, kind: str, full_config: dict,
                      None)
     if found is not None:
         return found
-    raise UnknownObjectError(f"Could not locate {kind} '{name}'. Make sure custom classes and functions "
-                    "are decorated with `@nk.saving.register_keras_serializable()` (or passed "
-                    "in `custom_objects`). If they are already decorated, make sure they are "
-                    "all imported so that the decorator is run before trying to load them. "
-                    f"Full object config: {full_config}")
+    raise UnknownObjectError(
+        f"Could not locate {kind} '{name}'. Make sure custom classes and functions are "
+        "decorated with `@nk.saving.register_keras_serializable()` (or passed in "
+        "`custom_objects`). If they are already decorated, make sure they are all imported so "
+        f"that the decorator is run before trying to load them. Full object config: {full_config}")
 
 
 def _nbkeras_equivalent(module: str, name: str, kind: str):

@@ -146,3 +146,59 @@ def test_custom_layer_loads_by_registry_scope_or_custom_objects(how):
     assert type(clone.get_layer("scale")) is Scale
     assert clone.get_layer("scale").factor == factor
     assert nk.saving.serialize_keras_object(clone) == config
+
+
+@pytest.mark.parametrize("how", ["register", "scope", "custom_objects"])
+def test_namespace_lookups_find_custom_objects(how):
+    """initializers/regularizers/constraints/losses/metrics/optimizers/activations get and
+    deserialize find objects registered, in a custom_object_scope or in custom_objects."""
+
+    class Halves(nk.initializers.Initializer):
+        def __call__(self, shape, dtype=None):
+            return np.full(shape, 0.5, dtype=dtype or "float32")
+
+        def get_config(self):
+            return {}
+
+    class Squared(nk.losses.Loss):
+        def call(self, y_true, y_pred):
+            return nk.ops.mean((y_pred - y_true) ** 2, axis=-1)
+
+    class Quick(nk.optimizers.SGD):
+        pass
+
+    def doubled(x):
+        return 2 * x
+
+    objects = {"Halves": Halves, "Squared": Squared, "Quick": Quick, "doubled": doubled}
+    if how == "register":
+        for obj in objects.values():
+            nk.saving.register_keras_serializable("t")(obj)
+        objects = {f"t>{key}": obj for key, obj in objects.items()}
+
+    def lookups(custom_objects=None):
+        key = {name.split(">")[-1]: name for name in objects}
+        assert type(nk.initializers.deserialize(
+            {"class_name": key["Halves"], "config": {}}, custom_objects)) is Halves
+        assert type(nk.losses.deserialize(
+            {"class_name": key["Squared"], "config": {}}, custom_objects)) is Squared
+        assert type(nk.optimizers.deserialize(
+            {"class_name": key["Quick"], "config": {}}, custom_objects)) is Quick
+        assert nk.activations.deserialize(key["doubled"], custom_objects) is doubled
+        if custom_objects is None:
+            assert type(nk.initializers.get(key["Halves"])) is Halves
+            assert type(nk.losses.get(key["Squared"])) is Squared
+            assert type(nk.optimizers.get(key["Quick"])) is Quick
+            assert nk.metrics.get(key["doubled"]).name == "doubled"
+            dense = layers.Dense(2, kernel_initializer=key["Halves"], activation=key["doubled"])
+            np.testing.assert_allclose(np.asarray(dense(np.ones((1, 3)))), 3.0)
+
+    if how == "scope":
+        with nk.saving.custom_object_scope(objects):
+            lookups()
+    elif how == "custom_objects":
+        lookups(objects)
+    else:
+        lookups()
+    with pytest.raises(ValueError, match="Unknown loss: 'Squared'"):
+        nk.losses.deserialize({"class_name": "Squared", "config": {}})
