@@ -5,15 +5,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-import numpy as np
 
 from ... import ops
 from ...core.keras_tensor import KerasTensor
 from ..activations.softmax import Softmax
-from ..core.einsum_dense import EinsumDense
 from ..layer import Layer, require
 from ..regularization.dropout import Dropout
-from .multi_head_attention import _fresh
+from .multi_head_attention import combined_mask, einsum_projection
 
 
 @dataclass(eq=False)
@@ -69,18 +67,6 @@ class GroupedQueryAttention(Layer):
         self.num_repeats = self.num_query_heads // self.num_key_value_heads
 
     # ---- building -----------------------------------------------------------------------
-    def _projection(self, name: str, equation: str, output_shape, bias_axes: str,
-                    activation=None) -> EinsumDense:
-        return EinsumDense(
-            equation, output_shape, activation=activation,
-            bias_axes=bias_axes if self.use_bias else None, name=name,
-            kernel_initializer=_fresh(self.kernel_initializer),
-            bias_initializer=_fresh(self.bias_initializer),
-            kernel_regularizer=self.kernel_regularizer, bias_regularizer=self.bias_regularizer,
-            activity_regularizer=self.activity_regularizer,
-            kernel_constraint=self.kernel_constraint, bias_constraint=self.bias_constraint,
-            dtype=self.dtype)
-
     def build(self, query_shape, value_shape=None, key_shape=None) -> None:
         query_shape = tuple(query_shape)
         value_shape = query_shape if value_shape is None else tuple(value_shape)
@@ -89,20 +75,20 @@ class GroupedQueryAttention(Layer):
         self.feature_dim = query_shape[-1]
         query_heads = (None, self.num_query_heads, self.head_dim)
         kv_heads = (None, self.num_key_value_heads, self.head_dim)
-        self.query_dense = self._projection("query", "bqm,muh->bquh", query_heads, "uh")
+        self.query_dense = einsum_projection(self, "query", "bqm,muh->bquh", query_heads, "uh")
         self.query_dense.build(query_shape)
-        self.key_dense = self._projection("key", "bkm,mvh->bkvh", kv_heads, "vh")
+        self.key_dense = einsum_projection(self, "key", "bkm,mvh->bkvh", kv_heads, "vh")
         self.key_dense.build(key_shape)
         if self.use_gate:
-            self.gate_dense = self._projection("gate", "bqm,muh->bquh", query_heads, "uh",
-                                               "sigmoid")
+            self.gate_dense = einsum_projection(self, "gate", "bqm,muh->bquh", query_heads,
+                                                "uh", "sigmoid")
             self.gate_dense.build(query_shape)
-        self.value_dense = self._projection("value", "bkm,mvh->bkvh", kv_heads, "vh")
+        self.value_dense = einsum_projection(self, "value", "bkm,mvh->bkvh", kv_heads, "vh")
         self.value_dense.build(value_shape)
         self._softmax = Softmax(axis=-1, dtype=self.dtype)
         self._dropout_layer = Dropout(self.dropout, seed=self.seed, dtype=self.dtype)
-        self.output_dense = self._projection("attention_output", "bquh,uhm->bqm",
-                                             (None, self.feature_dim), "m")
+        self.output_dense = einsum_projection(self, "attention_output", "bquh,uhm->bqm",
+                                              (None, self.feature_dim), "m")
         self.output_dense.build((None, None, self.num_query_heads, self.head_dim))
 
     def _check_shapes(self, query_shape, value_shape, key_shape) -> None:
@@ -126,8 +112,11 @@ class GroupedQueryAttention(Layer):
         fused = not (self.dropout > 0.0 or return_attention_scores)
         causal_only = (fused and use_causal_mask and self.sliding_window is None and all(
             m is None for m in (query_mask, value_mask, key_mask, attention_mask)))
-        mask = None if causal_only else self._attention_mask(
-            query, value, query_mask, value_mask, key_mask, attention_mask, use_causal_mask)
+        mask = None if causal_only else combined_mask(
+            query, value, query_mask, value_mask, key_mask, attention_mask, use_causal_mask,
+            self.sliding_window)
+        if mask is not None and len(mask.shape) < 3:
+            mask = ops.expand_dims(mask, 0)
         gate = self.gate_dense(query) if self.use_gate else None
         query = self.query_dense(query)                      # (B, T, N, H)
         key = self.key_dense(key)                            # (B, S, K, H)
@@ -162,33 +151,6 @@ class GroupedQueryAttention(Layer):
         dropped = ops.reshape(dropped, (batch, heads, groups, t_len, key.shape[1]))
         output = ops.einsum("bkgts,bskh->btkgh", dropped, value)
         return ops.reshape(output, (batch, t_len, self.num_query_heads, self.head_dim)), scores
-
-    def _attention_mask(self, query, value, query_mask, value_mask, key_mask, attention_mask,
-                        use_causal_mask):
-        """The AND of the query mask (B, T, 1), the value and key masks (B, 1, S), the causal
-        and sliding-window masks (1, T, S) and attention_mask (B, T, S); None if none."""
-        parts = []
-        if query_mask is not None:
-            parts.append(ops.expand_dims(ops.cast(query_mask, "bool"), -1))
-        for mask in (value_mask, key_mask):
-            if mask is not None:
-                parts.append(ops.expand_dims(ops.cast(mask, "bool"), -2))
-        t_len, s_len = query.shape[1], value.shape[1]
-        if use_causal_mask:
-            parts.append(np.tril(np.ones((1, t_len, s_len), bool)))
-        if self.sliding_window is not None:
-            gap = np.abs(np.arange(t_len)[:, None] - np.arange(s_len)[None, :])
-            parts.append((gap < self.sliding_window)[None])
-        if attention_mask is not None:
-            parts.append(ops.cast(attention_mask, "bool"))
-        if not parts:
-            return None
-        mask = parts[0]
-        for part in parts[1:]:
-            mask = ops.logical_and(mask, part)
-        if len(mask.shape) < 3:
-            mask = ops.expand_dims(mask, 0)
-        return mask
 
     def compute_output_shape(self, query_shape, value_shape=None, key_shape=None):
         query_shape = tuple(query_shape)

@@ -106,15 +106,9 @@ class MultiHeadAttention(Layer):
     def _projection(self, name: str, input_rank: int, bound: int, last_dims,
                     activation=None) -> EinsumDense:
         equation, bias_axes, rank = projection_equation(input_rank - 1, bound, len(last_dims))
-        return EinsumDense(
-            equation, [None] * (rank - 1 - len(last_dims)) + list(last_dims),
-            activation=activation, bias_axes=bias_axes if self.use_bias else None, name=name,
-            kernel_initializer=_fresh(self.kernel_initializer),
-            bias_initializer=_fresh(self.bias_initializer),
-            kernel_regularizer=self.kernel_regularizer, bias_regularizer=self.bias_regularizer,
-            activity_regularizer=self.activity_regularizer,
-            kernel_constraint=self.kernel_constraint, bias_constraint=self.bias_constraint,
-            dtype=self.dtype)
+        return einsum_projection(self, name, equation,
+                                 [None] * (rank - 1 - len(last_dims)) + list(last_dims),
+                                 bias_axes, activation)
 
     def build(self, query_shape, value_shape=None, key_shape=None) -> None:
         value_shape = tuple(query_shape if value_shape is None else value_shape)
@@ -159,9 +153,9 @@ class MultiHeadAttention(Layer):
                              "returned with flash_attention=True")
         key = value if key is None else key
         query_mask = getattr(query, "_keras_mask", None)
-        mask = self._attention_mask(query, value, query_mask, value_mask,
-                                    key_mask if key is not value else None, attention_mask,
-                                    use_causal_mask)
+        mask = combined_mask(query, value, query_mask, value_mask,
+                             key_mask if key is not value else None, attention_mask,
+                             use_causal_mask, self.sliding_window)
         gate = self.gate_dense(query) if self.use_gate else None
         projected_query = self.query_dense(query)
         projected_key = self.key_dense(key)
@@ -175,31 +169,6 @@ class MultiHeadAttention(Layer):
         if query_mask is not None:
             output._keras_mask = query_mask
         return (output, scores) if return_attention_scores else output
-
-    def _attention_mask(self, query, value, query_mask, value_mask, key_mask, attention_mask,
-                        use_causal_mask):
-        """The AND of the query mask (B, T, 1), the value and key masks (B, 1, S), the causal
-        and sliding-window masks (1, T, S) and attention_mask (B, T, S); None if none."""
-        parts = []
-        if query_mask is not None:
-            parts.append(ops.expand_dims(ops.cast(query_mask, "bool"), -1))
-        for mask in (value_mask, key_mask):
-            if mask is not None:
-                parts.append(ops.expand_dims(ops.cast(mask, "bool"), -2))
-        t_len, s_len = query.shape[1], value.shape[1]
-        if use_causal_mask:
-            parts.append(np.tril(np.ones((1, t_len, s_len), bool)))
-        if self.sliding_window is not None:
-            gap = np.abs(np.arange(t_len)[:, None] - np.arange(s_len)[None, :])
-            parts.append((gap < self.sliding_window)[None])
-        if attention_mask is not None:
-            parts.append(ops.cast(attention_mask, "bool"))
-        if not parts:
-            return None
-        mask = parts[0]
-        for part in parts[1:]:
-            mask = ops.logical_and(mask, part)
-        return mask
 
     def _compute_attention(self, query, key, value, attention_mask=None, training=False,
                            return_attention_scores=False):
@@ -253,6 +222,47 @@ class MultiHeadAttention(Layer):
         config = super().get_config()
         config.pop("flash_attention", None)          # as Keras: not part of the config
         return config
+
+
+def einsum_projection(layer, name: str, equation: str, output_shape, bias_axes: str,
+                      activation=None) -> EinsumDense:
+    """An attention layer's EinsumDense sublayer `name`, with the layer's bias switch,
+    initializers (fresh ones), regularizers, constraints and dtype."""
+    return EinsumDense(
+        equation, output_shape, activation=activation,
+        bias_axes=bias_axes if layer.use_bias else None, name=name,
+        kernel_initializer=_fresh(layer.kernel_initializer),
+        bias_initializer=_fresh(layer.bias_initializer),
+        kernel_regularizer=layer.kernel_regularizer, bias_regularizer=layer.bias_regularizer,
+        activity_regularizer=layer.activity_regularizer,
+        kernel_constraint=layer.kernel_constraint, bias_constraint=layer.bias_constraint,
+        dtype=layer.dtype)
+
+
+def combined_mask(query, value, query_mask, value_mask, key_mask, attention_mask,
+                  use_causal_mask, sliding_window):
+    """The AND of the query mask (B, T, 1), the value and key masks (B, 1, S), the causal
+    and sliding-window masks (1, T, S) and attention_mask (B, T, S); None if none."""
+    parts = []
+    if query_mask is not None:
+        parts.append(ops.expand_dims(ops.cast(query_mask, "bool"), -1))
+    for mask in (value_mask, key_mask):
+        if mask is not None:
+            parts.append(ops.expand_dims(ops.cast(mask, "bool"), -2))
+    t_len, s_len = query.shape[1], value.shape[1]
+    if use_causal_mask:
+        parts.append(np.tril(np.ones((1, t_len, s_len), bool)))
+    if sliding_window is not None:
+        gap = np.abs(np.arange(t_len)[:, None] - np.arange(s_len)[None, :])
+        parts.append((gap < sliding_window)[None])
+    if attention_mask is not None:
+        parts.append(ops.cast(attention_mask, "bool"))
+    if not parts:
+        return None
+    mask = parts[0]
+    for part in parts[1:]:
+        mask = ops.logical_and(mask, part)
+    return mask
 
 
 def _expand_mask(mask, rank: int, attention_rank: int):
