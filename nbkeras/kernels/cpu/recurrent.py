@@ -87,20 +87,37 @@ def recurrent_backward(cell, d_hs, d_c_last, kernel, recurrent_kernel, bias, h0,
          dtype.type(1))
     flat_p = dp.reshape(batch * steps, width)
     dx = (flat_p @ kernel.T).reshape(batch, steps, features)
-    dkernel = x.reshape(batch * steps, features).T @ flat_p
-    h_prev = np.concatenate([h0[:, None], hs[:, :-1]], axis=1).reshape(batch * steps, units)
-    if cell == "gru_reset_before":
+    if cell in ("simple", "lstm"):   # dp is both products' cotangent: [x_t, h_{t-1}]^T dp
+        both = _step_inputs(h0, hs, x).T @ flat_p
+        dkernel, drk = both[:features], both[features:]
+    else:
+        dkernel = x.reshape(batch * steps, features).T @ flat_p
+        h_prev = _step_inputs(h0, hs)
+    if cell == "gru":
+        drk = h_prev.T @ dq.reshape(batch * steps, width)
+    elif cell == "gru_reset_before":
         rh = gates[:, :, 3 * units:].reshape(batch * steps, units)
         drk = np.concatenate([h_prev.T @ flat_p[:, :2 * units], rh.T @ flat_p[:, 2 * units:]],
                              axis=1)
-    else:
-        drk = h_prev.T @ (dq if cell == "gru" else dp).reshape(batch * steps, width)
     dbias = None
     if bias is not None:
         d_in = flat_p.sum(axis=0)
         dbias = (np.stack([d_in, dq.reshape(batch * steps, width).sum(axis=0)])
                  if cell == "gru" else d_in)
     return dx, dkernel, drk, dbias, dh, (dc if cell == "lstm" else None)
+
+
+def _step_inputs(h0, hs, x=None):
+    """(B*T, [F +] U): the inputs x_t of each step (when x is given) and the state h_{t-1}
+    it started from, side by side."""
+    batch, steps, units = hs.shape
+    features = 0 if x is None else x.shape[2]
+    out = np.empty((batch, steps, features + units), hs.dtype)
+    if x is not None:
+        out[:, :, :features] = x
+    out[:, 0, features:] = h0
+    out[:, 1:, features:] = hs[:, :-1]
+    return out.reshape(batch * steps, features + units)
 
 
 def _recurrent_parts(cell, matrix, units, axis):
