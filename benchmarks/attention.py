@@ -6,7 +6,8 @@ sum(y * dy) by the input and every weight), milliseconds and the speed ratio.
 
 nbkeras runs its fused attention kernel between the EinsumDense projections; PyTorch its
 nn.MultiheadAttention (batch_first, same sizes). Each case warms up first; nbkeras's first
-call (Numba compile or cache load) is reported apart.
+call (Numba compile or cache load) is reported apart. The two sides run in turns, so on
+shared cores both see the same load.
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ import nbkeras as nk  # noqa: E402
 from nbkeras import layers, ops  # noqa: E402
 
 from cases import Row, load_torch  # noqa: E402
-from dense import best_time  # noqa: E402
+from recurrent import best_times  # noqa: E402
 
 
 def attention_rows(batch: int = 32, steps: int = 128, width: int = 512, heads: int = 8,
@@ -43,7 +44,7 @@ def attention_rows(batch: int = 32, steps: int = 128, width: int = 512, heads: i
     start = time.perf_counter()
     ours()
     row.compile_s = time.perf_counter() - start
-    row.values["nbkeras"] = best_time(ours, repeats) * 1e3
+    sides = {"nbkeras": ours}
     if torch is not None:
         module = torch.nn.MultiheadAttention(width, heads, batch_first=True)
         source, cotangent = torch.from_numpy(x).requires_grad_(True), torch.from_numpy(dy)
@@ -54,7 +55,9 @@ def attention_rows(batch: int = 32, steps: int = 128, width: int = 512, heads: i
             output, _ = module(source, source, source, need_weights=False)
             (output * cotangent).sum().backward()
 
-        row.values["pytorch"] = best_time(theirs, repeats) * 1e3
+        sides["pytorch"] = theirs
+    row.values.update({name: seconds * 1e3
+                       for name, seconds in best_times(sides, repeats).items()})
     return [row]
 
 

@@ -6,7 +6,8 @@ and every weight), milliseconds and the speed ratio.
 
 nbkeras runs its fused path (kernels/cpu/recurrent.py); PyTorch its nn.LSTM / nn.GRU
 (batch_first, last step's output, as Keras's return_sequences=False). Each case warms up
-first; nbkeras's first call (Numba compile or cache load) is reported apart.
+first; nbkeras's first call (Numba compile or cache load) is reported apart. The two sides
+run in turns, so on shared cores both see the same load.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import argparse
 import os
 import sys
 import time
+from typing import Callable
 
 import numpy as np
 
@@ -22,7 +24,20 @@ import nbkeras as nk  # noqa: E402
 from nbkeras import layers, ops  # noqa: E402
 
 from cases import Row, load_torch  # noqa: E402
-from dense import best_time  # noqa: E402
+
+
+def best_times(sides: dict[str, Callable[[], None]], repeats: int) -> dict[str, float]:
+    """Best wall time in seconds of each side's step, run in turns after one warm-up call
+    each (a change in the machine's load then reaches every side alike)."""
+    for step in sides.values():
+        step()
+    times = {name: [] for name in sides}
+    for _ in range(repeats):
+        for name, step in sides.items():
+            start = time.perf_counter()
+            step()
+            times[name].append(time.perf_counter() - start)
+    return {name: min(values) for name, values in times.items()}
 
 
 def _ours(layer, x: np.ndarray, dy: np.ndarray):
@@ -60,10 +75,12 @@ def recurrent_rows(batch: int = 64, steps: int = 100, features: int = 64, units:
         start = time.perf_counter()
         step()
         row.compile_s = time.perf_counter() - start
-        row.values["nbkeras"] = best_time(step, repeats) * 1e3
+        sides = {"nbkeras": step}
         if torch is not None:
             module = getattr(torch.nn, theirs)(features, units, batch_first=True)
-            row.values["pytorch"] = best_time(_theirs(torch, module, x, dy), repeats) * 1e3
+            sides["pytorch"] = _theirs(torch, module, x, dy)
+        row.values.update({name: seconds * 1e3
+                           for name, seconds in best_times(sides, repeats).items()})
         rows.append(row)
     return rows
 
