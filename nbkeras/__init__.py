@@ -10,7 +10,7 @@ from .core.tensor import Tensor, Variable  # noqa: F401
 from .layers import Input, InputLayer  # noqa: F401
 from .models import Model, Sequential  # noqa: F401
 from . import dtype_policies, mixed_precision, tree, visualization  # noqa: F401
-from . import preprocessing  # noqa: F401
+from . import applications, preprocessing  # noqa: F401
 from ._version import __version__, version  # noqa: F401
 from .dtype_policies import DTypePolicy, FloatDTypePolicy  # noqa: F401
 from .function import Function  # noqa: F401
