@@ -1,0 +1,53 @@
+"""The fused recurrent kernels with their batch split into blocks, one per Numba thread, give
+what one block gives (which the layer tests check against a float64 numpy loop and finite
+differences): every cell, forward and backward, an odd batch (blocks of unequal size),
+masked steps and an all-masked row, work above the parallel threshold."""
+import numpy as np
+import pytest
+
+import nbkeras as nk
+from nbkeras.kernels.cpu import recurrent
+from nbkeras.kernels.cpu.parallel import PARALLEL_MIN_ELEMENTS
+
+GATES = {"simple": 1, "lstm": 4, "gru": 3, "gru_reset_before": 3}
+
+
+def _run(cell, threads, arrays):
+    """Forward and backward of recurrent's kernels on `threads` Numba threads."""
+    x, kernel, rk, bias, h0, c0, mask, d_hs, d_c = arrays
+    before = nk.config.get_num_threads()
+    nk.config.set_num_threads(threads)
+    try:
+        hs, c_last, saved = recurrent.recurrent_forward(cell, x, kernel, rk, bias, h0, c0, mask)
+        grads = recurrent.recurrent_backward(cell, d_hs, d_c, kernel, rk, bias, h0, c0, saved)
+    finally:
+        nk.config.set_num_threads(before)
+    return [hs, c_last, *grads]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("cell", sorted(GATES))
+def test_blocks_of_the_batch_give_what_one_block_gives(cell, dtype):
+    rng = np.random.default_rng(sorted(GATES).index(cell))
+    batch, steps, features, units = 5, 103, 3, 64
+    assert batch * steps * units >= PARALLEL_MIN_ELEMENTS
+    width = GATES[cell] * units
+
+    def draw(*shape):
+        return (rng.standard_normal(shape) * 0.3).astype(dtype)
+    mask = rng.random((batch, steps)) < 0.7
+    mask[3] = False
+    arrays = (draw(batch, steps, features), draw(features, width), draw(units, width),
+              draw(2, width) if cell == "gru" else draw(width), draw(batch, units),
+              draw(batch, units) if cell == "lstm" else None, mask,
+              draw(batch, steps, units), draw(batch, units) if cell == "lstm" else None)
+    one, two = _run(cell, 1, arrays), _run(cell, 2, arrays)
+    tolerance = dict(rtol=1e-5, atol=1e-6) if dtype == np.float32 else dict(rtol=1e-12,
+                                                                           atol=1e-13)
+    for name, a, b in zip(("hs", "c_last", "dx", "dkernel", "drk", "dbias", "dh0", "dc0"),
+                          one, two):
+        assert (a is None) == (b is None), name
+        if a is not None:
+            assert a.dtype == dtype and a.shape == b.shape, name
+            np.testing.assert_allclose(b, a, err_msg=name, **tolerance)
+    np.testing.assert_array_equal(one[0][3], np.broadcast_to(arrays[4][3], (steps, units)))
