@@ -97,7 +97,42 @@ def test_keras_written_vgg16_weights_load_and_predict_the_same(tmp_path):
                                atol=1e-5)
 
 
-@pytest.mark.parametrize("module", ["vgg16", "vgg19"])
+# constructor, keyword arguments: small enough to build in Keras within seconds
+KERAS_FILES = {
+    "resnet50": ("ResNet50", dict(include_top=False, input_shape=(32, 32, 3))),
+    "resnet50v2": ("ResNet50V2", dict(include_top=False, input_shape=(32, 32, 3),
+                                      pooling="avg")),
+}
+
+
+def randomize_batch_statistics(model, seed: int) -> None:
+    """Give every BatchNormalization of a Keras model random gamma, beta, moving mean and
+    moving variance, so a loader that swaps or skips them is caught."""
+    rng = np.random.default_rng(seed)
+    for layer in model.layers:
+        if type(layer).__name__ == "BatchNormalization":
+            layer.set_weights([rng.uniform(0.5, 1.5, w.shape) if i in (0, 3) else
+                               rng.normal(0.0, 0.1, w.shape)
+                               for i, w in enumerate(layer.get_weights())])
+
+
+@pytest.mark.parametrize("case", sorted(KERAS_FILES))
+def test_keras_written_weights_load_and_predict_the_same(case, tmp_path):
+    keras = pytest.importorskip("keras")
+    constructor, kwargs = KERAS_FILES[case]
+    keras.utils.set_random_seed(7)
+    theirs = getattr(keras.applications, constructor)(weights=None, **kwargs)
+    randomize_batch_statistics(theirs, seed=8)
+    path = str(tmp_path / f"{case}.weights.h5")
+    theirs.save_weights(path)
+    ours = getattr(nk.applications, constructor)(weights=path, **kwargs)
+    x = np.random.default_rng(9).uniform(-1, 1, (2, 32, 32, 3)).astype("float32")
+    expected = np.asarray(theirs.predict(x, verbose=0))
+    np.testing.assert_allclose(ours.predict(x, verbose=0), expected, rtol=1e-3,
+                               atol=1e-4 * np.abs(expected).max())
+
+
+@pytest.mark.parametrize("module", ["vgg16", "vgg19", "resnet50", "resnet_v2"])
 @pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
 @pytest.mark.parametrize("shape", [(2, 5, 4, 3), (5, 4, 3)])
 def test_preprocess_input_matches_keras(module, data_format, shape):
