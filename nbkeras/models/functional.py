@@ -10,7 +10,7 @@ from ..layers.input_layer import InputLayer
 from ..layers.layer import Layer
 from ..ops import convert_to_tensor
 from ..saving.serialization_lib import (UnknownObjectError, deserialize_keras_object,
-                                       serialize_keras_object)
+                                       keras_name, serialize_keras_object)
 from .fusion import conv_max_pool, fusable_node_pairs, fuses_with_max_pool, inference
 from .input_rank import adjust_input_rank
 from .model import Model
@@ -124,7 +124,7 @@ class Functional(Model):
             name, node_index, tensor_index = history(t)
             return [name, node_index + isinstance(t.node.operation, Functional), tensor_index]
 
-        entries = [{**_serialize_layer(layer), "name": layer.name, "inbound_nodes": [
+        entries = [{**serialize_keras_object(layer), "name": layer.name, "inbound_nodes": [
                        {"args": _serialize_argument(list(node.args), history),
                         "kwargs": _serialize_argument(node.kwargs, history)}
                        for node in layer._inbound_nodes if id(node) in own and node.input_tensors]}
@@ -286,8 +286,11 @@ def deserialize_layer(entry: dict, custom_objects: dict | None = None) -> Layer:
 
 
 def _serialize_layer(layer: Layer) -> dict:
-    """Keras's entry for a layer: where its class lives, its name there, its config."""
-    return serialize_keras_object(layer)
+    """A layer's entry in a config: where Keras keeps its class, its name there, and its
+    config (`serialize_keras_object` writes it as Keras writes it)."""
+    module, class_name, registered_name = keras_name(type(layer))
+    return {"module": module, "class_name": class_name, "config": layer.get_config(),
+            "registered_name": registered_name}
 
 
 def _serialize_argument(value, history):

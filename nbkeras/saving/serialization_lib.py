@@ -94,6 +94,31 @@ def enable_unsafe_deserialization() -> None:
     _state.safe_mode = False
 
 
+class ObjectSharingScope:
+    """Within it, an object serialized twice is written with Keras's `shared_object_id` on
+    both entries, and entries with the same id deserialize to one object (as Keras's
+    `.keras` saving does)."""
+
+    def __enter__(self):
+        self.original = getattr(_state, "shared", None)
+        _state.shared = ({}, {})   # id -> config written; id in a file -> object read
+        return self
+
+    def __exit__(self, *args, **kwargs):
+        _state.shared = self.original
+
+
+def _record_serialized(obj, config: dict) -> None:
+    shared = getattr(_state, "shared", None)
+    if shared is None:
+        return
+    written = shared[0]
+    if id(obj) not in written:
+        written[id(obj)] = (obj, config)   # the object too: its id stays its own meanwhile
+    else:
+        config["shared_object_id"] = written[id(obj)][1]["shared_object_id"] = id(obj)
+
+
 def _lambda_refused(what: str) -> ValueError:
     """Keras's error for Python bytecode met in safe mode."""
     return ValueError(
@@ -193,10 +218,11 @@ def serialize_keras_object(obj):
     if isinstance(obj, types.FunctionType):
         return {"module": "builtins", "class_name": "function",
                 "config": get_registered_name(obj), "registered_name": "function"}
-    module, class_name, registered_name = _keras_name(type(obj))
+    module, class_name, registered_name = keras_name(type(obj))
     config = {"module": module, "class_name": class_name, "config": _keras_config(obj),
               "registered_name": registered_name}
     _add_build_and_compile_config(obj, config)
+    _record_serialized(obj, config)
     return config
 
 
@@ -256,7 +282,7 @@ def _public_names() -> dict:
     return names
 
 
-def _keras_name(cls: type) -> tuple[str | None, str, str | None]:
+def keras_name(cls: type) -> tuple[str | None, str, str | None]:
     """(module, class_name, registered_name) as Keras writes them for an instance of `cls`."""
     if cls in object_registration.GLOBAL_CUSTOM_NAMES:
         return _module_of(cls), cls.__name__, get_registered_name(cls)
@@ -347,15 +373,21 @@ def _keras_value(obj, key: str, value):
     `{"class_name", "config"}` by the object itself; an activation function by its name."""
     namespace = _object_namespace(key)
     if namespace is not None and value is not None and not _is_keras_entry(value):
-        return serialize_keras_object(namespace.get(value))
+        live = getattr(obj, key, None)   # the very object, so that sharing it shows
+        if not (hasattr(live, "get_config") and not isinstance(live, type)):
+            live = namespace.get(value)
+        return serialize_keras_object(live)
     if isinstance(value, dict) and "class_name" in value and "config" in value \
             and not _is_keras_entry(value) and not value["class_name"].startswith("__"):
         live = getattr(obj, key, None)
         if live is None or type(live).__name__ != value["class_name"]:
             live = deserialize_keras_object(value, safe_mode=False)   # our own config
         return serialize_keras_object(live)
-    if isinstance(value, dict) and _is_keras_entry(value):
-        return value
+    if isinstance(value, list) and any(_is_keras_entry(v) for v in value):
+        return [_keras_entry(obj, v) if _is_keras_entry(v) else serialize_keras_object(v)
+                for v in value]
+    if _is_keras_entry(value):
+        return _keras_entry(obj, value)
     live = getattr(obj, key, getattr(obj, f"_{key}", None))
     if isinstance(value, str) and isinstance(live, types.FunctionType) \
             and not key.endswith("activation") and value == live.__name__:
@@ -367,6 +399,21 @@ def _keras_value(obj, key: str, value):
         if isinstance(name, str):
             return name
     return serialize_keras_object(value)
+
+
+def _keras_entry(obj, entry: dict) -> dict:
+    """A nested layer's entry (nbkeras's own config, or Keras's) as Keras writes it, from the
+    live sublayer of `obj` it describes (a functional model's call records kept); other
+    entries as they are."""
+    name = (entry.get("config") or {}).get("name") if isinstance(entry.get("config"), dict) \
+        else None
+    live = next((layer for layer in getattr(obj, "_layers", [])
+                 if layer.name == name and type(layer).__name__ == entry["class_name"]), None)
+    if live is None:
+        return entry
+    calls = {key: value for key, value in entry.items()
+             if key not in ("module", "class_name", "config", "registered_name", "build_config")}
+    return {**serialize_keras_object(live), **calls}
 
 
 def _object_namespace(key: str):
@@ -426,6 +473,10 @@ def deserialize_keras_object(config, custom_objects=None, safe_mode=True, **kwar
     if not isinstance(inner, dict):
         raise TypeError(f"Expected 'config' to be a dict for {class_name},\ninstead got "
                         f"{type(inner)}\nFull config: {config}")
+    shared = getattr(_state, "shared", None)
+    shared_id = config.get("shared_object_id") if shared is not None else None
+    if shared_id is not None and shared_id in shared[1]:
+        return shared[1][shared_id]   # an object the file shares, read already
     cls = _retrieve(class_name, config.get("registered_name", class_name), module, "class",
                     config, custom_objects, module_objects, safe_mode)
     if isinstance(cls, types.FunctionType):
@@ -437,6 +488,8 @@ def deserialize_keras_object(config, custom_objects=None, safe_mode=True, **kwar
     with CustomObjectScope(custom_objects), SafeModeScope(safe_mode):
         instance = _from_config(cls, _nbkeras_config(cls, inner), custom_objects)
         _build_and_compile(instance, config)
+    if shared_id is not None:
+        shared[1][shared_id] = instance
     return instance
 
 

@@ -251,16 +251,11 @@ def test_values_serialize_as_keras(keras, value):
 
 # Keras objects by the same name whose configs nbkeras writes differently, and why.
 KNOWN_DIFFERENCES = {
-    # Keras's default names are auto_name of the class ("adam_w", "rm_sprop", "sgd"); nbkeras's
-    # optimizers name themselves "adamw", "rmsprop", "SGD" (the optimizers' own defaults).
-    "optimizers.AdamW": {"name"}, "optimizers.RMSprop": {"name"}, "optimizers.SGD": {"name"},
     # Keras's configs leave out an option the object was made with (a Keras bug: it is lost
     # on reload); nbkeras writes it.
     "losses.Huber": {"delta"}, "losses.CosineSimilarity": {"axis"},
     "metrics.CosineSimilarity": {"axis"}, "initializers.Identity": {"gain"},
     "initializers.IdentityInitializer": {"gain"},
-    # nbkeras names a wrapper after its function, Keras "mean_metric_wrapper".
-    "metrics.MeanMetricWrapper": {"name"},
 }
 NAMESPACES = ["layers", "models", "optimizers", "optimizers.schedules", "losses", "metrics",
               "initializers", "regularizers", "constraints", "dtype_policies"]
@@ -347,8 +342,8 @@ def test_every_public_object_serializes_as_keras(keras, namespace, name, cls):
         if namespace != "models" else getattr(keras, name, None)
     if theirs_cls is None:
         pytest.skip(f"Keras has no {namespace}.{name}")
-    # some Keras metrics number their default names per process: name them
-    named = {"name": "m"} if namespace == "metrics" else {}
+    # Keras numbers the default names of optimizers and some metrics per process: name them
+    named = {"name": "m"} if namespace in ("optimizers", "metrics") else {}
     args = {**{key: keras_twin(keras, value) for key, value in REQUIRED.get(name, {}).items()},
             **named}
     ours = without_build_state(through_json(serialize_keras_object(
@@ -380,6 +375,36 @@ def test_functions_schedules_and_policies_as_keras(keras):
         back = deserialize_keras_object(through_json(config))
         assert back is ours if callable(ours) and not hasattr(ours, "get_config") else \
             type(back) is type(ours)
+
+
+def test_shared_objects_as_keras_shares_them(keras):
+    """In an ObjectSharingScope (what Keras's .keras saving uses) an object used twice is
+    written with Keras's shared_object_id, and read back as one object, in Keras's files too."""
+    def model(lib, regularizer):
+        return lib.Sequential([lib.Input((3,)),
+                               lib.layers.Dense(2, kernel_regularizer=regularizer, name="a"),
+                               lib.layers.Dense(2, kernel_regularizer=regularizer, name="b")])
+
+    with serialization_lib.ObjectSharingScope():
+        ours = through_json(serialize_keras_object(model(nk, nk.regularizers.L2(0.25))))
+    entries = [layer["config"]["kernel_regularizer"] for layer in ours["config"]["layers"][1:]]
+    assert entries[0] == entries[1] and "shared_object_id" in entries[0]
+    from keras.src.saving.serialization_lib import ObjectSharingScope
+
+    with ObjectSharingScope():
+        theirs = through_json(keras.saving.serialize_keras_object(
+            model(keras, keras.regularizers.L2(0.25))))
+    # Keras copies the first entry before marking it, so only the second carries the id in
+    # its files: nothing to share when reading them (Keras does not either)
+    assert "shared_object_id" not in theirs["config"]["layers"][1]["config"][
+        "kernel_regularizer"]
+    for config, shared in ((ours, True), (theirs, False)):
+        with serialization_lib.ObjectSharingScope():
+            loaded = deserialize_keras_object(config)
+        first, second = (layer.kernel_regularizer for layer in loaded.layers)
+        assert (first is second) == shared and first == second == nk.regularizers.L2(0.25)
+    loaded = deserialize_keras_object(ours)   # outside a scope: one object per entry
+    assert loaded.layers[0].kernel_regularizer is not loaded.layers[1].kernel_regularizer
 
 
 def test_registered_function_round_trips():
