@@ -458,12 +458,14 @@ def deserialize_keras_object(config, custom_objects=None, safe_mode=True, **kwar
     if "class_name" not in config or "config" not in config:
         return {key: deserialize_keras_object(value, custom_objects, safe_mode)
                 for key, value in config.items()}
-    class_name = config["class_name"]
+    class_name, module = config["class_name"], config.get("module")
+    if not isinstance(class_name, str) or not isinstance(module, (str, type(None))):
+        raise TypeError(f"Could not parse config: 'class_name' must be a string and 'module' "
+                        f"a string or None; received {config}")
     inner = config["config"] if config["config"] is not None else {}
     special = _deserialize_special(class_name, inner, custom_objects, safe_mode)
     if special is not _NOT_SPECIAL:
         return special
-    module = config.get("module")
     if class_name == "function":
         if not isinstance(inner, str):
             raise TypeError(f"Expected 'config' to be a non-null str for a function classname,"

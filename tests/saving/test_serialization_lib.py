@@ -493,6 +493,31 @@ def test_generic_lambda_and_foreign_classes_are_refused():
                                         "equivalent of Keras's `keras.layers.NoSuchLayer`"):
         deserialize_keras_object({"module": "keras.layers", "class_name": "NoSuchLayer",
                                   "config": {}, "registered_name": None})
+    for bad in ({"class_name": 3, "config": {}}, {"module": 3, "class_name": "Dense",
+                                                  "config": {}}):
+        with pytest.raises(TypeError, match="Could not parse config"):
+            deserialize_keras_object(bad)
+    with pytest.raises(TypeError, match="Expected 'config' to be a dict for Dense"):
+        deserialize_keras_object({"module": "keras.layers", "class_name": "Dense",
+                                  "config": [1], "registered_name": None})
     with pytest.raises(TypeError, match="Could not locate function 'no_such_fn'"):
         deserialize_keras_object({"module": "builtins", "class_name": "function",
                                   "config": "no_such_fn", "registered_name": "function"})
+
+
+# ---- utils -----------------------------------------------------------------------------------
+def test_get_source_inputs_as_keras(keras):
+    """The inputs a tensor's graph starts from, each once, in Keras's order."""
+    def graph(lib):
+        a, b, c = (lib.Input((3,), name=n) for n in "abc")
+        shared = lib.layers.Dense(3, name="shared")
+        joined = lib.layers.Add(name="add")([shared(b), shared(a), b])
+        return a, b, c, joined
+
+    ours, theirs = graph(nk), graph(keras)
+    for lib, (a, b, c, joined) in ((nk, ours), (keras, theirs)):
+        sources = lib.utils.get_source_inputs(joined)
+        assert [t.name for t in sources] == ["b", "a"]
+        assert lib.utils.get_source_inputs(c) == [c]
+    x = np.ones(2)
+    assert nk.utils.get_source_inputs(x) is x and keras.utils.get_source_inputs(x) is x
