@@ -59,7 +59,9 @@ _NON_MODELING = frozenset({
     "keras.utils.clear_session", "keras.utils.deserialize_keras_object", "keras.utils.get_file",
     "keras.utils.register_keras_serializable", "keras.utils.serialize_keras_object"})
 
-_state = threading.local()   # .safe_mode: None (unset), True or False
+# Per thread, as Keras's global state: .safe_mode (None: unset, True or False) and .shared
+# (the maps of an ObjectSharingScope).
+_state = threading.local()
 
 
 class UnknownObjectError(TypeError, ValueError):
@@ -674,9 +676,8 @@ def _nbkeras_config(cls: type, config: dict) -> dict:
 def _nbkeras_value(value):
     """A config value: a dtype policy as its name, a Keras function, initializer,
     regularizer, constraint, schedule, loss or metric (a dict naming its module) as the
-    nbkeras object;
-    a layer's or an optimizer's entry (their containers deserialize them, as in Keras) and
-    anything else unchanged."""
+    nbkeras object; a layer's or an optimizer's entry (their containers deserialize them, as
+    in Keras) and anything else unchanged."""
     if not _is_keras_entry(value):
         return value
     if value["class_name"] == "function":
