@@ -4,7 +4,8 @@ whole sequence, forward and backward through time.
 The input projection of every step is one BLAS product; a Numba loop over time then does one
 recurrent product per step (two for GRU with the reset before it) and the gate math in one
 pass, keeping what the backward needs. The backward runs the loop in reverse with one product
-per step, then the weight gradients are three BLAS products over all steps. The gate math
+per step, then the input's and the weights' gradients are BLAS products over all steps (one
+for both kernels where their gates' cotangent is the same: SimpleRNN, LSTM). The gate math
 uses vector_math's tanh and sigmoid and compiles with numpy's error model (a division with
 Python's raises ZeroDivisionError, a branch that stops LLVM from vectorising), so the loops
 over units vectorise in float32.
