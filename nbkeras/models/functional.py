@@ -1,6 +1,8 @@
 """Functional: a model defined by a graph of layer calls from its inputs to its outputs."""
 from __future__ import annotations
 
+import numpy as np
+
 from ..core.keras_tensor import KerasTensor
 from ..core.node import Node
 from ..tree import flatten as keras_flatten
@@ -9,6 +11,7 @@ from ..core.tensor import Tensor
 from ..layers.input_layer import InputLayer
 from ..layers.layer import Layer
 from ..ops import convert_to_tensor
+from ..saving.keras_ops import call_keras_op, is_op_entry, keras_op_entry, snake_case
 from ..saving.serialization_lib import (UnknownObjectError, deserialize_keras_object,
                                        keras_name, serialize_keras_object)
 from .fusion import conv_max_pool, fusable_node_pairs, fuses_with_max_pool, inference
@@ -96,19 +99,15 @@ class Functional(Model):
     def get_config(self) -> dict:
         """Keras 3's functional config: every layer's entry with the calls it makes in this
         graph ("inbound_nodes"), and the [layer name, node index, tensor index] of each
-        input and output, in the structure the model was given."""
+        input and output, in the structure the model was given. An op called directly on
+        symbolic tensors is an entry of Keras's op class (saving/keras_ops.py), one per call,
+        named as Keras names ops (`add`, `add_1`, ...)."""
         for t in self._model_inputs:
             if not isinstance(t.node.operation, InputLayer):
                 raise ValueError(f"Model '{self.name}': get_config needs inputs made by nk.Input; "
                                  f"input {t.name!r} comes from {t.node.operation!r}")
         nodes = [t.node for t in self._model_inputs] + self._nodes
-        layers = list(self._operations)   # Keras's order (see _graph_map)
-        for layer in layers:
-            if not isinstance(layer, Layer):
-                raise ValueError(f"Model '{self.name}': get_config can only describe layers; "
-                                 f"the graph applies the op {type(layer).__name__} directly to "
-                                 "symbolic tensors (use a layer, such as layers.Add or "
-                                 "layers.Lambda)")
+        layers = [op for op in self._operations if isinstance(op, Layer)]
         names = [layer.name for layer in layers]
         if len(set(names)) < len(names):
             raise ValueError(f"Model '{self.name}': get_config needs unique layer names; received "
@@ -117,18 +116,40 @@ class Functional(Model):
         index = {id(node): i for layer in layers
                  for i, node in enumerate(n for n in layer._inbound_nodes if id(n) in own)}
 
+        calls = {id(call): call for call in self._operations if isinstance(call, Node)}
+        op_calls = {key: keras_op_entry(call.operation, call.args, self.name)
+                    for key, call in calls.items()}
+        used = set(names)   # names read from a config first, then Keras's order: as made
+        for key, (module, class_name, config, args) in sorted(
+                op_calls.items(), key=lambda item: (not _kept_name(calls[item[0]], item[1][1]),
+                                                    calls[item[0]].call_number)):
+            name = _kept_name(calls[key], class_name) or snake_case(class_name)
+            op_calls[key] = (_unique_name(name, used), module, class_name, config, args)
+
         def history(t: KerasTensor) -> list:
+            if id(t.node) in op_calls:
+                return [op_calls[id(t.node)][0], 0, t.index]
             return [t.node.operation.name, index[id(t.node)], t.index]
 
         def endpoint(t: KerasTensor) -> list:   # Keras counts a Functional's own node first
             name, node_index, tensor_index = history(t)
             return [name, node_index + isinstance(t.node.operation, Functional), tensor_index]
 
-        entries = [{**serialize_keras_object(layer), "name": layer.name, "inbound_nodes": [
-                       {"args": _serialize_argument(list(node.args), history),
-                        "kwargs": _serialize_argument(node.kwargs, history)}
-                       for node in layer._inbound_nodes if id(node) in own and node.input_tensors]}
-                   for layer in layers]
+        def entry(operation) -> dict:
+            if isinstance(operation, Node):
+                name, module, class_name, config, args = op_calls[id(operation)]
+                return {"module": module, "class_name": class_name,
+                        "config": {"name": name, **config}, "registered_name": class_name,
+                        "name": name, "inbound_nodes": [
+                            {"args": _serialize_argument(args, history), "kwargs": {}}]}
+            return {**serialize_keras_object(operation), "name": operation.name,
+                    "inbound_nodes": [
+                        {"args": _serialize_argument(list(node.args), history),
+                         "kwargs": _serialize_argument(node.kwargs, history)}
+                        for node in operation._inbound_nodes
+                        if id(node) in own and node.input_tensors]}
+
+        entries = [entry(operation) for operation in self._operations]
         return {"name": self.name, "trainable": self.trainable, "layers": entries,
                 "input_layers": map_structure(endpoint, self._input_structure),
                 "output_layers": map_structure(endpoint, self._output_structure)}
@@ -153,7 +174,9 @@ def _nodes_between(inputs: list[KerasTensor], outputs: list[KerasTensor]) -> lis
 
 
 def _graph_map(inputs: list[KerasTensor], outputs: list[KerasTensor]) -> tuple[list[Node], list]:
-    """(nodes to run, operations) of the graph from `inputs` to `outputs`. The nodes run in
+    """(nodes to run, operations) of the graph from `inputs` to `outputs`. An operation is a
+    layer, or the node of an op called on symbolic tensors (Keras makes an op object per
+    call; nbkeras reuses equal ops). The nodes run in
     depth-first order from the outputs; the operations are ordered as Keras 3's `map_graph`
     orders them, since `model.layers`, layer names in configs and the weight
     paths of `.weights.h5` files follow it: an operation's depth is its largest distance to
@@ -176,7 +199,7 @@ def _graph_map(inputs: list[KerasTensor], outputs: list[KerasTensor]) -> tuple[l
             return
         if id(node) in visiting:
             raise ValueError("The layer graph has a cycle")
-        first_seen.setdefault(id(node.operation), (len(first_seen), node.operation))
+        first_seen.setdefault(_operation_key(node), (len(first_seen), _operation(node)))
         visiting.add(id(node))
         for parent in node.input_tensors:
             visit(parent)
@@ -190,7 +213,7 @@ def _graph_map(inputs: list[KerasTensor], outputs: list[KerasTensor]) -> tuple[l
     node_depth: dict[int, int] = {}
     depth_of: dict[int, int] = {}   # by id(operation): ops with equal fields are distinct
     for node in reversed(post_order):
-        key = id(node.operation)
+        key = _operation_key(node)
         depth = max(node_depth.setdefault(id(node), 0), depth_of.get(key, 0))
         depth_of[key] = node_depth[id(node)] = depth
         for parent in node.parent_nodes:
@@ -204,6 +227,31 @@ def _graph_map(inputs: list[KerasTensor], outputs: list[KerasTensor]) -> tuple[l
     operations = [first_seen[key][1] for key in order]
     nodes = [node for node in post_order if not isinstance(node.operation, InputLayer)]
     return nodes, operations   # nodes in depth-first order: a conv and its pool stay adjacent
+
+
+def _operation(node: Node):
+    """What Keras lists for a node: its layer, or the node itself for an op call."""
+    return node.operation if isinstance(node.operation, Layer) else node
+
+
+def _operation_key(node: Node) -> int:
+    return id(_operation(node))
+
+
+def _kept_name(call: Node, class_name: str) -> str | None:
+    """The name a config gave an op call of Keras's class `class_name` (see _OpCalls)."""
+    kept = getattr(call, "op_name", None)
+    return kept[1] if kept is not None and kept[0] == class_name else None
+
+
+def _unique_name(name: str, used: set) -> str:
+    """`name`, or `name_1`, `name_2`, ... if taken (Keras's auto-naming); marks it used."""
+    unique, number = name, 0
+    while unique in used:
+        number += 1
+        unique = f"{name}_{number}"
+    used.add(unique)
+    return unique
 
 
 def _match_inputs(model: Functional, inputs) -> list:
@@ -242,7 +290,8 @@ def functional_from_config(cls: type, config: dict, custom_objects: dict | None 
     (so a layer shared at different depths works); fresh weights."""
     created, pending = {}, {}
     for entry in config["layers"]:
-        created[entry["name"]] = deserialize_layer(entry, custom_objects)
+        created[entry["name"]] = (_OpCalls(entry) if is_op_entry(entry)
+                                  else deserialize_layer(entry, custom_objects))
         pending[entry["name"]] = list(entry.get("inbound_nodes") or [])
     while any(pending.values()):
         progressed = False
@@ -268,6 +317,23 @@ def functional_from_config(cls: type, config: dict, custom_objects: dict | None 
               if key not in ("layers", "input_layers", "output_layers")}   # name, trainable
     return cls(inputs=_map_endpoints(config["input_layers"], endpoint),
                outputs=_map_endpoints(config["output_layers"], endpoint), **others)
+
+
+class _OpCalls:
+    """An op entry of a config (Keras's op class and config), replayed with nk.ops; each
+    call's outputs are kept as a node of it, for the tensors that refer to them."""
+
+    def __init__(self, entry: dict):
+        self.class_name, self.config = entry["class_name"], dict(entry.get("config") or {})
+        self._inbound_nodes = []
+
+    def __call__(self, *args, **kwargs):
+        outputs = call_keras_op(self.class_name, self.config, list(args), kwargs)
+        for tensor in flatten(outputs):   # the call keeps its name when written again
+            tensor.node.op_name = (self.class_name, self.config.get("name"))
+        node = Node(self, args, kwargs, [])
+        node.outputs = flatten(outputs)
+        self._inbound_nodes.append(node)
 
 
 def deserialize_layer(entry: dict, custom_objects: dict | None = None) -> Layer:
@@ -302,6 +368,8 @@ def _serialize_argument(value, history):
         return [_serialize_argument(v, history) for v in value]
     if isinstance(value, dict):
         return {key: _serialize_argument(v, history) for key, v in value.items()}
+    if isinstance(value, (slice, np.ndarray, np.generic)) or value is Ellipsis:
+        return serialize_keras_object(value)   # Keras's __slice__, __numpy__, ... entries
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     raise ValueError(f"get_config: cannot write the call argument {value!r} "
@@ -327,7 +395,12 @@ def _revive(value, created: dict[str, Layer]):
         return _node(created, name, node_index).outputs[tensor_index]
     if value.get("class_name") == "__tuple__":
         return tuple(_revive(v, created) for v in value["config"]["value"])
+    if value.get("class_name") in _CONSTANTS:
+        return deserialize_keras_object(value)
     return {key: _revive(v, created) for key, v in value.items()}
+
+
+_CONSTANTS = ("__numpy__", "__tensor__", "__slice__", "__ellipsis__")
 
 
 def _node(created: dict[str, Layer], name: str, node_index: int) -> Node:

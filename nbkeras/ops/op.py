@@ -6,6 +6,7 @@ and lets every active GradientTape record the call.
 """
 from __future__ import annotations
 
+import itertools
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
@@ -23,6 +24,7 @@ from ..core.tensor import Tensor, on_device
 Array = np.ndarray
 
 
+_SYMBOLIC_CALLS = itertools.count()   # numbers op calls on KerasTensors as they are made
 Residuals = tuple     # what a forward keeps for its VJP: arrays, shapes, small values
 Needs = tuple         # needs[i]: whether input i needs a cotangent
 
@@ -85,7 +87,9 @@ class Op(ABC):
         """Infer the output spec and record a graph node (some input is a KerasTensor)."""
         spec = self.output_spec(*[spec_of(x) for x in inputs])
         specs = list(spec) if self.n_outputs > 1 else [spec]
-        outputs = Node(self, inputs, {}, specs).outputs
+        node = Node(self, inputs, {}, specs)
+        node.call_number = next(_SYMBOLIC_CALLS)   # configs name op calls in this order
+        outputs = node.outputs
         return tuple(outputs) if self.n_outputs > 1 else outputs[0]
 
     def _raise_mixed_devices(self, first: str, second: str):

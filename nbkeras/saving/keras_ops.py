@@ -1,0 +1,165 @@
+"""Ops called directly on symbolic tensors, in Keras 3's functional config format.
+
+A functional graph records nbkeras's Op instances (`Add()`, `Concatenate(axis=-1)`,
+`Reduce("sum", (1,), True)`); Keras writes each call as an entry of its op class
+(`keras.src.ops.numpy.Concatenate` with config `{"name", "axis"}`). `keras_op_entry` names
+the Keras class and config of a recorded op and lays out its arguments as Keras's `call`
+takes them; `nbkeras_op_function` gives the `nk.ops` function that replays a Keras op entry.
+One rule covers most ops (Keras's class name is nbkeras's op class name, without config; the
+`nk.ops` function is the class name in snake case); the tables below hold the exceptions.
+"""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+NUMPY, NN, CORE = "keras.src.ops.numpy", "keras.src.ops.nn", "keras.src.ops.core"
+
+# Keras op class -> its module, for classes outside keras.src.ops.numpy
+_MODULES = {"Cast": CORE, "Slice": CORE, "Relu": NN, "Relu6": NN, "LeakyRelu": NN, "Elu": NN,
+            "Selu": NN, "Gelu": NN, "Sigmoid": NN, "HardSigmoid": NN, "Silu": NN,
+            "Softplus": NN, "Softsign": NN, "Softmax": NN, "LogSoftmax": NN}
+
+# nbkeras op classes whose Keras class has the same name and no arguments
+_SAME_NAME = {"Add", "Subtract", "Multiply", "Divide", "Power", "Negative", "Abs", "Exp",
+              "Log", "Sqrt", "Square", "GetItem"}
+
+# nbkeras's Activation kernels -> Keras op class (relu's parameters are resolved below)
+_ACTIVATIONS = {"sigmoid": "Sigmoid", "tanh": "Tanh", "selu": "Selu", "silu": "Silu",
+                "softplus": "Softplus", "softsign": "Softsign", "hard_sigmoid": "HardSigmoid",
+                "exponential": "Exp", "softmax": "Softmax", "log_softmax": "LogSoftmax"}
+
+_COMPARISONS = {"less": "Less", "less_equal": "LessEqual", "greater": "Greater",
+                "greater_equal": "GreaterEqual", "equal": "Equal", "not_equal": "NotEqual"}
+
+# Keras op class -> the nk.ops function, where it is not the class name in snake case
+_FUNCTIONS = {"Matmul": "matmul", "Relu6": "relu6", "Exp": "exp"}
+
+
+class _KernelNames:
+    """A stand-in kernel module whose attributes are their own names: `op.kernel(probe)`
+    says which kernel an op picks (`"greater"`, `("relu_forward", "relu_backward")`)."""
+
+    def __getattr__(self, name: str) -> str:
+        return name
+
+
+def snake_case(class_name: str) -> str:
+    """Keras's default op name for an op class: `GetItem` -> `get_item`."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", class_name).lower()
+
+
+def keras_op_entry(op, args: tuple, model_name: str) -> tuple[str, str, dict, list]:
+    """(module, class_name, config without "name", arguments as Keras's `call` takes them)
+    of `op` called on `args` (the node's flat arguments). Raises ValueError naming the op
+    and the model when Keras has no op for it."""
+    class_name, config = _keras_class(op, args)
+    if class_name is None:
+        raise ValueError(f"Model '{model_name}': get_config cannot write the op "
+                         f"{_describe(op)}, which the graph applies directly to symbolic "
+                         "tensors, as a Keras op (use a layer, such as layers.Lambda)")
+    call_args = [list(args)] if class_name == "Concatenate" else list(args)
+    if class_name == "GetItem":
+        call_args.append(_index_key(op.key))
+    return _MODULES.get(class_name, NUMPY), class_name, config, call_args
+
+
+def _describe(op) -> str:
+    """The op's repr, with the kernel it picks in place of a kernel-picking lambda."""
+    if type(op).__name__ == "Activation":
+        return f"Activation({op.kernels(_KernelNames())[0]}, params={op.params})"
+    if type(op).__name__ == "Compare":
+        return f"Compare({op.kernel(_KernelNames())})"
+    return repr(op)
+
+
+def _keras_class(op, args: tuple) -> tuple[str | None, dict]:
+    kind = type(op).__name__
+    if kind in _SAME_NAME:
+        return kind, {}
+    if kind == "Extremum":
+        return ("Maximum" if op.maximum else "Minimum"), {}
+    if kind == "Compare":
+        return _COMPARISONS.get(op.kernel(_KernelNames())), {}
+    if kind == "MatMul":
+        return "Matmul", {}
+    if kind == "Concatenate":
+        return "Concatenate", {"axis": op.axis}
+    if kind == "Reshape":
+        return "Reshape", {"newshape": list(op.shape)}
+    if kind == "Transpose":
+        return "Transpose", {"axes": list(op.axes)}
+    if kind == "Cast":
+        return "Cast", {"dtype": op.dtype}
+    if kind == "Reduce":
+        return _reduction(op, len(args[0].shape))
+    if kind == "Activation":
+        return _activation(op)
+    return None, {}
+
+
+def _reduction(op, rank: int) -> tuple[str, dict]:
+    """Keras's Sum/Mean/Max/Min/Prod config; nbkeras keeps the axes normalized."""
+    axes = list(op.axes)
+    axis = None if axes == list(range(rank)) else axes[0] if len(axes) == 1 else axes
+    config = {"axis": axis, "keepdims": op.keepdims}
+    if op.kernel in ("max", "min"):
+        config["initial"] = None
+    if op.kernel == "prod":
+        config["dtype"] = None
+    return op.kernel.capitalize(), config
+
+
+def _activation(op) -> tuple[str | None, dict]:
+    kernel = op.kernels(_KernelNames())[0].removesuffix("_forward")
+    if kernel == "relu":
+        slope, max_value, threshold = op.params
+        if threshold != 0.0 or max_value not in (None, 6.0) or (max_value and slope):
+            return None, {}
+        if max_value == 6.0:
+            return "Relu6", {}
+        return ("LeakyRelu", {"negative_slope": slope}) if slope else ("Relu", {})
+    if kernel == "elu":
+        return "Elu", {"alpha": op.params[0]}
+    if kernel == "gelu":
+        return "Gelu", {"approximate": op.params[0]}
+    if kernel in ("softmax", "log_softmax"):
+        return _ACTIVATIONS[kernel], {"axis": -1}   # other axes are recorded with transposes
+    return _ACTIVATIONS.get(kernel), {}
+
+
+def _index_key(key):
+    """GetItem's key as Keras writes it: a tuple as a list, index arrays as lists."""
+    if isinstance(key, tuple):
+        return [_index_key(k) for k in key]
+    if isinstance(key, np.ndarray):
+        return key.tolist()
+    return key
+
+
+def nbkeras_op_function(class_name: str):
+    """The `nk.ops` function that replays Keras's op class `class_name`, or None."""
+    from .. import ops
+
+    return getattr(ops, _FUNCTIONS.get(class_name, snake_case(class_name)), None)
+
+
+def is_op_entry(entry: dict) -> bool:
+    """Whether a functional config's entry is an op (Keras's `keras.src.ops.*` modules)."""
+    return str(entry.get("module") or "").startswith("keras.src.ops.")
+
+
+def call_keras_op(class_name: str, config: dict, args: list, kwargs: dict):
+    """Keras's op `class_name` with `config` (its entry's config) applied to `args` with
+    nbkeras's ops."""
+    function = nbkeras_op_function(class_name)
+    if function is None:
+        raise ValueError(f"nbkeras has no op for Keras's op class {class_name!r} (op "
+                         f"{config.get('name')!r} in the model config)")
+    options = {key: value for key, value in config.items() if key != "name"}
+    if class_name == "GetItem" and isinstance(args[1], list):
+        args = [args[0], tuple(args[1])]   # Keras's GetItem reads a listed key as a tuple
+    if class_name == "Einsum":
+        return function(options.pop("subscripts"), *args, **options, **kwargs)
+    return function(*args, **options, **kwargs)
