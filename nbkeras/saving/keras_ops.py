@@ -11,6 +11,7 @@ One rule covers most ops (Keras's class name is nbkeras's op class name, without
 from __future__ import annotations
 
 import re
+import types
 
 import numpy as np
 
@@ -142,7 +143,9 @@ def nbkeras_op_function(class_name: str):
     """The `nk.ops` function that replays Keras's op class `class_name`, or None."""
     from .. import ops
 
-    return getattr(ops, _FUNCTIONS.get(class_name, snake_case(class_name)), None)
+    name = _FUNCTIONS.get(class_name, snake_case(class_name))
+    function = getattr(ops, name, None) if re.fullmatch(r"[a-z][a-z0-9_]*", name) else None
+    return function if isinstance(function, types.FunctionType) else None
 
 
 def is_op_entry(entry: dict) -> bool:

@@ -147,3 +147,41 @@ def test_notebook_two_heads_model_saves_and_loads(tmp_path):
     expected, got = model.predict(data, verbose=0), loaded.predict(data, verbose=0)
     for key in ("label", "score"):
         np.testing.assert_allclose(np.asarray(got[key]), np.asarray(expected[key]), rtol=1e-6)
+
+
+KERAS_OPS = {   # Keras ops that nbkeras replays by the general rule (class name in snake case)
+    "clip": lambda ops, x: ops.clip(x, -0.5, 0.5),
+    "where": lambda ops, x: ops.where(ops.greater(x, 0), x, 0.0),
+    "one_hot": lambda ops, x: ops.one_hot(ops.cast(ops.argmax(x, -1), "int32"), 4),
+    "pad": lambda ops, x: ops.pad(x, [[0, 0], [1, 1], [0, 0]]),
+    "cumsum": lambda ops, x: ops.cumsum(x, axis=1),
+    "split": lambda ops, x: ops.split(x, 2, axis=-1)[1],
+    "top_k": lambda ops, x: ops.top_k(x, 2)[0],
+    "std": lambda ops, x: ops.std(x, axis=1),
+    "swapaxes": lambda ops, x: ops.swapaxes(x, 1, 2),
+    "slice": lambda ops, x: ops.slice(x, (0, 0, 0), (2, 2, 2)),
+    "relu6": lambda ops, x: ops.relu6(x * 4),
+    "tensordot": lambda ops, x: ops.tensordot(x, np.ones((4, 2), "float32"), axes=1),
+}
+
+
+@pytest.mark.parametrize("name", sorted(KERAS_OPS))
+def test_keras_ops_load_by_their_class_name(name, tmp_path):
+    keras = pytest.importorskip("keras")
+    kx = keras.Input((3, 4), name="x")
+    keras_model = keras.Model(kx, KERAS_OPS[name](keras.ops, kx))
+    path = str(tmp_path / f"{name}.keras")
+    keras_model.save(path)
+    data = np.random.default_rng(6).normal(size=(2, 3, 4)).astype("float32")
+    np.testing.assert_allclose(np.asarray(nk.models.load_model(path).predict(data, verbose=0)),
+                               np.asarray(keras_model.predict(data, verbose=0)),
+                               rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("class_name", ["Numpy", "Op", "__Class__", "NoSuchOp"])
+def test_op_entry_naming_no_nbkeras_op_raises(class_name):
+    x = nk.Input((3,), name="x")
+    config = nk.Model(x, nk.ops.exp(x)).get_config()
+    config["layers"][1]["class_name"] = class_name
+    with pytest.raises(ValueError, match=f"no op for Keras's op class '{class_name}'"):
+        nk.Model.from_config(config)
