@@ -9,7 +9,7 @@ class Adagrad(Optimizer):
 
     def __init__(self, learning_rate=0.001, initial_accumulator_value: float = 0.1,
                  epsilon: float = 1e-7, weight_decay=None, clipnorm=None, clipvalue=None,
-                 global_clipnorm=None, name: str = "adagrad", **kwargs):
+                 global_clipnorm=None, name: str | None = None, **kwargs):
         super().__init__(learning_rate=learning_rate, weight_decay=weight_decay,
                          clipnorm=clipnorm, clipvalue=clipvalue,
                          global_clipnorm=global_clipnorm, name=name, **kwargs)

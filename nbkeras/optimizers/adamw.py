@@ -10,7 +10,7 @@ class AdamW(Adam):
 
     def __init__(self, learning_rate=0.001, weight_decay: float = 0.004, beta_1: float = 0.9,
                  beta_2: float = 0.999, epsilon: float = 1e-7, amsgrad: bool = False,
-                 clipnorm=None, clipvalue=None, global_clipnorm=None, name: str = "adamw",
+                 clipnorm=None, clipvalue=None, global_clipnorm=None, name: str | None = None,
                  **kwargs):
         super().__init__(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2,
                          epsilon=epsilon, amsgrad=amsgrad, weight_decay=weight_decay,

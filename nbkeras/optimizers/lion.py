@@ -9,7 +9,7 @@ class Lion(Optimizer):
 
     def __init__(self, learning_rate=0.001, beta_1: float = 0.9, beta_2: float = 0.99,
                  weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
-                 name: str = "lion", **kwargs):
+                 name: str | None = None, **kwargs):
         super().__init__(learning_rate=learning_rate, weight_decay=weight_decay,
                          clipnorm=clipnorm, clipvalue=clipvalue,
                          global_clipnorm=global_clipnorm, name=name, **kwargs)

@@ -55,7 +55,7 @@ class LossScaleOptimizer(Optimizer):
                 or isinstance(dynamic_growth_steps, bool) or dynamic_growth_steps < 1):
             raise ValueError("LossScaleOptimizer: `dynamic_growth_steps` must be an integer "
                              f">= 1; received dynamic_growth_steps={dynamic_growth_steps!r}")
-        super().__init__(learning_rate=0.0, name=name or "loss_scale_optimizer")
+        super().__init__(learning_rate=0.0, name=name)
         self.inner_optimizer = inner_optimizer
         self.initial_scale = initial_scale
         self.dynamic_growth_steps = dynamic_growth_steps

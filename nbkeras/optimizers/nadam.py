@@ -17,7 +17,7 @@ class Nadam(Optimizer):
 
     def __init__(self, learning_rate=0.001, beta_1: float = 0.9, beta_2: float = 0.999,
                  epsilon: float = 1e-7, weight_decay=None, clipnorm=None, clipvalue=None,
-                 global_clipnorm=None, name: str = "nadam", **kwargs):
+                 global_clipnorm=None, name: str | None = None, **kwargs):
         super().__init__(learning_rate=learning_rate, weight_decay=weight_decay,
                          clipnorm=clipnorm, clipvalue=clipvalue,
                          global_clipnorm=global_clipnorm, name=name, **kwargs)

@@ -31,7 +31,9 @@ from .. import initializers, ops
 from ..core.device import device, kernels_for
 from ..core.stateless_scope import StatelessScope
 from ..core.tensor import Tensor, Variable
+from ..layers.layer import unique_name
 from ..ops import convert_to_tensor
+from ..serialization import snake_case
 from . import schedules
 
 LearningRate = float | schedules.LearningRateSchedule | Callable[[], float]
@@ -79,7 +81,7 @@ class Optimizer(ABC):
             if value is not None and not _is_number(value):
                 raise ValueError(f"{type(self).__name__}: `{key}` must be a float or None; "
                                  f"received {key}={value!r}")
-        self.name = name if name is not None else type(self).__name__.lower()
+        self.name = name if name is not None else unique_name(snake_case(type(self).__name__))
         self.weight_decay = weight_decay
         self.clipnorm = clipnorm
         self.clipvalue = clipvalue

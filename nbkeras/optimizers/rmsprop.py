@@ -11,7 +11,7 @@ class RMSprop(Optimizer):
 
     def __init__(self, learning_rate=0.001, rho: float = 0.9, momentum: float = 0.0,
                  epsilon: float = 1e-7, centered: bool = False, weight_decay=None,
-                 clipnorm=None, clipvalue=None, global_clipnorm=None, name: str = "rmsprop",
+                 clipnorm=None, clipvalue=None, global_clipnorm=None, name: str | None = None,
                  **kwargs):
         super().__init__(learning_rate=learning_rate, weight_decay=weight_decay,
                          clipnorm=clipnorm, clipvalue=clipvalue,

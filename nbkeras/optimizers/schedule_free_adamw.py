@@ -25,7 +25,7 @@ class ScheduleFreeAdamW(Optimizer):
                          ema_overwrite_frequency=ema_overwrite_frequency,
                          loss_scale_factor=loss_scale_factor,
                          gradient_accumulation_steps=gradient_accumulation_steps,
-                         name="schedule_free_adam_w" if name is None else name, **kwargs)
+                         name=name, **kwargs)
         if not 0 < beta_1 <= 1:     # x is recovered from y by dividing by beta_1
             raise ValueError("ScheduleFreeAdamW: `beta_1` must be in (0, 1]; received "
                              f"beta_1={beta_1!r}")

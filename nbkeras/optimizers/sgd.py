@@ -10,7 +10,7 @@ class SGD(Optimizer):
 
     def __init__(self, learning_rate=0.01, momentum: float = 0.0, nesterov: bool = False,
                  weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
-                 name: str = "SGD", **kwargs):
+                 name: str | None = None, **kwargs):
         super().__init__(learning_rate=learning_rate, weight_decay=weight_decay,
                          clipnorm=clipnorm, clipvalue=clipvalue,
                          global_clipnorm=global_clipnorm, name=name, **kwargs)

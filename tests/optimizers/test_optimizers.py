@@ -2,6 +2,7 @@
 rules (written out here, step by step, independently of the kernels), Keras's own published
 "golden" numbers, and the optimizer contract (iterations, slots, config, `get`)."""
 import math
+import re
 
 import numpy as np
 import pytest
@@ -653,3 +654,13 @@ def test_custom_schedule_subclass():
     np.testing.assert_allclose(variable.numpy(), -(1 + 1 / 2 + 1 / 3))
     with pytest.raises(TypeError, match="get_config"):
         Halving().get_config()
+
+
+@pytest.mark.parametrize("cls_name, prefix", [
+    ("Adam", "adam"), ("AdamW", "adam_w"), ("SGD", "sgd"), ("RMSprop", "rm_sprop"),
+    ("ScheduleFreeAdamW", "schedule_free_adam_w"), ("Lamb", "lamb")])
+def test_default_names_are_keras_unique_snake_case_names(cls_name, prefix):
+    cls = getattr(nk.optimizers, cls_name)
+    first, second = cls().name, cls().name
+    assert re.fullmatch(rf"{prefix}(_\d+)?", first) and re.fullmatch(rf"{prefix}_\d+", second)
+    assert first != second and cls(name="mine").name == "mine"
