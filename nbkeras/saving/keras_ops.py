@@ -10,21 +10,32 @@ One rule covers most ops (Keras's class name is nbkeras's op class name, without
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 import types
 
 import numpy as np
 
 NUMPY, NN, CORE = "keras.src.ops.numpy", "keras.src.ops.nn", "keras.src.ops.core"
+MATH = "keras.src.ops.math"
 
 # Keras op class -> its module, for classes outside keras.src.ops.numpy
 _MODULES = {"Cast": CORE, "Slice": CORE, "Relu": NN, "Relu6": NN, "LeakyRelu": NN, "Elu": NN,
             "Selu": NN, "Gelu": NN, "Sigmoid": NN, "HardSigmoid": NN, "Silu": NN,
-            "Softplus": NN, "Softsign": NN, "Softmax": NN, "LogSoftmax": NN}
+            "Softplus": NN, "Softsign": NN, "Softmax": NN, "LogSoftmax": NN,
+            "StopGradient": CORE, "Rsqrt": MATH, "Erf": MATH, "Erfc": MATH, "Erfinv": MATH}
 
 # nbkeras op classes whose Keras class has the same name and no arguments
 _SAME_NAME = {"Add", "Subtract", "Multiply", "Divide", "Power", "Negative", "Abs", "Exp",
               "Log", "Sqrt", "Square", "GetItem"}
+
+# nbkeras op classes whose Keras class has the same name and whose fields are its config
+_FIELDS_AS_CONFIG = {"Concatenate", "Transpose", "Cast", "Where", "Round", "Sort",
+                     "BroadcastTo", "StopGradient"}
+
+# nbkeras op classes with one instance per numpy function, named by its `name` field
+# (`Unary("log1p", ...)`): Keras's class is that name in camel case (`Log1p`)
+_NAMED = {"Unary", "Binary", "Predicate", "Logical", "Identity"}
 
 # nbkeras's Activation kernels -> Keras op class (relu's parameters are resolved below)
 _ACTIVATIONS = {"sigmoid": "Sigmoid", "tanh": "Tanh", "selu": "Selu", "silu": "Silu",
@@ -79,25 +90,29 @@ def _keras_class(op, args: tuple) -> tuple[str | None, dict]:
     kind = type(op).__name__
     if kind in _SAME_NAME:
         return kind, {}
+    if kind in _FIELDS_AS_CONFIG:
+        return kind, {field.name: _as_json(getattr(op, field.name))
+                      for field in dataclasses.fields(op)}
+    if kind in _NAMED:
+        return "".join(part.capitalize() for part in op.name.split("_")), {}
     if kind == "Extremum":
         return ("Maximum" if op.maximum else "Minimum"), {}
     if kind == "Compare":
         return _COMPARISONS.get(op.kernel(_KernelNames())), {}
     if kind == "MatMul":
         return "Matmul", {}
-    if kind == "Concatenate":
-        return "Concatenate", {"axis": op.axis}
     if kind == "Reshape":
         return "Reshape", {"newshape": list(op.shape)}
-    if kind == "Transpose":
-        return "Transpose", {"axes": list(op.axes)}
-    if kind == "Cast":
-        return "Cast", {"dtype": op.dtype}
     if kind == "Reduce":
         return _reduction(op, len(args[0].shape))
     if kind == "Activation":
         return _activation(op)
     return None, {}
+
+
+def _as_json(value):
+    """A config value as Keras writes it: tuples as lists."""
+    return list(value) if isinstance(value, tuple) else value
 
 
 def _reduction(op, rank: int) -> tuple[str, dict]:

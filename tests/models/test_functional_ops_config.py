@@ -38,6 +38,9 @@ UNARY = {
     "min": lambda x, y: nk.ops.min(x) + x,
     "getitem": lambda x, y: x[:, 0:1] * x[:, None, 2] + x[..., ::-1],
     "take": lambda x, y: nk.ops.take(x, [2, 0, 1], axis=1),
+    "math": lambda x, y: nk.ops.arctan2(nk.ops.sin(x), nk.ops.floor(y) + 3.0),
+    "where": lambda x, y: nk.ops.where(nk.ops.isnan(nk.ops.log(x)), nk.ops.erf(y), x),
+    "round_sort": lambda x, y: nk.ops.sort(nk.ops.round(x, 1), axis=1),
     "dense": lambda x, y: layers.Dense(4)(x),
 }
 
@@ -52,7 +55,7 @@ def predictions(model, seed: int):
     return data, np.asarray(model.predict(data, verbose=0))
 
 
-@settings(max_examples=10, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(st.lists(st.sampled_from(sorted(UNARY)), min_size=1, max_size=5),
        st.integers(0, 2 ** 16))
 def test_config_round_trip_gives_the_same_config_and_predictions(names, seed):
@@ -79,7 +82,11 @@ def keras_graph(ops, x, y):
     h = ops.maximum(ops.transpose(ops.reshape(h, (-1, 8, 1)), (0, 2, 1)), 0.25)
     h = ops.mean(ops.matmul(ops.tanh(h), ops.reshape(joined, (-1, 8, 3))), axis=2)
     h = ops.cast(ops.greater(h[:, 0], ops.sigmoid(h)[..., 0]), "float32")
-    return ops.subtract(ops.leaky_relu(ops.exp(-h), negative_slope=0.1), ops.gelu(h))
+    h = ops.subtract(ops.leaky_relu(ops.exp(-h), negative_slope=0.1), ops.gelu(h))
+    h = ops.where(ops.logical_and(ops.isfinite(h), h > 0.0), ops.sin(h), ops.erf(h))
+    h = ops.round(ops.arctan2(h, ops.floor(h) + 1.0), 2)
+    pair = ops.concatenate([h[:, None], ops.stop_gradient(-h)[:, None]], axis=1)
+    return ops.sort(pair, axis=1)
 
 
 def test_config_equals_keras_config_of_the_same_graph():
@@ -121,7 +128,7 @@ def test_nbkeras_file_with_ops_loads_into_keras_with_equal_predictions(tmp_path)
     keras = pytest.importorskip("keras")
     x, y = two_inputs()
     h = keras_graph(nk.ops, layers.Dense(4)(x), nk.ops.stack([x, y], axis=1)[:, 0])
-    model = nk.Model([x, y], nk.ops.expand_dims(h, -1) * nk.ops.einsum("bij->bi", x))
+    model = nk.Model([x, y], nk.ops.expand_dims(nk.ops.sum(h, axis=1), -1) * nk.ops.einsum("bij->bi", x))
     path = str(tmp_path / "nbkeras_ops.keras")
     model.save(path)
     data, expected = predictions(model, 4)
