@@ -13,7 +13,7 @@ import os
 
 import numpy as np
 
-from .. import config, layers
+from .. import activations, config, layers
 from ..core.keras_tensor import KerasTensor
 
 CLASS_INDEX_FILE = "imagenet_class_index.json"
@@ -171,7 +171,7 @@ def validate_activation(classifier_activation, weights) -> None:
     """Pretrained weights allow only a softmax or linear classifier (as Keras)."""
     if weights is None:
         return
-    if classifier_activation not in ("softmax", None, "linear"):
+    if activations.get(classifier_activation) not in (activations.softmax, activations.linear):
         raise ValueError("Only `None` and `softmax` activations are allowed for the "
                          "`classifier_activation` argument when using pretrained weights, "
                          "with `include_top=True`; Received: "

@@ -3,7 +3,6 @@ class, output shape) list equal the tables make_architecture_tables.py wrote fro
 keras.applications; weights files written by Keras load and predict the same; the
 preprocessing modes equal Keras's; the tutorial's feature extractor works."""
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -203,6 +202,8 @@ def test_bad_arguments_raise_keras_errors(tmp_path):
     with pytest.raises(ValueError, match="classifier_activation"):
         nk.applications.VGG16(weights=str(legacy), input_shape=(32, 32, 3),
                               classifier_activation="relu")
+    imagenet_utils.validate_activation(nk.activations.softmax, "imagenet")
+    imagenet_utils.validate_activation(None, "imagenet")
 
 
 def test_input_tensor_is_the_models_input():
@@ -218,3 +219,19 @@ def test_input_tensor_is_the_models_input():
 def test_efficientnet_preprocess_input_is_the_identity():
     x = np.random.default_rng(10).uniform(0, 255, (1, 8, 8, 3))
     assert nk.applications.efficientnet.preprocess_input(x) is x
+
+
+def test_preprocess_input_on_a_symbolic_tensor_builds_a_layer_graph():
+    inputs = nk.Input((4, 4, 3))
+    model = nk.Model(inputs, nk.applications.vgg16.preprocess_input(inputs))
+    x = np.random.default_rng(11).uniform(0, 255, (2, 4, 4, 3)).astype("float32")
+    expected = x[..., ::-1] - np.array([103.939, 116.779, 123.68], "float32")
+    np.testing.assert_allclose(model.predict(x, verbose=0), expected, rtol=1e-6)
+
+
+def test_benchmark_runs_at_a_tiny_size(monkeypatch):
+    monkeypatch.syspath_prepend(str(Path(__file__).parents[2] / "benchmarks"))
+    import applications as benchmark
+
+    results = benchmark.main(["--size", "32", "--batch-size", "1", "--steps", "1"])
+    assert all(rate > 0 for rate in results.values())
