@@ -192,3 +192,18 @@ def test_op_entry_naming_no_nbkeras_op_raises(class_name):
     config["layers"][1]["class_name"] = class_name
     with pytest.raises(ValueError, match=f"no op for Keras's op class '{class_name}'"):
         nk.Model.from_config(config)
+
+
+def test_nested_model_with_ops_called_twice_loads_into_nbkeras_and_keras(tmp_path):
+    keras = pytest.importorskip("keras")
+    a = nk.Input((4,), name="a")
+    inner = nk.Model(a, nk.ops.tanh(layers.Dense(3)(a)) * 2.0, name="inner")
+    x = nk.Input((4,), name="x")
+    model = nk.Model(x, nk.ops.concatenate([inner(x), inner(nk.ops.abs(x))], axis=1) + 1.0)
+    path = str(tmp_path / "nested.keras")
+    model.save(path)
+    data = np.random.default_rng(7).normal(size=(3, 4)).astype("float32")
+    expected = model.predict(data, verbose=0)
+    for loaded in (nk.models.load_model(path), keras.saving.load_model(path)):
+        np.testing.assert_allclose(np.asarray(loaded.predict(data, verbose=0)), expected,
+                                   rtol=1e-5, atol=1e-6)
