@@ -179,5 +179,10 @@ def call_keras_op(class_name: str, config: dict, args: list, kwargs: dict):
     if class_name == "GetItem" and isinstance(args[1], list):
         args = [args[0], tuple(args[1])]   # Keras's GetItem reads a listed key as a tuple
     if class_name == "Einsum":
-        return function(options.pop("subscripts"), *args, **options, **kwargs)
-    return function(*args, **options, **kwargs)
+        args = [options.pop("subscripts"), *args]
+    try:
+        return function(*args, **options, **kwargs)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"Keras's op {class_name} (op {config.get('name')!r} in the model "
+                         f"config) could not be replayed by nk.ops.{function.__name__}: "
+                         f"{e}") from e

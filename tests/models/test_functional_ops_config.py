@@ -207,3 +207,11 @@ def test_nested_model_with_ops_called_twice_loads_into_nbkeras_and_keras(tmp_pat
     for loaded in (nk.models.load_model(path), keras.saving.load_model(path)):
         np.testing.assert_allclose(np.asarray(loaded.predict(data, verbose=0)), expected,
                                    rtol=1e-5, atol=1e-6)
+
+
+def test_op_entry_that_the_op_cannot_replay_raises_naming_it():
+    x = nk.Input((3,), name="x")
+    config = nk.Model(x, nk.ops.transpose(x, (1, 0))).get_config()
+    config["layers"][1]["config"]["axes"] = [0, 0]
+    with pytest.raises(ValueError, match="Transpose .*'transpose'.*nk.ops.transpose"):
+        nk.Model.from_config(config)
