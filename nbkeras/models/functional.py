@@ -119,10 +119,12 @@ class Functional(Model):
         calls = {id(call): call for call in self._operations if isinstance(call, Node)}
         op_calls = {key: keras_op_entry(call.operation, call.args, self.name)
                     for key, call in calls.items()}
-        used = set(names)   # names read from a config first, then Keras's order: as made
-        for key, (module, class_name, config, args) in sorted(
-                op_calls.items(), key=lambda item: (not _kept_name(calls[item[0]], item[1][1]),
-                                                    calls[item[0]].call_number)):
+        def naming_order(item) -> tuple:   # names read from a config first, then as made
+            key, (module, class_name, config, args) = item
+            return (not _kept_name(calls[key], class_name), getattr(calls[key], "call_number", 0))
+
+        used = set(names)
+        for key, (module, class_name, config, args) in sorted(op_calls.items(), key=naming_order):
             name = _kept_name(calls[key], class_name) or snake_case(class_name)
             op_calls[key] = (_unique_name(name, used), module, class_name, config, args)
 

@@ -45,9 +45,6 @@ _ACTIVATIONS = {"sigmoid": "Sigmoid", "tanh": "Tanh", "selu": "Selu", "silu": "S
 _COMPARISONS = {"less": "Less", "less_equal": "LessEqual", "greater": "Greater",
                 "greater_equal": "GreaterEqual", "equal": "Equal", "not_equal": "NotEqual"}
 
-# Keras op class -> the nk.ops function, where it is not the class name in snake case
-_FUNCTIONS = {"Matmul": "matmul", "Relu6": "relu6", "Exp": "exp"}
-
 
 class _KernelNames:
     """A stand-in kernel module whose attributes are their own names: `op.kernel(probe)`
@@ -158,7 +155,7 @@ def nbkeras_op_function(class_name: str):
     """The `nk.ops` function that replays Keras's op class `class_name`, or None."""
     from .. import ops
 
-    name = _FUNCTIONS.get(class_name, snake_case(class_name))
+    name = snake_case(class_name)
     function = getattr(ops, name, None) if re.fullmatch(r"[a-z][a-z0-9_]*", name) else None
     return function if isinstance(function, types.FunctionType) else None
 
