@@ -13,6 +13,7 @@ from .core.identity import Identity  # noqa: F401
 from .core.lambda_layer import Lambda  # noqa: F401
 from .core.masking import Masking  # noqa: F401
 from .input_layer import Input, InputLayer  # noqa: F401
+from .input_spec import InputSpec  # noqa: F401
 from .layer import Layer  # noqa: F401
 from .regularization.dropout import Dropout  # noqa: F401
 from .reshaping.flatten import Flatten  # noqa: F401

@@ -24,6 +24,7 @@ from ..core.keras_tensor import KerasTensor
 from ..core.node import Node
 from ..core.stateless_scope import StatelessScope, get_stateless_scope
 from ..core.symbolic_scope import SymbolicScope
+from .input_spec import assert_input_compatibility
 from ..tree import leaves as flatten, map_leaves as map_structure, pack_like
 from ..core.tensor import Tensor, Variable
 from ..ops import cast, convert_to_tensor, divide
@@ -355,12 +356,16 @@ class Layer:
         return map_structure(lambda t: t.shape, out)
 
     def _maybe_build(self, inputs, kwargs=None) -> None:
+        self._assert_input_compatibility(inputs)
         if not self.built:
             self.build(map_structure(lambda t: tuple(t.shape), inputs),
                        **_other_shapes(self.build, kwargs))
-        input_spec = self.__dict__.get("input_spec")
-        if input_spec is not None and not isinstance(inputs, (list, tuple, dict)):
-            input_spec.check(f"{type(self).__name__} '{self.name}'", tuple(inputs.shape))
+            self._assert_input_compatibility(inputs)      # `build` may set the spec
+
+    def _assert_input_compatibility(self, inputs) -> None:
+        """Check `inputs` (the first call argument) against `self.input_spec`, if any."""
+        assert_input_compatibility(self.__dict__.get("input_spec"), inputs,
+                                   f"{type(self).__name__} '{self.name}'")
 
     def _symbolic_call(self, inputs, **kwargs):
         """Outputs of `call` on KerasTensors: shapes and dtypes, no values."""
