@@ -55,6 +55,8 @@ from .convolutional.conv_transpose import Conv1DTranspose as Convolution1DTransp
 from .convolutional.separable_conv import SeparableConv1D as SeparableConvolution1D, SeparableConv2D as SeparableConvolution2D  # noqa: F401,E501
 from .merging.merge import (Add, Average, Concatenate, Dot, Maximum, Minimum,  # noqa: F401
                             Multiply, Subtract)
+from .merging.merge import (add, average, concatenate, dot, maximum, minimum,  # noqa: F401
+                            multiply, subtract)
 from .normalization.rms_normalization import RMSNormalization  # noqa: F401
 from .normalization.unit_normalization import UnitNormalization  # noqa: F401
 from .normalization.spectral_normalization import SpectralNormalization  # noqa: F401

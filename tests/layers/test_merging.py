@@ -1,4 +1,6 @@
 """Merging layers: values against numpy, shapes, gradients, use in functional models."""
+import inspect
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -81,3 +83,42 @@ def test_merges_in_a_functional_model_and_their_errors():
         layers.Multiply()([nk.Input((3,)), nk.Input((4,))])
     config = layers.Concatenate(axis=2).get_config()
     assert layers.Concatenate.from_config(config).axis == 2
+
+
+# ---- the functional interfaces: add, subtract, ..., concatenate, dot ------------------------
+FUNCTIONAL = [(layers.add, layers.Add, {}), (layers.subtract, layers.Subtract, {}),
+              (layers.multiply, layers.Multiply, {}), (layers.average, layers.Average, {}),
+              (layers.maximum, layers.Maximum, {}), (layers.minimum, layers.Minimum, {}),
+              (layers.concatenate, layers.Concatenate, {"axis": 1}),
+              (layers.dot, layers.Dot, {"axes": 1, "normalize": True})]
+
+
+@given(index=st.integers(0, len(FUNCTIONAL) - 1), batch=st.integers(1, 3),
+       size=st.integers(1, 4), seed=st.integers(0, 2**32 - 1))
+def test_functional_interfaces_equal_their_layers(index, batch, size, seed):
+    fn, cls, kwargs = FUNCTIONAL[index]
+    rng = np.random.default_rng(seed)
+    xs = [rng.normal(size=(batch, size)) for _ in range(2)]
+    out = fn(xs, dtype="float64", name=f"{fn.__name__}_{seed}", **kwargs)
+    np.testing.assert_allclose(np.asarray(out), np.asarray(cls(dtype="float64", **kwargs)(xs)),
+                               rtol=1e-12)
+
+
+def test_functional_interfaces_on_symbolic_inputs_build_a_model():
+    rng = np.random.default_rng(7)
+    xs = [rng.normal(size=(5, 3)).astype("float32") for _ in range(2)]
+    for fn, cls, kwargs in FUNCTIONAL:
+        inputs = [nk.Input((3,)), nk.Input((3,))]
+        y = fn(inputs, name=f"merged_{fn.__name__}", **kwargs)
+        model = nk.Model(inputs, y)
+        merge_layer = model.get_layer(f"merged_{fn.__name__}")
+        assert type(merge_layer) is cls
+        assert all(getattr(merge_layer, k) == v for k, v in kwargs.items())
+        np.testing.assert_allclose(np.asarray(model(xs)), np.asarray(cls(**kwargs)(xs)),
+                                   rtol=1e-6)
+
+
+def test_functional_interfaces_have_keras_signatures():
+    keras = pytest.importorskip("keras")
+    for fn, _, _ in FUNCTIONAL:
+        assert inspect.signature(fn) == inspect.signature(getattr(keras.layers, fn.__name__))

@@ -202,3 +202,32 @@ class Dot(Merge):
         out = ops.matmul(left, right)                    # (N, P, Q)
         shape = (n, *x.shape[1:-1], *y.shape[2:])
         return ops.reshape(out, shape if len(shape) > 1 else (n, 1))
+
+
+# ---- Keras's functional interfaces: make the layer and call it on `inputs` ----------------
+def _functional_interface(layer_class: type[Merge]):
+    """`name(inputs, **kwargs)` = `LayerClass(**kwargs)(inputs)`, named in lower case."""
+    def merge(inputs, **kwargs):
+        return layer_class(**kwargs)(inputs)
+    merge.__name__ = merge.__qualname__ = layer_class.__name__.lower()
+    merge.__doc__ = f"`{layer_class.__name__}(**kwargs)(inputs)`: {layer_class.__doc__}"
+    return merge
+
+
+add = _functional_interface(Add)
+subtract = _functional_interface(Subtract)
+multiply = _functional_interface(Multiply)
+average = _functional_interface(Average)
+maximum = _functional_interface(Maximum)
+minimum = _functional_interface(Minimum)
+
+
+def concatenate(inputs, axis=-1, **kwargs):
+    """`Concatenate(axis, **kwargs)(inputs)`: the inputs joined along `axis`."""
+    return Concatenate(axis=axis, **kwargs)(inputs)
+
+
+def dot(inputs, axes=-1, **kwargs):
+    """`Dot(axes, **kwargs)(inputs)`: per-sample dot product of two inputs over `axes`
+    (`normalize=True` among the kwargs L2-normalizes them first)."""
+    return Dot(axes=axes, **kwargs)(inputs)
