@@ -95,4 +95,12 @@ def redraws() -> bool:
     """Whether to redraw a bar in place: interactive logging is on and stdout is a terminal or
     a Jupyter/IPython kernel."""
     return is_interactive_logging_enabled() and (
-        "ipykernel" in sys.modules or bool(getattr(sys.stdout, "isatty", lambda: False)()))
+        _in_a_kernel() or bool(getattr(sys.stdout, "isatty", lambda: False)()))
+
+
+def _in_a_kernel() -> bool:
+    """Whether this code runs in a Jupyter/IPython kernel (not merely in a process that
+    imported ipykernel, as a notebook runner or a test suite does)."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    return getattr(shell, "kernel", None) is not None
