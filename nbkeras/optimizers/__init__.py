@@ -16,6 +16,7 @@ from .lamb import Lamb
 from .lion import Lion
 from .loss_scale_optimizer import LossScaleOptimizer
 from .muon import Muon
+from .multi_optimizer import MultiOptimizer, OptimizerMap
 from .nadam import Nadam
 from .optimizer import Optimizer
 from .rmsprop import RMSprop
@@ -26,13 +27,14 @@ from ..serialization import serialize as _serialize
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax",
            "Nadam", "Lion", "Lamb", "Ftrl", "Adafactor", "ScheduleFreeAdamW", "Muon",
-           "LossScaleOptimizer", "schedules",
+           "LossScaleOptimizer", "MultiOptimizer", "OptimizerMap", "schedules",
            "get", "serialize", "deserialize"]
 
 # Keras's lookup: class names, case-insensitive ("adam", "Adam", "RMSprop", "rmsprop").
 _OPTIMIZERS = {cls.__name__.lower(): cls for cls in
                (SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta, Adamax, Nadam, Lion, Lamb,
-                Ftrl, Adafactor, ScheduleFreeAdamW, Muon, LossScaleOptimizer)}
+                Ftrl, Adafactor, ScheduleFreeAdamW, Muon, LossScaleOptimizer, MultiOptimizer,
+                OptimizerMap)}
 
 
 def serialize(optimizer: Optimizer) -> dict[str, Any]:
