@@ -240,3 +240,41 @@ def test_bad_arguments_raise_keras_errors():
                                "MultiOptimizer cannot be used inside")]:
         with pytest.raises(ValueError, match=message):
             MultiOptimizer(lambda variable, returned=returned: returned).build([w])
+
+
+def test_keras_written_model_file_resumes_as_keras(tmp_path):
+    keras = _keras()
+    rng = np.random.default_rng(8)
+    x, y = rng.normal(size=(8, 3)), rng.normal(size=(8, 2))
+    theirs = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4, name="a"),
+                               keras.layers.Dense(2, name="b")])
+    theirs.compile(keras.optimizers.MultiOptimizer(keras.optimizers.OptimizerMap(
+        keras.optimizers.SGD(0.1, momentum=0.9), {".*a/.*": keras.optimizers.Adam(0.01)})),
+        "mse")
+    theirs.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+    theirs.save(tmp_path / "keras.keras")
+    ours = nk.saving.load_model(tmp_path / "keras.keras")
+    assert [int(o.iterations.numpy()) for o in (ours.optimizer, *ours.optimizer.optimizers)] \
+        == [2, 2, 2]
+    for model in (ours, theirs):
+        model.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
+    for mine, reference in zip(ours.get_weights(), theirs.get_weights()):
+        np.testing.assert_allclose(mine, reference, rtol=1e-5, atol=1e-6)
+
+
+def test_stateless_apply_changes_no_variable():
+    rng = np.random.default_rng(9)
+    w0, v0, gw, gv = (rng.normal(size=(2,)) for _ in range(4))
+    w, v = nk.Variable(w0.copy(), name="w"), nk.Variable(v0.copy(), name="v")
+    sgd, adam = optimizers.SGD(0.5), optimizers.Adam(0.1)
+    multi = MultiOptimizer(lambda variable: sgd if variable.name == "w" else adam)
+    multi.build([w, v])
+    before = [variable.numpy().copy() for variable in multi.variables]
+    new_weights, new_state = multi.stateless_apply(before, [gw, gv], [w0, v0])
+    np.testing.assert_allclose(np.asarray(new_weights[0]), w0 - 0.5 * gw, rtol=1e-6)
+    # Adam's first step: lr * m_hat / (sqrt(v_hat) + eps) = 0.1 * sign(g) to ~eps / |g|
+    np.testing.assert_allclose(np.asarray(new_weights[1]), v0 - 0.1 * np.sign(gv), atol=1e-5)
+    assert [int(np.asarray(s)) for s in new_state[:3]] == [1, 1, 1]
+    np.testing.assert_array_equal(w.numpy(), w0)
+    for variable, value in zip(multi.variables, before):
+        np.testing.assert_array_equal(variable.numpy(), value)
