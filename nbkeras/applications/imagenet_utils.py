@@ -229,28 +229,21 @@ def load_weights(model, weights, fname: str, origin: str, file_hash: str | None 
     loads that file, "imagenet" loads the published weights from $NBKERAS_HOME/models.
 
     Keras publishes the ImageNet weights as `fname` at `origin`, in Keras 2's legacy HDF5
-    layout, which nbkeras's `load_weights` does not read; it reads Keras 3's `.weights.h5`,
-    so "imagenet" looks for that file converted once by Keras (`<stem>.weights.h5`)."""
+    layout, which `model.load_weights` reads (by topology, as Keras's applications load
+    it); "imagenet" looks for `fname` in $NBKERAS_HOME/models (where Keras's cache keeps
+    it in ~/.keras/models), then for a copy converted to Keras 3's `<stem>.weights.h5`."""
     if weights is None:
         return
     if weights != "imagenet":
-        path = os.fspath(weights)
-        if not path.endswith((".weights.h5", ".keras")):
-            raise ValueError(
-                f"{model.name}: {path} is not a Keras 3 `.weights.h5` (or `.keras`) file. "
-                "nbkeras's load_weights does not read Keras 2's legacy HDF5 layout (the "
-                "`*_tf_dim_ordering_tf_kernels*.h5` files Keras publishes); convert it once "
-                "with Keras: build the same model with `weights=<that file>`, call "
-                "`model.save_weights('<name>.weights.h5')`, and pass that path")
-        model.load_weights(path)
+        model.load_weights(os.fspath(weights))
         return
+    published = models_path(fname)
     converted = models_path(fname[:-len(".h5")] + ".weights.h5")
-    if not os.path.exists(converted):
+    found = [path for path in (published, converted) if os.path.exists(path)]
+    if not found:
         raise FileNotFoundError(
-            f"{model.name}: weights='imagenet' needs {converted}, which does not exist, and "
-            f"nbkeras does not download. Fetch {fname} from {origin}"
-            + (f" (md5 {file_hash})" if file_hash else "") +
-            ". It is in Keras 2's legacy HDF5 layout, which nbkeras does not read, so "
-            "convert it once with Keras: build the same model in keras.applications with "
-            f"`weights='{fname}'` (its path) and call `model.save_weights('{converted}')`.")
-    model.load_weights(converted)
+            f"{model.name}: weights='imagenet' needs {published} (or a copy converted to "
+            f"{converted}), which does not exist, and nbkeras does not download. Fetch "
+            f"{fname} from {origin}" + (f" (md5 {file_hash})" if file_hash else "") +
+            f" and put it at {published}.")
+    model.load_weights(found[0])

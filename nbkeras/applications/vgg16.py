@@ -22,7 +22,8 @@ def VGG16(include_top=True, weights="imagenet", input_tensor=None, input_shape=N
           pooling=None, classes=1000, classifier_activation="softmax", name="vgg16"):
     """The VGG16 model: images (N, 224, 224, 3) -> class scores (N, classes), or with
     `include_top=False` the block-5 features (N, H/32, W/32, 512), pooled to (N, 512) by
-    `pooling` "avg" or "max". `weights`: None, "imagenet" or a `.weights.h5` path.
+    `pooling` "avg" or "max". `weights`: None, "imagenet" or a weights file path
+    (`.weights.h5`, or the legacy `.h5` Keras publishes).
     Expects `vgg16.preprocess_input`'d images."""
     return build_vgg("VGG16", (2, 2, 3, 3, 3), WEIGHTS_PATH, WEIGHTS_PATH_NO_TOP,
                      ("64373286793e3c8b2b4e3219cbf3544b", "6d6bbae143d832006294945121d1f1fc"),

@@ -18,7 +18,8 @@ def VGG19(include_top=True, weights="imagenet", input_tensor=None, input_shape=N
           pooling=None, classes=1000, classifier_activation="softmax", name="vgg19"):
     """The VGG19 model: images (N, 224, 224, 3) -> class scores (N, classes), or with
     `include_top=False` the block-5 features (N, H/32, W/32, 512), pooled to (N, 512) by
-    `pooling` "avg" or "max". `weights`: None, "imagenet" or a `.weights.h5` path.
+    `pooling` "avg" or "max". `weights`: None, "imagenet" or a weights file path
+    (`.weights.h5`, or the legacy `.h5` Keras publishes).
     Expects `vgg19.preprocess_input`'d images."""
     return build_vgg("VGG19", (2, 2, 4, 4, 4), WEIGHTS_PATH, WEIGHTS_PATH_NO_TOP,
                      ("cbe5617147190e668d6c5d5026f83318", "253f8cb515780f3b799900260a226db6"),

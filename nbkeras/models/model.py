@@ -114,15 +114,24 @@ class Model(Trainer, Layer):
 
         save_weights(self, filepath, overwrite=overwrite)
 
-    def load_weights(self, filepath, skip_mismatch: bool = False) -> None:
+    def load_weights(self, filepath, skip_mismatch: bool = False, by_name=None) -> None:
         """Read a `.weights.h5` file (or the weights of a `.keras` file, as Keras), and the
-        optimizer's state when the model is compiled and the file has it; on any error
-        nothing is changed."""
+        optimizer's state when the model is compiled and the file has it, or a legacy
+        `.h5`/`.hdf5` weights file (Keras 2's layout, as Keras's published ImageNet weights)
+        by topology or, with `by_name=True`, by layer name; on any error nothing is
+        changed."""
         from ..saving import load_weights
         from ..saving.keras_archive import SUFFIX, load_archive_weights
+        from ..saving.legacy_h5 import is_legacy_path, load_legacy_weights
 
+        if by_name is not None and not is_legacy_path(filepath):
+            raise ValueError("`by_name` only supports loading legacy '.h5' or '.hdf5' files. "
+                             f"Received: {filepath}")
         if str(filepath).endswith(SUFFIX):
             load_archive_weights(self, filepath, skip_mismatch=skip_mismatch)
+        elif is_legacy_path(filepath):
+            load_legacy_weights(self, filepath, skip_mismatch=skip_mismatch,
+                                by_name=bool(by_name))
         else:
             load_weights(self, filepath, skip_mismatch=skip_mismatch)
 

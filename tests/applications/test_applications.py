@@ -174,7 +174,8 @@ def test_imagenet_weights_without_a_local_file_name_the_file_and_place(tmp_path,
                                                                        monkeypatch):
     monkeypatch.setenv("NBKERAS_HOME", str(tmp_path))
     with pytest.raises(FileNotFoundError, match=(
-            r"vgg16_weights_tf_dim_ordering_tf_kernels_notop\.weights\.h5.*Fetch "
+            r"needs \S*vgg16_weights_tf_dim_ordering_tf_kernels_notop\.h5 \(or a copy "
+            r"converted to \S*vgg16_weights_tf_dim_ordering_tf_kernels_notop\.weights\.h5\).*Fetch "
             r"vgg16_weights_tf_dim_ordering_tf_kernels_notop\.h5 from https://storage\."
             r"googleapis\.com/tensorflow/keras-applications/vgg16/")):
         nk.applications.VGG16(include_top=False, input_shape=(32, 32, 3))
@@ -188,7 +189,8 @@ def test_bad_arguments_raise_keras_errors(tmp_path):
         nk.applications.VGG16(weights=str(tmp_path / "missing.weights.h5"))
     legacy = tmp_path / "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
     legacy.write_bytes(b"")
-    with pytest.raises(ValueError, match="legacy HDF5 layout.*save_weights"):
+    with pytest.raises(ValueError, match="vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
+                                         ".*not HDF5"):
         nk.applications.VGG16(weights=str(legacy), include_top=False,
                               input_shape=(32, 32, 3))
     with pytest.raises(ValueError, match="`classes` should be 1000"):
