@@ -6,6 +6,8 @@ layer and the shapes, and leaves the model as it was."""
 import h5py
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import nbkeras as nk
 from nbkeras import layers
@@ -214,3 +216,54 @@ def test_keras_written_legacy_vgg16_loads_as_a_path_and_as_imagenet(tmp_path, mo
         ours = nk.applications.VGG16(weights=weights, **kwargs)
         got = ours.predict(nk.applications.vgg16.preprocess_input(x.copy()), verbose=0)
         np.testing.assert_allclose(got, expected, rtol=1e-3, atol=1e-4 * np.abs(expected).max())
+
+
+def drawn_stack(lib, widths: list, batch_norm: list, features: int):
+    """Dense layers of `widths`, each followed by a BatchNormalization where `batch_norm`
+    says, named alike in both libraries (for `by_name`)."""
+    stack = [lib.Input((features,))]
+    for i, (width, norm) in enumerate(zip(widths, batch_norm)):
+        stack.append(lib.layers.Dense(width, activation="tanh", name=f"dense_{i}"))
+        if norm:
+            stack.append(lib.layers.BatchNormalization(name=f"norm_{i}"))
+    return lib.Sequential(stack)
+
+
+@settings(max_examples=6, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_keras_written_legacy_files_of_drawn_stacks_predict_keras_numbers(tmp_path, data):
+    keras = pytest.importorskip("keras")
+    depth = data.draw(st.integers(1, 3), label="depth")
+    widths = data.draw(st.lists(st.integers(1, 5), min_size=depth, max_size=depth),
+                       label="widths")
+    batch_norm = data.draw(st.lists(st.booleans(), min_size=depth, max_size=depth),
+                           label="batch_norm")
+    features = data.draw(st.integers(1, 4), label="features")
+    by_name = data.draw(st.booleans(), label="by_name")
+    seed = data.draw(st.integers(0, 2**16), label="seed")
+    keras.utils.set_random_seed(seed)
+    theirs = drawn_stack(keras, widths, batch_norm, features)
+    randomize_batch_norm(theirs, seed)
+    path = tmp_path / "stack.h5"
+    keras_legacy_file(keras, theirs, path)
+    ours = drawn_stack(nk, widths, batch_norm, features)
+    ours.load_weights(path, by_name=by_name)
+    x = np.random.default_rng(seed).normal(size=(3, features)).astype("float32")
+    np.testing.assert_allclose(ours.predict(x, verbose=0), np.asarray(theirs(x)),
+                               rtol=1e-4, atol=1e-5)
+
+
+def test_a_whole_model_saved_by_keras_as_h5_gives_its_weights(tmp_path):
+    keras = pytest.importorskip("keras")
+    keras.utils.set_random_seed(16)
+    theirs = small_cnn(keras)
+    randomize_batch_norm(theirs, seed=17)
+    path = tmp_path / "whole.h5"
+    theirs.save(path)                   # Keras 3 writes `.h5` models in the legacy layout
+    with h5py.File(path, "r") as f:
+        assert "model_weights" in f and "layer_names" not in f.attrs
+    ours = small_cnn(nk)
+    ours.load_weights(path)
+    x = np.random.default_rng(18).normal(size=(2, 8, 8, 3)).astype("float32")
+    np.testing.assert_allclose(ours.predict(x, verbose=0), np.asarray(theirs(x)),
+                               rtol=1e-4, atol=1e-5)
