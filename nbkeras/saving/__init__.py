@@ -1,5 +1,6 @@
 """Saving and loading (`nk.saving`): whole models in Keras 3's `.keras` files, weights in its
-`.weights.h5` layout."""
+`.weights.h5` layout (and, through `Model.load_weights`, Keras 2's legacy `.h5` weights:
+legacy_h5.py)."""
 from .keras_archive import InvalidArchiveError as InvalidArchiveError
 from .keras_archive import load_model as load_model
 from .keras_archive import save_model as save_model
