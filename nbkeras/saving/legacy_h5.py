@@ -72,11 +72,11 @@ def load_legacy_weights(model, filepath, *, skip_mismatch: bool = False,
     with f, _reading(path):
         root = f["model_weights"] if "layer_names" not in f.attrs and "model_weights" in f \
             else f
-        if _attribute_list(root, "layer_names") is None:
+        file = _LegacyFile(root, path, h5py)
+        if file.layer_names is None:
             raise ValueError(f"load_weights: {path!r} is not in Keras's legacy HDF5 weights "
                              "layout (its root has no `layer_names` attribute); Keras 3 "
                              "weights files end in `.weights.h5`")
-        file = _LegacyFile(root, path, h5py)
         plan = (_plan_by_name if by_name else _plan_by_topology)(model, file, skip_mismatch)
         plan += _plan_top_level(model, file, skip_mismatch, by_name)
         values = [np.asarray(root[item.location][()]) for item in plan]
@@ -93,7 +93,7 @@ class _LegacyFile:
 
     def weight_locations(self, name: str) -> list[str]:
         group = self.root.get(name)
-        if group is None:
+        if not isinstance(group, self._h5py.Group):
             raise ValueError(f"load_weights: {self.source} lists layer '{name}' in "
                              f"`layer_names` but has no group '{name}'. Nothing was changed.")
         locations = [f"{name}/{weight}" for weight in _attribute_list(group, "weight_names")
