@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from .callback import Callback
+from .learning_rates import log_learning_rates, rate_holders
 from .monitor import Monitor
 
 
@@ -21,7 +22,7 @@ class ReduceLROnPlateau(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs if logs is not None else {}
-        logs["learning_rate"] = float(self.model.optimizer.learning_rate)
+        log_learning_rates(self.model.optimizer, logs)
         current = self._monitor.value(logs)
         if current is None:
             return
@@ -33,11 +34,15 @@ class ReduceLROnPlateau(Callback):
         elif self.cooldown_counter <= 0:
             self.wait += 1
             if self.wait >= self.patience:
-                old = float(self.model.optimizer.learning_rate)
-                if old > self.min_lr:
-                    new = max(old * self.factor, self.min_lr)
-                    self.model.optimizer.learning_rate = new
-                    if self.verbose > 0:
-                        print(f"Epoch {epoch + 1}: ReduceLROnPlateau reducing learning rate "
-                              f"to {new}.")
+                reduced = False
+                for _, optimizer in rate_holders(self.model.optimizer):
+                    old = float(optimizer.learning_rate)
+                    if old > self.min_lr:
+                        new = max(old * self.factor, self.min_lr)
+                        optimizer.learning_rate = new
+                        reduced = True
+                        if self.verbose > 0:
+                            print(f"Epoch {epoch + 1}: ReduceLROnPlateau reducing "
+                                  f"{optimizer.name} learning rate to {new}.")
+                if reduced:
                     self.cooldown_counter, self.wait = self.cooldown, 0

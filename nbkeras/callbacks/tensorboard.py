@@ -23,6 +23,7 @@ import numpy as np
 
 from .. import config as nk_config
 from .callback import Callback
+from .learning_rates import log_learning_rates
 
 
 def _summary_writer_class():
@@ -208,13 +209,7 @@ class TensorBoard(Callback):
 
     def _collect_learning_rate(self, logs: dict) -> dict:
         optimizer = getattr(self.model, "optimizer", None)
-        optimizer = getattr(optimizer, "inner_optimizer", optimizer)
-        if hasattr(optimizer, "optimizers"):
-            for inner in optimizer.optimizers:
-                logs[f"learning_rate_{inner.name}"] = float(inner.learning_rate)
-        elif optimizer is not None and hasattr(optimizer, "learning_rate"):
-            logs["learning_rate"] = float(optimizer.learning_rate)
-        return logs
+        return logs if optimizer is None else log_learning_rates(optimizer, logs)
 
     def _compute_steps_per_second(self) -> float:
         iterations = int(np.asarray(self.model.optimizer.iterations))

@@ -130,6 +130,23 @@ def test_reduce_lr_on_plateau_and_learning_rate_scheduler():
     assert history.history["learning_rate"] == pytest.approx([0.1, 0.05, 0.1 / 3])
 
 
+def test_learning_rate_callbacks_set_each_optimizer_of_a_multi_optimizer():
+    inputs = nk.Input((2,))
+    model = nk.Model(inputs, layers.Dense(1, name="b")(layers.Dense(3, name="a")(inputs)))
+    first, second = nk.optimizers.Adam(0.02, name="first"), nk.optimizers.SGD(0.01, name="second")
+    model.compile(optimizer=nk.optimizers.MultiOptimizer(
+        nk.optimizers.OptimizerMap(second, {"a/.*": first})), loss="mse")
+    x = np.random.default_rng(2).standard_normal((16, 2)).astype("float32")
+    y = x[:, :1] - x[:, 1:]
+    scheduler = callbacks.LearningRateScheduler(lambda epoch, lr: lr / 2)
+    history = model.fit(x, y, epochs=2, verbose=0, callbacks=[scheduler])
+    assert history.history["learning_rate_first"] == pytest.approx([0.01, 0.005])
+    assert history.history["learning_rate_second"] == pytest.approx([0.005, 0.0025])
+    reducer = callbacks.ReduceLROnPlateau(monitor="loss", factor=0.5, patience=1, min_delta=10.0)
+    model.fit(x, y, epochs=2, verbose=0, callbacks=[reducer])   # the second epoch reduces
+    assert (first.learning_rate, second.learning_rate) == pytest.approx((0.0025, 0.00125))
+
+
 def test_terminate_on_nan_stops_training():
     model, x, y = small_model()
     y = y.copy()
