@@ -72,7 +72,8 @@ COMPARED_ELSEWHERE = {
     "SpectralNormalization", "StackedRNNCells", "TimeDistributed", "UnitNormalization",
     "Wrapper"}
 
-EXPORTED = sorted(n for n in dir(L) if n[0].isupper() and n not in SKIPPED | COMPARED_ELSEWHERE)
+EXPORTED = sorted(n for n in dir(L) if n[0].isupper() and n not in SKIPPED | COMPARED_ELSEWHERE
+                  and isinstance(getattr(L, n), type) and issubclass(getattr(L, n), L.Layer))
 
 
 def _canonical(name: str) -> str:
