@@ -7,10 +7,12 @@ import numpy as np
 import pytest
 
 import nbkeras as nk
-from nbkeras import layers, optimizers
+from nbkeras import optimizers
 from nbkeras.optimizers import schedules
 
-rng = np.random.default_rng()
+from optimizer_checks import apply_steps, assert_fit_reduces_the_loss, random_problem
+
+rng = np.random.default_rng(20261205)
 SHAPES = [(3, 4), (5,), (2, 3, 2)]
 
 
@@ -34,25 +36,12 @@ def lamb_reference(weights, grad_steps, lr, beta_1=0.9, beta_2=0.999, epsilon=1e
     return weights
 
 
-def problem(dtype, steps=4):
-    weights = [rng.normal(size=shape).astype(dtype) for shape in SHAPES]
-    grads = [[rng.normal(size=shape).astype(dtype) for shape in SHAPES] for _ in range(steps)]
-    return weights, grads
-
-
-def run(optimizer, weights, grad_steps):
-    variables = [nk.Variable(w, name=f"w{i}") for i, w in enumerate(weights)]
-    for grads in grad_steps:
-        optimizer.apply_gradients(zip(grads, variables))
-    return variables
-
-
 @pytest.mark.parametrize("hyper", [{}, dict(beta_1=0.5, beta_2=0.8, epsilon=0.1)], ids=str)
 def test_matches_reference_with_schedule_and_weight_decay(hyper, device):   # cpu, cuda
     schedule = schedules.ExponentialDecay(0.1, decay_steps=1, decay_rate=0.7)
-    weights, grad_steps = problem(np.float64)
+    weights, grad_steps = random_problem(rng, SHAPES, np.float64)
     optimizer = optimizers.Lamb(learning_rate=schedule, weight_decay=0.05, **hyper)
-    variables = run(optimizer, weights, grad_steps)
+    variables = apply_steps(optimizer, weights, grad_steps)
     expected = lamb_reference(weights, grad_steps, schedule, weight_decay=0.05, **hyper)
     for variable, w0, ref in zip(variables, weights, expected):
         np.testing.assert_allclose(variable.numpy() - w0, ref - w0, rtol=1e-9, atol=1e-14)
@@ -60,9 +49,9 @@ def test_matches_reference_with_schedule_and_weight_decay(hyper, device):   # cp
 
 
 def test_float32_zero_variable_and_clipnorm():
-    weights, grad_steps = problem(np.float32)
+    weights, grad_steps = random_problem(rng, SHAPES, np.float32)
     weights[1][:] = 0                      # ||w|| = 0: the ratio is 1
-    variables = run(optimizers.Lamb(learning_rate=0.1, clipnorm=1.0), weights, grad_steps)
+    variables = apply_steps(optimizers.Lamb(learning_rate=0.1, clipnorm=1.0), weights, grad_steps)
     clipped = [[g * min(1.0, 1.0 / np.linalg.norm(g.astype(np.float64))) for g in grads]
                for grads in grad_steps]
     expected = lamb_reference(weights, clipped, 0.1)
@@ -75,9 +64,9 @@ def test_matches_keras():   # float32: JAX computes in float32 unless x64 is ena
     keras = pytest.importorskip("keras")
     dtype = np.float32
     schedule = schedules.ExponentialDecay(0.1, decay_steps=1, decay_rate=0.7)
-    weights, grad_steps = problem(dtype)
+    weights, grad_steps = random_problem(rng, SHAPES, dtype)
     hyper = dict(beta_1=0.8, beta_2=0.95, epsilon=1e-6, weight_decay=0.05)
-    variables = run(optimizers.Lamb(learning_rate=schedule, **hyper), weights, grad_steps)
+    variables = apply_steps(optimizers.Lamb(learning_rate=schedule, **hyper), weights, grad_steps)
     keras_schedule = keras.optimizers.schedules.ExponentialDecay(0.1, decay_steps=1,
                                                                  decay_rate=0.7)
     keras_optimizer = keras.optimizers.Lamb(learning_rate=keras_schedule, **hyper)
@@ -126,11 +115,4 @@ def test_bad_arguments_name_the_optimizer_and_argument(bad):
 
 
 def test_fit_reduces_the_loss():
-    x = rng.normal(size=(64, 4)).astype("float32")
-    y = x @ rng.normal(size=(4, 1)).astype("float32")
-    model = nk.Sequential([layers.Input((4,)), layers.Dense(8, activation="relu"),
-                           layers.Dense(1)])
-    model.compile(optimizer=optimizers.Lamb(learning_rate=0.01), loss="mse")
-    history = model.fit(x, y, batch_size=16, epochs=5, verbose=0)
-    losses = history.history["loss"]
-    assert losses[-1] < losses[0] and np.isfinite(losses).all()
+    assert_fit_reduces_the_loss(optimizers.Lamb(learning_rate=0.01))
