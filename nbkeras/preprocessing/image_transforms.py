@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..kernels import cpu
+from ..core.device import kernels_for
 from ..kernels.api import AFFINE_FILL_MODES
 
 
@@ -67,8 +67,8 @@ def affine_batch(x, matrices, moved, flips, fill_mode="nearest", cval=0.0, order
     if order > 1:
         work = _spline_batch(work, matrices, moved, fill_mode, cval, order)
         moved = np.zeros_like(moved)
-    return cpu.affine_transform_images(work, matrices, moved, flips, min(order, 1), fill_mode,
-                                       cval)
+    return kernels_for("cpu").affine_transform_images(work, matrices, moved, flips,
+                                                      min(order, 1), fill_mode, cval)
 
 
 def _spline_batch(x, matrices, moved, fill_mode, cval, order):
