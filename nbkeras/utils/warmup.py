@@ -2,8 +2,9 @@
 
 Numba compiles each kernel on its first call and keeps the machine code in its disk cache, so
 a later process only loads it (well under a second) while the first one pays the compile
-(tens of seconds for a small CNN). `warmup(model)` makes those first calls now, on a tiny batch,
-so the cost is paid when the user chooses and shows in no epoch time. It leaves the model as it
+(seconds for a small CNN). `warmup(model)` makes those first calls now, on a tiny batch, so the
+cost is paid when the user chooses and shows in no epoch time; the kernels are first compiled
+concurrently, one worker process per core (kernels/cpu/concurrent_compile.py). It leaves the model as it
 found it: weights and batch-norm statistics, the optimizer and the random streams of noise
 layers are untouched or restored.
 """
@@ -37,10 +38,16 @@ def warmup(model, x=None, y=None, batch_size: int = 2, training: bool = True) ->
         model(x)
     saved_weights = model.get_weights()
     saved_streams = [(g, g.counter) for g in _seed_generators(model)]
-    try:
+
+    def first_calls():
         model(x, training=False)
         if training:
             _training_step(model, x, y)
+
+    from ..kernels.cpu.concurrent_compile import compile_concurrently   # imports Numba
+    try:
+        compile_concurrently(first_calls)     # fills Numba's disk cache on every core
+        first_calls()
     finally:
         model.set_weights(saved_weights)
         for generator, counter in saved_streams:

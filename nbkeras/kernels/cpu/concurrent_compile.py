@@ -1,0 +1,262 @@
+"""Compile the CPU kernels some host code needs on every core at once.
+
+Numba compiles a kernel on its first call, in the calling process, one kernel after another:
+a fresh process's first training step spends most of its time there with one core busy.
+`compile_concurrently(run)` first finds the kernels `run()` will call: it runs `run()` once as
+a dry run in which a call of a cached nbkeras CPU kernel that is neither compiled in this
+process nor in Numba's disk cache is recorded and, when the kernel returns nothing (it writes
+into arrays its caller allocated), skipped; the arrays it would have written keep whatever they
+held, so the dry run's numbers are meaningless and only its calls count. A kernel that returns
+a value is compiled and run in this process, since the host code reads what it returns.
+Each recorded kernel is handed, as it is found, to a pool of worker processes (one per core)
+that compile it into Numba's disk cache; `run()`'s real calls afterwards load it from there.
+
+Numba's cache index is a file per function that a save reads, extends and rewrites, so two
+processes saving different signatures of one function at once could both claim the same data
+file. Every save made while the workers run (theirs and this process's) holds one file
+lock. If the
+dry run raises (the meaningless numbers took host code somewhere a real run never goes), it
+stops there: the kernels found so far are still compiled, and the real run compiles the rest.
+"""
+from __future__ import annotations
+
+import ast
+import contextlib
+import importlib
+import inspect
+import os
+import pickle
+import queue
+import subprocess
+import sys
+import tempfile
+import textwrap
+import threading
+import time
+import warnings
+
+try:
+    import fcntl
+except ImportError:              # not POSIX: no file locks, so no concurrent compiles
+    fcntl = None
+
+import numpy as np
+from numba.core import caching, config
+from numba.core.registry import CPUDispatcher
+
+__all__ = ["compile_concurrently", "worker_count"]
+
+_KERNEL_MODULES = "nbkeras.kernels.cpu."
+_returns_value_cache: dict = {}          # py_func -> whether its source returns a value
+
+
+def worker_count() -> int:
+    """The cores this process may use (one compiling worker each)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:                       # not Linux
+        return os.cpu_count() or 1
+
+
+def compile_concurrently(run, workers: int | None = None) -> dict:
+    """Dry-run `run()` (see the module docstring) and compile the kernels it would compile in
+    `workers` processes (default: one per core), filling Numba's disk cache. Does nothing with
+    one worker, with the JIT disabled or without POSIX file locks. Returns {"kernel(signature)": compile seconds} for the
+    kernels the workers compiled."""
+    workers = worker_count() if workers is None else workers
+    if workers < 2 or config.DISABLE_JIT or fcntl is None:
+        return {}
+    with _DryRun(workers) as dry_run:
+        with contextlib.suppress(Exception), warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")           # the dry run's numbers are meaningless
+            run()
+        return dry_run.results()
+
+
+class _DryRun:
+    """While entered: nbkeras CPU kernel calls that would compile are recorded and handed to
+    a lazily started pool of compiling workers instead (see the module docstring)."""
+
+    def __init__(self, workers: int):
+        self._workers = workers
+        self._jobs = {}            # (dispatcher, signature) -> _Job
+        self._pool = None
+
+    def __enter__(self):
+        dry_run = self
+
+        def call(dispatcher, *args, **kwargs):
+            return dry_run._call(dispatcher, args, kwargs)
+
+        self._lock_file = tempfile.NamedTemporaryFile(prefix="nbkeras-compile-", suffix=".lock")
+        self._saves = _locked_saves(self._lock_file.name)
+        self._saves.__enter__()
+        CPUDispatcher.__call__ = call
+        return self
+
+    def __exit__(self, *exc):
+        del CPUDispatcher.__call__
+        try:
+            if self._pool is not None:
+                self._pool.close()
+        finally:
+            self._saves.__exit__(*exc)
+            self._lock_file.close()
+
+    def results(self) -> dict:
+        """{"kernel(signature)": seconds} of the compiles that succeeded, once all are done."""
+        if self._pool is not None:
+            self._pool.join()
+        return {f"{d.py_func.__module__}.{d.py_func.__qualname__}{signature}": job.seconds
+                for (d, signature), job in self._jobs.items() if job.seconds is not None}
+
+    def _call(self, dispatcher, args, kwargs):
+        run_now = super(CPUDispatcher, dispatcher).__call__
+        if (kwargs or not dispatcher.py_func.__module__.startswith(_KERNEL_MODULES)
+                or not isinstance(dispatcher._cache, caching.FunctionCache)
+                or _returns_value(dispatcher.py_func)):
+            return run_now(*args, **kwargs)
+        signature = tuple(dispatcher.typeof_pyval(a) for a in args)
+        key = (dispatcher, signature)
+        if key not in self._jobs:
+            if signature in dispatcher.overloads or _in_disk_cache(dispatcher, signature):
+                return run_now(*args)              # compiled, or loads from the disk cache
+            if self._pool is None:
+                self._pool = _WorkerPool(self._workers, self._lock_file.name)
+            self._jobs[key] = self._pool.submit(dispatcher.py_func.__module__,
+                                                dispatcher.py_func.__qualname__, signature)
+        return None                                # a worker compiles it; the call is skipped
+
+
+class _Job:
+    """One kernel signature to compile; `seconds` is set when a worker compiled it."""
+
+    def __init__(self, module: str, qualname: str, signature: tuple):
+        self.request = (module, qualname, signature)
+        self.seconds = None
+
+
+class _WorkerPool:
+    """`workers` Python processes that compile kernels (`_serve`), each fed by a thread of
+    this process from one queue. Plain subprocesses, not multiprocessing: spawning would
+    re-run the user's main script in every worker."""
+
+    def __init__(self, workers: int, lock_path: str):
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+        command = [sys.executable, "-c", f"from {__name__} import _serve; _serve()", lock_path]
+        self._queue = queue.Queue()
+        self._processes = [subprocess.Popen(command, stdin=subprocess.PIPE,
+                                            stdout=subprocess.PIPE, env=env)
+                           for _ in range(workers)]
+        self._feeders = [threading.Thread(target=self._feed, args=(p,), daemon=True)
+                         for p in self._processes]
+        for feeder in self._feeders:
+            feeder.start()
+
+    def submit(self, module: str, qualname: str, signature: tuple) -> _Job:
+        job = _Job(module, qualname, signature)
+        self._queue.put(job)
+        return job
+
+    def join(self) -> None:
+        """Wait until every submitted job is done (compiled or failed)."""
+        self._queue.join()
+
+    def close(self) -> None:
+        """Finish the queued jobs, then stop the workers."""
+        for _ in self._feeders:
+            self._queue.put(None)
+        for feeder, process in zip(self._feeders, self._processes):
+            feeder.join()
+            process.stdin.close()
+            process.wait()
+
+    def _feed(self, process) -> None:
+        """Send jobs to `process` one at a time until the queue says stop (None) or the
+        process dies (its jobs are then left to the real run)."""
+        alive = True
+        while True:
+            job = self._queue.get()
+            try:
+                if job is None:
+                    return
+                if alive:
+                    pickle.dump(job.request, process.stdin)
+                    process.stdin.flush()
+                    job.seconds = pickle.load(process.stdout)
+            except (OSError, EOFError, pickle.PickleError):
+                alive = False
+            finally:
+                self._queue.task_done()
+
+
+def _serve() -> None:
+    """A compiling worker: reads pickled (module, qualname, signature) requests on stdin and
+    answers each with the compile seconds (None if it failed) on stdout, every cache save
+    holding the lock file named in argv[1]."""
+    requests, replies = sys.stdin.buffer, sys.stdout.buffer
+    sys.stdout = sys.stderr                        # nothing else may write to the replies
+    with _locked_saves(sys.argv[1]):
+        while True:
+            try:
+                module, qualname, signature = pickle.load(requests)
+            except EOFError:
+                return
+            try:
+                seconds = _compile(module, qualname, signature)
+            except Exception:                      # the real run raises it where it belongs
+                seconds = None
+            pickle.dump(seconds, replies)
+            replies.flush()
+
+
+def _in_disk_cache(dispatcher, signature: tuple) -> bool:
+    """Whether Numba's disk cache holds `dispatcher` compiled for `signature` (its index is
+    read, not the machine code)."""
+    cache = dispatcher._cache
+    try:
+        key = cache._index_key(signature, dispatcher.targetctx.codegen())
+        return key in cache._cache_file._load_index()
+    except (AttributeError, OSError, EOFError, pickle.UnpicklingError):  # Numba changed: ask a
+        return False                                                      # worker to load it
+
+
+def _returns_value(py_func) -> bool:
+    """Whether `py_func`'s source has a `return <value>` (True when the source is unknown)."""
+    if py_func not in _returns_value_cache:
+        try:
+            tree = ast.parse(textwrap.dedent(inspect.getsource(py_func)))
+            _returns_value_cache[py_func] = any(
+                isinstance(node, ast.Return) and node.value is not None for node in ast.walk(tree))
+        except (OSError, TypeError, SyntaxError):
+            _returns_value_cache[py_func] = True
+    return _returns_value_cache[py_func]
+
+
+@contextlib.contextmanager
+def _locked_saves(lock_path: str):
+    """Numba's cache saves (index and data) in this process hold an exclusive lock on the
+    file `lock_path` while entered, so saves of concurrent processes never interleave."""
+    save = caching.IndexDataCacheFile.save
+
+    def locked_save(cache_file, key, data):
+        with open(lock_path, "rb") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            save(cache_file, key, data)              # closing the file releases the lock
+
+    caching.IndexDataCacheFile.save = locked_save
+    try:
+        yield
+    finally:
+        caching.IndexDataCacheFile.save = save
+
+
+def _compile(module: str, qualname: str, signature: tuple) -> float:
+    """Compile (or load from the disk cache) module.qualname for `signature`, saving it to
+    the cache; returns the seconds it took."""
+    kernel = importlib.import_module(module)
+    for part in qualname.split("."):
+        kernel = getattr(kernel, part)
+    start = time.perf_counter()
+    kernel.compile(signature)
+    return time.perf_counter() - start

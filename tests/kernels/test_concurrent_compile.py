@@ -1,0 +1,122 @@
+"""kernels/cpu/concurrent_compile.py: a dry run finds the kernels, worker processes compile them
+into Numba's disk cache, and the real run then loads them; nothing the caller has changes.
+
+Each check runs in a fresh Python process with its own empty Numba cache (Numba reads the cache
+folder at import), as a user's first run does.
+"""
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32",
+                                reason="concurrent compiles need POSIX file locks")
+
+
+def _run_script(tmp_path, body: str) -> str:
+    """Run `body` as a script (no `if __name__ == "__main__"` guard, as users write them) in a
+    fresh process whose Numba cache is empty; returns its stdout."""
+    script = tmp_path / "user_script.py"
+    script.write_text(textwrap.dedent(body))
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "numba-cache"))
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          env=env, timeout=600)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_workers_compile_what_the_real_run_then_loads_from_the_cache(tmp_path):
+    out = _run_script(tmp_path, """
+        import numpy as np
+        import nbkeras as nk
+        from nbkeras.kernels.cpu import softmax
+        from nbkeras.kernels.cpu.concurrent_compile import compile_concurrently
+
+        print("script started")                  # once: workers never re-run this script
+        rng = np.random.default_rng(0)
+        x32 = rng.standard_normal((4, 7)).astype("float32")
+        x64 = rng.standard_normal((3, 5))
+        before = (x32.copy(), x64.copy())
+
+        def run():
+            return [nk.ops.softmax(x32).numpy(), nk.ops.softmax(x64).numpy()]
+
+        compiled = compile_concurrently(run, workers=2)
+        names = sorted(compiled)
+        # one signature per dtype of the same kernel, compiled by two racing workers
+        print("compiled", sum("softmax._softmax_rows(" in n for n in names))
+        assert all(seconds > 0 for seconds in compiled.values())
+        assert not softmax._softmax_rows.overloads      # nothing compiled in this process
+        y32, y64 = run()
+        hits = sum(softmax._softmax_rows.stats.cache_hits.values())
+        misses = sum(softmax._softmax_rows.stats.cache_misses.values())
+        print("hits", hits, "misses", misses)
+        for x, y in ((x32, y32), (x64, y64)):
+            e = np.exp(x.astype("float64") - x.max(axis=-1, keepdims=True))
+            np.testing.assert_allclose(y, e / e.sum(axis=-1, keepdims=True), rtol=1e-5)
+        np.testing.assert_array_equal(before[0], x32)
+        np.testing.assert_array_equal(before[1], x64)
+    """)
+    assert out.count("script started") == 1
+    assert "compiled 2" in out
+    assert "hits 2 misses 0" in out
+
+
+def test_a_dry_run_that_raises_still_compiles_what_it_found(tmp_path):
+    out = _run_script(tmp_path, """
+        import numpy as np
+        import nbkeras as nk
+        from numba.core.registry import CPUDispatcher
+        from nbkeras.kernels.cpu import softmax
+        from nbkeras.kernels.cpu.concurrent_compile import compile_concurrently
+
+        x = np.random.default_rng(1).standard_normal((2, 3)).astype("float32")
+
+        def run():
+            nk.ops.softmax(x)
+            raise RuntimeError("the dry run's numbers sent the host code astray")
+
+        compiled = compile_concurrently(run, workers=2)
+        print("compiled", len(compiled))
+        assert "__call__" not in CPUDispatcher.__dict__     # the interception is gone
+        try:
+            run()
+        except RuntimeError:
+            pass
+        print("hits", sum(softmax._softmax_rows.stats.cache_hits.values()))
+        print("one worker", compile_concurrently(run, workers=1))
+    """)
+    assert "compiled 1" in out
+    assert "hits 1" in out
+    assert "one worker {}" in out
+
+
+def test_warmup_in_a_fresh_process_compiles_concurrently_and_changes_nothing(tmp_path):
+    out = _run_script(tmp_path, """
+        import numpy as np
+        import nbkeras as nk
+        from nbkeras import layers
+
+        print("script started")
+        rng = np.random.default_rng(2)
+        x = rng.standard_normal((8, 12, 3)).astype("float32")
+        y = rng.integers(0, 4, 8)
+
+        def model():
+            nk.config.set_random_seed(3)
+            m = nk.Sequential([nk.Input((12, 3)), layers.Conv1D(5, 3, activation="relu"),
+                               layers.GlobalMaxPooling1D(), layers.Dense(4, activation="softmax")])
+            m.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+            return m
+
+        warmed, plain = model(), model()
+        nk.utils.warmup(warmed, x[:2], y[:2])
+        np.testing.assert_array_equal(warmed.train_on_batch(x, y), plain.train_on_batch(x, y))
+        for a, b in zip(warmed.get_weights(), plain.get_weights()):
+            np.testing.assert_array_equal(a, b)
+        print("same")
+    """)
+    assert out.count("script started") == 1
+    assert "same" in out
