@@ -60,8 +60,8 @@ def jax_gradient(function, x: np.ndarray) -> np.ndarray:
     """d function(jax, x) / dx by JAX in float64 (skips without JAX)."""
     jax = pytest.importorskip("jax")
     pytest.importorskip("jax.scipy.linalg")
-    jax.config.update("jax_enable_x64", True)
-    return np.asarray(jax.grad(lambda a: function(jax, a))(x))
+    with jax.enable_x64(True):   # for this call only: Keras's configs depend on the flag
+        return np.asarray(jax.grad(lambda a: function(jax, a))(x))
 
 
 def tape_gradient(function, x: np.ndarray) -> np.ndarray:
