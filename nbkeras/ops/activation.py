@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from .composite import composite
 from .elementwise import UnaryOp
 from .shape import moveaxis
 
@@ -52,11 +53,13 @@ def _over_axis(kernel: str, x, axis: int):
     return moveaxis(Activation(KERNELS[kernel])(moveaxis(x, axis, -1)), -1, axis)
 
 
+@composite("axis")
 def softmax(x, axis: int = -1):
     """exp(x) / sum(exp(x)) along `axis`, computed stably."""
     return _over_axis("softmax", x, axis)
 
 
+@composite("axis")
 def log_softmax(x, axis: int = -1):
     """x - logsumexp(x) along `axis`."""
     return _over_axis("log_softmax", x, axis)

@@ -16,6 +16,7 @@ import numpy as np
 from ..core.dtype import standardize_dtype
 from ..core.spec import Spec
 from ..core.tensor import Tensor
+from .composite import composite
 from .core import where
 from .op import Op, convert_to_tensor
 from .padding import pad
@@ -307,6 +308,7 @@ class TakeRows(Op):
                                  self.rows.reshape(-1), values),)
 
 
+@composite("axis")
 def take(x, indices, axis=None):
     """Elements of x at integer `indices` along `axis` (of the flattened x if None); negative
     indices count from the end. The result's shape puts indices' shape in place of the axis."""
@@ -315,6 +317,8 @@ def take(x, indices, axis=None):
     axis = _axis(x, axis, "take")
     index = _indices(indices, "take")
     size = x.shape[axis]
+    if size is None:   # a symbolic batch axis: the call only infers the output's shape
+        return TakeRows(index)(x) if axis == 0 else GetItem(_along(axis, index))(x)
     if index.size and (index.max() >= size or index.min() < -size):
         raise IndexError(f"take: indices must be in [-{size}, {size}) for axis {axis} of shape "
                          f"{x.shape}; received values in [{index.min()}, {index.max()}]")
@@ -353,6 +357,7 @@ def take_along_axis(x, indices, axis=None):
 get_item = getitem
 
 
+@composite("shape")
 def slice(inputs, start_indices, shape):  # noqa: A001 (Keras's name)
     """The block of `inputs` of size `shape` starting at `start_indices` (one per axis)."""
     starts, sizes = _block(inputs, start_indices, shape, "slice")

@@ -87,9 +87,7 @@ class Op(ABC):
         """Infer the output spec and record a graph node (some input is a KerasTensor)."""
         spec = self.output_spec(*[spec_of(x) for x in inputs])
         specs = list(spec) if self.n_outputs > 1 else [spec]
-        node = Node(self, inputs, {}, specs)
-        node.call_number = next(_SYMBOLIC_CALLS)   # configs name op calls in this order
-        outputs = node.outputs
+        outputs = symbolic_node(self, inputs, specs).outputs
         return tuple(outputs) if self.n_outputs > 1 else outputs[0]
 
     def _raise_mixed_devices(self, first: str, second: str):
@@ -102,6 +100,15 @@ class Op(ABC):
         if self.float_inputs and not is_float(tensor.dtype):
             return convert_to_tensor(tensor, config.floatx())
         return tensor
+
+
+def symbolic_node(operation, inputs: tuple, specs: list[Spec]) -> Node:
+    """The graph node of `operation` called on `inputs` (some of them KerasTensors), whose
+    outputs have `specs`; numbered, since configs name op calls in the order they are made."""
+    node = Node(operation, inputs, {}, specs)
+    node.call_number = next(_SYMBOLIC_CALLS)
+    return node
+
 
 def spec_of(x) -> Spec:
     if isinstance(x, KerasTensor):

@@ -15,6 +15,7 @@ import numpy as np
 from ..core.dtype import standardize_dtype
 from ..core.keras_tensor import KerasTensor
 from ..core.tensor import Tensor
+from .composite import composite
 from .core import cast
 from .elementwise import add, multiply, subtract
 from .linalg import SlogDet
@@ -156,6 +157,7 @@ def _broadcast(x, labels: list, sizes: dict):
     return x if tuple(x.shape) == target else broadcast_to(x, target)
 
 
+@composite("subscripts")
 def einsum(subscripts, *operands, **kwargs):
     """Einstein summation as numpy.einsum (explicit '->' or implicit output, '...', repeated
     labels for diagonals), by pairwise batched matmuls, left to right. int8 operands give

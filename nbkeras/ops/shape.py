@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..core.spec import Spec
+from .composite import composite
 from .op import Op, broadcast_shapes, convert_to_tensor, result_dtype
 from .reduction import normalize_axes
 
@@ -132,12 +133,14 @@ def moveaxis(x, source: int, destination: int):
     return transpose(x, order)
 
 
+@composite("axis")
 def expand_dims(x, axis: int):
     """x with a new axis of size 1 at `axis`."""
     position = axis % (len(x.shape) + 1)
     return GetItem((slice(None),) * position + (None, Ellipsis))(x)
 
 
+@composite("axis")
 def squeeze(x, axis=None):
     """x without the size-1 axes (or only `axis`)."""
     axes = (tuple(i for i, n in enumerate(x.shape) if n == 1) if axis is None
@@ -153,6 +156,7 @@ def concatenate(xs, axis: int = 0):
     return Concatenate(axis)(*xs)
 
 
+@composite("axis")
 def stack(x, axis: int = 0):
     """Join tensors of equal shape (the list x) along a new axis."""
     return concatenate([expand_dims(t, axis) for t in x], axis)

@@ -1,12 +1,14 @@
 """Ops called directly on symbolic tensors, in Keras 3's functional config format.
 
 A functional graph records nbkeras's Op instances (`Add()`, `Concatenate(axis=-1)`,
-`Reduce("sum", (1,), True)`); Keras writes each call as an entry of its op class
+`Reduce("sum", (1,), True)`) and the Composite of each op built from others (`stack(axis=1)`,
+ops/composite.py); Keras writes each call as an entry of its op class
 (`keras.src.ops.numpy.Concatenate` with config `{"name", "axis"}`). `keras_op_entry` names
 the Keras class and config of a recorded op and lays out its arguments as Keras's `call`
 takes them; `nbkeras_op_function` gives the `nk.ops` function that replays a Keras op entry.
 One rule covers most ops (Keras's class name is nbkeras's op class name, without config; the
-`nk.ops` function is the class name in snake case); the tables below hold the exceptions.
+`nk.ops` function is the class name in snake case); a Composite's class is its function's
+name in camel case, its config its parameters; the tables below hold the exceptions.
 """
 from __future__ import annotations
 
@@ -40,7 +42,7 @@ _NAMED = {"Unary", "Binary", "Predicate", "Logical", "Identity"}
 # nbkeras's Activation kernels -> Keras op class (relu's parameters are resolved below)
 _ACTIVATIONS = {"sigmoid": "Sigmoid", "tanh": "Tanh", "selu": "Selu", "silu": "Silu",
                 "softplus": "Softplus", "softsign": "Softsign", "hard_sigmoid": "HardSigmoid",
-                "exponential": "Exp", "softmax": "Softmax", "log_softmax": "LogSoftmax"}
+                "exponential": "Exp"}
 
 _COMPARISONS = {"less": "Less", "less_equal": "LessEqual", "greater": "Greater",
                 "greater_equal": "GreaterEqual", "equal": "Equal", "not_equal": "NotEqual"}
@@ -57,6 +59,11 @@ class _KernelNames:
 def snake_case(class_name: str) -> str:
     """Keras's default op name for an op class: `GetItem` -> `get_item`."""
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", class_name).lower()
+
+
+def camel_case(name: str) -> str:
+    """Keras's op class for an op function's name: `expand_dims` -> `ExpandDims`."""
+    return "".join(part.capitalize() for part in name.split("_"))
 
 
 def keras_op_entry(op, args: tuple, model_name: str) -> tuple[str, str, dict, list]:
@@ -91,7 +98,10 @@ def _keras_class(op, args: tuple) -> tuple[str | None, dict]:
         return kind, {field.name: _as_json(getattr(op, field.name))
                       for field in dataclasses.fields(op)}
     if kind in _NAMED:
-        return "".join(part.capitalize() for part in op.name.split("_")), {}
+        return camel_case(op.name), {}
+    if kind == "Composite":
+        return camel_case(op.function.__name__), {name: _as_json(value)
+                                                   for name, value in op.params.items()}
     if kind == "Extremum":
         return ("Maximum" if op.maximum else "Minimum"), {}
     if kind == "Compare":
@@ -137,8 +147,6 @@ def _activation(op) -> tuple[str | None, dict]:
         return "Elu", {"alpha": op.params[0]}
     if kernel == "gelu":
         return "Gelu", {"approximate": op.params[0]}
-    if kernel in ("softmax", "log_softmax"):
-        return _ACTIVATIONS[kernel], {"axis": -1}   # other axes are recorded with transposes
     return _ACTIVATIONS.get(kernel), {}
 
 

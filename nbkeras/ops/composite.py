@@ -1,0 +1,70 @@
+"""Ops computed by other ops but recorded in a graph as one node, as Keras records them.
+
+`nk.ops.stack([a, b], axis=1)` runs expand_dims and concatenate; on KerasTensors it is still
+one node (Keras's `Stack` op in a model config), whose operation is the stack function with
+its parameters. Replaying the node calls the function, so values and gradients are those of
+the ops it is built from.
+"""
+from __future__ import annotations
+
+import functools
+import inspect
+from typing import Callable
+
+from ..core.keras_tensor import KerasTensor
+from ..tree import leaves, pack_like
+from .op import symbolic_node
+
+
+class Composite:
+    """The op `function` with its parameters `params` (name -> value): called on the
+    inputs (the function's other arguments, in order), it calls the function."""
+
+    def __init__(self, function: Callable, params: dict):
+        self.function = function
+        self.params = params
+        self._signature = inspect.signature(function)
+
+    def __call__(self, *inputs):
+        arguments, rest = [], iter(inputs)   # the params in their places (einsum's first)
+        for parameter in self._signature.parameters.values():
+            if parameter.name in self.params:
+                arguments.append(self.params[parameter.name])
+            elif parameter.kind is parameter.VAR_POSITIONAL:
+                arguments.extend(rest)
+            elif parameter.kind is parameter.POSITIONAL_OR_KEYWORD:
+                arguments.append(next(rest))
+        return self.function(*arguments)
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{name}={value!r}" for name, value in self.params.items())
+        return f"{self.function.__name__}({params})"
+
+
+def composite(*param_names: str):
+    """Decorator of an nk.ops function built from other ops: called on KerasTensors, it
+    records one node, a Composite with the arguments named `param_names` as its parameters
+    and the others as its inputs. The ops it is built from run once to infer the output
+    shapes; their nodes stay out of the graph."""
+    def decorate(function: Callable) -> Callable:
+        signature = inspect.signature(function)
+
+        @functools.wraps(function)
+        def op(*args, **kwargs):
+            outputs = function(*args, **kwargs)
+            if not any(isinstance(x, KerasTensor) for x in leaves((args, kwargs))):
+                return outputs
+            call = signature.bind(*args, **kwargs)
+            call.apply_defaults()
+            params = {name: call.arguments[name] for name in param_names}
+            inputs = []
+            for parameter in signature.parameters.values():
+                if parameter.name in params or parameter.kind is parameter.VAR_KEYWORD:
+                    continue
+                value = call.arguments[parameter.name]
+                inputs.extend(value if parameter.kind is parameter.VAR_POSITIONAL else [value])
+            node = symbolic_node(Composite(op, params), tuple(inputs),
+                                 [t.spec for t in leaves(outputs)])
+            return pack_like(outputs, node.outputs)
+        return op
+    return decorate

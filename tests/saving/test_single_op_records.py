@@ -1,0 +1,134 @@
+"""Ops built from other ops (stack, expand_dims, squeeze, einsum, take, slice, softmax and
+log_softmax over any axis) are one node each in a functional graph, written as Keras 3 writes
+that op: the config equals Keras's for the same graph, files pass between the frameworks
+with equal predictions, and the reloaded graph has the gradients of the ops it runs."""
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import nbkeras as nk
+import reference
+from nbkeras.testing import check_grads
+
+SUBSCRIPTS = ["bij,bkj->bik", "bij->bi", "bij,bij->b", "...j,...j->...", "bij->bji", "bij,bkj"]
+
+
+@st.composite
+def cases(draw):
+    """The parameters of one graph over inputs of shape (batch, 3, 4): axes, subscripts,
+    indices (a list or an int64 array) and a block that fits."""
+    take_axis = draw(st.sampled_from([None, 0, 1, 2, -1]))
+    size = {None: 12, 0: 2, 1: 3, 2: 4, -1: 4}[take_axis]   # batches hold 2 or more rows
+    indices = draw(st.lists(st.integers(-size, size - 1), min_size=1, max_size=4))
+    shape = [draw(st.integers(1, 2)), draw(st.integers(1, 3)), draw(st.integers(1, 4))]
+    start = [0] + [draw(st.integers(0, n - m)) for n, m in zip((3, 4), shape[1:])]
+    return dict(stack_axis=draw(st.integers(-4, 3)), expand_axis=draw(st.integers(-4, 3)),
+                squeeze_all=draw(st.booleans()), subscripts=draw(st.sampled_from(SUBSCRIPTS)),
+                take_axis=take_axis,
+                indices=indices if draw(st.booleans()) else np.array(indices, "int64"),
+                slice_start=start, slice_shape=shape,
+                softmax_axis=draw(st.integers(-3, 2)), log_softmax_axis=draw(st.integers(-3, 2)))
+
+
+def graph(ops, x, y, case: dict) -> list:
+    """The same graph in either framework: `ops` is nk.ops or keras.ops."""
+    expanded = ops.expand_dims(x, case["expand_axis"])
+    stacked = ops.stack([x, y], axis=case["stack_axis"])
+    operands = (x,) if "," not in case["subscripts"] else (x, y)
+    return [stacked,
+            ops.squeeze(expanded, None if case["squeeze_all"] else case["expand_axis"]),
+            ops.einsum(case["subscripts"], *operands),
+            ops.take(ops.softmax(x, axis=case["softmax_axis"]), case["indices"],
+                     axis=case["take_axis"]),
+            ops.log_softmax(ops.slice(y, case["slice_start"], case["slice_shape"]),
+                            axis=case["log_softmax_axis"])]
+
+
+def reference_graph(x: np.ndarray, y: np.ndarray, case: dict) -> list:
+    """`graph` in plain numpy, float64."""
+    block = y[tuple(slice(s, s + n) for s, n in zip(case["slice_start"], case["slice_shape"]))]
+    operands = (x,) if "," not in case["subscripts"] else (x, y)
+    expanded = np.expand_dims(x, case["expand_axis"])
+    return [np.stack([x, y], axis=case["stack_axis"]),
+            np.squeeze(expanded, None if case["squeeze_all"] else case["expand_axis"]),
+            np.einsum(case["subscripts"], *operands),
+            np.take(reference.softmax(x, case["softmax_axis"]), case["indices"],
+                    axis=case["take_axis"]),
+            reference.log_softmax(block, case["log_softmax_axis"])]
+
+
+def nbkeras_model(case: dict, dtype: str = "float32"):
+    nk.utils.clear_session()
+    x, y = nk.Input((3, 4), name="x", dtype=dtype), nk.Input((3, 4), name="y", dtype=dtype)
+    return nk.Model([x, y], graph(nk.ops, x, y, case), name="ops")
+
+
+def keras_model(keras, case: dict):
+    keras.backend.clear_session()
+    x, y = keras.Input((3, 4), name="x"), keras.Input((3, 4), name="y")
+    return keras.Model([x, y], graph(keras.ops, x, y, case), name="ops")
+
+
+def as_written(config: dict) -> dict:
+    return json.loads(json.dumps(config))   # as in config.json: tuples are lists
+
+
+def inputs(seed: int, dtype: str = "float32") -> list:
+    rng = np.random.default_rng(seed)
+    return [rng.normal(size=(2, 3, 4)).astype(dtype) for _ in range(2)]
+
+
+def assert_outputs_close(got: list, expected: list, rtol: float, atol: float) -> None:
+    assert len(got) == len(expected)
+    for a, b in zip(got, expected):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=rtol, atol=atol)
+
+
+@settings(max_examples=15)
+@given(case=cases())
+def test_config_equals_keras_config_with_one_entry_per_op(case):
+    keras = pytest.importorskip("keras")
+    ours = as_written(nbkeras_model(case).get_config())
+    assert sorted(entry["class_name"] for entry in ours["layers"]) == sorted(   # no pieces
+        ["InputLayer", "InputLayer", "ExpandDims", "Stack", "Squeeze", "Einsum", "Softmax",
+         "Take", "Slice", "LogSoftmax"])
+    assert ours == as_written(keras_model(keras, case).get_config())
+
+
+@settings(max_examples=5)
+@given(case=cases(), seed=st.integers(0, 2 ** 16))
+def test_keras_file_loads_with_one_node_per_op_and_equal_outputs(case, seed, tmp_path_factory):
+    keras = pytest.importorskip("keras")
+    theirs = keras_model(keras, case)
+    path = str(tmp_path_factory.mktemp("keras") / "ops.keras")
+    theirs.save(path)
+    ours = nk.models.load_model(path)
+    assert as_written(ours.get_config()) == as_written(theirs.get_config())
+    data = inputs(seed)
+    assert_outputs_close(ours(data), theirs(data), rtol=1e-5, atol=1e-6)
+
+
+@settings(max_examples=5)
+@given(case=cases(), seed=st.integers(0, 2 ** 16))
+def test_nbkeras_file_loads_in_keras_with_equal_outputs(case, seed, tmp_path_factory):
+    keras = pytest.importorskip("keras")
+    ours = nbkeras_model(case)
+    path = str(tmp_path_factory.mktemp("nbkeras") / "ops.keras")
+    ours.save(path)
+    theirs = keras.saving.load_model(path)
+    assert as_written(theirs.get_config()) == as_written(ours.get_config())
+    data = inputs(seed)
+    assert_outputs_close(theirs(data), ours(data), rtol=1e-5, atol=1e-6)
+
+
+@settings(max_examples=10)
+@given(case=cases(), seed=st.integers(0, 2 ** 16))
+def test_reloaded_graph_matches_numpy_and_finite_differences(case, seed, tmp_path_factory):
+    path = str(tmp_path_factory.mktemp("grads") / "ops.keras")
+    nbkeras_model(case, "float64").save(path)
+    model = nk.models.load_model(path)
+    data = inputs(seed, "float64")
+    assert_outputs_close(model(data), reference_graph(*data, case), rtol=1e-10, atol=1e-12)
+    check_grads(lambda x, y: model([x, y]), data, seed=seed)
