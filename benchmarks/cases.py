@@ -8,7 +8,6 @@ import math
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -261,41 +260,20 @@ def import_rows(repeats: int = 3, torch=None) -> list[Row]:
     return [row]
 
 
-FIRST_STEP = """\
-import sys, time
-sys.path.insert(0, {bench!r})
-import numpy as np
-import nbkeras as nk
-from mnist_convnet import nbkeras_model
-nk.config.set_num_threads({threads})
-rng = np.random.default_rng(0)
-x = rng.random(({batch}, 28, 28, 1), dtype=np.float32)
-y = nk.utils.to_categorical(rng.integers(0, 10, {batch}), 10)
-t = time.perf_counter()
-nbkeras_model().train_on_batch(x, y)
-print(time.perf_counter() - t)
-"""
-
-
-def first_step_seconds(cache_dir: str | None, batch: int = 128, threads: int = 1) -> float:
-    """Wall seconds of building, compiling and running one training step of the MNIST
-    convnet in a fresh process whose Numba cache is `cache_dir` (None: the inherited one)."""
-    env = dict(os.environ)
-    if cache_dir is not None:
-        env["NUMBA_CACHE_DIR"] = cache_dir
-    script = FIRST_STEP.format(bench=os.path.dirname(os.path.abspath(__file__)),
-                               threads=threads, batch=batch)
-    return float(subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                                check=True, env=env).stdout)
-
-
-def first_step_rows(batch: int = 128, threads: int = 1) -> list[Row]:
-    """The convnet's first training step with a cold Numba cache (a fresh folder), then with
-    that cache warm (a second process on the same folder); nbkeras only."""
+def first_step_rows(threads: int = 2) -> list[Row]:
+    """Fresh process -> first training step done (cold_start.py), per model: nbkeras with an
+    empty Numba cache through `nk.utils.warmup`, next to PyTorch and Keras on JAX; then
+    nbkeras's plain cold first step and its warm one."""
+    from cold_start import MODELS, nbkeras_first_steps, peer_first_step
     rows = []
-    with tempfile.TemporaryDirectory(prefix="nbkeras-numba-cache-") as cache_dir:
-        for state in ("cold", "warm"):
-            row = Row(f"MNIST convnet first train step, {state} Numba cache", "s", False)
-            row.values["nbkeras"] = first_step_seconds(cache_dir, batch, threads)
+    for model, (title, batch) in MODELS.items():
+        ours = nbkeras_first_steps(model, threads)
+        for state in ("cold, warmup", "cold, plain", "warm"):
+            row = Row(f"{title}, fresh process -> first train step done, batch {batch}, "
+                      f"nbkeras {state} Numba cache", "s", False)
+            row.values["nbkeras"] = ours[state]
+            if state == "cold, warmup":
+                for peer in PEERS:
+                    row.values[peer] = peer_first_step(peer, model, threads)
             rows.append(row)
     return rows

@@ -116,7 +116,7 @@ def main(argv=None) -> list:
                     *cases.op_rows(128, repeats, torch),
                     *ops.ops_rows(1.0, repeats, torch),
                     *cases.import_rows(3, torch),
-                    *cases.first_step_rows(128, args.threads)]
+                    *cases.first_step_rows(args.threads)]
             description = machine(args.threads, load_before)
         finally:
             nk.config.set_num_threads(previous)

@@ -47,7 +47,22 @@ def test_in_process_cases_run(torch):
 
 def test_fresh_process_cases_run(torch):
     _check(cases.import_rows(repeats=1, torch=torch), ("pytorch",) if torch is not None else ())
-    assert cases.first_step_seconds(None, batch=2) > 0
+    import cold_start
+
+    script = cold_start._NBKERAS.format(bench=cold_start.BENCH, model="mnist1d", batch=4,
+                                        threads=1, warmup=True)
+    assert cold_start.fresh_process_seconds(script) > 0        # this run's (warm) cache
+    if torch is not None:
+        assert cold_start.peer_first_step("pytorch", "convnet", threads=1) > 0
+
+
+def test_cold_compile_breakdown_names_the_kernels():
+    import cold_start
+
+    rows = cold_start.compile_breakdown("mnist1d", threads=1)       # an empty cache
+    conv = next(r for r in rows if r["kernel"] == "conv._conv_forward")
+    assert conv["parallel"] and conv["total"] >= conv["typing"] > 0
+    assert conv["lowering"] > 0 and conv["save"] > 0
 
 
 def test_kernel_cases_run_and_tabulate():

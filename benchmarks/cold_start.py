@@ -1,0 +1,218 @@
+"""Cold start: a fresh process's way to its first training step, and where its time goes.
+
+    python benchmarks/cold_start.py [--threads 2] [--repeats 1]
+
+First the rows that `run.py` also shows: "fresh process -> first training step done" for the
+Simple MNIST convnet (batch 128) and the README demo's MNIST-1D CNN (batch 100), timed from
+the moment the process is launched (interpreter start and imports included) to the end of one
+`train_on_batch`. nbkeras runs with an empty Numba cache, through `nk.utils.warmup` (which
+compiles on every core) and as a plain first `train_on_batch` (one kernel after another), then
+with that cache warm; PyTorch (eager) and Keras 3 on JAX (its XLA compile included) next to it.
+Then, from a cold plain run, where each kernel's compile went: Numba's type inference (which
+compiles the kernels it calls), its parfor passes, lowering with LLVM, and the disk-cache
+write, per kernel called from Python.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+BENCH = os.path.dirname(os.path.abspath(__file__))
+
+_DATA = """\
+import time, sys
+launched = float(sys.argv[1])
+sys.path.insert(0, {bench!r})
+import numpy as np
+rng = np.random.default_rng(0)
+if {model!r} == "convnet":
+    x = rng.random(({batch}, 28, 28, 1), dtype=np.float32)
+else:
+    x = rng.random(({batch}, 40, 1), dtype=np.float32)
+labels = rng.integers(0, 10, {batch})
+"""
+
+_NBKERAS_MODEL = _DATA + """\
+import nbkeras as nk
+nk.config.set_num_threads({threads})
+if {model!r} == "convnet":
+    from mnist_convnet import nbkeras_model
+    model, y = nbkeras_model(), nk.utils.to_categorical(labels, 10)
+else:
+    from nbkeras.demo import paper_cnn
+    model, y = paper_cnn(), labels
+    model.compile(optimizer=nk.optimizers.Adam(1e-2), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+"""
+
+_NBKERAS = _NBKERAS_MODEL + """\
+if {warmup}:
+    nk.utils.warmup(model, x[:2], y[:2])
+model.train_on_batch(x, y)
+print(time.time() - launched)
+"""
+
+_TORCH = _DATA + """\
+import torch
+torch.set_num_threads({threads})
+nn = torch.nn                       # the models of mnist_convnet.py and cases.py, written
+if {model!r} == "convnet":          # out so that no nbkeras import is timed here
+    net = nn.Sequential(nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3),
+                        nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Dropout(0.5),
+                        nn.Linear(1600, 10))
+    tx = torch.tensor(x.transpose(0, 3, 1, 2).copy())
+else:
+    net = nn.Sequential(*[m for c_in in (1, 25, 25) for m in (
+        nn.Conv1d(c_in, 25, 5, stride=2, padding=2), nn.ReLU())], nn.Flatten(), nn.Linear(125, 10))
+    tx = torch.tensor(x.transpose(0, 2, 1).copy())
+optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
+optimizer.zero_grad()
+torch.nn.functional.cross_entropy(net(tx), torch.tensor(labels)).backward()
+optimizer.step()
+print(time.time() - launched)
+"""
+
+_KERAS = _DATA + """\
+import os
+os.environ["KERAS_BACKEND"] = "jax"
+import keras
+L = keras.layers
+if {model!r} == "convnet":
+    model = keras.Sequential([keras.Input((28, 28, 1)), L.Conv2D(32, 3, activation="relu"),
+                              L.MaxPooling2D(2), L.Conv2D(64, 3, activation="relu"),
+                              L.MaxPooling2D(2), L.Flatten(), L.Dropout(0.5),
+                              L.Dense(10, activation="softmax")])
+    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+    y = keras.utils.to_categorical(labels, 10)
+else:
+    model = keras.Sequential([keras.Input((40, 1))] + [
+        L.Conv1D(25, 5, strides=2, padding="same", activation="relu") for _ in range(3)]
+        + [L.Flatten(), L.Dense(10, activation="softmax")])
+    model.compile(optimizer=keras.optimizers.Adam(1e-2),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    y = labels
+model.train_on_batch(x, y)
+print(time.time() - launched)
+"""
+
+MODELS = {"convnet": ("Simple MNIST convnet", 128), "mnist1d": ("README demo MNIST-1D CNN", 100)}
+
+
+def fresh_process_seconds(script: str, env: dict | None = None) -> float:
+    """Seconds from launching a fresh Python on `script` to the time it prints (its first
+    training step done)."""
+    launched = time.time()
+    done = subprocess.run([sys.executable, "-c", script, repr(launched)], capture_output=True,
+                          text=True, env=env)
+    if done.returncode != 0:
+        raise RuntimeError(f"cold-start script failed:\n{done.stderr[-2000:]}")
+    return float(done.stdout.strip().splitlines()[-1])
+
+
+def nbkeras_first_steps(model: str, threads: int) -> dict[str, float]:
+    """Seconds to the first training step done in fresh processes: {"cold, warmup": ...,
+    "cold, plain": ..., "warm": ...}; each cold run gets its own empty Numba cache."""
+    batch = MODELS[model][1]
+    seconds = {}
+    for state, warmup in (("cold, plain", False), ("cold, warmup", True)):
+        with tempfile.TemporaryDirectory(prefix="nbkeras-numba-cache-") as cache:
+            env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+            script = _NBKERAS.format(bench=BENCH, model=model, batch=batch, threads=threads,
+                                     warmup=warmup)
+            seconds[state] = fresh_process_seconds(script, env)
+            if warmup:
+                seconds["warm"] = fresh_process_seconds(script, env)
+    return seconds
+
+
+def peer_first_step(peer: str, model: str, threads: int) -> float | None:
+    """Seconds to the first training step done in a fresh process for "pytorch" or
+    "keras-jax", or None when that framework is not installed."""
+    modules, template = {"pytorch": ("torch", _TORCH), "keras-jax": ("jax, keras", _KERAS)}[peer]
+    if subprocess.run([sys.executable, "-c", f"import {modules}"], capture_output=True,
+                      env=dict(os.environ, KERAS_BACKEND="jax")).returncode != 0:
+        return None
+    return fresh_process_seconds(template.format(bench=BENCH, model=model,
+                                                 batch=MODELS[model][1], threads=threads))
+
+
+_BREAKDOWN = _NBKERAS_MODEL + """\
+import gc, json
+from numba.core import caching
+from numba.core.registry import CPUDispatcher
+save_seconds = {{}}        # qualname -> seconds in Numba's cache saves
+save = caching.Cache.save_overload            # object code emitted, then written
+def timed_save(cache, signature, data):
+    start = time.perf_counter()
+    save(cache, signature, data)
+    name = cache._py_func.__qualname__
+    save_seconds[name] = save_seconds.get(name, 0.0) + time.perf_counter() - start
+caching.Cache.save_overload = timed_save
+model.train_on_batch(x, y)
+rows = []
+for kernel in [o for o in gc.get_objects() if isinstance(o, CPUDispatcher)]:
+    for result in kernel.overloads.values():
+        passes = result.metadata["pipeline_times"]["nopython"]
+        def seconds(*names):
+            return sum(t.init + t.run + t.finalize for k, t in passes.items()
+                       if any(n in k for n in names))
+        timers = result.metadata.get("timers", {{}})
+        rows.append(dict(
+            kernel=kernel.py_func.__module__.rsplit(".", 1)[-1] + "."
+            + kernel.py_func.__qualname__, parallel=bool(kernel.targetoptions.get("parallel")),
+            total=timers.get("compiler_lock", 0.0), typing=seconds("type_inference"),
+            parfor=seconds("parfor_pass", "parfor_fusion", "pre_parfor", "parfor_preparation"),
+            lowering=seconds("lowering"), llvm=timers.get("llvm_lock", 0.0),
+            save=save_seconds.get(kernel.py_func.__qualname__, 0.0)))
+print(json.dumps(rows))
+"""
+
+
+def compile_breakdown(model: str, threads: int) -> list[dict]:
+    """Per kernel signature compiled by a cold plain first training step: seconds in all
+    ("total", nested compiles of the kernels it calls included), type inference, parfor
+    passes, lowering (LLVM included), LLVM alone and the cache write."""
+    with tempfile.TemporaryDirectory(prefix="nbkeras-numba-cache-") as cache:
+        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+        script = _BREAKDOWN.format(bench=BENCH, model=model, batch=MODELS[model][1],
+                                   threads=threads)
+        done = subprocess.run([sys.executable, "-c", script, repr(time.time())],
+                              capture_output=True, text=True, env=env, check=True)
+    rows = json.loads(done.stdout.strip().splitlines()[-1])
+    return sorted(rows, key=lambda r: -r["total"])
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--model", choices=sorted(MODELS), default="convnet",
+                        help="the model whose compile is broken down per kernel")
+    args = parser.parse_args(argv)
+    print(f"Fresh process -> first training step done, seconds ({args.threads} threads, "
+          f"load average {os.getloadavg()[0]:.2f})")
+    print(f"  {'model':26s} {'nbkeras cold+warmup':>20s} {'cold plain':>11s} {'warm':>6s} "
+          f"{'pytorch':>8s} {'keras-jax':>10s}")
+    for model, (title, _) in MODELS.items():
+        ours = nbkeras_first_steps(model, args.threads)
+        peers = [peer_first_step(p, model, args.threads) for p in ("pytorch", "keras-jax")]
+        cells = [f"{v:.2f}" if v is not None else "-" for v in peers]
+        print(f"  {title:26s} {ours['cold, warmup']:20.2f} {ours['cold, plain']:11.2f} "
+              f"{ours['warm']:6.2f} {cells[0]:>8s} {cells[1]:>10s}")
+    rows = compile_breakdown(args.model, args.threads)
+    print(f"\nCold compile of the {MODELS[args.model][0]}'s first plain training step, per "
+          f"kernel signature (s; 'total' includes the kernels it calls; top 15 of {len(rows)})")
+    print(f"  {'kernel':42s} {'par':>3s} {'total':>6s} {'typing':>6s} {'parfor':>6s} "
+          f"{'lower':>6s} {'llvm':>6s} {'save':>5s}")
+    for r in rows[:15]:
+        print(f"  {r['kernel'][:42]:42s} {'yes' if r['parallel'] else '':>3s} "
+              f"{r['total']:6.2f} {r['typing']:6.2f} {r['parfor']:6.2f} {r['lowering']:6.2f} "
+              f"{r['llvm']:6.2f} {r['save']:5.2f}")
+
+
+if __name__ == "__main__":
+    main()
