@@ -109,7 +109,7 @@ class Layer:
         self._layers: list[Layer] = []
         self._inbound_nodes: list[Node] = []
         self._activity_losses: list = []
-        self.built = False
+        self.built = _built_at_init(type(self))
         self._placement = scoped_device()   # weights made later (build) go here, if set
         if self.name is None:
             self.name = unique_name(snake_case(type(self).__name__))
@@ -603,6 +603,22 @@ def _marks_built(build):
 
 
 Layer.build = _marks_built(Layer.build)
+
+# The layers Keras 3.15 marks built in `__init__` (`_build_at_init`; Reshape sets `built`):
+# no call builds them, so they record no shapes and write no `build_config`. nbkeras's
+# `_SpatialDropout` stands for Keras's SpatialDropout*, which subclass Dropout.
+_KERAS_BUILT_AT_INIT = frozenset({
+    "Activation", "ActivityRegularization", "AlphaDropout", "BaseGlobalPooling", "BasePooling",
+    "Dropout", "ELU", "GaussianDropout", "GaussianNoise", "Identity", "LeakyReLU", "Masking",
+    "ReLU", "Reshape", "Softmax", "UnitNormalization", "_SpatialDropout"})
+
+
+def _built_at_init(cls: type) -> bool:
+    """Whether a new `cls` layer is built, as Keras's: one of those classes or a subclass of
+    one, whose `build` nobody overrides."""
+    return cls.build is Layer.build and any(
+        c.__name__ in _KERAS_BUILT_AT_INIT and c.__module__.startswith("nbkeras.layers.")
+        for c in cls.__mro__)
 
 
 def _as_shapes(value):

@@ -11,6 +11,7 @@ from ..core.tensor import Tensor
 from ..layers.input_layer import InputLayer
 from ..layers.layer import Layer
 from ..ops import convert_to_tensor
+from ..saving.call_records import keras_call_arguments, nbkeras_call_kwargs
 from ..saving.keras_ops import call_keras_op, is_op_entry, keras_op_entry, snake_case
 from ..saving.serialization_lib import (UnknownObjectError, deserialize_keras_object,
                                        keras_name, serialize_keras_object)
@@ -145,11 +146,14 @@ class Functional(Model):
                         "name": name, "inbound_nodes": [
                             {"args": _serialize_argument(args, history), "kwargs": {}}]}
             return {**serialize_keras_object(operation), "name": operation.name,
-                    "inbound_nodes": [
-                        {"args": _serialize_argument(list(node.args), history),
-                         "kwargs": _serialize_argument(node.kwargs, history)}
-                        for node in operation._inbound_nodes
-                        if id(node) in own and node.input_tensors]}
+                    "inbound_nodes": [call_record(operation, node)
+                                      for node in operation._inbound_nodes
+                                      if id(node) in own and node.input_tensors]}
+
+        def call_record(layer: Layer, node: Node) -> dict:
+            args, kwargs = keras_call_arguments(layer, node.args, node.kwargs)
+            return {"args": _serialize_argument(args, history),
+                    "kwargs": _serialize_argument(kwargs, history)}
 
         entries = [entry(operation) for operation in self._operations]
         return {"name": self.name, "trainable": self.trainable, "layers": entries,
@@ -303,7 +307,7 @@ def functional_from_config(cls: type, config: dict, custom_objects: dict | None 
                     args, kwargs = _revive_call(calls[0], created)
                 except _NodeNotYetMade:
                     break
-                created[name](*args, **kwargs)
+                created[name](*args, **nbkeras_call_kwargs(created[name], kwargs))
                 calls.pop(0)
                 progressed = True
         if not progressed:

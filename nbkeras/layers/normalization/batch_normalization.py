@@ -64,7 +64,7 @@ class BatchNormalization(Layer):
                                                trainable=False, name="moving_variance")
         self.input_spec = InputSpec(ndim=rank, axes={self.axis: shape[0]})
 
-    def call(self, inputs, training=False, mask=None):
+    def call(self, inputs, training=None, mask=None):
         if mask is not None and len(mask.shape) != len(inputs.shape) - 1:
             raise ValueError(f"BatchNormalization '{self.name}': the mask must have one axis "
                              f"less than the inputs; received mask.shape={tuple(mask.shape)}, "

@@ -1,0 +1,69 @@
+"""A layer call in a functional config (`inbound_nodes`), as Keras 3.15 records it.
+
+Keras keeps the arguments of a symbolic call as the user wrote them, plus what its
+`Layer.__call__` filled in when it did not copy them first: for a call on one tensor of the
+layer's input dtype and no keyword arguments, `training` (the `call` default, where that is
+not None) and `mask` (None: the input's mask, where `call` takes one). nbkeras names every
+positional argument after `inputs` (MultiHeadAttention's `value`), and Keras lists tensors
+given by position, so they go back to `args` (Keras only takes tensors by position).
+"""
+from __future__ import annotations
+
+import functools
+import inspect
+
+from ..core.keras_tensor import KerasTensor
+from ..tree import leaves
+
+
+def keras_call_arguments(layer, args: tuple, kwargs: dict) -> tuple[list, dict]:
+    """(args, kwargs) of `layer`'s recorded call `layer(*args, **kwargs)` as Keras writes
+    them in a config."""
+    parameters = _call_parameters(type(layer))
+    args, kwargs = list(args), dict(kwargs)
+    for name in _positional_names(type(layer))[len(args):]:
+        if name not in kwargs or not _is_tensor_argument(kwargs[name]):
+            break
+        args.append(kwargs.pop(name))
+    if kwargs or len(args) != 1 or not isinstance(args[0], KerasTensor) \
+            or args[0].dtype != layer.dtype:
+        return args, kwargs   # Keras converted the arguments first: it records them as given
+    filled = {}
+    training = parameters.get("training")
+    if training is not None and training.default not in (None, inspect.Parameter.empty):
+        filled["training"] = training.default
+    if "mask" in parameters:
+        filled["mask"] = None
+    return args, filled
+
+
+def nbkeras_call_kwargs(layer, kwargs: dict) -> dict:
+    """The keyword arguments of a call read from a config, less the `training` Keras filled
+    in from `call`'s default: the model's own `training` must reach the layer (Keras's
+    functional models pass theirs over the recorded one)."""
+    training = _call_parameters(type(layer)).get("training")
+    if training is None or "training" not in kwargs or kwargs["training"] != training.default:
+        return kwargs
+    return {key: value for key, value in kwargs.items() if key != "training"}
+
+
+@functools.cache
+def _call_parameters(cls: type) -> dict[str, inspect.Parameter]:
+    """The parameters of `cls.call` (none for an op entry's calls, which have no `call`)."""
+    call = getattr(cls, "call", None)
+    return dict(inspect.signature(call).parameters) if call is not None else {}
+
+
+@functools.cache
+def _positional_names(cls: type) -> list[str]:
+    """The names `call` takes by position, `inputs` first (`self` left out)."""
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return [p.name for p in _call_parameters(cls).values() if p.kind in kinds][1:]
+
+
+def _is_tensor_argument(value) -> bool:
+    """A KerasTensor, or a non-empty structure of KerasTensors (and Nones), as Keras's
+    `CallSpec` counts tensor arguments."""
+    items = leaves(value)
+    return bool(items) and all(x is None or isinstance(x, KerasTensor) for x in items) \
+        and any(isinstance(x, KerasTensor) for x in items)
