@@ -1,6 +1,6 @@
 """Function, as `keras.Function`: a graph of operation calls (layers or ops) between
-KerasTensors, callable on values. A Model is a Function with weights, training and saving;
-a Function is only the graph."""
+KerasTensors, callable on values (run by the models' executor, models/executor.py). A Model
+is a Function with weights, training and saving; a Function is only the graph."""
 from __future__ import annotations
 
 from .core.keras_tensor import KerasTensor
@@ -15,6 +15,7 @@ class Function:
     in the structure of `inputs`, and returns the structure of `outputs`."""
 
     def __init__(self, inputs, outputs, name: str | None = None):
+        from .models.executor import Plan
         from .models.functional import _keras_tensors, _nodes_between
 
         self.name = name or "function"
@@ -23,6 +24,7 @@ class Function:
         self._inputs = _keras_tensors(inputs, "inputs")
         self._outputs = _keras_tensors(outputs, "outputs")
         self._nodes = _nodes_between(self._inputs, self._outputs)
+        self._plan = Plan.of_graph(self._inputs, self._nodes, self._outputs)
 
     @property
     def inputs(self) -> list[KerasTensor]:
@@ -56,12 +58,9 @@ class Function:
         if len(values) != len(self._inputs):
             raise ValueError(f"Function '{self.name}' expects {len(self._inputs)} inputs; "
                              f"received {len(values)}")
-        known = {id(t): v if isinstance(v, (Tensor, KerasTensor)) else convert_to_tensor(v)
-                 for t, v in zip(self._inputs, values)}
-        for node in self._nodes:
-            for tensor, value in zip(node.outputs, leaves(node.replay(known))):
-                known[id(tensor)] = value
-        return pack_like(self._outputs_struct, [known[id(t)] for t in self._outputs])
+        values = [v if isinstance(v, (Tensor, KerasTensor)) else convert_to_tensor(v)
+                  for v in values]
+        return pack_like(self._outputs_struct, self._plan.run(values))
 
     def __repr__(self) -> str:
         return (f"<Function name={self.name!r} inputs={[t.shape for t in self._inputs]} "

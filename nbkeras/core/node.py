@@ -1,14 +1,14 @@
 """Node: one call of an operation (a Layer or an Op) on symbolic inputs, in a layer graph."""
 from __future__ import annotations
 
-from ..tree import leaves, map_leaves
+from ..tree import leaves
 from .keras_tensor import KerasTensor
 from .spec import Spec
 
 
 class Node:
     """`operation(*args, **kwargs)` was called with KerasTensors somewhere in `args`/`kwargs`
-    and produced `outputs`. Replaying the node on values computes the same call eagerly."""
+    and produced `outputs` (models/executor.py turns nodes into the steps that run them)."""
 
     def __init__(self, operation, args: tuple, kwargs: dict, output_specs: list[Spec],
                  output_names: list[str | None] | None = None):
@@ -26,12 +26,3 @@ class Node:
     @property
     def parent_nodes(self) -> list["Node"]:
         return [t.node for t in self.input_tensors if t.node is not None]
-
-    def replay(self, values: dict[int, object]):
-        """Call the operation with each KerasTensor replaced by `values[id(tensor)]`."""
-        args = map_leaves(lambda x: values[id(x)] if isinstance(x, KerasTensor) else x,
-                          self.args)
-        kwargs = map_leaves(lambda x: values[id(x)] if isinstance(x, KerasTensor) else x,
-                            self.kwargs)
-        return self.operation(*args, **kwargs)
-

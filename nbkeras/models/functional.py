@@ -15,7 +15,7 @@ from ..saving.call_records import keras_call_arguments, nbkeras_call_kwargs
 from ..saving.keras_ops import call_keras_op, is_op_entry, keras_op_entry, snake_case
 from ..saving.serialization_lib import (UnknownObjectError, deserialize_keras_object,
                                        keras_name, serialize_keras_object)
-from .fusion import conv_max_pool, fusable_node_pairs, fuses_with_max_pool, inference
+from .executor import Plan
 from .input_rank import adjust_input_rank
 from .model import Model
 
@@ -32,6 +32,7 @@ class Functional(Model):
         self._model_outputs = _keras_tensors(outputs, "outputs")
         self._nodes, self._operations = _graph_map(   # walked in Keras's order: dict keys sorted
             keras_flatten(inputs), keras_flatten(outputs))
+        self._plan = Plan.of_graph(self._model_inputs, self._nodes, self._model_outputs)
         for layer in self._operations:
             if isinstance(layer, Layer) and layer not in self._layers:
                 self._layers.append(layer)
@@ -68,34 +69,16 @@ class Functional(Model):
         return shapes[0] if len(shapes) == 1 else shapes
 
     def call(self, inputs, training=None):
-        values = {}
-        for tensor, value in zip(self._model_inputs, _match_inputs(self, inputs)):
-            values[id(tensor)] = value
-        pairs, fused = self._fusable_pairs(), set()
-        for i, node in enumerate(self._nodes):
-            if i in fused:
-                continue
-            pool_node = pairs.get(i)
-            x = None if pool_node is None else values[id(node.args[0])]
-            if pool_node is not None and inference(x, training) and fuses_with_max_pool(
-                    node.operation, pool_node.operation, tuple(x.shape)):      # see fusion.py
-                values[id(pool_node.outputs[0])] = conv_max_pool(node.operation,
-                                                                 pool_node.operation, x)
-                fused.add(i + 1)
-                continue
-            results = node.replay(values)
-            for tensor, value in zip(node.outputs, flatten(results)):
-                values[id(tensor)] = value
-        return pack_like(self._output_structure, [values[id(t)] for t in self._model_outputs])
+        return self._execute(inputs, training)
+
+    def _execute(self, inputs, training=None, call=None):
+        """The outputs for `inputs`, computed by the model's plan (executor.py: `training`
+        and `call` as `Plan.run` takes them)."""
+        values = self._plan.run(_match_inputs(self, inputs), training, call)
+        return pack_like(self._output_structure, values)
 
     def _convert_input(self, x):
         return x   # each layer converts and casts its own inputs
-
-    def _fusable_pairs(self) -> dict:
-        """Conv nodes that the next node max-pools (fusion.py), found once per graph."""
-        if "_pairs" not in self.__dict__:
-            self._pairs = fusable_node_pairs(self._nodes, self._model_outputs)
-        return self._pairs
 
     def get_config(self) -> dict:
         """Keras 3's functional config: every layer's entry with the calls it makes in this
@@ -232,7 +215,7 @@ def _graph_map(inputs: list[KerasTensor], outputs: list[KerasTensor]) -> tuple[l
     order = sorted(depth_of, key=lambda key: (-depth_of[key], first_seen[key][0]))
     operations = [first_seen[key][1] for key in order]
     nodes = [node for node in post_order if not isinstance(node.operation, InputLayer)]
-    return nodes, operations   # nodes in depth-first order: a conv and its pool stay adjacent
+    return nodes, operations
 
 
 def _operation(node: Node):

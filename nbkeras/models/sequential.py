@@ -7,7 +7,7 @@ from ..layers.layer import Layer
 from ..saving.serialization_lib import serialize_keras_object
 from .input_rank import adjust_input_rank
 from .functional import deserialize_layer
-from .fusion import conv_max_pool, fuses_with_max_pool, inference
+from .executor import Plan
 from .model import Model
 
 
@@ -19,6 +19,7 @@ class Sequential(Model):
         super().__init__(name=name, trainable=trainable)
         self._input_layer: InputLayer | None = None
         self._graph_output: KerasTensor | None = None
+        self._plan: Plan | None = None            # of the layer chain, made on the next call
         for layer in layers or []:
             self.add(layer, rebuild=False)
         self._build_graph()
@@ -40,6 +41,7 @@ class Sequential(Model):
         if not self._layers and self._input_layer is None and layer.input_shape is not None:
             self._input_layer = InputLayer(shape=layer.input_shape, dtype=layer.dtype)
         self._layers.append(layer)
+        self._plan = None
         if rebuild:
             self._build_graph()
 
@@ -48,6 +50,7 @@ class Sequential(Model):
         if not self._layers:
             raise ValueError(f"Sequential '{self.name}': pop on a model without layers")
         layer = self._layers.pop()
+        self._plan = None
         if rebuild:
             self._build_graph()
         return layer
@@ -71,16 +74,17 @@ class Sequential(Model):
             self._build_graph()
 
     def call(self, inputs, training=None):
+        return self._execute(inputs, training)
+
+    def _execute(self, inputs, training=None, call=None):
+        """The output for `inputs`, computed by the plan of the layer chain (executor.py:
+        `training` and `call` as `Plan.run` takes them), made on the first call after a
+        change of layers."""
+        if self._plan is None:
+            self._plan = Plan.of_chain(self._layers)
         x = inputs if self._input_layer is None else adjust_input_rank(
             self._input_layer.output, inputs)
-        layers, i = self._layers, 0
-        while i < len(layers):
-            if (i + 1 < len(layers) and inference(x, training)
-                    and fuses_with_max_pool(layers[i], layers[i + 1], tuple(x.shape))):
-                x, i = conv_max_pool(layers[i], layers[i + 1], x), i + 2   # see fusion.py
-            else:
-                x, i = layers[i](x, training=training), i + 1
-        return x
+        return self._plan.run([x], training, call)[0]
 
     def _convert_input(self, x):
         return x   # each layer converts and casts its own inputs

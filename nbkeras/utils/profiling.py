@@ -1,13 +1,13 @@
 """`profile`: where a training step spends its time, layer by layer.
 
-Each layer's call is timed on its real input (the model is replayed layer by layer: the layer
-chain of a Sequential, the recorded nodes of a Functional); its backward is the time of
-`tape.gradient` of the call's output, seeded with a random cotangent, with respect to the
-call's float inputs and the layer's trainable weights, as in a training step: never with
-respect to the model's own inputs (the data), so a first convolution skips its input gradient
-here as it does in `fit`. A compiled model adds a loss row
-(`compute_loss` and its gradient) and an optimizer row (one step of a fresh copy of the
-optimizer on copies of the weights). The model's weights are restored afterwards.
+Each layer's call is timed on its real input (the model's plan, models/executor.py, runs in
+training mode with each call made here: the layer chain of a Sequential, the recorded calls
+of a Functional); its backward is the time of `tape.gradient` of the call's output, seeded
+with a random cotangent, with respect to the call's float inputs and the layer's trainable
+weights, as in a training step: never with respect to the model's own inputs (the data), so a
+first convolution skips its input gradient here as it does in `fit`. A compiled model adds a
+loss row (`compute_loss` and its gradient) and an optimizer row (one step of a fresh copy of
+the optimizer on copies of the weights). The model's weights are restored afterwards.
 """
 from __future__ import annotations
 
@@ -18,8 +18,7 @@ from typing import Callable
 import numpy as np
 
 from ..core.dtype import is_float
-from ..core.keras_tensor import KerasTensor
-from ..tree import leaves as flatten, map_leaves as map_structure, pack_like
+from ..tree import leaves as flatten, map_leaves as map_structure
 from ..core.tape import GradientTape
 from ..core.tensor import Tensor, Variable
 from ..layers.convolutional.conv import BaseConv
@@ -108,26 +107,12 @@ def profile(model, x, y=None, batch_size: int | None = None, repeats: int = 5,
 
 
 def _replay(model, x, run):
-    """Run `model` on `x` one layer call at a time through `run(layer, args, kwargs)`."""
-    if hasattr(model, "_nodes"):
-        from ..models.functional import _match_inputs
-
-        values = {id(t): v for t, v in zip(model._model_inputs, _match_inputs(model, x))}
-
-        def value(a):
-            return values[id(a)] if isinstance(a, KerasTensor) else a
-
-        for node in model._nodes:
-            training = {"training": True} if isinstance(node.operation, Layer) else {}
-            output = run(node.operation, map_structure(value, node.args),
-                         {**map_structure(value, node.kwargs), **training})
-            values.update({id(t): v for t, v in zip(node.outputs, flatten(output))})
-        return pack_like(model._output_structure, [values[id(t)] for t in model._model_outputs])
-    if hasattr(model, "_input_layer"):         # Sequential: the chain of its layers
-        for layer in model.layers:
-            x = run(layer, (x,), {"training": True})
-        return x
-    return run(model, (x,), {"training": True})   # a subclassed model: one row
+    """Run `model` on `x` in training mode one layer (or op) call at a time, each made by
+    `run(layer, args, kwargs)`: a Sequential or Functional model runs its plan (the models'
+    executor) step by step, unfused; a subclassed model is one call."""
+    if hasattr(model, "_execute"):
+        return model._execute(x, training=True, call=run)
+    return run(model, (x,), {"training": True})
 
 
 def _median_time(fn: Callable[[], object], repeats: int) -> float:

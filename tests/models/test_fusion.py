@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import nbkeras as nk
-import nbkeras.models.functional as functional
+import nbkeras.models.fusion as fusion
 import nbkeras.models.sequential as sequential
 from nbkeras import layers
 
@@ -13,14 +13,13 @@ from nbkeras import layers
 def fused_calls(monkeypatch):
     """The (conv, pool) layer names of the fused calls made while the test runs."""
     calls = []
-    real = sequential.conv_max_pool
+    real = fusion.conv_max_pool
 
     def counting(conv, pool, x):
         calls.append((conv.name, pool.name))
         return real(conv, pool, x)
 
-    monkeypatch.setattr(sequential, "conv_max_pool", counting)
-    monkeypatch.setattr(functional, "conv_max_pool", counting)
+    monkeypatch.setattr(fusion, "conv_max_pool", counting)
     return calls
 
 
@@ -104,7 +103,7 @@ def test_gradients_of_the_fused_pair_equal_the_layers_gradients(activation):
     x = np.random.default_rng(3).standard_normal((2, 11, 10, 2)).astype("float32")
     weights = conv.trainable_weights
     by_layers = _gradients(lambda t: pool(conv(t)), x, weights)
-    fused = _gradients(lambda t: functional.conv_max_pool(conv, pool, t), x, weights)
+    fused = _gradients(lambda t: fusion.conv_max_pool(conv, pool, t), x, weights)
     for a, b in zip(fused, by_layers):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
     whole = _gradients(model, x, model.trainable_weights)

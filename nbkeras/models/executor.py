@@ -1,0 +1,120 @@
+"""The graph executor: a model's layer graph, walked once into a plan that runs it.
+
+A plan is an ordered list of steps over numbered slots: slots 0..n-1 hold the model's inputs,
+each step calls one operation (a layer, or an op called on symbolic tensors) on the values of
+the slots it reads and writes its outputs to its own slots, and the plan returns the values of
+its output slots. Functional and Sequential `call` and the profiler run plans; `fusion.py`
+rewrites a plan's steps when the plan is made (inference fusions), so no call inspects the
+graph again.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from ..core.keras_tensor import KerasTensor
+from ..layers.layer import Layer
+from ..tree import leaves, map_leaves
+from .fusion import rewrite
+
+# call(operation, args, kwargs) -> the operation's result; None calls the operation directly
+Call = Callable[[object, tuple, dict], object] | None
+
+
+@dataclass(frozen=True)
+class Slot:
+    """Where a step reads one value: the plan's slot `index`."""
+    index: int
+
+
+@dataclass(eq=False)
+class Step:
+    """`operation(*args, **kwargs)` with each `Slot` leaf of `args`/`kwargs` replaced by that
+    slot's value. Its result goes to the slots `outputs`: flattened, one value per slot, or
+    whole into the one slot when `whole` (a chain of layers passes structures on)."""
+    operation: object
+    args: tuple
+    kwargs: dict
+    outputs: tuple[int, ...]
+    whole: bool = False
+
+    def __post_init__(self) -> None:
+        self.inputs = tuple(a.index for a in leaves((self.args, self.kwargs))
+                            if isinstance(a, Slot))
+        # the common step, one tensor in: read without walking the arguments
+        self.single = (self.args[0].index if len(self.args) == 1 and not self.kwargs
+                       and isinstance(self.args[0], Slot) else None)
+        # a layer is told the model's `training`, unless its recorded call sets its own
+        self.takes_training = isinstance(self.operation, Layer) and "training" not in self.kwargs
+
+    @property
+    def operations(self) -> tuple:
+        return (self.operation,)
+
+    def run(self, slots: list, training, call: Call) -> None:
+        if self.single is not None:
+            args, kwargs = (slots[self.single],), {}
+        else:
+            args = map_leaves(lambda a: slots[a.index] if isinstance(a, Slot) else a, self.args)
+            kwargs = map_leaves(lambda a: slots[a.index] if isinstance(a, Slot) else a,
+                                self.kwargs)
+        if training is not None and self.takes_training:
+            kwargs["training"] = training
+        result = self.operation(*args, **kwargs) if call is None else call(
+            self.operation, args, kwargs)
+        if self.whole or len(self.outputs) == 1 and not isinstance(result, (list, tuple, dict)):
+            slots[self.outputs[0]] = result
+        else:
+            for slot, value in zip(self.outputs, leaves(result)):
+                slots[slot] = value
+
+
+class Plan:
+    """Steps over `n_slots` slots: the first `n_inputs` hold the input values, and the slots
+    `outputs` the results (see the module)."""
+
+    def __init__(self, n_inputs: int, steps: list, outputs: tuple[int, ...], n_slots: int):
+        self.n_inputs = n_inputs
+        self.outputs = outputs
+        self.n_slots = n_slots
+        self.steps = rewrite(steps, outputs)
+
+    @classmethod
+    def of_graph(cls, inputs: list[KerasTensor], nodes: list, outputs: list[KerasTensor]):
+        """The plan of a graph: `nodes` (each after the nodes it reads from) lead from the
+        KerasTensors `inputs` to `outputs`."""
+        slot_of = {id(t): i for i, t in enumerate(inputs)}
+
+        def slot(value):
+            return Slot(slot_of[id(value)]) if isinstance(value, KerasTensor) else value
+
+        steps = []
+        for node in nodes:
+            args, kwargs = map_leaves(slot, node.args), map_leaves(slot, node.kwargs)
+            first = len(slot_of)
+            slot_of.update({id(t): first + i for i, t in enumerate(node.outputs)})
+            steps.append(Step(node.operation, tuple(args), kwargs,
+                              tuple(range(first, len(slot_of)))))
+        return cls(len(inputs), steps, tuple(slot_of[id(t)] for t in outputs), len(slot_of))
+
+    @classmethod
+    def of_chain(cls, layers: list[Layer]):
+        """The plan of a chain: each layer called on the previous one's result."""
+        steps = [Step(layer, (Slot(i),), {}, (i + 1,), whole=True)
+                 for i, layer in enumerate(layers)]
+        return cls(1, steps, (len(layers),), len(layers) + 1)
+
+    def run(self, inputs: list, training=None, call: Call = None) -> list:
+        """The output values for the input values `inputs`. Layers get `training` when it is
+        not None; `call(operation, args, kwargs)` makes every call when given (the profiler
+        times them; rewritten steps then run their original steps)."""
+        slots = [None] * self.n_slots
+        slots[:self.n_inputs] = inputs
+        for step in self.steps:
+            step.run(slots, training, call)
+        return [slots[i] for i in self.outputs]
+
+    def __repr__(self) -> str:
+        names = [" + ".join(getattr(op, "name", None) or type(op).__name__
+                            for op in step.operations) for step in self.steps]
+        return f"Plan({names})"

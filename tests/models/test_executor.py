@@ -1,0 +1,125 @@
+"""The graph executor (nbkeras/models/executor.py): Functional and Sequential models, nk.Function
+and the profiler run one plan per graph, with Keras's semantics of training, shared layers,
+nested models, several inputs and outputs, and feature models."""
+import numpy as np
+import pytest
+
+import nbkeras as nk
+from nbkeras import layers
+from nbkeras.models.executor import Plan
+
+
+def data(seed, *shape):
+    return np.random.default_rng(seed).standard_normal(shape).astype("float32")
+
+
+@pytest.fixture
+def plan_runs(monkeypatch):
+    """The plans run while the test runs, with their `call` argument."""
+    runs, real = [], Plan.run
+
+    def recording(plan, inputs, training=None, call=None):
+        runs.append((plan, training, call))
+        return real(plan, inputs, training, call)
+
+    monkeypatch.setattr(Plan, "run", recording)
+    return runs
+
+
+def test_functional_plan_matches_the_layers_called_by_hand_on_a_multi_io_graph(plan_runs):
+    """Two named inputs, a shared layer at two depths, an op call, a nested Sequential and two
+    outputs: one plan step per recorded call, and the numbers of the layers called by hand."""
+    a, b = nk.Input((3,), name="a"), nk.Input((3,), name="b")
+    shared = layers.Dense(3, activation="tanh")
+    inner = nk.Sequential([nk.Input((3,)), layers.Dense(4), layers.Dense(2)])
+    h = shared(a)
+    summed = h + b                                  # an op node
+    twice = shared(summed)                          # the shared layer again, one level deeper
+    out = inner(twice)
+    model = nk.Model({"a": a, "b": b}, [out, layers.Concatenate()([h, twice])])
+    assert len(model._plan.steps) == len(model._nodes) == 5
+    xa, xb = data(0, 4, 3), data(1, 4, 3)
+    plan_runs.clear()                               # the symbolic call of `inner` ran its plan
+    got = model({"b": xb, "a": xa})
+    assert [plan for plan, _, _ in plan_runs] == [model._plan, inner._plan]
+    h_ = shared(xa)
+    twice_ = shared(np.asarray(h_) + xb)
+    expected = [inner(twice_), np.concatenate([np.asarray(h_), np.asarray(twice_)], -1)]
+    for g, e in zip(got, expected):
+        np.testing.assert_allclose(np.asarray(g), np.asarray(e), rtol=1e-6, atol=1e-6)
+
+
+def test_training_reaches_every_layer_and_a_recorded_training_argument_wins():
+    inputs = nk.Input((200,))
+    free = layers.Dropout(0.5)(inputs)
+    pinned = layers.Dropout(0.5)(inputs, training=True)        # recorded with the call
+    model = nk.Model(inputs, [free, pinned])
+    x = np.ones((2, 200), "float32")
+    for training, free_drops in ((True, True), (False, False), (None, False)):
+        out_free, out_pinned = (np.asarray(t) for t in model(x, training=training))
+        assert (out_free == 0).any() == free_drops
+        assert (out_pinned == 0).any()
+    # `call` itself, outside a layer call, passes `training` on as `__call__` does
+    out_free, _ = model.call(x, training=True)
+    assert (np.asarray(out_free) == 0).any()
+    sequential = nk.Sequential([nk.Input((200,)), layers.Dropout(0.5)])
+    assert (np.asarray(sequential.call(x, training=True)) == 0).any()
+    assert not (np.asarray(sequential.call(x)) == 0).any()
+
+
+def test_sequential_plan_follows_add_and_pop():
+    model = nk.Sequential([nk.Input((3,)), layers.Dense(4)])
+    x = data(2, 5, 3)
+    assert model(x).shape == (5, 4)
+    plan = model._plan
+    model.add(layers.Dense(2))
+    assert model(x).shape == (5, 2) and model._plan is not plan
+    model.pop()
+    np.testing.assert_allclose(np.asarray(model(x)), np.asarray(model.layers[0](x)), rtol=1e-6)
+    deferred = nk.Sequential([layers.Dense(4), layers.Dense(1)])   # built by its first call
+    assert deferred(x).shape == (5, 1) and len(deferred._plan.steps) == 2
+
+
+def test_feature_model_of_an_intermediate_output_runs_its_own_plan():
+    model = nk.Sequential([nk.Input((6,)), layers.Dense(5, activation="relu"),
+                           layers.Dense(4), layers.Dense(1)])
+    features = nk.Model(model.inputs, model.get_layer(index=1).output)
+    x = data(3, 2, 6)
+    assert len(features._plan.steps) == 2
+    np.testing.assert_allclose(np.asarray(features(x)),
+                               np.asarray(model.layers[1](model.layers[0](x))), rtol=1e-6)
+
+
+def test_masks_travel_through_the_plan():
+    inputs = nk.Input((4,), dtype="int32")
+    embedded = layers.Embedding(10, 3, mask_zero=True)(inputs)
+    model = nk.Model(inputs, layers.GlobalAveragePooling1D()(embedded))
+    x = np.array([[1, 2, 0, 0], [3, 0, 0, 0]], "int32")
+    table = model.layers[1].get_weights()[0]
+    expected = [table[[1, 2]].mean(0), table[[3]].mean(0)]
+    np.testing.assert_allclose(np.asarray(model(x)), expected, rtol=1e-6)
+
+
+def test_function_runs_a_plan(plan_runs):
+    a = nk.Input((2,))
+    fn = nk.Function(a, [a * 2.0, layers.Dense(3)(a)])
+    doubled, dense = fn(np.ones((1, 2), "float32"))
+    np.testing.assert_allclose(np.asarray(doubled), 2.0)
+    assert dense.shape == (1, 3) and [plan for plan, _, _ in plan_runs] == [fn._plan]
+
+
+@pytest.mark.parametrize("kind", ["sequential", "functional"])
+def test_the_profiler_runs_the_plan_step_by_step_in_training(plan_runs, kind):
+    conv, pool, dense = layers.Conv2D(2, 3), layers.MaxPooling2D(2), layers.Dense(3)
+    stack = [conv, pool, layers.Flatten(), dense]
+    if kind == "sequential":
+        model = nk.Sequential([nk.Input((6, 6, 1)), *stack])
+    else:
+        x = inputs = nk.Input((6, 6, 1))
+        for layer in stack:
+            x = layer(x)
+        model = nk.Model(inputs, x)
+    rows = model.profile(data(4, 2, 6, 6, 1), print_fn=None, repeats=1)
+    assert [row["layer"] for row in rows] == [layer.name for layer in stack]   # never fused
+    assert {(plan, training) for plan, training, call in plan_runs} == {(model._plan, True)}
+    assert all(call is not None for _, _, call in plan_runs)
