@@ -1,13 +1,15 @@
 """Activation ops: one op class over the `<name>_forward/_backward` kernel pairs; softmax and
-log_softmax run their fused last-axis row kernels over any axis."""
+log_softmax run their fused last-axis row kernels over any axis or axes."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable
 
 from .composite import composite
 from .elementwise import UnaryOp
-from .shape import moveaxis
+from .reduction import normalize_axes
+from .shape import reshape, transpose
 
 
 @dataclass(frozen=True)
@@ -46,22 +48,36 @@ KERNELS = {   # name -> the kernel pair of a device module, by explicit attribut
 }
 
 
-def _over_axis(kernel: str, x, axis: int):
-    """The row kernels work on the last axis: move `axis` there and back."""
-    if not len(x.shape) or axis % len(x.shape) == len(x.shape) - 1:
-        return Activation(KERNELS[kernel])(x)
-    return moveaxis(Activation(KERNELS[kernel])(moveaxis(x, axis, -1)), -1, axis)
+def _over_axis(kernel: str, x, axis):
+    """The row kernels work on the last axis: move the axes of `axis` (an int or a tuple,
+    normalized over together) last, merged into one, and back."""
+    rank = len(x.shape)
+    activation = Activation(KERNELS[kernel])
+    if not rank:
+        return activation(x)
+    axes = normalize_axes(axis, rank, kernel)
+    order = [i for i in range(rank) if i not in axes] + list(axes)
+    moved = transpose(x, order) if order != list(range(rank)) else x
+    if len(axes) == 1:
+        y = activation(moved)
+    else:   # rows of the merged axes; an unknown batch size stays the one -1
+        sizes = [moved.shape[i] for i in range(rank - len(axes), rank)]
+        rows = (*(-1 if n is None else n for n in moved.shape[:rank - len(axes)]),
+                -1 if None in sizes else math.prod(sizes))
+        y = reshape(activation(reshape(moved, rows)), moved.shape)
+    return y if moved is x else transpose(y, [order.index(i) for i in range(rank)])
 
 
 @composite("axis")
-def softmax(x, axis: int = -1):
-    """exp(x) / sum(exp(x)) along `axis`, computed stably."""
+def softmax(x, axis=-1):
+    """exp(x) / sum(exp(x)) along `axis` (an int, or a tuple normalized over together),
+    computed stably."""
     return _over_axis("softmax", x, axis)
 
 
 @composite("axis")
-def log_softmax(x, axis: int = -1):
-    """x - logsumexp(x) along `axis`."""
+def log_softmax(x, axis=-1):
+    """x - logsumexp(x) along `axis` (an int or a tuple)."""
     return _over_axis("log_softmax", x, axis)
 
 

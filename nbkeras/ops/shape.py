@@ -134,10 +134,15 @@ def moveaxis(x, source: int, destination: int):
 
 
 @composite("axis")
-def expand_dims(x, axis: int):
-    """x with a new axis of size 1 at `axis`."""
-    position = axis % (len(x.shape) + 1)
-    return GetItem((slice(None),) * position + (None, Ellipsis))(x)
+def expand_dims(x, axis):
+    """x with new axes of size 1 at `axis`: an int or a tuple of positions in the result."""
+    count = len(axis) if isinstance(axis, (tuple, list)) else 1
+    rank = len(x.shape) + count
+    positions = normalize_axes(axis, rank, "expand_dims")
+    if len(set(positions)) < count:
+        raise ValueError(f"expand_dims: axis {axis} repeats a position of the result (rank "
+                         f"{rank}) for x of shape {tuple(x.shape)}")
+    return GetItem(tuple(None if i in positions else slice(None) for i in range(rank)))(x)
 
 
 @composite("axis")

@@ -9,27 +9,37 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import nbkeras as nk
-import reference
 from nbkeras.testing import check_grads
 
 SUBSCRIPTS = ["bij,bkj->bik", "bij->bi", "bij,bij->b", "...j,...j->...", "bij->bji", "bij,bkj"]
 
 
+def axis_pairs(rank: int):
+    """Tuples of two distinct axes of a tensor of rank `rank`, each of either sign."""
+    pairs = st.lists(st.integers(0, rank - 1), min_size=2, max_size=2, unique=True)
+    return st.tuples(pairs, st.lists(st.booleans(), min_size=2, max_size=2)).map(
+        lambda drawn: tuple(a - rank if negative else a for a, negative in zip(*drawn)))
+
+
 @st.composite
-def cases(draw):
+def cases(draw, log_softmax_pairs: bool = True):
     """The parameters of one graph over inputs of shape (batch, 3, 4): axes, subscripts,
-    indices (a list or an int64 array) and a block that fits."""
+    indices (a list or an int64 array) and a block that fits. Without `log_softmax_pairs`,
+    log_softmax has one axis (Keras 3.15 cannot replay its own log_softmax over several
+    axes from a file: its JAX backend gets the config's list, which does not hash)."""
+    pairs = axis_pairs(3) if log_softmax_pairs else st.nothing()
     take_axis = draw(st.sampled_from([None, 0, 1, 2, -1]))
     size = {None: 12, 0: 2, 1: 3, 2: 4, -1: 4}[take_axis]   # batches hold 2 or more rows
     indices = draw(st.lists(st.integers(-size, size - 1), min_size=1, max_size=4))
     shape = [draw(st.integers(1, 2)), draw(st.integers(1, 3)), draw(st.integers(1, 4))]
     start = [0] + [draw(st.integers(0, n - m)) for n, m in zip((3, 4), shape[1:])]
-    return dict(stack_axis=draw(st.integers(-4, 3)), expand_axis=draw(st.integers(-4, 3)),
+    return dict(stack_axis=draw(st.integers(-4, 3)), expand_axis=draw(st.integers(-4, 3) | axis_pairs(5)),
                 squeeze_all=draw(st.booleans()), subscripts=draw(st.sampled_from(SUBSCRIPTS)),
                 take_axis=take_axis,
                 indices=indices if draw(st.booleans()) else np.array(indices, "int64"),
                 slice_start=start, slice_shape=shape,
-                softmax_axis=draw(st.integers(-3, 2)), log_softmax_axis=draw(st.integers(-3, 2)))
+                softmax_axis=draw(st.integers(-3, 2) | axis_pairs(3)),
+                log_softmax_axis=draw(st.integers(-3, 2) | pairs))
 
 
 def graph(ops, x, y, case: dict) -> list:
@@ -46,6 +56,12 @@ def graph(ops, x, y, case: dict) -> list:
                             axis=case["log_softmax_axis"])]
 
 
+def log_softmax(x: np.ndarray, axis) -> np.ndarray:
+    """x - log(sum(exp(x))) over `axis` (an int or a tuple), shifted by the maximum."""
+    shifted = x - np.max(x, axis=axis, keepdims=True)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+
+
 def reference_graph(x: np.ndarray, y: np.ndarray, case: dict) -> list:
     """`graph` in plain numpy, float64."""
     block = y[tuple(slice(s, s + n) for s, n in zip(case["slice_start"], case["slice_shape"]))]
@@ -54,9 +70,9 @@ def reference_graph(x: np.ndarray, y: np.ndarray, case: dict) -> list:
     return [np.stack([x, y], axis=case["stack_axis"]),
             np.squeeze(expanded, None if case["squeeze_all"] else case["expand_axis"]),
             np.einsum(case["subscripts"], *operands),
-            np.take(reference.softmax(x, case["softmax_axis"]), case["indices"],
+            np.take(np.exp(log_softmax(x, case["softmax_axis"])), case["indices"],
                     axis=case["take_axis"]),
-            reference.log_softmax(block, case["log_softmax_axis"])]
+            log_softmax(block, case["log_softmax_axis"])]
 
 
 def nbkeras_model(case: dict, dtype: str = "float32"):
@@ -111,7 +127,7 @@ def test_keras_file_loads_with_one_node_per_op_and_equal_outputs(case, seed, tmp
 
 
 @settings(max_examples=5)
-@given(case=cases(), seed=st.integers(0, 2 ** 16))
+@given(case=cases(log_softmax_pairs=False), seed=st.integers(0, 2 ** 16))
 def test_nbkeras_file_loads_in_keras_with_equal_outputs(case, seed, tmp_path_factory):
     keras = pytest.importorskip("keras")
     ours = nbkeras_model(case)
@@ -132,3 +148,11 @@ def test_reloaded_graph_matches_numpy_and_finite_differences(case, seed, tmp_pat
     data = inputs(seed, "float64")
     assert_outputs_close(model(data), reference_graph(*data, case), rtol=1e-10, atol=1e-12)
     check_grads(lambda x, y: model([x, y]), data, seed=seed)
+
+
+@pytest.mark.parametrize("axis, message", [
+    ((1, -3), r"axis \(1, -3\) repeats a position.*rank 4.*\(2, 3\)"),
+    (3, r"axis 3 is out of range.*rank 3")])
+def test_expand_dims_bad_axis_raises_naming_it(axis, message):
+    with pytest.raises(ValueError, match=rf"expand_dims: {message}"):
+        nk.ops.expand_dims(np.zeros((2, 3)), axis)
