@@ -15,7 +15,7 @@ import numpy as np
 from .. import ops
 from .. import optimizers as optimizers_module
 from ..core.device import current_device, device
-from ..tree import leaves as flatten, pack_like
+from ..tree import leaves as flatten, map_leaves as map_structure, pack_like
 from ..core.random import global_generator
 from ..core.tape import GradientTape
 from ..core.tensor import Tensor
@@ -231,6 +231,8 @@ class Trainer:
             for step, batch in enumerate(itertools.islice(data.batches([shuffle_seed, epoch]),
                                                           steps_per_epoch)):
                 callbacks.on_train_batch_begin(step)
+                if step == 0:
+                    self._compile_first_calls(batch, training=True)
                 logs = self.train_step(batch)
                 callbacks.on_train_batch_end(step, logs)
                 if self.stop_training:
@@ -250,6 +252,23 @@ class Trainer:
             self.optimizer.finalize_variable_values(self.trainable_weights)
         callbacks.on_train_end(epoch_logs)
         return self.history
+
+    def _compile_first_calls(self, batch, training: bool) -> None:
+        """Before a built CPU model's first batch in training (or in inference), compile the
+        kernels of a step on the batch's first two samples on every core, so a fresh
+        process's first step is not one compile after another (utils/warmup.py); once per
+        model and mode."""
+        done = self.__dict__.setdefault("_first_calls_compiled", set())
+        mode = "training" if training else "inference"
+        if mode in done:
+            return
+        done.update(("training", "inference") if training else ("inference",))
+        if self.built and current_device().startswith("cpu"):
+            from ..utils.warmup import compile_first_calls
+
+            x, y, _ = unpack(batch)
+            compile_first_calls(self, *(map_structure(_first_two, t) for t in (x, y)),
+                                training=training)
 
     def _resume_epoch(self, initial_epoch: int) -> int:
         """BackupAndRestore may have restored a later epoch."""
@@ -283,6 +302,8 @@ class Trainer:
         for step, batch in enumerate(itertools.islice(data.batches(), steps)):
             if callbacks is not None:
                 callbacks.on_test_batch_begin(step)
+            if step == 0:
+                self._compile_first_calls(batch, training=False)
             logs = self.test_step(batch)
             if callbacks is not None:
                 callbacks.on_test_batch_end(step, logs)
@@ -304,6 +325,8 @@ class Trainer:
         outputs = []
         for step, batch in enumerate(itertools.islice(data.batches(), steps)):
             callback_list.on_predict_batch_begin(step)
+            if step == 0:
+                self._compile_first_calls(batch, training=False)
             y = self.predict_step(batch)
             outputs.append([np.asarray(t) for t in flatten(y)])
             callback_list.on_predict_batch_end(step, {"outputs": y})
@@ -323,21 +346,29 @@ class Trainer:
         if class_weight is not None:
             sample_weight = _class_sample_weights(y, class_weight, sample_weight)
         self.reset_metrics()
-        logs = self.train_step(next(make_data(x, y, sample_weight, _batch_of(x)).batches()))
-        return _as_result(logs, return_dict)
+        batch = next(make_data(x, y, sample_weight, _batch_of(x)).batches())
+        self._compile_first_calls(batch, training=True)
+        return _as_result(self.train_step(batch), return_dict)
 
     @_on_model_device
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         self._require_compiled("test_on_batch")
         self.reset_metrics()
-        logs = self.test_step(next(make_data(x, y, sample_weight, _batch_of(x)).batches()))
-        return _as_result(logs, return_dict)
+        batch = next(make_data(x, y, sample_weight, _batch_of(x)).batches())
+        self._compile_first_calls(batch, training=False)
+        return _as_result(self.test_step(batch), return_dict)
 
     @_on_model_device
     def predict_on_batch(self, x):
+        self._compile_first_calls((x,), training=False)
         y = self(x, training=False)
         return pack_like(y, [np.asarray(t) for t in flatten(y)]) \
             if isinstance(y, (list, tuple, dict)) else np.asarray(y)
+
+
+def _first_two(a):
+    """The first two samples of a batch leaf (a scalar or None stays)."""
+    return a[:2] if getattr(a, "ndim", 0) else a
 
 
 def _verbosity(verbose) -> int:

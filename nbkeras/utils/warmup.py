@@ -3,22 +3,26 @@
 Numba compiles each kernel on its first call and keeps the machine code in its disk cache, so
 a later process only loads it (well under a second) while the first one pays the compile
 (seconds for a small CNN). `warmup(model)` makes those first calls now, on a tiny batch, so the
-cost is paid when the user chooses and shows in no epoch time; the kernels are first compiled
-concurrently, one worker process per core (kernels/cpu/concurrent_compile.py). It leaves the model as it
-found it: weights and batch-norm statistics, the optimizer and the random streams of noise
-layers are untouched or restored.
+cost is paid when the user chooses and shows in no epoch time. Either way the kernels are first
+compiled concurrently, one worker process per core (kernels/cpu/concurrent_compile.py):
+`warmup` does it, and `fit`, `evaluate` and `predict` do it before a model's first batch
+(`compile_first_calls`). Both leave the model as they found it: weights and batch-norm
+statistics, the optimizer and the random streams are untouched or restored.
 """
 from __future__ import annotations
 
+import contextlib
 import time
+import types
 
 import numpy as np
 
 from ..core.keras_tensor import KerasTensor
 from ..tree import leaves as flatten, map_leaves as map_structure
-from ..core.random import SeedGenerator
+from ..core.random import SeedGenerator, global_generator
 from ..core.tape import GradientTape
 from ..core.tensor import Tensor, Variable
+from ..layers.core.lambda_layer import Lambda
 from ..ops import convert_to_tensor
 
 
@@ -36,23 +40,71 @@ def warmup(model, x=None, y=None, batch_size: int = 2, training: bool = True) ->
     x = _sample_inputs(model, batch_size) if x is None else map_structure(convert_to_tensor, x)
     if not model.built:
         model(x)
+    from ..kernels.cpu.concurrent_compile import compile_concurrently   # imports Numba
+    with _model_unchanged(model):
+        compile_concurrently(lambda: _first_calls(model, x, y, training))  # on every core
+        _first_calls(model, x, y, training)       # now loads them from Numba's disk cache
+    return time.perf_counter() - start
+
+
+def compile_first_calls(model, x, y=None, training: bool = True) -> None:
+    """Compile the CPU kernels of `model`'s first calls on the batch `x` (and `y`) on every
+    core (a dry run: kernels/cpu/concurrent_compile.py), leaving the model, its optimizer,
+    its random streams and the global one as they were; `fit`, `evaluate` and `predict` call
+    it before a built model's first batch. Errors are left to the real calls. Does nothing
+    when the dry run would run the user's own code (a custom layer, model, Lambda or loss):
+    that code must never see an extra call."""
+    if not _only_nbkeras_code(model):
+        return
+    from ..kernels.cpu.concurrent_compile import compile_concurrently   # imports Numba
+    with _model_unchanged(model):
+        compile_concurrently(lambda: _first_calls(model, map_structure(convert_to_tensor, x),
+                                                  y, training))
+
+
+def _only_nbkeras_code(model) -> bool:
+    """Whether the model, every layer in it and every loss it was compiled with are
+    nbkeras's own classes and functions, with no Lambda among them."""
+    def ours(obj) -> bool:
+        kind = obj if isinstance(obj, types.FunctionType) else type(obj)
+        return getattr(kind, "__module__", "").startswith("nbkeras.") and kind is not Lambda
+
+    compile_loss = getattr(model, "_compile_loss", None)
+    losses = [getattr(loss, "fn", loss) for loss in getattr(compile_loss, "losses", [])
+              if loss is not None]
+    pending, seen = [model], set()
+    while pending:
+        layer = pending.pop()
+        if id(layer) in seen:
+            continue
+        seen.add(id(layer))
+        if not ours(layer):
+            return False
+        pending.extend(getattr(layer, "_layers", []))
+    return all(ours(loss) for loss in losses)
+
+
+@contextlib.contextmanager
+def _model_unchanged(model):
+    """Restores, on exit, the model's weights (batch-norm statistics included), the counters
+    of its layers' random streams and the global random generator."""
     saved_weights = model.get_weights()
     saved_streams = [(g, g.counter) for g in _seed_generators(model)]
-
-    def first_calls():
-        model(x, training=False)
-        if training:
-            _training_step(model, x, y)
-
-    from ..kernels.cpu.concurrent_compile import compile_concurrently   # imports Numba
+    saved_global = global_generator().bit_generator.state
     try:
-        compile_concurrently(first_calls)     # fills Numba's disk cache on every core
-        first_calls()
+        yield
     finally:
         model.set_weights(saved_weights)
         for generator, counter in saved_streams:
             generator.counter = counter
-    return time.perf_counter() - start
+        global_generator().bit_generator.state = saved_global
+
+
+def _first_calls(model, x, y, training: bool) -> None:
+    """The model's inference on `x` and, with `training`, a training step's kernels."""
+    model(x, training=False)
+    if training:
+        _training_step(model, x, y)
 
 
 def _sample_inputs(model, batch_size: int):

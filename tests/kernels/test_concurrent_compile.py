@@ -120,3 +120,36 @@ def test_warmup_in_a_fresh_process_compiles_concurrently_and_changes_nothing(tmp
     """)
     assert out.count("script started") == 1
     assert "same" in out
+
+
+def test_a_plain_first_fit_compiles_concurrently_and_changes_no_number(tmp_path):
+    body = """
+        import numpy as np
+        import nbkeras as nk
+        import nbkeras.utils.warmup
+        if {no_dry_run}:
+            nbkeras.utils.warmup.compile_first_calls = lambda *args, **kwargs: None
+        from nbkeras import layers
+        from nbkeras.kernels.cpu import conv
+
+        nk.config.set_random_seed(4)
+        rng = np.random.default_rng(5)
+        x = rng.standard_normal((16, 10, 2)).astype("float32")
+        y = rng.integers(0, 3, 16)
+        model = nk.Sequential([nk.Input((10, 2)), layers.Conv1D(4, 3, activation="relu"),
+                               layers.Dropout(0.3), layers.Flatten(),
+                               layers.Dense(3, activation="softmax")])
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+        model.fit(x, y, batch_size=8, epochs=2, verbose=0)
+        print("misses", sum(conv._conv_forward.stats.cache_misses.values()))
+        print("weights", [w.round(6).tolist() for w in model.get_weights()])
+    """
+    cold = _run_script(tmp_path, body.format(no_dry_run=False))
+    warm = _run_script(tmp_path, body.format(no_dry_run=False))   # the cache now filled
+    plain = _run_script(tmp_path, body.format(no_dry_run=True))   # fit without a dry run
+    assert "misses 0" in cold and "misses 0" in warm   # compiled by workers, not in fit
+
+    def weights(out):
+        return [line for line in out.splitlines() if line.startswith("weights")]
+
+    assert weights(cold) and weights(cold) == weights(warm) == weights(plain)
