@@ -1,7 +1,7 @@
 """Reductions over `axis` (None, an int or a tuple) with `keepdims`: sum, mean, max, min, prod."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..core.spec import Spec
 from .op import Op, float_dtype
@@ -29,6 +29,7 @@ class Reduce(Op):
     kernel: str          # "sum" | "mean" | "max" | "min" | "prod"
     axes: tuple[int, ...]
     keepdims: bool
+    axis: object = field(default=None, compare=False)   # as the caller wrote it (configs)
 
     @property
     def float_inputs(self) -> bool:
@@ -77,7 +78,7 @@ class Reduce(Op):
 def _reduction(kernel: str):
     def reduce(x, axis=None, keepdims=False):
         ndim = len(x.shape) if hasattr(x, "shape") else 0
-        op = Reduce(kernel, normalize_axes(axis, ndim, kernel), bool(keepdims))
+        op = Reduce(kernel, normalize_axes(axis, ndim, kernel), bool(keepdims), axis)
         return op(x)
     reduce.__name__ = kernel
     reduce.__doc__ = f"{kernel} of x over `axis` (all axes if None), keeping them if `keepdims`."
@@ -95,7 +96,7 @@ def _extreme(kernel: str, x, axis, keepdims: bool, initial):
     from .elementwise import maximum, minimum
 
     ndim = len(x.shape) if hasattr(x, "shape") else 0
-    op = Reduce(kernel, normalize_axes(axis, ndim, kernel), bool(keepdims))
+    op = Reduce(kernel, normalize_axes(axis, ndim, kernel), bool(keepdims), axis)
     if initial is None:
         return op(x)
     if any(x.shape[a] == 0 for a in op.axes):
@@ -120,7 +121,7 @@ def prod(x, axis=None, keepdims=False, dtype=None):
 
     ndim = len(x.shape) if hasattr(x, "shape") else 0
     x = x if dtype is None else cast(x, dtype)
-    return Reduce("prod", normalize_axes(axis, ndim, "prod"), bool(keepdims))(x)
+    return Reduce("prod", normalize_axes(axis, ndim, "prod"), bool(keepdims), axis)(x)
 
 
 amax, amin = max, min

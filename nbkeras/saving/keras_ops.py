@@ -123,9 +123,11 @@ def _as_json(value):
 
 
 def _reduction(op, rank: int) -> tuple[str, dict]:
-    """Keras's Sum/Mean/Max/Min/Prod config; nbkeras keeps the axes normalized."""
+    """Keras's Sum/Mean/Max/Min/Prod config: the axis as the caller wrote it, else (an op
+    made without one) from the normalized axes."""
     axes = list(op.axes)
-    axis = None if axes == list(range(rank)) else axes[0] if len(axes) == 1 else axes
+    axis = (_as_json(op.axis) if op.axis is not None else None if axes == list(range(rank))
+            else axes[0] if len(axes) == 1 else axes)
     config = {"axis": axis, "keepdims": op.keepdims}
     if op.kernel in ("max", "min"):
         config["initial"] = None

@@ -1,0 +1,125 @@
+"""A whole-model .keras file's config.json is the one Keras 3.15 writes for the same model
+(build_config only where Keras builds on the first call, each call's recorded training/mask
+arguments, op configs with the axis as written), and the files load both ways."""
+import json
+import zipfile
+
+import numpy as np
+import pytest
+
+import nbkeras as nk
+from layers.test_build_by_hand import CASES
+
+keras = pytest.importorskip("keras")
+
+# Keras-only: the memory address of a dtype policy or initializer object that several layers
+# share (nbkeras layers hold names, not shared objects).
+KERAS_ONLY_KEYS = {"shared_object_id"}
+
+
+def config_json(model, path) -> dict:
+    model.save(path)
+    with zipfile.ZipFile(path) as archive:
+        return json.loads(archive.read("config.json"))
+
+
+def without(config, keys=KERAS_ONLY_KEYS):
+    if isinstance(config, dict):
+        return {k: without(v, keys) for k, v in config.items() if k not in keys}
+    if isinstance(config, list):
+        return [without(v, keys) for v in config]
+    return config
+
+
+def stack(lib):
+    x = lib.Input((8, 8, 3))
+    y = lib.layers.Conv2D(4, 3, padding="same")(x)
+    y = lib.layers.BatchNormalization()(y)
+    y = lib.layers.LeakyReLU(0.1)(lib.layers.MaxPooling2D()(y))
+    y = lib.layers.SpatialDropout2D(0.2)(y)
+    y = lib.layers.Reshape((16, 4))(y)
+    y = lib.layers.GlobalAveragePooling1D()(y)
+    y = lib.layers.Dropout(0.3)(lib.layers.UnitNormalization()(y))
+    return lib.Model(x, lib.layers.Activation("softmax")(lib.layers.Dense(3)(y)))
+
+
+def recurrent(lib):
+    x = lib.Input((5, 3))
+    y = lib.layers.Bidirectional(lib.layers.GRU(4, return_sequences=True))(x)
+    y = lib.layers.LSTM(2)(lib.layers.GaussianNoise(0.1)(y))
+    return lib.Model(x, lib.layers.Dense(1)(y))
+
+
+def attention(lib):
+    q, v = lib.Input((4, 6)), lib.Input((3, 6))
+    y = lib.layers.MultiHeadAttention(2, 3, attention_axes=[1])(q, v)
+    return lib.Model([q, v], lib.layers.Flatten()(lib.layers.Softmax()(y)))
+
+
+def ops(lib):
+    x = lib.Input((3, 4))
+    o = lib.ops
+    return lib.Model(x, [o.sum(x, axis=-1), o.mean(x, axis=(-1, 1), keepdims=True),
+                         o.max(x, axis=-2), o.min(x, axis=1), o.prod(x, axis=-1), o.sum(x, axis=(1, 2)),
+                         x * 2, x + 1, 2 - x, x * 2.5])
+
+
+def inputs_of(model, rng):
+    shapes = [tuple(t.shape) for t in nk.tree.flatten(model.inputs)]
+    arrays = [rng.standard_normal((2, *s[1:])).astype("float32") for s in shapes]
+    return arrays if len(arrays) > 1 else arrays[0]
+
+
+@pytest.mark.parametrize("make", [stack, recurrent, attention, ops])
+def test_config_json_is_the_one_keras_writes(make, tmp_path):
+    nk.utils.clear_session()
+    keras.utils.clear_session()
+    ours = config_json(make(nk), tmp_path / "ours.keras")
+    theirs = config_json(make(keras), tmp_path / "theirs.keras")
+    assert ours == without(theirs)
+
+
+@pytest.mark.parametrize("make", [stack, recurrent, attention, ops])
+def test_files_load_both_ways_with_the_same_predictions(make, tmp_path):
+    rng = np.random.default_rng(sum(map(ord, make.__name__)))
+    ours = make(nk)
+    ours.set_weights([rng.standard_normal(w.shape).astype("float32") for w in ours.get_weights()])
+    ours.save(tmp_path / "ours.keras")
+    theirs = keras.saving.load_model(tmp_path / "ours.keras")
+    x = inputs_of(ours, rng)
+    expected = ours.predict(x, verbose=0)
+    for got in (theirs.predict(x, verbose=0),
+                nk.models.load_model(tmp_path / "ours.keras").predict(x, verbose=0)):
+        for a, b in zip(nk.tree.flatten(got), nk.tree.flatten(expected)):
+            np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-5)
+    theirs.save(tmp_path / "theirs.keras")
+    again = nk.models.load_model(tmp_path / "theirs.keras")
+    for a, b in zip(nk.tree.flatten(again.predict(x, verbose=0)), nk.tree.flatten(expected)):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-5)
+
+
+KERAS_CLASSES = sorted(name for name in CASES if hasattr(keras.layers, name)
+                       and not any(isinstance(v, nk.Layer) for v in CASES[name][0].values()))
+
+
+@pytest.mark.parametrize("name", KERAS_CLASSES)
+def test_a_layer_is_built_when_made_exactly_when_keras_s_is(name):
+    """Keras builds some layers in `__init__` (no build_config then); the rest record the
+    shapes of their first call."""
+    kwargs, shapes = CASES[name]
+    ours, theirs = getattr(nk.layers, name)(**kwargs), getattr(keras.layers, name)(**kwargs)
+    assert ours.built == theirs.built
+    for lib, layer in ((nk, ours), (keras, theirs)):
+        layer([lib.Input(s[1:]) for s in shapes] if isinstance(shapes, list)
+              else lib.Input(shapes[1:]))
+    assert (ours.get_build_config() is None) == (theirs.get_build_config() is None)
+
+
+def test_a_dropout_read_from_a_keras_file_drops_in_training(tmp_path):
+    """Keras records Dropout's `training=False` default; the model's own training wins."""
+    x = keras.Input((200,))
+    keras.Model(x, keras.layers.Dropout(0.5)(x)).save(tmp_path / "dropout.keras")
+    model = nk.models.load_model(tmp_path / "dropout.keras")
+    ones = np.ones((2, 200), "float32")
+    assert (np.asarray(model(ones, training=True)) == 0).sum() > 0
+    np.testing.assert_array_equal(model.predict(ones, verbose=0), ones)
