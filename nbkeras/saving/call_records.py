@@ -13,28 +13,29 @@ import functools
 import inspect
 
 from ..core.keras_tensor import KerasTensor
-from ..tree import leaves
+from ..tree import leaves, map_leaves
 
 
 def keras_call_arguments(layer, args: tuple, kwargs: dict) -> tuple[list, dict]:
     """(args, kwargs) of `layer`'s recorded call `layer(*args, **kwargs)` as Keras writes
     them in a config."""
-    parameters = _call_parameters(type(layer))
+    parameters, converts = _keras_call(type(layer))
     args, kwargs = list(args), dict(kwargs)
     for name in _positional_names(type(layer))[len(args):]:
         if name not in kwargs or not _is_tensor_argument(kwargs[name]):
             break
         args.append(kwargs.pop(name))
-    if kwargs or len(args) != 1 or not isinstance(args[0], KerasTensor) \
-            or args[0].dtype != layer.dtype:
+    if converts and (kwargs or len(args) != 1 or not isinstance(args[0], KerasTensor)
+                     or args[0].dtype != layer.dtype):
         return args, kwargs   # Keras converted the arguments first: it records them as given
-    filled = {}
     training = parameters.get("training")
-    if training is not None and training.default not in (None, inspect.Parameter.empty):
-        filled["training"] = training.default
-    if "mask" in parameters:
-        filled["mask"] = None
-    return args, filled
+    if "training" not in kwargs and training is not None \
+            and training.default not in (None, inspect.Parameter.empty):
+        kwargs["training"] = training.default
+    tensors = [v for v in (*args, *kwargs.values()) if _is_tensor_argument(v)]
+    if "mask" in parameters and kwargs.get("mask") is None and len(tensors) == 1:
+        kwargs["mask"] = map_leaves(lambda _: None, tensors[0])
+    return args, kwargs
 
 
 def nbkeras_call_kwargs(layer, kwargs: dict) -> dict:
@@ -45,6 +46,22 @@ def nbkeras_call_kwargs(layer, kwargs: dict) -> dict:
     if training is None or "training" not in kwargs or kwargs["training"] != training.default:
         return kwargs
     return {key: value for key, value in kwargs.items() if key != "training"}
+
+
+@functools.cache
+def _keras_call(cls: type) -> tuple[dict[str, inspect.Parameter], bool]:
+    """(the parameters of Keras's `call` for `cls`, whether Keras converts a call's arguments
+    before filling any in). nbkeras's own `call` for every class but the graph models, whose
+    Keras `call` also takes `mask`; Keras's functional model converts nothing."""
+    parameters = _call_parameters(cls)
+    module = getattr(getattr(cls, "call", None), "__module__", "")
+    if module in _GRAPH_MODEL_MODULES:
+        parameters = {**parameters, "mask": inspect.Parameter(
+            "mask", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None)}
+    return parameters, module != "nbkeras.models.functional"
+
+
+_GRAPH_MODEL_MODULES = ("nbkeras.models.functional", "nbkeras.models.sequential")
 
 
 @functools.cache

@@ -56,6 +56,15 @@ def attention(lib):
     return lib.Model([q, v], lib.layers.Flatten()(lib.layers.Softmax()(y)))
 
 
+def nested(lib):
+    """A two-input functional model and a Sequential, called inside a functional model."""
+    a, b = lib.Input((3,)), lib.Input((3,))
+    inner = lib.Model([a, b], lib.layers.Add()([a, b]), name="inner")
+    head = lib.Sequential([lib.Input((3,)), lib.layers.Dense(2)], name="head")
+    x, y = lib.Input((3,)), lib.Input((3,))
+    return lib.Model([x, y], [head(inner([x, y])), inner([x, y], training=True)], name="outer")
+
+
 def ops(lib):
     x = lib.Input((3, 4))
     o = lib.ops
@@ -70,7 +79,7 @@ def inputs_of(model, rng):
     return arrays if len(arrays) > 1 else arrays[0]
 
 
-@pytest.mark.parametrize("make", [stack, recurrent, attention, ops])
+@pytest.mark.parametrize("make", [stack, recurrent, attention, nested, ops])
 def test_config_json_is_the_one_keras_writes(make, tmp_path):
     nk.utils.clear_session()
     keras.utils.clear_session()
@@ -79,7 +88,7 @@ def test_config_json_is_the_one_keras_writes(make, tmp_path):
     assert ours == without(theirs)
 
 
-@pytest.mark.parametrize("make", [stack, recurrent, attention, ops])
+@pytest.mark.parametrize("make", [stack, recurrent, attention, nested, ops])
 def test_files_load_both_ways_with_the_same_predictions(make, tmp_path):
     rng = np.random.default_rng(sum(map(ord, make.__name__)))
     ours = make(nk)
