@@ -53,6 +53,7 @@ def _indices(indices, who: str) -> np.ndarray:
 
 # ---- flips, rolls, tiles, repeats ----------------------------------------------------------
 
+@composite("axis")
 def flip(x, axis=None):
     """x with the order of elements along `axis` (all axes if None) reversed."""
     x = convert_to_tensor(x) if not hasattr(x, "shape") else x
@@ -74,6 +75,7 @@ def flipud(x):
     return flip(x, 0)
 
 
+@composite("shift", "axis")
 def roll(x, shift, axis=None):
     """x with elements shifted by `shift` along `axis` (cyclically); the flattened x when axis
     is None. `shift` and `axis` may be tuples of the same length."""
@@ -89,6 +91,7 @@ def roll(x, shift, axis=None):
     return x
 
 
+@composite("repeats")
 def tile(x, repeats):
     """x repeated `repeats[i]` times along axis i (numpy's tile: a shorter x gets leading
     axes, shorter repeats leading ones)."""
@@ -104,6 +107,7 @@ def tile(x, repeats):
     return reshape(copies, [-1 if n is None else r * n for r, n in zip(repeats, shape)])
 
 
+@composite("repeats", "axis")
 def repeat(x, repeats, axis=None):
     """Each element of x repeated `repeats` times (an int, or one count per element) along
     `axis`; over the flattened x when axis is None."""
@@ -117,6 +121,7 @@ def repeat(x, repeats, axis=None):
     return GetItem(_along(axis, np.repeat(np.arange(x.shape[axis]), counts)))(x)
 
 
+@composite()
 def ravel(x):
     """x flattened to 1-D."""
     return reshape(x, (-1,))
@@ -124,6 +129,7 @@ def ravel(x):
 
 # ---- joining and splitting -----------------------------------------------------------------
 
+@composite("axis")
 def append(x1, x2, axis=None):
     """x2 appended to x1 along `axis` (both flattened when axis is None)."""
     if axis is None:
@@ -143,12 +149,14 @@ def _at_least(x, rank: int):
     return x
 
 
+@composite()
 def hstack(xs):
     """Tensors joined column-wise (along axis 1; axis 0 for 1-D tensors)."""
     xs = [_at_least(x, 1) for x in xs]
     return concatenate(xs, 0 if _rank(xs[0]) == 1 else 1)
 
 
+@composite()
 def vstack(xs):
     """Tensors joined row-wise (1-D tensors become rows)."""
     return concatenate([_at_least(x, 2) for x in xs], 0)
@@ -224,6 +232,7 @@ class Unstack(Op):
                                for dy in dys], self.axis),)
 
 
+@composite("num", "axis")
 def unstack(x, num=None, axis=0) -> list:
     """The slices of x along `axis`, as a list."""
     axis = _axis(x, axis, "unstack")
@@ -237,6 +246,7 @@ def unstack(x, num=None, axis=0) -> list:
     return list(outputs) if x.shape[axis] > 1 else [outputs]
 
 
+@composite("axis1", "axis2")
 def swapaxes(x, axis1, axis2):
     """x with axes axis1 and axis2 exchanged."""
     order = list(range(_rank(x)))
@@ -272,14 +282,17 @@ def _triangle(x, k: int, lower: bool, who: str):
         raise ValueError(f"{who}: x must have rank >= 2; received shape {x.shape}")
     rows, cols = x.shape[-2:]
     mask = np.tri(rows, cols, k, dtype=bool)
-    return where(mask if lower else ~np.tri(rows, cols, k - 1, dtype=bool), x, 0)
+    zero = np.zeros((), str(x.dtype))   # keeps x's dtype (where promotes a Python 0 to int64)
+    return where(mask if lower else ~np.tri(rows, cols, k - 1, dtype=bool), x, zero)
 
 
+@composite("k")
 def tril(x, k=0):
     """x with the elements above diagonal k zeroed (over the last two axes)."""
     return _triangle(x, int(k), True, "tril")
 
 
+@composite("k")
 def triu(x, k=0):
     """x with the elements below diagonal k zeroed (over the last two axes)."""
     return _triangle(x, int(k), False, "triu")

@@ -311,6 +311,7 @@ def _last(x, axis, name):
                                                 + [axis])
 
 
+@composite("offset", "axis1", "axis2")
 def diagonal(x, offset=0, axis1=0, axis2=1):
     """x's diagonal `offset` over axis1 and axis2, removed and appended as the last axis
     (numpy.diagonal)."""
@@ -330,6 +331,7 @@ def diagonal(x, offset=0, axis1=0, axis2=1):
     return getitem(moved, (Ellipsis, steps + start_row, steps + start_col))
 
 
+@composite("offset", "axis1", "axis2")
 def trace(x, offset=0, axis1=0, axis2=1):
     """Sum of diagonal(x, offset, axis1, axis2); bool, int8 and int16 give int32, uint8 and
     uint16 uint32 (Keras's rule)."""

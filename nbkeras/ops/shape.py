@@ -127,6 +127,7 @@ def transpose(x, axes=None):
     return Transpose(axes)(x)
 
 
+@composite("source", "destination")
 def moveaxis(x, source: int, destination: int):
     order = [i for i in range(len(x.shape)) if i != source % len(x.shape)]
     order.insert(destination % len(x.shape), source % len(x.shape))
@@ -167,6 +168,7 @@ def stack(x, axis: int = 0):
     return concatenate([expand_dims(t, axis) for t in x], axis)
 
 
+@composite("indices_or_sections", "axis")
 def split(x, indices_or_sections, axis: int = 0) -> list:
     """numpy.split: `n` equal sections or the cut points; the pieces are differentiable."""
     size = x.shape[axis]

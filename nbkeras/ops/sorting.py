@@ -18,6 +18,7 @@ from ..core.keras_tensor import KerasTensor
 from ..core.spec import Spec
 from ..core.tensor import Tensor
 from . import elementwise as el
+from .composite import composite
 from .core import cast, one_hot, where
 from .op import Op, convert_to_tensor
 from .reduction import sum as reduce_sum
@@ -108,6 +109,7 @@ def sort(x, axis=-1):
     return Sort(_sort_axis(x, axis, "sort"))(x)[0]
 
 
+@composite("axis")
 def argsort(x, axis=-1):
     """int32 indices that sort x along `axis` (stable: equal values keep their order). No
     gradient."""

@@ -21,6 +21,7 @@ from ..core.dtype import is_float
 from ..core.spec import Spec
 from . import elementwise as el
 from . import reduction as red
+from .composite import composite
 from .core import argmax, argmin, cast, stop_gradient, where
 from .op import Op, float_dtype
 from .reduction import normalize_axes
@@ -60,6 +61,7 @@ def _count(mask, axis, keepdims):
 
 # --------------------------------------------------------------------------- moments
 
+@composite("axis", "keepdims")
 def var(x, axis=None, keepdims=False):
     """Variance over `axis` (population: divides by the count). Float output."""
     x = _float(_checked(x, axis, "var"))
@@ -67,11 +69,13 @@ def var(x, axis=None, keepdims=False):
     return red.mean(el.square(deviation), axis=axis, keepdims=keepdims)
 
 
+@composite("axis", "keepdims")
 def std(x, axis=None, keepdims=False):
     """Standard deviation over `axis`: sqrt(var). Float output."""
     return el.sqrt(var(_checked(x, axis, "std"), axis=axis, keepdims=keepdims))
 
 
+@composite("axes", "keepdims", "synchronized")
 def moments(x, axes, keepdims=False, synchronized=False):
     """(mean, variance) of x over `axes`. `synchronized` (replicas' statistics, TensorFlow
     only in Keras) changes nothing on one device."""
@@ -85,18 +89,21 @@ def moments(x, axes, keepdims=False, synchronized=False):
 
 # --------------------------------------------------------------------------- logic, counts
 
+@composite("axis", "keepdims")
 def any(x, axis=None, keepdims=False):  # noqa: A001 (Keras's name)
     """Whether some element over `axis` is nonzero (bool; False for none). No gradient."""
     x = _checked(x, axis, "any")
     return el.greater(_count(el.not_equal(x, _scalar(0, x)), axis, keepdims), 0)
 
 
+@composite("axis", "keepdims")
 def all(x, axis=None, keepdims=False):  # noqa: A001 (Keras's name)
     """Whether every element over `axis` is nonzero (bool; True for none). No gradient."""
     x = _checked(x, axis, "all")
     return el.equal(_count(el.equal(x, _scalar(0, x)), axis, keepdims), 0)
 
 
+@composite("axis")
 def count_nonzero(x, axis=None):
     """The number of nonzero elements over `axis` (int32). No gradient."""
     x = _checked(x, axis, "count_nonzero")
@@ -133,6 +140,7 @@ def average(x, axis=None, weights=None):
                      red.sum(weights, axis=axis))
 
 
+@composite("axis", "keepdims")
 def logsumexp(x, axis=None, keepdims=False):
     """log(sum(exp(x))) over `axis`, computed stably (the max is subtracted first; it
     carries no gradient, so the gradient is softmax(x))."""

@@ -25,7 +25,8 @@ MATH = "keras.src.ops.math"
 _MODULES = {"Cast": CORE, "Slice": CORE, "Relu": NN, "Relu6": NN, "LeakyRelu": NN, "Elu": NN,
             "Selu": NN, "Gelu": NN, "Sigmoid": NN, "HardSigmoid": NN, "Silu": NN,
             "Softplus": NN, "Softsign": NN, "Softmax": NN, "LogSoftmax": NN,
-            "StopGradient": CORE, "Rsqrt": MATH, "Erf": MATH, "Erfc": MATH, "Erfinv": MATH}
+            "StopGradient": CORE, "Rsqrt": MATH, "Erf": MATH, "Erfc": MATH, "Erfinv": MATH,
+            "Logsumexp": MATH, "Unstack": CORE, "Moments": NN}
 
 # nbkeras op classes whose Keras class has the same name and no arguments
 _SAME_NAME = {"Add", "Subtract", "Multiply", "Divide", "Power", "Negative", "Abs", "Exp",

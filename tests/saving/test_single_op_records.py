@@ -156,3 +156,62 @@ def test_reloaded_graph_matches_numpy_and_finite_differences(case, seed, tmp_pat
 def test_expand_dims_bad_axis_raises_naming_it(axis, message):
     with pytest.raises(ValueError, match=rf"expand_dims: {message}"):
         nk.ops.expand_dims(np.zeros((2, 3)), axis)
+
+
+COMPOSED = {   # more ops built from others, each one node: the same call in either framework
+    "moveaxis": lambda ops, x: ops.moveaxis(x, 1, -1),
+    "swapaxes": lambda ops, x: ops.swapaxes(x, -1, 1),
+    "flip": lambda ops, x: ops.flip(x, (1, 2)),
+    "roll": lambda ops, x: ops.roll(x, -2, axis=2),
+    "tile": lambda ops, x: ops.tile(x, (1, 2, 1)),
+    "repeat": lambda ops, x: ops.repeat(x, 2, axis=1),
+    "ravel": lambda ops, x: ops.ravel(x),
+    "tril_triu": lambda ops, x: ops.tril(ops.triu(x, -1), 1),
+    "split": lambda ops, x: ops.split(x, [1, 3], axis=2),
+    "unstack": lambda ops, x: ops.unstack(x, axis=1),
+    "hstack_vstack": lambda ops, x: [ops.hstack([x, x]), ops.vstack([x, x])],
+    "append": lambda ops, x: ops.append(x, x, axis=-1),
+    "trace_diagonal": lambda ops, x: [ops.trace(x, 1, 1, 2), ops.diagonal(x, -1, axis1=2,
+                                                                             axis2=1)],
+    "var_std": lambda ops, x: [ops.var(x, axis=1), ops.std(x, axis=(1, 2), keepdims=True)],
+    "moments": lambda ops, x: list(ops.moments(x, axes=[1])),
+    "logsumexp": lambda ops, x: ops.logsumexp(x, axis=-1, keepdims=True),
+    "any_all_count": lambda ops, x: [ops.any(x > 0.5, axis=1), ops.all(x > -1.0),
+                                     ops.count_nonzero(x > 0, axis=2)],
+    "argsort": lambda ops, x: ops.argsort(x, axis=1),
+}
+NO_GRADIENT = {"any_all_count", "argsort"}
+
+
+def one_input_model(framework, name: str, dtype: str = "float32"):
+    framework.utils.clear_session()
+    x = framework.Input((3, 4), name="x", dtype=dtype)
+    return framework.Model(x, COMPOSED[name](framework.ops, x), name="ops")
+
+
+def outputs_of(model, data) -> list:
+    y = model(data)
+    return [np.asarray(t) for t in (y if isinstance(y, (list, tuple)) else [y])]
+
+
+@pytest.mark.parametrize("name", sorted(COMPOSED))
+def test_composed_op_is_one_keras_entry_in_files_of_either_framework(name, tmp_path):
+    keras = pytest.importorskip("keras")
+    ours, theirs = one_input_model(nk, name), one_input_model(keras, name)
+    assert as_written(ours.get_config()) == as_written(theirs.get_config())
+    data = inputs(sum(map(ord, name)))[0]
+    ours.save(tmp_path / "nbkeras.keras")
+    theirs.save(tmp_path / "keras.keras")
+    from_keras = nk.models.load_model(tmp_path / "keras.keras")
+    assert as_written(from_keras.get_config()) == as_written(theirs.get_config())
+    expected = outputs_of(theirs, data)
+    assert_outputs_close(outputs_of(from_keras, data), expected, rtol=1e-5, atol=1e-6)
+    assert_outputs_close(outputs_of(keras.saving.load_model(tmp_path / "nbkeras.keras"), data),
+                         expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", sorted(set(COMPOSED) - NO_GRADIENT))
+def test_reloaded_composed_op_matches_finite_differences(name, tmp_path):
+    one_input_model(nk, name, "float64").save(tmp_path / "ops.keras")
+    model = nk.models.load_model(tmp_path / "ops.keras")
+    check_grads(model, [inputs(sum(map(ord, name)), "float64")[0]])
