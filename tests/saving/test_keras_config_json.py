@@ -124,6 +124,28 @@ def test_a_layer_is_built_when_made_exactly_when_keras_s_is(name):
     assert (ours.get_build_config() is None) == (theirs.get_build_config() is None)
 
 
+def test_a_file_with_build_configs_for_layers_built_when_made_still_loads(tmp_path):
+    """Files nbkeras wrote before gave Dropout and pooling layers a build_config."""
+    rng = np.random.default_rng(3)
+    model = stack(nk)
+    model.save(tmp_path / "model.keras")
+    with zipfile.ZipFile(tmp_path / "model.keras") as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    config = json.loads(members["config.json"])
+    for entry in config["config"]["layers"][1:]:
+        entry.setdefault("build_config", {"input_shape": entry["inbound_nodes"][0]["args"][0]
+                                          ["config"]["shape"]})
+    members["config.json"] = json.dumps(config).encode()
+    with zipfile.ZipFile(tmp_path / "old.keras", "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    x = rng.standard_normal((2, 8, 8, 3)).astype("float32")
+    for loaded in (nk.models.load_model(tmp_path / "old.keras"),
+                   keras.saving.load_model(tmp_path / "old.keras")):
+        np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0),
+                                   rtol=1e-5, atol=1e-6)
+
+
 def test_a_dropout_read_from_a_keras_file_drops_in_training(tmp_path):
     """Keras records Dropout's `training=False` default; the model's own training wins."""
     x = keras.Input((200,))
