@@ -70,6 +70,7 @@ def ops(lib):
     o = lib.ops
     return lib.Model(x, [o.sum(x, axis=-1), o.mean(x, axis=(-1, 1), keepdims=True),
                          o.max(x, axis=-2), o.min(x, axis=1), o.prod(x, axis=-1), o.sum(x, axis=(1, 2)),
+                         o.argmax(x, axis=-1), o.argmin(x, axis=1, keepdims=True),
                          x * 2, x + 1, 2 - x, x * 2.5])
 
 
