@@ -50,6 +50,23 @@ def recurrent(lib):
     return lib.Model(x, lib.layers.Dense(1)(y))
 
 
+def cells_and_wrappers(lib):
+    x = lib.Input((5, 3))
+    y = lib.layers.RNN(lib.layers.GRUCell(3))(x)
+    z = lib.layers.RNN([lib.layers.SimpleRNNCell(2), lib.layers.LSTMCell(2)],
+                       return_sequences=True)(x)
+    z = lib.layers.TimeDistributed(lib.layers.Dense(2))(z)
+    return lib.Model(x, [y, lib.layers.Bidirectional(lib.layers.SimpleRNN(2))(z)])
+
+
+def reshaping(lib):
+    x = lib.Input((6,), dtype="int32")
+    y = lib.layers.Conv1D(3, 2)(lib.layers.Embedding(10, 4)(x))
+    y = lib.layers.Cropping1D(1)(lib.layers.ZeroPadding1D(1)(lib.layers.UpSampling1D(2)(y)))
+    y = lib.layers.RepeatVector(2)(lib.layers.Flatten()(lib.layers.Permute((2, 1))(y)))
+    return lib.Model(x, lib.layers.ELU()(lib.layers.Concatenate()([y, y])))
+
+
 def attention(lib):
     q, v = lib.Input((4, 6)), lib.Input((3, 6))
     y = lib.layers.MultiHeadAttention(2, 3, attention_axes=[1])(q, v)
@@ -75,12 +92,15 @@ def ops(lib):
 
 
 def inputs_of(model, rng):
-    shapes = [tuple(t.shape) for t in nk.tree.flatten(model.inputs)]
-    arrays = [rng.standard_normal((2, *s[1:])).astype("float32") for s in shapes]
+    """Two samples for each input: integers below 10 for an integer input."""
+    arrays = [rng.integers(0, 10, (2, *t.shape[1:])).astype(t.dtype) if "int" in t.dtype
+              else rng.standard_normal((2, *t.shape[1:])).astype("float32")
+              for t in nk.tree.flatten(model.inputs)]
     return arrays if len(arrays) > 1 else arrays[0]
 
 
-@pytest.mark.parametrize("make", [stack, recurrent, attention, nested, ops])
+@pytest.mark.parametrize("make", [stack, recurrent, cells_and_wrappers, reshaping,
+                                  attention, nested, ops])
 def test_config_json_is_the_one_keras_writes(make, tmp_path):
     nk.utils.clear_session()
     keras.utils.clear_session()
@@ -89,7 +109,8 @@ def test_config_json_is_the_one_keras_writes(make, tmp_path):
     assert ours == without(theirs)
 
 
-@pytest.mark.parametrize("make", [stack, recurrent, attention, nested, ops])
+@pytest.mark.parametrize("make", [stack, recurrent, cells_and_wrappers, reshaping,
+                                  attention, nested, ops])
 def test_files_load_both_ways_with_the_same_predictions(make, tmp_path):
     rng = np.random.default_rng(sum(map(ord, make.__name__)))
     ours = make(nk)
