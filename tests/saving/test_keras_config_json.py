@@ -67,6 +67,14 @@ def reshaping(lib):
     return lib.Model(x, lib.layers.ELU()(lib.layers.Concatenate()([y, y])))
 
 
+def masked(lib):
+    """Keras writes the mask's computation as op entries (NotEqual, Any) and passes it to
+    the GRU; nbkeras's file leaves `mask` None, and either reader takes the input's mask."""
+    x = lib.Input((5,), dtype="int32")
+    y = lib.layers.Embedding(10, 4, mask_zero=True)(x)
+    return lib.Model(x, lib.layers.Bidirectional(lib.layers.GRU(2))(y))
+
+
 def attention(lib):
     q, v = lib.Input((4, 6)), lib.Input((3, 6))
     y = lib.layers.MultiHeadAttention(2, 3, attention_axes=[1])(q, v)
@@ -92,8 +100,9 @@ def ops(lib):
 
 
 def inputs_of(model, rng):
-    """Two samples for each input: integers below 10 for an integer input."""
-    arrays = [rng.integers(0, 10, (2, *t.shape[1:])).astype(t.dtype) if "int" in t.dtype
+    """Two samples for each input: integers below 3 for an integer input (zeros, masked by
+    `mask_zero`, among them)."""
+    arrays = [rng.integers(0, 3, (2, *t.shape[1:])).astype(t.dtype) if "int" in t.dtype
               else rng.standard_normal((2, *t.shape[1:])).astype("float32")
               for t in nk.tree.flatten(model.inputs)]
     return arrays if len(arrays) > 1 else arrays[0]
@@ -110,7 +119,7 @@ def test_config_json_is_the_one_keras_writes(make, tmp_path):
 
 
 @pytest.mark.parametrize("make", [stack, recurrent, cells_and_wrappers, reshaping,
-                                  attention, nested, ops])
+                                  attention, nested, ops, masked])
 def test_files_load_both_ways_with_the_same_predictions(make, tmp_path):
     rng = np.random.default_rng(sum(map(ord, make.__name__)))
     ours = make(nk)
