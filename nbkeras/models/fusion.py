@@ -1,21 +1,36 @@
 """Inference fusions: rewrites of an executor plan (executor.py), made once when the plan is.
 
-Conv + max pooling: a Conv1D/2D/3D step whose only reader is a MaxPooling step of the same
-rank with "valid" padding (and whose output is not a model output) becomes one step that, in
-inference, runs `ops.conv(..., max_pool=...)`: the convolution's unpooled output is never
-stored, and the positions no pooling window reads are not computed. The result is the two
-layers' result: max pooling commutes with the bias and with the non-decreasing activations
-the conv op fuses. The rewritten step checks per call only what the call decides: training,
-a recording tape, a symbolic input, and (once per input shape) that the pooling windows fit;
-otherwise it runs the two original steps. Subclasses, activity regularizers, "same" pooling
-and other activations, dtypes or layouts are never rewritten.
+A block is a Conv1D/2D/3D or Dense step followed by steps that each alone read the previous
+step's output (which is no model output), of these layers, in this order, each optional:
+
+- BatchNormalization over the channel axis, after a linear head: folded into the head's
+  kernel and bias, `kernel * s` and `(bias - mean) * s + beta` with `s = gamma / sqrt(variance
+  + epsilon)`, from the current weights on every call (a float rounding apart from the layers);
+- an activation layer (`Activation` of one of the conv op's fused activations, or a `ReLU`
+  with its defaults) after a linear head: becomes the head's activation;
+- after a convolution, MaxPooling of the same rank with "valid" padding: `ops.conv(...,
+  max_pool=...)` never stores the unpooled output and skips the positions no window reads;
+  max pooling commutes with the bias and the fused activations (all non-decreasing), so the
+  numbers are the layers' numbers.
+
+In inference the block is one call (`run_block`): one conv op with its bias, activation and
+pooling, or one dense op and its activation. The rewritten step checks per call only what the
+call decides: training, a recording tape, a symbolic or masked input, and (once per input
+shape) that the pooling windows fit; otherwise it runs its original steps. Subclasses, layers
+with an activity regularizer, mixed dtypes and anything else are never rewritten.
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from .. import activations, config, ops
 from ..core.keras_tensor import KerasTensor
 from ..core.tape import active_tapes
+from ..layers.activations.activation import Activation
+from ..layers.activations.relu import ReLU
 from ..layers.convolutional.conv import Conv1D, Conv2D, Conv3D
+from ..layers.core.dense import Dense
+from ..layers.normalization.batch_normalization import BatchNormalization
 from ..layers.pooling.max_pooling import MaxPooling1D, MaxPooling2D, MaxPooling3D
 from ..ops.conv import FUSED_ACTIVATIONS
 
@@ -23,86 +38,168 @@ CONVOLUTIONS = (Conv1D, Conv2D, Conv3D)
 MAX_POOLINGS = (MaxPooling1D, MaxPooling2D, MaxPooling3D)
 
 
+@dataclass(frozen=True)
+class Block:
+    """A fusable chain: `head` (a convolution or Dense), then the optional `norm`
+    (BatchNormalization folded into it) and `pool` (max pooling), computing `activation`
+    (a name in FUSED_ACTIVATIONS) where the head's own activation was; `layers` in order."""
+    head: object
+    norm: object
+    activation: str
+    pool: object
+    layers: tuple
+
+
 def inference(x, training) -> bool:
-    """Whether a call on `x` may fuse: eager (a Tensor or an array), not training, no tape
-    recording."""
+    """Whether a call on `x` may fuse: eager (a Tensor or an array) without a mask, not
+    training, no tape recording."""
     return hasattr(x, "shape") and not isinstance(x, KerasTensor) and not training \
-        and not active_tapes()
+        and getattr(x, "_keras_mask", None) is None and not active_tapes()
 
 
 def rewrite(steps: list, outputs: tuple[int, ...]) -> list:
-    """`steps` (executor Steps in run order) with every fusable conv + max-pool pair made one
-    `ConvMaxPool` step at the pooling's place; `outputs` are the plan's output slots."""
+    """`steps` (executor Steps in run order) with every fusable chain (see the module) made
+    one `FusedStep` at its last step's place; `outputs` are the plan's output slots."""
     reads = {}
     for step in steps:
         for slot in step.inputs:
             reads[slot] = reads.get(slot, 0) + 1
-    maker = {step.outputs[0]: step for step in steps if len(step.outputs) == 1}
-    fused, rewritten = set(), []
+    reader = {step.single: step for step in steps if step.single is not None
+              and reads[step.single] == 1}
+    replaced, rewritten = {}, []
     for step in steps:
-        conv = maker.get(step.single) if step.single is not None else None
-        if (conv is not None and conv.single is not None and reads[step.single] == 1
-                and step.single not in outputs and fuses_with_max_pool(conv.operation,
-                                                                       step.operation)):
-            fused.add(id(conv))
-            step = ConvMaxPool(conv, step)
-        rewritten.append(step)
-    return [step for step in rewritten if id(step) not in fused]
+        chain, block = [step], None
+        while step.single is not None and len(chain[-1].outputs) == 1:
+            tail = chain[-1].outputs[0]
+            follower = reader.get(tail) if tail not in outputs else None
+            longer = None if follower is None else fused_block(
+                [s.operation for s in chain] + [follower.operation])
+            if longer is None:
+                break
+            chain, block = chain + [follower], longer
+        if block is not None:
+            replaced.update({id(s): None for s in chain[:-1]})
+            replaced[id(chain[-1])] = FusedStep(chain, block)
+    for step in steps:
+        if id(step) not in replaced:
+            rewritten.append(step)
+        elif replaced[id(step)] is not None:
+            rewritten.append(replaced[id(step)])
+    return rewritten
 
 
-def fuses_with_max_pool(conv, pool) -> bool:
-    """Whether the layers `conv` then `pool` compute what one fused conv op computes."""
-    return (type(conv) in CONVOLUTIONS and type(pool) in MAX_POOLINGS
-            and len(pool.pool_size) == conv.rank and pool.padding == "valid"
-            and conv.activity_regularizer is None and conv.dtype == pool.dtype
-            and (conv.data_format or config.image_data_format()) == pool.data_format
-            and activations.serialize(activations.get(conv.activation)) in FUSED_ACTIVATIONS)
+def fused_block(layers: list) -> Block | None:
+    """The Block of `layers` (a head and its followers, in order), None when they do not
+    make one (see the module)."""
+    head, *rest = layers
+    if type(head) not in CONVOLUTIONS + (Dense,) or not rest:
+        return None
+    convolution = type(head) in CONVOLUTIONS
+    data_format = (head.data_format or config.image_data_format()) if convolution else None
+    activation = activations.serialize(activations.get(head.activation))
+    norm = pool = None
+    for layer in rest:
+        if (type(layer) is BatchNormalization and activation == "linear" and norm is None
+                and pool is None and layer.axis in _channel_axes(head, data_format)):
+            norm = layer
+        elif _activation_of(layer) is not None and activation == "linear" and pool is None:
+            activation = _activation_of(layer)
+        elif (convolution and type(layer) in MAX_POOLINGS and pool is None
+              and len(layer.pool_size) == head.rank and layer.padding == "valid"
+              and layer.data_format == data_format):
+            pool = layer
+        else:
+            return None
+    if activation not in FUSED_ACTIVATIONS or any(
+            getattr(layer, "activity_regularizer", None) is not None
+            or layer.dtype != head.dtype for layer in layers):
+        return None
+    return Block(head, norm, activation, pool, tuple(layers))
 
 
-class ConvMaxPool:
-    """The plan step of a conv step and the max-pool step that alone reads it (see the
-    module): one fused call in inference, else the two steps."""
+def _channel_axes(head, data_format: str | None) -> tuple[int, ...]:
+    """The `axis` values of a BatchNormalization over the head's output channels."""
+    if data_format is None:                     # Dense: the last axis
+        return (-1,)
+    return (1,) if data_format == "channels_first" else (-1, head.rank + 1)
 
-    def __init__(self, conv_step, pool_step):
-        self.conv_step, self.pool_step = conv_step, pool_step
-        self.inputs, self.outputs = conv_step.inputs, pool_step.outputs
-        self.single = conv_step.single
+
+def _activation_of(layer) -> str | None:
+    """The fused activation an activation layer computes; None for any other layer."""
+    if type(layer) is Activation and layer.activation in FUSED_ACTIVATIONS:
+        return layer.activation
+    if (type(layer) is ReLU and layer.max_value is None and layer.negative_slope == 0
+            and layer.threshold == 0):
+        return "relu"
+    return None
+
+
+class FusedStep:
+    """The plan step of a fusable chain of steps (see the module): one fused call in
+    inference, else the original steps."""
+
+    def __init__(self, steps: list, block: Block):
+        self.steps, self.block = steps, block
+        self.inputs, self.outputs, self.single = steps[0].inputs, steps[-1].outputs, steps[0].single
         self._fits: dict[tuple, bool] = {}      # input shape -> whether the windows fit
 
     @property
     def operations(self) -> tuple:
-        return self.conv_step.operation, self.pool_step.operation
+        return self.block.layers
 
     def run(self, slots: list, training, call) -> None:
-        conv, pool = self.operations
         x = slots[self.single]
-        if call is None and conv.built and inference(x, training) and self.fits(tuple(x.shape)):
-            slots[self.outputs[0]] = conv_max_pool(conv, pool, x)
+        if (call is None and all(layer.built for layer in self.block.layers)
+                and inference(x, training) and self.fits(tuple(x.shape))):
+            slots[self.outputs[0]] = run_block(self.block, x)
         else:
-            self.conv_step.run(slots, training, call)
-            self.pool_step.run(slots, training, call)
+            for step in self.steps:
+                step.run(slots, training, call)
 
     def fits(self, input_shape: tuple) -> bool:
-        """Whether, on inputs of `input_shape`, the conv's output holds a pooling window."""
+        """Whether, on inputs of `input_shape`, the head's output holds a pooling window."""
         fits = self._fits.get(input_shape)
         if fits is None:
-            fits = self._fits[input_shape] = _windows_fit(*self.operations, input_shape)
+            fits = self._fits[input_shape] = _windows_fit(self.block, input_shape)
         return fits
 
 
-def _windows_fit(conv, pool, input_shape: tuple) -> bool:
+def _windows_fit(block: Block, input_shape: tuple) -> bool:
+    if block.pool is None:
+        return True
     try:
-        shape = conv.compute_output_shape(input_shape)
+        shape = block.head.compute_output_shape(input_shape)
     except ValueError:                  # the layers, called one by one, raise their own error
         return False
-    spatial = shape[1:-1] if pool.data_format == "channels_last" else shape[2:]
-    return all(n is not None and n >= k for n, k in zip(spatial, pool.pool_size))
+    spatial = shape[1:-1] if block.pool.data_format == "channels_last" else shape[2:]
+    return all(n is not None and n >= k for n, k in zip(spatial, block.pool.pool_size))
 
 
-def conv_max_pool(conv, pool, x):
-    """`pool(conv(x))` in one pass (see `fuses_with_max_pool`)."""
-    x = conv._convert_input(x)
-    conv._maybe_build(x)                # checks x against the layer's input spec, as a call does
-    return ops.conv(x, conv.kernel, conv.strides, conv.padding, conv.data_format,
-                    conv.dilation_rate, bias=conv.bias, groups=conv.groups,
-                    activation=conv.activation, max_pool=(pool.pool_size, pool.strides))
+def run_block(block: Block, x):
+    """What the block's layers compute on `x` in inference, in one call (see the module)."""
+    head = block.head
+    x = head._convert_input(x)
+    head._maybe_build(x)                # checks x against the layer's input spec, as a call does
+    kernel, bias = head.kernel, head.bias
+    if block.norm is not None:
+        kernel, bias = _folded(block.norm, kernel, bias)
+    if type(head) is Dense:
+        return activations.get(block.activation)(ops.dense(x, kernel, bias))
+    pool = block.pool
+    return ops.conv(x, kernel, head.strides, head.padding, head.data_format, head.dilation_rate,
+                    bias=bias, groups=head.groups, activation=block.activation,
+                    max_pool=None if pool is None else (pool.pool_size, pool.strides))
+
+
+def _folded(norm, kernel, bias) -> tuple:
+    """(kernel, bias) of a head whose outputs `norm` then normalizes with its moving
+    statistics: kernel (..., channels) * s and (bias - mean) * s + beta."""
+    scale = ops.rsqrt(ops.add(norm.moving_variance, norm.epsilon))
+    if norm.gamma is not None:
+        scale = ops.multiply(scale, norm.gamma)
+    centered = (ops.negative(norm.moving_mean) if bias is None
+                else ops.subtract(bias, norm.moving_mean))
+    bias = ops.multiply(centered, scale)
+    if norm.beta is not None:
+        bias = ops.add(bias, norm.beta)
+    return ops.multiply(kernel, scale), bias

@@ -19,7 +19,7 @@ class Sequential(Model):
         super().__init__(name=name, trainable=trainable)
         self._input_layer: InputLayer | None = None
         self._graph_output: KerasTensor | None = None
-        self._plan: Plan | None = None            # of the layer chain, made on the next call
+        self._plan: Plan | None = None            # of the layer chain; None after a change
         for layer in layers or []:
             self.add(layer, rebuild=False)
         self._build_graph()
@@ -57,8 +57,10 @@ class Sequential(Model):
 
     def _build_graph(self) -> None:
         """With a known input, call every layer symbolically: builds the weights, checks that
-        the shapes flow and records the output shapes shown by `summary`."""
+        the shapes flow and records the output shapes shown by `summary`. Makes the plan
+        that runs the chain (executor.py)."""
         self._graph_output = None
+        self._plan = Plan.of_chain(self._layers)
         if self._input_layer is None:
             return
         x = self._input_layer.output
@@ -78,8 +80,8 @@ class Sequential(Model):
 
     def _execute(self, inputs, training=None, call=None):
         """The output for `inputs`, computed by the plan of the layer chain (executor.py:
-        `training` and `call` as `Plan.run` takes them), made on the first call after a
-        change of layers."""
+        `training` and `call` as `Plan.run` takes them); a change of layers without a
+        rebuild makes a new plan here."""
         if self._plan is None:
             self._plan = Plan.of_chain(self._layers)
         x = inputs if self._input_layer is None else adjust_input_rank(

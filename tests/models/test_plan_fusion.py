@@ -1,7 +1,11 @@
-"""Inference fusions as rewrites of the executor's plan: over Hypothesis-drawn small convnets the
-rewritten plan gives the layer-by-layer numbers, it rewrites exactly the pairs the rule allows,
-and it never fuses where it must not (training, a tape, a conv output read elsewhere or
-returned, an activity regularizer, a subclass)."""
+"""Inference fusions as rewrites of the executor's plan (nbkeras/models/fusion.py): a Conv or Dense
+step with the BatchNormalization, activation layer and (conv) max pooling that alone read it.
+Over Hypothesis-drawn small models the rewritten plan gives the layer-by-layer numbers and
+fuses exactly the chains the rule allows; it never fuses in training, under a tape, on a
+masked input, across an output read elsewhere or returned, with an activity regularizer or
+with a subclass."""
+from contextlib import contextmanager
+
 import numpy as np
 import pytest
 from hypothesis import given, strategies as st
@@ -10,124 +14,260 @@ import nbkeras as nk
 import nbkeras.models.fusion as fusion
 from nbkeras import layers
 
-FUSABLE = (None, "relu", "tanh", "sigmoid")
+FUSABLE = ("linear", "relu", "tanh", "sigmoid")
+TOLERANCE = {"float32": dict(rtol=2e-5, atol=2e-5), "float64": dict(rtol=1e-10, atol=1e-12)}
+
+
+@contextmanager
+def recording_fused_calls():
+    """The layer names of each fused call made inside the block."""
+    calls, real = [], fusion.run_block
+
+    def counting(block, x):
+        calls.append(tuple(layer.name for layer in block.layers))
+        return real(block, x)
+
+    fusion.run_block = counting
+    try:
+        yield calls
+    finally:
+        fusion.run_block = real
 
 
 @pytest.fixture
-def fused_calls(monkeypatch):
-    """The (conv, pool) layer names of the fused calls made while the test runs."""
-    calls, real = [], fusion.conv_max_pool
-
-    def counting(conv, pool, x):
-        calls.append((conv.name, pool.name))
-        return real(conv, pool, x)
-
-    monkeypatch.setattr(fusion, "conv_max_pool", counting)
-    return calls
+def fused_calls():
+    with recording_fused_calls() as calls:
+        yield calls
 
 
 def plan_groups(model) -> list[tuple[str, ...]]:
-    """The layer names of each step of the model's plan (two for a fused step)."""
-    return [tuple(op.name for op in step.operations) for step in model._plan.steps]
+    """The layer names of each step of the model's plan (several for a fused step)."""
+    return [tuple(getattr(op, "name", type(op).__name__) for op in step.operations)
+            for step in model._plan.steps]
 
 
-blocks = st.lists(st.fixed_dictionaries({
-    "filters": st.integers(1, 3), "kernel": st.integers(1, 3),
-    "activation": st.sampled_from(FUSABLE + ("softmax", "gelu")),
-    "pool": st.sampled_from([None, (2, "valid"), (1, "valid"), (2, "same")]),
-    "conv_output": st.sampled_from(["pool only", "also returned", "also read"]),
-}), min_size=1, max_size=2)
+def randomize_statistics(layer, seed: int) -> None:
+    """Non-trivial gamma, beta and moving statistics for a BatchNormalization."""
+    rng = np.random.default_rng(seed)
+    layer.set_weights([rng.uniform(0.5, 2, w.shape).astype(w.dtype) if "variance" in w.path
+                       or "gamma" in w.path else rng.standard_normal(w.shape).astype(w.dtype)
+                       for w in layer.weights])
 
 
-def build(blocks_drawn, channels: int, functional: bool):
-    """A convnet of the drawn blocks (conv ["same" padding], maybe a max pool) and the (conv,
-    pool) pairs the rewrite rule fuses in it."""
-    convs = [layers.Conv2D(b["filters"], b["kernel"], padding="same",
-                           activation=b["activation"]) for b in blocks_drawn]
-    pools = [None if b["pool"] is None else layers.MaxPooling2D(b["pool"][0],
-                                                               padding=b["pool"][1])
-             for b in blocks_drawn]
-    x = inputs = nk.Input((6, 5, channels))
-    extra, expected = [], []
-    for block, conv, pool in zip(blocks_drawn, convs, pools):
-        y = conv(x)
-        x = y if pool is None else pool(y)
-        shared = functional and block["conv_output"] != "pool only"
-        if shared:
-            extra.append(y if block["conv_output"] == "also returned"
-                         else layers.GlobalAveragePooling2D()(y))
-        if (pool is not None and block["pool"][1] == "valid" and block["activation"] in FUSABLE
-                and not shared):
-            expected.append((conv.name, pool.name))
-    chain = [layer for pair in zip(convs, pools) for layer in pair if layer is not None]
-    if not functional:
-        return nk.Sequential([nk.Input((6, 5, channels)), *chain]), chain, expected
-    return nk.Model(inputs, [x, *extra]), chain, expected
+def expected_chain(head_activation: str, followers: list, conv: bool) -> list:
+    """The layers the rule fuses after the head: followers while each is allowed."""
+    activation, fused, normalized, pooled = head_activation, [], False, False
+    if activation not in FUSABLE:
+        return []
+    for kind, layer in followers:
+        if kind == "bn-channels" and activation == "linear" and not normalized and not pooled:
+            normalized = True
+        elif kind in ("activation", "relu") and activation == "linear" and not pooled:
+            activation = "relu" if kind == "relu" else layer.activation
+        elif kind == "pool-valid" and conv and not pooled:
+            pooled = True
+        else:
+            break
+        fused.append(layer)
+    return fused
 
 
-@given(drawn=blocks, channels=st.integers(1, 3), batch=st.integers(1, 3),
-       functional=st.booleans(), seed=st.integers(0, 2**16))
-def test_rewritten_plan_equals_layer_by_layer(drawn, channels, batch, functional, seed):
-    calls = []
-    real = fusion.conv_max_pool
-    fusion.conv_max_pool = lambda conv, pool, x: calls.append((conv.name, pool.name)) or real(
-        conv, pool, x)
-    try:
-        model, chain, expected = build(drawn, channels, functional)
-        x = np.random.default_rng(seed).standard_normal((batch, 6, 5, channels)) \
-            .astype("float32")
-        got = model(x)
-    finally:
-        fusion.conv_max_pool = real
-    assert [g for g in plan_groups(model) if len(g) == 2] == expected
-    assert calls == expected
-    y = x
+def follower(kind: str, dtype: str, act: str, channel_axis: int):
+    return {"bn-channels": lambda: layers.BatchNormalization(axis=channel_axis, dtype=dtype),
+            "bn-other": lambda: layers.BatchNormalization(axis=1, dtype=dtype),
+            "activation": lambda: layers.Activation(act, dtype=dtype),
+            "relu": lambda: layers.ReLU(dtype=dtype),
+            "capped-relu": lambda: layers.ReLU(max_value=0.5, dtype=dtype),
+            "pool-valid": lambda: layers.MaxPooling2D(2, dtype=dtype),
+            "pool-same": lambda: layers.MaxPooling2D(2, padding="same", dtype=dtype)}[kind]()
+
+
+# the kinds a chain can take drawn twice as often as the others
+FOLLOWING = ["bn-channels", "activation", "relu", "pool-valid"] * 2 + [
+    "bn-other", "capped-relu", "pool-same"]
+
+
+@given(conv=st.booleans(), head_activation=st.sampled_from(["linear"] * 3 + [
+           "relu", "tanh", "sigmoid", "softmax", "gelu"]),
+       kinds=st.lists(st.sampled_from(FOLLOWING), min_size=1, max_size=4),
+       act=st.sampled_from(FUSABLE + ("gelu",)), dtype=st.sampled_from(["float32", "float64"]),
+       use=st.sampled_from(["alone", "alone", "head also returned", "head also read"]),
+       batch=st.integers(1, 3), seed=st.integers(0, 2**16))
+def test_rewritten_plan_equals_layer_by_layer(conv, head_activation, kinds, act, dtype, use,
+                                              batch, seed):
+    """A Conv2D (on (6, 5, 2) images) or Dense (on (4, 3) sequences) head and drawn
+    followers, in a Sequential or, with the head's output also used, a Functional model."""
+    if not conv:               # pooling follows only a convolution here: it has no images
+        kinds = [k for k in kinds if not k.startswith("pool")]
+    shape = (6, 5, 2) if conv else (4, 3)
+    head = (layers.Conv2D(3, 2, padding="same", activation=head_activation, dtype=dtype)
+            if conv else layers.Dense(3, activation=head_activation, dtype=dtype))
+    followers = [(k, follower(k, dtype, act, len(shape) if conv else -1)) for k in kinds]
+    chain = [head] + [layer for _, layer in followers]
+    inputs = nk.Input(shape, dtype=dtype)
+    x = inputs
+    for layer in chain:
+        x = layer(x)
+    if use == "alone":
+        model = nk.Sequential([nk.Input(shape, dtype=dtype), *chain])
+    else:
+        y = head._inbound_nodes[-1].outputs[0]
+        extra = y if use == "head also returned" else layers.Activation("tanh")(y)
+        model = nk.Model(inputs, [x, extra])
+    for _, layer in followers:
+        if isinstance(layer, layers.BatchNormalization):
+            randomize_statistics(layer, seed)
+    fused = [] if use != "alone" else expected_chain(
+        "linear" if head_activation is None else head_activation, followers, conv)
+    data = np.random.default_rng(seed).standard_normal((batch, *shape)).astype(dtype)
+    with recording_fused_calls() as calls:
+        got = model(data)
+    expected_group = [tuple(layer.name for layer in [head, *fused])] if fused else []
+    assert [g for g in plan_groups(model) if len(g) > 1] == expected_group
+    assert calls == expected_group
+    y = data
     for layer in chain:
         y = layer(y)
-    main = got[0] if functional else got
-    np.testing.assert_allclose(np.asarray(main), np.asarray(y), rtol=1e-6, atol=1e-6)
+    main = got if use == "alone" else got[0]
+    np.testing.assert_allclose(np.asarray(main), np.asarray(y), **TOLERANCE[dtype])
 
 
-def convnet(**conv_kwargs):
-    return nk.Sequential([nk.Input((8, 8, 1)), layers.Conv2D(2, 3, **conv_kwargs),
-                          layers.MaxPooling2D(2), layers.Flatten()])
+@given(conv=st.booleans(), head_activation=st.sampled_from(FUSABLE), norm=st.booleans(),
+       layer_activation=st.sampled_from([None, "relu-layer", *FUSABLE]), pool=st.booleans(),
+       functional=st.booleans(), dtype=st.sampled_from(["float32", "float64"]),
+       batch=st.integers(1, 3), seed=st.integers(0, 2**16))
+def test_fusable_chains_fuse_and_equal_layer_by_layer(conv, head_activation, norm,
+                                                      layer_activation, pool, functional,
+                                                      dtype, batch, seed):
+    """Chains the rule always fuses: a linear head with BatchNormalization and an activation
+    layer (each drawn), or a head with a fused activation; then, after a convolution, max
+    pooling (drawn)."""
+    shape = (6, 5, 2) if conv else (4, 3)
+    if not conv and not norm and layer_activation is None:
+        layer_activation = head_activation        # a Dense fuses only with a follower
+    linear = norm or layer_activation is not None
+    activation = "linear" if linear else head_activation
+    head = (layers.Conv2D(2, 3, activation=activation, dtype=dtype) if conv
+            else layers.Dense(3, activation=activation, dtype=dtype))
+    chain = [head]
+    if norm:
+        chain.append(layers.BatchNormalization(dtype=dtype))
+    if layer_activation == "relu-layer":
+        chain.append(layers.ReLU(dtype=dtype))
+    elif layer_activation is not None:
+        chain.append(layers.Activation(layer_activation, dtype=dtype))
+    if conv and (pool or len(chain) == 1):
+        chain.append(layers.MaxPooling2D(2, dtype=dtype))
+    if functional:
+        x = inputs = nk.Input(shape, dtype=dtype)
+        for layer in chain:
+            x = layer(x)
+        model = nk.Model(inputs, x)
+    else:
+        model = nk.Sequential([nk.Input(shape, dtype=dtype), *chain])
+    for layer in chain:
+        if isinstance(layer, layers.BatchNormalization):
+            randomize_statistics(layer, seed)
+    data = np.random.default_rng(seed).standard_normal((batch, *shape)).astype(dtype)
+    with recording_fused_calls() as calls:
+        got = model(data)
+    assert plan_groups(model) == calls == [tuple(layer.name for layer in chain)]
+    y = data
+    for layer in chain:
+        y = layer(y)
+    np.testing.assert_allclose(np.asarray(got), np.asarray(y), **TOLERANCE[dtype])
 
 
-def test_the_plan_never_fuses_a_conv_with_an_activity_regularizer_or_a_subclass(fused_calls):
+def conv_block(**conv_kwargs):
+    model = nk.Sequential([nk.Input((8, 8, 1)), layers.Conv2D(2, 3, **conv_kwargs),
+                           layers.BatchNormalization(), layers.ReLU(), layers.MaxPooling2D(2),
+                           layers.Flatten()])
+    randomize_statistics(model.layers[1], 0)
+    return model
+
+
+def dense_block(**dense_kwargs):
+    model = nk.Sequential([nk.Input((4, 3)), layers.Dense(5, **dense_kwargs),
+                           layers.BatchNormalization(), layers.Activation("sigmoid")])
+    randomize_statistics(model.layers[1], 1)
+    return model
+
+
+def test_conv_bn_relu_pool_and_dense_bn_activation_become_one_step_each(fused_calls):
+    conv, dense = conv_block(), dense_block()
+    assert plan_groups(conv) == [tuple(l.name for l in conv.layers[:4]), (conv.layers[4].name,)]
+    assert plan_groups(dense) == [tuple(l.name for l in dense.layers)]
+    for model, shape in ((conv, (3, 8, 8, 1)), (dense, (2, 4, 3))):
+        x = np.random.default_rng(2).standard_normal(shape).astype("float32")
+        y = x
+        for layer in model.layers:
+            y = layer(y)
+        np.testing.assert_allclose(np.asarray(model(x, training=False)), np.asarray(y),
+                                   rtol=2e-5, atol=2e-5)
+    assert len(fused_calls) == 2
+
+
+def test_folding_reads_the_statistics_of_each_call(fused_calls):
+    model = dense_block()
+    x = np.random.default_rng(3).standard_normal((2, 4, 3)).astype("float32")
+    before = np.asarray(model(x))
+    randomize_statistics(model.layers[1], 4)
+    after = np.asarray(model(x))
+    y = model.layers[2](model.layers[1](model.layers[0](x)))
+    np.testing.assert_allclose(after, np.asarray(y), rtol=2e-5, atol=2e-5)
+    assert not np.allclose(before, after) and len(fused_calls) == 2
+
+
+def test_never_fused_in_training_under_a_tape_or_on_symbols(fused_calls):
+    model = conv_block()
+    x = np.random.default_rng(5).standard_normal((2, 8, 8, 1)).astype("float32")
+    model(x)
+    assert len(fused_calls) == 1
+    statistics = model.layers[1].get_weights()
+    trained = np.asarray(model(x, training=True))        # batch statistics, moving averages
+    assert not all(np.allclose(a, b) for a, b in zip(statistics, model.layers[1].get_weights()))
+    y = x
+    for layer in model.layers:
+        y = layer(y, training=True) if isinstance(layer, layers.BatchNormalization) else layer(y)
+    with nk.GradientTape():
+        model(x)
+    outer = nk.Model(inputs := nk.Input((8, 8, 1)), model(inputs))
+    assert len(fused_calls) == 1
+    assert trained.shape == np.asarray(y).shape
+    np.testing.assert_allclose(np.asarray(outer(x)), np.asarray(model(x)), rtol=1e-6)
+    assert len(fused_calls) == 3                           # both inference calls fuse
+    deferred = nk.Sequential([layers.Conv2D(1, 3), layers.MaxPooling2D(3)])
+    small, large = (np.ones((1, n, n, 1), "float32") for n in (4, 5))
+    assert deferred(small).shape == (1, 0, 0, 1)           # no window fits: layer by layer
+    assert len(fused_calls) == 3
+    assert deferred(large).shape == (1, 1, 1, 1) and len(fused_calls) == 4
+
+
+def test_never_fused_with_a_regularizer_a_subclass_a_recorded_training_an_op_or_a_mask(
+        fused_calls):
     class Doubled(layers.Conv2D):
         def call(self, inputs):
             return super().call(inputs) * 2.0
 
-    class Renamed(layers.Conv2D):       # any subclass runs as written
+    class Renamed(layers.Dense):          # any subclass runs as written
         pass
 
-    x = np.random.default_rng(0).standard_normal((2, 8, 8, 1)).astype("float32")
-    regularized = convnet(activity_regularizer="l2")
-    for model in (regularized,
-                  nk.Sequential([nk.Input((8, 8, 1)), Doubled(2, 3), layers.MaxPooling2D(2)]),
-                  nk.Sequential([nk.Input((8, 8, 1)), Renamed(2, 3), layers.MaxPooling2D(2)])):
-        model(x)
+    inputs = nk.Input((4, 3))
+    pinned = layers.BatchNormalization()(layers.Dense(2)(inputs), training=True)
+    models = [conv_block(activity_regularizer="l2"), dense_block(activity_regularizer="l2"),
+              nk.Sequential([nk.Input((8, 8, 1)), Doubled(2, 3), layers.MaxPooling2D(2)]),
+              nk.Sequential([nk.Input((4, 3)), Renamed(2), layers.ReLU()]),
+              nk.Model(inputs, pinned),
+              nk.Model(inputs, nk.ops.relu(layers.Dense(2)(inputs)))]   # an op, not a layer
+    for model in models:
+        model(np.ones((2, *model.input_shape[1:]), "float32"))
         assert all(len(group) == 1 for group in plan_groups(model))
+    assert len(models[0].losses) == 1                      # the regularizer saw the conv's output
+    masked = nk.Sequential([nk.Input((4, 3)), layers.Masking(), layers.Dense(2),
+                            layers.Activation("relu")])
+    x = np.ones((2, 4, 3), "float32")
+    x[0, 1] = 0.0
+    y = masked(x)
+    assert len(plan_groups(masked)) == 2 and np.asarray(y._keras_mask).tolist() == [
+        [True, False, True, True], [True] * 4]
     assert fused_calls == []
-    regularized(x)
-    assert len(regularized.losses) == 1          # the regularizer saw the conv's output
-
-
-def test_the_fused_step_runs_its_layers_in_training_under_a_tape_and_on_symbols(fused_calls):
-    model = convnet(activation="relu")
-    x = np.random.default_rng(1).standard_normal((2, 8, 8, 1)).astype("float32")
-    model(x)
-    assert plan_groups(model)[0] == (model.layers[0].name, model.layers[1].name)
-    assert len(fused_calls) == 1
-    model(x, training=True)
-    with nk.GradientTape():
-        model(x)
-    outer = nk.Model(inputs := nk.Input((8, 8, 1)), model(inputs))    # symbolic: makes nodes
-    assert len(fused_calls) == 1
-    np.testing.assert_allclose(np.asarray(outer(x)), np.asarray(model(x)), rtol=1e-6)
-    assert len(fused_calls) == 3                 # both inference calls fuse
-    deferred = nk.Sequential([layers.Conv2D(1, 3), layers.MaxPooling2D(3)])
-    small, large = (np.ones((1, n, n, 1), "float32") for n in (4, 5))
-    assert deferred(small).shape == (1, 0, 0, 1)            # no window fits: layer by layer
-    assert len(fused_calls) == 3
-    assert deferred(large).shape == (1, 1, 1, 1) and len(fused_calls) == 4
