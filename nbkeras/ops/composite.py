@@ -41,19 +41,22 @@ class Composite:
         return f"{self.function.__name__}({params})"
 
 
-def composite(*param_names: str):
+def composite(*param_names: str, output_spec: Callable | None = None):
     """Decorator of an nk.ops function built from other ops: called on KerasTensors, it
     records one node, a Composite with the arguments named `param_names` as its parameters
-    and the others as its inputs. The ops it is built from run once to infer the output
-    shapes; their nodes stay out of the graph."""
+    and the others as its inputs. Its output is `output_spec(*args, **kwargs)` (one Spec)
+    where given; else the ops it is built from run once on the KerasTensors to infer the
+    outputs, and their nodes stay out of the graph."""
     def decorate(function: Callable) -> Callable:
         signature = inspect.signature(function)
 
         @functools.wraps(function)
         def op(*args, **kwargs):
-            outputs = function(*args, **kwargs)
             if not any(isinstance(x, KerasTensor) for x in leaves((args, kwargs))):
-                return outputs
+                return function(*args, **kwargs)
+            traced = function(*args, **kwargs) if output_spec is None else None
+            specs = ([t.spec for t in leaves(traced)] if traced is not None
+                     else [output_spec(*args, **kwargs)])
             call = signature.bind(*args, **kwargs)
             call.apply_defaults()
             params = {name: call.arguments[name] for name in param_names}
@@ -63,8 +66,7 @@ def composite(*param_names: str):
                     continue
                 value = call.arguments[parameter.name]
                 inputs.extend(value if parameter.kind is parameter.VAR_POSITIONAL else [value])
-            node = symbolic_node(Composite(op, params), tuple(inputs),
-                                 [t.spec for t in leaves(outputs)])
-            return pack_like(outputs, node.outputs)
+            node = symbolic_node(Composite(op, params), tuple(inputs), specs)
+            return node.outputs[0] if traced is None else pack_like(traced, node.outputs)
         return op
     return decorate

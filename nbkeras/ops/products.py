@@ -14,6 +14,7 @@ import numpy as np
 
 from ..core.dtype import standardize_dtype
 from ..core.keras_tensor import KerasTensor
+from ..core.spec import Spec
 from ..core.tensor import Tensor
 from .composite import composite
 from .core import cast
@@ -157,11 +158,9 @@ def _broadcast(x, labels: list, sizes: dict):
     return x if tuple(x.shape) == target else broadcast_to(x, target)
 
 
-@composite("subscripts")
-def einsum(subscripts, *operands, **kwargs):
-    """Einstein summation as numpy.einsum (explicit '->' or implicit output, '...', repeated
-    labels for diagonals), by pairwise batched matmuls, left to right. int8 operands give
-    int32, as in Keras."""
+def _labelled(subscripts: str, operands: tuple) -> tuple[list, str, list, list, dict]:
+    """(operands as tensors, int8 ones as int32; the result dtype; each operand's labels; the
+    output's labels; each label's size, None where unknown), checked."""
     if not operands:
         raise ValueError("einsum: expected at least one operand")
     operands = [_tensor(x) for x in operands]
@@ -179,6 +178,22 @@ def einsum(subscripts, *operands, **kwargs):
                                  f"and {n}; received shapes "
                                  f"{[tuple(o.shape) for o in operands]}")
             sizes[label] = n if known in (None, 1) else known
+    return operands, dtype, terms, out, sizes
+
+
+def _einsum_spec(subscripts, *operands, **kwargs) -> Spec:
+    """einsum's output from the labels alone (its pieces cannot reshape symbolic shapes
+    with several unknown sizes, as in an outer product of two batches)."""
+    _, dtype, _, out, sizes = _labelled(subscripts, operands)
+    return Spec(tuple(sizes[c] for c in out), dtype)
+
+
+@composite("subscripts", output_spec=_einsum_spec)
+def einsum(subscripts, *operands, **kwargs):
+    """Einstein summation as numpy.einsum (explicit '->' or implicit output, '...', repeated
+    labels for diagonals), by pairwise batched matmuls, left to right. int8 operands give
+    int32, as in Keras."""
+    operands, dtype, terms, out, sizes = _labelled(subscripts, operands)
     pieces = [_take_diagonals(x, term) for x, term in zip(operands, terms)]
     y, labels = pieces[0]
     later = [set(term) for _, term in pieces[1:]]
@@ -199,6 +214,7 @@ def _letters(n: int, start: int = 0) -> str:
     return string.ascii_letters[start:start + n]
 
 
+@composite("axes")
 def tensordot(x1, x2, axes=2):
     """Sum of x1's `axes` against x2's: an int N pairs x1's last N with x2's first N; a
     pair of sequences names them."""
@@ -229,12 +245,14 @@ def tensordot(x1, x2, axes=2):
     return einsum(f"{''.join(l1)},{''.join(l2)}->{''.join(out)}", x1, x2)
 
 
+@composite()
 def outer(x1, x2):
     """(M,), (N,) -> (M, N) x1[i] x2[j]; inputs are flattened first."""
     x1, x2 = _tensor(x1), _tensor(x2)
     return einsum("i,j->ij", reshape(x1, (-1,)), reshape(x2, (-1,)))
 
 
+@composite()
 def inner(x1, x2):
     """Sum over the last axes: (..., N), (..., N) -> x1.shape[:-1] + x2.shape[:-1]; a scalar
     operand multiplies."""

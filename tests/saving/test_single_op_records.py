@@ -179,6 +179,9 @@ COMPOSED = {   # more ops built from others, each one node: the same call in eit
     "any_all_count": lambda ops, x: [ops.any(x > 0.5, axis=1), ops.all(x > -1.0),
                                      ops.count_nonzero(x > 0, axis=2)],
     "argsort": lambda ops, x: ops.argsort(x, axis=1),
+    "tensordot": lambda ops, x: ops.tensordot(x, x, axes=([1, 2], [1, 2])),
+    "outer_inner": lambda ops, x: [ops.outer(x, x[:, 0]), ops.inner(x, x)],
+    "einsum_of_two_batches": lambda ops, x: ops.einsum("bij,cij->bc", x, x),
 }
 NO_GRADIENT = {"any_all_count", "argsort"}
 
