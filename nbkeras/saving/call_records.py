@@ -4,8 +4,8 @@ Keras keeps the arguments of a symbolic call as the user wrote them, plus what i
 `Layer.__call__` filled in when it did not copy them first: for a call on one tensor of the
 layer's input dtype and no keyword arguments, `training` (the `call` default, where that is
 not None) and `mask` (None: the input's mask, where `call` takes one). nbkeras names every
-positional argument after `inputs` (MultiHeadAttention's `value`), and Keras lists tensors
-given by position, so they go back to `args` (Keras only takes tensors by position).
+positional argument after `inputs`; Keras lists the tensors given by position, so the
+required ones (MultiHeadAttention's `value`) go back to `args`.
 """
 from __future__ import annotations
 
@@ -73,9 +73,12 @@ def _call_parameters(cls: type) -> dict[str, inspect.Parameter]:
 
 @functools.cache
 def _positional_names(cls: type) -> list[str]:
-    """The names `call` takes by position, `inputs` first (`self` left out)."""
+    """The arguments of `call` without a default, `inputs` first (`self` left out): those a
+    caller gives by position (`mha(query, value)`), unlike the optional ones
+    (`lstm(x, initial_state=states)`)."""
     kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    return [p.name for p in _call_parameters(cls).values() if p.kind in kinds][1:]
+    return [p.name for p in _call_parameters(cls).values()
+            if p.kind in kinds and p.default is inspect.Parameter.empty][1:]
 
 
 def _is_tensor_argument(value) -> bool:

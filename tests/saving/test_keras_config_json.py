@@ -75,6 +75,16 @@ def masked(lib):
     return lib.Model(x, lib.layers.Bidirectional(lib.layers.GRU(2))(y))
 
 
+def encoder_decoder(lib):
+    """The decoder's `initial_state` is a keyword argument, MultiHeadAttention's `value` a
+    positional one: each written where Keras writes it."""
+    source, target = lib.Input((4, 3)), lib.Input((5, 3))
+    _, h, c = lib.layers.LSTM(2, return_state=True)(source)
+    y = lib.layers.LSTM(2, return_sequences=True)(target, initial_state=[h, c])
+    attention = lib.layers.MultiHeadAttention(1, 2, attention_axes=[1])
+    return lib.Model([source, target], attention(y, y))
+
+
 def attention(lib):
     q, v = lib.Input((4, 6)), lib.Input((3, 6))
     y = lib.layers.MultiHeadAttention(2, 3, attention_axes=[1])(q, v)
@@ -94,7 +104,8 @@ def ops(lib):
     x = lib.Input((3, 4))
     o = lib.ops
     return lib.Model(x, [o.sum(x, axis=-1), o.mean(x, axis=(-1, 1), keepdims=True),
-                         o.max(x, axis=-2), o.min(x, axis=1), o.prod(x, axis=-1), o.sum(x, axis=(1, 2)),
+                         o.max(x, axis=-2), o.min(x, axis=1), o.prod(x, axis=-1),
+                         o.sum(x, axis=(1, 2)),
                          o.argmax(x, axis=-1), o.argmin(x, axis=1, keepdims=True),
                          x * 2, x + 1, 2 - x, x * 2.5])
 
@@ -109,7 +120,7 @@ def inputs_of(model, rng):
 
 
 @pytest.mark.parametrize("make", [stack, recurrent, cells_and_wrappers, reshaping,
-                                  attention, nested, ops])
+                                  encoder_decoder, attention, nested, ops])
 def test_config_json_is_the_one_keras_writes(make, tmp_path):
     nk.utils.clear_session()
     keras.utils.clear_session()
@@ -119,7 +130,7 @@ def test_config_json_is_the_one_keras_writes(make, tmp_path):
 
 
 @pytest.mark.parametrize("make", [stack, recurrent, cells_and_wrappers, reshaping,
-                                  attention, nested, ops, masked])
+                                  encoder_decoder, attention, nested, ops, masked])
 def test_files_load_both_ways_with_the_same_predictions(make, tmp_path):
     rng = np.random.default_rng(sum(map(ord, make.__name__)))
     ours = make(nk)
