@@ -1,9 +1,10 @@
 """A layer call in a functional config (`inbound_nodes`), as Keras 3.15 records it.
 
 Keras keeps the arguments of a symbolic call as the user wrote them, plus what its
-`Layer.__call__` filled in when it did not copy them first: for a call on one tensor of the
-layer's input dtype and no keyword arguments, `training` (the `call` default, where that is
-not None) and `mask` (None: the input's mask, where `call` takes one). nbkeras names every
+`Layer.__call__` filled in when it did not copy them first (for a call on one tensor of the
+layer's input dtype and no keyword arguments, and for every call of a functional model):
+`training` (the `call` default, where that is not None) and `mask` (None per input: the
+input's mask, where `call` takes one; nbkeras keeps masks on tensors, not in the graph). nbkeras names every
 positional argument after `inputs`; Keras lists the tensors given by position, so the
 required ones (MultiHeadAttention's `value`) go back to `args`.
 """
