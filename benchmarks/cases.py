@@ -263,12 +263,12 @@ def import_rows(repeats: int = 3, torch=None) -> list[Row]:
 def first_step_rows(threads: int = 2) -> list[Row]:
     """Fresh process -> first training step done (cold_start.py), per model: nbkeras with an
     empty Numba cache through `nk.utils.warmup`, next to PyTorch and Keras on JAX; then
-    nbkeras's plain cold first step and its warm one."""
+    nbkeras's plain cold first step, its cold one compiling in one process and its warm one."""
     from cold_start import MODELS, nbkeras_first_steps, peer_first_step
     rows = []
     for model, (title, batch) in MODELS.items():
         ours = nbkeras_first_steps(model, threads)
-        for state in ("cold, warmup", "cold, plain", "warm"):
+        for state in ("cold, warmup", "cold, plain", "cold, one process", "warm"):
             row = Row(f"{title}, fresh process -> first train step done, batch {batch}, "
                       f"nbkeras {state} Numba cache", "s", False)
             row.values["nbkeras"] = ours[state]

@@ -5,12 +5,13 @@
 First the rows that `run.py` also shows: "fresh process -> first training step done" for the
 Simple MNIST convnet (batch 128) and the README demo's MNIST-1D CNN (batch 100), timed from
 the moment the process is launched (interpreter start and imports included) to the end of one
-`train_on_batch`. nbkeras runs with an empty Numba cache, through `nk.utils.warmup` (which
-compiles on every core) and as a plain first `train_on_batch` (one kernel after another), then
-with that cache warm; PyTorch (eager) and Keras 3 on JAX (its XLA compile included) next to it.
-Then, from a cold plain run, where each kernel's compile went: Numba's type inference (which
-compiles the kernels it calls), its parfor passes, lowering with LLVM, and the disk-cache
-write, per kernel called from Python.
+`train_on_batch`. nbkeras runs with an empty Numba cache, through `nk.utils.warmup` and as a
+plain first `train_on_batch` (both compile on every core), then compiling in its own process
+only (NBKERAS_COMPILE_WORKERS=1: one kernel after another), then with the cache warm; PyTorch
+(eager) and Keras 3 on JAX (its XLA compile included) next to it. Then, from a cold run in one
+process, where each kernel's compile went: Numba's type inference (which compiles the kernels
+it calls), its parfor passes, lowering with LLVM, and the disk-cache write, per kernel called
+from Python.
 """
 from __future__ import annotations
 
@@ -116,12 +117,14 @@ def fresh_process_seconds(script: str, env: dict | None = None) -> float:
 
 def nbkeras_first_steps(model: str, threads: int) -> dict[str, float]:
     """Seconds to the first training step done in fresh processes: {"cold, warmup": ...,
-    "cold, plain": ..., "warm": ...}; each cold run gets its own empty Numba cache."""
+    "cold, plain": ..., "cold, one process": ..., "warm": ...}; each cold run gets its own
+    empty Numba cache."""
     batch = MODELS[model][1]
     seconds = {}
-    for state, warmup in (("cold, plain", False), ("cold, warmup", True)):
+    for state, warmup, workers in (("cold, one process", False, "1"),
+                                   ("cold, plain", False, ""), ("cold, warmup", True, "")):
         with tempfile.TemporaryDirectory(prefix="nbkeras-numba-cache-") as cache:
-            env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+            env = dict(os.environ, NUMBA_CACHE_DIR=cache, NBKERAS_COMPILE_WORKERS=workers)
             script = _NBKERAS.format(bench=BENCH, model=model, batch=batch, threads=threads,
                                      warmup=warmup)
             seconds[state] = fresh_process_seconds(script, env)
@@ -178,11 +181,13 @@ def compile_breakdown(model: str, threads: int) -> list[dict]:
     ("total", nested compiles of the kernels it calls included), type inference, parfor
     passes, lowering (LLVM included), LLVM alone and the cache write."""
     with tempfile.TemporaryDirectory(prefix="nbkeras-numba-cache-") as cache:
-        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+        env = dict(os.environ, NUMBA_CACHE_DIR=cache, NBKERAS_COMPILE_WORKERS="1")
         script = _BREAKDOWN.format(bench=BENCH, model=model, batch=MODELS[model][1],
                                    threads=threads)
         done = subprocess.run([sys.executable, "-c", script, repr(time.time())],
-                              capture_output=True, text=True, env=env, check=True)
+                              capture_output=True, text=True, env=env)
+    if done.returncode != 0:
+        raise RuntimeError(f"compile breakdown script failed:\n{done.stderr[-2000:]}")
     rows = json.loads(done.stdout.strip().splitlines()[-1])
     return sorted(rows, key=lambda r: -r["total"])
 
@@ -195,17 +200,19 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     print(f"Fresh process -> first training step done, seconds ({args.threads} threads, "
           f"load average {os.getloadavg()[0]:.2f})")
-    print(f"  {'model':26s} {'nbkeras cold+warmup':>20s} {'cold plain':>11s} {'warm':>6s} "
-          f"{'pytorch':>8s} {'keras-jax':>10s}")
+    print(f"  {'model':26s} {'nbkeras cold+warmup':>20s} {'cold plain':>11s} "
+          f"{'cold 1 process':>15s} {'warm':>6s} {'pytorch':>8s} {'keras-jax':>10s}")
     for model, (title, _) in MODELS.items():
         ours = nbkeras_first_steps(model, args.threads)
         peers = [peer_first_step(p, model, args.threads) for p in ("pytorch", "keras-jax")]
         cells = [f"{v:.2f}" if v is not None else "-" for v in peers]
         print(f"  {title:26s} {ours['cold, warmup']:20.2f} {ours['cold, plain']:11.2f} "
-              f"{ours['warm']:6.2f} {cells[0]:>8s} {cells[1]:>10s}")
+              f"{ours['cold, one process']:15.2f} {ours['warm']:6.2f} {cells[0]:>8s} "
+              f"{cells[1]:>10s}")
     rows = compile_breakdown(args.model, args.threads)
-    print(f"\nCold compile of the {MODELS[args.model][0]}'s first plain training step, per "
-          f"kernel signature (s; 'total' includes the kernels it calls; top 15 of {len(rows)})")
+    print(f"\nCold compile in one process of the {MODELS[args.model][0]}'s first training "
+          f"step, per kernel signature (s; 'total' includes the kernels it calls; top 15 of "
+          f"{len(rows)})")
     print(f"  {'kernel':42s} {'par':>3s} {'total':>6s} {'typing':>6s} {'parfor':>6s} "
           f"{'lower':>6s} {'llvm':>6s} {'save':>5s}")
     for r in rows[:15]:

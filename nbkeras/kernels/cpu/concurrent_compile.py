@@ -51,7 +51,15 @@ _returns_value_cache: dict = {}          # py_func -> whether its source returns
 
 
 def worker_count() -> int:
-    """The cores this process may use (one compiling worker each)."""
+    """Compiling workers: the environment variable NBKERAS_COMPILE_WORKERS if set (0 or 1:
+    compile in this process only), else one per core this process may use."""
+    configured = os.environ.get("NBKERAS_COMPILE_WORKERS", "").strip()
+    if configured:
+        try:
+            return int(configured)
+        except ValueError:
+            raise ValueError(f"NBKERAS_COMPILE_WORKERS must be an integer; received "
+                             f"{configured!r}") from None
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:                       # not Linux
@@ -60,7 +68,7 @@ def worker_count() -> int:
 
 def compile_concurrently(run, workers: int | None = None) -> dict:
     """Dry-run `run()` (see the module docstring) and compile the kernels it would compile in
-    `workers` processes (default: one per core), filling Numba's disk cache. Does nothing with
+    `workers` processes (default: `worker_count()`), filling Numba's disk cache. Does nothing with
     one worker, with the JIT disabled or without POSIX file locks. Returns {"kernel(signature)": compile seconds} for the
     kernels the workers compiled."""
     workers = worker_count() if workers is None else workers
