@@ -94,6 +94,36 @@ def test_multi_head_attention_matches_numpy_and_finite_differences(
     assert layer.compute_output_shape(q.shape, v.shape) == q.shape
 
 
+@settings(max_examples=8, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), heads=st.integers(1, 3), key_dim=st.integers(1, 3),
+       t_len=st.integers(1, 4), use_bias=st.booleans(), causal=st.booleans())
+def test_self_attention_on_one_tensor_projects_once_with_the_same_numbers(
+        seed, heads, key_dim, t_len, use_bias, causal):
+    """layer(x, x) on one tensor (as a functional model passes it) runs the three input
+    projections as one product: the numbers and gradients of the three sublayers."""
+    packed = []
+    project = layers.MultiHeadAttention._packed_projections
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(layers.MultiHeadAttention, "_packed_projections",
+                      lambda self, x: packed.append(x) or project(self, x))
+        _check_self_attention(seed, heads, key_dim, t_len, use_bias, causal)
+    assert packed
+
+
+def _check_self_attention(seed, heads, key_dim, t_len, use_bias, causal):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((2, t_len, 5))
+    layer = layers.MultiHeadAttention(heads, key_dim, use_bias=use_bias,
+                                      bias_initializer="random_normal", dtype="float64")
+    inputs = nk.Input((t_len, 5), dtype="float64")
+    model = nk.Model(inputs, layer(inputs, inputs, use_causal_mask=causal))
+    mask = np.broadcast_to(np.tril(np.ones((t_len, t_len), bool)) if causal
+                           else np.ones((t_len, t_len), bool), (2, t_len, t_len))
+    np.testing.assert_allclose(np.asarray(model(x)), _reference_mha(layer, x, x, mask)[0],
+                               rtol=1e-10, atol=1e-12)
+    check_grads(model, [x], mode="projection")
+
+
 def test_multi_head_attention_input_masks_causal_window_and_gate():
     rng = np.random.default_rng(1)
     ids_q = np.array([[1, 2, 3, 0], [4, 1, 0, 0]])

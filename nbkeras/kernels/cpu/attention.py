@@ -60,8 +60,10 @@ def _write(target, source, factor, accumulate):
 
 
 @njit(cache=True, parallel=True, fastmath={"contract", "reassoc"})
-def _forward(q, k, v, bias, mask, scale, cap, lowest, causal, out, probs):
-    """probs[b, n] = softmax of the logits of head n, out[b, :, n] = probs[b, n] @ v."""
+def _forward(q, k, v, bias, mask, scale, cap, lowest, causal, plain, out, probs):
+    """probs[b, n] = softmax of the logits of head n, out[b, :, n] = probs[b, n] @ v. With
+    `plain` (no bias, mask or cap) the logits are the scaled products, in loops that
+    vectorise."""
     heads, group = q.shape[2], q.shape[2] // k.shape[2]
     for i in prange(q.shape[0] * heads):
         b = i // heads
@@ -70,12 +72,19 @@ def _forward(q, k, v, bias, mask, scale, cap, lowest, causal, out, probs):
         z = probs[b, n]
         np.dot(np.ascontiguousarray(q[b, :, n]), np.ascontiguousarray(k[b, :, kv]).T, z)
         for t in range(z.shape[0]):
-            biases, keeps = bias[b, n, t], mask[b, n, t]
-            visible = t + 1 if causal else z.shape[1]
+            visible = min(t + 1, z.shape[1]) if causal else z.shape[1]
+            if plain:
+                for s in range(visible):
+                    z[t, s] *= scale
+                for s in range(visible, z.shape[1]):
+                    z[t, s] = lowest
+            else:
+                biases, keeps = bias[b, n, t], mask[b, n, t]
+                for s in range(z.shape[1]):
+                    z[t, s] = _logit(z[t, s], biases[s], keeps[s] and s < visible, scale,
+                                     cap, lowest)
             row_max = lowest
             for s in range(z.shape[1]):
-                z[t, s] = _logit(z[t, s], biases[s], keeps[s] and s < visible, scale, cap,
-                                 lowest)
                 row_max = max(row_max, z[t, s])
             total = row_max - row_max
             for s in range(z.shape[1]):
@@ -87,11 +96,12 @@ def _forward(q, k, v, bias, mask, scale, cap, lowest, causal, out, probs):
 
 
 @njit(cache=True, parallel=True, fastmath={"contract", "reassoc"})
-def _backward(d_out, q, k, v, bias, mask, probs, scale, cap, causal, d_q, d_k, d_v,
+def _backward(d_out, q, k, v, bias, mask, probs, scale, cap, causal, plain, d_q, d_k, d_v,
               d_logits):
     """Gradients of the inputs of `_forward`, in parallel over (batch, key/value head): the
     heads of a group add into one d_k and d_v. d_logits (B, N, T, S) gets the gradient of
-    the uncapped logits when it has that shape (the bias needs it), else it is unused."""
+    the uncapped logits when it has that shape (the bias needs it), else it is unused.
+    `plain` as in `_forward`."""
     kv_heads, group = k.shape[2], q.shape[2] // k.shape[2]
     for i in prange(q.shape[0] * kv_heads):
         b = i // kv_heads
@@ -109,14 +119,21 @@ def _backward(d_out, q, k, v, bias, mask, probs, scale, cap, causal, d_q, d_k, d
                 inner = dz[t, 0] - dz[t, 0]
                 for s in range(dz.shape[1]):
                     inner += dz[t, s] * p[t, s]
-                for s in range(dz.shape[1]):
-                    if not mask[b, n, t, s] or (causal and s > t):
-                        dz[t, s] = 0
-                    elif cap > 0:
-                        dz[t, s] = p[t, s] * (dz[t, s] - inner) * _cap_slope(
-                            products[t, s], bias[b, n, t, s], scale, cap)
-                    else:
+                if plain:
+                    visible = min(t + 1, dz.shape[1]) if causal else dz.shape[1]
+                    for s in range(visible):
                         dz[t, s] = p[t, s] * (dz[t, s] - inner)
+                    for s in range(visible, dz.shape[1]):
+                        dz[t, s] = 0
+                else:
+                    for s in range(dz.shape[1]):
+                        if not mask[b, n, t, s] or (causal and s > t):
+                            dz[t, s] = 0
+                        elif cap > 0:
+                            dz[t, s] = p[t, s] * (dz[t, s] - inner) * _cap_slope(
+                                products[t, s], bias[b, n, t, s], scale, cap)
+                        else:
+                            dz[t, s] = p[t, s] * (dz[t, s] - inner)
             if d_logits.shape[0] == q.shape[0]:
                 _write(d_logits[b, n], dz, 1, False)
             _write(d_q[b, :, n], np.dot(dz, keys), scale, False)
@@ -130,15 +147,29 @@ def scalars(dtype, scale, soft_cap):
             kind(-0.7 * np.finfo(dtype).max))
 
 
+def _plain(bias, mask, soft_cap) -> bool:
+    """Whether the logits are the scaled products alone: a single zero bias, a single True
+    mask and no cap (what dot_product_attention passes when none is given)."""
+    return (soft_cap is None and bias.size == 1 and not bias.reshape(-1)[0]
+            and mask.size == 1 and bool(mask.reshape(-1)[0]))
+
+
+def _contiguous(*arrays):
+    """The arrays C-contiguous (self-attention's heads are strided views of one product)."""
+    return [np.ascontiguousarray(a) for a in arrays]
+
+
 def attention_forward(query, key, value, bias, mask, scale, soft_cap, causal):
     """(out (B, T, N, Hv), probs (B, N, T, S)) of one float dtype; see the module."""
     batch, t_len, heads, _ = query.shape
     out = np.empty(query.shape[:3] + value.shape[3:], query.dtype)
     probs = np.empty((batch, heads, t_len, key.shape[1]), query.dtype)
+    query, key, value = _contiguous(query, key, value)
     with single_threaded_blas():
         launch(_forward, probs.size, query, key, value, np.broadcast_to(bias, probs.shape),
                np.broadcast_to(mask, probs.shape),
-               *scalars(query.dtype, scale, soft_cap), bool(causal), out, probs)
+               *scalars(query.dtype, scale, soft_cap), bool(causal),
+               _plain(bias, mask, soft_cap), out, probs)
     return out, probs
 
 
@@ -152,6 +183,8 @@ def attention_backward(d_out, query, key, value, bias, mask, probs, scale, soft_
     d_logits = np.empty(probs.shape if logits_gradient else (0, 0, 0, 0), probs.dtype)
     scale, cap, _ = scalars(query.dtype, scale, soft_cap)
     with single_threaded_blas():
-        launch(_backward, probs.size, np.ascontiguousarray(d_out), query, key, value,
-               np.broadcast_to(bias, probs.shape), np.broadcast_to(mask, probs.shape), probs, scale, cap, bool(causal), d_q, d_k, d_v, d_logits)
+        launch(_backward, probs.size, *_contiguous(d_out, query, key, value),
+               np.broadcast_to(bias, probs.shape), np.broadcast_to(mask, probs.shape), probs,
+               scale, cap, bool(causal), _plain(bias, mask, soft_cap), d_q, d_k, d_v,
+               d_logits)
     return d_q, d_k, d_v, (d_logits if logits_gradient else None)

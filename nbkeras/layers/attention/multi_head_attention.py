@@ -157,9 +157,12 @@ class MultiHeadAttention(Layer):
                              key_mask if key is not value else None, attention_mask,
                              use_causal_mask, self.sliding_window)
         gate = self.gate_dense(query) if self.use_gate else None
-        projected_query = self.query_dense(query)
-        projected_key = self.key_dense(key)
-        projected_value = self.value_dense(value)
+        if query is value and key is value and self._packable():
+            projected_query, projected_key, projected_value = self._packed_projections(query)
+        else:
+            projected_query = self.query_dense(query)
+            projected_key = self.key_dense(key)
+            projected_value = self.value_dense(value)
         output, scores = self._compute_attention(projected_query, projected_key,
                                                  projected_value, mask, training,
                                                  return_attention_scores)
@@ -169,6 +172,27 @@ class MultiHeadAttention(Layer):
         if query_mask is not None:
             output._keras_mask = query_mask
         return (output, scores) if return_attention_scores else output
+
+    def _packable(self) -> bool:
+        """Whether the query, key and value projections of one input can run as one product:
+        heads of one size and no activity regularizer (a sublayer call would add its loss)."""
+        return self.value_dim == self.key_dim and all(
+            layer.activity_regularizer is None
+            for layer in (self.query_dense, self.key_dense, self.value_dense))
+
+    def _packed_projections(self, x):
+        """(query, key, value) heads (..., num_heads, key_dim) of self-attention over x (...,
+        dim): the three projections' kernels side by side in one dense product (one forward
+        and two backward BLAS products instead of three each, and no sum of three input
+        gradients); the same numbers as the three EinsumDense sublayers."""
+        layers = (self.query_dense, self.key_dense, self.value_dense)
+        kernel = ops.concatenate([ops.reshape(layer.kernel, (x.shape[-1], -1))
+                                  for layer in layers], axis=1)
+        bias = (ops.concatenate([ops.reshape(layer.bias, (-1,)) for layer in layers], axis=0)
+                if self.use_bias else None)
+        packed = ops.reshape(ops.dense(x, kernel, bias),
+                             tuple(x.shape[:-1]) + (3, self.num_heads, self.key_dim))
+        return ops.unstack(packed, axis=-3)
 
     def _compute_attention(self, query, key, value, attention_mask=None, training=False,
                            return_attention_scores=False):

@@ -1,7 +1,8 @@
 """The CUDA attention kernels compute what the CPU kernels compute: forward (output and
 probabilities) and backward (query, key, value and logits gradients), on Hypothesis-drawn
 shapes with grouped key/value heads, bias and mask of every broadcast pattern, fully masked
-rows, causal masking and the soft cap, and on a row longer than a block."""
+rows, causal masking and the soft cap, on a row longer than a block, and without bias, mask
+or cap (the CPU kernels' plain loops)."""
 import inspect
 
 import numpy as np
@@ -21,7 +22,8 @@ def _same(got, want, name):
     np.testing.assert_allclose(got, want, err_msg=name, **TOLERANCE[want.dtype.type])
 
 
-def _check(rng, shape, kv_heads, dtype, bias_axes, mask_axes, soft_cap, causal):
+def _check(rng, shape, kv_heads, dtype, bias_axes, mask_axes, soft_cap, causal, plain=False):
+    """CUDA against CPU; `plain`: no bias, mask or cap (the CPU kernels' own loops)."""
     batch, t_len, heads, size, s_len = shape
     q = rng.standard_normal((batch, t_len, heads, size)).astype(dtype)
     k, v, d_out = (rng.standard_normal(s).astype(dtype) for s in (      # values: size + 1
@@ -31,6 +33,8 @@ def _check(rng, shape, kv_heads, dtype, bias_axes, mask_axes, soft_cap, causal):
     bias = rng.standard_normal([n if keep else 1 for n, keep in zip(logits_shape, bias_axes)])
     mask = rng.random([n if keep else 1 for n, keep in zip(logits_shape, mask_axes)]) < 0.7
     mask.reshape(-1, mask.shape[-1])[0] = False                  # a fully masked row
+    if plain:
+        bias, mask, soft_cap = np.zeros((1, 1, 1, 1)), np.ones((1, 1, 1, 1), bool), None
     args = (bias.astype(dtype), mask, 0.7, soft_cap, causal)
     want_out, want_probs = cpu.attention_forward(q, k, v, *args[:2], *args[2:])
     device = [to_device(a) for a in (q, k, v, args[0], args[1])]
@@ -65,3 +69,12 @@ def test_matches_cpu(seed, batch, t_len, s_len, kv_heads, group, size, dtype, bi
 def test_keys_longer_than_a_block():
     _check(np.random.default_rng(1), (1, 2, 2, 3, THREADS + 5), 1, np.float64,
            (False, True, True, True), (True, False, False, True), 2.0, True)
+
+
+@settings(max_examples=4, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), t_len=st.integers(1, 5), s_len=st.integers(1, 5),
+       group=st.integers(1, 2), dtype=st.sampled_from([np.float32, np.float64]),
+       causal=st.booleans())
+def test_matches_cpu_without_bias_mask_or_cap(seed, t_len, s_len, group, dtype, causal):
+    _check(np.random.default_rng(seed), (2, t_len, 2 * group, 3, s_len), 2, dtype,
+           (False,) * 4, (False,) * 4, None, causal, plain=True)
