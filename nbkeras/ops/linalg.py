@@ -32,6 +32,7 @@ from ..tree import leaves as flatten, pack_like
 from ..core.spec import Spec
 from ..core.tape import GradientTape
 from ..core.tensor import Tensor
+from .composite import composite
 from .core import cast
 from .elementwise import abs, multiply, not_equal, power, sqrt
 from .matmul import matmul
@@ -706,6 +707,7 @@ def svd(x, full_matrices=True, compute_uv=True):
 _MATRIX_ORDS = (None, "fro", "nuc", np.inf, -np.inf, 1, -1, 2, -2)
 
 
+@composite("ord", "axis", "keepdims")
 def norm(x, ord=None, axis=None, keepdims=False):
     """numpy.linalg.norm, composed from differentiable ops: vector norms over one axis,
     matrix norms over two ("fro", "nuc", +-inf, +-1, +-2); axis None with ord None is the

@@ -22,6 +22,7 @@ from ..core.keras_tensor import KerasTensor
 from ..core.spec import Spec
 from ..core.tensor import Tensor
 from .activation import hard_sigmoid, sigmoid, softplus, tanh
+from .composite import composite
 from .core import cast, clip, one_hot, where
 from .elementwise import (absolute, add, divide, exp, greater, less, less_equal, log, maximum,
                           minimum, multiply, negative, sqrt, square, subtract)
@@ -58,6 +59,7 @@ def _like(value, x) -> np.ndarray:
 
 # ---- activations -------------------------------------------------------------------------
 
+@composite("alpha")
 def celu(x, alpha=1.0):
     """x where x > 0, else alpha * (exp(x / alpha) - 1); same shape."""
     x = _floating(x)
@@ -66,6 +68,7 @@ def celu(x, alpha=1.0):
                  multiply(subtract(exp(divide(negative_part, float(alpha))), 1), float(alpha)))
 
 
+@composite("axis")
 def glu(x, axis=-1):
     """a * sigmoid(b) for the two halves a, b of x along `axis` (its size must be even)."""
     x = _floating(x)
@@ -77,12 +80,14 @@ def glu(x, axis=-1):
     return multiply(a, sigmoid(b))
 
 
+@composite("threshold")
 def hard_shrink(x, threshold=0.5):
     """x where |x| > threshold, else 0."""
     x = _floating(x)
     return where(greater(absolute(x), float(threshold)), x, _like(0, x))
 
 
+@composite()
 def hard_silu(x):
     """x * hard_sigmoid(x) = x * relu6(x + 3) / 6."""
     x = _floating(x)
@@ -92,17 +97,20 @@ def hard_silu(x):
 hard_swish = hard_silu
 
 
+@composite()
 def hard_tanh(x):
     """x limited to [-1, 1]; integer inputs stay integers (as Keras)."""
     x = _tensor(x)
     return maximum(minimum(x, 1), -1)
 
 
+@composite()
 def log_sigmoid(x):
     """log(sigmoid(x)) = -softplus(-x), stable for large |x|."""
     return negative(softplus(negative(_floating(x))))
 
 
+@composite("threshold")
 def soft_shrink(x, threshold=0.5):
     """x - threshold above threshold, x + threshold below -threshold, else 0."""
     x = _floating(x)
@@ -110,6 +118,7 @@ def soft_shrink(x, threshold=0.5):
     return where(greater(x, t), subtract(x, t), where(less(x, -t), add(x, t), _like(0, x)))
 
 
+@composite()
 def sparse_plus(x):
     """0 for x <= -1, (x + 1)^2 / 4 on (-1, 1), x for x >= 1."""
     x = _floating(x)
@@ -117,23 +126,27 @@ def sparse_plus(x):
     return where(less_equal(x, -1), _like(0, x), where(greater(x, 1), x, middle))
 
 
+@composite()
 def sparse_sigmoid(x):
     """(clip(x, -1, 1) + 1) / 2."""
     return multiply(add(clip(_floating(x), -1.0, 1.0), 1), 0.5)
 
 
+@composite("b")
 def squareplus(x, b=4):
     """(x + sqrt(x^2 + b)) / 2."""
     x = _floating(x)
     return multiply(add(x, sqrt(add(square(x), float(b)))), 0.5)
 
 
+@composite()
 def tanh_shrink(x):
     """x - tanh(x)."""
     x = _floating(x)
     return subtract(x, tanh(x))
 
 
+@composite("threshold", "default_value")
 def threshold(x, threshold, default_value):
     """x where x > threshold, else default_value. Integer x stays integer unless
     default_value is a float (then floatx)."""
@@ -143,6 +156,7 @@ def threshold(x, threshold, default_value):
     return where(greater(x, threshold), x, _like(default_value, x))
 
 
+@composite("axis")
 def sparsemax(x, axis=-1):
     """The Euclidean projection of x onto the probability simplex along `axis` (Martins &
     Astudillo, 2016): max(x - tau, 0), tau = (sum of the k largest - 1) / k for the largest k
@@ -167,6 +181,7 @@ def sparsemax(x, axis=-1):
 
 # ---- normalization, psnr -------------------------------------------------------------------
 
+@composite("axis", "order", "epsilon")
 def normalize(x, axis=-1, order=2, epsilon=None):
     """x divided by its `order`-norm along `axis` (kept >= epsilon, default
     `nk.config.epsilon()`); a scalar x becomes shape (1,). Integer x becomes floatx."""
@@ -228,6 +243,7 @@ def _image_4d(x, block_size: int, data_format: str, who: str):
     return x
 
 
+@composite("block_size", "data_format")
 def depth_to_space(x, block_size, data_format="channels_last"):
     """(N, H, W, C) -> (N, H b, W b, C / b^2) (channels_first: (N, C, H, W) -> (N, C / b^2,
     H b, W b)); channels_last reads the channels as (b, b, C'), channels_first as (C', b, b),
@@ -247,6 +263,7 @@ def depth_to_space(x, block_size, data_format="channels_last"):
     return reshape(y, (-1, dims(c2), _times(h, b), _times(w, b)))
 
 
+@composite("block_size", "data_format")
 def space_to_depth(x, block_size, data_format="channels_last"):
     """The inverse of depth_to_space: (N, H, W, C) -> (N, H / b, W / b, C b^2)
     (channels_first: (N, C, H, W) -> (N, C b^2, H / b, W / b))."""
@@ -393,6 +410,7 @@ def _patch_index(size, kernel, dilation, padding, stride, who: str):
     return padded, index.reshape(kernel[0] * kernel[1], out[0] * out[1])
 
 
+@composite("kernel_size", "dilation", "padding", "stride")
 def unfold(x, kernel_size, dilation=1, padding=0, stride=1):
     """Sliding patches (im2col): x (N, C, H, W) -> (N, C kh kw, L), L patches in row-major
     order; feature c kh kw + i kw + j is channel c at kernel cell (i, j), as Keras."""
@@ -430,6 +448,7 @@ class AddAt(Op):
         return (k.getitem(dy, (slice(None), slice(None), self.index)),)
 
 
+@composite("output_size", "kernel_size", "dilation", "padding", "stride")
 def fold(x, output_size, kernel_size, dilation=1, padding=0, stride=1):
     """Patches back to an image (col2im), the adjoint of unfold: x (N, C kh kw, L) -> (N, C,
     *output_size), overlapping cells summed."""

@@ -19,18 +19,29 @@ import types
 import numpy as np
 
 NUMPY, NN, CORE = "keras.src.ops.numpy", "keras.src.ops.nn", "keras.src.ops.core"
-MATH = "keras.src.ops.math"
+MATH, LINALG = "keras.src.ops.math", "keras.src.ops.linalg"
+
+# Keras op classes of keras.src.ops.nn that nbkeras writes from the nk.ops function of the
+# same name (ops/composite.py)
+_NN_FUNCTIONS = {"Celu", "Glu", "HardShrink", "HardSilu", "HardTanh", "LogSigmoid", "SoftShrink",
+                 "SparsePlus", "SparseSigmoid", "Squareplus", "TanhShrink", "Threshold",
+                 "Sparsemax", "Normalize", "DepthToSpace", "SpaceToDepth", "Unfold", "Fold",
+                 "Moments"}
 
 # Keras op class -> its module, for classes outside keras.src.ops.numpy
 _MODULES = {"Cast": CORE, "Slice": CORE, "Relu": NN, "Relu6": NN, "LeakyRelu": NN, "Elu": NN,
             "Selu": NN, "Gelu": NN, "Sigmoid": NN, "HardSigmoid": NN, "Silu": NN,
             "Softplus": NN, "Softsign": NN, "Softmax": NN, "LogSoftmax": NN,
             "StopGradient": CORE, "Rsqrt": MATH, "Erf": MATH, "Erfc": MATH, "Erfinv": MATH,
-            "Logsumexp": MATH, "Unstack": CORE, "Moments": NN}
+            "Logsumexp": MATH, "Unstack": CORE, "Norm": LINALG,
+            **dict.fromkeys(_NN_FUNCTIONS, NN)}
 
 # nbkeras op classes whose Keras class has the same name and no arguments
-_SAME_NAME = {"Add", "Subtract", "Multiply", "Divide", "Power", "Negative", "Abs", "Exp",
+_SAME_NAME = {"Add", "Subtract", "Multiply", "Divide", "Power", "Negative", "Exp",
               "Log", "Sqrt", "Square", "GetItem"}
+
+# nbkeras op classes without arguments -> Keras's class (`ops.abs` makes an Absolute)
+_RENAMED = {"Abs": "Absolute", "MatMul": "Matmul"}
 
 # nbkeras op classes whose Keras class has the same name and whose fields are its config
 _FIELDS_AS_CONFIG = {"Concatenate", "Transpose", "Cast", "Where", "Round", "Sort",
@@ -95,6 +106,8 @@ def _keras_class(op, args: tuple) -> tuple[str | None, dict]:
     kind = type(op).__name__
     if kind in _SAME_NAME:
         return kind, {}
+    if kind in _RENAMED:
+        return _RENAMED[kind], {}
     if kind in _FIELDS_AS_CONFIG:
         return kind, {field.name: _as_json(getattr(op, field.name))
                       for field in dataclasses.fields(op)}
@@ -107,8 +120,6 @@ def _keras_class(op, args: tuple) -> tuple[str | None, dict]:
         return ("Maximum" if op.maximum else "Minimum"), {}
     if kind == "Compare":
         return _COMPARISONS.get(op.kernel(_KernelNames())), {}
-    if kind == "MatMul":
-        return "Matmul", {}
     if kind == "Reshape":
         return "Reshape", {"newshape": list(op.shape)}
     if kind == "Reduce":

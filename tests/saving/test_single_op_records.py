@@ -182,8 +182,24 @@ COMPOSED = {   # more ops built from others, each one node: the same call in eit
     "tensordot": lambda ops, x: ops.tensordot(x, x, axes=([1, 2], [1, 2])),
     "outer_inner": lambda ops, x: [ops.outer(x, x[:, 0]), ops.inner(x, x)],
     "einsum_of_two_batches": lambda ops, x: ops.einsum("bij,cij->bc", x, x),
+    "celu_glu": lambda ops, x: [ops.celu(x, 0.5), ops.glu(x, axis=-1)],
+    "shrinks": lambda ops, x: [ops.hard_shrink(x, 0.3), ops.soft_shrink(x), ops.tanh_shrink(x)],
+    "hard_silu_tanh": lambda ops, x: [ops.hard_silu(x), ops.hard_swish(x), ops.hard_tanh(x)],
+    "sigmoids_and_pluses": lambda ops, x: [ops.log_sigmoid(x), ops.sparse_sigmoid(x),
+                                           ops.sparse_plus(x), ops.squareplus(x, 2)],
+    "threshold": lambda ops, x: ops.threshold(x, 0.1, -1.0),
+    "sparsemax": lambda ops, x: ops.sparsemax(x, axis=1),
+    "normalize": lambda ops, x: ops.normalize(x, axis=1, order=1),
+    "norm": lambda ops, x: ops.norm(x, ord="fro", axis=(1, 2), keepdims=True),
+    "depth_space": lambda ops, x: [ops.depth_to_space(ops.reshape(x, (-1, 1, 3, 4)), 2),
+                                   ops.space_to_depth(ops.reshape(x, (-1, 2, 6, 1)), 2)],
+    "unfold_fold": lambda ops, x: [ops.unfold(ops.reshape(x, (-1, 1, 3, 4)), 2),
+                                   ops.fold(ops.reshape(x, (-1, 4, 3)), (4, 2), 2)],
+    "abs": lambda ops, x: [ops.abs(x), abs(x)],
 }
 NO_GRADIENT = {"any_all_count", "argsort"}
+KERAS_WRONG = {"sparsemax"}   # Keras 3.15's JAX sparsemax gives rows that do not sum to 1
+KERAS_CANNOT_RELOAD = {"norm"}   # its JAX norm gets the file's axis as a list: unhashable
 
 
 def one_input_model(framework, name: str, dtype: str = "float32"):
@@ -207,10 +223,13 @@ def test_composed_op_is_one_keras_entry_in_files_of_either_framework(name, tmp_p
     theirs.save(tmp_path / "keras.keras")
     from_keras = nk.models.load_model(tmp_path / "keras.keras")
     assert as_written(from_keras.get_config()) == as_written(theirs.get_config())
-    expected = outputs_of(theirs, data)
-    assert_outputs_close(outputs_of(from_keras, data), expected, rtol=1e-5, atol=1e-6)
-    assert_outputs_close(outputs_of(keras.saving.load_model(tmp_path / "nbkeras.keras"), data),
-                         expected, rtol=1e-5, atol=1e-6)
+    expected = outputs_of(ours, data)
+    assert_outputs_close(outputs_of(from_keras, data), expected, rtol=1e-6, atol=1e-7)
+    in_keras = keras.saving.load_model(tmp_path / "nbkeras.keras")
+    checked = [] if name in KERAS_WRONG else [theirs] if name in KERAS_CANNOT_RELOAD else [
+        theirs, in_keras]
+    for model in checked:
+        assert_outputs_close(outputs_of(model, data), expected, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("name", sorted(set(COMPOSED) - NO_GRADIENT))
