@@ -44,8 +44,8 @@ class Step:
         # the common step, one tensor in: read without walking the arguments
         self.single = (self.args[0].index if len(self.args) == 1 and not self.kwargs
                        and isinstance(self.args[0], Slot) else None)
-        # a layer is told the model's `training`, unless its recorded call sets its own
-        self.takes_training = isinstance(self.operation, Layer) and "training" not in self.kwargs
+        # a layer is told the model's `training` (not None), over its recorded one, as Keras
+        self.takes_training = isinstance(self.operation, Layer)
 
     @property
     def operations(self) -> tuple:
@@ -106,7 +106,8 @@ class Plan:
 
     def run(self, inputs: list, training=None, call: Call = None) -> list:
         """The output values for the input values `inputs`. Layers get `training` when it is
-        not None; `call(operation, args, kwargs)` makes every call when given (the profiler
+        not None, in place of a `training` their recorded call gave (Keras 3's call-context
+        argument); `call(operation, args, kwargs)` makes every call when given (the profiler
         times them; rewritten steps then run their original steps)."""
         slots = [None] * self.n_slots
         slots[:self.n_inputs] = inputs
