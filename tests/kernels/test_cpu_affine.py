@@ -56,3 +56,23 @@ def test_flips_mirror_the_transformed_image_and_unmoved_images_are_copied():
     np.testing.assert_array_equal(got[1], transformed[1, :, ::-1])
     np.testing.assert_array_equal(got[2], x[2, ::-1, ::-1])
     np.testing.assert_array_equal(got[3], x[3])
+
+
+@pytest.mark.parametrize("mode", AFFINE_FILL_MODES)
+def test_a_batch_split_over_threads_matches_scipy(mode):
+    """A batch large enough to run in one chunk of rows per thread, with flipped rows and
+    columns and an unmoved image among the moved ones."""
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((5, 41, 53, 3)).astype(np.float32)
+    matrices = rng.uniform(-1.2, 1.2, (5, 2, 3))
+    matrices[:, :, 2] *= 20
+    moved = np.array([True, True, False, True, True])
+    flips = rng.random((5, 2)) < 0.5
+    got = affine_transform_images(x, matrices, moved, flips, 1, mode, -0.5)
+    want = np.where(moved[:, None, None, None], _scipy(x, matrices, 1, mode, -0.5), x)
+    for b in range(5):
+        if flips[b, 0]:
+            want[b] = want[b, ::-1]
+        if flips[b, 1]:
+            want[b] = want[b, :, ::-1]
+    np.testing.assert_array_equal(got, want)

@@ -8,16 +8,17 @@ differ from kernels/cpu/sampling.py's (JAX's): "constant" gives cval wherever th
 leaves [0, n - 1] (no blending across the border), "reflect" is half-sample symmetric, "wrap"
 repeats with period n - 1, "nearest" clamps; taps that fall off the grid are mirrored
 (constant, wrap) or moved by the mode itself (nearest, reflect). A flipped output axis reads
-the transformed image mirrored, as Keras flips after transforming. `compile_axis_taps`
-builds the per-axis rule for both devices.
+the transformed image mirrored, as Keras flips after transforming. The per-pixel
+arithmetic is plain Python (`affine_program`), compiled for each device; rows of the batch
+run in parallel (one chunk of rows per thread, parallel.py).
 """
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import njit, uint64
 
 from ..api import AFFINE_FILL_MODES
-from .parallel import launch
+from .parallel import chunk_span, launch_chunks
 
 __all__ = ["affine_transform_images"]
 
@@ -65,72 +66,141 @@ def map_coordinate(cc, n, mode):
     return cc
 
 
-def compile_axis_taps(compile):
-    """`axis_taps(cc, n, mode, order)` and the map_coordinate it calls, built by `compile`
-    (`njit`, or a CUDA device function): one axis of one output pixel, (first cell, second
-    cell, weight of the first, off); `off` is True where the constant mode gives cval, and
-    order 0 uses only the first cell."""
+def affine_program(compile):
+    """(source_point, inside, first_cell, source_cells, corners, mix), built by `compile`
+    (`njit`, or a CUDA device function): the per-pixel arithmetic of both devices.
+
+    source_point(matrices, b, r, c): the input point (row, col) that pixel (r, c) of image b
+    reads, summed in scipy's order.
+    inside(row, col, rows, columns): whether the point and its cells are all on the grid (no
+    fill mode to apply: the common case).
+    first_cell(cc, order): (first cell, its weight) of an axis coordinate there.
+    source_cells(row, col, rows, columns, mode, order): (r0, r1, c0, c1, wr0, wc0, off), the
+    rows and columns of the point's cells after the fill mode and the weights of the first;
+    `off` is True where the constant mode gives cval. Order 0 uses only (r0, c0).
+    corners(image, r0, r1, c0, c1, columns, channels): the flat offsets of the four cells'
+    first channels in a (B * H * W * C) array, image b starting at `image`.
+    mix(x, p00, p01, p10, p11, wr0, wc0, order): x read at those offsets (plus a channel),
+    in float64 summed in scipy's order (indices unsigned: Numba then skips its
+    negative-index wraparound).
+    """
     move = compile(map_coordinate)
 
+    def source_point(matrices, b, r, c):
+        row = matrices[b, 0, 2]
+        row += r * matrices[b, 0, 0]
+        row += c * matrices[b, 0, 1]
+        col = matrices[b, 1, 2]
+        col += r * matrices[b, 1, 0]
+        col += c * matrices[b, 1, 1]
+        return row, col
+
+    def inside(row, col, rows, columns):
+        return (row >= 0.0) & (row < rows - 1) & (col >= 0.0) & (col < columns - 1)
+
+    def cell(cc, order):
+        floor = math.floor(cc)
+        start = int(floor if order == 1 else math.floor(cc + 0.5))   # float on a GPU
+        return start, 1.0 - (cc - floor)
+
+    first_cell = compile(cell)
+
     def axis_taps(cc, n, mode, order):
-        inside = cc >= 0.0 and cc < n - 1      # the common case: nothing to map
-        if not inside and mode != NEAREST:
+        """(first cell, second cell, weight of the first, off) of one axis."""
+        if mode != NEAREST:
             cc = move(cc, n, mode)
         if not (cc > -1.0 or mode == NEAREST):
             return 0, 0, 1.0, True
-        floor = math.floor(cc)
-        start = int(floor if order == 1 else math.floor(cc + 0.5))   # float on a GPU
+        start, weight = first_cell(cc, order)
         first, second = start, start + 1
-        if not inside and (start < 0 or start + order >= n):
+        if start < 0 or start + order >= n:
             edge = MIRROR if mode == CONSTANT or mode == WRAP else mode
             first = int(move(float(start), n, edge))
             second = int(move(float(start + 1), n, edge))
-        return first, second, 1.0 - (cc - floor), False
+        return first, second, weight, False
 
-    return compile(axis_taps)
+    taps = compile(axis_taps)
+    on_grid = compile(inside)
+
+    def source_cells(row, col, rows, columns, mode, order):
+        if on_grid(row, col, rows, columns):
+            r0, wr0 = first_cell(row, order)
+            c0, wc0 = first_cell(col, order)
+            return r0, r0 + 1, c0, c0 + 1, wr0, wc0, False
+        r0, r1, wr0, off_rows = taps(row, rows, mode, order)
+        c0, c1, wc0, off_columns = taps(col, columns, mode, order)
+        return r0, r1, c0, c1, wr0, wc0, off_rows or off_columns
+
+    def corners(image, r0, r1, c0, c1, columns, channels):
+        return (image + (r0 * columns + c0) * channels, image + (r0 * columns + c1) * channels,
+                image + (r1 * columns + c0) * channels, image + (r1 * columns + c1) * channels)
+
+    def mix(x, p00, p01, p10, p11, wr0, wc0, order):
+        if order == 0:
+            return x[uint64(p00)]
+        wr1, wc1 = 1.0 - wr0, 1.0 - wc0
+        t = 0.0
+        t += x[uint64(p00)] * wr0 * wc0
+        t += x[uint64(p01)] * wr0 * wc1
+        t += x[uint64(p10)] * wr1 * wc0
+        t += x[uint64(p11)] * wr1 * wc1
+        return t
+
+    return (compile(source_point), on_grid, first_cell, compile(source_cells),
+            compile(corners), compile(mix))
 
 
-_axis_taps = compile_axis_taps(njit(cache=True))
+(_source_point, _inside, _first_cell, _source_cells, _corners,
+ _mix) = affine_program(njit(inline="always"))
 
 
-@njit(cache=True, parallel=True)
-def _affine(x, matrices, moved, flips, order, mode, cval, out):
+@njit(cache=True, nogil=True, error_model="numpy")
+def _affine(t, chunks, x, matrices, moved, flips, order, mode, cval, out):
     """out[b, i, j] = image b transformed by matrices[b] (moved[b]) or copied, read at row i
-    and column j mirrored where flips[b] = (vertical, horizontal) says; x and out (B, H, W, C)."""
+    and column j mirrored where flips[b] = (vertical, horizontal) says, for the rows (b, i)
+    of chunk t of `chunks`; x and out (B, H, W, C). Each row's points, cells and weights
+    are computed first in one vector pass, then mixed; points off the grid go through the
+    fill mode."""
     batch, rows, columns, channels = x.shape
-    for task in prange(batch * rows):
+    x_flat, out_flat = x.reshape(-1), out.reshape(-1)
+    points = np.empty((2, columns))
+    cells = np.empty((2, columns), np.int64)
+    weights = np.empty((2, columns))
+    on_grid = np.empty(columns, np.bool_)
+    start, stop = chunk_span(t, chunks, batch * rows)
+    for task in range(start, stop):
         b, i = task // rows, task % rows
         r = rows - 1 - i if flips[b, 0] else i
-        for j in range(columns):
-            c = columns - 1 - j if flips[b, 1] else j
-            if not moved[b]:
+        flip_columns = flips[b, 1]
+        if not moved[b]:
+            for j in range(columns):
+                c = columns - 1 - j if flip_columns else j
                 for ch in range(channels):
                     out[b, i, j, ch] = x[b, r, c, ch]
-                continue
-            row = matrices[b, 0, 2]           # scipy's order of summation
-            row += r * matrices[b, 0, 0]
-            row += c * matrices[b, 0, 1]
-            col = matrices[b, 1, 2]
-            col += r * matrices[b, 1, 0]
-            col += c * matrices[b, 1, 1]
-            r0, r1, wr0, off_rows = _axis_taps(row, rows, mode, order)
-            c0, c1, wc0, off_columns = _axis_taps(col, columns, mode, order)
-            if off_rows or off_columns:
-                for ch in range(channels):
-                    out[b, i, j, ch] = cval
-                continue
-            if order == 0:
-                for ch in range(channels):
-                    out[b, i, j, ch] = x[b, r0, c0, ch]
-                continue
-            wr1, wc1 = 1.0 - wr0, 1.0 - wc0
+            continue
+        for j in range(columns):
+            row, col = _source_point(matrices, b, r, columns - 1 - j if flip_columns else j)
+            points[0, j], points[1, j] = row, col
+            cells[0, j], weights[0, j] = _first_cell(row, order)
+            cells[1, j], weights[1, j] = _first_cell(col, order)
+            on_grid[j] = _inside(row, col, rows, columns)
+        image = b * rows * columns * channels
+        for j in range(columns):
+            o = ((b * rows + i) * columns + j) * channels
+            if on_grid[j]:
+                r0, c0, wr0, wc0 = cells[0, j], cells[1, j], weights[0, j], weights[1, j]
+                r1, c1 = r0 + 1, c0 + 1
+            else:
+                r0, r1, c0, c1, wr0, wc0, off = _source_cells(points[0, j], points[1, j], rows,
+                                                              columns, mode, order)
+                if off:
+                    for ch in range(channels):
+                        out_flat[o + ch] = cval
+                    continue
+            p00, p01, p10, p11 = _corners(image, r0, r1, c0, c1, columns, channels)
             for ch in range(channels):
-                t = 0.0
-                t += x[b, r0, c0, ch] * wr0 * wc0
-                t += x[b, r0, c1, ch] * wr0 * wc1
-                t += x[b, r1, c0, ch] * wr1 * wc0
-                t += x[b, r1, c1, ch] * wr1 * wc1
-                out[b, i, j, ch] = t
+                out_flat[uint64(o + ch)] = _mix(x_flat, p00 + ch, p01 + ch, p10 + ch, p11 + ch,
+                                                wr0, wc0, order)
 
 
 def affine_transform_images(x, matrices, moved, flips, order, mode, cval):
@@ -139,7 +209,8 @@ def affine_transform_images(x, matrices, moved, flips, order, mode, cval):
     flips[b] (bool (B, 2)) says."""
     x = np.ascontiguousarray(x)
     out = np.empty_like(x)
-    launch(_affine, x.size * (1 << (2 * order)), x, np.ascontiguousarray(matrices, np.float64),
-           np.ascontiguousarray(moved, np.bool_), np.ascontiguousarray(flips, np.bool_),
-           int(order), AFFINE_FILL_MODES.index(mode), float(cval), out)
+    launch_chunks(_affine, x.size * (1 << (2 * order)), x,
+                  np.ascontiguousarray(matrices, np.float64),
+                  np.ascontiguousarray(moved, np.bool_), np.ascontiguousarray(flips, np.bool_),
+                  int(order), AFFINE_FILL_MODES.index(mode), float(cval), out)
     return out
