@@ -68,9 +68,9 @@ def worker_count() -> int:
 
 def compile_concurrently(run, workers: int | None = None) -> dict:
     """Dry-run `run()` (see the module docstring) and compile the kernels it would compile in
-    `workers` processes (default: `worker_count()`), filling Numba's disk cache. Does nothing with
-    one worker, with the JIT disabled or without POSIX file locks. Returns {"kernel(signature)": compile seconds} for the
-    kernels the workers compiled."""
+    `workers` processes (default: `worker_count()`), filling Numba's disk cache. Does nothing
+    with one worker, with the JIT disabled or without POSIX file locks. Returns
+    {"kernel(signature)": compile seconds} for the kernels the workers compiled."""
     workers = worker_count() if workers is None else workers
     if workers < 2 or config.DISABLE_JIT or fcntl is None:
         return {}

@@ -163,7 +163,7 @@ def _max_pool_rows(src, r0, in_sp, pk, ps, pooled_sp, dst, d0):
                                 df[out + f] = v if v > m else m
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _conv_forward(t, chunks, x, wg, bias, s, pb, d, ks, out_sp, relu, pk, ps, pooled_sp, block,
                   y):
     """Chunk t of `chunks` (a contiguous run of images) of:
@@ -245,7 +245,7 @@ def _gradient_rows(dy, y, r0, rows, dz, db):
             db[f] += dzf[row + f]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _conv_backward(t, chunks, dy, y, x, wgt, s, pb, d, ks, out_sp, block, dx, part_w, part_b):
     """Chunk t of `chunks` (a contiguous run of images) of the VJP of
     y = relu?(conv(x, w) + b), `block` images per matrix product:

@@ -1,16 +1,20 @@
-"""Threads: the parallel work runs on Numba's pool or on nbkeras's, BLAS single-threaded inside.
+"""Threads: nbkeras's chunk pool runs the parallel work, BLAS single-threaded inside it.
 
-A `parallel=True` kernel splits its `prange` over Numba's pool. A chunked kernel is a plain
-`@njit(nogil=True)` function of one chunk (`kernel(t, chunks, ...)` does chunk t of `chunks`,
-say a contiguous run of images) that `run_chunks` calls on `chunks` threads at once: this one
-and the pool's workers, which run while the chunks hold no GIL. Numba compiles such a kernel in
-about a third of the time of the same loop as a parfor (which re-optimizes the whole loop body
-and every function it calls once more), and hands work to the threads faster.
-Small arrays run on one thread, since waking a pool costs more than the work (and
-far more when the cores are shared). BLAS (numpy's and SciPy's OpenBLAS, which Numba's
-`np.dot` calls) is held to one thread while nbkeras kernels run: BLAS threads nested under
-Numba's, or left spinning by an earlier multi-threaded numpy product, oversubscribe the
-cores (measured 2x slower CNN training steps on 2 cores).
+A parallel kernel is a plain `@njit(nogil=True, error_model="numpy")` function of one chunk:
+`kernel(t, chunks, ...)` does chunk t of `chunks` (a contiguous run of images, rows or
+elements; `chunk_span`), and `run_chunks` calls it for every chunk at once, chunk 0 on the
+calling thread and the others on the pool's threads, which run while the chunks hold no GIL.
+Numba compiles such a kernel in about half the time of the same loop as a `prange` parfor
+(which compiles its body again as a gufunc and re-optimizes it and every function it calls),
+and the pool hands work to its threads faster than Numba's. The numpy error model is a
+parfor body's: a division by zero gives inf or nan. (The attention and affine kernels are
+still parfors, on Numba's own pool.)
+
+Small arrays run as one chunk on the calling thread, since waking a pool costs more than the
+work (and far more when the cores are shared). BLAS (numpy's and SciPy's OpenBLAS, which
+Numba's `np.dot` calls) is held to one thread while nbkeras kernels run: BLAS threads nested
+under the pool's, or left spinning by an earlier multi-threaded numpy product, oversubscribe
+the cores (measured 2x slower CNN training steps on 2 cores).
 """
 import contextlib
 import os
@@ -23,7 +27,7 @@ _blas = []   # [threadpoolctl's BLAS controller, or None without threadpoolctl],
 
 
 def launch(kernel, elements: int, *args):
-    """kernel(*args) on all of Numba's threads if `elements` is large, else on one."""
+    """A parfor kernel(*args) on all of Numba's threads if `elements` is large, else on one."""
     if elements >= PARALLEL_MIN_ELEMENTS:
         return kernel(*args)
     threads = numba.get_num_threads()

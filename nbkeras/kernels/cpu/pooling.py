@@ -6,7 +6,8 @@ and average pooling divides by the count of real cells (Keras's "same" semantics
 2-D problems run through the one 3-D routine with leading spatial axes of size 1, so each
 dtype compiles once.
 
-Parallel tasks are (image, channel block) pairs: the channel axis is innermost and contiguous,
+Parallel tasks are (image, channel block) pairs, a contiguous run of them per thread
+(parallel.py's `launch_chunks`): the channel axis is innermost and contiguous,
 so every window row is a unit-stride vector loop, and a small batch still splits over the
 threads by channels. A task writes only its own image and channels, so the backward scatters
 need no atomics. Rows are addressed as `uint64` so Numba drops the negative-index wraparound
@@ -49,7 +50,7 @@ def _zero_image(a2, n, cells, c0, c1):
             a2[row, ch] = 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _max_pool(t, chunks, x, ks, s, pb, block, y):
     """y[n, i, j, l] = max of x[n] over the window of output (i, j, l), per channel, for the
     (image, channel block) tasks of chunk t of `chunks`."""
@@ -79,12 +80,12 @@ def _max_pool(t, chunks, x, ks, s, pb, block, y):
                                     y2[out, ch] = v if v > m else m
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _max_pool_backward(t, chunks, dy, x, y, ks, s, pb, block, dx):
     """dx[n, argmax of window (i, j, l)] += dy[n, i, j, l], the argmax being the window's
     first cell equal to its maximum y (the forward's first maximum); dx is zeroed here, by
-    each task in its own image and channels; the tasks of chunk t of `chunks`. Branch-free: every window cell adds
-    `g if hit else 0`, and a hit spends g."""
+    each task in its own image and channels; the tasks of chunk t of `chunks`. Branch-free:
+    every window cell adds `g if hit else 0`, and a hit spends g."""
     n_batch, od, oh, ow, c = dy.shape
     d, h, w = x.shape[1], x.shape[2], x.shape[3]
     x2, y2, dy2, dx2 = x.reshape(-1, c), y.reshape(-1, c), dy.reshape(-1, c), dx.reshape(-1, c)
@@ -114,7 +115,7 @@ def _max_pool_backward(t, chunks, dy, x, y, ks, s, pb, block, dx):
                                     unspent[ch] = 0 if hit else g
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _sum_pool(t, chunks, x, y, ks, s, pb, block, mean, adjoint):
     """y[n, i, j, l] = sum of x[n] over the real (unpadded) cells of window (i, j, l), divided
     by their count if `mean`; with `adjoint`, its transpose: x[n, window (i, j, l)] +=

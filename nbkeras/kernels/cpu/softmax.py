@@ -1,9 +1,9 @@
 """Softmax and log-softmax over the last axis: one fused Numba pass per row, runs of rows in
 parallel (one chunk of rows per thread, parallel.py).
 Host functions take any shape (..., n) and return a new array. Sums run in the rows' dtype
-in vector lanes (as XLA's), exp is vector_math's. The loops are written out:
-array expressions inside a parallel loop become nested parallel loops, and array slice
-assignment compiles Numba's shape-mismatch message; both cost seconds of first-call compile."""
+in vector lanes (as XLA's), exp is vector_math's. The loops are written out: array
+expressions allocate, and array slice assignment compiles Numba's shape-mismatch message;
+both cost seconds of first-call compile."""
 import numpy as np
 from numba import njit
 
@@ -13,7 +13,7 @@ from .vector_math import exp
 __all__ = ["softmax_forward", "softmax_backward", "log_softmax_forward", "log_softmax_backward"]
 
 
-@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+@njit(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc", "contract"})
 def _softmax_rows(t, chunks, x, out):
     """out[r] = exp(x[r] - max x[r]) / sum(exp(x[r] - max x[r])), for the rows of chunk t of
     `chunks`."""
@@ -29,7 +29,7 @@ def _softmax_rows(t, chunks, x, out):
             out[r, j] *= scale
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _softmax_rows_backward(t, chunks, dy, y, out):
     """out[r] = y[r] * (dy[r] - <dy[r], y[r]>)."""
     start, stop = chunk_span(t, chunks, y.shape[0])
@@ -41,7 +41,7 @@ def _softmax_rows_backward(t, chunks, dy, y, out):
             out[r, j] = y[r, j] * (dy[r, j] - inner)
 
 
-@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+@njit(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc", "contract"})
 def _log_softmax_rows(t, chunks, x, out):
     """out[r] = (x[r] - max) - log(sum(exp(x[r] - max))), in that order: exact for large x."""
     start, stop = chunk_span(t, chunks, x.shape[0])
@@ -55,7 +55,7 @@ def _log_softmax_rows(t, chunks, x, out):
             out[r, j] = (x[r, j] - row_max) - log_total
 
 
-@njit(cache=True, nogil=True, fastmath={"contract"})
+@njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
 def _log_softmax_rows_backward(t, chunks, dy, y, out):
     """out[r] = dy[r] - exp(y[r]) * sum(dy[r])."""
     start, stop = chunk_span(t, chunks, y.shape[0])

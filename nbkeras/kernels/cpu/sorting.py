@@ -7,14 +7,18 @@ sort gives the stable order and the indices in one pass; wider dtypes use numpy'
 argsort. The k largest of each row are kept by insertion, in parallel over rows (numpy has
 no partial sort that keeps ties in order). cumprod's VJP walks each line twice
 (`cumprod_lines_backward`, plain Python that kernels/cuda/sorting.py compiles too).
-kernels/cuda/sorting.py exports the same names and signatures."""
+kernels/cuda/sorting.py exports the same names and signatures.
+
+Each parallel kernel does chunk t of `chunks` (`kernel(t, chunks, ...)`: a contiguous run
+of its elements or rows), one chunk per thread (parallel.py's `launch_chunks`).
+"""
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 from numpy.lib.array_utils import normalize_axis_index
 
-from .parallel import launch
+from .parallel import chunk_span, launch_chunks
 
 __all__ = ["sort", "top_k", "scatter_columns", "cumsum", "cumprod", "cumprod_backward",
            "searchsorted"]
@@ -35,28 +39,31 @@ def _float_key(bits):
     return np.uint64(0x7FFFFFFF) - magnitude
 
 
-@njit(cache=True, parallel=True)
-def _packed_float_keys(rows, keys):
+@njit(cache=True, nogil=True, error_model="numpy")
+def _packed_float_keys(t, chunks, rows, keys):
     """keys[r, j] = order key of the float32 whose bits are rows[r, j] (uint32) << 32 | j."""
-    for r in prange(rows.shape[0]):
+    start, stop = chunk_span(t, chunks, rows.shape[0])
+    for r in range(start, stop):
         for j in range(rows.shape[1]):
             keys[r, j] = (_float_key(rows[r, j]) << np.uint64(32)) | np.uint64(j)
 
 
-@njit(cache=True, parallel=True)
-def _packed_integer_keys(rows, offset, keys):
+@njit(cache=True, nogil=True, error_model="numpy")
+def _packed_integer_keys(t, chunks, rows, offset, keys):
     """keys[r, j] = (rows[r, j] + offset) << 32 | j, for integers that offset makes
     non-negative and below 2**32."""
-    for r in prange(rows.shape[0]):
+    start, stop = chunk_span(t, chunks, rows.shape[0])
+    for r in range(start, stop):
         for j in range(rows.shape[1]):
             keys[r, j] = (np.uint64(np.int64(rows[r, j]) + offset) << np.uint64(32)) | np.uint64(j)
 
 
-@njit(cache=True, parallel=True)
-def _unpack_sorted(keys, rows, values, indices):
+@njit(cache=True, nogil=True, error_model="numpy")
+def _unpack_sorted(t, chunks, keys, rows, values, indices):
     """indices[r] = the columns in the sorted keys[r], values[r] = rows[r] at them (both
     unsigned views of one dtype)."""
-    for r in prange(keys.shape[0]):
+    start, stop = chunk_span(t, chunks, keys.shape[0])
+    for r in range(start, stop):
         for j in range(keys.shape[1]):
             column = np.int64(keys[r, j] & np.uint64(0xFFFFFFFF))
             indices[r, j] = column
@@ -77,17 +84,17 @@ def sort(x):
     rows = np.ascontiguousarray(x).reshape(-1, n)
     keys = np.empty(rows.shape, np.uint64)
     if x.dtype.kind == "f":
-        launch(_packed_float_keys, x.size, rows.astype(np.float32, copy=False).view(np.uint32),
-               keys)
+        launch_chunks(_packed_float_keys, x.size,
+                      rows.astype(np.float32, copy=False).view(np.uint32), keys)
     else:
         offset = -int(np.iinfo(x.dtype).min) if x.dtype.kind == "i" else 0
-        launch(_packed_integer_keys, x.size, rows.view(np.uint8) if x.dtype == bool else rows,
-               offset, keys)
+        launch_chunks(_packed_integer_keys, x.size,
+                      rows.view(np.uint8) if x.dtype == bool else rows, offset, keys)
     keys.sort(axis=-1)
     values = np.empty_like(rows)
     indices = np.empty(rows.shape, np.int64)
     bits = np.dtype(f"u{x.dtype.itemsize}")   # moves values as bits: float16 and bool too
-    launch(_unpack_sorted, x.size, keys, rows.view(bits), values.view(bits), indices)
+    launch_chunks(_unpack_sorted, x.size, keys, rows.view(bits), values.view(bits), indices)
     return values.reshape(x.shape), indices.reshape(x.shape)
 
 
@@ -99,13 +106,14 @@ def _beats(v, w):
     return v > w
 
 
-@njit(cache=True, parallel=True)
-def _top_k_rows(x, k, values, indices):
+@njit(cache=True, nogil=True, error_model="numpy")
+def _top_k_rows(t, chunks, x, k, values, indices):
     """values[r], indices[r] = the k largest of x[r] in descending order, ties by index:
     each element that beats the current k-th enters by insertion (a later equal never
     displaces an earlier one)."""
     n_rows, n = x.shape
-    for r in prange(n_rows):
+    start, stop = chunk_span(t, chunks, n_rows)
+    for r in range(start, stop):
         filled = 0
         for j in range(n):
             v = x[r, j]
@@ -135,7 +143,7 @@ def top_k(x, k):
     values = np.empty((rows.shape[0], k), x.dtype)
     indices = np.empty((rows.shape[0], k), np.int64)
     if k:
-        launch(_top_k_rows, rows.shape[0] * n, rows, k, values, indices)
+        launch_chunks(_top_k_rows, rows.shape[0] * n, rows, k, values, indices)
     return values.reshape(x.shape[:-1] + (k,)), indices.reshape(x.shape[:-1] + (k,))
 
 
