@@ -3,6 +3,7 @@ and the profiler run one plan per graph, with Keras's semantics of training, sha
 nested models, several inputs and outputs, and feature models."""
 import numpy as np
 import pytest
+from hypothesis import given, strategies as st
 
 import nbkeras as nk
 from nbkeras import layers
@@ -124,3 +125,42 @@ def test_the_profiler_runs_the_plan_step_by_step_in_training(plan_runs, kind):
     assert [row["layer"] for row in rows] == [layer.name for layer in stack]   # never fused
     assert {(plan, training) for plan, training, call in plan_runs} == {(model._plan, True)}
     assert all(call is not None for _, _, call in plan_runs)
+
+
+graph_calls = st.lists(st.tuples(st.sampled_from(["dense", "shared", "add", "multiply-op"]),
+                                 st.integers(0, 2**16), st.integers(0, 2**16)),
+                       min_size=1, max_size=6)
+
+
+@given(calls=graph_calls, n_outputs=st.integers(1, 3), seed=st.integers(0, 2**16))
+def test_drawn_graphs_run_as_their_calls_made_one_by_one(calls, n_outputs, seed):
+    """Random graphs over two inputs (new and reused Dense layers, an Add layer, an op call),
+    several outputs: the model gives what the same calls give on values, in the same order."""
+    symbolic = [nk.Input((3,)), nk.Input((3,))]
+    rng = np.random.default_rng(seed)
+    eager = [rng.standard_normal((2, 3)).astype("float32") for _ in symbolic]
+    made = []
+    for kind, first, second in calls:
+        a, b = first % len(symbolic), second % len(symbolic)
+        if kind == "shared" and made:
+            layer = made[first % len(made)]
+        elif kind in ("dense", "shared"):
+            layer = layers.Dense(3, activation="tanh")
+            made.append(layer)
+        else:
+            layer = None
+        if layer is not None:
+            symbolic.append(layer(symbolic[a]))
+            eager.append(layer(eager[a]))
+        elif kind == "add":
+            add = layers.Add()
+            symbolic.append(add([symbolic[a], symbolic[b]]))
+            eager.append(add([eager[a], eager[b]]))
+        else:
+            symbolic.append(symbolic[a] * symbolic[b])
+            eager.append(nk.ops.multiply(eager[a], eager[b]))
+    picks = [len(symbolic) - 1] + [int(i) for i in rng.integers(2, len(symbolic), n_outputs - 1)]
+    model = nk.Model(symbolic[:2], [symbolic[i] for i in picks])
+    got = model(eager[:2])
+    for g, i in zip(got, picks):
+        np.testing.assert_allclose(np.asarray(g), np.asarray(eager[i]), rtol=1e-6, atol=1e-6)
