@@ -3,9 +3,9 @@
 A plan is an ordered list of steps over numbered slots: slots 0..n-1 hold the model's inputs,
 each step calls one operation (a layer, or an op called on symbolic tensors) on the values of
 the slots it reads and writes its outputs to its own slots, and the plan returns the values of
-its output slots. Functional and Sequential `call` and the profiler run plans; `fusion.py`
-rewrites a plan's steps when the plan is made (inference fusions), so no call inspects the
-graph again.
+its output slots. Functional and Sequential `call`, `nk.Function` and the profiler run plans;
+`fusion.py` rewrites a plan's steps when the plan is made (inference fusions), so no call
+inspects the graph again.
 """
 from __future__ import annotations
 
