@@ -132,32 +132,45 @@ def test_rewritten_plan_equals_layer_by_layer(conv, head_activation, kinds, act,
     np.testing.assert_allclose(np.asarray(main), np.asarray(y), **TOLERANCE[dtype])
 
 
-@given(conv=st.booleans(), head_activation=st.sampled_from(FUSABLE), norm=st.booleans(),
-       layer_activation=st.sampled_from([None, "relu-layer", *FUSABLE]), pool=st.booleans(),
-       functional=st.booleans(), dtype=st.sampled_from(["float32", "float64"]),
-       batch=st.integers(1, 3), seed=st.integers(0, 2**16))
-def test_fusable_chains_fuse_and_equal_layer_by_layer(conv, head_activation, norm,
-                                                      layer_activation, pool, functional,
-                                                      dtype, batch, seed):
-    """Chains the rule always fuses: a linear head with BatchNormalization and an activation
-    layer (each drawn), or a head with a fused activation; then, after a convolution, max
-    pooling (drawn)."""
-    shape = (6, 5, 2) if conv else (4, 3)
+CONV_RANKS = {1: (layers.Conv1D, layers.MaxPooling1D, (7, 2)),
+              2: (layers.Conv2D, layers.MaxPooling2D, (6, 5, 2)),
+              3: (layers.Conv3D, layers.MaxPooling3D, (5, 4, 4, 2))}
+
+
+@given(rank=st.sampled_from([0, 1, 2, 3]), head_activation=st.sampled_from(FUSABLE),
+       norm=st.booleans(), layer_activation=st.sampled_from([None, "relu-layer", *FUSABLE]),
+       pool=st.booleans(), channels_first=st.booleans(), functional=st.booleans(),
+       dtype=st.sampled_from(["float32", "float64"]), batch=st.integers(1, 3),
+       seed=st.integers(0, 2**16))
+def test_fusable_chains_fuse_and_equal_layer_by_layer(rank, head_activation, norm,
+                                                      layer_activation, pool, channels_first,
+                                                      functional, dtype, batch, seed):
+    """Chains the rule always fuses: a linear head (a Dense, rank 0, or a Conv1D/2D/3D, in
+    either layout) with BatchNormalization and an activation layer (each drawn), or a head
+    with a fused activation; then, after a convolution, max pooling (drawn)."""
+    conv = rank > 0
     if not conv and not norm and layer_activation is None:
         layer_activation = head_activation        # a Dense fuses only with a follower
     linear = norm or layer_activation is not None
     activation = "linear" if linear else head_activation
-    head = (layers.Conv2D(2, 3, activation=activation, dtype=dtype) if conv
-            else layers.Dense(3, activation=activation, dtype=dtype))
+    if conv:
+        conv_class, pool_class, shape = CONV_RANKS[rank]
+        data_format = "channels_first" if channels_first else "channels_last"
+        shape = (shape[-1], *shape[:-1]) if channels_first else shape
+        head = conv_class(2, 2, activation=activation, data_format=data_format, dtype=dtype)
+    else:
+        data_format, shape = None, (4, 3)
+        head = layers.Dense(3, activation=activation, dtype=dtype)
     chain = [head]
     if norm:
-        chain.append(layers.BatchNormalization(dtype=dtype))
+        axis = 1 if data_format == "channels_first" else -1
+        chain.append(layers.BatchNormalization(axis=axis, dtype=dtype))
     if layer_activation == "relu-layer":
         chain.append(layers.ReLU(dtype=dtype))
     elif layer_activation is not None:
         chain.append(layers.Activation(layer_activation, dtype=dtype))
     if conv and (pool or len(chain) == 1):
-        chain.append(layers.MaxPooling2D(2, dtype=dtype))
+        chain.append(pool_class(2, data_format=data_format, dtype=dtype))
     if functional:
         x = inputs = nk.Input(shape, dtype=dtype)
         for layer in chain:
