@@ -41,12 +41,16 @@ class Composite:
         return f"{self.function.__name__}({params})"
 
 
-def composite(*param_names: str, output_spec: Callable | None = None):
+def composite(*param_names: str, output_spec: Callable | None = None,
+              resolve: dict[str, Callable] | None = None):
     """Decorator of an nk.ops function built from other ops: called on KerasTensors, it
     records one node, a Composite with the arguments named `param_names` as its parameters
-    and the others as its inputs. Its output is `output_spec(*args, **kwargs)` (one Spec)
-    where given; else the ops it is built from run once on the KerasTensors to infer the
-    outputs, and their nodes stay out of the graph."""
+    and the others as its inputs. `resolve` maps a parameter to the function that gives the
+    value Keras's op keeps (a None dtype is floatx). Its output is
+    `output_spec(*args, **kwargs)` (one Spec) where given; else the ops it is built from run
+    once on the KerasTensors to infer the outputs, and their nodes stay out of the graph."""
+    resolve = resolve or {}
+
     def decorate(function: Callable) -> Callable:
         signature = inspect.signature(function)
 
@@ -59,7 +63,8 @@ def composite(*param_names: str, output_spec: Callable | None = None):
                      else [output_spec(*args, **kwargs)])
             call = signature.bind(*args, **kwargs)
             call.apply_defaults()
-            params = {name: call.arguments[name] for name in param_names}
+            params = {name: resolve.get(name, lambda value: value)(call.arguments[name])
+                      for name in param_names}
             inputs = []
             for parameter in signature.parameters.values():
                 if parameter.name in params or parameter.kind is parameter.VAR_KEYWORD:

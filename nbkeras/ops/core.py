@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from ..core.dtype import standardize_dtype
 from ..core.spec import Spec
+from .composite import composite
 from .op import Op, broadcast_shapes, convert_to_tensor, result_dtype  # noqa: F401 (re-export)
 from .reduction import normalize_axes
 
@@ -104,6 +105,7 @@ def cast(x, dtype):
     return Cast(standardize_dtype(dtype))(x)
 
 
+@composite("x_min", "x_max")
 def clip(x, x_min, x_max):
     return Clip(float(x_min), float(x_max))(x)
 
@@ -124,16 +126,19 @@ def stop_gradient(variable):
     return StopGradient()(variable)
 
 
+@composite("axis", "keepdims")
 def argmax(x, axis=None, keepdims=False):
     """int32 index of the first largest element over `axis`. No gradient."""
     return ArgMax(axis, bool(keepdims))(x)
 
 
+@composite("axis", "keepdims")
 def argmin(x, axis=None, keepdims=False):
     """int32 index of the first smallest element over `axis`. No gradient."""
     return ArgMax(axis, bool(keepdims), smallest=True)(x)
 
 
+@composite("num_classes", "axis", "dtype", "sparse", resolve={"dtype": standardize_dtype})
 def one_hot(x, num_classes: int, axis: int = -1, dtype=None, sparse=False):
     """Integer x -> one-hot rows of `num_classes` at `axis` (indices outside [0, num_classes)
     give zero rows); nbkeras tensors are dense, so sparse=True raises."""

@@ -16,6 +16,7 @@ from ..core.dtype import standardize_dtype
 from ..core.keras_tensor import KerasTensor
 from ..core.spec import Spec
 from ..core.tensor import Tensor
+from .composite import composite
 from .op import Op, convert_to_tensor
 
 __all__ = ["zeros", "ones", "full", "empty", "zeros_like", "ones_like", "full_like",
@@ -116,12 +117,14 @@ def _like(x, fill_value, dtype):
     return FullLike(value, None if dtype is None else standardize_dtype(dtype))(x)
 
 
+@composite("dtype")
 def zeros_like(x, dtype=None):
     """Zeros of x's shape (and dtype unless `dtype`), on x's device; symbolic for a
     KerasTensor."""
     return _like(x, 0, dtype)
 
 
+@composite("dtype")
 def ones_like(x, dtype=None):
     """Ones of x's shape (and dtype unless `dtype`), on x's device."""
     return _like(x, 1, dtype)

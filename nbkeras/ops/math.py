@@ -29,6 +29,7 @@ import numpy as np
 from .. import config
 from ..core.dtype import is_float, standardize_dtype
 from ..core.spec import Spec
+from .composite import composite
 from .elementwise import _as_operand
 from .op import Op, broadcast_shapes, result_dtype
 
@@ -402,6 +403,7 @@ class NanToNum(Op):
         return (k.where(k.predicate("isfinite", residuals[0]), dy, 0),)
 
 
+@composite("nan", "posinf", "neginf")
 def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
     """x with NaN, +inf and -inf replaced (None: the dtype's largest and lowest floats), x's
     dtype; the gradient passes where x is finite, 0 elsewhere."""

@@ -323,11 +323,16 @@ def _bins(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray]:
     return (j * n_in) // n_out, -((-(j + 1) * n_in) // n_out)
 
 
+def _image_data_format(data_format) -> str:
+    """`data_format`, or the configured one for None."""
+    return config.image_data_format() if data_format is None else data_format
+
+
 def _adaptive_pool(x, output_size, data_format, who: str, pool_axis):
     """x (N, *spatial, C) or (N, C, *spatial) with 1 to 3 spatial axes -> the same layout
     with spatial sizes `output_size`; `pool_axis(x, axis, n_out)` pools one spatial axis."""
     x = _floating(x)
-    data_format = config.image_data_format() if data_format is None else data_format
+    data_format = _image_data_format(data_format)
     if data_format not in ("channels_last", "channels_first"):
         raise ValueError(f"{who}: data_format must be 'channels_last' or 'channels_first'; "
                          f"received data_format={data_format!r}")
@@ -368,6 +373,7 @@ def _max_axis(x, axis: int, n_out: int):
     return reduce_max(take(x, cells, axis=axis), axis=axis + 1)
 
 
+@composite("output_size", "data_format", resolve={"data_format": _image_data_format})
 def adaptive_average_pool(inputs, output_size, data_format=None):
     """Mean over adaptive bins: (N, *spatial, C) -> (N, *output_size, C) (channels_first:
     (N, C, *spatial) -> (N, C, *output_size)); 1-3 spatial axes; bin j of an axis of n cells
@@ -376,6 +382,7 @@ def adaptive_average_pool(inputs, output_size, data_format=None):
                           _average_axis)
 
 
+@composite("output_size", "data_format", resolve={"data_format": _image_data_format})
 def adaptive_max_pool(inputs, output_size, data_format=None):
     """Max over the bins of adaptive_average_pool; the gradient goes to each bin's maxima."""
     return _adaptive_pool(inputs, output_size, data_format, "adaptive_max_pool", _max_axis)

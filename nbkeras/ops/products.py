@@ -267,12 +267,14 @@ def inner(x1, x2):
     return einsum(f"{l1}z,{l2}z->{l1}{l2}", x1, x2)
 
 
+@composite()
 def vdot(x1, x2):
     """The dot product of the flattened x1 and x2 (real: no conjugation needed)."""
     x1, x2 = _tensor(x1), _tensor(x2)
     return einsum("i,i->", reshape(x1, (-1,)), reshape(x2, (-1,)))
 
 
+@composite()
 def kron(x1, x2):
     """Kronecker product: ranks padded with leading 1s; out[i * n2 + j] = x1[i] x2[j] per
     axis."""
@@ -285,6 +287,7 @@ def kron(x1, x2):
     return _reshape(multiply(a, b), [_product([m, n]) for m, n in zip(s1, s2)], "kron")
 
 
+@composite("axisa", "axisb", "axisc", "axis")
 def cross(x1, x2, axisa=-1, axisb=-1, axisc=-1, axis=None):
     """Cross product of 3- (or 2-) component vectors along axisa of x1 and axisb of x2,
     broadcast, written along axisc (`axis` sets all three); two 2-vectors give the z
@@ -361,6 +364,7 @@ def trace(x, offset=0, axis1=0, axis2=1):
     return y if str(y.dtype) == (wider or dtype) else cast(y, wider or dtype)  # numpy's int sum
 
 
+@composite("k")
 def diag(x, k=0):
     """1-D x -> the square matrix with x on diagonal k; 2-D x -> its diagonal k."""
     x = _tensor(x)
@@ -380,6 +384,7 @@ def diag(x, k=0):
     return matmul(rows, multiply(expand_dims(x, -1), columns))
 
 
+@composite("k")
 def diagflat(x, k=0):
     """The flattened x on diagonal k of a square matrix."""
     return diag(reshape(_tensor(x), (-1,)), k)

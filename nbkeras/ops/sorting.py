@@ -102,6 +102,7 @@ def _sort_axis(x, axis: int, who: str) -> int:
     return check_axis(axis, len(x.shape), who, x.shape)
 
 
+@composite("axis")
 def sort(x, axis=-1):
     """x sorted along `axis` (ascending, NaN last). The gradient goes back through the
     permutation."""
@@ -130,6 +131,7 @@ def argpartition(x, kth, axis=-1):
     return Sort(axis)(x)[1]
 
 
+@composite("k", "sorted")
 def top_k(x, k, sorted=True):  # noqa: A002 (Keras's name)
     """(values, int32 indices) of the k largest entries along the last axis, largest first
     (also when sorted=False). The gradient of the values goes back to their positions."""
@@ -549,12 +551,14 @@ def _cumulative(x, axis, dtype, product: bool, who: str):
     return Cumulative(product, axis, "int32" if dtype == "bool" else dtype)(x)
 
 
+@composite("axis", "dtype")
 def cumsum(x, axis=None, dtype=None):
     """Running sums along `axis` (of the flattened x when None), in `dtype` (x's; int32 for
     bool)."""
     return _cumulative(x, axis, dtype, False, "cumsum")
 
 
+@composite("axis", "dtype")
 def cumprod(x, axis=None, dtype=None):
     """Running products along `axis` (of the flattened x when None), in `dtype` (x's; int32
     for bool). The gradient is exact at zeros of x too."""

@@ -286,6 +286,7 @@ def percentile(x, q, axis=None, method="linear", keepdims=False):
     return _quantile(x, q, axis, method, keepdims, "percentile", False, scale=100.0)
 
 
+@composite("axis", "keepdims")
 def median(x, axis=None, keepdims=False):
     """The median of x over `axis` (the mean of the two middle values for even counts)."""
     return _quantile(x, 0.5, axis, "linear", keepdims, "median", False)

@@ -26,18 +26,18 @@ MATH, LINALG = "keras.src.ops.math", "keras.src.ops.linalg"
 _NN_FUNCTIONS = {"Celu", "Glu", "HardShrink", "HardSilu", "HardTanh", "LogSigmoid", "SoftShrink",
                  "SparsePlus", "SparseSigmoid", "Squareplus", "TanhShrink", "Threshold",
                  "Sparsemax", "Normalize", "DepthToSpace", "SpaceToDepth", "Unfold", "Fold",
-                 "Moments"}
+                 "AdaptiveAveragePool", "AdaptiveMaxPool", "Moments", "OneHot"}
 
 # Keras op class -> its module, for classes outside keras.src.ops.numpy
 _MODULES = {"Cast": CORE, "Slice": CORE, "Relu": NN, "Relu6": NN, "LeakyRelu": NN, "Elu": NN,
             "Selu": NN, "Gelu": NN, "Sigmoid": NN, "HardSigmoid": NN, "Silu": NN,
             "Softplus": NN, "Softsign": NN, "Softmax": NN, "LogSoftmax": NN,
             "StopGradient": CORE, "Rsqrt": MATH, "Erf": MATH, "Erfc": MATH, "Erfinv": MATH,
-            "Logsumexp": MATH, "Unstack": CORE, "Norm": LINALG,
+            "Logsumexp": MATH, "TopK": MATH, "Unstack": CORE, "Norm": LINALG,
             **dict.fromkeys(_NN_FUNCTIONS, NN)}
 
 # nbkeras op classes whose Keras class has the same name and no arguments
-_SAME_NAME = {"Add", "Subtract", "Multiply", "Divide", "Power", "Negative", "Exp",
+_SAME_NAME = {"Add", "Subtract", "Multiply", "Divide", "TrueDivide", "Power", "Negative", "Exp",
               "Log", "Sqrt", "Square", "GetItem"}
 
 # nbkeras op classes without arguments -> Keras's class (`ops.abs` makes an Absolute)
