@@ -66,9 +66,11 @@ def map_coordinate(cc, n, mode):
     return cc
 
 
-def affine_program(compile):
+def affine_program(compile, compile_edges=None):
     """(source_point, inside, first_cell, source_cells, corners, mix), built by `compile`
-    (`njit`, or a CUDA device function): the per-pixel arithmetic of both devices.
+    (`njit`, or a CUDA device function): the per-pixel arithmetic of both devices. The fill
+    modes' rules (source_cells and what it calls) are built by `compile_edges` if given (the
+    CPU inlines the per-pixel steps but calls these: inlined, they cost seconds of compile).
 
     source_point(matrices, b, r, c): the input point (row, col) that pixel (r, c) of image b
     reads, summed in scipy's order.
@@ -84,7 +86,8 @@ def affine_program(compile):
     in float64 summed in scipy's order (indices unsigned: Numba then skips its
     negative-index wraparound).
     """
-    move = compile(map_coordinate)
+    compile_edges = compile_edges or compile
+    move = compile_edges(map_coordinate)
 
     def source_point(matrices, b, r, c):
         row = matrices[b, 0, 2]
@@ -119,7 +122,7 @@ def affine_program(compile):
             second = int(move(float(start + 1), n, edge))
         return first, second, weight, False
 
-    taps = compile(axis_taps)
+    taps = compile_edges(axis_taps)
     on_grid = compile(inside)
 
     def source_cells(row, col, rows, columns, mode, order):
@@ -146,12 +149,12 @@ def affine_program(compile):
         t += x[uint64(p11)] * wr1 * wc1
         return t
 
-    return (compile(source_point), on_grid, first_cell, compile(source_cells),
+    return (compile(source_point), on_grid, first_cell, compile_edges(source_cells),
             compile(corners), compile(mix))
 
 
 (_source_point, _inside, _first_cell, _source_cells, _corners,
- _mix) = affine_program(njit(inline="always"))
+ _mix) = affine_program(njit(inline="always"), njit)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
