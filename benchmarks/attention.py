@@ -4,8 +4,9 @@ sum(y * dy) by the input and every weight), milliseconds and the speed ratio.
 
     python benchmarks/attention.py [--threads 2] [--repeats 10]
 
-nbkeras runs its fused attention kernel between the EinsumDense projections; PyTorch its
-nn.MultiheadAttention (batch_first, same sizes). Each case warms up first; nbkeras's first
+nbkeras projects query, key and value in one product (self-attention on one tensor), runs
+its fused attention kernel and the output EinsumDense; PyTorch its nn.MultiheadAttention
+(batch_first, same sizes; it also packs the three input projections). Each case warms up first; nbkeras's first
 call (Numba compile or cache load) is reported apart. The two sides run in turns, so on
 shared cores both see the same load.
 """

@@ -53,6 +53,7 @@ class MultiHeadAttention(Layer):
     attention_mask (B, T, S), causal and sliding-window masks, ANDed. Without dropout and
     returned scores, rank-4 heads run on the fused dot_product_attention kernel;
     `attention_axes` other than the sequence (and dropout) use einsums and a masked softmax.
+    Self-attention on one tensor (`layer(x, x)`) projects query, key and value in one product.
     `flash_attention` only picks an implementation in Keras and is ignored here."""
 
     _supports_masking_by_default = True
@@ -132,7 +133,7 @@ class MultiHeadAttention(Layer):
         rank = len(value_shape) + 1                       # projected: (..., heads, size)
         axes = (tuple(range(1, rank - 2)) if self.attention_axes is None
                 else tuple(a if a >= 0 else rank - 1 + a for a in self.attention_axes))
-        self._axes = axes
+        self._axes = self.attention_axes = axes   # as Keras, the config then holds them
         self._scores_equation, self._combine_equation, scores_rank = attention_equations(
             rank, axes)
         self._softmax = Softmax(axis=list(range(scores_rank - len(axes), scores_rank)),
