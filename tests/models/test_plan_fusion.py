@@ -62,7 +62,8 @@ def expected_chain(head_activation: str, followers: list, conv: bool) -> list:
     for kind, layer in followers:
         if kind == "bn-channels" and activation == "linear" and not normalized and not pooled:
             normalized = True
-        elif kind in ("activation", "relu") and activation == "linear" and not pooled:
+        elif (kind == "relu" or kind == "activation" and layer.activation in FUSABLE) \
+                and activation == "linear" and not pooled:
             activation = "relu" if kind == "relu" else layer.activation
         elif kind == "pool-valid" and conv and not pooled:
             pooled = True
