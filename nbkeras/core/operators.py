@@ -9,7 +9,7 @@ def _ops():
 
 
 class TensorOperators:
-    """`+ - * / @ ** -x abs(x) x[...]` and the `sum/mean/reshape/transpose` methods."""
+    """`+ - * / // % @ ** -x abs(x) x[...]` and the `sum/mean/reshape/transpose` methods."""
 
     __array_priority__ = 100  # numpy defers `array + tensor` to us
 
@@ -19,8 +19,12 @@ class TensorOperators:
     def __rsub__(self, other): return _ops().subtract(other, self)
     def __mul__(self, other): return _ops().multiply(self, other)
     def __rmul__(self, other): return _ops().multiply(other, self)
-    def __truediv__(self, other): return _ops().divide(self, other)
-    def __rtruediv__(self, other): return _ops().divide(other, self)
+    def __truediv__(self, other): return _ops().true_divide(self, other)
+    def __rtruediv__(self, other): return _ops().true_divide(other, self)
+    def __floordiv__(self, other): return _ops().floor_divide(self, other)
+    def __rfloordiv__(self, other): return _ops().floor_divide(other, self)
+    def __mod__(self, other): return _ops().mod(self, other)
+    def __rmod__(self, other): return _ops().mod(other, self)
     def __matmul__(self, other): return _ops().matmul(self, other)
     def __rmatmul__(self, other): return _ops().matmul(other, self)
     def __pow__(self, other): return _ops().power(self, other)

@@ -71,8 +71,7 @@ class Sequential(Model):
 
     def build(self, input_shape) -> None:
         if self._input_layer is None:
-            self._input_layer = InputLayer(batch_shape=(None, *tuple(input_shape)[1:]),
-                                           dtype=self.dtype)
+            self._input_layer = InputLayer(batch_shape=tuple(input_shape), dtype=self.dtype)
             self._build_graph()
 
     def call(self, inputs, training=None):

@@ -128,6 +128,12 @@ class Divide(BinaryOp):
 
 
 @dataclass(frozen=True)
+class TrueDivide(Divide):
+    """x1 / x2, as Divide: keras.ops.true_divide's own op, which `/` makes (Keras writes it
+    as TrueDivide)."""
+
+
+@dataclass(frozen=True)
 class DivideNoNan(Divide):
     """x1 / x2, and 0 where x2 == 0 (with zero cotangents there), as keras.ops.divide_no_nan."""
 
@@ -206,7 +212,7 @@ add = _binary(Add())
 subtract = _binary(Subtract())
 multiply = _binary(Multiply())
 divide = _binary(Divide())
-true_divide = divide
+true_divide = _binary(TrueDivide())
 divide_no_nan = _binary(DivideNoNan())
 power = _binary(Power())
 maximum = _binary(Extremum(maximum=True))

@@ -37,7 +37,7 @@ _MODULES = {"Cast": CORE, "Slice": CORE, "Relu": NN, "Relu6": NN, "LeakyRelu": N
             **dict.fromkeys(_NN_FUNCTIONS, NN)}
 
 # nbkeras op classes whose Keras class has the same name and no arguments
-_SAME_NAME = {"Add", "Subtract", "Multiply", "Divide", "Power", "Negative", "Exp",
+_SAME_NAME = {"Add", "Subtract", "Multiply", "Divide", "TrueDivide", "Power", "Negative", "Exp",
               "Log", "Sqrt", "Square", "GetItem"}
 
 # nbkeras op classes without arguments -> Keras's class (`ops.abs` makes an Absolute)

@@ -38,6 +38,24 @@ def _on_model_device(method):
     return run
 
 
+def _keras_jit_compile(model, jit_compile, run_eagerly) -> bool:
+    """`compile`'s `jit_compile` as Keras 3 on JAX resolves it (and writes it in the compile
+    config): False when run eagerly; "auto" is True unless the model holds a layer Keras's
+    XLA cannot run (its random crop, zoom, translation, rotation and shear layers)."""
+    from ..layers import RandomCrop, RandomRotation, RandomShear, RandomTranslation, RandomZoom
+
+    if run_eagerly or jit_compile != "auto":
+        return bool(jit_compile) and not run_eagerly
+    layers, eager_only = [model], (RandomCrop, RandomRotation, RandomShear, RandomTranslation,
+                                   RandomZoom)
+    while layers:
+        layer = layers.pop()
+        if isinstance(layer, eager_only):
+            return False
+        layers.extend(layer._layers)
+    return True
+
+
 class Trainer:
     compiled = False
     stop_training = False
@@ -75,7 +93,9 @@ class Trainer:
 
         if not self.compiled:
             return {}
-        return {key: serialize_keras_object(value) for key, value in self._compile_config.items()}
+        config = {**self._compile_config, "jit_compile": _keras_jit_compile(
+            self, self._compile_config["jit_compile"], self._compile_config["run_eagerly"])}
+        return {key: serialize_keras_object(value) for key, value in config.items()}
 
     def compile_from_config(self, config: dict) -> None:
         """`compile` with the arguments `get_compile_config()` wrote, then build the

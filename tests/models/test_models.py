@@ -91,11 +91,12 @@ def test_sequential_lazy_build_add_pop():
     y = model(rng.standard_normal((3, 7)))
     assert y.shape == (3, 2) and model.built
     assert model.inputs == [model.input] and model.outputs == [model.output]
-    assert model.inputs[0].shape == (None, 7) and model.outputs[0].shape == (None, 2)
+    # as Keras, the graph keeps the first batch's size (another batch size still runs)
+    assert model.inputs[0].shape == (3, 7) and model.outputs[0].shape == (3, 2)
     assert [w.shape for w in model.weights] == [(7, 4), (4,), (4, 2), (2,)]
-    assert model.output_shape == (None, 2)
+    assert model.output_shape == (3, 2)
     popped = model.pop()
-    assert isinstance(popped, layers.Dense) and model.output_shape == (None, 4)
+    assert isinstance(popped, layers.Dense) and model.output_shape == (3, 4)
     model.add(layers.Dense(5))
     assert model(rng.standard_normal((1, 7))).shape == (1, 5)
 

@@ -2,6 +2,7 @@
 (build_config only where Keras builds on the first call, each call's recorded training/mask
 arguments, op configs with the axis as written), and the files load both ways."""
 import json
+import warnings
 import zipfile
 
 import numpy as np
@@ -107,7 +108,25 @@ def ops(lib):
                          o.max(x, axis=-2), o.min(x, axis=1), o.prod(x, axis=-1),
                          o.sum(x, axis=(1, 2)),
                          o.argmax(x, axis=-1), o.argmin(x, axis=1, keepdims=True),
-                         x * 2, x + 1, 2 - x, x * 2.5])
+                         x * 2, x + 1, 2 - x, x * 2.5, x / 3, 3 / x, x // 2, 2 // x, x % 2,
+                         2 % x, x ** 2, 2 ** x, o.divide(x, 2), o.true_divide(x, 2),
+                         o.floor_divide(x, 2), o.mod(x, 3)])
+
+
+def sequential_called(lib):
+    """Built by its first call: the input layer, the build configs and the build input shape
+    keep that batch's size, as Keras's."""
+    model = lib.Sequential([lib.layers.Dense(2), lib.layers.Dense(1)])
+    model(np.ones((5, 3), "float32"))
+    return model
+
+
+def sequential_fitted(lib):
+    """Built by `fit` (the first batch's size), compiled with the default `jit_compile`."""
+    model = lib.Sequential([lib.layers.Dense(2, activation="relu"), lib.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    model.fit(np.ones((7, 3), "float32"), np.ones((7, 1), "float32"), batch_size=4, verbose=0)
+    return model
 
 
 def inputs_of(model, rng):
@@ -119,8 +138,11 @@ def inputs_of(model, rng):
     return arrays if len(arrays) > 1 else arrays[0]
 
 
-@pytest.mark.parametrize("make", [stack, recurrent, cells_and_wrappers, reshaping,
-                                  encoder_decoder, attention, nested, ops])
+MODELS = [stack, recurrent, cells_and_wrappers, reshaping, encoder_decoder, attention, nested,
+          ops, sequential_called, sequential_fitted]
+
+
+@pytest.mark.parametrize("make", MODELS)
 def test_config_json_is_the_one_keras_writes(make, tmp_path):
     nk.utils.clear_session()
     keras.utils.clear_session()
@@ -129,8 +151,7 @@ def test_config_json_is_the_one_keras_writes(make, tmp_path):
     assert ours == without(theirs)
 
 
-@pytest.mark.parametrize("make", [stack, recurrent, cells_and_wrappers, reshaping,
-                                  encoder_decoder, attention, nested, ops, masked])
+@pytest.mark.parametrize("make", [*MODELS, masked])
 def test_files_load_both_ways_with_the_same_predictions(make, tmp_path):
     rng = np.random.default_rng(sum(map(ord, make.__name__)))
     ours = make(nk)
@@ -147,6 +168,29 @@ def test_files_load_both_ways_with_the_same_predictions(make, tmp_path):
     again = nk.models.load_model(tmp_path / "theirs.keras")
     for a, b in zip(nk.tree.flatten(again.predict(x, verbose=0)), nk.tree.flatten(expected)):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-5)
+
+
+def augmenting(lib):
+    x = lib.Input((6, 6, 3))
+    return lib.Model(x, lib.layers.RandomCrop(4, 4)(x))
+
+
+@pytest.mark.parametrize("make", [stack, augmenting])
+@pytest.mark.parametrize("options", [{}, {"run_eagerly": True}, {"jit_compile": False},
+                                     {"jit_compile": True}, {"jit_compile": True,
+                                                             "run_eagerly": True}])
+def test_compile_config_holds_the_jit_compile_keras_resolves(make, options):
+    """Keras on JAX writes `jit_compile` resolved: "auto" is True unless run eagerly or a
+    layer opts out of XLA (RandomCrop); nbkeras runs eagerly either way."""
+    configs = []
+    for lib in (nk, keras):
+        lib.utils.clear_session()
+        model = make(lib)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")   # Keras: run_eagerly disables jit_compile=True
+            model.compile("adam", "mse", **options)
+        configs.append(json.loads(json.dumps(model.get_compile_config())))
+    assert configs[0] == without(configs[1])
 
 
 KERAS_CLASSES = sorted(name for name in CASES if hasattr(keras.layers, name)
