@@ -210,6 +210,30 @@ def test_a_layer_is_built_when_made_exactly_when_keras_s_is(name):
     assert (ours.get_build_config() is None) == (theirs.get_build_config() is None)
 
 
+RESOLVED_AT_BUILD = [   # (class, arguments, input shapes): Keras's config changes at build
+    ("LayerNormalization", {}, [(3, 4)]), ("LayerNormalization", {"axis": 1}, [(3, 4)]),
+    ("LayerNormalization", {"axis": [-1, -2]}, [(3, 4)]),
+    ("RMSNormalization", {}, [(3, 4)]), ("RMSNormalization", {"axis": (2, 1)}, [(3, 4)]),
+    ("MultiHeadAttention", {"num_heads": 2, "key_dim": 3}, [(4, 6), (5, 6)]),
+    ("MultiHeadAttention", {"num_heads": 1, "key_dim": 2, "attention_axes": -2},
+     [(4, 3, 6), (4, 3, 6)]),
+]
+
+
+@pytest.mark.parametrize("name, kwargs, shapes", RESOLVED_AT_BUILD)
+def test_a_layer_s_config_before_and_after_build_is_keras_s(name, kwargs, shapes):
+    """Keras writes the axes a layer resolves in build (LayerNormalization's axis as a sorted
+    list, MultiHeadAttention's attention axes), and the arguments as given before."""
+    configs = []
+    for lib in (nk, keras):
+        layer = getattr(lib.layers, name)(**kwargs, name="layer")
+        before = lib.saving.serialize_keras_object(layer)["config"]
+        layer(*[lib.Input(shape) for shape in shapes])
+        configs.append([json.loads(json.dumps(c)) for c in
+                        (before, lib.saving.serialize_keras_object(layer)["config"])])
+    assert configs[0] == without(configs[1])
+
+
 def test_a_file_with_build_configs_for_layers_built_when_made_still_loads(tmp_path):
     """Files nbkeras wrote before gave Dropout and pooling layers a build_config."""
     rng = np.random.default_rng(3)

@@ -49,8 +49,9 @@ class LayerNormalization(Layer):
             raise ValueError(f"LayerNormalization '{self.name}': axis {self.axis} must name "
                              f"distinct known axes of the input; received input shape "
                              f"{input_shape}")
-        if isinstance(self.axis, list):      # as Keras: gamma and beta follow the axes sorted
-            self.axis = sorted(self.axis, key=lambda a: a % rank)   # (by position)
+        # as Keras, the axis becomes a list (the config then holds it), sorted: gamma and
+        # beta follow it (by position)
+        self.axis = sorted(self._axes(), key=lambda a: a % rank)
         shape = tuple(input_shape[a] for a in self._axes())
         self.gamma = (self.add_weight(shape, self.gamma_initializer,
                                       regularizer=self.gamma_regularizer,

@@ -50,6 +50,7 @@ class RMSNormalization(Layer):
             raise ValueError(f"RMSNormalization '{self.name}': the axes {self.axis} of the input "
                              f"must be known; received input shape {tuple(input_shape)}")
         self.scale = self.add_weight(tuple(input_shape[a] for a in axes), "ones", name="scale")
+        self.axis = sorted(self.axis) if isinstance(self.axis, list) else [self.axis]  # as Keras
 
     def call(self, inputs):
         axes = positions(self, self.axis, inputs.shape)
