@@ -1,9 +1,10 @@
-"""Ops computed by other ops but recorded in a graph as one node, as Keras records them.
+"""nk.ops functions recorded in a graph as one node of their own, as Keras records them.
 
 `nk.ops.stack([a, b], axis=1)` runs expand_dims and concatenate; on KerasTensors it is still
 one node (Keras's `Stack` op in a model config), whose operation is the stack function with
 its parameters. Replaying the node calls the function, so values and gradients are those of
-the ops it is built from.
+the ops it is built from. Functions of one op whose fields are not Keras's config (clip,
+argmax, one_hot) are recorded the same way.
 """
 from __future__ import annotations
 
