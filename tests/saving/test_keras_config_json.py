@@ -113,6 +113,13 @@ def ops(lib):
                          o.floor_divide(x, 2), o.mod(x, 3)])
 
 
+def images(lib):
+    """CenterCrop and Resizing take Keras's `training=True`, which Keras records."""
+    x = lib.Input((8, 8, 3))
+    y = lib.layers.Resizing(6, 5)(lib.layers.CenterCrop(4, 7)(x))
+    return lib.Model(x, lib.layers.Rescaling(0.5)(y))
+
+
 def sequential_called(lib):
     """Built by its first call: the input layer, the build configs and the build input shape
     keep that batch's size, as Keras's."""
@@ -139,7 +146,7 @@ def inputs_of(model, rng):
 
 
 MODELS = [stack, recurrent, cells_and_wrappers, reshaping, encoder_decoder, attention, nested,
-          ops, sequential_called, sequential_fitted]
+          ops, images, sequential_called, sequential_fitted]
 
 
 @pytest.mark.parametrize("make", MODELS)

@@ -53,7 +53,7 @@ class CenterCrop(BaseImagePreprocessingLayer):
                     and getattr(self, name) > 0, "a positive integer")
         self._check_data_format()
 
-    def call(self, inputs):
+    def call(self, inputs, training=True):   # Keras's signature; the same crop either way
         images = self._images(inputs)
         h_axis, w_axis = self._spatial_axes(len(images.shape))
         rows, columns = images.shape[h_axis], images.shape[w_axis]

@@ -46,7 +46,7 @@ class Resizing(BaseImagePreprocessingLayer):
         self.antialias = bool(self.antialias)
         self._check_data_format()
 
-    def call(self, inputs):
+    def call(self, inputs, training=True):   # Keras's signature; the same resize either way
         images = self._images(inputs)
         resized = image.resize(images, (self.height, self.width), self.interpolation,
                                self.antialias, self.crop_to_aspect_ratio,
