@@ -340,6 +340,30 @@ def take(x, indices, axis=None):
     return GetItem(_along(axis, index))(x)
 
 
+def _along_shape(shape: tuple, index_shape: tuple, axis: int) -> tuple:
+    """take_along_axis's result shape: the indices' size on `axis`, x's and the indices'
+    sizes broadcast on the other axes (None: unknown)."""
+    if len(index_shape) != len(shape):
+        raise ValueError(f"take_along_axis: indices must have x's rank {len(shape)}; received "
+                         f"indices of shape {index_shape} for x of shape {shape}")
+    out = []
+    for i, (n, m) in enumerate(zip(shape, index_shape)):
+        if i != axis and n not in (1, m, None) and m != 1:
+            raise ValueError(f"take_along_axis: indices of shape {index_shape} do not "
+                             f"broadcast against x of shape {shape} off axis {axis}")
+        out.append(m if i == axis or n == 1 or n is None and m != 1 else n)
+    return tuple(out)
+
+
+def _take_along_axis_spec(x, indices, axis=None) -> Spec:
+    """take_along_axis on symbolic x, whose unknown sizes no gather key can hold."""
+    index = _indices(indices, "take_along_axis")
+    if axis is None:
+        return Spec(_along_shape((None,), index.shape, 0), x.dtype)
+    return Spec(_along_shape(x.shape, index.shape, _axis(x, axis, "take_along_axis")), x.dtype)
+
+
+@composite("axis", output_spec=_take_along_axis_spec)
 def take_along_axis(x, indices, axis=None):
     """x[..., indices, ...] matched element by element along `axis` (numpy's
     take_along_axis: indices have x's rank and broadcast against x's other axes)."""
@@ -348,18 +372,10 @@ def take_along_axis(x, indices, axis=None):
     axis = _axis(x, axis, "take_along_axis")
     index = _indices(indices, "take_along_axis")
     size = x.shape[axis]
-    if index.ndim != _rank(x):
-        raise ValueError(f"take_along_axis: indices must have x's rank {_rank(x)}; received "
-                         f"indices of shape {index.shape} for x of shape {x.shape}")
+    shape = _along_shape(x.shape, index.shape, axis)
     if index.size and (index.max() >= size or index.min() < -size):
         raise IndexError(f"take_along_axis: indices must be in [-{size}, {size}) for axis "
                          f"{axis} of shape {x.shape}")
-    try:
-        shape = tuple(m if i == axis else np.broadcast_shapes((n,), (m,))[0]
-                      for i, (n, m) in enumerate(zip(x.shape, index.shape)))
-    except ValueError:
-        raise ValueError(f"take_along_axis: indices of shape {index.shape} do not broadcast "
-                         f"against x of shape {x.shape} off axis {axis}") from None
     grids = np.indices(shape, sparse=True)
     key = tuple(np.broadcast_to(index, shape) % max(size, 1) if i == axis
                 else grids[i] if x.shape[i] != 1 else np.zeros_like(grids[i])

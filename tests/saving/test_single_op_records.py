@@ -210,6 +210,9 @@ COMPOSED = {   # more ops built from others, each one node: the same call in eit
     "diag_diagflat_vdot": lambda ops, x: [ops.diag(x[0, 0]), ops.diagflat(x[0, :2], 1),
                                           ops.vdot(x, x)],
     "one_hot": lambda ops, x: ops.one_hot(ops.argmax(x, axis=1), 5),
+    "take_along_axis": lambda ops, x: [
+        ops.take_along_axis(x, np.array([[[0], [3], [1]]]), axis=2),
+        ops.take_along_axis(x, np.array([2, 0, -1]))],
     "adaptive_pools": lambda ops, x: [
         ops.adaptive_average_pool(ops.reshape(x, (-1, 3, 4, 1)), (2, 2)),
         ops.adaptive_max_pool(ops.reshape(x, (-1, 3, 4, 1)), (2, 3))],
