@@ -7,8 +7,8 @@ calling thread and the others on the pool's threads, which run while the chunks 
 Numba compiles such a kernel in about half the time of the same loop as a `prange` parfor
 (which compiles its body again as a gufunc and re-optimizes it and every function it calls),
 and the pool hands work to its threads faster than Numba's. The numpy error model is a
-parfor body's: a division by zero gives inf or nan. (The attention and affine kernels are
-still parfors, on Numba's own pool.)
+parfor body's: a division by zero gives inf or nan. (The attention kernels are still
+parfors, on Numba's own pool.)
 
 Small arrays run as one chunk on the calling thread, since waking a pool costs more than the
 work (and far more when the cores are shared). BLAS (numpy's and SciPy's OpenBLAS, which
