@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ..core.keras_tensor import KerasTensor
 from ..layers.input_layer import InputLayer
-from ..layers.layer import Layer
+from ..layers.layer import Layer, unique_name
 from ..saving.serialization_lib import serialize_keras_object
 from .input_rank import adjust_input_rank
 from .functional import deserialize_layer
@@ -68,6 +68,8 @@ class Sequential(Model):
             x = layer(x)
         self._graph_output = x
         self.built = True
+        if self._layers:   # Keras builds a Functional of the chain here, which takes the next
+            unique_name("functional")   # default name: later models' names follow Keras's
 
     def build(self, input_shape) -> None:
         if self._input_layer is None:
