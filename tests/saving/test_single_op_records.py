@@ -33,8 +33,8 @@ def cases(draw, log_softmax_pairs: bool = True):
     indices = draw(st.lists(st.integers(-size, size - 1), min_size=1, max_size=4))
     shape = [draw(st.integers(1, 2)), draw(st.integers(1, 3)), draw(st.integers(1, 4))]
     start = [0] + [draw(st.integers(0, n - m)) for n, m in zip((3, 4), shape[1:])]
-    return dict(stack_axis=draw(st.integers(-4, 3)), expand_axis=draw(st.integers(-4, 3) | axis_pairs(5)),
-                squeeze_all=draw(st.booleans()), subscripts=draw(st.sampled_from(SUBSCRIPTS)),
+    return dict(stack_axis=draw(st.integers(-4, 3)),
+                expand_axis=draw(st.integers(-4, 3) | axis_pairs(5)), squeeze_all=draw(st.booleans()), subscripts=draw(st.sampled_from(SUBSCRIPTS)),
                 take_axis=take_axis,
                 indices=indices if draw(st.booleans()) else np.array(indices, "int64"),
                 slice_start=start, slice_shape=shape,
