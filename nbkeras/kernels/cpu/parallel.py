@@ -7,8 +7,7 @@ calling thread and the others on the pool's threads, which run while the chunks 
 Numba compiles such a kernel in about half the time of the same loop as a `prange` parfor
 (which compiles its body again as a gufunc and re-optimizes it and every function it calls),
 and the pool hands work to its threads faster than Numba's. The numpy error model is a
-parfor body's: a division by zero gives inf or nan. (The attention kernels are still
-parfors, on Numba's own pool.)
+parfor body's: a division by zero gives inf or nan.
 
 Small arrays run as one chunk on the calling thread, since waking a pool costs more than the
 work (and far more when the cores are shared). BLAS (numpy's and SciPy's OpenBLAS, which
@@ -24,18 +23,6 @@ import numba
 
 PARALLEL_MIN_ELEMENTS = 1 << 15
 _blas = []   # [threadpoolctl's BLAS controller, or None without threadpoolctl], made once
-
-
-def launch(kernel, elements: int, *args):
-    """A parfor kernel(*args) on all of Numba's threads if `elements` is large, else on one."""
-    if elements >= PARALLEL_MIN_ELEMENTS:
-        return kernel(*args)
-    threads = numba.get_num_threads()
-    numba.set_num_threads(1)
-    try:
-        return kernel(*args)
-    finally:
-        numba.set_num_threads(threads)
 
 
 def launch_chunks(kernel, elements: int, *args) -> None:

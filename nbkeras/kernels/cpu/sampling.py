@@ -63,13 +63,13 @@ _tap = njit(cache=True)(tap)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _sample(t, chunks, x, shape, coordinates, order, mode, fill_value, one, out):
+def _sample(chunk, chunks, x, shape, coordinates, order, mode, fill_value, one, out):
     """out[b, m] = sum over taps of prod(weights) * x[b, tap cell] (fill_value where a
     constant-mode tap is off the grid); x (B, S, C), coordinates (B, M, d); `one` is 1 in
     x's dtype (float32 kernels do float32 arithmetic)."""
     batch, points, d = coordinates.shape
     channels = x.shape[2]
-    start, stop = chunk_span(t, chunks, batch * points)
+    start, stop = chunk_span(chunk, chunks, batch * points)
     for task in range(start, stop):
         b, m = task // points, task % points
         for ch in range(channels):
@@ -87,14 +87,14 @@ def _sample(t, chunks, x, shape, coordinates, order, mode, fill_value, one, out)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _sample_adjoint(t, chunks, dy, x, shape, coordinates, order, mode, fill_value, one, dx,
+def _sample_adjoint(chunk, chunks, dy, x, shape, coordinates, order, mode, fill_value, one, dx,
                     dcoordinates):
     """dx[b, cell] += weight * dy[b, m] over every in-grid tap (dx zero on entry), and
     dcoordinates[b, m, r] = sum over taps and channels of d weight / d coordinate r * value *
     dy; one task per image, so no two tasks write one cell."""
     batch, points, d = coordinates.shape
     channels = x.shape[2]
-    start, stop = chunk_span(t, chunks, batch)
+    start, stop = chunk_span(chunk, chunks, batch)
     for b in range(start, stop):
         for m in range(points):
             for r in range(d):
