@@ -124,9 +124,6 @@ def _keras_class(op, args: tuple) -> tuple[str | None, dict]:
         return "Reshape", {"newshape": list(op.shape)}
     if kind == "Reduce":
         return _reduction(op, len(args[0].shape))
-    if kind == "ArgMax":
-        return ("Argmin" if op.smallest else "Argmax"), {"axis": op.axis,
-                                                         "keepdims": op.keepdims}
     if kind == "Activation":
         return _activation(op)
     return None, {}
