@@ -1,6 +1,6 @@
 """Cold start: a fresh process's way to its first training step, and where its time goes.
 
-    python benchmarks/cold_start.py [--threads 2] [--repeats 1]
+    python benchmarks/cold_start.py [--threads 2] [--model convnet|mnist1d]
 
 First the rows that `run.py` also shows: "fresh process -> first training step done" for the
 Simple MNIST convnet (batch 128) and the README demo's MNIST-1D CNN (batch 100), timed from
@@ -10,8 +10,7 @@ plain first `train_on_batch` (both compile on every core), then compiling in its
 only (NBKERAS_COMPILE_WORKERS=1: one kernel after another), then with the cache warm; PyTorch
 (eager) and Keras 3 on JAX (its XLA compile included) next to it. Then, from a cold run in one
 process, where each kernel's compile went: Numba's type inference (which compiles the kernels
-it calls), its parfor passes, lowering with LLVM, and the disk-cache write, per kernel called
-from Python.
+it calls), lowering with LLVM, and the disk-cache write, per kernel called from Python.
 """
 from __future__ import annotations
 
@@ -167,19 +166,19 @@ for kernel in [o for o in gc.get_objects() if isinstance(o, CPUDispatcher)]:
         timers = result.metadata.get("timers", {{}})
         rows.append(dict(
             kernel=kernel.py_func.__module__.rsplit(".", 1)[-1] + "."
-            + kernel.py_func.__qualname__, parallel=bool(kernel.targetoptions.get("parallel")),
-            total=timers.get("compiler_lock", 0.0), typing=seconds("type_inference"),
-            parfor=seconds("parfor_pass", "parfor_fusion", "pre_parfor", "parfor_preparation"),
-            lowering=seconds("lowering"), llvm=timers.get("llvm_lock", 0.0),
+            + kernel.py_func.__qualname__, total=seconds(""),
+            typing=seconds("type_inference"), lowering=seconds("lowering"),
+            llvm=timers.get("llvm_lock", 0.0),
             save=save_seconds.get(kernel.py_func.__qualname__, 0.0)))
 print(json.dumps(rows))
 """
 
 
 def compile_breakdown(model: str, threads: int) -> list[dict]:
-    """Per kernel signature compiled by a cold plain first training step: seconds in all
-    ("total", nested compiles of the kernels it calls included), type inference, parfor
-    passes, lowering (LLVM included), LLVM alone and the cache write."""
+    """Per kernel signature compiled by a cold first training step in one process: seconds
+    in all of Numba's passes ("total", nested compiles of the kernels it calls included, in
+    type inference), type inference,
+    lowering (LLVM included), LLVM alone and the cache write."""
     with tempfile.TemporaryDirectory(prefix="nbkeras-numba-cache-") as cache:
         env = dict(os.environ, NUMBA_CACHE_DIR=cache, NBKERAS_COMPILE_WORKERS="1")
         script = _BREAKDOWN.format(bench=BENCH, model=model, batch=MODELS[model][1],
@@ -213,12 +212,11 @@ def main(argv=None) -> None:
     print(f"\nCold compile in one process of the {MODELS[args.model][0]}'s first training "
           f"step, per kernel signature (s; 'total' includes the kernels it calls; top 15 of "
           f"{len(rows)})")
-    print(f"  {'kernel':42s} {'par':>3s} {'total':>6s} {'typing':>6s} {'parfor':>6s} "
-          f"{'lower':>6s} {'llvm':>6s} {'save':>5s}")
+    print(f"  {'kernel':42s} {'total':>6s} {'typing':>6s} {'lower':>6s} {'llvm':>6s} "
+          f"{'save':>5s}")
     for r in rows[:15]:
-        print(f"  {r['kernel'][:42]:42s} {'yes' if r['parallel'] else '':>3s} "
-              f"{r['total']:6.2f} {r['typing']:6.2f} {r['parfor']:6.2f} {r['lowering']:6.2f} "
-              f"{r['llvm']:6.2f} {r['save']:5.2f}")
+        print(f"  {r['kernel'][:42]:42s} {r['total']:6.2f} {r['typing']:6.2f} "
+              f"{r['lowering']:6.2f} {r['llvm']:6.2f} {r['save']:5.2f}")
 
 
 if __name__ == "__main__":

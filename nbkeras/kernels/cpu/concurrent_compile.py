@@ -8,8 +8,10 @@ process nor in Numba's disk cache is recorded and, when the kernel returns nothi
 into arrays its caller allocated), skipped; the arrays it would have written keep whatever they
 held, so the dry run's numbers are meaningless and only its calls count. A kernel that returns
 a value is compiled and run in this process, since the host code reads what it returns.
-Each recorded kernel is handed, as it is found, to a pool of worker processes (one per core)
-that compile it into Numba's disk cache; `run()`'s real calls afterwards load it from there.
+Each recorded kernel is queued, as it is found, for a pool of worker processes (one per core
+beyond the first) that compile it into Numba's disk cache; once the dry run is over, this
+process compiles from the same queue too. `run()`'s real calls afterwards find each kernel
+compiled here or load it from the cache.
 
 Numba's cache index is a file per function that a save reads, extends and rewrites, so two
 processes saving different signatures of one function at once could both claim the same data
@@ -51,8 +53,9 @@ _returns_value_cache: dict = {}          # py_func -> whether its source returns
 
 
 def worker_count() -> int:
-    """Compiling workers: the environment variable NBKERAS_COMPILE_WORKERS if set (0 or 1:
-    compile in this process only), else one per core this process may use."""
+    """Compiling processes, this one included: the environment variable
+    NBKERAS_COMPILE_WORKERS if set (0 or 1: this process only), else one per core this
+    process may use."""
     configured = os.environ.get("NBKERAS_COMPILE_WORKERS", "").strip()
     if configured:
         try:
@@ -68,9 +71,9 @@ def worker_count() -> int:
 
 def compile_concurrently(run, workers: int | None = None) -> dict:
     """Dry-run `run()` (see the module docstring) and compile the kernels it would compile in
-    `workers` processes (default: `worker_count()`), filling Numba's disk cache. Does nothing
-    with one worker, with the JIT disabled or without POSIX file locks. Returns
-    {"kernel(signature)": compile seconds} for the kernels the workers compiled."""
+    `workers` processes, this one included (default: `worker_count()`), filling Numba's disk
+    cache. Does nothing with one, with the JIT disabled or without POSIX file locks. Returns
+    {"kernel(signature)": compile seconds} for the kernels compiled."""
     workers = worker_count() if workers is None else workers
     if workers < 2 or config.DISABLE_JIT or fcntl is None:
         return {}
@@ -112,8 +115,10 @@ class _DryRun:
             self._lock_file.close()
 
     def results(self) -> dict:
-        """{"kernel(signature)": seconds} of the compiles that succeeded, once all are done."""
+        """{"kernel(signature)": seconds} of the compiles that succeeded, once all are done
+        (this process compiling queued kernels too meanwhile)."""
         if self._pool is not None:
+            self._pool.compile_here()
             self._pool.join()
         return {f"{d.py_func.__module__}.{d.py_func.__qualname__}{signature}": job.seconds
                 for (d, signature), job in self._jobs.items() if job.seconds is not None}
@@ -130,14 +135,14 @@ class _DryRun:
             if signature in dispatcher.overloads or _in_disk_cache(dispatcher, signature):
                 return run_now(*args)              # compiled, or loads from the disk cache
             if self._pool is None:
-                self._pool = _WorkerPool(self._workers, self._lock_file.name)
+                self._pool = _WorkerPool(self._workers - 1, self._lock_file.name)
             self._jobs[key] = self._pool.submit(dispatcher.py_func.__module__,
                                                 dispatcher.py_func.__qualname__, signature)
         return None                                # a worker compiles it; the call is skipped
 
 
 class _Job:
-    """One kernel signature to compile; `seconds` is set when a worker compiled it."""
+    """One kernel signature to compile; `seconds` is set once it is compiled."""
 
     def __init__(self, module: str, qualname: str, signature: tuple):
         self.request = (module, qualname, signature)
@@ -146,7 +151,7 @@ class _Job:
 
 class _WorkerPool:
     """`workers` Python processes that compile kernels (`_serve`), each fed by a thread of
-    this process from one queue. Plain subprocesses, not multiprocessing: spawning would
+    this process from one queue, from which this process may compile too (`compile_here`). Plain subprocesses, not multiprocessing: spawning would
     re-run the user's main script in every worker."""
 
     def __init__(self, workers: int, lock_path: str):
@@ -165,6 +170,20 @@ class _WorkerPool:
         job = _Job(module, qualname, signature)
         self._queue.put(job)
         return job
+
+    def compile_here(self) -> None:
+        """Compile queued jobs in this process until the queue is empty."""
+        while True:
+            try:
+                job = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                job.seconds = _compile(*job.request)
+            except Exception:                      # the real run raises it where it belongs
+                pass
+            finally:
+                self._queue.task_done()
 
     def join(self) -> None:
         """Wait until every submitted job is done (compiled or failed)."""
