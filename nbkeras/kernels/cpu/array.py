@@ -5,19 +5,15 @@ Large float arrays take Numba loops parallel over the cores for the four arithme
 operators (same-shape operands, or one a single number), for exp of float32 and for sums
 and means over trailing axes; numpy's ufuncs and reductions run on one core. Stacks of at
 least as many matrices as threads, each small, run one single-threaded BLAS product per
-matrix in parallel over the stack (numpy's matmul loops over it on one core).
-
-Each parallel kernel does chunk t of `chunks` (`kernel(t, chunks, ...)`: a contiguous run
-of its elements or rows), one chunk per thread (parallel.py's `launch_chunks`).
-"""
+matrix in parallel over the stack (numpy's matmul loops over it on one core)."""
 import math
 
 import numba
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from .gemm import THREADED_MIN_FLOPS
-from .parallel import chunk_span, launch_chunks, single_threaded_blas
+from .parallel import launch, single_threaded_blas
 from .vector_math import exp as _vector_exp
 
 PARALLEL_ARRAY_MIN_ELEMENTS = 1 << 17   # below this, numpy on one core is as fast
@@ -52,10 +48,9 @@ def sign(x):
     return np.sign(x)
 
 
-@njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
-def _exp_float32(t, chunks, x, out):
-    start, stop = chunk_span(t, chunks, x.size)
-    for i in range(start, stop):
+@njit(cache=True, parallel=True, fastmath={"contract"})
+def _exp_float32(x, out):
+    for i in prange(x.size):
         out[i] = _vector_exp(x[i])
 
 
@@ -64,7 +59,7 @@ def exp(x):
             or not x.flags.c_contiguous):
         return np.exp(x)
     out = np.empty_like(x)
-    launch_chunks(_exp_float32, x.size, x.reshape(-1), out.reshape(-1))
+    _exp_float32(x.reshape(-1), out.reshape(-1))
     return out
 
 
@@ -92,22 +87,19 @@ def _operate(code, x, y):
     return x / y
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def _arithmetic(t, chunks, code, a, b, out):
+@njit(cache=True, parallel=True)
+def _arithmetic(code, a, b, out):
     """out = a (op) b over flat arrays; a or b may hold a single number."""
     if a.size == b.size:
-        start, stop = chunk_span(t, chunks, out.size)
-        for i in range(start, stop):
+        for i in prange(out.size):
             out[i] = _operate(code, a[i], b[i])
     elif b.size == 1:
         y = b[0]
-        start, stop = chunk_span(t, chunks, out.size)
-        for i in range(start, stop):
+        for i in prange(out.size):
             out[i] = _operate(code, a[i], y)
     else:
         x = a[0]
-        start, stop = chunk_span(t, chunks, out.size)
-        for i in range(start, stop):
+        for i in prange(out.size):
             out[i] = _operate(code, x, b[i])
 
 
@@ -131,7 +123,7 @@ def _arithmetic_or(ufunc, code):
         if operands is None:
             return ufunc(a, b)
         out = np.empty(a.shape if a.ndim >= b.ndim else b.shape, a.dtype)
-        launch_chunks(_arithmetic, out.size, code, *operands, out.reshape(-1))
+        _arithmetic(code, *operands, out.reshape(-1))
         return out
     kernel.__name__ = ufunc.__name__
     kernel.__doc__ = f"numpy's {ufunc.__name__} of a and b (broadcast)."
@@ -192,13 +184,12 @@ def argmax(x, axis, keepdims):
     return np.argmax(x, axis=axis, keepdims=keepdims)
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def _stacked_matmul(t, chunks, a, b, out):
+@njit(cache=True, parallel=True)
+def _stacked_matmul(a, b, out):
     """out[p, q] = a[p, q] @ b[p, q] for stacks (P, Q, M, K), (P, Q, K, N) of any strides, in
     parallel over the P * Q products; strided matrices are copied inside the loop."""
     stack = a.shape[1]
-    start, stop = chunk_span(t, chunks, a.shape[0] * stack)
-    for i in range(start, stop):
+    for i in prange(a.shape[0] * stack):
         p = i // stack
         q = i - p * stack
         np.dot(np.ascontiguousarray(a[p, q]), np.ascontiguousarray(b[p, q]), out[p, q])
@@ -221,7 +212,7 @@ def matmul(a, b):
         return np.matmul(a, b)
     out = np.empty(a.shape[:-1] + b.shape[-1:], a.dtype)
     with single_threaded_blas():
-        launch_chunks(_stacked_matmul, PARALLEL_STACK_MIN_FLOPS, _as_4d(a), _as_4d(b), _as_4d(out))
+        launch(_stacked_matmul, PARALLEL_STACK_MIN_FLOPS, _as_4d(a), _as_4d(b), _as_4d(out))
     return out
 
 
@@ -268,12 +259,11 @@ def _lane_sum(values):
     return total
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def _row_sums(t, chunks, rows, scale, out):
+@njit(cache=True, parallel=True)
+def _row_sums(rows, scale, out):
     """out[r] = scale * sum of rows[r], in parallel over rows: blocks of SUM_BLOCK summed
     in lanes, the block sums in float64 (as accurate as numpy's pairwise sum)."""
-    start, stop = chunk_span(t, chunks, rows.shape[0])
-    for r in range(start, stop):
+    for r in prange(rows.shape[0]):
         total = 0.0
         for start in range(0, rows.shape[1], SUM_BLOCK):
             total += _lane_sum(rows[r, start:start + SUM_BLOCK])
@@ -297,8 +287,7 @@ def reduce(name, x, axis, keepdims):
             kept = x.shape[:x.ndim - tail]
             rows = x.reshape(math.prod(kept), -1)
             out = np.empty(rows.shape[0], x.dtype)
-            launch_chunks(_row_sums, x.size, rows, 1.0 if name == "sum" else 1.0 / rows.shape[1],
-                          out)
+            launch(_row_sums, x.size, rows, 1.0 if name == "sum" else 1.0 / rows.shape[1], out)
             return out.reshape(kept + (1,) * tail if keepdims else kept)
     return np.asarray(_REDUCTIONS[name](x, axis=axis, keepdims=keepdims))
 

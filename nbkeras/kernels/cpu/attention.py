@@ -2,22 +2,21 @@
 bias, soft cap and masks, the softmax and the weighted sum of the values in one pass whose
 (T, S) block stays in cache; the backward reuses the saved probabilities.
 
-Layout: query (B, T, N, H), key (B, S, K, H) and value (B, S, K, Hv) with K dividing N
-(query head n reads key/value head n // (N / K)); bias (float) and mask (bool, True =
-attend) are 4-D with each axis either 1 or that of the logits (B, N, T, S). Masked logits
-become `lowest` (-0.7 times the dtype's largest float, as Keras), so a fully masked row
-attends uniformly and masked logits get no gradient. kernels/cuda/attention.py exports the same names.
+Layout: query (B, T, N, H), key (B, S, K, H) and value (B, S, K, Hv) with K dividing N (query head n
+reads key/value head n // (N / K)); bias (float) and mask (bool, True = attend) are 4-D
+with each axis either 1 or that of the logits (B, N, T, S). Masked logits become `lowest`
+(-0.7 times the dtype's largest float, as Keras), so a fully masked row attends uniformly
+and masked logits get no gradient. kernels/cuda/attention.py exports the same names.
 
 The per-logit arithmetic is plain Python (`logit_program`), compiled for each device. The
-CPU kernels read bias and mask through broadcast views (zero strides), and each does chunk
-`chunk` of `chunks` of its (batch, head) tasks, one chunk per thread (parallel.py).
+CPU kernels read bias and mask through broadcast views (zero strides).
 """
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
-from .parallel import chunk_span, launch_chunks, single_threaded_blas
+from .parallel import launch, single_threaded_blas
 from .vector_math import exp
 
 __all__ = ["attention_forward", "attention_backward"]
@@ -60,14 +59,13 @@ def _write(target, source, factor, accumulate):
                 target[r, c] = factor * source[r, c]
 
 
-@njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract", "reassoc"})
-def _forward(chunk, chunks, q, k, v, bias, mask, scale, cap, lowest, causal, plain, out, probs):
+@njit(cache=True, parallel=True, fastmath={"contract", "reassoc"})
+def _forward(q, k, v, bias, mask, scale, cap, lowest, causal, plain, out, probs):
     """probs[b, n] = softmax of the logits of head n, out[b, :, n] = probs[b, n] @ v. With
     `plain` (no bias, mask or cap) the logits are the scaled products, in loops that
     vectorise."""
     heads, group = q.shape[2], q.shape[2] // k.shape[2]
-    start, stop = chunk_span(chunk, chunks, q.shape[0] * heads)
-    for i in range(start, stop):
+    for i in prange(q.shape[0] * heads):
         b = i // heads
         n = i - b * heads
         kv = n // group
@@ -97,16 +95,15 @@ def _forward(chunk, chunks, q, k, v, bias, mask, scale, cap, lowest, causal, pla
         _write(out[b, :, n], np.dot(z, np.ascontiguousarray(v[b, :, kv])), 1, False)
 
 
-@njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract", "reassoc"})
-def _backward(chunk, chunks, d_out, q, k, v, bias, mask, probs, scale, cap, causal, plain,
-              d_q, d_k, d_v, d_logits):
+@njit(cache=True, parallel=True, fastmath={"contract", "reassoc"})
+def _backward(d_out, q, k, v, bias, mask, probs, scale, cap, causal, plain, d_q, d_k, d_v,
+              d_logits):
     """Gradients of the inputs of `_forward`, in parallel over (batch, key/value head): the
     heads of a group add into one d_k and d_v. d_logits (B, N, T, S) gets the gradient of
     the uncapped logits when it has that shape (the bias needs it), else it is unused.
     `plain` as in `_forward`."""
     kv_heads, group = k.shape[2], q.shape[2] // k.shape[2]
-    start, stop = chunk_span(chunk, chunks, q.shape[0] * kv_heads)
-    for i in range(start, stop):
+    for i in prange(q.shape[0] * kv_heads):
         b = i // kv_heads
         kv = i - b * kv_heads
         keys = np.ascontiguousarray(k[b, :, kv])
@@ -169,10 +166,10 @@ def attention_forward(query, key, value, bias, mask, scale, soft_cap, causal):
     probs = np.empty((batch, heads, t_len, key.shape[1]), query.dtype)
     query, key, value = _contiguous(query, key, value)
     with single_threaded_blas():
-        launch_chunks(_forward, probs.size, query, key, value,
-                      np.broadcast_to(bias, probs.shape), np.broadcast_to(mask, probs.shape),
-                      *scalars(query.dtype, scale, soft_cap), bool(causal),
-                      _plain(bias, mask, soft_cap), out, probs)
+        launch(_forward, probs.size, query, key, value, np.broadcast_to(bias, probs.shape),
+               np.broadcast_to(mask, probs.shape),
+               *scalars(query.dtype, scale, soft_cap), bool(causal),
+               _plain(bias, mask, soft_cap), out, probs)
     return out, probs
 
 
@@ -186,8 +183,8 @@ def attention_backward(d_out, query, key, value, bias, mask, probs, scale, soft_
     d_logits = np.empty(probs.shape if logits_gradient else (0, 0, 0, 0), probs.dtype)
     scale, cap, _ = scalars(query.dtype, scale, soft_cap)
     with single_threaded_blas():
-        launch_chunks(_backward, probs.size, *_contiguous(d_out, query, key, value),
-                      np.broadcast_to(bias, probs.shape), np.broadcast_to(mask, probs.shape),
-                      probs, scale, cap, bool(causal), _plain(bias, mask, soft_cap), d_q, d_k,
-                      d_v, d_logits)
+        launch(_backward, probs.size, *_contiguous(d_out, query, key, value),
+               np.broadcast_to(bias, probs.shape), np.broadcast_to(mask, probs.shape), probs,
+               scale, cap, bool(causal), _plain(bias, mask, soft_cap), d_q, d_k, d_v,
+               d_logits)
     return d_q, d_k, d_v, (d_logits if logits_gradient else None)

@@ -8,7 +8,7 @@ the one 3-D routine with leading spatial axes of size 1, so each dtype compiles 
 
 Per image and group, im2col gathers the receptive fields into rows of a (positions, taps *
 C/groups) buffer, and one `np.dot` (BLAS) per block of images does the contraction. The
-batch is split into one contiguous chunk per thread (`run_chunks`), so the buffers are
+batch is split into one contiguous chunk per Numba thread (`prange`), so the buffers are
 allocated once per chunk and reused for every image in it, and no two threads write the
 same output (the kernel gradient sums one partial per chunk). BLAS is held to one thread
 while these kernels run (threadpoolctl): OpenBLAS threads nested under Numba's oversubscribe
@@ -26,9 +26,9 @@ reads are computed.
 """
 import numba
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
-from .parallel import PARALLEL_MIN_ELEMENTS, blas_controller, run_chunks, single_threaded_blas
+from .parallel import PARALLEL_MIN_ELEMENTS, blas_controller, launch, single_threaded_blas
 
 __all__ = ["conv_forward", "conv_backward", "conv_backward_input", "conv_backward_kernel"]
 
@@ -163,11 +163,10 @@ def _max_pool_rows(src, r0, in_sp, pk, ps, pooled_sp, dst, d0):
                                 df[out + f] = v if v > m else m
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def _conv_forward(t, chunks, x, wg, bias, s, pb, d, ks, out_sp, relu, pk, ps, pooled_sp, block,
-                  y):
-    """Chunk t of `chunks` (a contiguous run of images) of:
-    y[(n, pos), group g] = im2col(x[n], group g) @ wg[g], `block` images per product;
+@njit(cache=True, parallel=True)
+def _conv_forward(x, wg, bias, s, pb, d, ks, out_sp, relu, pk, ps, pooled_sp, block, y,
+                  chunks):
+    """y[(n, pos), group g] = im2col(x[n], group g) @ wg[g], `block` images per product;
     then, unless pk and ps are both (1, 1, 1), the maximum over each window (size pk,
     strides ps) of the `out_sp` positions computed (y then holds pooled_sp positions per
     image); then + bias, then relu (both commute with the maximum, so they run on the
@@ -178,36 +177,37 @@ def _conv_forward(t, chunks, x, wg, bias, s, pb, d, ks, out_sp, relu, pk, ps, po
     groups, n_cols, per_group = wg.shape
     cg = x.shape[4] // groups
     one_channel = x.shape[4] == 1
-    cols = np.empty((0 if one_channel else block * n_pos, n_cols), x.dtype)
-    cols_t = np.empty((n_cols, block * n_pos if one_channel else 0), x.dtype)
-    part = np.empty((block * n_pos, per_group), x.dtype)
-    scratch = np.empty((block * n_pos if pooling else 0, y.shape[1]), x.dtype)
-    stop = (t + 1) * n_batch // chunks
-    for n0 in range(t * n_batch // chunks, stop, block):
-        n1 = min(n0 + block, stop)
-        rows = (n1 - n0) * n_pos
-        out = scratch[:rows] if pooling else y[n0 * n_pos:n1 * n_pos]
-        if one_channel:                   # a first layer on one channel (no groups)
-            if rows < cols_t.shape[1]:    # the chunk's last, smaller block
-                cols_t = np.empty((n_cols, rows), x.dtype)
-            for n in range(n0, n1):
-                _patches_one_channel(x, n, s, pb, d, ks, out_sp, cols_t, (n - n0) * n_pos)
-            np.dot(cols_t.T, wg[0], out)
-        for g in range(0 if one_channel else groups):
-            for n in range(n0, n1):
-                _patches(x, n, g * cg, cg, s, pb, d, ks, out_sp, cols, (n - n0) * n_pos,
-                         False)
-            if groups == 1:
-                np.dot(cols[:rows], wg[0], out)
-            else:
-                np.dot(cols[:rows], wg[g], part[:rows])
-                _copy_columns(out, g * per_group, part, 0, rows, per_group)
-        if pooling:
-            for n in range(n0, n1):
-                _max_pool_rows(out, (n - n0) * n_pos, out_sp, pk, ps, pooled_sp, y,
-                               n * n_pooled)
-        if bias.shape[0] > 0 or relu:
-            _bias_relu(y, n0 * n_pooled, (n1 - n0) * n_pooled, bias, relu)
+    for t in prange(chunks):
+        cols = np.empty((0 if one_channel else block * n_pos, n_cols), x.dtype)
+        cols_t = np.empty((n_cols, block * n_pos if one_channel else 0), x.dtype)
+        part = np.empty((block * n_pos, per_group), x.dtype)
+        scratch = np.empty((block * n_pos if pooling else 0, y.shape[1]), x.dtype)
+        stop = (t + 1) * n_batch // chunks
+        for n0 in range(t * n_batch // chunks, stop, block):
+            n1 = min(n0 + block, stop)
+            rows = (n1 - n0) * n_pos
+            out = scratch[:rows] if pooling else y[n0 * n_pos:n1 * n_pos]
+            if one_channel:                   # a first layer on one channel (no groups)
+                if rows < cols_t.shape[1]:    # the chunk's last, smaller block
+                    cols_t = np.empty((n_cols, rows), x.dtype)
+                for n in range(n0, n1):
+                    _patches_one_channel(x, n, s, pb, d, ks, out_sp, cols_t, (n - n0) * n_pos)
+                np.dot(cols_t.T, wg[0], out)
+            for g in range(0 if one_channel else groups):
+                for n in range(n0, n1):
+                    _patches(x, n, g * cg, cg, s, pb, d, ks, out_sp, cols, (n - n0) * n_pos,
+                             False)
+                if groups == 1:
+                    np.dot(cols[:rows], wg[0], out)
+                else:
+                    np.dot(cols[:rows], wg[g], part[:rows])
+                    _copy_columns(out, g * per_group, part, 0, rows, per_group)
+            if pooling:
+                for n in range(n0, n1):
+                    _max_pool_rows(out, (n - n0) * n_pos, out_sp, pk, ps, pooled_sp, y,
+                                   n * n_pooled)
+            if bias.shape[0] > 0 or relu:
+                _bias_relu(y, n0 * n_pooled, (n1 - n0) * n_pooled, bias, relu)
 
 
 @njit(cache=True)
@@ -245,81 +245,80 @@ def _gradient_rows(dy, y, r0, rows, dz, db):
             db[f] += dzf[row + f]
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def _conv_backward(t, chunks, dy, y, x, wgt, s, pb, d, ks, out_sp, block, dx, part_w, part_b):
-    """Chunk t of `chunks` (a contiguous run of images) of the VJP of
-    y = relu?(conv(x, w) + b), `block` images per matrix product:
+@njit(cache=True, parallel=True)
+def _conv_backward(dy, y, x, wgt, s, pb, d, ks, out_sp, block, dx, part_w, part_b):
+    """The VJP of y = relu?(conv(x, w) + b) in one pass over the batch, `block` images per
+    matrix product and one contiguous run of images per chunk (thread):
     dz = dy, zeroed where y <= 0 when y has rows (else y is (0, 0): no relu);
     dwg[g] = sum over n of im2col(x[n], group g).T @ dz[(n, pos), group g], when x has images;
     dx[n] += col2im(dz[(n, pos), group g] @ wgt[g]) for each group, when dx has images (dx is
-    zero on entry); db = the column sums of dz. The chunk sums its share of dwg and db into
-    part_w[t] (G, K, Fg) and part_b[t] (F,), zero on entry.
+    zero on entry); db = the column sums of dz. Chunk t (of part_w.shape[0], one per thread)
+    sums its share of dwg and db into part_w[t] (G, K, Fg) and part_b[t] (F,), zero on entry.
     dy, y (N * P, F); x, dx (N, D, H, W, C) or empty; wgt (G, Fg, K)."""
     n_batch = max(x.shape[0], dx.shape[0])
     n_pos = dy.shape[0] // n_batch
     groups, per_group, n_cols = wgt.shape
     n_out = dy.shape[1]
     cg = max(x.shape[4], dx.shape[4]) // groups
+    chunks = part_w.shape[0]
     one_channel = x.shape[0] > 0 and x.shape[4] == 1
-    cols = np.empty((block * n_pos, n_cols), dy.dtype)      # im2col, then dz @ wgt
-    cols_t = np.empty((n_cols, block * n_pos if one_channel else 0), dy.dtype)
-    dz = np.empty((block * n_pos, n_out), dy.dtype)
-    dzg = np.empty((block * n_pos, per_group), dy.dtype)
-    step = np.empty((n_cols, per_group), dy.dtype)
-    db = np.zeros(n_out)        # this chunk's own: rows of part_b share cache lines
-    stop = (t + 1) * n_batch // chunks
-    for n0 in range(t * n_batch // chunks, stop, block):
-        n1 = min(n0 + block, stop)
-        rows = (n1 - n0) * n_pos
-        _gradient_rows(dy, y, n0 * n_pos, rows, dz, db)
-        for g in range(groups):
-            if groups > 1:
-                _copy_columns(dzg, 0, dz, g * per_group, rows, per_group)
-            grad = dz[:rows] if groups == 1 else dzg[:rows]
-            if one_channel:
-                if rows < cols_t.shape[1]:
-                    cols_t = np.empty((n_cols, rows), dy.dtype)
-                for n in range(n0, n1):
-                    _patches_one_channel(x, n, s, pb, d, ks, out_sp, cols_t,
-                                         (n - n0) * n_pos)
-                np.dot(cols_t, grad, step)
-            elif x.shape[0] > 0:
-                for n in range(n0, n1):
-                    _patches(x, n, g * cg, cg, s, pb, d, ks, out_sp, cols,
-                             (n - n0) * n_pos, False)
-                np.dot(cols[:rows].T, grad, step)
-            if x.shape[0] > 0:
-                _move(part_w[t, g].reshape(-1), 0, step.reshape(-1), 0, step.size,
-                      True)                          # part_w[t, g] += step
-            if dx.shape[0] > 0:
-                np.dot(grad, wgt[g], cols[:rows])
-                for n in range(n0, n1):
-                    _patches(dx, n, g * cg, cg, s, pb, d, ks, out_sp, cols,
-                             (n - n0) * n_pos, True)
-    for f in range(n_out):
-        part_b[t, f] = db[f]
+    for t in prange(chunks):
+        cols = np.empty((block * n_pos, n_cols), dy.dtype)      # im2col, then dz @ wgt
+        cols_t = np.empty((n_cols, block * n_pos if one_channel else 0), dy.dtype)
+        dz = np.empty((block * n_pos, n_out), dy.dtype)
+        dzg = np.empty((block * n_pos, per_group), dy.dtype)
+        step = np.empty((n_cols, per_group), dy.dtype)
+        db = np.zeros(n_out)        # this thread's own: rows of part_b share cache lines
+        stop = (t + 1) * n_batch // chunks
+        for n0 in range(t * n_batch // chunks, stop, block):
+            n1 = min(n0 + block, stop)
+            rows = (n1 - n0) * n_pos
+            _gradient_rows(dy, y, n0 * n_pos, rows, dz, db)
+            for g in range(groups):
+                if groups > 1:
+                    _copy_columns(dzg, 0, dz, g * per_group, rows, per_group)
+                grad = dz[:rows] if groups == 1 else dzg[:rows]
+                if one_channel:
+                    if rows < cols_t.shape[1]:
+                        cols_t = np.empty((n_cols, rows), dy.dtype)
+                    for n in range(n0, n1):
+                        _patches_one_channel(x, n, s, pb, d, ks, out_sp, cols_t,
+                                             (n - n0) * n_pos)
+                    np.dot(cols_t, grad, step)
+                elif x.shape[0] > 0:
+                    for n in range(n0, n1):
+                        _patches(x, n, g * cg, cg, s, pb, d, ks, out_sp, cols,
+                                 (n - n0) * n_pos, False)
+                    np.dot(cols[:rows].T, grad, step)
+                if x.shape[0] > 0:
+                    _move(part_w[t, g].reshape(-1), 0, step.reshape(-1), 0, step.size,
+                          True)                          # part_w[t, g] += step
+                if dx.shape[0] > 0:
+                    np.dot(grad, wgt[g], cols[:rows])
+                    for n in range(n0, n1):
+                        _patches(dx, n, g * cg, cg, s, pb, d, ks, out_sp, cols,
+                                 (n - n0) * n_pos, True)
+        for f in range(n_out):
+            part_b[t, f] = db[f]
 
 
 # ---- host side: layouts, dtypes, output allocation, threads --------------------------------
 
 BLOCK_ROWS = 512   # im2col rows per matrix product: small images are stacked up to this
 def _chunks(batch: int, elements: int) -> int:
-    """Contiguous runs of images, one per thread (`nk.config.set_num_threads`); one for
-    small work, and one without threadpoolctl (BLAS then threads on its own)."""
+    """Contiguous runs of images, one per Numba thread (`nk.config.set_num_threads`); one
+    for small work, and one without threadpoolctl (BLAS then threads on its own)."""
     if blas_controller() is None or elements < PARALLEL_MIN_ELEMENTS:
         return 1
     return max(1, min(batch, numba.get_num_threads()))
 
 
-def _run(kernel, chunks: int, *args) -> None:
-    """kernel(t, chunks, *args) for each chunk t on its own thread, each calling
-    single-threaded BLAS (BLAS threads on its own when there is one chunk without
-    threadpoolctl)."""
+def _run(kernel, chunks: int, *args):
+    """kernel(*args) on `chunks` Numba threads, each calling single-threaded BLAS."""
     if blas_controller() is None:
-        kernel(0, 1, *args)
-        return
+        return launch(kernel, 0, *args)
     with single_threaded_blas():
-        run_chunks(kernel, chunks, *args)
+        return launch(kernel, PARALLEL_MIN_ELEMENTS if chunks > 1 else 0, *args)
 
 
 def _block(n_pos: int, batch: int) -> int:
@@ -377,7 +376,7 @@ def conv_forward(x, w, window, groups=1, bias=None, relu=False, pool=None):
     chunks = _chunks(batch, batch * n_pos * w.shape[-1] * wg.shape[1])
     _run(_conv_forward, chunks, _as_5d(x, dtype), wg, b, s, pb, d, ks, _lift(out, rank, 1),
          bool(relu), _lift(pool_size, rank, 1), _lift(pool_strides, rank, 1),
-         _lift(pooled, rank, 1), _block(n_pos, batch), y)
+         _lift(pooled, rank, 1), _block(n_pos, batch), y, chunks)
     return y.reshape(batch, *pooled, w.shape[-1])
 
 

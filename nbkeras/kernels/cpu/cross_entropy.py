@@ -5,14 +5,11 @@ written with |x| (sigmoid), so logits of +-1e4 give finite losses and gradients.
 Host functions take arrays of any leading shape and return new arrays of the logits' dtype.
 Scalars enter the jitted loops as arguments of that dtype (`zero`, `one`): a bare `0.0` in a
 float32 kernel would promote the arithmetic to float64.
-
-Each parallel kernel does chunk t of `chunks` (`kernel(t, chunks, ...)`: a contiguous run
-of its elements or rows), one chunk per thread (parallel.py's `launch_chunks`).
 """
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
-from .parallel import chunk_span, launch_chunks
+from .parallel import launch
 
 __all__ = ["softmax_cross_entropy_forward", "softmax_cross_entropy_backward",
            "sparse_softmax_cross_entropy_forward", "sparse_softmax_cross_entropy_backward",
@@ -29,11 +26,10 @@ def _log_sum_exp(row, zero):
     return row_max + np.log(total)
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def _softmax_xent_rows(t, chunks, labels, logits, zero, out):
+@njit(cache=True, parallel=True)
+def _softmax_xent_rows(labels, logits, zero, out):
     """out[r] = sum_j labels[r, j] * (lse(logits[r]) - logits[r, j])."""
-    start, stop = chunk_span(t, chunks, logits.shape[0])
-    for r in range(start, stop):
+    for r in prange(logits.shape[0]):
         lse = _log_sum_exp(logits[r], zero)
         total = zero
         for j in range(logits.shape[1]):
@@ -41,12 +37,11 @@ def _softmax_xent_rows(t, chunks, labels, logits, zero, out):
         out[r] = total
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def _softmax_xent_rows_backward(t, chunks, dy, labels, logits, zero, dlabels, dlogits):
+@njit(cache=True, parallel=True)
+def _softmax_xent_rows_backward(dy, labels, logits, zero, dlabels, dlogits):
     """dlogits[r] = dy[r] * (softmax(logits[r]) * sum(labels[r]) - labels[r]);
     dlabels[r] = dy[r] * (lse(logits[r]) - logits[r]) = -dy[r] * log_softmax(logits[r])."""
-    start, stop = chunk_span(t, chunks, logits.shape[0])
-    for r in range(start, stop):
+    for r in prange(logits.shape[0]):
         lse = _log_sum_exp(logits[r], zero)
         label_sum = zero
         for j in range(logits.shape[1]):
@@ -57,40 +52,36 @@ def _softmax_xent_rows_backward(t, chunks, dy, labels, logits, zero, dlabels, dl
             dlabels[r, j] = dy[r] * neg_log_p
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def _sparse_xent_rows(t, chunks, labels, logits, zero, out):
+@njit(cache=True, parallel=True)
+def _sparse_xent_rows(labels, logits, zero, out):
     """out[r] = lse(logits[r]) - logits[r, labels[r]]."""
-    start, stop = chunk_span(t, chunks, logits.shape[0])
-    for r in range(start, stop):
+    for r in prange(logits.shape[0]):
         out[r] = _log_sum_exp(logits[r], zero) - logits[r, labels[r]]
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def _sparse_xent_rows_backward(t, chunks, dy, labels, logits, zero, dlogits):
+@njit(cache=True, parallel=True)
+def _sparse_xent_rows_backward(dy, labels, logits, zero, dlogits):
     """dlogits[r] = dy[r] * (softmax(logits[r]) - one_hot(labels[r]))."""
-    start, stop = chunk_span(t, chunks, logits.shape[0])
-    for r in range(start, stop):
+    for r in prange(logits.shape[0]):
         lse = _log_sum_exp(logits[r], zero)
         for j in range(logits.shape[1]):
             dlogits[r, j] = dy[r] * np.exp(logits[r, j] - lse)
         dlogits[r, labels[r]] -= dy[r]
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def _sigmoid_xent(t, chunks, labels, logits, zero, out):
+@njit(cache=True, parallel=True)
+def _sigmoid_xent(labels, logits, zero, out):
     """out = max(x, 0) - x * z + log1p(exp(-|x|)), elementwise over flat arrays."""
-    start, stop = chunk_span(t, chunks, logits.shape[0])
-    for i in range(start, stop):
+    for i in prange(logits.shape[0]):
         x = logits[i]
         positive_part = x if x > zero else zero
         out[i] = positive_part - x * labels[i] + np.log1p(np.exp(-abs(x)))
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def _sigmoid_xent_backward(t, chunks, dy, labels, logits, zero, one, dlabels, dlogits):
+@njit(cache=True, parallel=True)
+def _sigmoid_xent_backward(dy, labels, logits, zero, one, dlabels, dlogits):
     """dlogits = dy * (sigmoid(x) - z), dlabels = -dy * x; sigmoid from exp(-|x|) <= 1."""
-    start, stop = chunk_span(t, chunks, logits.shape[0])
-    for i in range(start, stop):
+    for i in prange(logits.shape[0]):
         x = logits[i]
         e = np.exp(-abs(x))
         sigmoid = one / (one + e) if x >= zero else e / (one + e)
@@ -112,7 +103,7 @@ def softmax_cross_entropy_forward(labels, logits):
     dtype, width = logits.dtype, logits.shape[-1]
     x, z = _rows(logits, dtype, width), _rows(labels, dtype, width)
     out = np.empty(x.shape[0], dtype)
-    launch_chunks(_softmax_xent_rows, x.size, z, x, dtype.type(0), out)
+    launch(_softmax_xent_rows, x.size, z, x, dtype.type(0), out)
     return out.reshape(logits.shape[:-1])
 
 
@@ -121,8 +112,8 @@ def softmax_cross_entropy_backward(dy, labels, logits):
     dtype, width = logits.dtype, logits.shape[-1]
     x, z = _rows(logits, dtype, width), _rows(labels, dtype, width)
     dlabels, dlogits = np.empty_like(x), np.empty_like(x)
-    launch_chunks(_softmax_xent_rows_backward, x.size, _flat(dy, dtype), z, x, dtype.type(0),
-                  dlabels, dlogits)
+    launch(_softmax_xent_rows_backward, x.size, _flat(dy, dtype), z, x, dtype.type(0),
+           dlabels, dlogits)
     return dlabels.reshape(labels.shape), dlogits.reshape(logits.shape)
 
 
@@ -131,7 +122,7 @@ def sparse_softmax_cross_entropy_forward(labels, logits):
     dtype, width = logits.dtype, logits.shape[-1]
     x = _rows(logits, dtype, width)
     out = np.empty(x.shape[0], dtype)
-    launch_chunks(_sparse_xent_rows, x.size, _flat(labels, np.int64), x, dtype.type(0), out)
+    launch(_sparse_xent_rows, x.size, _flat(labels, np.int64), x, dtype.type(0), out)
     return out.reshape(logits.shape[:-1])
 
 
@@ -140,8 +131,8 @@ def sparse_softmax_cross_entropy_backward(dy, labels, logits):
     dtype, width = logits.dtype, logits.shape[-1]
     x = _rows(logits, dtype, width)
     dlogits = np.empty_like(x)
-    launch_chunks(_sparse_xent_rows_backward, x.size, _flat(dy, dtype), _flat(labels, np.int64), x,
-                  dtype.type(0), dlogits)
+    launch(_sparse_xent_rows_backward, x.size, _flat(dy, dtype), _flat(labels, np.int64), x,
+           dtype.type(0), dlogits)
     return dlogits.reshape(logits.shape)
 
 
@@ -150,7 +141,7 @@ def sigmoid_cross_entropy_forward(labels, logits):
     dtype = logits.dtype
     x, z = _flat(logits, dtype), _flat(labels, dtype)
     out = np.empty_like(x)
-    launch_chunks(_sigmoid_xent, x.size, z, x, dtype.type(0), out)
+    launch(_sigmoid_xent, x.size, z, x, dtype.type(0), out)
     return out.reshape(logits.shape)
 
 
@@ -159,6 +150,6 @@ def sigmoid_cross_entropy_backward(dy, labels, logits):
     dtype = logits.dtype
     x, z = _flat(logits, dtype), _flat(labels, dtype)
     dlabels, dlogits = np.empty_like(x), np.empty_like(x)
-    launch_chunks(_sigmoid_xent_backward, x.size, _flat(dy, dtype), z, x, dtype.type(0),
-                  dtype.type(1), dlabels, dlogits)
+    launch(_sigmoid_xent_backward, x.size, _flat(dy, dtype), z, x, dtype.type(0),
+           dtype.type(1), dlabels, dlogits)
     return dlabels.reshape(labels.shape), dlogits.reshape(logits.shape)

@@ -12,15 +12,12 @@ and no layout needs a transpose. Work is split into tasks of (a chunk of p, a bl
 run in parallel (over channel blocks for batch norm, rows for layer norm, samples and groups
 for group norm); a task walks its memory in order, so the inner loop is contiguous. Sums run
 in float64; per-element arithmetic runs in x's dtype through per-column coefficient arrays.
-
-Each parallel kernel does chunk t of `chunks` (`kernel(t, chunks, ...)`: a contiguous run
-of its elements or rows), one chunk per thread (parallel.py's `launch_chunks`).
 """
 import numba
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
-from .parallel import PARALLEL_MIN_ELEMENTS, chunk_span, launch_chunks, run_chunks
+from .parallel import PARALLEL_MIN_ELEMENTS, launch
 
 __all__ = ["normalize_forward", "normalize_backward"]
 
@@ -42,9 +39,9 @@ def _group_sum(a, start, stop):
     return (s0 + s1) + (s2 + s3)
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def _normalize_forward(t, chunks, x, gamma, beta, n_k, epsilon, batch_stats, center, p_chunks,
-                       q_block, mean, variance, out):
+@njit(cache=True, parallel=True)
+def _normalize_forward(x, gamma, beta, n_k, epsilon, batch_stats, center, p_chunks, q_block,
+                       mean, variance, out):
     """out = (x - c * mean) / sqrt(variance + epsilon) * gamma + beta per group (c = center).
     x, out (P, M, Q * K); gamma, beta (Q * K,); mean, variance (P, Q): computed (two-pass)
     and written if batch_stats, else read. A task owns groups [q0, q0 + nq) of a chunk of p,
@@ -53,8 +50,7 @@ def _normalize_forward(t, chunks, x, gamma, beta, n_k, epsilon, batch_stats, cen
     n_q = n_l // n_k
     count = n_m * n_k
     q_blocks = (n_q + q_block - 1) // q_block
-    start, stop = chunk_span(t, chunks, p_chunks * q_blocks)
-    for task in range(start, stop):
+    for task in prange(p_chunks * q_blocks):
         chunk = task // q_blocks
         q0 = (task % q_blocks) * q_block
         nq = min(q_block, n_q - q0)
@@ -89,8 +85,8 @@ def _normalize_forward(t, chunks, x, gamma, beta, n_k, epsilon, batch_stats, cen
                     out[p, m, i0 + i] = (x[p, m, i0 + i] - shift[i]) * scale[i] + beta[i0 + i]
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def _normalize_backward(t, chunks, dy, x, gamma, n_k, mean, variance, epsilon, batch_stats, center,
+@njit(cache=True, parallel=True)
+def _normalize_backward(dy, x, gamma, n_k, mean, variance, epsilon, batch_stats, center,
                         p_chunks, q_block, dx, dgamma, dbeta, dmean, dvariance):
     """With u = (x - c * mean) * r, r = 1 / sqrt(variance + epsilon), g = dy * gamma:
     batch_stats (mean, variance are x's own):  dx = r * (g - c * mean(g) - xc * mean(g * u)),
@@ -101,8 +97,7 @@ def _normalize_backward(t, chunks, dy, x, gamma, n_k, mean, variance, epsilon, b
     n_q = n_l // n_k
     count = n_m * n_k
     q_blocks = (n_q + q_block - 1) // q_block
-    start, stop = chunk_span(t, chunks, p_chunks * q_blocks)
-    for task in range(start, stop):
+    for task in prange(p_chunks * q_blocks):
         chunk = task // q_blocks
         q0 = (task % q_blocks) * q_block
         nq = min(q_block, n_q - q0)
@@ -161,61 +156,59 @@ def _normalize_backward(t, chunks, dy, x, gamma, n_k, mean, variance, epsilon, b
 # channels) and strided columns; here every thread owns a block of whole rows, the inner
 # loop runs over all channels contiguously, and per-thread column sums are added at the end.
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def _column_moments(t, chunks, x, shift, sums, squares):
-    """sums[t, c], squares[t, c]: sum over the rows of chunk t of `chunks` of (x - shift[c])
-    and its square (float64), for x (M, C)."""
+@njit(cache=True, parallel=True)
+def _column_moments(x, shift, chunks, sums, squares):
+    """sums[t, c], squares[t, c]: sum over the rows of chunk t of (x - shift[c]) and its
+    square (float64), for x (M, C)."""
     n_m, n_c = x.shape
-    s = np.zeros(n_c)
-    q = np.zeros(n_c)
-    start, stop = chunk_span(t, chunks, n_m)
-    for r in range(start, stop):
-        for c in range(n_c):
-            d = x[r, c] - shift[c]
-            s[c] += d
-            q[c] += d * d
-    sums[t] = s
-    squares[t] = q
+    for t in prange(chunks):
+        s = np.zeros(n_c)
+        q = np.zeros(n_c)
+        for r in range(t * n_m // chunks, (t + 1) * n_m // chunks):
+            for c in range(n_c):
+                d = x[r, c] - shift[c]
+                s[c] += d
+                q[c] += d * d
+        sums[t] = s
+        squares[t] = q
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def _column_affine(t, chunks, x, scale, offset, out):
-    """out = x * scale + offset, per column, over the rows of chunk t, for x (M, C)."""
-    n_c = x.shape[1]
-    start, stop = chunk_span(t, chunks, x.shape[0])
-    for r in range(start, stop):
-        for c in range(n_c):
-            out[r, c] = x[r, c] * scale[c] + offset[c]
+@njit(cache=True, parallel=True)
+def _column_affine(x, scale, offset, chunks, out):
+    """out = x * scale + offset, per column, for x (M, C)."""
+    n_m, n_c = x.shape
+    for t in prange(chunks):
+        for r in range(t * n_m // chunks, (t + 1) * n_m // chunks):
+            for c in range(n_c):
+                out[r, c] = x[r, c] * scale[c] + offset[c]
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def _column_grad_sums(t, chunks, dy, x, shift, sum_d, sum_dx):
-    """sum_d[t, c] = sum of dy, sum_dx[t, c] = sum of dy * (x - shift[c]) over the rows of
-    chunk t."""
-    n_c = x.shape[1]
-    a = np.zeros(n_c)
-    b = np.zeros(n_c)
-    start, stop = chunk_span(t, chunks, x.shape[0])
-    for r in range(start, stop):
-        for c in range(n_c):
-            g = dy[r, c]
-            a[c] += g
-            b[c] += g * (x[r, c] - shift[c])
-    sum_d[t] = a
-    sum_dx[t] = b
+@njit(cache=True, parallel=True)
+def _column_grad_sums(dy, x, shift, chunks, sum_d, sum_dx):
+    """sum_d[t, c] = sum of dy, sum_dx[t, c] = sum of dy * (x - shift[c]) over chunk t."""
+    n_m, n_c = x.shape
+    for t in prange(chunks):
+        a = np.zeros(n_c)
+        b = np.zeros(n_c)
+        for r in range(t * n_m // chunks, (t + 1) * n_m // chunks):
+            for c in range(n_c):
+                g = dy[r, c]
+                a[c] += g
+                b[c] += g * (x[r, c] - shift[c])
+        sum_d[t] = a
+        sum_dx[t] = b
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def _column_input_grad(t, chunks, dy, x, shift, coef_dy, coef_x, coef_0, dx):
-    """dx = dy * coef_dy + (x - shift) * coef_x + coef_0, per column, over the rows of chunk t
-    (x is centred before it is scaled: folding the mean into coef_0 cancels digits when
-    |mean| >> std)."""
-    n_c = x.shape[1]
-    start, stop = chunk_span(t, chunks, x.shape[0])
-    for r in range(start, stop):
-        for c in range(n_c):
-            dx[r, c] = (dy[r, c] * coef_dy[c] + (x[r, c] - shift[c]) * coef_x[c]
-                        + coef_0[c])
+@njit(cache=True, parallel=True)
+def _column_input_grad(dy, x, shift, coef_dy, coef_x, coef_0, chunks, dx):
+    """dx = dy * coef_dy + (x - shift) * coef_x + coef_0, per column (x is centred before it
+    is scaled: folding the mean into coef_0 cancels digits when |mean| >> std)."""
+    n_m, n_c = x.shape
+    for t in prange(chunks):
+        for r in range(t * n_m // chunks, (t + 1) * n_m // chunks):
+            for c in range(n_c):
+                dx[r, c] = (dy[r, c] * coef_dy[c] + (x[r, c] - shift[c]) * coef_x[c]
+                            + coef_0[c])
 
 
 def _row_chunks(rows: int, size: int) -> int:
@@ -229,15 +222,15 @@ def _columns_forward(x2, gamma, beta, mean, variance, epsilon, batch_stats, cent
         shift = x2[0].astype(np.float64)          # a sample of each column: exact moments
         sums = np.empty((chunks, x2.shape[1]))
         squares = np.empty((chunks, x2.shape[1]))
-        run_chunks(_column_moments, chunks, x2, shift, sums, squares)
+        launch(_column_moments, x2.size, x2, shift, chunks, sums, squares)
         d = sums.sum(0) / x2.shape[0]
         mean[:] = shift + d
         variance[:] = np.maximum(squares.sum(0) / x2.shape[0] - d * d, 0.0)
     r = 1.0 / np.sqrt(variance.astype(np.float64) + epsilon)
     scale = gamma * r
     offset = beta - (mean * scale if center else 0.0)
-    run_chunks(_column_affine, chunks, x2, scale.astype(x2.dtype), np.asarray(offset, x2.dtype),
-               out2)
+    launch(_column_affine, x2.size, x2, scale.astype(x2.dtype), np.asarray(offset, x2.dtype),
+           chunks, out2)
 
 
 def _columns_backward(dy2, x2, gamma, mean, variance, epsilon, batch_stats, center, dx2):
@@ -248,7 +241,7 @@ def _columns_backward(dy2, x2, gamma, mean, variance, epsilon, batch_stats, cent
     shift = mean64 if center else np.zeros_like(mean64)
     sum_d = np.empty((chunks, x2.shape[1]))
     sum_dx = np.empty((chunks, x2.shape[1]))
-    run_chunks(_column_grad_sums, chunks, dy2, x2, shift, sum_d, sum_dx)
+    launch(_column_grad_sums, x2.size, dy2, x2, shift, chunks, sum_d, sum_dx)
     r = 1.0 / np.sqrt(variance.astype(np.float64) + epsilon)
     dbeta = sum_d.sum(0)
     dgamma = sum_dx.sum(0) * r                     # sum of dy * u
@@ -262,8 +255,8 @@ def _columns_backward(dy2, x2, gamma, mean, variance, epsilon, batch_stats, cent
         dmean = -r * sum_g if center else np.zeros_like(r)
         dvariance = -0.5 * r * r * sum_gu
     dtype = x2.dtype
-    run_chunks(_column_input_grad, chunks, dy2, x2, mean64.astype(dtype),
-               (r * gamma).astype(dtype), coef_x.astype(dtype), coef_0.astype(dtype), dx2)
+    launch(_column_input_grad, x2.size, dy2, x2, mean64.astype(dtype), (r * gamma).astype(dtype),
+           coef_x.astype(dtype), coef_0.astype(dtype), chunks, dx2)
     return dgamma, dbeta, dmean, dvariance
 
 
@@ -302,10 +295,10 @@ def normalize_forward(x, gamma=None, beta=None, mean=None, variance=None, epsilo
                          float(epsilon), batch_stats, bool(center), out.reshape(n_m, n_q))
         return out, mean, variance
     p_chunks, q_block = _partition(n_p, n_q)
-    launch_chunks(_normalize_forward, x.size, x.reshape(n_p, n_m, size),
-                  _affine(gamma, size, 1, x.dtype), _affine(beta, size, 0, x.dtype), n_k,
-                  float(epsilon), batch_stats, bool(center), p_chunks, q_block, mean, variance,
-                  out.reshape(n_p, n_m, size))
+    launch(_normalize_forward, x.size, x.reshape(n_p, n_m, size),
+           _affine(gamma, size, 1, x.dtype), _affine(beta, size, 0, x.dtype), n_k,
+           float(epsilon), batch_stats, bool(center), p_chunks, q_block, mean, variance,
+           out.reshape(n_p, n_m, size))
     return out, mean, variance
 
 
@@ -336,10 +329,10 @@ def normalize_backward(dy, x, gamma, mean, variance, epsilon=1e-3, batch_stats=T
     dbeta = np.empty((p_chunks, size))
     dmean = np.empty((n_p, n_q), x.dtype)
     dvariance = np.empty((n_p, n_q), x.dtype)
-    launch_chunks(_normalize_backward, x.size, dy.reshape(n_p, n_m, size),
-                  x.reshape(n_p, n_m, size), _affine(gamma, size, 1, x.dtype), n_k, mean, variance,
-                  float(epsilon), bool(batch_stats), bool(center), p_chunks, q_block,
-                  dx.reshape(n_p, n_m, size), dgamma, dbeta, dmean, dvariance)
+    launch(_normalize_backward, x.size, dy.reshape(n_p, n_m, size), x.reshape(n_p, n_m, size),
+           _affine(gamma, size, 1, x.dtype), n_k, mean, variance, float(epsilon),
+           bool(batch_stats), bool(center), p_chunks, q_block, dx.reshape(n_p, n_m, size),
+           dgamma, dbeta, dmean, dvariance)
     dgamma = dgamma.sum(0).astype(x.dtype).reshape(n_q, n_k)
     dbeta = dbeta.sum(0).astype(x.dtype).reshape(n_q, n_k)
     if batch_stats:

@@ -7,14 +7,11 @@ float32 variable is updated in float32 throughout (no float64 constants inside t
 `decay` is the decoupled weight decay `weight_decay * learning_rate` (0 for none), applied
 to each element before its update as Keras 3 does: `w <- w - w * decay`. A slot an option
 does not use (AMSGrad's maximum, RMSprop's momentum, ...) is passed as None.
-
-Each parallel kernel does chunk t of `chunks` (`kernel(t, chunks, ...)`: a contiguous run
-of its elements or rows), one chunk per thread (parallel.py's `launch_chunks`).
 """
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
-from .parallel import chunk_span, launch_chunks
+from .parallel import launch
 
 __all__ = ["sgd_update", "adam_update", "rmsprop_update", "adagrad_update", "adadelta_update",
            "adamax_update", "nadam_update", "lion_update", "lamb_update",
@@ -22,11 +19,10 @@ __all__ = ["sgd_update", "adam_update", "rmsprop_update", "adagrad_update", "ada
            "muon_update"]
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def _sgd(t, chunks, var, grad, m, lr, momentum, use_momentum, nesterov, decay):
+@njit(cache=True, parallel=True)
+def _sgd(var, grad, m, lr, momentum, use_momentum, nesterov, decay):
     """m <- momentum m - lr g; w <- w + m (Nesterov: w + momentum m - lr g); no m: w - lr g."""
-    start, stop = chunk_span(t, chunks, var.size)
-    for i in range(start, stop):
+    for i in prange(var.size):
         w = var[i]
         if decay != 0:
             w -= w * decay
@@ -53,13 +49,12 @@ def _moments(m, v, i, g, one_minus_beta_1, one_minus_beta_2):
     return m_i, v_i
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def _adam(t, chunks, var, grad, m, v, v_max, alpha, one_minus_beta_1, one_minus_beta_2, epsilon,
+@njit(cache=True, parallel=True)
+def _adam(var, grad, m, v, v_max, alpha, one_minus_beta_1, one_minus_beta_2, epsilon,
           amsgrad, decay):
     """m += (g - m)(1 - b1); v += (g² - v)(1 - b2); AMSGrad: v <- max(v_max, v);
     w -= alpha m / (sqrt(v) + eps)."""
-    start, stop = chunk_span(t, chunks, var.size)
-    for i in range(start, stop):
+    for i in prange(var.size):
         w = var[i]
         if decay != 0:
             w -= w * decay
@@ -71,13 +66,12 @@ def _adam(t, chunks, var, grad, m, v, v_max, alpha, one_minus_beta_1, one_minus_
         var[i] = w - m_i * alpha / (np.sqrt(v_i) + epsilon)
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def _rmsprop(t, chunks, var, grad, velocity, mom, average, lr, rho, one_minus_rho, momentum,
-             epsilon, use_momentum, centered, decay):
+@njit(cache=True, parallel=True)
+def _rmsprop(var, grad, velocity, mom, average, lr, rho, one_minus_rho, momentum, epsilon,
+             use_momentum, centered, decay):
     """v <- rho v + (1 - rho) g²; centered: a <- rho a + (1 - rho) g, denominator v - a²;
     step = lr g / sqrt(denominator + eps); momentum: mom <- momentum mom + step; w -= step."""
-    start, stop = chunk_span(t, chunks, var.size)
-    for i in range(start, stop):
+    for i in prange(var.size):
         w = var[i]
         if decay != 0:
             w -= w * decay
@@ -97,11 +91,10 @@ def _rmsprop(t, chunks, var, grad, velocity, mom, average, lr, rho, one_minus_rh
         var[i] = w - step
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def _adagrad(t, chunks, var, grad, accumulator, lr, epsilon, decay):
+@njit(cache=True, parallel=True)
+def _adagrad(var, grad, accumulator, lr, epsilon, decay):
     """acc += g²; w -= lr g / sqrt(acc + eps)."""
-    start, stop = chunk_span(t, chunks, var.size)
-    for i in range(start, stop):
+    for i in prange(var.size):
         w = var[i]
         if decay != 0:
             w -= w * decay
@@ -111,13 +104,12 @@ def _adagrad(t, chunks, var, grad, accumulator, lr, epsilon, decay):
         var[i] = w - lr * g / np.sqrt(acc + epsilon)
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def _adadelta(t, chunks, var, grad, accumulated_grad, accumulated_delta, lr, rho, one_minus_rho,
+@njit(cache=True, parallel=True)
+def _adadelta(var, grad, accumulated_grad, accumulated_delta, lr, rho, one_minus_rho,
               epsilon, decay):
     """E[g²] <- rho E[g²] + (1 - rho) g²; d = -sqrt(E[d²] + eps) g / sqrt(E[g²] + eps);
     E[d²] <- rho E[d²] + (1 - rho) d²; w += lr d."""
-    start, stop = chunk_span(t, chunks, var.size)
-    for i in range(start, stop):
+    for i in prange(var.size):
         w = var[i]
         if decay != 0:
             w -= w * decay
@@ -129,12 +121,10 @@ def _adadelta(t, chunks, var, grad, accumulated_grad, accumulated_delta, lr, rho
         var[i] = w + lr * delta
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def _adamax(t, chunks, var, grad, m, u, lr, beta_2, one_minus_beta_1, bias_correction, epsilon,
-            decay):
+@njit(cache=True, parallel=True)
+def _adamax(var, grad, m, u, lr, beta_2, one_minus_beta_1, bias_correction, epsilon, decay):
     """m += (g - m)(1 - b1); u <- max(b2 u, |g|); w -= lr m / ((1 - b1^t)(u + eps))."""
-    start, stop = chunk_span(t, chunks, var.size)
-    for i in range(start, stop):
+    for i in prange(var.size):
         w = var[i]
         if decay != 0:
             w -= w * decay
@@ -146,13 +136,12 @@ def _adamax(t, chunks, var, grad, m, u, lr, beta_2, one_minus_beta_1, bias_corre
         var[i] = w - lr * m_i / (bias_correction * (u_i + epsilon))
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def _nadam(t, chunks, var, grad, m, v, lr, one_minus_beta_1, one_minus_beta_2, momentum_coef,
-           grad_coef, velocity_coef, epsilon, decay):
+@njit(cache=True, parallel=True)
+def _nadam(var, grad, m, v, lr, one_minus_beta_1, one_minus_beta_2, momentum_coef, grad_coef,
+           velocity_coef, epsilon, decay):
     """m += (g - m)(1 - b1); v += (g² - v)(1 - b2);
     w -= lr (c_m m + c_g g) / (sqrt(c_v v) + eps), with Nadam's schedule in c_m, c_g, c_v."""
-    start, stop = chunk_span(t, chunks, var.size)
-    for i in range(start, stop):
+    for i in prange(var.size):
         w = var[i]
         if decay != 0:
             w -= w * decay
@@ -162,11 +151,10 @@ def _nadam(t, chunks, var, grad, m, v, lr, one_minus_beta_1, one_minus_beta_2, m
         var[i] = w - m_hat * lr / (np.sqrt(v_i * velocity_coef) + epsilon)
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def _lion(t, chunks, var, grad, m, lr, beta_1, one_minus_beta_1, beta_2, one_minus_beta_2, decay):
+@njit(cache=True, parallel=True)
+def _lion(var, grad, m, lr, beta_1, one_minus_beta_1, beta_2, one_minus_beta_2, decay):
     """w -= lr sign(b1 m + (1 - b1) g); m <- b2 m + (1 - b2) g."""
-    start, stop = chunk_span(t, chunks, var.size)
-    for i in range(start, stop):
+    for i in prange(var.size):
         w = var[i]
         if decay != 0:
             w -= w * decay
@@ -182,13 +170,12 @@ def _lion(t, chunks, var, grad, m, lr, beta_1, one_minus_beta_1, beta_2, one_min
         m[i] = m[i] * beta_2 + g * one_minus_beta_2
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def _lamb(t, chunks, var, grad, m, v, step, one_minus_beta_1, one_minus_beta_2, bias_correction_1,
+@njit(cache=True, parallel=True)
+def _lamb(var, grad, m, v, step, one_minus_beta_1, one_minus_beta_2, bias_correction_1,
           bias_correction_2, epsilon, decay):
     """m += (g - m)(1 - b1); v += (g² - v)(1 - b2);
     w -= step (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps), step = trust ratio * lr."""
-    start, stop = chunk_span(t, chunks, var.size)
-    for i in range(start, stop):
+    for i in prange(var.size):
         w = var[i]
         if decay != 0:
             w -= w * decay
@@ -198,13 +185,12 @@ def _lamb(t, chunks, var, grad, m, v, step, one_minus_beta_1, one_minus_beta_2, 
                              / (np.sqrt(v_i / bias_correction_2) + epsilon))
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def _ftrl(t, chunks, var, grad, accumulator, linear, lr, neg_lr_power, l1, two_l2_shrinkage,
+@njit(cache=True, parallel=True)
+def _ftrl(var, grad, accumulator, linear, lr, neg_lr_power, l1, two_l2_shrinkage,
           two_l2_reg, decay):
     """n' = n + g²; z += g + 2 l2_shrinkage w - (n'^-p - n^-p) / lr w;
     w <- (clip(z, -l1, l1) - z) / (n'^-p / lr + 2 l2_reg); n <- n'."""
-    start, stop = chunk_span(t, chunks, var.size)
-    for i in range(start, stop):
+    for i in prange(var.size):
         w = var[i]
         if decay != 0:
             w -= w * decay
@@ -219,14 +205,13 @@ def _ftrl(t, chunks, var, grad, accumulator, linear, lr, neg_lr_power, l1, two_l
         accumulator[i] = n_new
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def _adafactor(t, chunks, var, grad, r, c, v, r_new, c_new, r_mean, rows, cols, beta_2,
-               one_minus_beta_2, epsilon_1, alpha, divisor, factored, decay):
+@njit(cache=True, parallel=True)
+def _adafactor(var, grad, r, c, v, r_new, c_new, r_mean, rows, cols, beta_2, one_minus_beta_2,
+               epsilon_1, alpha, divisor, factored, decay):
     """Factored (var (B, rows, cols) flat): r <- r_new, c <- c_new,
     v = r_new[b, i] / r_mean[b] * c_new[b, j]; else v <- b2 v + (1 - b2)(g² + eps_1).
     w -= alpha (g / sqrt(v)) / divisor."""
-    start, stop = chunk_span(t, chunks, var.size)
-    for i in range(start, stop):
+    for i in prange(var.size):
         w = var[i]
         if decay != 0:
             w -= w * decay
@@ -246,14 +231,12 @@ def _adafactor(t, chunks, var, grad, r, c, v, r_new, c_new, r_mean, rows, cols, 
         var[i] = w - alpha * (g / np.sqrt(v_i) / divisor)
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def _schedule_free_adamw(t, chunks, var, grad, z, v, lr, beta_1, one_minus_beta_1,
-                         one_minus_beta_2, bias_correction_2, epsilon, weight, one_minus_weight,
-                         decay):
+@njit(cache=True, parallel=True)
+def _schedule_free_adamw(var, grad, z, v, lr, beta_1, one_minus_beta_1, one_minus_beta_2,
+                         bias_correction_2, epsilon, weight, one_minus_weight, decay):
     """v += (g² - v)(1 - b2); z' = z - lr g / (sqrt(v / (1 - b2^t)) + eps);
     x = (w - (1 - b1) z) / b1; x' = (1 - 1/t) x + z' / t; w <- (1 - b1) z' + b1 x'."""
-    start, stop = chunk_span(t, chunks, var.size)
-    for i in range(start, stop):
+    for i in prange(var.size):
         w = var[i]
         if decay != 0:
             w -= w * decay
@@ -268,11 +251,10 @@ def _schedule_free_adamw(t, chunks, var, grad, z, v, lr, beta_1, one_minus_beta_
         var[i] = one_minus_beta_1 * z_i + beta_1 * x
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def _muon(t, chunks, var, grad, m, update, momentum_minus_one, lr, scale, decay):
+@njit(cache=True, parallel=True)
+def _muon(var, grad, m, update, momentum_minus_one, lr, scale, decay):
     """m += g + (momentum - 1) m; w -= (lr u) scale, u the orthogonalized update."""
-    start, stop = chunk_span(t, chunks, var.size)
-    for i in range(start, stop):
+    for i in prange(var.size):
         w = var[i]
         if decay != 0:
             w -= w * decay
@@ -286,74 +268,73 @@ def _slot(array, var):
 
 
 def sgd_update(var, grad, m, lr, momentum, nesterov, decay):
-    launch_chunks(_sgd, var.size, var, grad, _slot(m, var), lr, momentum, m is not None,
-                  bool(nesterov), decay)
+    launch(_sgd, var.size, var, grad, _slot(m, var), lr, momentum, m is not None,
+           bool(nesterov), decay)
 
 
 def adam_update(var, grad, m, v, v_max, alpha, one_minus_beta_1, one_minus_beta_2, epsilon,
                 decay):
-    launch_chunks(_adam, var.size, var, grad, m, v, _slot(v_max, var), alpha, one_minus_beta_1,
-                  one_minus_beta_2, epsilon, v_max is not None, decay)
+    launch(_adam, var.size, var, grad, m, v, _slot(v_max, var), alpha, one_minus_beta_1,
+           one_minus_beta_2, epsilon, v_max is not None, decay)
 
 
 def rmsprop_update(var, grad, velocity, mom, average, lr, rho, one_minus_rho, momentum, epsilon,
                    decay):
-    launch_chunks(_rmsprop, var.size, var, grad, velocity, _slot(mom, var), _slot(average, var),
-                  lr, rho, one_minus_rho, momentum, epsilon, mom is not None, average is not None,
-                  decay)
+    launch(_rmsprop, var.size, var, grad, velocity, _slot(mom, var), _slot(average, var), lr,
+           rho, one_minus_rho, momentum, epsilon, mom is not None, average is not None, decay)
 
 
 def adagrad_update(var, grad, accumulator, lr, epsilon, decay):
-    launch_chunks(_adagrad, var.size, var, grad, accumulator, lr, epsilon, decay)
+    launch(_adagrad, var.size, var, grad, accumulator, lr, epsilon, decay)
 
 
 def adadelta_update(var, grad, accumulated_grad, accumulated_delta, lr, rho, one_minus_rho,
                     epsilon, decay):
-    launch_chunks(_adadelta, var.size, var, grad, accumulated_grad, accumulated_delta, lr, rho,
-                  one_minus_rho, epsilon, decay)
+    launch(_adadelta, var.size, var, grad, accumulated_grad, accumulated_delta, lr, rho,
+           one_minus_rho, epsilon, decay)
 
 
 def adamax_update(var, grad, m, u, lr, beta_2, one_minus_beta_1, bias_correction, epsilon,
                   decay):
-    launch_chunks(_adamax, var.size, var, grad, m, u, lr, beta_2, one_minus_beta_1,
-                  bias_correction, epsilon, decay)
+    launch(_adamax, var.size, var, grad, m, u, lr, beta_2, one_minus_beta_1, bias_correction,
+           epsilon, decay)
 
 
 def nadam_update(var, grad, m, v, lr, one_minus_beta_1, one_minus_beta_2, momentum_coef,
                  grad_coef, velocity_coef, epsilon, decay):
-    launch_chunks(_nadam, var.size, var, grad, m, v, lr, one_minus_beta_1, one_minus_beta_2,
-                  momentum_coef, grad_coef, velocity_coef, epsilon, decay)
+    launch(_nadam, var.size, var, grad, m, v, lr, one_minus_beta_1, one_minus_beta_2,
+           momentum_coef, grad_coef, velocity_coef, epsilon, decay)
 
 
 def lion_update(var, grad, m, lr, beta_1, one_minus_beta_1, beta_2, one_minus_beta_2, decay):
-    launch_chunks(_lion, var.size, var, grad, m, lr, beta_1, one_minus_beta_1, beta_2,
-                  one_minus_beta_2, decay)
+    launch(_lion, var.size, var, grad, m, lr, beta_1, one_minus_beta_1, beta_2,
+           one_minus_beta_2, decay)
 
 
 def lamb_update(var, grad, m, v, step, one_minus_beta_1, one_minus_beta_2, bias_correction_1,
                 bias_correction_2, epsilon, decay):
-    launch_chunks(_lamb, var.size, var, grad, m, v, step, one_minus_beta_1, one_minus_beta_2,
-                  bias_correction_1, bias_correction_2, epsilon, decay)
+    launch(_lamb, var.size, var, grad, m, v, step, one_minus_beta_1, one_minus_beta_2,
+           bias_correction_1, bias_correction_2, epsilon, decay)
 
 
 def ftrl_update(var, grad, accumulator, linear, lr, neg_lr_power, l1, two_l2_shrinkage,
                 two_l2_reg, decay):
-    launch_chunks(_ftrl, var.size, var, grad, accumulator, linear, lr, neg_lr_power, l1,
-                  two_l2_shrinkage, two_l2_reg, decay)
+    launch(_ftrl, var.size, var, grad, accumulator, linear, lr, neg_lr_power, l1,
+           two_l2_shrinkage, two_l2_reg, decay)
 
 
 def adafactor_update(var, grad, r, c, v, r_new, c_new, r_mean, rows, cols, beta_2,
                      one_minus_beta_2, epsilon_1, alpha, divisor, decay):
-    launch_chunks(_adafactor, var.size, var, grad, r, c, v, _slot(r_new, var), _slot(c_new, var),
-                  _slot(r_mean, var), int(rows), int(cols), beta_2, one_minus_beta_2, epsilon_1,
-                  alpha, divisor, r_new is not None, decay)
+    launch(_adafactor, var.size, var, grad, r, c, v, _slot(r_new, var), _slot(c_new, var),
+           _slot(r_mean, var), int(rows), int(cols), beta_2, one_minus_beta_2, epsilon_1, alpha,
+           divisor, r_new is not None, decay)
 
 
 def schedule_free_adamw_update(var, grad, z, v, lr, beta_1, one_minus_beta_1, one_minus_beta_2,
                                bias_correction_2, epsilon, weight, one_minus_weight, decay):
-    launch_chunks(_schedule_free_adamw, var.size, var, grad, z, v, lr, beta_1, one_minus_beta_1,
-                  one_minus_beta_2, bias_correction_2, epsilon, weight, one_minus_weight, decay)
+    launch(_schedule_free_adamw, var.size, var, grad, z, v, lr, beta_1, one_minus_beta_1,
+           one_minus_beta_2, bias_correction_2, epsilon, weight, one_minus_weight, decay)
 
 
 def muon_update(var, grad, m, update, momentum_minus_one, lr, scale, decay):
-    launch_chunks(_muon, var.size, var, grad, m, update, momentum_minus_one, lr, scale, decay)
+    launch(_muon, var.size, var, grad, m, update, momentum_minus_one, lr, scale, decay)

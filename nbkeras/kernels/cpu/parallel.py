@@ -1,19 +1,22 @@
-"""Threads: nbkeras's chunk pool runs the parallel work, BLAS single-threaded inside it.
+"""Threads: the parallel work runs on Numba's pool (most kernels, as `prange` parfors) or on
+nbkeras's chunk pool (the affine kernel), with BLAS single-threaded inside.
 
-A parallel kernel is a plain `@njit(nogil=True, error_model="numpy")` function of one chunk:
-`kernel(t, chunks, ...)` does chunk t of `chunks` (a contiguous run of images, rows or
-elements; `chunk_span`), and `run_chunks` calls it for every chunk at once, chunk 0 on the
-calling thread and the others on the pool's threads, which run while the chunks hold no GIL.
-Numba compiles such a kernel in about half the time of the same loop as a `prange` parfor
-(which compiles its body again as a gufunc and re-optimizes it and every function it calls),
-and the pool hands work to its threads faster than Numba's. The numpy error model is a
-parfor body's: a division by zero gives inf or nan.
+A chunk kernel is a plain `@njit(nogil=True, error_model="numpy")` function of one chunk:
+`kernel(t, chunks, ...)` does chunk t of `chunks` (a contiguous run of rows; `chunk_span`),
+and `run_chunks` calls it for every chunk at once, chunk 0 on the calling thread and the
+others on the pool's threads, which run while the chunks hold no GIL. Such a kernel compiles
+in about half the time of the same loop as a parfor (which compiles its body again as a
+gufunc and re-optimizes it and every function it calls), but measured on the MNIST convnet
+(2 cores, a VM) the parfors run faster: each chunk-pool launch costs ~0.15 ms more (waking a
+sleeping thread) and a parfor's unsigned loop index and `noalias` arrays let LLVM vectorize
+loops that a plain function's do not (pooling: 1.3-1.4x slower as chunk kernels), so only
+kernels measured no slower use the chunk pool.
 
-Small arrays run as one chunk on the calling thread, since waking a pool costs more than the
-work (and far more when the cores are shared). BLAS (numpy's and SciPy's OpenBLAS, which
-Numba's `np.dot` calls) is held to one thread while nbkeras kernels run: BLAS threads nested
-under the pool's, or left spinning by an earlier multi-threaded numpy product, oversubscribe
-the cores (measured 2x slower CNN training steps on 2 cores).
+Small arrays run on one thread, since waking a pool costs more than the work (and far more
+when the cores are shared). BLAS (numpy's and SciPy's OpenBLAS, which Numba's `np.dot`
+calls) is held to one thread while nbkeras kernels run: BLAS threads nested under Numba's,
+or left spinning by an earlier multi-threaded numpy product, oversubscribe the cores
+(measured 2x slower CNN training steps on 2 cores).
 """
 import contextlib
 import os
@@ -23,6 +26,18 @@ import numba
 
 PARALLEL_MIN_ELEMENTS = 1 << 15
 _blas = []   # [threadpoolctl's BLAS controller, or None without threadpoolctl], made once
+
+
+def launch(kernel, elements: int, *args):
+    """A parfor kernel(*args) on all of Numba's threads if `elements` is large, else on one."""
+    if elements >= PARALLEL_MIN_ELEMENTS:
+        return kernel(*args)
+    threads = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        return kernel(*args)
+    finally:
+        numba.set_num_threads(threads)
 
 
 def launch_chunks(kernel, elements: int, *args) -> None:

@@ -6,8 +6,7 @@ and average pooling divides by the count of real cells (Keras's "same" semantics
 2-D problems run through the one 3-D routine with leading spatial axes of size 1, so each
 dtype compiles once.
 
-Parallel tasks are (image, channel block) pairs, a contiguous run of them per thread
-(parallel.py's `launch_chunks`): the channel axis is innermost and contiguous,
+Parallel tasks are (image, channel block) pairs: the channel axis is innermost and contiguous,
 so every window row is a unit-stride vector loop, and a small batch still splits over the
 threads by channels. A task writes only its own image and channels, so the backward scatters
 need no atomics. Rows are addressed as `uint64` so Numba drops the negative-index wraparound
@@ -20,9 +19,9 @@ recompute is about as fast as storing int64 positions (whose forward is up to 1.
 """
 import numba
 import numpy as np
-from numba import njit, uint64
+from numba import njit, prange, uint64
 
-from .parallel import chunk_span, launch_chunks
+from .parallel import launch
 
 __all__ = ["max_pool_forward", "max_pool_backward", "average_pool_forward",
            "average_pool_backward", "sum_pool_forward"]
@@ -50,16 +49,14 @@ def _zero_image(a2, n, cells, c0, c1):
             a2[row, ch] = 0
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def _max_pool(t, chunks, x, ks, s, pb, block, y):
-    """y[n, i, j, l] = max of x[n] over the window of output (i, j, l), per channel, for the
-    (image, channel block) tasks of chunk t of `chunks`."""
+@njit(cache=True, parallel=True)
+def _max_pool(x, ks, s, pb, block, y):
+    """y[n, i, j, l] = max of x[n] over the window of output (i, j, l), per channel."""
     n_batch, od, oh, ow, c = y.shape
     d, h, w = x.shape[1], x.shape[2], x.shape[3]
     x2, y2 = x.reshape(-1, c), y.reshape(-1, c)
     blocks = (c + block - 1) // block
-    start, stop = chunk_span(t, chunks, n_batch * blocks)
-    for task in range(start, stop):
+    for task in prange(n_batch * blocks):
         n, c0, c1 = _channels(task, blocks, block, c)
         for i in range(od):
             d0, d1 = _window(i, s[0], pb[0], ks[0], d)
@@ -80,18 +77,17 @@ def _max_pool(t, chunks, x, ks, s, pb, block, y):
                                     y2[out, ch] = v if v > m else m
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def _max_pool_backward(t, chunks, dy, x, y, ks, s, pb, block, dx):
+@njit(cache=True, parallel=True)
+def _max_pool_backward(dy, x, y, ks, s, pb, block, dx):
     """dx[n, argmax of window (i, j, l)] += dy[n, i, j, l], the argmax being the window's
     first cell equal to its maximum y (the forward's first maximum); dx is zeroed here, by
-    each task in its own image and channels; the tasks of chunk t of `chunks`. Branch-free:
-    every window cell adds `g if hit else 0`, and a hit spends g."""
+    each task in its own image and channels. Branch-free: every window cell adds
+    `g if hit else 0`, and a hit spends g."""
     n_batch, od, oh, ow, c = dy.shape
     d, h, w = x.shape[1], x.shape[2], x.shape[3]
     x2, y2, dy2, dx2 = x.reshape(-1, c), y.reshape(-1, c), dy.reshape(-1, c), dx.reshape(-1, c)
     blocks = (c + block - 1) // block
-    start, stop = chunk_span(t, chunks, n_batch * blocks)
-    for task in range(start, stop):
+    for task in prange(n_batch * blocks):
         n, c0, c1 = _channels(task, blocks, block, c)
         _zero_image(dx2, n, d * h * w, c0, c1)
         unspent = np.empty(c, dy.dtype)        # per task, reused for every window
@@ -115,18 +111,16 @@ def _max_pool_backward(t, chunks, dy, x, y, ks, s, pb, block, dx):
                                     unspent[ch] = 0 if hit else g
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def _sum_pool(t, chunks, x, y, ks, s, pb, block, mean, adjoint):
+@njit(cache=True, parallel=True)
+def _sum_pool(x, y, ks, s, pb, block, mean, adjoint):
     """y[n, i, j, l] = sum of x[n] over the real (unpadded) cells of window (i, j, l), divided
     by their count if `mean`; with `adjoint`, its transpose: x[n, window (i, j, l)] +=
-    y[n, i, j, l] (/ count), x zeroed here by each task in its own image and channels. The
-    tasks of chunk t of `chunks`."""
+    y[n, i, j, l] (/ count), x zeroed here by each task in its own image and channels."""
     n_batch, od, oh, ow, c = y.shape
     d, h, w = x.shape[1], x.shape[2], x.shape[3]
     x2, y2 = x.reshape(-1, c), y.reshape(-1, c)
     blocks = (c + block - 1) // block
-    start, stop = chunk_span(t, chunks, n_batch * blocks)
-    for task in range(start, stop):
+    for task in prange(n_batch * blocks):
         n, c0, c1 = _channels(task, blocks, block, c)
         if adjoint:
             _zero_image(x2, n, d * h * w, c0, c1)
@@ -190,8 +184,8 @@ def max_pool_forward(x, window):
     """Max over each window (a Window: size, strides, padding pairs) of x (N, *spatial, C)."""
     ks, s, pb, out_shape = _setup(x.shape, window)
     y = np.empty(out_shape, x.dtype)
-    launch_chunks(_max_pool, x.size, _as_3d(x), ks, s, pb,
-                  _channel_block(x.shape[0], x.shape[-1]), _as_3d(y))
+    launch(_max_pool, x.size, _as_3d(x), ks, s, pb, _channel_block(x.shape[0], x.shape[-1]),
+           _as_3d(y))
     return y
 
 
@@ -199,17 +193,17 @@ def max_pool_backward(dy, x, y, window):
     """dL/dx: each dy goes to the first cell of its window that equals the maximum y."""
     ks, s, pb, _ = _setup(x.shape, window)
     dx = np.empty(x.shape, x.dtype)
-    launch_chunks(_max_pool_backward, x.size, _as_3d(np.asarray(dy, x.dtype)), _as_3d(x),
-                  _as_3d(np.asarray(y, x.dtype)), ks, s, pb,
-                  _channel_block(x.shape[0], x.shape[-1]), _as_3d(dx))
+    launch(_max_pool_backward, x.size, _as_3d(np.asarray(dy, x.dtype)), _as_3d(x),
+           _as_3d(np.asarray(y, x.dtype)), ks, s, pb, _channel_block(x.shape[0], x.shape[-1]),
+           _as_3d(dx))
     return dx
 
 
 def _sum_pool_forward(x, window, mean):
     ks, s, pb, out_shape = _setup(x.shape, window)
     y = np.empty(out_shape, x.dtype)
-    launch_chunks(_sum_pool, x.size, _as_3d(x), _as_3d(y), ks, s, pb,
-                  _channel_block(x.shape[0], x.shape[-1]), mean, False)
+    launch(_sum_pool, x.size, _as_3d(x), _as_3d(y), ks, s, pb,
+           _channel_block(x.shape[0], x.shape[-1]), mean, False)
     return y
 
 
@@ -227,6 +221,6 @@ def average_pool_backward(dy, x_shape, window):
     """dL/dx: each dy shared equally among the real cells of its window."""
     ks, s, pb, _ = _setup(x_shape, window)
     dx = np.empty(x_shape, dy.dtype)
-    launch_chunks(_sum_pool, dx.size, _as_3d(dx), _as_3d(dy), ks, s, pb,
-                  _channel_block(x_shape[0], x_shape[-1]), True, True)
+    launch(_sum_pool, dx.size, _as_3d(dx), _as_3d(dy), ks, s, pb,
+           _channel_block(x_shape[0], x_shape[-1]), True, True)
     return dx

@@ -10,11 +10,10 @@ uses vector_math's tanh and sigmoid and compiles with numpy's error model (a div
 Python's raises ZeroDivisionError, a branch that stops LLVM from vectorising), so the loops
 over units vectorise in float32.
 
-Batch rows never meet in a recurrence, so each thread runs the whole loop over time for its
-own block of rows (its per-step products on single-threaded BLAS; parallel.py's
-`run_chunks`): one parallel region a call, not one per step, whose per-step joins cost a
-scheduler slice each whenever the cores are shared. The products over all steps use BLAS's
-own threads.
+Batch rows never meet in a recurrence, so each Numba thread runs the whole loop over time for
+its own block of rows (its per-step products on single-threaded BLAS): one parallel region a
+call, not one per step, whose per-step joins cost a scheduler slice each whenever the cores
+are shared. The products over all steps use BLAS's own threads.
 
 Shapes: x (B, T, F); kernel (F, G*U), recurrent_kernel (U, G*U) (G = 1, 4, 3 gates in
 Keras's order); bias (G*U,), or (2, 3U) for GRU with the reset after (input, recurrent);
@@ -25,9 +24,9 @@ from __future__ import annotations
 
 import numba
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
-from .parallel import PARALLEL_MIN_ELEMENTS, run_chunks, single_threaded_blas
+from .parallel import PARALLEL_MIN_ELEMENTS, launch, single_threaded_blas
 from .vector_math import sigmoid, tanh
 
 CELLS = ("simple", "lstm", "gru", "gru_reset_before")
@@ -133,13 +132,13 @@ def _recurrent_parts(cell, matrix, units, axis):
 
 
 def _run(loop, batch, elements, *args):
-    """loop(block, blocks, *args) for every block: one block of the batch's rows per thread
-    (one block for small work), BLAS single-threaded inside."""
+    """loop(blocks, *args): one block of the batch's rows per Numba thread (one block for
+    small work), BLAS single-threaded inside."""
     blocks = max(1, min(batch, numba.get_num_threads()))
     if elements < PARALLEL_MIN_ELEMENTS:
         blocks = 1
     with single_threaded_blas():
-        run_chunks(loop, blocks, *args)
+        launch(loop, elements if blocks > 1 else 0, blocks, *args)
 
 
 # ---- the loops over time, one block of batch rows per thread ----------------------------------
@@ -150,142 +149,141 @@ def _block_rows(block, blocks, batch):
 
 
 @njit(inline="always")
-def _forward_loop(cell, block, blocks, p, rk, rk_h, rb, h0, c0, m, hs, cs, gates, one):
+def _forward_loop(cell, blocks, p, rk, rk_h, rb, h0, c0, m, hs, cs, gates, one):
     """hs, cs ("lstm") and gates (what the backward needs) of the cell with index `cell` in
-    CELLS, for the batch rows of block `block` of `blocks`; p (B, T, W) the input
-    projections; rk the product of every step, rk_h the candidate's (reset before); rb the
-    recurrent bias (reset after). Arrays a cell does not use are empty."""
+    CELLS; p (B, T, W) the input projections; rk the product of every step, rk_h the
+    candidate's (reset before); rb the recurrent bias (reset after). Arrays a cell does not
+    use are empty."""
     batch, steps, units = hs.shape
-    lo, hi = _block_rows(block, blocks, batch)
-    h = h0[lo:hi].copy()
-    c = c0[lo:hi].copy()
-    q = np.empty((hi - lo, rk.shape[1]), hs.dtype)
-    rh = np.empty((hi - lo, units), hs.dtype)
-    qh = np.empty((hi - lo, units), hs.dtype)
-    for t in range(steps):
-        np.dot(h, rk, q)
-        if cell == GRU_RESET_BEFORE:
+    for block in prange(blocks):
+        lo, hi = _block_rows(block, blocks, batch)
+        h = h0[lo:hi].copy()
+        c = c0[lo:hi].copy()
+        q = np.empty((hi - lo, rk.shape[1]), hs.dtype)
+        rh = np.empty((hi - lo, units), hs.dtype)
+        qh = np.empty((hi - lo, units), hs.dtype)
+        for t in range(steps):
+            np.dot(h, rk, q)
+            if cell == GRU_RESET_BEFORE:
+                for r in range(hi - lo):
+                    _reset_gates(p[lo + r, t], q[r], h[r], rh[r], gates[lo + r, t], one)
+                np.dot(rh, rk_h, qh)
             for r in range(hi - lo):
-                _reset_gates(p[lo + r, t], q[r], h[r], rh[r], gates[lo + r, t], one)
-            np.dot(rh, rk_h, qh)
-        for r in range(hi - lo):
-            b = lo + r
-            if m[b, t]:
-                if cell == SIMPLE:
-                    _simple_step(p[b, t], q[r], h[r])
-                elif cell == LSTM:
-                    _lstm_step(p[b, t], q[r], h[r], c[r], gates[b, t])
-                elif cell == GRU:
-                    _gru_step(p[b, t], q[r], rb, h[r], gates[b, t], one)
-                else:
-                    _gru_reset_before_step(p[b, t], qh[r], h[r], gates[b, t], one)
-            _copy(h[r], hs[b, t])
-            if cell == LSTM:
-                _copy(c[r], cs[b, t])
+                b = lo + r
+                if m[b, t]:
+                    if cell == SIMPLE:
+                        _simple_step(p[b, t], q[r], h[r])
+                    elif cell == LSTM:
+                        _lstm_step(p[b, t], q[r], h[r], c[r], gates[b, t])
+                    elif cell == GRU:
+                        _gru_step(p[b, t], q[r], rb, h[r], gates[b, t], one)
+                    else:
+                        _gru_reset_before_step(p[b, t], qh[r], h[r], gates[b, t], one)
+                _copy(h[r], hs[b, t])
+                if cell == LSTM:
+                    _copy(c[r], cs[b, t])
 
 
 @njit(inline="always")
-def _backward_loop(cell, block, blocks, d_hs, rk_t, rk_h_t, h0, c0, m, hs, cs, gates, dp, dq,
-                   dh0, dc, one):
+def _backward_loop(cell, blocks, d_hs, rk_t, rk_h_t, h0, c0, m, hs, cs, gates, dp, dq, dh0,
+                   dc, one):
     """dp (B, T, W), the cotangent of the input projections, dq (reset after: of the
-    recurrent ones), dh0 and dc ("lstm": d_c_last in, dc0 out) by backward through time, for
-    the batch rows of block `block` of `blocks`.
+    recurrent ones), dh0 and dc ("lstm": d_c_last in, dc0 out) by backward through time.
     A step's product takes `step`, the cotangent of its recurrent product, and gives the
     next (earlier) step's dh; `carry` is what reaches h_{t-1} directly (a masked step's whole
     gh)."""
     batch, steps, units = hs.shape
-    lo, hi = _block_rows(block, blocks, batch)
-    dh = np.zeros((hi - lo, units), hs.dtype)
-    dc_block = dc[lo:hi].copy()
-    step = np.empty((hi - lo, rk_t.shape[0]), hs.dtype)
-    carry = np.empty((hi - lo, units), hs.dtype)
-    da_h = np.empty((hi - lo, units), hs.dtype)
-    d_rh = np.empty((hi - lo, units), hs.dtype)
-    for t in range(steps - 1, -1, -1):
-        for r in range(hi - lo):
-            b = lo + r
-            h_prev = hs[b, t - 1] if t > 0 else h0[b]
-            if not m[b, t]:
-                _masked_step(d_hs[b, t], dh[r], carry[r], dp[b, t], step[r], da_h[r])
-                if cell == GRU:
-                    _zero(dq[b, t])
-            elif cell == SIMPLE:
-                _simple_back(d_hs[b, t], dh[r], hs[b, t], dp[b, t], step[r], carry[r], one)
-            elif cell == LSTM:
-                _lstm_back(d_hs[b, t], dh[r], dc_block[r], cs[b, t],
-                           cs[b, t - 1] if t > 0 else c0[b], gates[b, t], dp[b, t],
-                           step[r], carry[r], one)
-            elif cell == GRU:
-                _gru_back(d_hs[b, t], dh[r], h_prev, gates[b, t], dp[b, t], dq[b, t],
-                          step[r], carry[r], one)
-            else:
-                _gru_reset_before_back(d_hs[b, t], dh[r], h_prev, gates[b, t], dp[b, t],
-                                       step[r], carry[r], da_h[r], one)
-        if cell == GRU_RESET_BEFORE:
-            np.dot(da_h, rk_h_t, d_rh)
+    for block in prange(blocks):
+        lo, hi = _block_rows(block, blocks, batch)
+        dh = np.zeros((hi - lo, units), hs.dtype)
+        dc_block = dc[lo:hi].copy()
+        step = np.empty((hi - lo, rk_t.shape[0]), hs.dtype)
+        carry = np.empty((hi - lo, units), hs.dtype)
+        da_h = np.empty((hi - lo, units), hs.dtype)
+        d_rh = np.empty((hi - lo, units), hs.dtype)
+        for t in range(steps - 1, -1, -1):
             for r in range(hi - lo):
                 b = lo + r
-                if m[b, t]:
-                    _reset_back(d_rh[r], hs[b, t - 1] if t > 0 else h0[b], gates[b, t],
-                                dp[b, t], step[r], carry[r], one)
-        np.dot(step, rk_t, dh)
+                h_prev = hs[b, t - 1] if t > 0 else h0[b]
+                if not m[b, t]:
+                    _masked_step(d_hs[b, t], dh[r], carry[r], dp[b, t], step[r], da_h[r])
+                    if cell == GRU:
+                        _zero(dq[b, t])
+                elif cell == SIMPLE:
+                    _simple_back(d_hs[b, t], dh[r], hs[b, t], dp[b, t], step[r], carry[r], one)
+                elif cell == LSTM:
+                    _lstm_back(d_hs[b, t], dh[r], dc_block[r], cs[b, t],
+                               cs[b, t - 1] if t > 0 else c0[b], gates[b, t], dp[b, t],
+                               step[r], carry[r], one)
+                elif cell == GRU:
+                    _gru_back(d_hs[b, t], dh[r], h_prev, gates[b, t], dp[b, t], dq[b, t],
+                              step[r], carry[r], one)
+                else:
+                    _gru_reset_before_back(d_hs[b, t], dh[r], h_prev, gates[b, t], dp[b, t],
+                                           step[r], carry[r], da_h[r], one)
+            if cell == GRU_RESET_BEFORE:
+                np.dot(da_h, rk_h_t, d_rh)
+                for r in range(hi - lo):
+                    b = lo + r
+                    if m[b, t]:
+                        _reset_back(d_rh[r], hs[b, t - 1] if t > 0 else h0[b], gates[b, t],
+                                    dp[b, t], step[r], carry[r], one)
+            np.dot(step, rk_t, dh)
+            for r in range(hi - lo):
+                _add(carry[r], dh[r])
         for r in range(hi - lo):
-            _add(carry[r], dh[r])
-    for r in range(hi - lo):
-        _copy(dh[r], dh0[lo + r])
-        if cell == LSTM:
-            _copy(dc_block[r], dc[lo + r])
+            _copy(dh[r], dh0[lo + r])
+            if cell == LSTM:
+                _copy(dc_block[r], dc[lo + r])
 
 
-# One kernel per cell and direction, each the loop above for its own `cell` (a constant
-# there, so Numba compiles only that cell's branch) over the rows of block `block`.
-@njit(cache=True, nogil=True, fastmath={"contract"}, error_model="numpy")
-def _simple_forward(block, blocks, p, rk, rk_h, rb, h0, c0, m, hs, cs, gates, one):
-    _forward_loop(SIMPLE, block, blocks, p, rk, rk_h, rb, h0, c0, m, hs, cs, gates, one)
+# One parallel kernel per cell and direction, each the loop above for its own `cell` (a
+# constant there, so Numba compiles only that cell's branch).
+@njit(cache=True, parallel=True, fastmath={"contract"}, error_model="numpy")
+def _simple_forward(blocks, p, rk, rk_h, rb, h0, c0, m, hs, cs, gates, one):
+    _forward_loop(SIMPLE, blocks, p, rk, rk_h, rb, h0, c0, m, hs, cs, gates, one)
 
 
-@njit(cache=True, nogil=True, fastmath={"contract"}, error_model="numpy")
-def _lstm_forward(block, blocks, p, rk, rk_h, rb, h0, c0, m, hs, cs, gates, one):
-    _forward_loop(LSTM, block, blocks, p, rk, rk_h, rb, h0, c0, m, hs, cs, gates, one)
+@njit(cache=True, parallel=True, fastmath={"contract"}, error_model="numpy")
+def _lstm_forward(blocks, p, rk, rk_h, rb, h0, c0, m, hs, cs, gates, one):
+    _forward_loop(LSTM, blocks, p, rk, rk_h, rb, h0, c0, m, hs, cs, gates, one)
 
 
-@njit(cache=True, nogil=True, fastmath={"contract"}, error_model="numpy")
-def _gru_forward(block, blocks, p, rk, rk_h, rb, h0, c0, m, hs, cs, gates, one):
-    _forward_loop(GRU, block, blocks, p, rk, rk_h, rb, h0, c0, m, hs, cs, gates, one)
+@njit(cache=True, parallel=True, fastmath={"contract"}, error_model="numpy")
+def _gru_forward(blocks, p, rk, rk_h, rb, h0, c0, m, hs, cs, gates, one):
+    _forward_loop(GRU, blocks, p, rk, rk_h, rb, h0, c0, m, hs, cs, gates, one)
 
 
-@njit(cache=True, nogil=True, fastmath={"contract"}, error_model="numpy")
-def _gru_reset_before_forward(block, blocks, p, rk, rk_h, rb, h0, c0, m, hs, cs, gates, one):
-    _forward_loop(GRU_RESET_BEFORE, block, blocks, p, rk, rk_h, rb, h0, c0, m, hs, cs, gates,
-                  one)
+@njit(cache=True, parallel=True, fastmath={"contract"}, error_model="numpy")
+def _gru_reset_before_forward(blocks, p, rk, rk_h, rb, h0, c0, m, hs, cs, gates, one):
+    _forward_loop(GRU_RESET_BEFORE, blocks, p, rk, rk_h, rb, h0, c0, m, hs, cs, gates, one)
 
 
-@njit(cache=True, nogil=True, fastmath={"contract"}, error_model="numpy")
-def _simple_backward(block, blocks, d_hs, rk_t, rk_h_t, h0, c0, m, hs, cs, gates, dp, dq,
-                     dh0, dc, one):
-    _backward_loop(SIMPLE, block, blocks, d_hs, rk_t, rk_h_t, h0, c0, m, hs, cs, gates, dp,
+@njit(cache=True, parallel=True, fastmath={"contract"}, error_model="numpy")
+def _simple_backward(blocks, d_hs, rk_t, rk_h_t, h0, c0, m, hs, cs, gates, dp, dq, dh0, dc,
+                     one):
+    _backward_loop(SIMPLE, blocks, d_hs, rk_t, rk_h_t, h0, c0, m, hs, cs, gates, dp, dq, dh0,
+                   dc, one)
+
+
+@njit(cache=True, parallel=True, fastmath={"contract"}, error_model="numpy")
+def _lstm_backward(blocks, d_hs, rk_t, rk_h_t, h0, c0, m, hs, cs, gates, dp, dq, dh0, dc,
+                   one):
+    _backward_loop(LSTM, blocks, d_hs, rk_t, rk_h_t, h0, c0, m, hs, cs, gates, dp, dq, dh0,
+                   dc, one)
+
+
+@njit(cache=True, parallel=True, fastmath={"contract"}, error_model="numpy")
+def _gru_backward(blocks, d_hs, rk_t, rk_h_t, h0, c0, m, hs, cs, gates, dp, dq, dh0, dc, one):
+    _backward_loop(GRU, blocks, d_hs, rk_t, rk_h_t, h0, c0, m, hs, cs, gates, dp, dq, dh0,
+                   dc, one)
+
+
+@njit(cache=True, parallel=True, fastmath={"contract"}, error_model="numpy")
+def _gru_reset_before_backward(blocks, d_hs, rk_t, rk_h_t, h0, c0, m, hs, cs, gates, dp, dq,
+                               dh0, dc, one):
+    _backward_loop(GRU_RESET_BEFORE, blocks, d_hs, rk_t, rk_h_t, h0, c0, m, hs, cs, gates, dp,
                    dq, dh0, dc, one)
-
-
-@njit(cache=True, nogil=True, fastmath={"contract"}, error_model="numpy")
-def _lstm_backward(block, blocks, d_hs, rk_t, rk_h_t, h0, c0, m, hs, cs, gates, dp, dq,
-                   dh0, dc, one):
-    _backward_loop(LSTM, block, blocks, d_hs, rk_t, rk_h_t, h0, c0, m, hs, cs, gates, dp,
-                   dq, dh0, dc, one)
-
-
-@njit(cache=True, nogil=True, fastmath={"contract"}, error_model="numpy")
-def _gru_backward(block, blocks, d_hs, rk_t, rk_h_t, h0, c0, m, hs, cs, gates, dp, dq,
-                  dh0, dc, one):
-    _backward_loop(GRU, block, blocks, d_hs, rk_t, rk_h_t, h0, c0, m, hs, cs, gates, dp,
-                   dq, dh0, dc, one)
-
-
-@njit(cache=True, nogil=True, fastmath={"contract"}, error_model="numpy")
-def _gru_reset_before_backward(block, blocks, d_hs, rk_t, rk_h_t, h0, c0, m, hs, cs, gates,
-                               dp, dq, dh0, dc, one):
-    _backward_loop(GRU_RESET_BEFORE, block, blocks, d_hs, rk_t, rk_h_t, h0, c0, m, hs, cs,
-                   gates, dp, dq, dh0, dc, one)
 
 
 _FORWARD = dict(zip(CELLS, (_simple_forward, _lstm_forward, _gru_forward,

@@ -6,29 +6,25 @@ centres), clamped to [0, in - 1] so the border cells repeat the edge. Per axis t
 the two source indices and weights of every output index; the kernel then mixes four input
 rows per output cell, channels innermost. Tasks are (image, channel block) pairs, so the
 backward scatter never writes another task's cells.
-
-Each parallel kernel does chunk t of `chunks` (`kernel(t, chunks, ...)`: a contiguous run
-of its elements or rows), one chunk per thread (parallel.py's `launch_chunks`).
 """
 import numpy as np
-from numba import njit, uint64
+from numba import njit, prange, uint64
 
-from .parallel import chunk_span, launch_chunks
+from .parallel import launch
 from .pooling import _channel_block
 
 __all__ = ["bilinear_resize_forward", "bilinear_resize_backward"]
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def _bilinear(t, chunks, x, y, lo_h, hi_h, wl_h, wh_h, lo_w, hi_w, wl_w, wh_w, block, adjoint):
+@njit(cache=True, parallel=True)
+def _bilinear(x, y, lo_h, hi_h, wl_h, wh_h, lo_w, hi_w, wl_w, wh_w, block, adjoint):
     """y[n, i, j] = sum over the 2 x 2 taps (a, b) of wh[i, a] ww[j, b] x[n, a, b]; with
     `adjoint`, its transpose: x[n, a, b] += wh[i, a] ww[j, b] y[n, i, j] (x zero on entry)."""
     n_batch, oh, ow, c = y.shape
     h, w = x.shape[1], x.shape[2]
     x2, y2 = x.reshape(-1, c), y.reshape(-1, c)
     blocks = (c + block - 1) // block
-    start, stop = chunk_span(t, chunks, n_batch * blocks)
-    for task in range(start, stop):
+    for task in prange(n_batch * blocks):
         n = task // blocks
         c0 = uint64((task % blocks) * block)
         c1 = uint64(min((task % blocks) * block + block, c))
@@ -69,8 +65,8 @@ def bilinear_resize_forward(x, size):
     """x (N, H, W, C) resized to (N, *size, C) by bilinear interpolation."""
     x = np.ascontiguousarray(x)
     y = np.empty((x.shape[0], *size, x.shape[-1]), x.dtype)
-    launch_chunks(_bilinear, y.size, x, y, *_tables(x.shape[1:3], size, x.dtype),
-                  _channel_block(x.shape[0], x.shape[-1]), False)
+    launch(_bilinear, y.size, x, y, *_tables(x.shape[1:3], size, x.dtype),
+           _channel_block(x.shape[0], x.shape[-1]), False)
     return y
 
 
@@ -78,6 +74,6 @@ def bilinear_resize_backward(dy, x_shape):
     """dL/dx of bilinear_resize_forward for an input of shape x_shape."""
     dy = np.ascontiguousarray(dy)
     dx = np.zeros(x_shape, dy.dtype)
-    launch_chunks(_bilinear, dy.size, dx, dy, *_tables(x_shape[1:3], dy.shape[1:3], dy.dtype),
-                  _channel_block(x_shape[0], x_shape[-1]), True)
+    launch(_bilinear, dy.size, dx, dy, *_tables(x_shape[1:3], dy.shape[1:3], dy.dtype),
+           _channel_block(x_shape[0], x_shape[-1]), True)
     return dx

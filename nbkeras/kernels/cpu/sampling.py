@@ -8,15 +8,12 @@ the grid is moved onto it by the fill mode (SAMPLING_FILL_MODES in kernels/api.p
 | c b a), "reflect" about the edges (c b a | a b c d | d c b); "constant" keeps the index and
 the tap reads fill_value instead (so values blend into fill_value across the border, as
 JAX's, i.e. scipy's "grid-constant"). `tap` is plain Python compiled by both devices.
-
-Each parallel kernel does chunk t of `chunks` (`kernel(t, chunks, ...)`: a contiguous run
-of its elements or rows), one chunk per thread (parallel.py's `launch_chunks`).
 """
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from ..api import SAMPLING_FILL_MODES
-from .parallel import chunk_span, launch_chunks
+from .parallel import launch
 
 __all__ = ["sample_forward", "sample_backward"]
 
@@ -62,15 +59,14 @@ def tap(coordinate, n, bit, order, mode, one):
 _tap = njit(cache=True)(tap)
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def _sample(chunk, chunks, x, shape, coordinates, order, mode, fill_value, one, out):
+@njit(cache=True, parallel=True)
+def _sample(x, shape, coordinates, order, mode, fill_value, one, out):
     """out[b, m] = sum over taps of prod(weights) * x[b, tap cell] (fill_value where a
     constant-mode tap is off the grid); x (B, S, C), coordinates (B, M, d); `one` is 1 in
     x's dtype (float32 kernels do float32 arithmetic)."""
     batch, points, d = coordinates.shape
     channels = x.shape[2]
-    start, stop = chunk_span(chunk, chunks, batch * points)
-    for task in range(start, stop):
+    for task in prange(batch * points):
         b, m = task // points, task % points
         for ch in range(channels):
             out[b, m, ch] = 0
@@ -86,16 +82,15 @@ def _sample(chunk, chunks, x, shape, coordinates, order, mode, fill_value, one, 
                 out[b, m, ch] += weight * (x[b, cell, ch] if inside else fill_value)
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def _sample_adjoint(chunk, chunks, dy, x, shape, coordinates, order, mode, fill_value, one, dx,
+@njit(cache=True, parallel=True)
+def _sample_adjoint(dy, x, shape, coordinates, order, mode, fill_value, one, dx,
                     dcoordinates):
     """dx[b, cell] += weight * dy[b, m] over every in-grid tap (dx zero on entry), and
     dcoordinates[b, m, r] = sum over taps and channels of d weight / d coordinate r * value *
     dy; one task per image, so no two tasks write one cell."""
     batch, points, d = coordinates.shape
     channels = x.shape[2]
-    start, stop = chunk_span(chunk, chunks, batch)
-    for b in range(start, stop):
+    for b in prange(batch):
         for m in range(points):
             for r in range(d):
                 dcoordinates[b, m, r] = 0
@@ -137,8 +132,8 @@ def sample_forward(x, coordinates, order, mode, fill_value):
     """x (B, *spatial, C) at coordinates (B, M, d) -> (B, M, C), in x's dtype."""
     flat, shape, coordinates = _flat(x, coordinates)
     out = np.empty((x.shape[0], coordinates.shape[1], x.shape[-1]), x.dtype)
-    launch_chunks(_sample, out.size * (1 << (len(shape) * order)), flat, shape, coordinates, order,
-                  SAMPLING_FILL_MODES.index(mode), x.dtype.type(fill_value), x.dtype.type(1), out)
+    launch(_sample, out.size * (1 << (len(shape) * order)), flat, shape, coordinates, order,
+           SAMPLING_FILL_MODES.index(mode), x.dtype.type(fill_value), x.dtype.type(1), out)
     return out
 
 
@@ -147,8 +142,8 @@ def sample_backward(dy, x, coordinates, order, mode, fill_value, coordinates_gra
     flat, shape, coordinates = _flat(x, coordinates)
     dx = np.zeros(flat.shape, x.dtype)
     dcoordinates = np.empty(coordinates.shape, x.dtype)
-    launch_chunks(_sample_adjoint, dy.size * (1 << (len(shape) * order)),
-                  np.ascontiguousarray(dy, x.dtype), flat, shape, coordinates, order,
-                  SAMPLING_FILL_MODES.index(mode), x.dtype.type(fill_value), x.dtype.type(1), dx,
-                  dcoordinates)
+    launch(_sample_adjoint, dy.size * (1 << (len(shape) * order)),
+           np.ascontiguousarray(dy, x.dtype), flat, shape, coordinates, order,
+           SAMPLING_FILL_MODES.index(mode), x.dtype.type(fill_value), x.dtype.type(1), dx,
+           dcoordinates)
     return dx.reshape(x.shape), (dcoordinates if coordinates_gradient else None)

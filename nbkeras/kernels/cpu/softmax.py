@@ -1,24 +1,21 @@
-"""Softmax and log-softmax over the last axis: one fused Numba pass per row, runs of rows in
-parallel (one chunk of rows per thread, parallel.py).
+"""Softmax and log-softmax over the last axis: one fused Numba pass per row, rows in parallel.
 Host functions take any shape (..., n) and return a new array. Sums run in the rows' dtype
-in vector lanes (as XLA's), exp is vector_math's. The loops are written out: array
-expressions allocate, and array slice assignment compiles Numba's shape-mismatch message;
-both cost seconds of first-call compile."""
+in vector lanes (as XLA's), exp is vector_math's. The loops are written out:
+array expressions inside a parallel loop become nested parallel loops, and array slice
+assignment compiles Numba's shape-mismatch message; both cost seconds of first-call compile."""
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
-from .parallel import chunk_span, launch_chunks
+from .parallel import launch
 from .vector_math import exp
 
 __all__ = ["softmax_forward", "softmax_backward", "log_softmax_forward", "log_softmax_backward"]
 
 
-@njit(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc", "contract"})
-def _softmax_rows(t, chunks, x, out):
-    """out[r] = exp(x[r] - max x[r]) / sum(exp(x[r] - max x[r])), for the rows of chunk t of
-    `chunks`."""
-    start, stop = chunk_span(t, chunks, x.shape[0])
-    for r in range(start, stop):
+@njit(cache=True, parallel=True, fastmath={"reassoc", "contract"})
+def _softmax_rows(x, out):
+    """out[r] = exp(x[r] - max x[r]) / sum(exp(x[r] - max x[r]))."""
+    for r in prange(x.shape[0]):
         row_max = x[r].max()
         total = row_max - row_max
         for j in range(x.shape[1]):
@@ -29,11 +26,10 @@ def _softmax_rows(t, chunks, x, out):
             out[r, j] *= scale
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def _softmax_rows_backward(t, chunks, dy, y, out):
+@njit(cache=True, parallel=True)
+def _softmax_rows_backward(dy, y, out):
     """out[r] = y[r] * (dy[r] - <dy[r], y[r]>)."""
-    start, stop = chunk_span(t, chunks, y.shape[0])
-    for r in range(start, stop):
+    for r in prange(y.shape[0]):
         inner = 0.0
         for j in range(y.shape[1]):
             inner += dy[r, j] * y[r, j]
@@ -41,11 +37,10 @@ def _softmax_rows_backward(t, chunks, dy, y, out):
             out[r, j] = y[r, j] * (dy[r, j] - inner)
 
 
-@njit(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc", "contract"})
-def _log_softmax_rows(t, chunks, x, out):
+@njit(cache=True, parallel=True, fastmath={"reassoc", "contract"})
+def _log_softmax_rows(x, out):
     """out[r] = (x[r] - max) - log(sum(exp(x[r] - max))), in that order: exact for large x."""
-    start, stop = chunk_span(t, chunks, x.shape[0])
-    for r in range(start, stop):
+    for r in prange(x.shape[0]):
         row_max = x[r].max()
         total = row_max - row_max
         for j in range(x.shape[1]):
@@ -55,11 +50,10 @@ def _log_softmax_rows(t, chunks, x, out):
             out[r, j] = (x[r, j] - row_max) - log_total
 
 
-@njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
-def _log_softmax_rows_backward(t, chunks, dy, y, out):
+@njit(cache=True, parallel=True, fastmath={"contract"})
+def _log_softmax_rows_backward(dy, y, out):
     """out[r] = dy[r] - exp(y[r]) * sum(dy[r])."""
-    start, stop = chunk_span(t, chunks, y.shape[0])
-    for r in range(start, stop):
+    for r in prange(y.shape[0]):
         total = 0.0
         for j in range(y.shape[1]):
             total += dy[r, j]
@@ -75,7 +69,7 @@ def _apply_rows(kernel, *arrays):
     dtype = arrays[-1].dtype
     rows = [_rows(a, dtype) for a in arrays]
     out = np.empty_like(rows[-1])
-    launch_chunks(kernel, out.size, *rows, out)
+    launch(kernel, out.size, *rows, out)
     return out.reshape(arrays[-1].shape)
 
 

@@ -7,18 +7,14 @@ sort gives the stable order and the indices in one pass; wider dtypes use numpy'
 argsort. The k largest of each row are kept by insertion, in parallel over rows (numpy has
 no partial sort that keeps ties in order). cumprod's VJP walks each line twice
 (`cumprod_lines_backward`, plain Python that kernels/cuda/sorting.py compiles too).
-kernels/cuda/sorting.py exports the same names and signatures.
-
-Each parallel kernel does chunk t of `chunks` (`kernel(t, chunks, ...)`: a contiguous run
-of its elements or rows), one chunk per thread (parallel.py's `launch_chunks`).
-"""
+kernels/cuda/sorting.py exports the same names and signatures."""
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 from numpy.lib.array_utils import normalize_axis_index
 
-from .parallel import chunk_span, launch_chunks
+from .parallel import launch
 
 __all__ = ["sort", "top_k", "scatter_columns", "cumsum", "cumprod", "cumprod_backward",
            "searchsorted"]
@@ -39,31 +35,28 @@ def _float_key(bits):
     return np.uint64(0x7FFFFFFF) - magnitude
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def _packed_float_keys(t, chunks, rows, keys):
+@njit(cache=True, parallel=True)
+def _packed_float_keys(rows, keys):
     """keys[r, j] = order key of the float32 whose bits are rows[r, j] (uint32) << 32 | j."""
-    start, stop = chunk_span(t, chunks, rows.shape[0])
-    for r in range(start, stop):
+    for r in prange(rows.shape[0]):
         for j in range(rows.shape[1]):
             keys[r, j] = (_float_key(rows[r, j]) << np.uint64(32)) | np.uint64(j)
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def _packed_integer_keys(t, chunks, rows, offset, keys):
+@njit(cache=True, parallel=True)
+def _packed_integer_keys(rows, offset, keys):
     """keys[r, j] = (rows[r, j] + offset) << 32 | j, for integers that offset makes
     non-negative and below 2**32."""
-    start, stop = chunk_span(t, chunks, rows.shape[0])
-    for r in range(start, stop):
+    for r in prange(rows.shape[0]):
         for j in range(rows.shape[1]):
             keys[r, j] = (np.uint64(np.int64(rows[r, j]) + offset) << np.uint64(32)) | np.uint64(j)
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def _unpack_sorted(t, chunks, keys, rows, values, indices):
+@njit(cache=True, parallel=True)
+def _unpack_sorted(keys, rows, values, indices):
     """indices[r] = the columns in the sorted keys[r], values[r] = rows[r] at them (both
     unsigned views of one dtype)."""
-    start, stop = chunk_span(t, chunks, keys.shape[0])
-    for r in range(start, stop):
+    for r in prange(keys.shape[0]):
         for j in range(keys.shape[1]):
             column = np.int64(keys[r, j] & np.uint64(0xFFFFFFFF))
             indices[r, j] = column
@@ -84,17 +77,17 @@ def sort(x):
     rows = np.ascontiguousarray(x).reshape(-1, n)
     keys = np.empty(rows.shape, np.uint64)
     if x.dtype.kind == "f":
-        launch_chunks(_packed_float_keys, x.size,
-                      rows.astype(np.float32, copy=False).view(np.uint32), keys)
+        launch(_packed_float_keys, x.size, rows.astype(np.float32, copy=False).view(np.uint32),
+               keys)
     else:
         offset = -int(np.iinfo(x.dtype).min) if x.dtype.kind == "i" else 0
-        launch_chunks(_packed_integer_keys, x.size,
-                      rows.view(np.uint8) if x.dtype == bool else rows, offset, keys)
+        launch(_packed_integer_keys, x.size, rows.view(np.uint8) if x.dtype == bool else rows,
+               offset, keys)
     keys.sort(axis=-1)
     values = np.empty_like(rows)
     indices = np.empty(rows.shape, np.int64)
     bits = np.dtype(f"u{x.dtype.itemsize}")   # moves values as bits: float16 and bool too
-    launch_chunks(_unpack_sorted, x.size, keys, rows.view(bits), values.view(bits), indices)
+    launch(_unpack_sorted, x.size, keys, rows.view(bits), values.view(bits), indices)
     return values.reshape(x.shape), indices.reshape(x.shape)
 
 
@@ -106,14 +99,13 @@ def _beats(v, w):
     return v > w
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def _top_k_rows(t, chunks, x, k, values, indices):
+@njit(cache=True, parallel=True)
+def _top_k_rows(x, k, values, indices):
     """values[r], indices[r] = the k largest of x[r] in descending order, ties by index:
     each element that beats the current k-th enters by insertion (a later equal never
     displaces an earlier one)."""
     n_rows, n = x.shape
-    start, stop = chunk_span(t, chunks, n_rows)
-    for r in range(start, stop):
+    for r in prange(n_rows):
         filled = 0
         for j in range(n):
             v = x[r, j]
@@ -143,7 +135,7 @@ def top_k(x, k):
     values = np.empty((rows.shape[0], k), x.dtype)
     indices = np.empty((rows.shape[0], k), np.int64)
     if k:
-        launch_chunks(_top_k_rows, rows.shape[0] * n, rows, k, values, indices)
+        launch(_top_k_rows, rows.shape[0] * n, rows, k, values, indices)
     return values.reshape(x.shape[:-1] + (k,)), indices.reshape(x.shape[:-1] + (k,))
 
 
