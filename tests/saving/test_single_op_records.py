@@ -113,30 +113,31 @@ def test_config_equals_keras_config_with_one_entry_per_op(case):
     assert ours == as_written(keras_model(keras, case).get_config())
 
 
+def assert_reloaded_equal(model, load, seed, folder):
+    """`model` saved to a .keras file and loaded back by `load` (the other library): the
+    same config as written and the same outputs on drawn inputs."""
+    path = str(folder / "ops.keras")
+    model.save(path)
+    loaded = load(path)
+    assert as_written(loaded.get_config()) == as_written(model.get_config())
+    data = inputs(seed)
+    assert_outputs_close(loaded(data), model(data), rtol=1e-5, atol=1e-6)
+
+
 @settings(max_examples=5)
 @given(case=cases(), seed=st.integers(0, 2 ** 16))
 def test_keras_file_loads_with_one_node_per_op_and_equal_outputs(case, seed, tmp_path_factory):
     keras = pytest.importorskip("keras")
-    theirs = keras_model(keras, case)
-    path = str(tmp_path_factory.mktemp("keras") / "ops.keras")
-    theirs.save(path)
-    ours = nk.models.load_model(path)
-    assert as_written(ours.get_config()) == as_written(theirs.get_config())
-    data = inputs(seed)
-    assert_outputs_close(ours(data), theirs(data), rtol=1e-5, atol=1e-6)
+    assert_reloaded_equal(keras_model(keras, case), nk.models.load_model, seed,
+                          tmp_path_factory.mktemp("keras"))
 
 
 @settings(max_examples=5)
 @given(case=cases(log_softmax_pairs=False), seed=st.integers(0, 2 ** 16))
 def test_nbkeras_file_loads_in_keras_with_equal_outputs(case, seed, tmp_path_factory):
     keras = pytest.importorskip("keras")
-    ours = nbkeras_model(case)
-    path = str(tmp_path_factory.mktemp("nbkeras") / "ops.keras")
-    ours.save(path)
-    theirs = keras.saving.load_model(path)
-    assert as_written(theirs.get_config()) == as_written(ours.get_config())
-    data = inputs(seed)
-    assert_outputs_close(theirs(data), ours(data), rtol=1e-5, atol=1e-6)
+    assert_reloaded_equal(nbkeras_model(case), keras.saving.load_model, seed,
+                          tmp_path_factory.mktemp("nbkeras"))
 
 
 @settings(max_examples=10)
