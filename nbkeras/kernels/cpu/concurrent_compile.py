@@ -155,11 +155,14 @@ class _WorkerPool:
     re-run the user's main script in every worker."""
 
     def __init__(self, workers: int, lock_path: str):
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
-        command = [sys.executable, "-c", f"from {__name__} import _serve; _serve()", lock_path]
+        # this process's import path, so a worker imports the very kernel files this process
+        # runs (Numba's cache is per source file): `python -c` would put its cwd first
+        paths = [path or os.getcwd() for path in sys.path]
+        command = [sys.executable, "-c", f"import sys; sys.path[:] = {paths!r}; "
+                   f"from {__name__} import _serve; _serve()", lock_path]
         self._queue = queue.Queue()
         self._processes = [subprocess.Popen(command, stdin=subprocess.PIPE,
-                                            stdout=subprocess.PIPE, env=env)
+                                            stdout=subprocess.PIPE)
                            for _ in range(workers)]
         self._feeders = [threading.Thread(target=self._feed, args=(p,), daemon=True)
                          for p in self._processes]
