@@ -182,13 +182,7 @@ class MultiOptimizer(Optimizer):
         grads = list(grads)
         if not grads:
             return
-        if trainable_variables is None:
-            if not self.built:
-                raise ValueError("When passing `grads` without `variables`, the optimizer must "
-                                 "already be built on a list of variables. Call "
-                                 "`optimizer.build(trainable_variables)` first.")
-            trainable_variables = self._trainable_variables
-        trainable_variables = list(trainable_variables)
+        trainable_variables = self._variables_to_apply(trainable_variables)
         self.build(trainable_variables)
         if len(grads) != len(self._owner) or len(trainable_variables) != len(self._owner):
             raise ValueError("Gradients must match trainable variables one-to-one. Received "

@@ -267,20 +267,25 @@ class Optimizer(ABC):
             self.apply(list(grads), list(variables))
         return self._iterations
 
+    def _variables_to_apply(self, trainable_variables) -> list:
+        """The variables `apply` updates: `trainable_variables` as a list, or, when None, the
+        ones the optimizer was built on."""
+        if trainable_variables is not None:
+            return list(trainable_variables)
+        if not self.built:
+            raise ValueError("When passing `grads` without `variables`, the optimizer must "
+                             "already be built on a list of variables. Call "
+                             "`optimizer.build(trainable_variables)` first.")
+        return list(self._trainable_variables)
+
     def apply(self, grads: Iterable, trainable_variables: Iterable[Variable] | None = None) -> None:
         """One optimizer step. `grads` pairs with `trainable_variables` (or, once built, with
         the variables the optimizer was built on); None gradients are skipped."""
         grads = list(grads)
         if not grads:
             return
-        if trainable_variables is None:
-            if not self.built:
-                raise ValueError("When passing `grads` without `variables`, the optimizer must "
-                                 "already be built on a list of variables. Call "
-                                 "`optimizer.build(trainable_variables)` first.")
-            variables = self._trainable_variables
-        else:
-            variables = list(trainable_variables)
+        variables = self._variables_to_apply(trainable_variables)
+        if trainable_variables is not None:
             self.build(variables)
             for variable in variables:
                 if id(variable) not in self._index:

@@ -178,9 +178,7 @@ def _plan_layer(variables: list, locations: list[str], file: _LegacyFile, where:
         message = (f"Cannot load {file.source} into {where}: weight count mismatch. It has "
                    f"{len(variables)} weights ({[_name(v) for v in variables]}) but the "
                    f"file holds {len(locations)} ({locations})")
-        if not skip_count:
-            raise ValueError(f"{message}. Nothing was changed.")
-        warnings.warn(f"{message}; skipping it, it keeps its weights", stacklevel=4)
+        _skip_or_refuse(message, skip_count, "its weights")
         return []
     plan = []
     for variable, location in zip(variables, locations):
@@ -192,9 +190,7 @@ def _plan_layer(variables: list, locations: list[str], file: _LegacyFile, where:
             message = (f"Cannot load {file.source} into {where}: weight '{_name(variable)}' "
                        f"has shape {tuple(variable.shape)} but the file holds shape "
                        f"{tuple(dataset.shape)} at '{location}'")
-            if not skip_mismatch:
-                raise ValueError(f"{message}. Nothing was changed.")
-            warnings.warn(f"{message}; skipping it, it keeps its value", stacklevel=4)
+            _skip_or_refuse(message, skip_mismatch, "its value")
             continue
         plan.append(Assignment(variable, location))
     return plan
@@ -232,3 +228,11 @@ def _describe(layer) -> str:
 
 def _name(variable) -> str:
     return getattr(variable, "path", None) or getattr(variable, "name", "?")
+
+
+def _skip_or_refuse(message: str, skip: bool, kept: str) -> None:
+    """Raise `message` (nothing changed) unless `skip`; then warn that the layer or weight is
+    skipped and keeps `kept`."""
+    if not skip:
+        raise ValueError(f"{message}. Nothing was changed.")
+    warnings.warn(f"{message}; skipping it, it keeps {kept}", stacklevel=5)

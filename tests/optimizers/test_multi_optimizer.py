@@ -148,12 +148,18 @@ def test_config_round_trip_and_keras_config():
     assert nk.optimizers.get(nk.optimizers.serialize(multi)).get_config() == multi.get_config()
 
 
-def test_whole_model_file_keeps_the_mapping_and_state(tmp_path):
-    rng = np.random.default_rng(3)
+def _trained(data_seed: int, model_seed: int, epochs: int):
+    """(model, x, y): a model compiled with the MultiOptimizer and fit on a drawn batch."""
+    rng = np.random.default_rng(data_seed)
     x, y = rng.normal(size=(8, 3)), rng.normal(size=(8, 2))
-    model = _model(4)
+    model = _model(model_seed)
     model.compile(_multi()[0], "mse")
-    model.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+    model.fit(x, y, batch_size=8, epochs=epochs, shuffle=False, verbose=0)
+    return model, x, y
+
+
+def test_whole_model_file_keeps_the_mapping_and_state(tmp_path):
+    model, x, y = _trained(3, 4, epochs=2)
     model.save(tmp_path / "m.keras")
     loaded = nk.saving.load_model(tmp_path / "m.keras")
     assert [type(o) for o in loaded.optimizer.optimizers] == [optimizers.Adam, optimizers.SGD]
@@ -173,11 +179,7 @@ def _h5_layout(path):
 
 def test_weights_file_resumes_the_same_next_step_in_keras_layout(tmp_path):
     keras = _keras()
-    rng = np.random.default_rng(5)
-    x, y = rng.normal(size=(8, 3)), rng.normal(size=(8, 2))
-    model = _model(6)
-    model.compile(_multi()[0], "mse")
-    model.fit(x, y, batch_size=8, epochs=3, shuffle=False, verbose=0)
+    model, x, y = _trained(5, 6, epochs=3)
     model.save_weights(tmp_path / "m.weights.h5")
 
     resumed = _model(7)
