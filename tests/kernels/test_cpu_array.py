@@ -1,7 +1,8 @@
 """The CPU array kernels' parallel paths (large float arrays) against numpy: arithmetic of
 same-shape operands or a single number, float32 exp within 1 ulp of the correctly rounded
-value over float32's whole range, sums and means over trailing axes, stacked matmul. The
-size thresholds are lowered so that Hypothesis's small arrays take the parallel paths."""
+value over float32's whole range, sums and means over trailing axes, stacked matmul and
+matrix products split by rows over the threads. The size thresholds are lowered so that
+Hypothesis's small arrays take the parallel paths."""
 import importlib
 from unittest import mock
 
@@ -13,6 +14,7 @@ from hypothesis.extra import numpy as hnp
 from nbkeras.kernels.cpu.vector_math import exp as vector_exp
 
 array = importlib.import_module("nbkeras.kernels.cpu.array")
+gemm = importlib.import_module("nbkeras.kernels.cpu.gemm")
 
 shapes = hnp.array_shapes(min_dims=1, max_dims=4, min_side=1, max_side=7)
 floats = st.sampled_from([np.float32, np.float64])
@@ -110,6 +112,13 @@ def test_long_rows_sum_as_accurately_as_numpys_pairwise_sum():
     assert ours <= 2 * np.abs(x.sum(axis=-1) - exact).max() + 1e-3
 
 
+def _assert_product_is(got, want, dtype):
+    """got, in `dtype`, equals the float64 product `want` to that dtype's precision."""
+    tolerance = 1e-5 if dtype == np.float32 else 1e-12
+    assert (got.shape, got.dtype) == (want.shape, dtype)
+    np.testing.assert_allclose(got, want, rtol=tolerance, atol=tolerance)
+
+
 @few
 @given(batch=hnp.array_shapes(min_dims=1, max_dims=2, min_side=1, max_side=4),
        m=st.integers(1, 6), k=st.integers(1, 6), n=st.integers(1, 6), dtype=floats,
@@ -122,9 +131,58 @@ def test_stacked_matmul_is_numpys(batch, m, k, n, dtype, seed, transposed):
     with mock.patch.object(array, "PARALLEL_STACK_MIN_FLOPS", 0):
         got = array.matmul(a, b)
     want = np.matmul(a.astype(np.float64), b.astype(np.float64))
-    assert (got.shape, got.dtype) == (want.shape, dtype)
-    np.testing.assert_allclose(got, want, rtol=1e-5 if dtype == np.float32 else 1e-12,
-                               atol=1e-5 if dtype == np.float32 else 1e-12)
+    _assert_product_is(got, want, dtype)
+
+
+def _matrix(rng, shape, dtype, transposed):
+    """A random float matrix stack of `shape`, C-ordered or a transposed view."""
+    if transposed:
+        return rng.standard_normal(shape[:-2] + shape[:-3:-1]).astype(dtype).swapaxes(-1, -2)
+    return rng.standard_normal(shape).astype(dtype)
+
+
+@few
+@given(m=st.integers(1, 9), k=st.integers(1, 6), n=st.integers(1, 9), dtype=floats,
+       seed=seeds, transposed=st.tuples(st.booleans(), st.booleans()),
+       threads=st.integers(1, 3), block=st.integers(1, 3))
+def test_gemm_split_over_the_threads_is_numpys(m, k, n, dtype, seed, transposed, threads,
+                                              block):
+    """Every product big enough to split (blocks of at least `block` rows, or of columns
+    when the rows are few), with either operand a transposed view, as dense's backward
+    passes them."""
+    import numba
+
+    rng = np.random.default_rng(seed)
+    a = _matrix(rng, (m, k), dtype, transposed[0])
+    b = _matrix(rng, (k, n), dtype, transposed[1])
+    before = numba.get_num_threads()
+    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    try:
+        with mock.patch.multiple(gemm, THREADED_MIN_FLOPS=0, _MIN_BLOCK=block):
+            got = gemm.gemm(a, b)
+    finally:
+        numba.set_num_threads(before)
+    want = a.astype(np.float64) @ b.astype(np.float64)
+    _assert_product_is(got, want, dtype)
+
+
+@few
+@given(batch=hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=3),
+       m=st.integers(1, 6), k=st.integers(1, 6), n=st.integers(1, 6), dtype=floats,
+       seed=seeds, transposed=st.booleans(), by_matrix=st.booleans())
+def test_matmul_of_big_matrices_runs_gemm_per_matrix_and_is_numpys(batch, m, k, n, dtype,
+                                                                   seed, transposed,
+                                                                   by_matrix):
+    """A stack times one matrix (one product over the stacked rows) and a stack of matrices
+    each big enough for the threads (one split product each)."""
+    rng = np.random.default_rng(seed)
+    a = _matrix(rng, batch + (m, k), dtype, False)
+    b = _matrix(rng, (k, n) if by_matrix else batch + (k, n), dtype, transposed)
+    with mock.patch.multiple(gemm, THREADED_MIN_FLOPS=0, _MIN_BLOCK=1), \
+            mock.patch.multiple(array, THREADED_MIN_FLOPS=0, PARALLEL_STACK_MIN_FLOPS=0):
+        got = array.matmul(a, b)
+    want = np.matmul(a.astype(np.float64), b.astype(np.float64))
+    _assert_product_is(got, want, dtype)
 
 
 def test_vector_tanh_and_sigmoid_are_within_2e_7_in_float32_and_exact_in_float64():

@@ -33,16 +33,22 @@ def test_blocks_of_the_batch_give_what_one_block_gives(cell, dtype):
     assert batch * steps * units >= PARALLEL_MIN_ELEMENTS
     width = GATES[cell] * units
 
-    def draw(*shape):
-        return (rng.standard_normal(shape) * 0.3).astype(dtype)
+    def draw(*shape, scale=0.3):
+        return (rng.standard_normal(shape) * scale).astype(dtype)
     mask = rng.random((batch, steps)) < 0.7
     mask[3] = False
-    arrays = (draw(batch, steps, features), draw(features, width), draw(units, width),
+    # a contracting recurrence: with a recurrent kernel of spectral radius above 1 (SimpleRNN
+    # with 0.3-scaled weights: about 2.4), float32 rounding differences of the per-step
+    # products (which BLAS rounds by the rows it is given) grow step by step into O(1) ones
+    arrays = (draw(batch, steps, features), draw(features, width),
+              draw(units, width, scale=0.3 / units ** 0.5),
               draw(2, width) if cell == "gru" else draw(width), draw(batch, units),
               draw(batch, units) if cell == "lstm" else None, mask,
               draw(batch, steps, units), draw(batch, units) if cell == "lstm" else None)
     one, two = _run(cell, 1, arrays), _run(cell, 2, arrays)
-    tolerance = dict(rtol=1e-5, atol=1e-6) if dtype == np.float32 else dict(rtol=1e-12,
+    # float32: the products over all steps split by rows over the threads, and a block of
+    # rows rounds its sums of 515 terms a little differently from the whole
+    tolerance = dict(rtol=1e-5, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-12,
                                                                            atol=1e-13)
     for name, a, b in zip(("hs", "c_last", "dx", "dkernel", "drk", "dbias", "dh0", "dc0"),
                           one, two):

@@ -3,16 +3,17 @@
 
 Large float arrays take Numba loops parallel over the cores for the four arithmetic
 operators (same-shape operands, or one a single number), for exp of float32 and for sums
-and means over trailing axes; numpy's ufuncs and reductions run on one core. Stacks of at
-least as many matrices as threads, each small, run one single-threaded BLAS product per
-matrix in parallel over the stack (numpy's matmul loops over it on one core)."""
+and means over trailing axes; numpy's ufuncs and reductions run on one core. Matrix
+products run BLAS on one thread: big ones split by rows over the threads (gemm.py), stacks
+of at least as many small matrices as threads one product per matrix in parallel over the
+stack (numpy's matmul loops over it on one core)."""
 import math
 
 import numba
 import numpy as np
 from numba import njit, prange
 
-from .gemm import THREADED_MIN_FLOPS
+from .gemm import THREADED_MIN_FLOPS, gemm
 from .parallel import launch, single_threaded_blas
 from .vector_math import exp as _vector_exp
 
@@ -202,17 +203,29 @@ def _as_4d(x):
 
 
 def matmul(a, b):
-    """numpy's matmul: a (..., M, K) @ b (..., K, N) -> (..., M, N), batch axes broadcast."""
+    """numpy's matmul: a (..., M, K) @ b (..., K, N) -> (..., M, N), batch axes broadcast.
+    Float products of one dtype: a matrix by a matrix, or a stack by one matrix, is one
+    `gemm`; a stack of big matrices one `gemm` each; a stack of at least as many small
+    matrices as threads runs in parallel over the stack."""
+    if (a.dtype != b.dtype or a.dtype not in (np.float32, np.float64) or a.ndim < 2
+            or b.ndim < 2 or a.shape[-1] == 0):
+        with single_threaded_blas():
+            return np.matmul(a, b)
+    if b.ndim == 2:
+        return gemm(a.reshape(-1, a.shape[-1]), b).reshape(a.shape[:-1] + b.shape[-1:])
     stack = math.prod(a.shape[:-2])
     flops = 2 * a.size * b.shape[-1]
-    if (a.ndim < 3 or a.shape[:-2] != b.shape[:-2] or a.dtype != b.dtype
-            or a.dtype not in (np.float32, np.float64) or a.shape[-1] == 0
-            or flops < PARALLEL_STACK_MIN_FLOPS or stack < numba.get_num_threads()
-            or flops // stack >= THREADED_MIN_FLOPS):   # few or big matrices: BLAS's threads
-        return np.matmul(a, b)
+    if a.shape[:-2] != b.shape[:-2] or flops < PARALLEL_STACK_MIN_FLOPS:
+        with single_threaded_blas():
+            return np.matmul(a, b)
     out = np.empty(a.shape[:-1] + b.shape[-1:], a.dtype)
-    with single_threaded_blas():
-        launch(_stacked_matmul, PARALLEL_STACK_MIN_FLOPS, _as_4d(a), _as_4d(b), _as_4d(out))
+    a, b, stacked = _as_4d(a), _as_4d(b), _as_4d(out)
+    if stack < numba.get_num_threads() or flops // stack >= THREADED_MIN_FLOPS:
+        for p, q in np.ndindex(stacked.shape[:2]):
+            stacked[p, q] = gemm(a[p, q], b[p, q])
+    else:
+        with single_threaded_blas():
+            launch(_stacked_matmul, PARALLEL_STACK_MIN_FLOPS, a, b, stacked)
     return out
 
 

@@ -154,17 +154,11 @@ def _plain(bias, mask, soft_cap) -> bool:
             and mask.size == 1 and bool(mask.reshape(-1)[0]))
 
 
-def _contiguous(*arrays):
-    """The arrays C-contiguous (self-attention's heads are strided views of one product)."""
-    return [np.ascontiguousarray(a) for a in arrays]
-
-
 def attention_forward(query, key, value, bias, mask, scale, soft_cap, causal):
     """(out (B, T, N, Hv), probs (B, N, T, S)) of one float dtype; see the module."""
     batch, t_len, heads, _ = query.shape
     out = np.empty(query.shape[:3] + value.shape[3:], query.dtype)
     probs = np.empty((batch, heads, t_len, key.shape[1]), query.dtype)
-    query, key, value = _contiguous(query, key, value)
     with single_threaded_blas():
         launch(_forward, probs.size, query, key, value, np.broadcast_to(bias, probs.shape),
                np.broadcast_to(mask, probs.shape),
@@ -183,7 +177,7 @@ def attention_backward(d_out, query, key, value, bias, mask, probs, scale, soft_
     d_logits = np.empty(probs.shape if logits_gradient else (0, 0, 0, 0), probs.dtype)
     scale, cap, _ = scalars(query.dtype, scale, soft_cap)
     with single_threaded_blas():
-        launch(_backward, probs.size, *_contiguous(d_out, query, key, value),
+        launch(_backward, probs.size, d_out, query, key, value,
                np.broadcast_to(bias, probs.shape), np.broadcast_to(mask, probs.shape), probs,
                scale, cap, bool(causal), _plain(bias, mask, soft_cap), d_q, d_k, d_v,
                d_logits)

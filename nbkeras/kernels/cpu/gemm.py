@@ -1,19 +1,45 @@
-"""2-D matrix products for the dense ops. Large products use BLAS's own threads (numpy's
-matmul handles transposed operands without copies); small ones run BLAS on one thread, so a
-small dense layer between convolutions does not wake BLAS's pool, whose spinning threads
-would then compete with Numba's (see parallel.py)."""
+"""2-D matrix products for the dense ops, with BLAS always on one thread. A large product is
+cut into one block per thread (`nk.config.set_num_threads`), of rows, or of columns when
+there are few rows (a small batch through a wide layer), each block one single-threaded
+BLAS call on nbkeras's chunk pool (see parallel.py). OpenBLAS's own pool is never woken: its
+threads spin for milliseconds after each call, and slowed the Numba kernel that followed by
+up to 2x (attention after its input projection, 2 cores) and the PyTorch code that a
+benchmark ran next. numpy's matmul reads transposed operands and writes column blocks in
+place (BLAS's leading dimensions), so no block is copied."""
+import numba
 import numpy as np
 
-from .parallel import single_threaded_blas
+from .parallel import run_chunks, single_threaded_blas
 
 __all__ = ["gemm"]
 
-THREADED_MIN_FLOPS = 1 << 26   # below ~64 MFLOP one thread beats waking the pool
+THREADED_MIN_FLOPS = 1 << 23   # below ~8 MFLOP one thread beats waking the chunk pool
+_MIN_BLOCK = 16                # rows or columns
+
+
+def _row_block(t, chunks, a, b, out) -> None:
+    """out[rows] = a[rows] @ b for chunk t of `chunks` near-equal blocks of rows."""
+    start, stop = t * a.shape[0] // chunks, (t + 1) * a.shape[0] // chunks
+    np.matmul(a[start:stop], b, out=out[start:stop])
+
+
+def _column_block(t, chunks, a, b, out) -> None:
+    """out[:, columns] = a @ b[:, columns] for chunk t of `chunks` blocks of columns."""
+    start, stop = t * b.shape[1] // chunks, (t + 1) * b.shape[1] // chunks
+    np.matmul(a, b[:, start:stop], out=out[:, start:stop])
 
 
 def gemm(a, b):
     """a (M, K) @ b (K, N) -> (M, N)."""
-    if 2 * a.shape[0] * a.shape[1] * b.shape[-1] >= THREADED_MIN_FLOPS:
-        return np.matmul(a, b)
+    rows, columns = a.shape[0], b.shape[1]
+    threads = numba.get_num_threads()
+    if 2 * rows * a.shape[1] * columns < THREADED_MIN_FLOPS or a.dtype != b.dtype:
+        threads = 1
+    by_rows = rows >= columns or rows >= threads * _MIN_BLOCK
+    chunks = min(threads, (rows if by_rows else columns) // _MIN_BLOCK)
     with single_threaded_blas():
-        return np.matmul(a, b)
+        if chunks <= 1:
+            return np.matmul(a, b)
+        out = np.empty((rows, columns), a.dtype)
+        run_chunks(_row_block if by_rows else _column_block, chunks, a, b, out)
+    return out

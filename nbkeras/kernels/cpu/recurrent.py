@@ -13,7 +13,7 @@ over units vectorise in float32.
 Batch rows never meet in a recurrence, so each Numba thread runs the whole loop over time for
 its own block of rows (its per-step products on single-threaded BLAS): one parallel region a
 call, not one per step, whose per-step joins cost a scheduler slice each whenever the cores
-are shared. The products over all steps use BLAS's own threads.
+are shared. The products over all steps split by rows over the threads (gemm.py).
 
 Shapes: x (B, T, F); kernel (F, G*U), recurrent_kernel (U, G*U) (G = 1, 4, 3 gates in
 Keras's order); bias (G*U,), or (2, 3U) for GRU with the reset after (input, recurrent);
@@ -26,6 +26,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 
+from .gemm import gemm
 from .parallel import PARALLEL_MIN_ELEMENTS, launch, single_threaded_blas
 from .vector_math import sigmoid, tanh
 
@@ -41,7 +42,7 @@ def recurrent_forward(cell, x, kernel, recurrent_kernel, bias, h0, c0, mask):
     x = np.ascontiguousarray(x)
     batch, steps, features = x.shape
     units = recurrent_kernel.shape[0]
-    p = x.reshape(batch * steps, features) @ kernel
+    p = gemm(x.reshape(batch * steps, features), kernel)
     if bias is not None:
         p += bias[0] if cell == "gru" else bias
     p = p.reshape(batch, steps, -1)
@@ -87,19 +88,19 @@ def recurrent_backward(cell, d_hs, d_c_last, kernel, recurrent_kernel, bias, h0,
          np.ascontiguousarray(c0) if cell == "lstm" else h0, m, hs, cs, gates, dp, dq, dh, dc,
          dtype.type(1))
     flat_p = dp.reshape(batch * steps, width)
-    dx = (flat_p @ kernel.T).reshape(batch, steps, features)
+    dx = gemm(flat_p, kernel.T).reshape(batch, steps, features)
     if cell in ("simple", "lstm"):   # dp is both products' cotangent: [x_t, h_{t-1}]^T dp
-        both = _step_inputs(h0, hs, x).T @ flat_p
+        both = gemm(_step_inputs(h0, hs, x).T, flat_p)
         dkernel, drk = both[:features], both[features:]
     else:
-        dkernel = x.reshape(batch * steps, features).T @ flat_p
+        dkernel = gemm(x.reshape(batch * steps, features).T, flat_p)
         h_prev = _step_inputs(h0, hs)
     if cell == "gru":
-        drk = h_prev.T @ dq.reshape(batch * steps, width)
+        drk = gemm(h_prev.T, dq.reshape(batch * steps, width))
     elif cell == "gru_reset_before":
         rh = gates[:, :, 3 * units:].reshape(batch * steps, units)
-        drk = np.concatenate([h_prev.T @ flat_p[:, :2 * units], rh.T @ flat_p[:, 2 * units:]],
-                             axis=1)
+        drk = np.concatenate(
+            [gemm(h_prev.T, flat_p[:, :2 * units]), gemm(rh.T, flat_p[:, 2 * units:])], axis=1)
     dbias = None
     if bias is not None:
         d_in = flat_p.sum(axis=0)
