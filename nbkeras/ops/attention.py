@@ -15,7 +15,7 @@ from ..core.keras_tensor import KerasTensor
 from ..core.spec import Spec
 from ..core.tensor import Tensor
 from .core import cast
-from .op import Op, convert_to_tensor, result_dtype
+from .op import Op, convert_to_tensor, result_type
 from .shape import expand_dims
 
 __all__ = ["dot_product_attention"]
@@ -89,7 +89,7 @@ def dot_product_attention(query, key, value, bias=None, mask=None, scale=None,
                          f"query {shapes[0]}, key {shapes[1]}, value {shapes[2]}")
     batch, t_len, heads, size = shapes[0]
     logits_shape = (batch, heads, t_len, shapes[1][1])
-    dtype = result_dtype(*(str(t.dtype) for t in (query, key, value)), "float32")
+    dtype = result_type(*(str(t.dtype) for t in (query, key, value)), "float32")
     bias = (np.zeros((1, 1, 1, 1), dtype) if bias is None
             else _cast(_as_4d(bias, "bias", logits_shape), dtype))
     mask = (np.ones((1, 1, 1, 1), bool) if mask is None

@@ -18,7 +18,7 @@ from ..core.spec import Spec
 from ..core.tensor import Tensor
 from ..kernels.geometry import Window, window
 from .activation import KERNELS as ACTIVATION_KERNELS
-from .op import Op, convert_to_tensor, result_dtype
+from .op import Op, convert_to_tensor, result_type
 from .pooling import pooling_output_shape
 from .shape import reshape, transpose
 
@@ -141,7 +141,7 @@ class Conv(Op):
         shape = conv_output_shape(x.shape, w.shape, self.strides, self.padding, self.dilation)
         if self.max_pool is not None:
             shape = pooling_output_shape(shape, *self.max_pool)
-        return Spec(shape, result_dtype(x.dtype, w.dtype))
+        return Spec(shape, result_type(x.dtype, w.dtype))
 
     def _window(self, x_shape, w_shape) -> Window:
         return window(self.padding, x_shape[1:-1], w_shape[:len(self.strides)], self.strides,
@@ -206,7 +206,7 @@ class ConvTranspose(Op):
                              f"kernel shape {w.shape} (layout (*k, filters, in_channels))")
         shape = conv_transpose_output_shape(x.shape, w.shape, self.strides, self.padding,
                                             self.output_padding, self.dilation)
-        return Spec(shape, result_dtype(x.dtype, w.dtype))
+        return Spec(shape, result_type(x.dtype, w.dtype))
 
     def _geometry(self, x, w, b=None) -> tuple:
         """(output shape, the Window of the forward conv whose input gradient this is)."""

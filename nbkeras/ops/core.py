@@ -2,12 +2,16 @@
 argmax, argmin, one_hot."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
-from ..core.dtype import standardize_dtype
+import numpy as np
+
+from ..core.dtype import is_float, standardize_dtype
 from ..core.spec import Spec
 from .composite import composite
-from .op import Op, broadcast_shapes, convert_to_tensor, result_dtype  # noqa: F401 (re-export)
+from .elementwise import _as_operand
+from .op import Op, broadcast_shapes, convert_to_tensor, promoted, result_type  # noqa: F401 (re-export)
 from .reduction import normalize_axes
 
 
@@ -22,13 +26,29 @@ class Cast(Op):
 
 @dataclass(frozen=True)
 class Clip(Op):
-    """x limited to [low, high]; the gradient passes where x is inside (bounds included)."""
+    """x limited to [low, high]; the gradient passes where x is inside (bounds included).
+    Integer x keeps its dtype (the bounds rounded inward), bool x is clipped as int32, as
+    in Keras."""
 
     low: float
     high: float
 
-    def output_spec(self, x: Spec) -> Spec: return x
-    def forward(self, k, x): return k.clip(x, self.low, self.high), (x,)
+    def output_spec(self, x: Spec) -> Spec:
+        return Spec(x.shape, "int32" if x.dtype == "bool" else x.dtype)
+
+    def forward(self, k, x):
+        if x.dtype == np.bool_:
+            x = k.cast(x, "int32")
+        return k.clip(x, *self._bounds(x.dtype)), (x,)
+
+    def _bounds(self, dtype) -> tuple:
+        """(low, high) as numbers of `dtype`: integer dtypes hold the integers inside."""
+        if is_float(dtype):
+            return dtype.type(self.low), dtype.type(self.high)
+        info = np.iinfo(dtype)
+        low = math.ceil(min(max(self.low, info.min), info.max))
+        high = math.floor(max(min(self.high, info.max), info.min))
+        return dtype.type(low), dtype.type(high)
 
     def vjp(self, k, dy, residuals, needs):
         (x,) = residuals
@@ -42,9 +62,11 @@ class Where(Op):
 
     def output_spec(self, c: Spec, a: Spec, b: Spec) -> Spec:
         shape = broadcast_shapes(broadcast_shapes(c.shape, a.shape, "where"), b.shape, "where")
-        return Spec(shape, result_dtype(a.dtype, b.dtype))
+        return Spec(shape, result_type(a.dtype, b.dtype))
 
-    def forward(self, k, c, a, b): return k.where(c, a, b), (c, a.shape, b.shape)
+    def forward(self, k, c, a, b):
+        a, b = promoted(k, a, b)
+        return k.where(c, a, b), (c, a.shape, b.shape)
 
     def vjp(self, k, dy, residuals, needs):
         c, a_shape, b_shape = residuals
@@ -118,7 +140,7 @@ def where(condition, x1=None, x2=None):
         return nonzero(condition)
     if x1 is None or x2 is None:
         raise ValueError("where: give both x1 and x2, or neither")
-    return Where()(condition, x1, x2)
+    return Where()(condition, _as_operand(x1, x2), _as_operand(x2, x1))
 
 
 def stop_gradient(variable):

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..core.spec import Spec
-from .op import Op, result_dtype
+from .op import Op, result_type
 
 
 @dataclass(frozen=True)
@@ -18,7 +18,7 @@ class Dense(Op):
         if x.shape[-1] is not None and x.shape[-1] != w.shape[0]:
             raise ValueError(f"dense: the last axis of the input {x.shape} must equal the "
                              f"kernel's input size {w.shape[0]} (kernel shape {w.shape})")
-        return Spec(x.shape[:-1] + w.shape[1:], result_dtype(x.dtype, w.dtype))
+        return Spec(x.shape[:-1] + w.shape[1:], result_type(x.dtype, w.dtype))
 
     def forward(self, k, x, w, b=None):
         y = k.gemm(k.reshape(x, (-1, w.shape[0])), w)

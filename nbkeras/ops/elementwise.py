@@ -7,10 +7,8 @@ from typing import Callable
 
 import numpy as np
 
-from ..core.keras_tensor import KerasTensor
 from ..core.spec import Spec
-from ..core.tensor import Tensor
-from .op import Op, broadcast_shapes, float_dtype, result_dtype
+from .op import Op, broadcast_shapes, float_dtype, promoted, result_type
 
 
 @dataclass(frozen=True)
@@ -31,9 +29,10 @@ class BinaryOp(Op):
 
     def output_spec(self, a: Spec, b: Spec) -> Spec:
         return Spec(broadcast_shapes(a.shape, b.shape, type(self).__name__.lower()),
-                    result_dtype(a.dtype, b.dtype))
+                    result_type(a.dtype, b.dtype))
 
     def forward(self, k, a, b):
+        a, b = promoted(k, a, b)
         y = self.apply(k, a, b)
         return y, (a.shape, b.shape, *self.saved(k, a, b, y))
 
@@ -48,7 +47,30 @@ class BinaryOp(Op):
 
 
 @dataclass(frozen=True)
-class Negative(UnaryOp):
+class IntegerKeepingOp(UnaryOp):
+    """A UnaryOp through which integers keep their dtype, as in Keras; bools give
+    `bool_dtype` (None: refused, as Keras refuses negative(bool))."""
+
+    float_inputs = False
+    bool_dtype = None
+
+    def output_spec(self, x: Spec) -> Spec:
+        if x.dtype != "bool":
+            return x
+        if self.bool_dtype is None:
+            raise TypeError(f"{type(self).__name__.lower()}: x must be a numeric tensor, not "
+                            f"bool; received shape {x.shape}")
+        return Spec(x.shape, self.bool_dtype)
+
+    def numeric(self, k, x):
+        """x, with bools cast to `bool_dtype` (numpy's square of a bool is a bool)."""
+        if x.dtype == np.bool_ and self.bool_dtype not in (None, "bool"):
+            return k.cast(x, self.bool_dtype)
+        return x
+
+
+@dataclass(frozen=True)
+class Negative(IntegerKeepingOp):
     def forward(self, k, x): return k.negative(x), ()
     def vjp(self, k, dy, residuals, needs): return (k.negative(dy),)
 
@@ -78,13 +100,20 @@ class Sqrt(UnaryOp):
 
 
 @dataclass(frozen=True)
-class Square(UnaryOp):
-    def forward(self, k, x): return k.square(x), (x,)
+class Square(IntegerKeepingOp):
+    bool_dtype = "int32"
+
+    def forward(self, k, x):
+        x = self.numeric(k, x)
+        return k.square(x), (x,)
+
     def vjp(self, k, dy, residuals, needs): return (k.multiply(dy, k.multiply(residuals[0], 2)),)
 
 
 @dataclass(frozen=True)
-class Abs(UnaryOp):
+class Abs(IntegerKeepingOp):
+    bool_dtype = "bool"
+
     def forward(self, k, x): return k.abs(x), (x,)
     def vjp(self, k, dy, residuals, needs): return (k.multiply(dy, k.sign(residuals[0])),)
 
@@ -193,13 +222,28 @@ class Compare(BinaryOp):
 
 
 def _as_operand(x, like):
-    """Python numbers take the dtype of the tensor they meet (as Keras does), so that
-    `x * 2` keeps float32; the op moves them to that tensor's device."""
-    if isinstance(x, (int, float, bool, np.number)) and not isinstance(x, np.ndarray):
-        dtype = like.dtype if isinstance(like, (Tensor, KerasTensor, np.ndarray)) else None
-        if dtype is not None and (np.dtype(dtype).kind == "f" or isinstance(x, (int, bool))):
-            return np.asarray(x, dtype=dtype)
-    return x
+    """A Python (or numpy scalar) number as an array of the dtype Keras gives it where it
+    meets `like`: numbers are weakly typed, so they take `like`'s dtype where it holds them
+    (`x * 2` stays float32, `int8 + 1` stays int8) and otherwise the default of their kind
+    (`bool + 1` is int32, `int8 + 0.5` floatx, `1 + 2` int32); the op moves them to
+    `like`'s device. Anything else passes unchanged."""
+    if _number_kind(x) is None:
+        return x
+    kinds = [_number_kind(x)]
+    if hasattr(like, "dtype") and not isinstance(like, np.generic):
+        kinds.append(like.dtype)
+    elif _number_kind(like) is not None:
+        kinds.append(_number_kind(like))
+    return np.asarray(x, dtype=result_type(*kinds))
+
+
+def _number_kind(x):
+    """bool, int or float for a Python or numpy scalar number (its weak type); else None."""
+    for kind, types in ((bool, (bool, np.bool_)), (int, (int, np.integer)),
+                        (float, (float, np.floating))):
+        if isinstance(x, types):
+            return kind
+    return None
 
 
 def _binary(op: Op):

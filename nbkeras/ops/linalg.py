@@ -36,7 +36,7 @@ from .composite import composite
 from .core import cast
 from .elementwise import abs, multiply, not_equal, power, sqrt
 from .matmul import matmul
-from .op import Op, broadcast_shapes, convert_to_tensor, float_dtype, result_dtype
+from .op import Op, broadcast_shapes, convert_to_tensor, float_dtype, result_type
 from .reduction import max, min, normalize_axes, sum
 from .shape import expand_dims, squeeze, transpose
 
@@ -68,7 +68,7 @@ def _solve_spec(who: str, a: Spec, b: Spec) -> Spec:
                          f"a.shape={a.shape}, b.shape={b.shape}")
     tail = b.shape[-1:] if vector else b.shape[-2:]
     batch = broadcast_shapes(a.shape[:-2], b.shape[:-len(tail)], who)
-    return Spec(batch + tail, result_dtype(float_dtype(a.dtype), float_dtype(b.dtype)))
+    return Spec(batch + tail, result_type(float_dtype(a.dtype), float_dtype(b.dtype)))
 
 
 # ------------------------------------------------------------- VJP building blocks
@@ -566,7 +566,7 @@ class Lstsq(Op):
             raise ValueError(f"lstsq: a (M, N) and b (M[, K]) disagree on M; received "
                              f"a.shape={a.shape}, b.shape={b.shape}")
         return Spec(a.shape[1:] + b.shape[1:],
-                    result_dtype(float_dtype(a.dtype), float_dtype(b.dtype)))
+                    result_type(float_dtype(a.dtype), float_dtype(b.dtype)))
 
     def forward(self, k, a, b):
         return k.lstsq(a, b, self.rcond), (a, b)

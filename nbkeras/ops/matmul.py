@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..core.spec import Spec
-from .op import Op, broadcast_shapes, result_dtype
+from .op import Op, broadcast_shapes, promoted, result_type
 from .elementwise import multiply
 from .shape import moveaxis, reshape
 
@@ -23,9 +23,10 @@ class MatMul(Op):
             raise ValueError(f"matmul: inner dimensions differ: shapes {a.shape} and {b.shape}")
         batch = broadcast_shapes(a_shape[:-2], b_shape[:-2], "matmul")
         shape = batch + a_shape[-2:-1] * (a.ndim > 1) + b_shape[-1:] * (b.ndim > 1)
-        return Spec(shape, result_dtype(a.dtype, b.dtype))
+        return Spec(shape, result_type(a.dtype, b.dtype))
 
     def forward(self, k, a, b):
+        a, b = promoted(k, a, b)
         return k.matmul(a, b), (a, b)
 
     def vjp(self, k, dy, residuals, needs):

@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import config
 from ..core.device import canonical, current_device, kernels_for
-from ..core.dtype import is_float, standardize_dtype
+from ..core.dtype import is_float, result_type, standardize_dtype
 from ..core.keras_tensor import KerasTensor
 from ..core.node import Node
 from ..core.spec import Spec
@@ -123,8 +123,8 @@ def convert_to_tensor(x, dtype=None, sparse=None, ragged=None, *,
     current device if None; a Tensor stays where it is). nbkeras tensors are dense:
     `sparse=True` or `ragged=True` raise.
 
-    Python floats (and lists of them) become `floatx`, as in Keras; numpy arrays keep
-    their dtype unless `dtype` is given."""
+    Python floats (and lists of them) become `floatx` and Python ints int32 (int64 where a
+    value needs it), as in Keras; numpy arrays keep their dtype unless `dtype` is given."""
     if isinstance(x, KerasTensor):
         raise TypeError(f"convert_to_tensor: {x!r} is symbolic and has no value")
     if sparse or ragged:
@@ -136,12 +136,24 @@ def convert_to_tensor(x, dtype=None, sparse=None, ragged=None, *,
             return tensor
         return Tensor(kernels_for(tensor.device).cast(tensor.data, standardize_dtype(dtype)))
     array = np.asarray(x)
-    if dtype is None and array.dtype == np.float64 and not isinstance(x, (np.ndarray, np.generic)):
-        dtype = config.floatx()
+    if dtype is None and not isinstance(x, (np.ndarray, np.generic)):
+        dtype = _default_dtype(array)
     if dtype is not None:
         array = array.astype(standardize_dtype(dtype), copy=False)
     device = canonical(device) if device is not None else current_device()
     return Tensor(array if device == "cpu" else kernels_for(device).asarray(array))
+
+
+def _default_dtype(array: np.ndarray) -> str | None:
+    """Keras's dtype for an array made from Python numbers: floatx for floats, int32 for
+    ints that fit in it; None keeps numpy's."""
+    if array.dtype == np.float64:
+        return config.floatx()
+    int32 = np.iinfo(np.int32)
+    if array.dtype == np.int64 and (not array.size or int32.min <= array.min() <= array.max()
+                                    <= int32.max):
+        return "int32"
+    return None
 
 
 def broadcast_shapes(a: tuple, b: tuple, who: str = "broadcast") -> tuple:
@@ -162,8 +174,13 @@ def broadcast_shapes(a: tuple, b: tuple, who: str = "broadcast") -> tuple:
     return tuple(out)
 
 
-def result_dtype(*dtypes: str) -> str:
-    return np.result_type(*[np.dtype(d) for d in dtypes]).name
+def promoted(k, *arrays) -> list:
+    """The arrays cast to their Keras promotion (`result_type`) where their dtypes differ,
+    so that mixed-dtype kernels give the dtype the op's spec promised."""
+    if len({x.dtype for x in arrays}) == 1:
+        return list(arrays)
+    dtype = result_type(*[x.dtype for x in arrays])
+    return [x if x.dtype == dtype else k.cast(x, dtype) for x in arrays]
 
 
 def float_dtype(dtype: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..core.spec import Spec
-from .op import Op, broadcast_shapes, result_dtype
+from .op import Op, broadcast_shapes, result_type
 
 
 @dataclass(frozen=True)
@@ -16,7 +16,7 @@ class PReLU(Op):
         if shape != tuple(x.shape):
             raise ValueError(f"prelu: alpha of shape {alpha.shape} must broadcast to the input "
                              f"shape {x.shape}")
-        return Spec(shape, result_dtype(x.dtype, alpha.dtype))
+        return Spec(shape, result_type(x.dtype, alpha.dtype))
 
     def forward(self, k, x, alpha):
         return k.where(k.greater_equal(x, 0), x, k.multiply(alpha, x)), (x, alpha)

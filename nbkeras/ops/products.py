@@ -21,7 +21,7 @@ from .core import cast
 from .elementwise import add, multiply, subtract
 from .linalg import SlogDet
 from .matmul import matmul
-from .op import convert_to_tensor, result_dtype
+from .op import convert_to_tensor, result_type
 from .reduction import normalize_axes, sum
 from .shape import broadcast_to, concatenate, expand_dims, getitem, reshape, transpose
 
@@ -166,7 +166,7 @@ def _labelled(subscripts: str, operands: tuple) -> tuple[list, str, list, list, 
     operands = [_tensor(x) for x in operands]
     if all(standardize_dtype(str(x.dtype)) == "int8" for x in operands):
         operands = [cast(x, "int32") for x in operands]
-    dtype = result_dtype(*[str(x.dtype) for x in operands])
+    dtype = result_type(*[str(x.dtype) for x in operands])
     terms, out = _parse(subscripts, [tuple(x.shape) for x in operands])
     sizes = {}
     for term, x in zip(terms, operands):

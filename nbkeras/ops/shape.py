@@ -9,7 +9,7 @@ import numpy as np
 
 from ..core.spec import Spec
 from .composite import composite
-from .op import Op, broadcast_shapes, convert_to_tensor, result_dtype
+from .op import Op, broadcast_shapes, convert_to_tensor, promoted, result_type
 from .reduction import normalize_axes
 
 
@@ -84,10 +84,11 @@ class Concatenate(Op):
         sizes = [x.shape[axis] for x in xs]
         shape = list(xs[0].shape)
         shape[axis] = None if None in sizes else sum(sizes)
-        return Spec(tuple(shape), result_dtype(*[x.dtype for x in xs]))
+        return Spec(tuple(shape), result_type(*[x.dtype for x in xs]))
 
     def forward(self, k, *xs):
-        return k.concatenate(xs, axis=self.axis), tuple(x.shape[self.axis] for x in xs)
+        return (k.concatenate(promoted(k, *xs), axis=self.axis),
+                tuple(x.shape[self.axis] for x in xs))
 
     def vjp(self, k, dy, residuals, needs):
         ends = np.cumsum(residuals)
