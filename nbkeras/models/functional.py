@@ -12,7 +12,8 @@ from ..layers.input_layer import InputLayer
 from ..layers.layer import Layer
 from ..ops import convert_to_tensor
 from ..saving.call_records import keras_call_arguments, nbkeras_call_kwargs
-from ..saving.keras_ops import call_keras_op, is_op_entry, keras_op_entry, snake_case
+from ..saving.keras_ops import call_keras_op, is_op_entry, keras_op_entry
+from ..serialization import snake_case
 from ..saving.serialization_lib import (UnknownObjectError, deserialize_keras_object,
                                        keras_name, serialize_keras_object)
 from .executor import Plan
@@ -104,13 +105,14 @@ class Functional(Model):
         op_calls = {key: keras_op_entry(call.operation, call.args, self.name)
                     for key, call in calls.items()}
         def naming_order(item) -> tuple:   # names read from a config first, then as made
-            key, (module, class_name, config, args) = item
+            key, (module, class_name, config, args, kwargs) = item
             return (not _kept_name(calls[key], class_name), getattr(calls[key], "call_number", 0))
 
         used = set(names)
-        for key, (module, class_name, config, args) in sorted(op_calls.items(), key=naming_order):
+        for key, (module, class_name, config, args, kwargs) in sorted(op_calls.items(),
+                                                                      key=naming_order):
             name = _kept_name(calls[key], class_name) or snake_case(class_name)
-            op_calls[key] = (_unique_name(name, used), module, class_name, config, args)
+            op_calls[key] = (_unique_name(name, used), module, class_name, config, args, kwargs)
 
         def history(t: KerasTensor) -> list:
             if id(t.node) in op_calls:
@@ -123,11 +125,12 @@ class Functional(Model):
 
         def entry(operation) -> dict:
             if isinstance(operation, Node):
-                name, module, class_name, config, args = op_calls[id(operation)]
+                name, module, class_name, config, args, kwargs = op_calls[id(operation)]
                 return {"module": module, "class_name": class_name,
                         "config": {"name": name, **config}, "registered_name": class_name,
                         "name": name, "inbound_nodes": [
-                            {"args": _serialize_argument(args, history), "kwargs": {}}]}
+                            {"args": _serialize_argument(args, history),
+                             "kwargs": _serialize_argument(kwargs, history)}]}
             return {**serialize_keras_object(operation), "name": operation.name,
                     "inbound_nodes": [call_record(operation, node)
                                       for node in operation._inbound_nodes

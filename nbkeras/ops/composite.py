@@ -21,9 +21,10 @@ class Composite:
     """The op `function` with its parameters `params` (name -> value): called on the
     inputs (the function's other arguments, in order), it calls the function."""
 
-    def __init__(self, function: Callable, params: dict):
+    def __init__(self, function: Callable, params: dict, keywords: tuple = ()):
         self.function = function
         self.params = params
+        self.keywords = keywords
         self._signature = inspect.signature(function)
 
     def __call__(self, *inputs):
@@ -36,6 +37,17 @@ class Composite:
             elif parameter.kind is parameter.POSITIONAL_OR_KEYWORD:
                 arguments.append(next(rest))
         return self.function(*arguments)
+
+    def keras_arguments(self, inputs: tuple) -> tuple[list, dict]:
+        """The inputs as Keras's op call takes them: (positional, keyword) arguments, the
+        inputs named in `keywords` passed by keyword."""
+        if not self.keywords:
+            return list(inputs), {}
+        names = [name for name, parameter in self._signature.parameters.items()
+                 if name not in self.params and parameter.kind is parameter.POSITIONAL_OR_KEYWORD]
+        named = dict(zip(names, inputs))
+        return ([value for name, value in named.items() if name not in self.keywords],
+                {name: named[name] for name in self.keywords})
 
     def __repr__(self) -> str:
         params = ", ".join(f"{name}={value!r}" for name, value in self.params.items())
@@ -53,13 +65,14 @@ def _symbolic(values) -> bool:
 
 
 def composite(*param_names: str, output_spec: Callable | None = None,
-              resolve: dict[str, Callable] | None = None):
+              resolve: dict[str, Callable] | None = None, keywords: tuple = ()):
     """Decorator of an nk.ops function built from other ops: called on KerasTensors, it
     records one node, a Composite with the arguments named `param_names` as its parameters
     and the others as its inputs. `resolve` maps a parameter to the function that gives the
     value Keras's op keeps (a None dtype is floatx). Its output is
     `output_spec(*args, **kwargs)` (one Spec) where given; else the ops it is built from run
-    once on the KerasTensors to infer the outputs, and their nodes stay out of the graph."""
+    once on the KerasTensors to infer the outputs, and their nodes stay out of the graph.
+    `keywords` names the inputs Keras's op takes by keyword (pad's `constant_values`)."""
     resolve = resolve or {}
 
     def decorate(function: Callable) -> Callable:
@@ -82,7 +95,7 @@ def composite(*param_names: str, output_spec: Callable | None = None,
                     continue
                 value = call.arguments[parameter.name]
                 inputs.extend(value if parameter.kind is parameter.VAR_POSITIONAL else [value])
-            node = symbolic_node(Composite(op, params), tuple(inputs), specs)
+            node = symbolic_node(Composite(op, params, keywords), tuple(inputs), specs)
             return node.outputs[0] if traced is None else pack_like(traced, node.outputs)
         return op
     return decorate

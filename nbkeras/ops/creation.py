@@ -135,6 +135,7 @@ def empty_like(x, dtype=None):
     return _like(x, 0, dtype)
 
 
+@composite("dtype")
 def full_like(x, fill_value, dtype=None):
     """`fill_value` (broadcast) in x's shape (and dtype unless `dtype`), on x's device."""
     return _like(x, fill_value, dtype)

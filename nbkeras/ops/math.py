@@ -31,7 +31,7 @@ from ..core.dtype import is_float, standardize_dtype
 from ..core.spec import Spec
 from .composite import composite
 from .elementwise import _as_operand
-from .op import Op, broadcast_shapes, result_dtype
+from .op import Op, broadcast_shapes, result_type
 
 __all__ = [
     "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "arcsinh", "arccosh",
@@ -69,12 +69,6 @@ def _floating(dtype: str, wide: bool = False) -> str:
     return "float64" if wide and dtype == "int64" else config.floatx()
 
 
-def _promote(a: str, b: str) -> str:
-    """JAX's promotion: the wider float when either is one, else numpy's for ints and bools."""
-    floats = [d for d in (a, b) if is_float(d)]
-    return result_dtype(*(floats or (a, b)))
-
-
 def _integers(who: str, *named, bools: bool = True) -> list[str]:
     """The dtypes of (name, x) pairs, which must be integers (or bools, when allowed)."""
     dtypes = []
@@ -106,10 +100,10 @@ def _numeric(who, x):
     return dtype
 
 
-def _any_pair(who, a, b): return _promote(_dtype(who, a, "x1"), _dtype(who, b, "x2"))
+def _any_pair(who, a, b): return result_type(_dtype(who, a, "x1"), _dtype(who, b, "x2"))
 def _float_pair(who, a, b): return _floating(_any_pair(who, a, b))
 def _float_pair_wide(who, a, b): return _floating(_any_pair(who, a, b), wide=True)
-def _bitwise_pair(who, a, b): return result_dtype(*_integers(who, ("x", a), ("y", b)))
+def _bitwise_pair(who, a, b): return result_type(*_integers(who, ("x", a), ("y", b)))
 
 
 def _numeric_pair(who, a, b):
@@ -119,13 +113,13 @@ def _numeric_pair(who, a, b):
 
 
 def _shift_pair(who, a, b):
-    dtype = result_dtype(*_integers(who, ("x", a), ("y", b)))
+    dtype = result_type(*_integers(who, ("x", a), ("y", b)))
     return "int32" if dtype == "bool" else dtype
 
 
 def _divisor_pair(who, a, b):
     """gcd, lcm: integers, not two bools."""
-    dtype = result_dtype(*_integers(who, ("x1", a), ("x2", b)))
+    dtype = result_type(*_integers(who, ("x1", a), ("x2", b)))
     if dtype == "bool":
         raise TypeError(f"{who}: x1 and x2 must not both be bool; received shapes "
                         f"{tuple(a.shape)} and {tuple(b.shape)}")
@@ -637,6 +631,7 @@ class IsClose(Op):
     def vjp(self, k, dy, residuals, needs): return None, None
 
 
+@composite("equal_nan")
 def isclose(x1, x2, rtol=1e-05, atol=1e-08, equal_nan=False):
     """Whether x1 and x2 are close, elementwise with broadcasting: |x1 - x2| <= atol + rtol
     |x2|, equal infinities too, and both NaN when `equal_nan` -> bool; no gradient."""

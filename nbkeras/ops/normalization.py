@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from .. import config
 from ..core.keras_tensor import KerasTensor
 from ..core.spec import Spec
+from .composite import composite
 from .op import Op, float_dtype
 from .reduction import normalize_axes
 
@@ -236,6 +237,7 @@ def batch_normalization_training(x, axis: int = -1, scale=None, offset=None,
     return y, mean, variance
 
 
+@composite("axis", "epsilon", "rms_scaling")
 def layer_normalization(x, gamma=None, beta=None, axis=-1, epsilon: float | None = None,
                         rms_scaling: bool = False):
     """Keras's `ops.layer_normalization`: per position of the other axes, x normalized over

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..core.spec import Spec
+from .composite import composite
 from .op import Op
 
 
@@ -70,6 +71,7 @@ def _pairs(width, ndim: int, who: str) -> tuple[tuple[int, int], ...]:
     return tuple((int(a), int(b)) for a, b in pairs)
 
 
+@composite("pad_width", "mode", keywords=("constant_values",))
 def pad(x, pad_width, mode: str = "constant", constant_values=None):
     """x with `pad_width` cells of `constant_values` (0 if None) added, as np.pad/keras.ops.pad.
     Only mode="constant" is supported."""

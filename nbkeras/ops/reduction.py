@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..core.spec import Spec
+from .composite import composite
 from .op import Op, float_dtype
 
 
@@ -124,4 +125,13 @@ def prod(x, axis=None, keepdims=False, dtype=None):
     return Reduce("prod", normalize_axes(axis, ndim, "prod"), bool(keepdims), axis)(x)
 
 
-amax, amin = max, min
+@composite("axis", "keepdims")
+def amax(x, axis=None, keepdims=False):
+    """The largest element of x over `axis` (all axes if None): max, as Keras's Amax op."""
+    return max(x, axis, keepdims)
+
+
+@composite("axis", "keepdims")
+def amin(x, axis=None, keepdims=False):
+    """The smallest element of x over `axis` (all axes if None): min, as Keras's Amin op."""
+    return min(x, axis, keepdims)

@@ -119,6 +119,7 @@ def ptp(x, axis=None, keepdims=False):
 
 # --------------------------------------------------------------------------- weighted sums
 
+@composite("axis", keywords=("weights",))
 def average(x, axis=None, weights=None):
     """sum(x * weights) / sum(weights) over `axis` (the mean without weights). `weights`
     has x's shape, or is 1-D along the int `axis`. Differentiable in x and weights."""
@@ -274,6 +275,7 @@ def _quantile(x, q, axis, method, keepdims, who, ignore_nan, scale=1.0):
     return op(x)
 
 
+@composite("axis", "method", "keepdims")
 def quantile(x, q, axis=None, method="linear", keepdims=False):
     """The q-th quantiles (q in [0, 1], a scalar or 1-D) of x over `axis` (all axes if
     None); a 1-D q adds a leading axis. `method`: linear, lower, higher, midpoint or nearest

@@ -18,6 +18,8 @@ import types
 
 import numpy as np
 
+from ..serialization import snake_case
+
 NUMPY, NN, CORE = "keras.src.ops.numpy", "keras.src.ops.nn", "keras.src.ops.core"
 MATH, LINALG = "keras.src.ops.math", "keras.src.ops.linalg"
 
@@ -33,8 +35,13 @@ _MODULES = {"Cast": CORE, "Slice": CORE, "Relu": NN, "Relu6": NN, "LeakyRelu": N
             "Selu": NN, "Gelu": NN, "Sigmoid": NN, "HardSigmoid": NN, "Silu": NN,
             "Softplus": NN, "Softsign": NN, "Softmax": NN, "LogSoftmax": NN,
             "StopGradient": CORE, "Rsqrt": MATH, "Erf": MATH, "Erfc": MATH, "Erfinv": MATH,
-            "Logsumexp": MATH, "TopK": MATH, "Unstack": CORE, "Norm": LINALG,
+            "Logsumexp": MATH, "TopK": MATH, "Unstack": CORE, "Norm": LINALG, "RMSNorm": NN,
+            "LayerNorm": NN,
             **dict.fromkeys(_NN_FUNCTIONS, NN)}
+
+# nk.ops functions whose Keras op class is not their name in camel case
+_CLASS_OF_FUNCTION = {"rms_normalization": "RMSNorm", "layer_normalization": "LayerNorm"}
+_FUNCTION_OF_CLASS = {class_name: name for name, class_name in _CLASS_OF_FUNCTION.items()}
 
 # nbkeras op classes whose Keras class has the same name and no arguments
 _SAME_NAME = {"Add", "Subtract", "Multiply", "Divide", "TrueDivide", "Power", "Negative", "Exp",
@@ -68,29 +75,27 @@ class _KernelNames:
         return name
 
 
-def snake_case(class_name: str) -> str:
-    """Keras's default op name for an op class: `GetItem` -> `get_item`."""
-    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", class_name).lower()
-
-
 def camel_case(name: str) -> str:
     """Keras's op class for an op function's name: `expand_dims` -> `ExpandDims`."""
     return "".join(part.capitalize() for part in name.split("_"))
 
 
-def keras_op_entry(op, args: tuple, model_name: str) -> tuple[str, str, dict, list]:
-    """(module, class_name, config without "name", arguments as Keras's `call` takes them)
-    of `op` called on `args` (the node's flat arguments). Raises ValueError naming the op
-    and the model when Keras has no op for it."""
+def keras_op_entry(op, args: tuple, model_name: str) -> tuple[str, str, dict, list, dict]:
+    """(module, class_name, config without "name", positional and keyword arguments as
+    Keras's `call` takes them) of `op` called on `args` (the node's flat arguments). Raises
+    ValueError naming the op and the model when Keras has no op for it."""
     class_name, config = _keras_class(op, args)
     if class_name is None:
         raise ValueError(f"Model '{model_name}': get_config cannot write the op "
                          f"{_describe(op)}, which the graph applies directly to symbolic "
                          "tensors, as a Keras op (use a layer, such as layers.Lambda)")
-    call_args = [list(args)] if class_name == "Concatenate" else list(args)
+    if type(op).__name__ == "Composite":
+        call_args, call_kwargs = op.keras_arguments(args)
+    else:
+        call_args, call_kwargs = [list(args)] if class_name == "Concatenate" else list(args), {}
     if class_name == "GetItem":
         call_args.append(_index_key(op.key))
-    return _MODULES.get(class_name, NUMPY), class_name, config, call_args
+    return _MODULES.get(class_name, NUMPY), class_name, config, call_args, call_kwargs
 
 
 def _describe(op) -> str:
@@ -114,8 +119,9 @@ def _keras_class(op, args: tuple) -> tuple[str | None, dict]:
     if kind in _NAMED:
         return camel_case(op.name), {}
     if kind == "Composite":
-        return camel_case(op.function.__name__), {name: _as_json(value)
-                                                   for name, value in op.params.items()}
+        name = op.function.__name__
+        return _CLASS_OF_FUNCTION.get(name, camel_case(name)), {
+            key: _as_json(value) for key, value in op.params.items()}
     if kind == "Extremum":
         return ("Maximum" if op.maximum else "Minimum"), {}
     if kind == "Compare":
@@ -177,7 +183,7 @@ def nbkeras_op_function(class_name: str):
     """The `nk.ops` function that replays Keras's op class `class_name`, or None."""
     from .. import ops
 
-    name = snake_case(class_name)
+    name = _FUNCTION_OF_CLASS.get(class_name, snake_case(class_name))
     function = getattr(ops, name, None) if re.fullmatch(r"[a-z][a-z0-9_]*", name) else None
     return function if isinstance(function, types.FunctionType) else None
 

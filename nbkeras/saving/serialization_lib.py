@@ -252,6 +252,8 @@ def _serialize_value(obj):
         if isinstance(obj, np.ndarray) and obj.ndim > 0:
             return {"class_name": "__numpy__",
                     "config": {"value": obj.tolist(), "dtype": str(obj.dtype)}}
+        if obj.dtype.kind == "f" and obj.dtype.itemsize < 8:   # a Python number made float32
+            return float(str(obj[()]))   # its shortest decimal: 1.01, not 1.0099999904632568
         return obj.item()
     return None
 

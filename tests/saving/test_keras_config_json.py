@@ -113,6 +113,27 @@ def ops(lib):
                          o.floor_divide(x, 2), o.mod(x, 3)])
 
 
+def more_ops(lib):
+    """Ops Keras calls with arguments besides the tensors (positional: isclose's tolerances,
+    full_like's value; keyword: pad's constant_values, average's weights,
+    rms_normalization's scale), and ops under names of their own (amax, RMSNorm)."""
+    x = lib.Input((3, 4))
+    o = lib.ops
+    return lib.Model(x, [o.amax(x, axis=1), o.amin(x, axis=-1, keepdims=True),
+                         o.average(x, axis=1), o.average(x, axis=-1),
+                         o.pad(x, [[0, 0], [1, 1], [0, 2]], constant_values=2.0),
+                         o.full_like(x, 3.0), o.isclose(x, x * 1.01, rtol=0.1),
+                         o.rms_normalization(x, scale=1, axis=-1, epsilon=1e-6),
+                         o.layer_normalization(x, axis=-1)])
+
+
+def quantiles(lib):
+    """quantile's q is a positional argument. Config only: Keras 3.15 on JAX cannot run its
+    own Quantile op with an int axis (it passes the axis to jit as an unhashable list)."""
+    x = lib.Input((3, 4))
+    return lib.Model(x, [lib.ops.quantile(x, 0.25, axis=1), lib.ops.quantile(x, 0.9, axis=-1)])
+
+
 def images(lib):
     """CenterCrop and Resizing take Keras's `training=True`, which Keras records."""
     x = lib.Input((8, 8, 3))
@@ -146,10 +167,10 @@ def inputs_of(model, rng):
 
 
 MODELS = [stack, recurrent, cells_and_wrappers, reshaping, encoder_decoder, attention, nested,
-          ops, images, sequential_called, sequential_fitted]
+          ops, more_ops, images, sequential_called, sequential_fitted]
 
 
-@pytest.mark.parametrize("make", MODELS)
+@pytest.mark.parametrize("make", [*MODELS, quantiles])
 def test_config_json_is_the_one_keras_writes(make, tmp_path):
     nk.utils.clear_session()
     keras.utils.clear_session()
@@ -175,6 +196,36 @@ def test_files_load_both_ways_with_the_same_predictions(make, tmp_path):
     again = nk.models.load_model(tmp_path / "theirs.keras")
     for a, b in zip(nk.tree.flatten(again.predict(x, verbose=0)), nk.tree.flatten(expected)):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-5)
+
+
+def test_quantile_files_from_either_framework_load_into_nbkeras(tmp_path):
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((2, 3, 4)).astype("float32")
+    ours = quantiles(nk)
+    expected = ours.predict(x, verbose=0)
+    ours.save(tmp_path / "ours.keras")
+    quantiles(keras).save(tmp_path / "theirs.keras")
+    for name in ("ours.keras", "theirs.keras"):
+        got = nk.models.load_model(tmp_path / name).predict(x, verbose=0)
+        for a, b in zip(got, expected):
+            np.testing.assert_allclose(a, b, rtol=1e-6)
+    np.testing.assert_allclose(expected[0], np.quantile(x.astype("float64"), 0.25, axis=1),
+                               rtol=1e-6, atol=1e-6)
+
+
+def test_layer_normalization_over_mixed_sign_axes_has_keras_s_weights_and_outputs():
+    """Keras sorts axis [1, -1] to [-1, 1], gives gamma and beta the sizes in that order and
+    reshapes them onto the axes: the same weights give the same outputs in both."""
+    x = np.random.default_rng(3).standard_normal((2, 3, 4)).astype("float32")
+    outputs = []
+    for lib in (nk, keras):
+        layer = lib.layers.LayerNormalization(axis=[1, -1])
+        layer(lib.Input((3, 4)))
+        assert [tuple(w.shape) for w in layer.get_weights()] == [(4, 3), (4, 3)]
+        layer.set_weights([np.linspace(0.5, 2.0, 12, dtype="float32").reshape(4, 3),
+                           np.linspace(-1.0, 1.0, 12, dtype="float32").reshape(4, 3)])
+        outputs.append(np.asarray(layer(x)))
+    np.testing.assert_allclose(outputs[0], outputs[1], rtol=1e-5, atol=1e-5)
 
 
 def augmenting(lib):
@@ -220,6 +271,7 @@ def test_a_layer_is_built_when_made_exactly_when_keras_s_is(name):
 RESOLVED_AT_BUILD = [   # (class, arguments, input shapes): Keras's config changes at build
     ("LayerNormalization", {}, [(3, 4)]), ("LayerNormalization", {"axis": 1}, [(3, 4)]),
     ("LayerNormalization", {"axis": [-1, -2]}, [(3, 4)]),
+    ("LayerNormalization", {"axis": [1, -1]}, [(3, 4)]),
     ("RMSNormalization", {}, [(3, 4)]), ("RMSNormalization", {"axis": (2, 1)}, [(3, 4)]),
     ("MultiHeadAttention", {"num_heads": 2, "key_dim": 3}, [(4, 6), (5, 6)]),
     ("MultiHeadAttention", {"num_heads": 1, "key_dim": 2, "attention_axes": -2},

@@ -49,9 +49,10 @@ class LayerNormalization(Layer):
             raise ValueError(f"LayerNormalization '{self.name}': axis {self.axis} must name "
                              f"distinct known axes of the input; received input shape "
                              f"{input_shape}")
-        # as Keras, the axis becomes a list (the config then holds it), sorted: gamma and
-        # beta follow it (by position)
-        self.axis = sorted(self._axes(), key=lambda a: a % rank)
+        # as Keras, the axis becomes a sorted list (the config then holds it) and gamma and
+        # beta take its axes' sizes in that order: with axis [1, -1], (size of -1, size of
+        # 1); `call` lays them onto the axes in position order by a reshape, as Keras does
+        self.axis = sorted(self._axes())
         shape = tuple(input_shape[a] for a in self._axes())
         self.gamma = (self.add_weight(shape, self.gamma_initializer,
                                       regularizer=self.gamma_regularizer,
@@ -63,7 +64,11 @@ class LayerNormalization(Layer):
                      if self.center and not self.rms_scaling else None)
 
     def call(self, inputs):
-        return ops.layer_normalization(inputs, self.gamma, self.beta, self._axes(), self.epsilon,
+        rank = len(inputs.shape)
+        sizes = tuple(inputs.shape[a] for a in sorted(a % rank for a in self._axes()))
+        gamma, beta = (w if w is None or tuple(w.shape) == sizes else ops.reshape(w, sizes)
+                       for w in (self.gamma, self.beta))
+        return ops.layer_normalization(inputs, gamma, beta, self._axes(), self.epsilon,
                                        rms_scaling=self.rms_scaling)
 
     def compute_output_shape(self, input_shape):
