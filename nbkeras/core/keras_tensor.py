@@ -5,14 +5,16 @@ inputs. Ops applied to KerasTensors infer shapes and record nodes; they compute 
 """
 from __future__ import annotations
 
+from .dtype import standardize_dtype
 from .operators import TensorOperators
 from .spec import Spec
 
 
 class KerasTensor(TensorOperators):
-    def __init__(self, shape, dtype: str, name: str | None = None, node=None, index: int = 0):
+    def __init__(self, shape, dtype: str = "float32", name: str | None = None, node=None,
+                 index: int = 0):
         self.shape = tuple(None if d is None else int(d) for d in shape)
-        self.dtype = dtype
+        self.dtype = standardize_dtype(dtype)
         self.name = name
         self.node = node      # the Node whose call made this tensor (None: not in a graph)
         self.index = index    # which of that node's outputs this is

@@ -222,19 +222,18 @@ class Compare(BinaryOp):
 
 
 def _as_operand(x, like):
-    """A Python (or numpy scalar) number as an array of the dtype Keras gives it where it
-    meets `like`: numbers are weakly typed, so they take `like`'s dtype where it holds them
-    (`x * 2` stays float32, `int8 + 1` stays int8) and otherwise the default of their kind
-    (`bool + 1` is int32, `int8 + 0.5` floatx, `1 + 2` int32); the op moves them to
-    `like`'s device. Anything else passes unchanged."""
-    if _number_kind(x) is None:
+    """A Python number as an array of the dtype Keras gives it where it meets `like`:
+    numbers are weakly typed, so they take `like`'s dtype where it holds them (`x * 2`
+    stays float32, `int8 + 1` stays int8) and otherwise the default of their kind
+    (`bool + 1` is int32, `int8 + 0.5` floatx, `1 + 2` int32). A numpy scalar is weak
+    where it meets an array or tensor, and keeps its dtype elsewhere. The op moves the
+    result to `like`'s device. Anything else passes unchanged."""
+    kind = _number_kind(x)
+    meets_array = hasattr(like, "dtype") and not isinstance(like, np.generic)
+    if kind is None or (isinstance(x, np.generic) and not meets_array):
         return x
-    kinds = [_number_kind(x)]
-    if hasattr(like, "dtype") and not isinstance(like, np.generic):
-        kinds.append(like.dtype)
-    elif _number_kind(like) is not None:
-        kinds.append(_number_kind(like))
-    return np.asarray(x, dtype=result_type(*kinds))
+    partner = like.dtype if hasattr(like, "dtype") else _number_kind(like)
+    return np.asarray(x, dtype=result_type(kind, *([partner] if partner is not None else [])))
 
 
 def _number_kind(x):

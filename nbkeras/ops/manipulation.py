@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..core.dtype import standardize_dtype
+from ..core.keras_tensor import KerasTensor
 from ..core.spec import Spec
 from ..core.tensor import Tensor
 from .composite import composite
@@ -321,7 +322,20 @@ class TakeRows(Op):
                                  self.rows.reshape(-1), values),)
 
 
-@composite("axis")
+def _take_spec(x, indices, axis=None) -> Spec:
+    """take's output: with KerasTensor indices, x's shape with the indices' in place of the
+    axis (their values are unknown until the graph runs); else that of the ops take runs."""
+    if not isinstance(indices, KerasTensor):
+        return take.__wrapped__(x, indices, axis).spec
+    if np.dtype(indices.dtype).kind not in "iu":
+        raise TypeError(f"take: indices must be integers; received dtype {indices.dtype}")
+    if axis is None:
+        return Spec(indices.shape, x.dtype)
+    axis = _axis(x, axis, "take")
+    return Spec(tuple(x.shape[:axis]) + indices.shape + tuple(x.shape[axis + 1:]), x.dtype)
+
+
+@composite("axis", output_spec=_take_spec)
 def take(x, indices, axis=None):
     """Elements of x at integer `indices` along `axis` (of the flattened x if None); negative
     indices count from the end. The result's shape puts indices' shape in place of the axis."""

@@ -5,8 +5,8 @@ from dataclasses import dataclass
 
 from ..core.spec import Spec
 from .op import Op, broadcast_shapes, promoted, result_type
+from .composite import composite
 from .elementwise import multiply
-from .shape import moveaxis, reshape
 
 
 @dataclass(frozen=True)
@@ -55,14 +55,14 @@ def matmul(x1, x2):
     return _matmul(x1, x2)
 
 
+@composite()
 def dot(x1, x2):
-    """numpy.dot: matmul for rank <= 2; otherwise sums x1's last axis with x2's second-to-last."""
+    """numpy.dot: matmul for rank <= 2; otherwise sums x1's last axis with x2's second-to-last
+    (a tensordot, so unknown sizes on both sides are fine)."""
+    from .products import tensordot     # products builds on this module
+
     if not len(x1.shape) or not len(x2.shape):
         return multiply(x1, x2)
     if len(x1.shape) <= 2 and len(x2.shape) <= 2 or len(x2.shape) < 2:
         return _matmul(x1, x2)
-    inner, last = x2.shape[-2], x2.shape[-1]
-    rest = x2.shape[:-2]
-    flat_b = reshape(moveaxis(x2, -2, 0), (inner, -1))       # (K, rest * N)
-    out = _matmul(x1, flat_b)                                 # (..., rest * N)
-    return reshape(out, tuple(-1 if n is None else n for n in x1.shape[:-1]) + rest + (last,))
+    return tensordot(x1, x2, axes=([-1], [-2]))

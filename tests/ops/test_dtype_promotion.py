@@ -186,3 +186,11 @@ def test_python_ints_become_int32_unless_they_need_more():
     assert ops.convert_to_tensor([1, 2 ** 40]).dtype == "int64"
     assert ops.convert_to_tensor(np.array([1, 2])).dtype == "int64"    # arrays keep theirs
     assert ops.convert_to_tensor(1.5).dtype == "float32"
+
+
+def test_numpy_scalars_are_weak_where_they_meet_a_tensor_and_keep_their_dtype_elsewhere():
+    x = np.ones(3, "float32")
+    assert ops.multiply(x, np.float64(2)).dtype == "float32"      # as Keras writes x * scale
+    assert ops.multiply(np.float64(2), np.float64(3)).dtype == "float64"
+    assert ops.add(2.5, np.float64(1)).dtype == "float64"
+    assert ops.add(np.int8(1), 2).dtype == "int8"

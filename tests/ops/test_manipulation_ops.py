@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import nbkeras as nk
 from nbkeras import ops
 from nbkeras.testing import strategies as nst
 
@@ -159,6 +160,23 @@ def test_take_with_repeated_and_negative_indices(device, case, data, flat):
                                  max_size=int(np.prod(shape))))
     indices = np.asarray(indices, np.int64).reshape(shape)
     assert_op(lambda t: ops.take(t, indices, axis), lambda a: np.take(a, indices, axis), x)
+
+
+@given(case=array_and_axis(), data=st.data())
+def test_take_with_indices_that_are_a_model_input(case, data):
+    """Symbolic indices: the shape puts theirs in place of the axis; the model gathers and
+    differentiates in x as take on the same values does."""
+    x, axis = case
+    axis %= x.ndim
+    size = x.shape[axis]
+    indices = np.asarray(data.draw(st.lists(st.integers(-size, size - 1), min_size=1,
+                                            max_size=4)), np.int32)
+    x_in = nk.Input(x.shape[1:], dtype="float64", batch_size=x.shape[0])
+    index_in = nk.Input((), dtype="int32", batch_size=len(indices))
+    y = ops.take(x_in, index_in, axis)
+    assert y.shape == x.shape[:axis] + (len(indices),) + x.shape[axis + 1:]
+    model = nk.Model([x_in, index_in], y)
+    assert_op(lambda t: model([t, indices]), lambda a: np.take(a, indices, axis), x)
 
 
 def test_take_out_of_range_names_the_axis(device):

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import nbkeras as nk
 from nbkeras import ops
 from nbkeras.testing import check_grads
 from nbkeras.testing import strategies as nst
@@ -43,6 +44,14 @@ def test_dot_numpy_semantics(device, data, a_rank, b_rank, k):
     a, b = data.draw(nst.arrays(a_shape)), data.draw(nst.arrays(b_shape))
     assert_matches(ops.dot(a, b), reference.dot(a, b))
     check_grads(ops.dot, [a, b])
+
+
+@pytest.mark.parametrize("a_shape, b_shape, expected", [
+    ((None, 3, 4), (None, 4, None), (None, 3, None, None)),
+    ((None, 4), (2, 4, None), (None, 2, None)), ((None, 4), (4, None), (None, None))])
+def test_dot_of_symbolic_tensors_with_unknown_sizes_on_both_sides(a_shape, b_shape, expected):
+    a, b = nk.KerasTensor(a_shape, "float32"), nk.KerasTensor(b_shape, "float32")
+    assert ops.dot(a, b).shape == expected
 
 
 @pytest.mark.parametrize("b_shape", [(), (3,), (2, 3), (2, 3, 4)])

@@ -65,7 +65,7 @@ def test_einsum_dtypes_and_unknown_batch(device):
     int8 = np.ones((2, 2), np.int8)
     assert ops.einsum("ij,jk", int8, int8).dtype == "int32"
     assert ops.einsum("ij,jk", np.ones((2, 2), np.int32), np.ones((2, 2), np.float32)).dtype \
-        == "float64"      # numpy's promotion, as every nbkeras binary op
+        == "float32"      # Keras's promotion, as every nbkeras binary op
     x = nk.KerasTensor((None, 3, 4), "float32")
     assert ops.einsum("bij,jk->bik", x, nk.KerasTensor((4, 5), "float32")).shape == (None, 3, 5)
 

@@ -124,7 +124,15 @@ def more_ops(lib):
                          o.pad(x, [[0, 0], [1, 1], [0, 2]], constant_values=2.0),
                          o.full_like(x, 3.0), o.isclose(x, x * 1.01, rtol=0.1),
                          o.rms_normalization(x, scale=1, axis=-1, epsilon=1e-6),
-                         o.layer_normalization(x, axis=-1)])
+                         o.layer_normalization(x, axis=-1),
+                         o.dot(x, o.transpose(x, (0, 2, 1)))])
+
+
+def take_by_tensor(lib):
+    """take with indices from an input of the model."""
+    x, indices = lib.Input((5, 2)), lib.Input((3,), dtype="int32")
+    return lib.Model([x, indices], [lib.ops.take(x, indices, axis=1),
+                                    lib.ops.take(x, indices, axis=-2)])
 
 
 def quantiles(lib):
@@ -167,7 +175,7 @@ def inputs_of(model, rng):
 
 
 MODELS = [stack, recurrent, cells_and_wrappers, reshaping, encoder_decoder, attention, nested,
-          ops, more_ops, images, sequential_called, sequential_fitted]
+          ops, more_ops, take_by_tensor, images, sequential_called, sequential_fitted]
 
 
 @pytest.mark.parametrize("make", [*MODELS, quantiles])
