@@ -20,6 +20,7 @@ from ..core.dtype import is_float
 from ..core.keras_tensor import KerasTensor
 from ..core.spec import Spec
 from ..kernels.api import SAMPLING_FILL_MODES
+from .composite import composite
 from .op import Op
 from .resize import resize as _resize_layer_op
 
@@ -289,6 +290,7 @@ def _channel_axis(data_format: str) -> int:
     return -1 if data_format == "channels_last" else -3
 
 
+@composite("data_format")
 def rgb_to_grayscale(images, data_format=None):
     """RGB images -> one channel 0.2989 R + 0.5870 G + 0.1140 B, in images' dtype (one-channel
     images pass through)."""
@@ -645,6 +647,8 @@ def _area_weights(size_in: int, size_out: int) -> np.ndarray:
     return np.maximum(overlap, 0.0) / scale
 
 
+@composite("size", "interpolation", "antialias", "crop_to_aspect_ratio", "pad_to_aspect_ratio",
+           "fill_mode", "fill_value", "data_format")
 def resize(images, size, interpolation="bilinear", antialias=False, crop_to_aspect_ratio=False,
            pad_to_aspect_ratio=False, fill_mode="constant", fill_value=0.0, data_format=None):
     """keras.ops.image.resize of images (H, W, C) or (N, H, W, C) (channels_first alike) to

@@ -198,7 +198,7 @@ def normalize(x, axis=-1, order=2, epsilon=None):
 
 
 @composite("axis", "epsilon", keywords=("scale",))
-def rms_normalization(x, scale=1, axis=-1, epsilon=None):
+def rms_normalization(x, scale=None, axis=-1, epsilon=None):
     """x / sqrt(mean(x^2 over axis) + epsilon) * scale, computed in at least float32 and
     returned in x's dtype (integers truncate, as Keras's cast back does)."""
     x = _tensor(x)

@@ -21,6 +21,7 @@ import numpy as np
 from ..serialization import snake_case
 
 NUMPY, NN, CORE = "keras.src.ops.numpy", "keras.src.ops.nn", "keras.src.ops.core"
+IMAGE = "keras.src.ops.image"
 MATH, LINALG = "keras.src.ops.math", "keras.src.ops.linalg"
 
 # Keras op classes of keras.src.ops.nn that nbkeras writes from the nk.ops function of the
@@ -36,12 +37,18 @@ _MODULES = {"Cast": CORE, "Slice": CORE, "Relu": NN, "Relu6": NN, "LeakyRelu": N
             "Softplus": NN, "Softsign": NN, "Softmax": NN, "LogSoftmax": NN,
             "StopGradient": CORE, "Rsqrt": MATH, "Erf": MATH, "Erfc": MATH, "Erfinv": MATH,
             "Logsumexp": MATH, "TopK": MATH, "Unstack": CORE, "Norm": LINALG, "RMSNorm": NN,
-            "LayerNorm": NN,
+            "LayerNorm": NN, "MaxPool": NN, "AveragePool": NN, "Resize": IMAGE,
+            "RGBToGrayscale": IMAGE,
             **dict.fromkeys(_NN_FUNCTIONS, NN)}
 
 # nk.ops functions whose Keras op class is not their name in camel case
-_CLASS_OF_FUNCTION = {"rms_normalization": "RMSNorm", "layer_normalization": "LayerNorm"}
-_FUNCTION_OF_CLASS = {class_name: name for name, class_name in _CLASS_OF_FUNCTION.items()}
+_CLASS_OF_FUNCTION = {"rms_normalization": "RMSNorm", "layer_normalization": "LayerNorm",
+                      "rgb_to_grayscale": "RGBToGrayscale"}
+
+# Keras op classes -> the nk.ops function that replays them, where not the class name in
+# snake case at nk.ops' top level
+_FUNCTION_OF_CLASS = {"RMSNorm": "rms_normalization", "LayerNorm": "layer_normalization",
+                      "RGBToGrayscale": "image.rgb_to_grayscale", "Resize": "image.resize"}
 
 # nbkeras op classes whose Keras class has the same name and no arguments
 _SAME_NAME = {"Add", "Subtract", "Multiply", "Divide", "TrueDivide", "Power", "Negative", "Exp",
@@ -184,7 +191,11 @@ def nbkeras_op_function(class_name: str):
     from .. import ops
 
     name = _FUNCTION_OF_CLASS.get(class_name, snake_case(class_name))
-    function = getattr(ops, name, None) if re.fullmatch(r"[a-z][a-z0-9_]*", name) else None
+    if not re.fullmatch(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)?", name):
+        return None
+    function = ops
+    for part in name.split("."):          # "image.resize": nk.ops.image.resize
+        function = getattr(function, part, None)
     return function if isinstance(function, types.FunctionType) else None
 
 

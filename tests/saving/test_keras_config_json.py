@@ -128,6 +128,15 @@ def more_ops(lib):
                          o.dot(x, o.transpose(x, (0, 2, 1)))])
 
 
+def pooling_and_image_ops(lib):
+    """Pooling ops write the data format resolved; image ops are keras.src.ops.image's.
+    (Keras 3.15 on JAX cannot replay its own max_pool with strides=None from a file.)"""
+    x = lib.Input((8, 8, 3))
+    o = lib.ops
+    return lib.Model(x, [o.max_pool(x, 2, strides=2), o.average_pool(x, 3, strides=2, padding="same"),
+                         o.image.resize(x, (4, 6)), o.image.rgb_to_grayscale(x)])
+
+
 def take_by_tensor(lib):
     """take with indices from an input of the model."""
     x, indices = lib.Input((5, 2)), lib.Input((3,), dtype="int32")
@@ -175,7 +184,7 @@ def inputs_of(model, rng):
 
 
 MODELS = [stack, recurrent, cells_and_wrappers, reshaping, encoder_decoder, attention, nested,
-          ops, more_ops, take_by_tensor, images, sequential_called, sequential_fitted]
+          ops, more_ops, take_by_tensor, pooling_and_image_ops, images, sequential_called, sequential_fitted]
 
 
 @pytest.mark.parametrize("make", [*MODELS, quantiles])
