@@ -35,6 +35,9 @@ class _Argument:
             self.tensor.data = convert_to_tensor(self.array, device=self.tensor.device).data
 
 
+_ROUND_OFF = 2 * np.finfo(np.float64).eps   # per unit of sum|v * f|, in L(x + h) - L(x - h)
+
+
 def _on_current_device(array: np.ndarray) -> Tensor:
     tensor = convert_to_tensor(array, array.dtype)
     return tensor if tensor.device != "cpu" else Tensor(array)   # the CPU shares the array
@@ -58,6 +61,9 @@ def check_grads(fn, inputs, *, wrt_inputs=None, mode: str = "auto", eps: float =
     data, and the branches that skip unneeded cotangents are the ones checked.
     mode: "full" perturbs every element, "projection" one random direction per argument,
     "auto" is full for arguments of at most `max_full_size` elements.
+    An element passes when |analytic - numeric| <= atol + rtol * max(|analytic|, |numeric|)
+    + the difference's own round-off, 2 * float64 epsilon * sum|v * fn(inputs)| / eps, so a
+    large output (an exponential, a long sum) does not fail a correct gradient.
     Raises GradientCheckError naming the argument, the index, both values and the error.
     """
     if mode not in ("auto", "full", "projection"):
@@ -81,6 +87,7 @@ def check_grads(fn, inputs, *, wrt_inputs=None, mode: str = "auto", eps: float =
     rng = np.random.default_rng(seed)
     output = _as_array(fn(*tensors, **call_kwargs))
     cotangent = rng.standard_normal(output.shape)
+    atol += _ROUND_OFF * float(np.sum(np.abs(cotangent * output))) / eps
 
     def objective() -> float:
         for argument in on_device:

@@ -53,6 +53,16 @@ def test_wrong_vjp_is_caught_and_the_message_names_it():
         check_grads(CubeWithWrongVJP(), [x], mode="projection")
 
 
+def test_round_off_of_a_large_output_does_not_fail_a_correct_gradient():
+    """exp(7.5) ~ 1800 over 200 elements: L(x + h) - L(x - h) loses ~1e-5 to round-off, more
+    than the small elements' gradients (~0.05) may differ by under rtol; the check allows it."""
+    x = np.full((2, 100), 7.5) + np.random.default_rng(1).normal(0, 0.1, (2, 100))
+    x[0, :10] = -3.0
+    check_grads(ops.exp, [x], mode="full")
+    with pytest.raises(GradientCheckError, match="input 0"):
+        check_grads(CubeWithWrongVJP(), [x], mode="full")
+
+
 def test_layer_weights_are_checked_and_named():
     x = np.random.default_rng(1).uniform(0.5, 1.5, (2, 3))
     check_grads(CubeLayer(dtype="float64"), [x])
