@@ -18,6 +18,7 @@ from nbkeras.testing import strategies as nst
 
 import reference
 import reference_conv as ref
+import reference_pooling
 
 CONV = {1: layers.Conv1D, 2: layers.Conv2D, 3: layers.Conv3D}
 TRANSPOSE = {1: layers.Conv1DTranspose, 2: layers.Conv2DTranspose, 3: layers.Conv3DTranspose}
@@ -600,3 +601,32 @@ def test_layer_contract_values_match_the_reference(cls, kwargs, input_shape, out
         z = ref.separable_conv(x_last, *weights, strides, padding, dilation)
     np.testing.assert_allclose(y, _activate(kwargs.get("activation"), z, data_format),
                                rtol=1e-10, atol=1e-12)
+
+
+@settings(max_examples=20)
+@given(groups=st.sampled_from([1, 2]), pool=st.booleans(), relu=st.booleans(),
+       block_rows=st.integers(1, 40), tile_rows=st.integers(1, 40), data=st.data())
+def test_forward_in_tiles_of_rows_equals_the_reference(groups, pool, relu, block_rows,
+                                                       tile_rows, data):
+    """conv_forward stacks images up to BLOCK_ROWS im2col rows and gathers and multiplies at
+    most TILE_ROWS rows at a time: tiles that end inside an image row, stacked small images
+    and the fused max-pool all give the reference's numbers (both lowered so small images
+    take every path)."""
+    from nbkeras.kernels.cpu import conv as conv_kernels
+
+    spatial = (data.draw(st.integers(2, 9)), data.draw(st.integers(2, 9)))
+    x = data.draw(nst.arrays((3, *spatial, 2 * groups)))
+    w = data.draw(nst.arrays((3, 2, 2, 4 * groups)))
+    b = data.draw(nst.arrays((4 * groups,)))
+    geometry = Window((3, 2), (1, 1), ((1, 1), (0, 1)), (1, 1))
+    pooling = Window((2, 2), (2, 2), ((0, 0), (0, 0)), (1, 1)) if pool else None
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(conv_kernels, "BLOCK_ROWS", block_rows)
+        patch.setattr(conv_kernels, "TILE_ROWS", tile_rows)
+        y = conv_forward(x, w, geometry, groups, b, relu, pooling)
+    expected = ref.conv(np.pad(x, ((0, 0), (1, 1), (0, 1), (0, 0))), w, b, (1, 1), "valid",
+                        (1, 1), groups)
+    expected = np.maximum(expected, 0) if relu else expected
+    if pool:
+        expected = reference_pooling.pool(expected, (2, 2), (2, 2), "valid", "max")
+    np.testing.assert_allclose(y, expected, rtol=1e-12, atol=1e-12)

@@ -7,7 +7,10 @@ for taps that fall outside the input, col2im drops them. 1-D and 2-D problems ru
 the one 3-D routine with leading spatial axes of size 1, so each dtype compiles once.
 
 Per image and group, im2col gathers the receptive fields into rows of a (positions, taps *
-C/groups) buffer, and one `np.dot` (BLAS) per block of images does the contraction. The
+C/groups) buffer, and one `np.dot` (BLAS) per block of images does the contraction; the
+forward pass gathers and multiplies a large image's rows in equal runs of at most 1024, so
+they are still in cache when BLAS reads them (10% faster at 224x224x64, and a buffer of
+megabytes, not a hundred). The
 batch is split into one contiguous chunk per Numba thread (`prange`), so the buffers are
 allocated once per chunk and reused for every image in it, and no two threads write the
 same output (the kernel gradient sums one partial per chunk). BLAS is held to one thread
@@ -59,42 +62,43 @@ def _copy_columns(dst, d0, src, s0, rows, width):
 
 
 @njit(cache=True)
-def _patches(x, n, c0, cg, s, pb, d, ks, out_sp, cols, row0, scatter):
-    """im2col (scatter False): cols[row0 + (i, j, l), ((p, q, r), c)] = x[n, i*s0 + p*d0 -
-    pb0, ..., c0 + c], 0 where the tap falls outside x. col2im (scatter True), its adjoint:
-    x[n, ...] += each such entry (taps in the padding dropped), so overlapping windows add
-    up exactly. Rows go in order, each as a few contiguous runs: one per tap r of cg
-    channels, or one for a whole line of taps (r, c) when the channels are not split into
-    groups and the last axis is not dilated."""
+def _patches(x, n0, first, count, c0, cg, s, pb, d, ks, out_sp, cols, scatter):
+    """im2col (scatter False) of the block rows first .. first + count - 1, a block being the
+    images n0, n0 + 1, ... with their out_sp positions each in row-major order: cols[k,
+    ((p, q, r), c)] = x[n, i*s0 + p*d0 - pb0, ..., c0 + c] for block row first + k = (n - n0,
+    (i, j, l)), 0 where the tap falls outside x. col2im (scatter True), its adjoint: x[n,
+    ...] += each such entry (taps in the padding dropped), so overlapping windows add up
+    exactly. Each row is a few contiguous runs: one per tap r of cg channels, or one for a
+    whole line of taps (r, c) when the channels are not split into groups and the last axis
+    is not dilated."""
     depth, height, width, channels = x.shape[1], x.shape[2], x.shape[3], x.shape[4]
-    od, oh, ow = out_sp
+    oh, ow = out_sp[1], out_sp[2]
+    n_pos = out_sp[0] * oh * ow
     xf, cf = x.reshape(-1), cols.reshape(-1)
     n_cols, line = cols.shape[1], ks[2] * cg
     whole_line = cg == channels and d[2] == 1
-    row = row0
-    for i in range(od):
-        for j in range(oh):
-            for l in range(ow):
-                at, x0 = row * n_cols, l * s[2] - pb[2]
-                for p in range(ks[0]):
-                    zi = i * s[0] + p * d[0] - pb[0]
-                    for q in range(ks[1]):
-                        yi = j * s[1] + q * d[1] - pb[1]
-                        base = (((n * depth + zi) * height + yi) * width) * channels + c0
-                        if not (0 <= zi < depth and 0 <= yi < height):
-                            if not scatter:
-                                cf[at:at + line] = 0
-                        elif whole_line and x0 >= 0 and x0 + ks[2] <= width:
-                            _move(xf, base + x0 * channels, cf, at, line, scatter)
-                        else:
-                            for r in range(ks[2]):
-                                xi = x0 + r * d[2]
-                                if 0 <= xi < width:
-                                    _move(xf, base + xi * channels, cf, at + r * cg, cg, scatter)
-                                elif not scatter:
-                                    cf[at + r * cg:at + (r + 1) * cg] = 0
-                        at += line
-                row += 1
+    for k in range(count):
+        n, pos = n0 + (first + k) // n_pos, (first + k) % n_pos
+        i, j, l = pos // (oh * ow), (pos // ow) % oh, pos % ow
+        at, x0 = k * n_cols, l * s[2] - pb[2]
+        for p in range(ks[0]):
+            zi = i * s[0] + p * d[0] - pb[0]
+            for q in range(ks[1]):
+                yi = j * s[1] + q * d[1] - pb[1]
+                base = (((n * depth + zi) * height + yi) * width) * channels + c0
+                if not (0 <= zi < depth and 0 <= yi < height):
+                    if not scatter:
+                        cf[at:at + line] = 0
+                elif whole_line and x0 >= 0 and x0 + ks[2] <= width:
+                    _move(xf, base + x0 * channels, cf, at, line, scatter)
+                else:
+                    for r in range(ks[2]):
+                        xi = x0 + r * d[2]
+                        if 0 <= xi < width:
+                            _move(xf, base + xi * channels, cf, at + r * cg, cg, scatter)
+                        elif not scatter:
+                            cf[at + r * cg:at + (r + 1) * cg] = 0
+                at += line
 
 
 @njit(cache=True)
@@ -164,9 +168,10 @@ def _max_pool_rows(src, r0, in_sp, pk, ps, pooled_sp, dst, d0):
 
 
 @njit(cache=True, parallel=True)
-def _conv_forward(x, wg, bias, s, pb, d, ks, out_sp, relu, pk, ps, pooled_sp, block, y,
+def _conv_forward(x, wg, bias, s, pb, d, ks, out_sp, relu, pk, ps, pooled_sp, block, tile, y,
                   chunks):
-    """y[(n, pos), group g] = im2col(x[n], group g) @ wg[g], `block` images per product;
+    """y[(n, pos), group g] = im2col(x[n], group g) @ wg[g], `block` images per block, each
+    block's rows gathered and multiplied `tile` at a time (so the im2col rows stay in cache);
     then, unless pk and ps are both (1, 1, 1), the maximum over each window (size pk,
     strides ps) of the `out_sp` positions computed (y then holds pooled_sp positions per
     image); then + bias, then relu (both commute with the maximum, so they run on the
@@ -178,9 +183,9 @@ def _conv_forward(x, wg, bias, s, pb, d, ks, out_sp, relu, pk, ps, pooled_sp, bl
     cg = x.shape[4] // groups
     one_channel = x.shape[4] == 1
     for t in prange(chunks):
-        cols = np.empty((0 if one_channel else block * n_pos, n_cols), x.dtype)
+        cols = np.empty((0 if one_channel else tile, n_cols), x.dtype)
         cols_t = np.empty((n_cols, block * n_pos if one_channel else 0), x.dtype)
-        part = np.empty((block * n_pos, per_group), x.dtype)
+        part = np.empty((tile if groups > 1 else 0, per_group), x.dtype)
         scratch = np.empty((block * n_pos if pooling else 0, y.shape[1]), x.dtype)
         stop = (t + 1) * n_batch // chunks
         for n0 in range(t * n_batch // chunks, stop, block):
@@ -194,14 +199,14 @@ def _conv_forward(x, wg, bias, s, pb, d, ks, out_sp, relu, pk, ps, pooled_sp, bl
                     _patches_one_channel(x, n, s, pb, d, ks, out_sp, cols_t, (n - n0) * n_pos)
                 np.dot(cols_t.T, wg[0], out)
             for g in range(0 if one_channel else groups):
-                for n in range(n0, n1):
-                    _patches(x, n, g * cg, cg, s, pb, d, ks, out_sp, cols, (n - n0) * n_pos,
-                             False)
-                if groups == 1:
-                    np.dot(cols[:rows], wg[0], out)
-                else:
-                    np.dot(cols[:rows], wg[g], part[:rows])
-                    _copy_columns(out, g * per_group, part, 0, rows, per_group)
+                for r0 in range(0, rows, tile):
+                    m = min(tile, rows - r0)
+                    _patches(x, n0, r0, m, g * cg, cg, s, pb, d, ks, out_sp, cols, False)
+                    if groups == 1:
+                        np.dot(cols[:m], wg[0], out[r0:r0 + m])
+                    else:
+                        np.dot(cols[:m], wg[g], part[:m])
+                        _copy_columns(out[r0:r0 + m], g * per_group, part, 0, m, per_group)
             if pooling:
                 for n in range(n0, n1):
                     _max_pool_rows(out, (n - n0) * n_pos, out_sp, pk, ps, pooled_sp, y,
@@ -286,18 +291,14 @@ def _conv_backward(dy, y, x, wgt, s, pb, d, ks, out_sp, block, dx, part_w, part_
                                              (n - n0) * n_pos)
                     np.dot(cols_t, grad, step)
                 elif x.shape[0] > 0:
-                    for n in range(n0, n1):
-                        _patches(x, n, g * cg, cg, s, pb, d, ks, out_sp, cols,
-                                 (n - n0) * n_pos, False)
+                    _patches(x, n0, 0, rows, g * cg, cg, s, pb, d, ks, out_sp, cols, False)
                     np.dot(cols[:rows].T, grad, step)
                 if x.shape[0] > 0:
                     _move(part_w[t, g].reshape(-1), 0, step.reshape(-1), 0, step.size,
                           True)                          # part_w[t, g] += step
                 if dx.shape[0] > 0:
                     np.dot(grad, wgt[g], cols[:rows])
-                    for n in range(n0, n1):
-                        _patches(dx, n, g * cg, cg, s, pb, d, ks, out_sp, cols,
-                                 (n - n0) * n_pos, True)
+                    _patches(dx, n0, 0, rows, g * cg, cg, s, pb, d, ks, out_sp, cols, True)
         for f in range(n_out):
             part_b[t, f] = db[f]
 
@@ -305,6 +306,7 @@ def _conv_backward(dy, y, x, wgt, s, pb, d, ks, out_sp, block, dx, part_w, part_
 # ---- host side: layouts, dtypes, output allocation, threads --------------------------------
 
 BLOCK_ROWS = 512   # im2col rows per matrix product: small images are stacked up to this
+TILE_ROWS = 1024   # and larger ones split into equal runs of at most this many rows
 def _chunks(batch: int, elements: int) -> int:
     """Contiguous runs of images, one per Numba thread (`nk.config.set_num_threads`); one
     for small work, and one without threadpoolctl (BLAS then threads on its own)."""
@@ -374,9 +376,12 @@ def conv_forward(x, w, window, groups=1, bias=None, relu=False, pool=None):
     s, pb, d, ks = _geometry(window)
     n_pos = int(np.prod(out))
     chunks = _chunks(batch, batch * n_pos * w.shape[-1] * wg.shape[1])
+    block = _block(n_pos, batch)
+    rows = block * n_pos
+    tile = -(-rows // -(-rows // TILE_ROWS))        # rows / ceil(rows / TILE_ROWS), rounded up
     _run(_conv_forward, chunks, _as_5d(x, dtype), wg, b, s, pb, d, ks, _lift(out, rank, 1),
          bool(relu), _lift(pool_size, rank, 1), _lift(pool_strides, rank, 1),
-         _lift(pooled, rank, 1), _block(n_pos, batch), y, chunks)
+         _lift(pooled, rank, 1), block, tile, y, chunks)
     return y.reshape(batch, *pooled, w.shape[-1])
 
 
