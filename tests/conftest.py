@@ -10,7 +10,11 @@ with two of them.
 
 `device` runs a test once per device of tests/devices.py's DEVICES ("cpu", plus "cuda" on a
 GPU or in Numba's simulator), inside `nk.device(...)`: what the test makes lives there.
-Select the variants with `-k cpu` / `-k cuda`."""
+Select the variants with `-k cpu` / `-k cuda`.
+
+With NBKERAS_KERAS_SKIPS set to a file, every test (or module) skipped because Keras is not
+installed is listed there, one node id per line: CI's test step has no Keras, and its parity
+step, with Keras added, runs exactly those."""
 import os
 
 os.environ.setdefault("NUMBA_NUM_THREADS", str(max(2, os.cpu_count() or 1)))
@@ -29,6 +33,21 @@ settings.register_profile("ci", deadline=None, max_examples=30, derandomize=Fals
                           print_blob=True, suppress_health_check=_SUPPRESSED)
 settings.register_profile("simulator", settings.get_profile("ci"), max_examples=3)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+
+def _list_a_keras_skip(report) -> None:
+    listing = os.environ.get("NBKERAS_KERAS_SKIPS")
+    if listing and report.skipped and "could not import 'keras'" in str(report.longrepr):
+        with open(listing, "a") as file:
+            file.write(report.nodeid + "\n")
+
+
+def pytest_runtest_logreport(report):
+    _list_a_keras_skip(report)
+
+
+def pytest_collectreport(report):
+    _list_a_keras_skip(report)
 
 
 def pytest_configure(config):
