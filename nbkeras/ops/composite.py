@@ -54,12 +54,12 @@ class Composite:
         return f"{self.function.__name__}({params})"
 
 
-def _symbolic(values) -> bool:
+def is_symbolic(values) -> bool:
     """Whether a KerasTensor is among `values` or in lists and tuples among them (the
     check of every eager call: no lists are built)."""
     for value in values:
         if isinstance(value, KerasTensor) or (isinstance(value, (list, tuple))
-                                              and _symbolic(value)):
+                                              and is_symbolic(value)):
             return True
     return False
 
@@ -80,7 +80,7 @@ def composite(*param_names: str, output_spec: Callable | None = None,
 
         @functools.wraps(function)
         def op(*args, **kwargs):
-            if not (_symbolic(args) or kwargs and _symbolic(kwargs.values())):
+            if not (is_symbolic(args) or kwargs and is_symbolic(kwargs.values())):
                 return function(*args, **kwargs)
             traced = function(*args, **kwargs) if output_spec is None else None
             specs = ([t.spec for t in leaves(traced)] if traced is not None

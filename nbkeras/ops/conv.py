@@ -18,6 +18,7 @@ from ..core.spec import Spec
 from ..core.tensor import Tensor
 from ..kernels.geometry import Window, window
 from .activation import KERNELS as ACTIVATION_KERNELS
+from .composite import composite, is_symbolic
 from .op import Op, convert_to_tensor, result_type
 from .pooling import pooling_output_shape
 from .shape import reshape, transpose
@@ -27,6 +28,10 @@ from .shape import reshape, transpose
 # relu's mask is applied inside `conv_backward` (given y); the others' `<name>_backward(dy,
 # x, y)` kernels read only y, so they are given y for x. Other activations run as own ops.
 FUSED_ACTIVATIONS = ("linear", "relu", "sigmoid", "tanh", "exponential")
+
+# Keras's conv ops keep the data format resolved (None is the configured one)
+_RESOLVED_FORMAT = {"data_format": lambda data_format: data_format
+                    or config.image_data_format()}
 
 
 # ---- shape rules -------------------------------------------------------------------------
@@ -287,6 +292,11 @@ def _in_layout(who: str, x, data_format, activation, body):
     return y if fused == name else activations.get(name)(y)
 
 
+def _none(*extras) -> bool:
+    """Whether none of nbkeras's extra arguments (bias, activation, ...) was given."""
+    return all(extra is None for extra in extras)
+
+
 def _call(op, x, kernel, bias):
     return op(x, kernel) if bias is None else op(x, kernel, bias)
 
@@ -301,7 +311,22 @@ def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_
     padding: "valid", "same", "causal" (1-D only) or ((before, after), ...) per axis.
     max_pool: None, or (pool_size, strides) to max-pool the result over valid windows in the
     same pass (as `max_pool(..., padding="valid")` after it; activation one of
-    FUSED_ACTIVATIONS)."""
+    FUSED_ACTIVATIONS).
+    Called on KerasTensors with Keras's arguments only, it is one node: Keras's Conv op."""
+    if is_symbolic((inputs, kernel)) and _none(bias, groups, activation, max_pool):
+        return _keras_conv(inputs, kernel, strides, padding, data_format, dilation_rate)
+    return _conv(inputs, kernel, strides, padding, data_format, dilation_rate, bias=bias,
+                 groups=groups, activation=activation, max_pool=max_pool)
+
+
+@composite("strides", "padding", "data_format", "dilation_rate", resolve=_RESOLVED_FORMAT)
+def _keras_conv(inputs, kernel, strides, padding, data_format, dilation_rate):
+    """conv with Keras's arguments only, recorded on KerasTensors as Keras's Conv op."""
+    return _conv(inputs, kernel, strides, padding, data_format, dilation_rate)
+
+
+def _conv(inputs, kernel, strides, padding, data_format, dilation_rate, *, bias=None,
+          groups=None, activation=None, max_pool=None):
     rank = len(kernel.shape) - 2
     strides = _as_tuple("conv", "strides", strides, rank)
     dilation = _as_tuple("conv", "dilation_rate", dilation_rate, rank)
@@ -328,7 +353,23 @@ def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_
 def depthwise_conv(inputs, kernel, strides=1, padding="valid", data_format=None,
                    dilation_rate=1, *, bias=None, activation=None):
     """Each input channel c convolved with its own depth_multiplier filters:
-    kernel (*k, C, depth_multiplier) -> output channel c * depth_multiplier + m."""
+    kernel (*k, C, depth_multiplier) -> output channel c * depth_multiplier + m.
+    Called on KerasTensors with Keras's arguments only, it is Keras's DepthwiseConv op."""
+    if is_symbolic((inputs, kernel)) and _none(bias, activation):
+        return _keras_depthwise_conv(inputs, kernel, strides, padding, data_format,
+                                     dilation_rate)
+    return _depthwise_conv(inputs, kernel, strides, padding, data_format, dilation_rate,
+                           bias=bias, activation=activation)
+
+
+@composite("strides", "padding", "data_format", "dilation_rate", resolve=_RESOLVED_FORMAT)
+def _keras_depthwise_conv(inputs, kernel, strides, padding, data_format, dilation_rate):
+    """depthwise_conv with Keras's arguments only: Keras's DepthwiseConv op on KerasTensors."""
+    return _depthwise_conv(inputs, kernel, strides, padding, data_format, dilation_rate)
+
+
+def _depthwise_conv(inputs, kernel, strides, padding, data_format, dilation_rate, *,
+                    bias=None, activation=None):
     rank = len(kernel.shape) - 2
     strides = _as_tuple("depthwise_conv", "strides", strides, rank)
     dilation = _as_tuple("depthwise_conv", "dilation_rate", dilation_rate, rank)
@@ -349,7 +390,26 @@ def _depthwise(x, kernel, bias, strides, padding, dilation, fused):
 def separable_conv(inputs, depthwise_kernel, pointwise_kernel, strides=1, padding="valid",
                    data_format=None, dilation_rate=1, *, bias=None, activation=None):
     """depthwise_conv (strides, padding, dilation) then a 1x1 conv with pointwise_kernel
-    (1.., C * depth_multiplier, F), + bias (F,), then activation."""
+    (1.., C * depth_multiplier, F), + bias (F,), then activation.
+    Called on KerasTensors with Keras's arguments only, it is Keras's SeparableConv op."""
+    if (is_symbolic((inputs, depthwise_kernel, pointwise_kernel))
+            and _none(bias, activation)):
+        return _keras_separable_conv(inputs, depthwise_kernel, pointwise_kernel, strides,
+                                     padding, data_format, dilation_rate)
+    return _separable_conv(inputs, depthwise_kernel, pointwise_kernel, strides, padding,
+                           data_format, dilation_rate, bias=bias, activation=activation)
+
+
+@composite("strides", "padding", "data_format", "dilation_rate", resolve=_RESOLVED_FORMAT)
+def _keras_separable_conv(inputs, depthwise_kernel, pointwise_kernel, strides, padding,
+                          data_format, dilation_rate):
+    """separable_conv with Keras's arguments only: Keras's SeparableConv op on KerasTensors."""
+    return _separable_conv(inputs, depthwise_kernel, pointwise_kernel, strides, padding,
+                           data_format, dilation_rate)
+
+
+def _separable_conv(inputs, depthwise_kernel, pointwise_kernel, strides, padding,
+                    data_format, dilation_rate, *, bias=None, activation=None):
     rank = len(depthwise_kernel.shape) - 2
     strides = _as_tuple("separable_conv", "strides", strides, rank)
     dilation = _as_tuple("separable_conv", "dilation_rate", dilation_rate, rank)

@@ -38,12 +38,14 @@ _MODULES = {"Cast": CORE, "Slice": CORE, "Relu": NN, "Relu6": NN, "LeakyRelu": N
             "StopGradient": CORE, "Rsqrt": MATH, "Erf": MATH, "Erfc": MATH, "Erfinv": MATH,
             "Logsumexp": MATH, "TopK": MATH, "Unstack": CORE, "Norm": LINALG, "RMSNorm": NN,
             "LayerNorm": NN, "MaxPool": NN, "AveragePool": NN, "Resize": IMAGE,
-            "RGBToGrayscale": IMAGE,
+            "RGBToGrayscale": IMAGE, "Conv": NN, "DepthwiseConv": NN, "SeparableConv": NN,
             **dict.fromkeys(_NN_FUNCTIONS, NN)}
 
 # nk.ops functions whose Keras op class is not their name in camel case
 _CLASS_OF_FUNCTION = {"rms_normalization": "RMSNorm", "layer_normalization": "LayerNorm",
-                      "rgb_to_grayscale": "RGBToGrayscale"}
+                      "rgb_to_grayscale": "RGBToGrayscale", "_keras_conv": "Conv",
+                      "_keras_depthwise_conv": "DepthwiseConv",
+                      "_keras_separable_conv": "SeparableConv"}
 
 # Keras op classes -> the nk.ops function that replays them, where not the class name in
 # snake case at nk.ops' top level

@@ -173,6 +173,27 @@ def test_get_config_of_a_graph_with_an_op_keras_cannot_write_raises():
         model.get_config()
 
 
+def test_conv_ops_on_symbolic_tensors_are_keras_ops_and_replay(tmp_path):
+    """ops.conv with Keras's arguments is Keras's Conv op entry (the constant kernel a
+    __numpy__ argument); with nbkeras's fused extras it cannot be written, and says so."""
+    rng = np.random.default_rng(3)
+    kernel = rng.standard_normal((3, 3, 2, 4))
+    x = nk.Input((6, 6, 2))
+    model = nk.Model(x, ops.relu(ops.conv(x, kernel, strides=(2, 1), padding="same")))
+    entry = model.get_config()["layers"][1]
+    assert (entry["module"], entry["class_name"]) == ("keras.src.ops.nn", "Conv")
+    assert entry["config"] == {"name": "conv", "strides": [2, 1], "padding": "same",
+                               "data_format": "channels_last", "dilation_rate": 1}
+    assert entry["inbound_nodes"][0]["args"][1]["class_name"] == "__numpy__"
+    images = rng.standard_normal((2, 6, 6, 2))
+    model.save(tmp_path / "conv.keras")
+    np.testing.assert_allclose(nk.models.load_model(tmp_path / "conv.keras").predict(images),
+                               model.predict(images), rtol=1e-5, atol=1e-6)
+    fused = nk.Model(x, ops.conv(x, kernel, bias=np.ones(4), activation="relu"), name="fused")
+    with pytest.raises(ValueError, match="fused.*cannot write the op Conv"):
+        fused.get_config()
+
+
 def test_cyclic_or_disconnected_config_raises():
     inp = nk.Input((3,), name="x")
     config = nk.Model(inp, layers.Dense(2, name="d")(inp)).get_config()

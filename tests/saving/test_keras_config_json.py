@@ -137,6 +137,22 @@ def pooling_and_image_ops(lib):
                          o.image.resize(x, (4, 6)), o.image.rgb_to_grayscale(x)])
 
 
+def conv_ops(lib):
+    """conv, depthwise_conv and separable_conv on a model input with constant kernels
+    (Keras's __numpy__ entries), strides as written, the data format resolved.
+    (Keras 3.15 cannot run its own conv_transpose op on symbolic tensors.)"""
+    rng = np.random.default_rng(7)
+    kernels = [rng.standard_normal(shape).astype("float32") for shape in
+               ((3, 3, 2, 4), (3, 3, 2, 2), (3, 3, 2, 2), (1, 1, 4, 3), (3, 2, 5))]
+    x, sequence = lib.Input((8, 8, 2)), lib.Input((9, 2))
+    o = lib.ops
+    return lib.Model([x, sequence], [
+        o.conv(x, kernels[0], strides=(1, 1), padding="same"),
+        o.depthwise_conv(x, kernels[1], strides=2),
+        o.separable_conv(x, kernels[2], kernels[3], dilation_rate=2),
+        o.conv(sequence, kernels[4], strides=2, dilation_rate=2)])
+
+
 def take_by_tensor(lib):
     """take with indices from an input of the model."""
     x, indices = lib.Input((5, 2)), lib.Input((3,), dtype="int32")
@@ -184,7 +200,7 @@ def inputs_of(model, rng):
 
 
 MODELS = [stack, recurrent, cells_and_wrappers, reshaping, encoder_decoder, attention, nested,
-          ops, more_ops, take_by_tensor, pooling_and_image_ops, images, sequential_called, sequential_fitted]
+          ops, more_ops, take_by_tensor, pooling_and_image_ops, conv_ops, images, sequential_called, sequential_fitted]
 
 
 @pytest.mark.parametrize("make", [*MODELS, quantiles])

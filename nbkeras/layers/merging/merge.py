@@ -192,8 +192,7 @@ class Dot(Merge):
         x, y = inputs
         a, b = self._axes([x.shape, y.shape])
         if self.normalize:
-            x = ops.divide(x, ops.sqrt(ops.sum(ops.square(x), axis=a, keepdims=True) + 1e-12))
-            y = ops.divide(y, ops.sqrt(ops.sum(ops.square(y), axis=b, keepdims=True) + 1e-12))
+            x, y = ops.normalize(x, axis=a), ops.normalize(y, axis=b)   # as Keras 3's Dot
         x = ops.moveaxis(x, a, -1)                       # (N, ..., K)
         y = ops.moveaxis(y, b, 1)                        # (N, K, ...)
         n, k = x.shape[0], x.shape[-1]
