@@ -20,7 +20,7 @@ from ..kernels.geometry import Window, window
 from .activation import KERNELS as ACTIVATION_KERNELS
 from .composite import composite, is_symbolic
 from .op import Op, convert_to_tensor, result_type
-from .pooling import pooling_output_shape
+from .pooling import data_format_or_default, pooling_output_shape
 from .shape import reshape, transpose
 
 # Elementwise activations whose derivative is a function of the output alone, so the fused
@@ -29,9 +29,8 @@ from .shape import reshape, transpose
 # x, y)` kernels read only y, so they are given y for x. Other activations run as own ops.
 FUSED_ACTIVATIONS = ("linear", "relu", "sigmoid", "tanh", "exponential")
 
-# Keras's conv ops keep the data format resolved (None is the configured one)
-_RESOLVED_FORMAT = {"data_format": lambda data_format: data_format
-                    or config.image_data_format()}
+# Keras's conv ops keep the data format resolved (None is the configured one), as pooling's
+_RESOLVED_FORMAT = {"data_format": data_format_or_default}
 
 
 # ---- shape rules -------------------------------------------------------------------------

@@ -138,19 +138,19 @@ def _pool(op_class, who, inputs, pool_size, strides, padding, data_format):
     return transpose(op(transpose(inputs, channels_last_axes(rank))), channels_first_axes(rank))
 
 
-def _data_format_or_default(data_format):
+def data_format_or_default(data_format):
     return data_format or config.image_data_format()
 
 
 @composite("pool_size", "strides", "padding", "data_format",
-           resolve={"data_format": _data_format_or_default})
+           resolve={"data_format": data_format_or_default})
 def max_pool(inputs, pool_size, strides=None, padding: str = "valid", data_format=None):
     """Max pooling over 1-3 spatial axes; strides=None means pool_size."""
     return _pool(MaxPool, "max_pool", inputs, pool_size, strides, padding, data_format)
 
 
 @composite("pool_size", "strides", "padding", "data_format",
-           resolve={"data_format": _data_format_or_default})
+           resolve={"data_format": data_format_or_default})
 def average_pool(inputs, pool_size, strides=None, padding: str = "valid", data_format=None):
     """Average pooling over 1-3 spatial axes; "same" divides by the real cells per window."""
     return _pool(AveragePool, "average_pool", inputs, pool_size, strides, padding, data_format)
