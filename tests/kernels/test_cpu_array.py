@@ -207,3 +207,30 @@ def test_vector_tanh_and_sigmoid_are_within_2e_7_in_float32_and_exact_in_float64
             want_tanh, want_sigmoid = np.tanh(exact), 1 / (1 + np.exp(-exact))
         np.testing.assert_allclose(tanhs, want_tanh, rtol=0, atol=tolerance)
         np.testing.assert_allclose(sigmoids, want_sigmoid, rtol=0, atol=tolerance)
+
+
+def test_a_kernel_using_the_vector_math_twice_compiles_without_numba_warnings():
+    """Numba's inliner mis-scoped the if-expressions these functions used (numba#9489):
+    every recurrent kernel printed four "please report" warnings when it compiled."""
+    import warnings
+
+    from numba import njit
+
+    from nbkeras.kernels.cpu.vector_math import sigmoid, tanh
+
+    @njit(error_model="numpy")
+    def lstm_like(gates, c):
+        for u in range(c.size):
+            c[u] = sigmoid(gates[0, u]) * c[u] + sigmoid(gates[1, u]) * tanh(gates[2, u])
+            c[u] = tanh(c[u]) * vector_exp(gates[3, u]) + vector_exp(-c[u])
+
+    gates = np.random.default_rng(2).standard_normal((4, 5)).astype(np.float32)
+    c = np.ones(5, np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        lstm_like(gates, c)
+    g = gates.astype(np.float64)
+    sig = 1 / (1 + np.exp(-g))
+    want = sig[0] + sig[1] * np.tanh(g[2])
+    want = np.tanh(want) * np.exp(g[3]) + np.exp(-want)
+    np.testing.assert_allclose(c, want, rtol=2e-6)

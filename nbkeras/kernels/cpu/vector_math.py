@@ -4,7 +4,12 @@ float32, a Cody–Waite range reduction and a degree-7 polynomial (within 1 ulp 
 correctly rounded result over every float32, denormals, overflow and NaN included) built
 from arithmetic and bit casts only; `tanh` and `sigmoid` are built on it (float32: absolute
 error within 2e-7). Other dtypes keep the library's functions, so float64 gradient checks see
-the exact ones."""
+the exact ones.
+
+Choices are made with `_select` (LLVM's `select`), not Python's `a if c else b`: Numba's
+inliner mis-scopes an if-expression inlined twice into one function (numba#9489, Python
+3.11), and every kernel that used these printed four "please report" NumbaIRAssumptionWarnings
+when it compiled."""
 import numpy as np
 from llvmlite import ir
 from numba import njit, types
@@ -18,6 +23,14 @@ def _float32_from_bits(typingctx, bits):
     def codegen(context, builder, signature, args):
         return builder.bitcast(args[0], ir.FloatType())
     return types.float32(types.int32), codegen
+
+
+@intrinsic
+def _select(typingctx, condition, if_true, if_false):
+    """if_true where `condition` else if_false (float32), without a branch."""
+    def codegen(context, builder, signature, args):
+        return builder.select(*args)
+    return types.float32(types.boolean, types.float32, types.float32), codegen
 
 
 @njit(inline="always", fastmath={"contract"})
@@ -45,7 +58,7 @@ def _exp_float32(x):
     p = p * r + np.float32(1.0)
     p = p * r + np.float32(1.0)
     y = _times_power_of_two(p, np.int32(n))
-    return x if x != x else y
+    return _select(x != x, x, y)
 
 
 def exp(x):
@@ -65,7 +78,7 @@ def _tanh_float32(x):
     """tanh x = sign(x) (1 - e) / (1 + e) with e = exp(-2 |x|) (no overflow)."""
     e = _exp_float32(np.float32(-2.0) * abs(x))
     y = (np.float32(1.0) - e) / (np.float32(1.0) + e)
-    return -y if x < 0 else y
+    return _select(x < 0, -y, y)
 
 
 def tanh(x):
