@@ -18,13 +18,15 @@ pytestmark = pytest.mark.skipif(sys.platform == "win32",
 
 def _run_script(tmp_path, body: str) -> str:
     """Run `body` as a script (no `if __name__ == "__main__"` guard, as users write them) in a
-    fresh process whose Numba cache is empty; returns its stdout."""
+    fresh process whose Numba cache is empty; returns its stdout. The process shows every
+    ResourceWarning, and must leave none (the workers' pipes are closed)."""
     script = tmp_path / "user_script.py"
     script.write_text(textwrap.dedent(body))
     env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "numba-cache"))
-    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
-                          env=env, timeout=600)
+    done = subprocess.run([sys.executable, "-W", "always::ResourceWarning", str(script)],
+                          capture_output=True, text=True, env=env, timeout=600)
     assert done.returncode == 0, done.stderr
+    assert "ResourceWarning" not in done.stderr, done.stderr
     return done.stdout
 
 

@@ -151,8 +151,9 @@ class _Job:
 
 class _WorkerPool:
     """`workers` Python processes that compile kernels (`_serve`), each fed by a thread of
-    this process from one queue, from which this process may compile too (`compile_here`). Plain subprocesses, not multiprocessing: spawning would
-    re-run the user's main script in every worker."""
+    this process from one queue, from which this process may compile too (`compile_here`).
+    Plain subprocesses, not multiprocessing: spawning would re-run the user's main script in
+    every worker."""
 
     def __init__(self, workers: int, lock_path: str):
         # this process's import path, so a worker imports the very kernel files this process
@@ -200,6 +201,7 @@ class _WorkerPool:
             feeder.join()
             process.stdin.close()
             process.wait()
+            process.stdout.close()
 
     def _feed(self, process) -> None:
         """Send jobs to `process` one at a time until the queue says stop (None) or the
