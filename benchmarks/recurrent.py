@@ -1,6 +1,7 @@
 """Recurrent layers next to PyTorch on the CPU, in one process: LSTM(128) and GRU(128) over
 (batch 64, 100 steps, 64 features), forward + backward (gradients of sum(y * dy) by the input
-and every weight), milliseconds and the speed ratio.
+and every weight), milliseconds and the speed ratio; then where LSTM's time goes: its matrix
+products alone, at the shapes the fused kernels run them, next to PyTorch's.
 
     python benchmarks/recurrent.py [--threads 2] [--repeats 10]
 
@@ -17,6 +18,7 @@ import sys
 import time
 from typing import Callable
 
+import numba
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -24,6 +26,8 @@ import nbkeras as nk  # noqa: E402
 from nbkeras import layers, ops  # noqa: E402
 
 from cases import Row, load_torch  # noqa: E402
+from nbkeras.kernels.cpu.gemm import gemm  # noqa: E402
+from nbkeras.kernels.cpu.parallel import single_threaded_blas  # noqa: E402
 
 
 def best_times(sides: dict[str, Callable[[], None]], repeats: int) -> dict[str, float]:
@@ -85,6 +89,81 @@ def recurrent_rows(batch: int = 64, steps: int = 100, features: int = 64, units:
     return rows
 
 
+@numba.njit(parallel=True, cache=True)
+def _per_step_products(blocks, h, w, w_t, steps):
+    """`steps` products h @ w and as many q @ w_t, each thread on its own block of h's rows,
+    as kernels/cpu/recurrent.py runs a step's recurrent product forward and backward."""
+    batch = h.shape[0]
+    for block in numba.prange(blocks):
+        lo, hi = block * batch // blocks, (block + 1) * batch // blocks
+        rows = h[lo:hi].copy()
+        q = np.empty((hi - lo, w.shape[1]), h.dtype)
+        back = np.empty((hi - lo, w_t.shape[1]), h.dtype)
+        for _ in range(steps):
+            np.dot(rows, w, q)
+            np.dot(q, w_t, back)
+
+
+def lstm_product_rows(batch: int = 64, steps: int = 100, features: int = 64, units: int = 128,
+                      repeats: int = 10, torch=None) -> list[Row]:
+    """LSTM's matrix products alone, nbkeras's BLAS calls next to PyTorch's at the same
+    shapes: the per-step recurrent products (forward and backward, every step), and the
+    products over all steps (input projection, input gradient, both weight gradients)."""
+    rng = np.random.default_rng(1)
+    width = 4 * units
+
+    def draw(*shape):
+        return rng.standard_normal(shape, dtype=np.float32)
+    h, w, x, dp = draw(batch, units), draw(units, width), draw(batch * steps, features), \
+        draw(batch * steps, width)
+    kernel, inputs = draw(features, width), draw(batch * steps, features + units)
+    w_t = np.ascontiguousarray(w.T)
+    blocks = min(batch, numba.get_num_threads())
+
+    def per_step() -> None:
+        with single_threaded_blas():
+            _per_step_products(blocks, h, w, w_t, steps)
+
+    def all_steps() -> None:
+        gemm(x, kernel)
+        gemm(dp, kernel.T)
+        gemm(inputs.T, dp)
+    theirs = (_torch_products(torch, h, w, x, dp, kernel, inputs, steps) if torch is not None
+              else (None, None))
+    rows = []
+    for name, ours, peer in [
+            (f"LSTM per-step products alone, 2 x {steps} of ({batch}, {units}) @ ({units}, "
+             f"{width}) and back", per_step, theirs[0]),
+            (f"LSTM products over all {steps} steps alone (projection, dx, dW)", all_steps,
+             theirs[1])]:
+        row = Row(name, "ms", False)
+        start = time.perf_counter()
+        ours()
+        row.compile_s = time.perf_counter() - start
+        sides = {"nbkeras": ours} if peer is None else {"nbkeras": ours, "pytorch": peer}
+        row.values.update({name: seconds * 1e3
+                           for name, seconds in best_times(sides, repeats).items()})
+        rows.append(row)
+    return rows
+
+
+def _torch_products(torch, h, w, x, dp, kernel, inputs, steps: int):
+    """PyTorch doing the same products (per step, over all steps) on the whole batch at
+    once, as its LSTM does."""
+    h, w, x, dp, kernel, inputs = map(torch.from_numpy, (h, w, x, dp, kernel, inputs))
+    w_t = w.T.contiguous()
+
+    def per_step() -> None:
+        for _ in range(steps):
+            torch.mm(torch.mm(h, w), w_t)
+
+    def all_steps() -> None:
+        torch.mm(x, kernel)
+        torch.mm(dp, kernel.T)
+        torch.mm(inputs.T, dp)
+    return per_step, all_steps
+
+
 def main(argv=None) -> list[Row]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=2)
@@ -98,6 +177,7 @@ def main(argv=None) -> list[Row]:
     with threadpoolctl.threadpool_limits(limits=args.threads):
         nk.config.set_num_threads(args.threads)
         rows = recurrent_rows(repeats=args.repeats, torch=torch)
+        rows += lstm_product_rows(repeats=args.repeats, torch=torch)
     print(table(rows))
     print("Ratios are nbkeras / peer as speeds: > 1 means nbkeras is faster.")
     return rows

@@ -45,6 +45,16 @@ def test_in_process_cases_run(torch):
     assert text.count("\n") == len(rows) + 1 and "nbkeras/pytorch" in text
 
 
+def test_recurrent_cases_run(torch):
+    import recurrent
+
+    rows = [*recurrent.recurrent_rows(batch=3, steps=2, features=2, units=4, repeats=1,
+                                      torch=torch),
+            *recurrent.lstm_product_rows(batch=3, steps=2, features=2, units=4, repeats=1,
+                                         torch=torch)]
+    _check(rows, ("pytorch",) if torch is not None else ())
+
+
 def test_fresh_process_cases_run(torch):
     _check(cases.import_rows(repeats=1, torch=torch), ("pytorch",) if torch is not None else ())
     import cold_start
