@@ -62,11 +62,11 @@ def _copy_columns(dst, d0, src, s0, rows, width):
 
 
 @njit(cache=True)
-def _patches(x, n0, first, count, c0, cg, s, pb, d, ks, out_sp, cols, scatter):
-    """im2col (scatter False) of the block rows first .. first + count - 1, a block being the
-    images n0, n0 + 1, ... with their out_sp positions each in row-major order: cols[k,
-    ((p, q, r), c)] = x[n, i*s0 + p*d0 - pb0, ..., c0 + c] for block row first + k = (n - n0,
-    (i, j, l)), 0 where the tap falls outside x. col2im (scatter True), its adjoint: x[n,
+def _patches(x, row0, count, c0, cg, s, pb, d, ks, out_sp, cols, scatter):
+    """im2col (scatter False) of the rows row0 .. row0 + count - 1 of the batch's patch
+    matrix, whose rows are the images' out_sp positions, image by image, each in row-major
+    order: cols[k, ((p, q, r), c)] = x[n, i*s0 + p*d0 - pb0, ..., c0 + c] for row row0 + k =
+    (n, (i, j, l)), 0 where the tap falls outside x. col2im (scatter True), its adjoint: x[n,
     ...] += each such entry (taps in the padding dropped), so overlapping windows add up
     exactly. Each row is a few contiguous runs: one per tap r of cg channels, or one for a
     whole line of taps (r, c) when the channels are not split into groups and the last axis
@@ -78,7 +78,7 @@ def _patches(x, n0, first, count, c0, cg, s, pb, d, ks, out_sp, cols, scatter):
     n_cols, line = cols.shape[1], ks[2] * cg
     whole_line = cg == channels and d[2] == 1
     for k in range(count):
-        n, pos = n0 + (first + k) // n_pos, (first + k) % n_pos
+        n, pos = (row0 + k) // n_pos, (row0 + k) % n_pos
         i, j, l = pos // (oh * ow), (pos // ow) % oh, pos % ow
         at, x0 = k * n_cols, l * s[2] - pb[2]
         for p in range(ks[0]):
@@ -201,7 +201,8 @@ def _conv_forward(x, wg, bias, s, pb, d, ks, out_sp, relu, pk, ps, pooled_sp, bl
             for g in range(0 if one_channel else groups):
                 for r0 in range(0, rows, tile):
                     m = min(tile, rows - r0)
-                    _patches(x, n0, r0, m, g * cg, cg, s, pb, d, ks, out_sp, cols, False)
+                    _patches(x, n0 * n_pos + r0, m, g * cg, cg, s, pb, d, ks, out_sp, cols,
+                             False)
                     if groups == 1:
                         np.dot(cols[:m], wg[0], out[r0:r0 + m])
                     else:
@@ -291,14 +292,17 @@ def _conv_backward(dy, y, x, wgt, s, pb, d, ks, out_sp, block, dx, part_w, part_
                                              (n - n0) * n_pos)
                     np.dot(cols_t, grad, step)
                 elif x.shape[0] > 0:
-                    _patches(x, n0, 0, rows, g * cg, cg, s, pb, d, ks, out_sp, cols, False)
+                    _patches(x, n0 * n_pos, rows, g * cg, cg, s, pb, d, ks, out_sp, cols,
+                             False)
                     np.dot(cols[:rows].T, grad, step)
-                if x.shape[0] > 0:
-                    _move(part_w[t, g].reshape(-1), 0, step.reshape(-1), 0, step.size,
-                          True)                          # part_w[t, g] += step
+                if x.shape[0] > 0:                                  # part_w[t, g] += step
+                    total, add = part_w[t, g].reshape(-1), step.reshape(-1)
+                    for i in range(np.uintp(add.size)):
+                        total[i] += add[i]
                 if dx.shape[0] > 0:
                     np.dot(grad, wgt[g], cols[:rows])
-                    _patches(dx, n0, 0, rows, g * cg, cg, s, pb, d, ks, out_sp, cols, True)
+                    _patches(dx, n0 * n_pos, rows, g * cg, cg, s, pb, d, ks, out_sp, cols,
+                             True)
         for f in range(n_out):
             part_b[t, f] = db[f]
 
