@@ -3,6 +3,7 @@ same-shape operands or a single number, float32 exp within 1 ulp of the correctl
 value over float32's whole range, sums and means over trailing axes, stacked matmul and
 matrix products split by rows over the threads. The size thresholds are lowered so that
 Hypothesis's small arrays take the parallel paths."""
+import contextlib
 import importlib
 from unittest import mock
 
@@ -158,12 +159,26 @@ def test_gemm_split_over_the_threads_is_numpys(m, k, n, dtype, seed, transposed,
     before = numba.get_num_threads()
     numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
     try:
-        with mock.patch.multiple(gemm, THREADED_MIN_FLOPS=0, _MIN_BLOCK=block):
+        with mock.patch.multiple(gemm, THREADED_MIN_FLOPS=0, _MIN_BLOCK=block,
+                                 _BLAS_ALONE_MAX=0):
             got = gemm.gemm(a, b)
     finally:
         numba.set_num_threads(before)
     want = a.astype(np.float64) @ b.astype(np.float64)
     _assert_product_is(got, want, dtype)
+
+
+def test_a_product_blas_runs_alone_skips_the_thread_controls_and_a_larger_one_uses_them():
+    """Holding BLAS to one thread (threadpoolctl) costs ~20 us, ten times a 1x64 @ 64x64
+    product, which OpenBLAS runs on one thread anyway; a larger product is held."""
+    rng = np.random.default_rng(3)
+    entered = []
+    with mock.patch.object(gemm, "single_threaded_blas",
+                           lambda: entered.append(1) or contextlib.nullcontext()):
+        for m, k, n in ((1, 64, 64), (2, 48, 64), (16, 64, 64)):
+            a, b = rng.standard_normal((m, k)), rng.standard_normal((k, n))
+            np.testing.assert_allclose(gemm.gemm(a, b), a @ b, rtol=1e-12)
+    assert len(entered) == 1                  # only 16 x 64 x 64 >= gemm._BLAS_ALONE_MAX
 
 
 @few
@@ -178,7 +193,7 @@ def test_matmul_of_big_matrices_runs_gemm_per_matrix_and_is_numpys(batch, m, k, 
     rng = np.random.default_rng(seed)
     a = _matrix(rng, batch + (m, k), dtype, False)
     b = _matrix(rng, (k, n) if by_matrix else batch + (k, n), dtype, transposed)
-    with mock.patch.multiple(gemm, THREADED_MIN_FLOPS=0, _MIN_BLOCK=1), \
+    with mock.patch.multiple(gemm, THREADED_MIN_FLOPS=0, _MIN_BLOCK=1, _BLAS_ALONE_MAX=0), \
             mock.patch.multiple(array, THREADED_MIN_FLOPS=0, PARALLEL_STACK_MIN_FLOPS=0):
         got = array.matmul(a, b)
     want = np.matmul(a.astype(np.float64), b.astype(np.float64))

@@ -14,6 +14,10 @@ from .parallel import run_chunks, single_threaded_blas
 __all__ = ["gemm"]
 
 THREADED_MIN_FLOPS = 1 << 23   # below ~8 MFLOP one thread beats waking the chunk pool
+# multiply-adds below which OpenBLAS runs a product on one thread by itself (its gemv rule,
+# 2304 * GEMM_MULTITHREAD_THRESHOLD 4; gemm's is 65536 * 4): holding BLAS to one thread costs
+# more than such a product (~20 us of thread-count calls against a 1x64 @ 64x64 product's 2)
+_BLAS_ALONE_MAX = 2304 * 4
 _MIN_BLOCK = 16                # rows or columns
 
 
@@ -32,6 +36,8 @@ def _column_block(t, chunks, a, b, out) -> None:
 def gemm(a, b):
     """a (M, K) @ b (K, N) -> (M, N)."""
     rows, columns = a.shape[0], b.shape[1]
+    if rows * a.shape[1] * columns < _BLAS_ALONE_MAX:
+        return np.matmul(a, b)
     threads = numba.get_num_threads()
     if 2 * rows * a.shape[1] * columns < THREADED_MIN_FLOPS or a.dtype != b.dtype:
         threads = 1
