@@ -295,8 +295,8 @@ def _conv_backward(dy, y, x, wgt, s, pb, d, ks, out_sp, block, dx, part_w, part_
                     _patches(x, n0 * n_pos, rows, g * cg, cg, s, pb, d, ks, out_sp, cols,
                              False)
                     np.dot(cols[:rows].T, grad, step)
-                if x.shape[0] > 0:                                  # part_w[t, g] += step
-                    total, add = part_w[t, g].reshape(-1), step.reshape(-1)
+                if x.shape[0] > 0:      # part_w[t, g] += step (not _move: its offsets
+                    total, add = part_w[t, g].reshape(-1), step.reshape(-1)   # would be 0s)
                     for i in range(np.uintp(add.size)):
                         total[i] += add[i]
                 if dx.shape[0] > 0:

@@ -36,10 +36,11 @@ def _column_block(t, chunks, a, b, out) -> None:
 def gemm(a, b):
     """a (M, K) @ b (K, N) -> (M, N)."""
     rows, columns = a.shape[0], b.shape[1]
-    if rows * a.shape[1] * columns < _BLAS_ALONE_MAX:
+    multiply_adds = rows * a.shape[1] * columns
+    if multiply_adds < _BLAS_ALONE_MAX:
         return np.matmul(a, b)
     threads = numba.get_num_threads()
-    if 2 * rows * a.shape[1] * columns < THREADED_MIN_FLOPS or a.dtype != b.dtype:
+    if 2 * multiply_adds < THREADED_MIN_FLOPS or a.dtype != b.dtype:
         threads = 1
     by_rows = rows >= columns or rows >= threads * _MIN_BLOCK
     chunks = min(threads, (rows if by_rows else columns) // _MIN_BLOCK)
