@@ -17,11 +17,12 @@ import numpy as np
 import nbkeras as nk
 
 
-def nbkeras_model(api=nk):
+def nbkeras_model(api=nk, image_shape=(28, 28, 1)):
     """The compiled convnet, (N, 28, 28, 1) -> (N, 10); `api` is `nbkeras` or `keras`
-    (the same public names build the same model in either)."""
+    (the same public names build the same model in either). The same layers take other
+    `image_shape`s (at least 10 x 10); the Dense layer's kernel then has another length."""
     model = api.Sequential([
-        api.Input((28, 28, 1)),
+        api.Input(image_shape),
         api.layers.Conv2D(32, 3, activation="relu"),
         api.layers.MaxPooling2D(2),
         api.layers.Conv2D(64, 3, activation="relu"),
