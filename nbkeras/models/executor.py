@@ -6,13 +6,22 @@ the slots it reads and writes its outputs to its own slots, and the plan returns
 its output slots. Functional and Sequential `call`, `nk.Function` and the profiler run plans;
 `fusion.py` rewrites a plan's steps when the plan is made (inference fusions), so no call
 inspects the graph again.
+
+A step that calls one of nbkeras's own layers on one tensor repeats, in inference, a call it
+has made before without its first-call work (converting and casting the input, checking it
+against the layer's input spec, building, resolving masks): once a call on an input of one
+shape, dtype and device, without a mask, needed none of it and gave an output without a mask,
+the next calls on such inputs go straight to the layer's `call` (`Step.run`).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Callable
 
+from ..core.device import current_device
 from ..core.keras_tensor import KerasTensor
+from ..core.tape import active_tapes
+from ..core.tensor import Tensor
 from ..layers.layer import Layer
 from ..tree import leaves, map_leaves
 from .fusion import rewrite
@@ -46,12 +55,33 @@ class Step:
                        and isinstance(self.args[0], Slot) else None)
         # a layer is told the model's `training` (not None), over its recorded one, as Keras
         self.takes_training = isinstance(self.operation, Layer)
+        # one of our layers on one tensor may repeat a call (see the module); `repeats` is
+        # the (shape, dtype, device, current device) of the inputs it repeats calls on
+        self.repeatable = (self.single is not None and len(self.outputs) == 1
+                           and self.takes_training
+                           and type(self.operation).__module__.startswith("nbkeras.layers.")
+                           and getattr(self.operation, "activity_regularizer", None) is None)
+        self.repeats = None
 
     @property
     def operations(self) -> tuple:
         return (self.operation,)
 
     def run(self, slots: list, training, call: Call) -> None:
+        if self.repeatable and call is None and not training and not active_tapes():
+            x = slots[self.single]
+            key = _repeat_key(x)
+            if key is not None and key == self.repeats:
+                slots[self.outputs[0]] = self.operation._call_with_context(
+                    x, {} if training is None else {"training": training})
+                return
+            self._call(slots, training, call)
+            if key is not None and self._repeatable_on(x, key, slots[self.outputs[0]]):
+                self.repeats = key
+            return
+        self._call(slots, training, call)
+
+    def _call(self, slots: list, training, call: Call) -> None:
         if self.single is not None:
             args, kwargs = (slots[self.single],), {}
         else:
@@ -67,6 +97,23 @@ class Step:
         else:
             for slot, value in zip(self.outputs, leaves(result)):
                 slots[slot] = value
+
+    def _repeatable_on(self, x, key: tuple, output) -> bool:
+        """Whether the layer's call on `x` just now (inference, no tape; `key` its
+        _repeat_key) needed no first-call work and made no mask or loss, so a call on an input
+        with the same key may go straight to `call`."""
+        layer = self.operation
+        return (layer.built and layer._convert_input(x) is x and key[2] == key[3]
+                and layer._home_device() in (None, key[3]) and type(output) is Tensor
+                and output._keras_mask is None and not layer._activity_losses)
+
+
+def _repeat_key(x) -> tuple | None:
+    """(shape, dtype, device, current device) of an eager Tensor without a mask; None for
+    anything else."""
+    if type(x) is not Tensor or x._keras_mask is not None:
+        return None
+    return x.shape, x.dtype, x.device, current_device()
 
 
 class Plan:

@@ -7,6 +7,7 @@ from hypothesis import given, strategies as st
 
 import nbkeras as nk
 from nbkeras import layers
+from nbkeras.layers import Layer
 from nbkeras.models.executor import Plan
 
 
@@ -161,6 +162,95 @@ def test_drawn_graphs_run_as_their_calls_made_one_by_one(calls, n_outputs, seed)
             eager.append(nk.ops.multiply(eager[a], eager[b]))
     picks = [len(symbolic) - 1] + [int(i) for i in rng.integers(2, len(symbolic), n_outputs - 1)]
     model = nk.Model(symbolic[:2], [symbolic[i] for i in picks])
-    got = model(eager[:2])
-    for g, i in zip(got, picks):
-        np.testing.assert_allclose(np.asarray(g), np.asarray(eager[i]), rtol=1e-6, atol=1e-6)
+    for _ in range(2):       # the second call repeats the layers' calls (executor.py)
+        got = model(eager[:2])
+        for g, i in zip(got, picks):
+            np.testing.assert_allclose(np.asarray(g), np.asarray(eager[i]), rtol=1e-6,
+                                       atol=1e-6)
+
+
+@pytest.fixture
+def full_calls(monkeypatch):
+    """The layers that went through a whole `Layer.__call__` (conversion, checks, masks)."""
+    called, real = [], Layer._call_eagerly
+
+    def recording(layer, inputs, kwargs):
+        called.append(layer)
+        return real(layer, inputs, kwargs)
+
+    monkeypatch.setattr(Layer, "_call_eagerly", recording)
+    return called
+
+
+def _mlp():
+    return nk.Sequential([nk.Input((6,)), layers.Dense(5, activation="relu"),
+                          layers.Dropout(0.5), layers.Dense(3)])
+
+
+def test_inference_repeats_a_layer_call_without_its_first_call_work(full_calls):
+    model = _mlp()
+    dense1, _, dense2 = model.layers
+    x = nk.ops.convert_to_tensor(data(5, 4, 6))
+    expected = np.asarray(dense2(dense1(x)))
+    first = model.predict_on_batch(x)      # (after compiling on the batch's first two samples)
+    full_calls.clear()
+    again = [np.asarray(model(x)), model.predict_on_batch(x), np.asarray(model(x, training=False))]
+    assert full_calls == [model, model, model]        # the model's own call; no layer's
+    for y in [first] + again:
+        np.testing.assert_allclose(y, expected, rtol=1e-6)
+    dense1.set_weights([w + 1 for w in dense1.get_weights()])   # calls read the weights anew
+    np.testing.assert_allclose(np.asarray(model(x)), np.asarray(dense2(dense1(x))), rtol=1e-6)
+
+
+def test_a_new_shape_dtype_or_training_takes_the_whole_call(full_calls):
+    model = _mlp()
+    x = data(6, 4, 6)
+    model(x)
+    for other, kwargs in [(data(7, 3, 6), {}), (x.astype("float64"), {}), (x, {"training": True})]:
+        full_calls.clear()
+        y = np.asarray(model(other, **kwargs))
+        assert full_calls[1:] == list(model.layers)
+        if kwargs:                                     # dropout ran: some units are zero
+            assert y.shape == (4, 3)
+        else:
+            np.testing.assert_allclose(
+                y, np.asarray(model.layers[2](model.layers[0](other.astype("float32")))),
+                rtol=1e-5)
+    with pytest.raises(ValueError, match="dense"):     # the layer's own error, not a repeat
+        model(data(8, 4, 7))
+
+
+def test_a_tape_masks_and_subclassed_layers_take_the_whole_call(full_calls):
+    class Doubling(layers.Layer):
+        def call(self, x):
+            return x * 2.0
+
+    inputs = nk.Input((4,), dtype="int32")
+    embedded = layers.Embedding(10, 3, mask_zero=True)(inputs)
+    pooled = layers.GlobalAveragePooling1D()(embedded)
+    model = nk.Model(inputs, layers.Dense(2)(Doubling()(pooled)))
+    x = np.array([[1, 2, 0, 0], [3, 0, 0, 0]], "int32")
+    first = np.asarray(model(x))
+    full_calls.clear()
+    np.testing.assert_allclose(np.asarray(model(x)), first, rtol=1e-6)
+    # the masked Embedding and GlobalAveragePooling1D, and the subclass, always; Dense repeats
+    assert [type(layer).__name__ for layer in full_calls[1:]] == [
+        "Embedding", "GlobalAveragePooling1D", "Doubling"]
+    dense = model.layers[-1]
+    full_calls.clear()
+    with nk.GradientTape() as tape:
+        y = nk.ops.sum(model(x))
+    assert dense in full_calls
+    assert tape.gradient(y, dense.kernel) is not None
+
+
+def test_a_layer_with_several_outputs_takes_the_whole_call(full_calls):
+    inputs = nk.Input((3, 2))
+    sequence, state, _ = layers.LSTM(4, return_sequences=True, return_state=True)(inputs)
+    model = nk.Model(inputs, [layers.Dense(2)(sequence), state])
+    x = data(9, 2, 3, 2)
+    first = [np.asarray(y) for y in model(x)]
+    full_calls.clear()
+    for y, expected in zip(model(x), first):
+        np.testing.assert_allclose(np.asarray(y), expected, rtol=1e-6)
+    assert [type(layer).__name__ for layer in full_calls[1:]] == ["LSTM"]
