@@ -242,6 +242,40 @@ def op_rows(batch: int = 128, repeats: int = 20, torch=None) -> list[Row]:
     return rows
 
 
+# ---- per-layer dispatch: batch 1 --------------------------------------------------------------
+def dispatch_rows(depth: int = 20, repeats: int = 20, torch=None, keras=None) -> list[Row]:
+    """Microseconds per layer of an inference call at batch 1, where the arithmetic is
+    nothing and the framework's own work per layer is all: a model of `depth` + 1 Dense(8)
+    layers minus a model of one, over `depth`."""
+    x = np.random.default_rng(0).standard_normal((1, 8)).astype("float32")
+    row = Row("layer dispatch, inference at batch 1, per Dense(8) layer", "us", False)
+
+    def per_layer(call_model: Callable[[int], Callable[[], object]]) -> float:
+        one, deep = call_model(1), call_model(depth + 1)
+        return (best_time(lambda: [deep() for _ in range(100)], repeats)
+                - best_time(lambda: [one() for _ in range(100)], repeats)) / depth * 1e4
+
+    def stack(api, n: int):
+        return api.Sequential([api.Input((8,))] + [api.layers.Dense(8) for _ in range(n)])
+
+    tensor = nk.ops.convert_to_tensor(x)
+    row.values["nbkeras"] = per_layer(lambda n: (lambda m: lambda: m(tensor))(stack(nk, n)))
+    if torch is not None:
+        def torch_model(n: int):
+            net = torch.nn.Sequential(*[torch.nn.Linear(8, 8) for _ in range(n)]).eval()
+            tx = torch.from_numpy(x)
+
+            def call():
+                with torch.no_grad():
+                    return net(tx)
+            return call
+        row.values["pytorch"] = per_layer(torch_model)
+    if keras is not None:
+        row.values["keras-jax"] = per_layer(
+            lambda n: (lambda m: lambda: m(x, training=False))(stack(keras, n)))
+    return [row]
+
+
 # ---- fresh processes: import time, first training step ----------------------------------------
 def import_seconds(module: str, repeats: int = 3) -> float:
     """Best wall seconds of `import module` in a fresh Python process, over `repeats`."""

@@ -115,6 +115,7 @@ def main(argv=None) -> list:
                     *cases.mnist1d_rows(0.9, 60, 100, None, torch),
                     *cases.op_rows(128, repeats, torch),
                     *ops.ops_rows(1.0, repeats, torch),
+                    *cases.dispatch_rows(20, repeats, torch, keras),
                     *cases.import_rows(3, torch),
                     *cases.first_step_rows(args.threads)]
             description = machine(args.threads, load_before)

@@ -39,7 +39,8 @@ def test_in_process_cases_run(torch):
     rows = [*cases.convnet_rows(batch=4, steps=1, torch=torch),
             *cases.mnist1d_rows(target=0.0, max_epochs=1, n_train=200, torch=torch),
             *cases.op_rows(batch=2, repeats=1, torch=torch),
-            *ops.ops_rows(scale=0.001, repeats=1, torch=torch)]
+            *ops.ops_rows(scale=0.001, repeats=1, torch=torch),
+            *cases.dispatch_rows(depth=4, repeats=2, torch=torch)]
     _check(rows, peers)
     text = run.table(rows)
     assert text.count("\n") == len(rows) + 1 and "nbkeras/pytorch" in text
