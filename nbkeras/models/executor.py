@@ -18,13 +18,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from ..core.device import current_device
 from ..core.keras_tensor import KerasTensor
 from ..core.tape import active_tapes
 from ..core.tensor import Tensor
 from ..layers.layer import Layer
 from ..tree import leaves, map_leaves
-from .fusion import rewrite
+from .fusion import repeat_key, rewrite
 
 # call(operation, args, kwargs) -> the operation's result; None calls the operation directly
 Call = Callable[[object, tuple, dict], object] | None
@@ -70,7 +69,7 @@ class Step:
     def run(self, slots: list, training, call: Call) -> None:
         if self.repeatable and call is None and not training and not active_tapes():
             x = slots[self.single]
-            key = _repeat_key(x)
+            key = repeat_key(x)
             if key is not None and key == self.repeats:
                 slots[self.outputs[0]] = self.operation._call_with_context(
                     x, {} if training is None else {"training": training})
@@ -100,20 +99,12 @@ class Step:
 
     def _repeatable_on(self, x, key: tuple, output) -> bool:
         """Whether the layer's call on `x` just now (inference, no tape; `key` its
-        _repeat_key) needed no first-call work and made no mask or loss, so a call on an input
+        repeat_key) needed no first-call work and made no mask or loss, so a call on an input
         with the same key may go straight to `call`."""
         layer = self.operation
         return (layer.built and layer._convert_input(x) is x and key[2] == key[3]
                 and layer._home_device() in (None, key[3]) and type(output) is Tensor
                 and output._keras_mask is None and not layer._activity_losses)
-
-
-def _repeat_key(x) -> tuple | None:
-    """(shape, dtype, device, current device) of an eager Tensor without a mask; None for
-    anything else."""
-    if type(x) is not Tensor or x._keras_mask is not None:
-        return None
-    return x.shape, x.dtype, x.device, current_device()
 
 
 class Plan:

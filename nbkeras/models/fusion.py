@@ -16,7 +16,9 @@ step's output (which is no model output), of these layers, in this order, each o
 In inference the block is one call (`run_block`): one conv op with its bias, activation and
 pooling, or one dense op and its activation. The rewritten step checks per call only what the
 call decides: training, a recording tape, a symbolic or masked input, and (once per input
-shape) that the pooling windows fit; otherwise it runs its original steps. Subclasses, layers
+shape) that the pooling windows fit; otherwise it runs its original steps. As a layer's step
+does (executor.py), it converts and checks the input only until a call on an input of the
+same shape, dtype and device needed no conversion. Subclasses, layers
 with an activity regularizer, mixed dtypes and anything else are never rewritten.
 """
 from __future__ import annotations
@@ -24,8 +26,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .. import activations, config, ops
+from ..core.device import current_device
 from ..core.keras_tensor import KerasTensor
 from ..core.tape import active_tapes
+from ..core.tensor import Tensor
 from ..layers.activations.activation import Activation
 from ..layers.activations.relu import ReLU
 from ..layers.convolutional.conv import Conv1D, Conv2D, Conv3D
@@ -55,6 +59,15 @@ def inference(x, training) -> bool:
     training, no tape recording."""
     return hasattr(x, "shape") and not isinstance(x, KerasTensor) and not training \
         and getattr(x, "_keras_mask", None) is None and not active_tapes()
+
+
+def repeat_key(x) -> tuple | None:
+    """(shape, dtype, device, current device) of an eager Tensor without a mask; None for
+    anything else. A step may repeat a call it made on an input of the same key without the
+    call's first-call work (executor.py, `FusedStep`)."""
+    if type(x) is not Tensor or x._keras_mask is not None:
+        return None
+    return x.shape, x.dtype, x.device, current_device()
 
 
 def rewrite(steps: list, outputs: tuple[int, ...]) -> list:
@@ -142,6 +155,7 @@ class FusedStep:
         self.steps, self.block = steps, block
         self.inputs, self.outputs, self.single = steps[0].inputs, steps[-1].outputs, steps[0].single
         self._fits: dict[tuple, bool] = {}      # input shape -> whether the windows fit
+        self.repeats = None     # the repeat_key of inputs the head needs not convert or check
 
     @property
     def operations(self) -> tuple:
@@ -150,11 +164,18 @@ class FusedStep:
     def run(self, slots: list, training, call) -> None:
         x = slots[self.single]
         if (call is None and all(layer.built for layer in self.block.layers)
-                and inference(x, training) and self.fits(tuple(x.shape))):
-            slots[self.outputs[0]] = run_block(self.block, x)
-        else:
-            for step in self.steps:
-                step.run(slots, training, call)
+                and inference(x, training)):
+            key = repeat_key(x)
+            if key is not None and key == self.repeats:
+                slots[self.outputs[0]] = run_block(self.block, x, checked=True)
+                return
+            if self.fits(tuple(x.shape)):
+                slots[self.outputs[0]] = run_block(self.block, x)
+                if key is not None and self.block.head._convert_input(x) is x:
+                    self.repeats = key
+                return
+        for step in self.steps:
+            step.run(slots, training, call)
 
     def fits(self, input_shape: tuple) -> bool:
         """Whether, on inputs of `input_shape`, the head's output holds a pooling window."""
@@ -175,11 +196,13 @@ def _windows_fit(block: Block, input_shape: tuple) -> bool:
     return all(n is not None and n >= k for n, k in zip(spatial, block.pool.pool_size))
 
 
-def run_block(block: Block, x):
-    """What the block's layers compute on `x` in inference, in one call (see the module)."""
+def run_block(block: Block, x, checked: bool = False):
+    """What the block's layers compute on `x` in inference, in one call (see the module);
+    `checked`: x needs no conversion and passed the head's input spec before."""
     head = block.head
-    x = head._convert_input(x)
-    head._maybe_build(x)                # checks x against the layer's input spec, as a call does
+    if not checked:
+        x = head._convert_input(x)
+        head._maybe_build(x)            # checks x against the layer's input spec, as a call does
     kernel, bias = head.kernel, head.bias
     if block.norm is not None:
         kernel, bias = _folded(block.norm, kernel, bias)

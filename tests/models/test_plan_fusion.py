@@ -23,9 +23,9 @@ def recording_fused_calls():
     """The layer names of each fused call made inside the block."""
     calls, real = [], fusion.run_block
 
-    def counting(block, x):
+    def counting(block, x, checked=False):
         calls.append(tuple(layer.name for layer in block.layers))
-        return real(block, x)
+        return real(block, x, checked)
 
     fusion.run_block = counting
     try:
@@ -285,3 +285,29 @@ def test_never_fused_with_a_regularizer_a_subclass_a_recorded_training_an_op_or_
     assert len(plan_groups(masked)) == 2 and np.asarray(y._keras_mask).tolist() == [
         [True, False, True, True], [True] * 4]
     assert fused_calls == []
+
+
+def test_a_fused_block_checks_its_input_until_a_call_needed_no_conversion(monkeypatch):
+    model = conv_block()
+    head = model.layers[0]
+    checks = []
+    real = type(head)._maybe_build
+    monkeypatch.setattr(type(head), "_maybe_build",
+                        lambda layer, *args: checks.append(layer) or real(layer, *args))
+    x = np.random.default_rng(5).standard_normal((3, 8, 8, 1)).astype("float32")
+    y = x
+    for layer in model.layers:
+        y = layer(y)
+    checks.clear()
+    tensor = nk.ops.convert_to_tensor(x)
+    for _ in range(3):
+        np.testing.assert_allclose(np.asarray(model(tensor)), np.asarray(y), rtol=2e-5,
+                                   atol=2e-5)
+    assert checks.count(head) == 1                     # the first call only
+    for call in (lambda: nk.Sequential.call(model, x.astype("float64")),   # to be cast
+                 lambda: model(x[:2])):                                  # another shape
+        checks.clear()
+        call()
+        assert head in checks
+    with pytest.raises(ValueError, match=f"Conv2D '{head.name}'"):
+        model(np.zeros((3, 8, 8, 2), "float32"))
