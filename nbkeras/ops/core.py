@@ -10,7 +10,6 @@ import numpy as np
 from ..core.dtype import is_float, standardize_dtype
 from ..core.spec import Spec
 from .composite import composite
-from .elementwise import _as_operand
 from .op import Op, broadcast_shapes, convert_to_tensor, promoted, result_type  # noqa: F401 (re-export)
 from .reduction import normalize_axes
 
@@ -59,6 +58,8 @@ class Clip(Op):
 @dataclass(frozen=True)
 class Where(Op):
     """condition ? x1 : x2, broadcasting all three; not differentiable in the condition."""
+
+    weak_pair = (1, 2)
 
     def output_spec(self, c: Spec, a: Spec, b: Spec) -> Spec:
         shape = broadcast_shapes(broadcast_shapes(c.shape, a.shape, "where"), b.shape, "where")
@@ -140,7 +141,7 @@ def where(condition, x1=None, x2=None):
         return nonzero(condition)
     if x1 is None or x2 is None:
         raise ValueError("where: give both x1 and x2, or neither")
-    return Where()(condition, _as_operand(x1, x2), _as_operand(x2, x1))
+    return Where()(condition, x1, x2)
 
 
 def stop_gradient(variable):

@@ -27,6 +27,8 @@ class BinaryOp(Op):
     define `apply`, `saved` (what `partials` reads) and `partials`; the VJP sums each
     cotangent back to its input's shape."""
 
+    weak_pair = (0, 1)
+
     def output_spec(self, a: Spec, b: Spec) -> Spec:
         return Spec(broadcast_shapes(a.shape, b.shape, type(self).__name__.lower()),
                     result_type(a.dtype, b.dtype))
@@ -221,33 +223,9 @@ class Compare(BinaryOp):
     def partials(self, k, dy, needs): return None, None
 
 
-def _as_operand(x, like):
-    """A Python number as an array of the dtype Keras gives it where it meets `like`:
-    numbers are weakly typed, so they take `like`'s dtype where it holds them (`x * 2`
-    stays float32, `int8 + 1` stays int8) and otherwise the default of their kind
-    (`bool + 1` is int32, `int8 + 0.5` floatx, `1 + 2` int32). A numpy scalar is weak
-    where it meets an array or tensor, and keeps its dtype elsewhere. The op moves the
-    result to `like`'s device. Anything else passes unchanged."""
-    kind = _number_kind(x)
-    meets_array = hasattr(like, "dtype") and not isinstance(like, np.generic)
-    if kind is None or (isinstance(x, np.generic) and not meets_array):
-        return x
-    partner = like.dtype if hasattr(like, "dtype") else _number_kind(like)
-    return np.asarray(x, dtype=result_type(kind, *([partner] if partner is not None else [])))
-
-
-def _number_kind(x):
-    """bool, int or float for a Python or numpy scalar number (its weak type); else None."""
-    for kind, types in ((bool, (bool, np.bool_)), (int, (int, np.integer)),
-                        (float, (float, np.floating))):
-        if isinstance(x, types):
-            return kind
-    return None
-
-
 def _binary(op: Op):
     def apply(x1, x2):
-        return op(_as_operand(x1, x2), _as_operand(x2, x1))
+        return op(x1, x2)
     return apply
 
 

@@ -30,7 +30,6 @@ from .. import config
 from ..core.dtype import is_float, standardize_dtype
 from ..core.spec import Spec
 from .composite import composite
-from .elementwise import _as_operand
 from .op import Op, broadcast_shapes, result_type
 
 __all__ = [
@@ -419,6 +418,8 @@ class Binary(Op):
     apply: Callable
     partials: Callable | None = None
 
+    weak_pair = (0, 1)
+
     def output_spec(self, a: Spec, b: Spec) -> Spec:
         return Spec(broadcast_shapes(a.shape, b.shape, self.name), self.rule(self.name, a, b))
 
@@ -442,10 +443,10 @@ def _binary(op: Op, doc: str, bitwise: bool = False) -> Callable:
     of a two-input op; Python numbers take the dtype of the tensor they meet."""
     if bitwise:
         def function(x, y):
-            return op(_as_operand(x, y), _as_operand(y, x))
+            return op(x, y)
     else:
         def function(x1, x2):
-            return op(_as_operand(x1, x2), _as_operand(x2, x1))
+            return op(x1, x2)
     function.__name__ = function.__qualname__ = op.name
     function.__doc__ = doc
     return function
@@ -601,6 +602,8 @@ class IsClose(Op):
     equal_nan: bool
     reduce: bool = False
 
+    weak_pair = (0, 1)
+
     @property
     def name(self) -> str:
         return "allclose" if self.reduce else "isclose"
@@ -635,14 +638,12 @@ class IsClose(Op):
 def isclose(x1, x2, rtol=1e-05, atol=1e-08, equal_nan=False):
     """Whether x1 and x2 are close, elementwise with broadcasting: |x1 - x2| <= atol + rtol
     |x2|, equal infinities too, and both NaN when `equal_nan` -> bool; no gradient."""
-    return IsClose(float(rtol), float(atol), bool(equal_nan))(
-        _as_operand(x1, x2), _as_operand(x2, x1))
+    return IsClose(float(rtol), float(atol), bool(equal_nan))(x1, x2)
 
 
 def allclose(x1, x2, rtol=1e-05, atol=1e-08, equal_nan=False):
     """Whether isclose holds for every element: a 0-d bool tensor; no gradient."""
-    return IsClose(float(rtol), float(atol), bool(equal_nan), reduce=True)(
-        _as_operand(x1, x2), _as_operand(x2, x1))
+    return IsClose(float(rtol), float(atol), bool(equal_nan), reduce=True)(x1, x2)
 
 
 # ---------------------------------------------------------------------------- saturate_cast

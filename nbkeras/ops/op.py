@@ -52,10 +52,19 @@ class Op(ABC):
         need one: None where not needed or not differentiable."""
 
     float_inputs = False   # True: integer inputs are cast to floatx first (exp, mean, ...)
+    # (i, j): a Python number among inputs i and j takes the other's dtype (weak_operand) on
+    # every call; a graph node records the number as given, as Keras writes it
+    weak_pair = None
     n_outputs = 1
     differentiable_outputs = None   # indices of the outputs gradients flow from; None: all
 
     def __call__(self, *inputs):
+        given = inputs
+        if self.weak_pair is not None:
+            i, j = self.weak_pair
+            inputs = list(inputs)
+            inputs[i], inputs[j] = weak_operand(given[i], given[j]), weak_operand(given[j],
+                                                                                   given[i])
         device = None       # one pass: symbolic inputs, and the Tensor inputs' device
         for x in inputs:
             if isinstance(x, Tensor):
@@ -64,7 +73,7 @@ class Op(ABC):
                 elif x.device != device:
                     self._raise_mixed_devices(device, x.device)
             elif isinstance(x, KerasTensor):
-                return self._symbolic_call(inputs)
+                return self._symbolic_call(inputs, given)
         device = current_device() if device is None else device
         k = kernels_for(device)
         tensors = tuple(self._as_input(x, device) for x in inputs)
@@ -83,11 +92,12 @@ class Op(ABC):
                 tape.record(self, k, tensors, outputs, tracked, residuals)
         return tuple(outputs) if self.n_outputs > 1 else outputs[0]
 
-    def _symbolic_call(self, inputs):
-        """Infer the output spec and record a graph node (some input is a KerasTensor)."""
+    def _symbolic_call(self, inputs, given=None):
+        """Infer the output spec and record a graph node (some input is a KerasTensor) of
+        the inputs as `given` to the call (default: `inputs`)."""
         spec = self.output_spec(*[spec_of(x) for x in inputs])
         specs = list(spec) if self.n_outputs > 1 else [spec]
-        outputs = symbolic_node(self, inputs, specs).outputs
+        outputs = symbolic_node(self, inputs if given is None else given, specs).outputs
         return tuple(outputs) if self.n_outputs > 1 else outputs[0]
 
     def _raise_mixed_devices(self, first: str, second: str):
@@ -100,6 +110,30 @@ class Op(ABC):
         if self.float_inputs and not is_float(tensor.dtype):
             return convert_to_tensor(tensor, config.floatx())
         return tensor
+
+
+def weak_operand(x, like):
+    """A Python number as an array of the dtype Keras gives it where it meets `like`:
+    numbers are weakly typed, so they take `like`'s dtype where it holds them (`x * 2`
+    stays float32, `int8 + 1` stays int8) and otherwise the default of their kind
+    (`bool + 1` is int32, `int8 + 0.5` floatx, `1 + 2` int32). A numpy scalar is weak
+    where it meets an array or tensor, and keeps its dtype elsewhere. The op moves the
+    result to `like`'s device. Anything else passes unchanged."""
+    kind = number_kind(x)
+    meets_array = hasattr(like, "dtype") and not isinstance(like, np.generic)
+    if kind is None or (isinstance(x, np.generic) and not meets_array):
+        return x
+    partner = like.dtype if hasattr(like, "dtype") else number_kind(like)
+    return np.asarray(x, dtype=result_type(kind, *([partner] if partner is not None else [])))
+
+
+def number_kind(x):
+    """bool, int or float for a Python or numpy scalar number (its weak type); else None."""
+    for kind, types in ((bool, (bool, np.bool_)), (int, (int, np.integer)),
+                        (float, (float, np.floating))):
+        if isinstance(x, types):
+            return kind
+    return None
 
 
 def symbolic_node(operation, inputs: tuple, specs: list[Spec]) -> Node:
