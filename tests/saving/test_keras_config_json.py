@@ -32,6 +32,12 @@ def without(config, keys=KERAS_ONLY_KEYS):
     return config
 
 
+def assert_written_alike(ours, theirs) -> None:
+    """Equal configs, and equal as JSON text: 2 and 2.0 are equal in Python, not in a file."""
+    assert ours == without(theirs)
+    assert json.dumps(ours, sort_keys=True) == json.dumps(without(theirs), sort_keys=True)
+
+
 def stack(lib):
     x = lib.Input((8, 8, 3))
     y = lib.layers.Conv2D(4, 3, padding="same")(x)
@@ -218,9 +224,7 @@ def test_config_json_is_the_one_keras_writes(make, tmp_path):
     keras.utils.clear_session()
     ours = config_json(make(nk), tmp_path / "ours.keras")
     theirs = config_json(make(keras), tmp_path / "theirs.keras")
-    assert ours == without(theirs)
-    # as text too: 2 and 2.0 are equal in Python, not in the file
-    assert json.dumps(ours, sort_keys=True) == json.dumps(without(theirs), sort_keys=True)
+    assert_written_alike(ours, theirs)
 
 
 @pytest.mark.parametrize("make", [*MODELS, masked])
@@ -292,7 +296,7 @@ def test_compile_config_holds_the_jit_compile_keras_resolves(make, options):
             warnings.simplefilter("ignore")   # Keras: run_eagerly disables jit_compile=True
             model.compile("adam", "mse", **options)
         configs.append(json.loads(json.dumps(model.get_compile_config())))
-    assert configs[0] == without(configs[1])
+    assert_written_alike(*configs)
 
 
 KERAS_CLASSES = sorted(name for name in CASES if hasattr(keras.layers, name)
@@ -334,7 +338,7 @@ def test_a_layer_s_config_before_and_after_build_is_keras_s(name, kwargs, shapes
         layer(*[lib.Input(shape) for shape in shapes])
         configs.append([json.loads(json.dumps(c)) for c in
                         (before, lib.saving.serialize_keras_object(layer)["config"])])
-    assert configs[0] == without(configs[1])
+    assert_written_alike(*configs)
 
 
 def test_a_file_with_build_configs_for_layers_built_when_made_still_loads(tmp_path):

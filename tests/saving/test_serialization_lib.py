@@ -46,6 +46,7 @@ def differences(ours, theirs, path="") -> list[str]:
 def assert_same(ours, theirs):
     ours, theirs = through_json(ours), through_json(theirs)
     assert ours == theirs, "\n".join(differences(ours, theirs))
+    assert json.dumps(ours, sort_keys=True) == json.dumps(theirs, sort_keys=True)   # 2 != 2.0
 
 
 def keras_round_trip(keras, config):
