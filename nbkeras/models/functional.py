@@ -360,8 +360,8 @@ def _serialize_argument(value, history):
         return [_serialize_argument(v, history) for v in value]
     if isinstance(value, dict):
         return {key: _serialize_argument(v, history) for key, v in value.items()}
-    if isinstance(value, (slice, np.ndarray, np.generic)) or value is Ellipsis:
-        return serialize_keras_object(value)   # Keras's __slice__, __numpy__, ... entries
+    if isinstance(value, (slice, np.ndarray, np.generic, Tensor)) or value is Ellipsis:
+        return serialize_keras_object(value)   # Keras's __slice__, __numpy__, __tensor__...
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     raise ValueError(f"get_config: cannot write the call argument {value!r} "

@@ -214,8 +214,18 @@ def number_literals(lib):
     return lib.Model(x, lib.ops.power(2, y) - 1.5)
 
 
+def constant_tensors(lib):
+    """Tensors made outside the graph, as op arguments: Keras writes them as `__tensor__`
+    entries holding their values."""
+    x = lib.Input((4,))
+    offset = lib.ops.convert_to_tensor(np.arange(4, dtype="float32"))
+    projection = lib.ops.convert_to_tensor(np.linspace(-1, 1, 8, dtype="float32").reshape(4, 2))
+    return lib.Model(x, lib.ops.matmul(x + offset, projection))
+
+
 MODELS = [stack, recurrent, cells_and_wrappers, reshaping, encoder_decoder, attention, nested,
-          ops, more_ops, number_literals, take_by_tensor, pooling_and_image_ops, conv_ops, images, sequential_called, sequential_fitted]
+          ops, more_ops, number_literals, constant_tensors,
+          take_by_tensor, pooling_and_image_ops, conv_ops, images, sequential_called, sequential_fitted]
 
 
 @pytest.mark.parametrize("make", [*MODELS, quantiles])
