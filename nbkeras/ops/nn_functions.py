@@ -304,6 +304,12 @@ def multi_hot(inputs, num_classes=None, axis=-1, dtype=None, sparse=False, **kwa
         raise TypeError(f"multi_hot: unexpected arguments {sorted(kwargs)}")
     if num_classes is None:
         raise ValueError("multi_hot: num_classes must be specified")
+    return _multi_hot(inputs, num_classes, axis, dtype, sparse)
+
+
+@composite("num_classes", "axis", "dtype", "sparse", resolve={"dtype": standardize_dtype})
+def _multi_hot(inputs, num_classes, axis, dtype, sparse):
+    """multi_hot with its arguments checked; one node in a graph (Keras's MultiHot op)."""
     if sparse:
         raise ValueError("multi_hot: sparse=True needs sparse tensors, which nbkeras does not "
                          "have; use sparse=False")

@@ -29,7 +29,7 @@ MATH, LINALG = "keras.src.ops.math", "keras.src.ops.linalg"
 _NN_FUNCTIONS = {"Celu", "Glu", "HardShrink", "HardSilu", "HardTanh", "LogSigmoid", "SoftShrink",
                  "SparsePlus", "SparseSigmoid", "Squareplus", "TanhShrink", "Threshold",
                  "Sparsemax", "Normalize", "DepthToSpace", "SpaceToDepth", "Unfold", "Fold",
-                 "AdaptiveAveragePool", "AdaptiveMaxPool", "Moments", "OneHot"}
+                 "AdaptiveAveragePool", "AdaptiveMaxPool", "Moments", "OneHot", "MultiHot"}
 
 # Keras op class -> its module, for classes outside keras.src.ops.numpy
 _MODULES = {"Cast": CORE, "Slice": CORE, "Relu": NN, "Relu6": NN, "LeakyRelu": NN, "Elu": NN,
@@ -45,7 +45,7 @@ _MODULES = {"Cast": CORE, "Slice": CORE, "Relu": NN, "Relu6": NN, "LeakyRelu": N
 _CLASS_OF_FUNCTION = {"rms_normalization": "RMSNorm", "layer_normalization": "LayerNorm",
                       "rgb_to_grayscale": "RGBToGrayscale", "_keras_conv": "Conv",
                       "_keras_depthwise_conv": "DepthwiseConv",
-                      "_keras_separable_conv": "SeparableConv"}
+                      "_keras_separable_conv": "SeparableConv", "_multi_hot": "MultiHot"}
 
 # Keras op classes -> the nk.ops function that replays them, where not the class name in
 # snake case at nk.ops' top level

@@ -223,8 +223,15 @@ def constant_tensors(lib):
     return lib.Model(x, lib.ops.matmul(x + offset, projection))
 
 
+def label_encodings(lib):
+    """multi_hot (nbkeras builds it of one_hot and max) is one MultiHot entry, as Keras's."""
+    x = lib.Input((3,), dtype="int32")
+    return lib.Model(x, [lib.ops.multi_hot(x, 5), lib.ops.multi_hot(x, num_tokens=4, axis=0),
+                         lib.ops.one_hot(x, 4)])
+
+
 MODELS = [stack, recurrent, cells_and_wrappers, reshaping, encoder_decoder, attention, nested,
-          ops, more_ops, number_literals, constant_tensors,
+          ops, more_ops, number_literals, constant_tensors, label_encodings,
           take_by_tensor, pooling_and_image_ops, conv_ops, images, sequential_called, sequential_fitted]
 
 
