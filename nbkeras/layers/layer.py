@@ -31,6 +31,7 @@ from ..ops import cast, convert_to_tensor, divide
 from ..serialization import snake_case
 
 _name_counters: dict[str, itertools.count] = defaultdict(itertools.count)
+_BY_KEYWORD = object()   # Layer.__call__: the first argument came by its name, not position
 _training_context: list[bool | None] = []   # `training` of the enclosing layer calls
 
 
@@ -442,7 +443,9 @@ class Layer:
     def call(self, inputs, *args, **kwargs):
         return inputs
 
-    def __call__(self, inputs, *args, training=None, mask=None, **kwargs):
+    def __call__(self, *args, training=None, mask=None, **kwargs):
+        by_position = len(args)
+        inputs, args = self._first_argument(args, kwargs)
         if args:
             kwargs = self._name_positional(args, kwargs)
         if training is not None:
@@ -450,12 +453,26 @@ class Layer:
         if mask is not None:
             kwargs["mask"] = mask
         if any(isinstance(x, KerasTensor) for x in flatten((inputs, kwargs))):
-            return self._call_symbolic(inputs, kwargs)
+            return self._call_symbolic(inputs, kwargs, by_position)
+        if inputs is _BY_KEYWORD:
+            inputs = kwargs.pop(_positional_parameters(type(self))[0])
         placement = self._home_device()
         if placement is not None and placement != current_device():
             with device(placement):          # inputs follow the weights (fit, predict, calls)
                 return self._call_eagerly(inputs, kwargs)
         return self._call_eagerly(inputs, kwargs)
+
+    def _first_argument(self, args: tuple, kwargs: dict) -> tuple:
+        """(the first argument of `call`, the other positional arguments): the first by
+        position, else `_BY_KEYWORD` when it came by its name (`mha(query=q, value=v)`), which
+        stays in kwargs for the record of a symbolic call."""
+        if args:
+            return args[0], args[1:]
+        names = _positional_parameters(type(self))
+        if not names or names[0] not in kwargs:
+            raise TypeError(f"{type(self).__name__} '{self.name}': call needs its first "
+                            f"argument{f' {names[0]!r}' if names else ''}, by position or name")
+        return _BY_KEYWORD, ()
 
     def _name_positional(self, args, kwargs) -> dict:
         """Extra positional call arguments as keywords, by the names `call` gives them
@@ -535,7 +552,13 @@ class Layer:
         finally:
             _training_context.pop()
 
-    def _call_symbolic(self, inputs, kwargs):
+    def _call_symbolic(self, inputs, kwargs, by_position: int | None = None):
+        """The symbolic call's outputs and graph node; `by_position`: how many of the
+        arguments the caller gave by position (`inputs` is `_BY_KEYWORD` when none), which the
+        node keeps for the functional config (None: unknown)."""
+        if inputs is _BY_KEYWORD:
+            kwargs = dict(kwargs)
+            inputs = kwargs.pop(_positional_parameters(type(self))[0])
         try:
             self._maybe_build(inputs, kwargs)
             with SymbolicScope():
@@ -545,6 +568,7 @@ class Layer:
         specs = [t.spec for t in flatten(outputs)]
         names = [self.name] if len(specs) == 1 else [f"{self.name}_{i}" for i in range(len(specs))]
         node = Node(self, (inputs,), kwargs, specs, names)
+        node.by_position = by_position
         self._inbound_nodes.append(node)
         return pack_like(outputs, node.outputs)
 

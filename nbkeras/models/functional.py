@@ -137,7 +137,8 @@ class Functional(Model):
                                       if id(node) in own and node.input_tensors]}
 
         def call_record(layer: Layer, node: Node) -> dict:
-            args, kwargs = keras_call_arguments(layer, node.args, node.kwargs)
+            args, kwargs = keras_call_arguments(layer, node.args, node.kwargs,
+                                                node.by_position)
             return {"args": _serialize_argument(args, history),
                     "kwargs": _serialize_argument(kwargs, history)}
 

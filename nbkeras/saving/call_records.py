@@ -1,12 +1,13 @@
 """A layer call in a functional config (`inbound_nodes`), as Keras 3.15 records it.
 
-Keras keeps the arguments of a symbolic call as the user wrote them, plus what its
+Keras keeps the arguments of a symbolic call as the user wrote them (by position or by name;
+the node of a layer call keeps how many came by position), plus what its
 `Layer.__call__` filled in when it did not copy them first (for a call on one tensor of the
 layer's input dtype and no keyword arguments, and for every call of a functional model):
 `training` (the `call` default, where that is not None) and `mask` (None per input: the
 input's mask, where `call` takes one; nbkeras keeps masks on tensors, not in the graph). nbkeras names every
-positional argument after `inputs`; Keras lists the tensors given by position, so the
-required ones (MultiHeadAttention's `value`) go back to `args`.
+positional argument after `inputs`; the record puts those the caller gave by position back in
+`args` (for a call whose count is unknown, the required tensors: MultiHeadAttention's `value`).
 """
 from __future__ import annotations
 
@@ -17,13 +18,20 @@ from ..core.keras_tensor import KerasTensor
 from ..tree import leaves, map_leaves
 
 
-def keras_call_arguments(layer, args: tuple, kwargs: dict) -> tuple[list, dict]:
+def keras_call_arguments(layer, args: tuple, kwargs: dict,
+                         by_position: int | None = None) -> tuple[list, dict]:
     """(args, kwargs) of `layer`'s recorded call `layer(*args, **kwargs)` as Keras writes
-    them in a config."""
+    them in a config: the first `by_position` of `call`'s arguments by position, as the
+    caller gave them (`inputs` by name when 0); when that is unknown (None), the required
+    tensors by position."""
     parameters, converts = _keras_call(type(layer))
     args, kwargs = list(args), dict(kwargs)
-    for name in _positional_names(type(layer))[len(args):]:
-        if name not in kwargs or not _is_tensor_argument(kwargs[name]):
+    if by_position == 0:
+        kwargs = {_positional_names(type(layer), required=False)[0]: args.pop(), **kwargs}
+    names = (_positional_names(type(layer)) if by_position is None
+             else _positional_names(type(layer), required=False)[:by_position])
+    for name in names[len(args):]:
+        if name not in kwargs or by_position is None and not _is_tensor_argument(kwargs[name]):
             break
         args.append(kwargs.pop(name))
     if converts and (kwargs or len(args) != 1 or not isinstance(args[0], KerasTensor)
@@ -73,13 +81,13 @@ def _call_parameters(cls: type) -> dict[str, inspect.Parameter]:
 
 
 @functools.cache
-def _positional_names(cls: type) -> list[str]:
-    """The arguments of `call` without a default, `inputs` first (`self` left out): those a
-    caller gives by position (`mha(query, value)`), unlike the optional ones
-    (`lstm(x, initial_state=states)`)."""
+def _positional_names(cls: type, required: bool = True) -> list[str]:
+    """The arguments of `call` a caller may give by position, `inputs` first (`self` left
+    out); `required`: only those without a default, which a caller usually gives by position
+    (`mha(query, value)`), unlike the optional ones (`lstm(x, initial_state=states)`)."""
     kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
     return [p.name for p in _call_parameters(cls).values()
-            if p.kind in kinds and p.default is inspect.Parameter.empty][1:]
+            if p.kind in kinds and (not required or p.default is inspect.Parameter.empty)][1:]
 
 
 def _is_tensor_argument(value) -> bool:

@@ -190,3 +190,20 @@ def test_multi_head_attention_matches_keras():
                         want if isinstance(want, tuple) else [want]):
             np.testing.assert_allclose(np.asarray(g), np.asarray(w), rtol=2e-5, atol=2e-6)
     assert set(theirs.get_config()) <= set(ours.get_config())
+
+
+def test_a_call_may_name_its_first_argument_as_keras_allows():
+    """`mha(query=q, value=v)`, eagerly and symbolically, is `mha(q, v)`; a call without its
+    first argument names the layer and the argument."""
+    rng = np.random.default_rng(11)
+    q, v = rng.standard_normal((2, 3, 4)), rng.standard_normal((2, 5, 4))
+    layer = layers.MultiHeadAttention(2, 2)
+    expected = np.asarray(layer(q, v))
+    np.testing.assert_allclose(np.asarray(layer(query=q, value=v)), expected, rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(layer(value=v, query=q, key=v)), expected, rtol=1e-6)
+    symbolic = layer(query=nk.Input((3, 4)), value=nk.Input((5, 4)))
+    assert symbolic.shape == (None, 3, 4)
+    np.testing.assert_allclose(np.asarray(layers.Add()(inputs=[q, v[:, :3]])), q + v[:, :3],
+                               rtol=1e-6, atol=1e-6)
+    with pytest.raises(TypeError, match=f"MultiHeadAttention '{layer.name}'.*'query'"):
+        layer(value=v)

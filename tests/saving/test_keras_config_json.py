@@ -230,9 +230,23 @@ def label_encodings(lib):
                          lib.ops.one_hot(x, 4)])
 
 
+def call_placements(lib):
+    """Layer calls with arguments by position and by name, as written: MultiHeadAttention
+    with `value` by name and all three by name, LSTM's initial state by position and by
+    name, Add's inputs by name."""
+    q, v = lib.Input((3, 4)), lib.Input((5, 4))
+    h, c = lib.Input((2,)), lib.Input((2,))
+    attended = lib.layers.MultiHeadAttention(2, 2)(q, value=v)
+    named = lib.layers.MultiHeadAttention(2, 2)(query=q, value=v, key=v)
+    first = lib.layers.LSTM(2)(attended, [h, c])
+    second = lib.layers.LSTM(2)(named, initial_state=[h, c])
+    return lib.Model([q, v, h, c], lib.layers.Add()(inputs=[first, second]))
+
+
 MODELS = [stack, recurrent, cells_and_wrappers, reshaping, encoder_decoder, attention, nested,
-          ops, more_ops, number_literals, constant_tensors, label_encodings,
-          take_by_tensor, pooling_and_image_ops, conv_ops, images, sequential_called, sequential_fitted]
+          ops, more_ops, number_literals, constant_tensors, label_encodings, call_placements,
+          take_by_tensor, pooling_and_image_ops, conv_ops, images, sequential_called,
+          sequential_fitted]
 
 
 @pytest.mark.parametrize("make", [*MODELS, quantiles])
