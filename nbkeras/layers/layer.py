@@ -31,7 +31,6 @@ from ..ops import cast, convert_to_tensor, divide
 from ..serialization import snake_case
 
 _name_counters: dict[str, itertools.count] = defaultdict(itertools.count)
-_BY_KEYWORD = object()   # Layer.__call__: the first argument came by its name, not position
 _training_context: list[bool | None] = []   # `training` of the enclosing layer calls
 
 
@@ -454,8 +453,6 @@ class Layer:
             kwargs["mask"] = mask
         if any(isinstance(x, KerasTensor) for x in flatten((inputs, kwargs))):
             return self._call_symbolic(inputs, kwargs, by_position)
-        if inputs is _BY_KEYWORD:
-            inputs = kwargs.pop(_positional_parameters(type(self))[0])
         placement = self._home_device()
         if placement is not None and placement != current_device():
             with device(placement):          # inputs follow the weights (fit, predict, calls)
@@ -464,15 +461,14 @@ class Layer:
 
     def _first_argument(self, args: tuple, kwargs: dict) -> tuple:
         """(the first argument of `call`, the other positional arguments): the first by
-        position, else `_BY_KEYWORD` when it came by its name (`mha(query=q, value=v)`), which
-        stays in kwargs for the record of a symbolic call."""
+        position, else taken out of `kwargs` by its name (`mha(query=q, value=v)`)."""
         if args:
             return args[0], args[1:]
         names = _positional_parameters(type(self))
         if not names or names[0] not in kwargs:
             raise TypeError(f"{type(self).__name__} '{self.name}': call needs its first "
                             f"argument{f' {names[0]!r}' if names else ''}, by position or name")
-        return _BY_KEYWORD, ()
+        return kwargs.pop(names[0]), ()
 
     def _name_positional(self, args, kwargs) -> dict:
         """Extra positional call arguments as keywords, by the names `call` gives them
@@ -554,11 +550,8 @@ class Layer:
 
     def _call_symbolic(self, inputs, kwargs, by_position: int | None = None):
         """The symbolic call's outputs and graph node; `by_position`: how many of the
-        arguments the caller gave by position (`inputs` is `_BY_KEYWORD` when none), which the
-        node keeps for the functional config (None: unknown)."""
-        if inputs is _BY_KEYWORD:
-            kwargs = dict(kwargs)
-            inputs = kwargs.pop(_positional_parameters(type(self))[0])
+        arguments the caller gave by position (0: `inputs` by name), which the node keeps
+        for the functional config (None: unknown)."""
         try:
             self._maybe_build(inputs, kwargs)
             with SymbolicScope():
