@@ -16,6 +16,18 @@ _DATA_FORMATS = ("channels_last", "channels_first")
 
 _settings = {"floatx": "float32", "epsilon": 1e-7, "image_data_format": "channels_last"}
 
+# Numba's OpenMP threading layer (GNU libgomp) keeps its workers spinning after each parallel
+# region: 300,000 `pause` loops by default, several milliseconds on current CPUs. A product on
+# nbkeras's chunk pool (kernels/cpu/parallel.py) started within that time shares a core with a
+# spinning worker: LSTM's weight gradient after its backward loop took 13-15 ms against 8-9 ms
+# alone (2 cores). Unless the user chose a wait policy, the spin is 10,000 loops (a fraction
+# of a millisecond: the Python between two kernels of a step, not the next BLAS call). libgomp
+# reads it once, when Numba first starts its threads (or earlier if another library, such as
+# PyTorch, loaded libgomp first), so it is set here, at import.
+OPENMP_SPIN_LOOPS = 10_000
+if "OMP_WAIT_POLICY" not in os.environ:
+    os.environ.setdefault("GOMP_SPINCOUNT", str(OPENMP_SPIN_LOOPS))
+
 
 def _config_path() -> str:
     home = os.environ.get("NBKERAS_HOME", os.path.join(os.path.expanduser("~"), ".nbkeras"))

@@ -51,6 +51,41 @@ def test_set_num_threads_sets_numba_threads():
         nk.config.set_num_threads(10_000)
 
 
+_OPENMP_PROBE = """
+import ctypes, os, sys
+import nbkeras as nk
+import numba
+nk.config.set_num_threads(1)          # starts Numba's threads, as a user's first call may
+if numba.threading_layer() != "omp":
+    print("not-omp"); sys.exit()
+sys.stdout.flush()
+ctypes.CDLL("libgomp.so.1").omp_display_env(1)   # libgomp's own settings, on stderr
+"""
+
+
+def _openmp_settings(**env) -> dict[str, str] | None:
+    """libgomp's settings in a fresh process that set `env` and imported nbkeras (None when
+    Numba's threading layer there is not OpenMP)."""
+    clean = {k: v for k, v in os.environ.items() if k not in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY")}
+    run = subprocess.run([sys.executable, "-c", _OPENMP_PROBE], capture_output=True, text=True,
+                         check=True, env={**clean, **env})
+    if "not-omp" in run.stdout:
+        return None
+    pairs = (line.strip().split(" = ", 1) for line in run.stderr.splitlines() if " = " in line)
+    return {name: value.strip("'") for name, value in pairs}
+
+
+def test_openmp_workers_spin_briefly_unless_the_user_chose_a_wait_policy():
+    settings = _openmp_settings()
+    if settings is None:
+        pytest.skip("Numba's threading layer is not OpenMP here")
+    assert settings["GOMP_SPINCOUNT"] == str(nk.config.OPENMP_SPIN_LOOPS)
+    assert _openmp_settings(GOMP_SPINCOUNT="123")["GOMP_SPINCOUNT"] == "123"
+    active = _openmp_settings(OMP_WAIT_POLICY="active")
+    assert active["OMP_WAIT_POLICY"] == "ACTIVE"
+    assert active["GOMP_SPINCOUNT"] != str(nk.config.OPENMP_SPIN_LOOPS)
+
+
 def _seeded_run(seed: int):
     nk.config.set_random_seed(seed)
     model = nk.Sequential([nk.Input((5,)), layers.Dense(4), layers.Dropout(0.5), layers.Dense(2)])

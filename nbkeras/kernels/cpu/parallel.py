@@ -16,7 +16,8 @@ Small arrays run on one thread, since waking a pool costs more than the work (an
 when the cores are shared). BLAS (numpy's and SciPy's OpenBLAS, which Numba's `np.dot`
 calls) is held to one thread while nbkeras kernels run: BLAS threads nested under Numba's,
 or left spinning by an earlier multi-threaded numpy product, oversubscribe the cores
-(measured 2x slower CNN training steps on 2 cores).
+(measured 2x slower CNN training steps on 2 cores). Numba's own OpenMP workers spin after each
+parallel region, so nbkeras shortens that spin at import (config.py).
 """
 import contextlib
 import os
