@@ -18,7 +18,7 @@ class KerasTensor(TensorOperators):
         self.name = name
         self.node = node      # the Node whose call made this tensor (None: not in a graph)
         self.index = index    # which of that node's outputs this is
-        self._keras_mask = None   # masks flow between layers on values only (see Layer)
+        self._keras_mask = None   # a symbolic mask, as Keras's (Layer._symbolic_masks)
 
     @property
     def ndim(self) -> int:

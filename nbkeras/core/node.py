@@ -16,6 +16,7 @@ class Node:
         self.args = args
         self.kwargs = kwargs
         self.by_position = None   # a layer call's count of arguments given by position
+        self.filled = frozenset()   # keyword arguments the layer filled in (a symbolic mask)
         names = output_names or [None] * len(output_specs)
         self.outputs = [KerasTensor(s.shape, s.dtype, name=n, node=self, index=i)
                         for i, (s, n) in enumerate(zip(output_specs, names))]

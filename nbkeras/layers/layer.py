@@ -428,15 +428,17 @@ class Layer:
                               "information. Downstream layers will not see the mask.",
                               stacklevel=3)
             return
-        tensors = [t for t in flatten(outputs) if isinstance(t, Tensor)]
+        tensors = [t for t in flatten(outputs) if isinstance(t, (Tensor, KerasTensor))]
         if all(t._keras_mask is not None for t in tensors):
             return
         masks = self.compute_mask(inputs, previous_mask)
         if masks is None:
             return
         for tensor, mask in zip(flatten(outputs), flatten(masks)):
-            if isinstance(tensor, Tensor) and tensor._keras_mask is None and mask is not None:
-                tensor._keras_mask = mask if isinstance(mask, Tensor) else convert_to_tensor(mask)
+            if isinstance(tensor, (Tensor, KerasTensor)) and tensor._keras_mask is None \
+                    and mask is not None:
+                tensor._keras_mask = (mask if isinstance(mask, (Tensor, KerasTensor))
+                                      else convert_to_tensor(mask))
 
     # ---- calling ----------------------------------------------------------------------------
     def call(self, inputs, *args, **kwargs):
@@ -558,12 +560,34 @@ class Layer:
                 outputs = self._symbolic_call(inputs, **dict(kwargs))
         except (ValueError, TypeError) as error:
             raise ValueError(_flow_error(self, inputs, error)) from error
+        recorded, filled, previous_mask = self._symbolic_masks(inputs, kwargs)
         specs = [t.spec for t in flatten(outputs)]
         names = [self.name] if len(specs) == 1 else [f"{self.name}_{i}" for i in range(len(specs))]
-        node = Node(self, (inputs,), kwargs, specs, names)
+        node = Node(self, (inputs,), recorded, specs, names)
         node.by_position = by_position
+        node.filled = filled
         self._inbound_nodes.append(node)
-        return pack_like(outputs, node.outputs)
+        outputs = pack_like(outputs, node.outputs)
+        self._set_output_masks(inputs, outputs, previous_mask)
+        return outputs
+
+    def _symbolic_masks(self, inputs, kwargs: dict) -> tuple[dict, frozenset, object]:
+        """(the node's keyword arguments, the names among them the call filled in, the mask
+        the outputs' masks derive from) of a symbolic call, as Keras's: the inputs' symbolic
+        masks go into `mask` where Keras's `Layer.__call__` fills it in and records it
+        (call_records.keras_fills_in), so the graph computes the mask and its config names
+        it. Elsewhere masks reach `call` on values (`_pass_mask`)."""
+        from ..saving.call_records import keras_call_parameters, keras_fills_in
+
+        given = kwargs.get("mask")
+        if given is not None:
+            return kwargs, frozenset(), given
+        masks = map_structure(_mask_of, inputs)
+        if (any(m is not None for m in flatten(masks))
+                and "mask" in keras_call_parameters(type(self))
+                and keras_fills_in(self, [inputs], kwargs)):
+            return {**kwargs, "mask": masks}, frozenset({"mask"}), masks
+        return kwargs, frozenset(), masks
 
     # ---- graph views --------------------------------------------------------------------------
     def _first_node(self, what: str) -> Node:
@@ -594,7 +618,7 @@ class Layer:
 
 
 def _mask_of(x):
-    return x._keras_mask if isinstance(x, Tensor) else None
+    return x._keras_mask if isinstance(x, (Tensor, KerasTensor)) else None
 
 
 def _per_sample(loss, output):

@@ -104,7 +104,7 @@ class Functional(Model):
         calls = {id(call): call for call in self._operations if isinstance(call, Node)}
         op_calls = {key: keras_op_entry(call.operation, call.args, self.name)
                     for key, call in calls.items()}
-        def naming_order(item) -> tuple:   # names read from a config first, then as made
+        def naming_order(item) -> tuple:   # names the calls got first, then as made
             key, (module, class_name, config, args, kwargs) = item
             return (not _kept_name(calls[key], class_name), getattr(calls[key], "call_number", 0))
 
@@ -138,7 +138,7 @@ class Functional(Model):
 
         def call_record(layer: Layer, node: Node) -> dict:
             args, kwargs = keras_call_arguments(layer, node.args, node.kwargs,
-                                                node.by_position)
+                                                node.by_position, node.filled)
             return {"args": _serialize_argument(args, history),
                     "kwargs": _serialize_argument(kwargs, history)}
 
@@ -232,7 +232,8 @@ def _operation_key(node: Node) -> int:
 
 
 def _kept_name(call: Node, class_name: str) -> str | None:
-    """The name a config gave an op call of Keras's class `class_name` (see _OpCalls)."""
+    """The name an op call of Keras's class `class_name` got when it was made (as Keras names
+    the op: ops/op.py `symbolic_node`) or from the config it was read from (see _OpCalls)."""
     kept = getattr(call, "op_name", None)
     return kept[1] if kept is not None and kept[0] == class_name else None
 

@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 from ..core.keras_tensor import KerasTensor
+from ..core.node import Node
+from ..layers.layer import Layer
+from ..serialization import snake_case
 
 
 def print_summary(model, line_length=None, positions=None, print_fn=None,
@@ -77,8 +80,17 @@ def _has_branches(model) -> bool:
 
 
 def _layer_rows(model, expand_nested, connected, show_trainable, prefix=""):
+    """A row per layer, and per op called on symbolic tensors in a functional graph (a mask's
+    NotEqual among them), in Keras's order; "-" as Trainable where there are no weights."""
     nodes = _nodes_of(model)
-    for layer in model.layers:
+    for operation in getattr(model, "_operations", model.layers):
+        if isinstance(operation, Node):
+            cells = [f"{prefix}{_op_name(operation)} ({_op_name(operation, 0)})",
+                     "\n".join(str(t.shape) for t in operation.outputs), "0"]
+            cells += [_sources(operation)] if connected else []
+            yield cells + (["-"] if show_trainable else [])
+            continue
+        layer = operation
         layer_nodes = [n for n in nodes if n.operation is layer]
         shapes = [str(t.shape) for n in layer_nodes for t in n.outputs] or ["?"]
         params = f"{layer.count_params():,}" if layer.built else "0 (unbuilt)"
@@ -86,10 +98,20 @@ def _layer_rows(model, expand_nested, connected, show_trainable, prefix=""):
         if connected:
             cells.append("\n".join(_sources(n) for n in layer_nodes) or "-")
         if show_trainable:
-            cells.append("Y" if layer.trainable else "N")
+            cells.append(("Y" if layer.trainable else "N") if layer.weights else "-")
         yield cells
         if expand_nested and hasattr(layer, "layers"):
             yield from _layer_rows(layer, expand_nested, connected, show_trainable, prefix + " └ ")
+
+
+def _op_name(node: Node, part: int = 1) -> str:
+    """The name (part 1) or Keras class (part 0) of an op call: as Keras names it where it
+    has one (ops/op.py `symbolic_node`), else the op's class."""
+    named = getattr(node, "op_name", None)
+    if named is not None:
+        return named[part]
+    kind = type(node.operation).__name__
+    return snake_case(kind) if part else kind
 
 
 def _sources(node) -> str:
@@ -99,6 +121,6 @@ def _sources(node) -> str:
             producer = t.node.operation
             calls = getattr(producer, "_inbound_nodes", [t.node])
             call_index = next((i for i, node in enumerate(calls) if node is t.node), 0)
-            parts.append(f"{getattr(producer, 'name', type(producer).__name__)}"
-                         f"[{call_index}][{t.index}]")
+            name = getattr(producer, "name", None) if isinstance(producer, Layer) else None
+            parts.append(f"{name or _op_name(t.node)}[{call_index}][{t.index}]")
     return ", ".join(parts) or "-"

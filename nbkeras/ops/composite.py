@@ -13,6 +13,7 @@ import inspect
 from typing import Callable
 
 from ..core.keras_tensor import KerasTensor
+from ..core.symbolic_scope import SymbolicScope
 from ..tree import leaves, pack_like
 from .op import symbolic_node
 
@@ -82,7 +83,10 @@ def composite(*param_names: str, output_spec: Callable | None = None,
         def op(*args, **kwargs):
             if not (is_symbolic(args) or kwargs and is_symbolic(kwargs.values())):
                 return function(*args, **kwargs)
-            traced = function(*args, **kwargs) if output_spec is None else None
+            traced = None
+            if output_spec is None:
+                with SymbolicScope():   # its parts are a trace, not ops of the graph
+                    traced = function(*args, **kwargs)
             specs = ([t.spec for t in leaves(traced)] if traced is not None
                      else [output_spec(*args, **kwargs)])
             call = signature.bind(*args, **kwargs)

@@ -18,6 +18,7 @@ from ..core.dtype import is_float, result_type, standardize_dtype
 from ..core.keras_tensor import KerasTensor
 from ..core.node import Node
 from ..core.spec import Spec
+from ..core.symbolic_scope import in_symbolic_scope
 from ..core.tape import active_tapes
 from ..core.tensor import Tensor, on_device
 
@@ -138,9 +139,15 @@ def number_kind(x):
 
 def symbolic_node(operation, inputs: tuple, specs: list[Spec]) -> Node:
     """The graph node of `operation` called on `inputs` (some of them KerasTensors), whose
-    outputs have `specs`; numbered, since configs name op calls in the order they are made."""
+    outputs have `specs`; numbered, since configs name op calls in the order they are made.
+    A call outside a layer's symbolic trace is named now, as Keras names the op object it
+    makes for it (saving/keras_ops.py: `concatenate_1`, from the counter of layer names)."""
+    from ..saving.keras_ops import keras_op_name
+
     node = Node(operation, inputs, {}, specs)
     node.call_number = next(_SYMBOLIC_CALLS)
+    if not in_symbolic_scope():
+        node.op_name = keras_op_name(operation, inputs)
     return node
 
 
@@ -159,11 +166,12 @@ def convert_to_tensor(x, dtype=None, sparse=None, ragged=None, *,
 
     Python floats (and lists of them) become `floatx` and Python ints int32 (int64 where a
     value needs it), as in Keras; numpy arrays keep their dtype unless `dtype` is given."""
-    if isinstance(x, KerasTensor):
-        raise TypeError(f"convert_to_tensor: {x!r} is symbolic and has no value")
     if sparse or ragged:
         raise ValueError(f"convert_to_tensor: nbkeras tensors are dense; received "
                          f"sparse={sparse!r}, ragged={ragged!r}")
+    if isinstance(x, KerasTensor):   # a graph node, as Keras's ConvertToTensor op
+        return ConvertToTensor(None if dtype is None else standardize_dtype(dtype),
+                               sparse, ragged)(x)
     if isinstance(x, Tensor) or on_device(x):
         tensor = x if isinstance(x, Tensor) else Tensor(x)
         if dtype is None or tensor.dtype == standardize_dtype(dtype):
@@ -176,6 +184,24 @@ def convert_to_tensor(x, dtype=None, sparse=None, ragged=None, *,
         array = array.astype(standardize_dtype(dtype), copy=False)
     device = canonical(device) if device is not None else current_device()
     return Tensor(array if device == "cpu" else kernels_for(device).asarray(array))
+
+
+@dataclass(frozen=True)
+class ConvertToTensor(Op):
+    """convert_to_tensor of a symbolic tensor: x itself, or cast to `dtype`; the gradient
+    passes (cast back). `sparse` and `ragged` are kept as given (None or False: dense)."""
+    dtype: str | None = None
+    sparse: bool | None = None
+    ragged: bool | None = None
+
+    def output_spec(self, x: Spec) -> Spec:
+        return Spec(x.shape, x.dtype if self.dtype is None else self.dtype)
+
+    def forward(self, k, x):
+        return (x if self.dtype is None else k.cast(x, self.dtype)), (x.dtype,)
+
+    def vjp(self, k, dy, residuals, needs):
+        return (k.cast(dy, residuals[0]),)
 
 
 def _default_dtype(array: np.ndarray) -> str | None:

@@ -4,10 +4,11 @@ Keras keeps the arguments of a symbolic call as the user wrote them (by position
 the node of a layer call keeps how many came by position), plus what its
 `Layer.__call__` filled in when it did not copy them first (for a call on one tensor of the
 layer's input dtype and no keyword arguments, and for every call of a functional model):
-`training` (the `call` default, where that is not None) and `mask` (None per input: the
-input's mask, where `call` takes one; nbkeras keeps masks on tensors, not in the graph). nbkeras names every
-positional argument after `inputs`; the record puts those the caller gave by position back in
-`args` (for a call whose count is unknown, the required tensors: MultiHeadAttention's `value`).
+`training` (the `call` default, where that is not None) and `mask` (where `call` takes one:
+the input's symbolic mask, which the layer's call fills into its node, else None per input).
+nbkeras names every positional argument after `inputs`; the record puts those the caller gave
+by position back in `args` (for a call whose count is unknown, the required tensors:
+MultiHeadAttention's `value`).
 """
 from __future__ import annotations
 
@@ -18,13 +19,14 @@ from ..core.keras_tensor import KerasTensor
 from ..tree import leaves, map_leaves
 
 
-def keras_call_arguments(layer, args: tuple, kwargs: dict,
-                         by_position: int | None = None) -> tuple[list, dict]:
+def keras_call_arguments(layer, args: tuple, kwargs: dict, by_position: int | None = None,
+                         filled: frozenset = frozenset()) -> tuple[list, dict]:
     """(args, kwargs) of `layer`'s recorded call `layer(*args, **kwargs)` as Keras writes
     them in a config: the first `by_position` of `call`'s arguments by position, as the
     caller gave them (`inputs` by name when 0); when that is unknown (None), the required
-    tensors by position."""
-    parameters, converts = _keras_call(type(layer))
+    tensors by position. `filled`: the keyword arguments the layer's call filled in (a
+    symbolic `mask`), not the caller."""
+    parameters = keras_call_parameters(type(layer))
     args, kwargs = list(args), dict(kwargs)
     if by_position == 0:
         kwargs = {_positional_names(type(layer), required=False)[0]: args.pop(), **kwargs}
@@ -34,13 +36,14 @@ def keras_call_arguments(layer, args: tuple, kwargs: dict,
         if name not in kwargs or by_position is None and not _is_tensor_argument(kwargs[name]):
             break
         args.append(kwargs.pop(name))
-    if converts and (kwargs or len(args) != 1 or not isinstance(args[0], KerasTensor)
-                     or args[0].dtype != layer.dtype):
+    if not keras_fills_in(layer, args, {k: v for k, v in kwargs.items() if k not in filled}):
         return args, kwargs   # Keras converted the arguments first: it records them as given
     training = parameters.get("training")
     if "training" not in kwargs and training is not None \
             and training.default not in (None, inspect.Parameter.empty):
         kwargs["training"] = training.default
+    for name in filled:      # Keras fills `training` in first
+        kwargs[name] = kwargs.pop(name)
     tensors = [v for v in (*args, *kwargs.values()) if _is_tensor_argument(v)]
     if "mask" in parameters and kwargs.get("mask") is None and len(tensors) == 1:
         kwargs["mask"] = map_leaves(lambda _: None, tensors[0])
@@ -57,17 +60,27 @@ def nbkeras_call_kwargs(layer, kwargs: dict) -> dict:
     return {key: value for key, value in kwargs.items() if key != "training"}
 
 
+def keras_fills_in(layer, args, kwargs: dict) -> bool:
+    """Whether Keras's `Layer.__call__` fills `training` and `mask` into the arguments it
+    records for `layer(*args, **kwargs)` (a symbolic call as the caller wrote it): when it
+    does not convert them first, for a call on one tensor of the layer's dtype and no keyword
+    arguments, and for every call of a functional model (which converts nothing)."""
+    if getattr(getattr(type(layer), "call", None), "__module__", "") == \
+            "nbkeras.models.functional":
+        return True
+    return (not kwargs and len(args) == 1 and isinstance(args[0], KerasTensor)
+            and args[0].dtype == layer.dtype)
+
+
 @functools.cache
-def _keras_call(cls: type) -> tuple[dict[str, inspect.Parameter], bool]:
-    """(the parameters of Keras's `call` for `cls`, whether Keras converts a call's arguments
-    before filling any in). nbkeras's own `call` for every class but the graph models, whose
-    Keras `call` also takes `mask`; Keras's functional model converts nothing."""
+def keras_call_parameters(cls: type) -> dict[str, inspect.Parameter]:
+    """The parameters of Keras's `call` for `cls`: nbkeras's own `call` for every class but
+    the graph models, whose Keras `call` also takes `mask`."""
     parameters = _call_parameters(cls)
-    module = getattr(getattr(cls, "call", None), "__module__", "")
-    if module in _GRAPH_MODEL_MODULES:
+    if getattr(getattr(cls, "call", None), "__module__", "") in _GRAPH_MODEL_MODULES:
         parameters = {**parameters, "mask": inspect.Parameter(
             "mask", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None)}
-    return parameters, module != "nbkeras.models.functional"
+    return parameters
 
 
 _GRAPH_MODEL_MODULES = ("nbkeras.models.functional", "nbkeras.models.sequential")

@@ -32,7 +32,7 @@ _NN_FUNCTIONS = {"Celu", "Glu", "HardShrink", "HardSilu", "HardTanh", "LogSigmoi
                  "AdaptiveAveragePool", "AdaptiveMaxPool", "Moments", "OneHot", "MultiHot"}
 
 # Keras op class -> its module, for classes outside keras.src.ops.numpy
-_MODULES = {"Cast": CORE, "Slice": CORE, "Relu": NN, "Relu6": NN, "LeakyRelu": NN, "Elu": NN,
+_MODULES = {"Cast": CORE, "ConvertToTensor": CORE, "Slice": CORE, "Relu": NN, "Relu6": NN, "LeakyRelu": NN, "Elu": NN,
             "Selu": NN, "Gelu": NN, "Sigmoid": NN, "HardSigmoid": NN, "Silu": NN,
             "Softplus": NN, "Softsign": NN, "Softmax": NN, "LogSoftmax": NN,
             "StopGradient": CORE, "Rsqrt": MATH, "Erf": MATH, "Erfc": MATH, "Erfinv": MATH,
@@ -60,8 +60,8 @@ _SAME_NAME = {"Add", "Subtract", "Multiply", "Divide", "TrueDivide", "Power", "N
 _RENAMED = {"Abs": "Absolute", "MatMul": "Matmul"}
 
 # nbkeras op classes whose Keras class has the same name and whose fields are its config
-_FIELDS_AS_CONFIG = {"Concatenate", "Transpose", "Cast", "Where", "Round", "Sort",
-                     "BroadcastTo", "StopGradient"}
+_FIELDS_AS_CONFIG = {"Concatenate", "Transpose", "Cast", "ConvertToTensor", "Where", "Round",
+                     "Sort", "BroadcastTo", "StopGradient"}
 
 # nbkeras op classes with one instance per numpy function, named by its `name` field
 # (`Unary("log1p", ...)`): Keras's class is that name in camel case (`Log1p`)
@@ -105,6 +105,16 @@ def keras_op_entry(op, args: tuple, model_name: str) -> tuple[str, str, dict, li
     if class_name == "GetItem":
         call_args.append(_index_key(op.key))
     return _MODULES.get(class_name, NUMPY), class_name, config, call_args, call_kwargs
+
+
+def keras_op_name(op, args: tuple) -> tuple[str, str] | None:
+    """(Keras's op class, the name Keras gives the op object it makes for this symbolic call:
+    the class in snake case, unique in the session as layer names are: `not_equal_1`), or
+    None where Keras has no op for it."""
+    from ..layers.layer import unique_name
+
+    class_name, _ = _keras_class(op, args)
+    return None if class_name is None else (class_name, unique_name(snake_case(class_name)))
 
 
 def _describe(op) -> str:

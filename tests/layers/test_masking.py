@@ -104,6 +104,31 @@ def test_masks_flow_through_sequential_and_functional_models():
         np.testing.assert_allclose(model.predict(ids, verbose=0), want, rtol=1e-5, atol=1e-6)
 
 
+def test_a_functional_graph_computes_masks_with_ops_of_its_own():
+    """As Keras 3: a symbolic call gives its outputs symbolic masks (compute_mask's ops are
+    graph nodes), a layer whose `call` takes `mask` gets the mask from the graph, and the
+    mask's ops are no layers of the model. The graph's masks give what the values' masks
+    give: an eager run layer by layer on the same ids."""
+    nk.utils.clear_session()
+    rng = np.random.default_rng(4)
+    ids = _ids(rng, 6, 5, 10)
+    inputs = nk.Input((5,), dtype="int32")
+    embedding = layers.Embedding(10, 4, mask_zero=True)
+    embedded = embedding(inputs)
+    assert (embedded._keras_mask.shape, embedded._keras_mask.dtype) == ((None, 5), "bool")
+    recurrent = layers.LSTM(3, return_sequences=True)
+    sequences = recurrent(embedded)
+    assert recurrent._inbound_nodes[0].kwargs["mask"] is embedded._keras_mask
+    assert sequences._keras_mask is embedded._keras_mask          # return_sequences: kept
+    pool = layers.GlobalAveragePooling1D()
+    model = nk.Model(inputs, pool(sequences))
+    assert [layer.name for layer in model.layers] == [
+        "input_layer", "embedding", "lstm", "global_average_pooling1d"]
+    assert "not_equal" in [entry["name"] for entry in model.get_config()["layers"]]
+    eager = pool(recurrent(embedding(ids)))
+    np.testing.assert_allclose(model.predict(ids, verbose=0), np.asarray(eager), rtol=1e-6)
+
+
 def test_a_layer_without_mask_support_drops_the_mask_with_a_warning():
     out = layers.Embedding(4, 2, mask_zero=True)(np.array([[1, 0]]))
     with pytest.warns(UserWarning, match="does not support masking"):

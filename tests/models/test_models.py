@@ -166,6 +166,25 @@ def test_summary_names_which_call_of_a_shared_layer_feeds_a_layer():
     assert "shared[0][0], shared[1][0]" in sum_row
 
 
+def test_summary_lists_op_calls_and_mask_ops_as_keras_does():
+    """An op called on symbolic tensors is a row named as Keras names it, and a mask's
+    NotEqual feeds the layers that take the mask; "-" as Trainable without weights."""
+    nk.utils.clear_session()
+    ids = nk.Input((5,), dtype="int32", name="ids")
+    sequences = layers.LSTM(3, return_sequences=True)(layers.Embedding(10, 4, mask_zero=True)(ids))
+    model = nk.Model(ids, ops.sum(layers.GlobalAveragePooling1D()(sequences) * 2, axis=-1))
+    lines = []
+    model.summary(print_fn=lines.append, line_length=120, show_trainable=True)
+    rows = {line.split("│")[1].strip(): line for line in lines if line.startswith("│")}
+    assert list(rows) == ["ids (InputLayer)", "embedding (Embedding)", "not_equal (NotEqual)",
+                          "lstm (LSTM)", "global_average_pooling1d (Gl…", "multiply (Multiply)",
+                          "sum (Sum)"]
+    assert "embedding[0][0], not_equal[0][0]" in rows["lstm (LSTM)"]
+    assert [cell.strip() for cell in rows["not_equal (NotEqual)"].split("│")[2:-1]] == [
+        "(None, 5)", "0", "ids[0][0]", "-"]
+    assert rows["lstm (LSTM)"].split("│")[-2].strip() == "Y"
+
+
 def test_shape_that_cannot_flow_names_both_layers_and_shapes():
     x = nk.Input((4, 4))
     flat = layers.Flatten(name="flat")(x)

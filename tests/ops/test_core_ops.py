@@ -17,7 +17,7 @@ from nbkeras.testing import GradientCheckError, check_grads
 from nbkeras.testing import strategies as nst
 
 import reference  # tests/reference.py (tests/ is on sys.path: pyproject.toml)
-from op_checks import assert_matches, tensor  # tests/op_checks.py
+from op_checks import assert_matches, check_op_grads, tensor  # tests/op_checks.py
 
 
 # ------------------------------------------------------------------------- where and clip
@@ -65,6 +65,31 @@ def test_cast_float64_to_float32_and_back(device, data, shape):
     assert grad.dtype == "float64"
     np.testing.assert_allclose(np.asarray(grad), v, rtol=1e-6)
     check_grads(lambda a: ops.cast(a * 3.0, "float64"), [x])
+
+
+@given(data=st.data(), shape=nst.shapes(1, 3), dtype=st.sampled_from([None, "float32",
+                                                                       "float64"]))
+def test_convert_to_tensor_of_a_symbolic_tensor_is_a_graph_op(device, data, shape, dtype):
+    """As Keras's ConvertToTensor: the graph keeps the call (x itself, or cast to `dtype`) and
+    gradients pass it (cast back)."""
+    x = data.draw(nst.arrays(shape))
+    symbolic = nk.Input(shape[1:], dtype="float64")
+    converted = ops.convert_to_tensor(symbolic, dtype)
+    assert (converted.shape, converted.dtype) == (symbolic.shape, dtype or "float64")
+    model = nk.Model(symbolic, converted)
+    assert_matches(model(x), x.astype(dtype or np.float64), rtol=0, atol=0,
+                   dtype=dtype or "float64")
+    t, v = tensor(x), np.random.default_rng(0).standard_normal(shape)
+    with nk.GradientTape() as tape:
+        tape.watch(t)
+        y = ops.sum(ops.multiply(ops.cast(model(t), "float64"), v))
+    grad = tape.gradient(y, t)
+    assert grad.dtype == "float64"
+    np.testing.assert_allclose(np.asarray(grad), v, rtol=1e-6)
+    if dtype != "float32":    # a float32 step is too coarse for finite differences
+        check_op_grads(lambda a: model(a * 3.0), [x])
+    with pytest.raises(ValueError, match="convert_to_tensor: nbkeras tensors are dense"):
+        ops.convert_to_tensor(symbolic, sparse=True)
 
 
 def test_cast_to_int_values_and_no_gradient(device):

@@ -99,7 +99,7 @@ class Attention(Layer):
         self._validate_inputs(inputs, previous_mask)
         if previous_mask is None or previous_mask[0] is None:
             return None
-        return previous_mask[0]
+        return ops.convert_to_tensor(previous_mask[0])   # a graph node, as Keras's
 
     def compute_output_shape(self, input_shape):
         self._validate_inputs(input_shape)
