@@ -26,6 +26,7 @@ import numpy as np
 
 from . import object_registration
 from .object_registration import CustomObjectScope, get_registered_name, get_registered_object
+from .keras_config_orders import KERAS_CONFIG_ORDERS
 
 PLAIN_TYPES = (str, int, float, bool)
 
@@ -221,7 +222,8 @@ def serialize_keras_object(obj):
         return {"module": "builtins", "class_name": "function",
                 "config": get_registered_name(obj), "registered_name": "function"}
     module, class_name, registered_name = keras_name(type(obj))
-    config = {"module": module, "class_name": class_name, "config": _keras_config(obj),
+    config = {"module": module, "class_name": class_name,
+              "config": _in_keras_order(f"{module}.{class_name}", _keras_config(obj)),
               "registered_name": registered_name}
     _add_build_and_compile_config(obj, config)
     _record_serialized(obj, config)
@@ -301,6 +303,15 @@ def keras_name(cls: type) -> tuple[str | None, str, str | None]:
 
 def _module_of(cls: type) -> str | None:
     return None if cls.__module__ == "__main__" else cls.__module__
+
+
+def _in_keras_order(name: str, config: dict) -> dict:
+    """`config` with its keys in the order Keras writes them for the class `name`
+    ("keras.layers.LSTM"); keys Keras does not write for it stay last, in their order."""
+    order = KERAS_CONFIG_ORDERS.get(name)
+    if order is None:
+        return config
+    return {**{key: config[key] for key in order if key in config}, **config}
 
 
 def _keras_config(obj) -> dict:

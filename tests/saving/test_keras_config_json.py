@@ -1,6 +1,7 @@
-"""A whole-model .keras file's config.json is the one Keras 3.15 writes for the same model
-(build_config only where Keras builds on the first call, each call's recorded training/mask
-arguments, op configs with the axis as written), and the files load both ways."""
+"""A whole-model .keras file's config.json is the one Keras 3.15 writes for the same model,
+as text (keys in Keras's order, build_config only where Keras builds on the first call, each
+call's recorded training/mask arguments, op configs with the axis as written), and the files
+load both ways."""
 import json
 import warnings
 import zipfile
@@ -33,9 +34,10 @@ def without(config, keys=KERAS_ONLY_KEYS):
 
 
 def assert_written_alike(ours, theirs) -> None:
-    """Equal configs, and equal as JSON text: 2 and 2.0 are equal in Python, not in a file."""
+    """Equal configs, and equal as JSON text, keys in the same order: 2 and 2.0 are equal in
+    Python, not in a file."""
     assert ours == without(theirs)
-    assert json.dumps(ours, sort_keys=True) == json.dumps(without(theirs), sort_keys=True)
+    assert json.dumps(ours) == json.dumps(without(theirs))
 
 
 def stack(lib):
@@ -393,6 +395,20 @@ def test_a_layer_is_built_when_made_exactly_when_keras_s_is(name):
         layer([lib.Input(s[1:]) for s in shapes] if isinstance(shapes, list)
               else lib.Input(shapes[1:]))
     assert (ours.get_build_config() is None) == (theirs.get_build_config() is None)
+
+
+def test_every_class_writes_its_config_keys_in_keras_s_order():
+    """The classes the table of nbkeras/saving/keras_config_orders.py is made from (every
+    layer, initializer, regularizer, constraint, optimizer, loss and metric both frameworks
+    have): the keys both write come in Keras's order."""
+    from saving.fixtures import make_keras_config_orders as orders
+
+    theirs, ours = orders.orders(keras, CASES), orders.orders(nk, CASES)
+    common = theirs.keys() & ours.keys()
+    assert len(common) > 150
+    for name in sorted(common):
+        both = [k for k in theirs[name] if k in ours[name]]
+        assert [k for k in ours[name] if k in theirs[name]] == both, name
 
 
 RESOLVED_AT_BUILD = [   # (class, arguments, input shapes): Keras's config changes at build
