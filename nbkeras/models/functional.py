@@ -295,7 +295,10 @@ def functional_from_config(cls: type, config: dict, custom_objects: dict | None 
                     args, kwargs = _revive_call(calls[0], created)
                 except _NodeNotYetMade:
                     break
-                created[name](*args, **nbkeras_call_kwargs(created[name], kwargs))
+                layer = created[name]
+                kwargs, filled = nbkeras_call_kwargs(layer, kwargs)
+                layer(*args, **kwargs)
+                layer._inbound_nodes[-1].filled = filled
                 calls.pop(0)
                 progressed = True
         if not progressed:

@@ -50,14 +50,17 @@ def keras_call_arguments(layer, args: tuple, kwargs: dict, by_position: int | No
     return args, kwargs
 
 
-def nbkeras_call_kwargs(layer, kwargs: dict) -> dict:
-    """The keyword arguments of a call read from a config, less the `training` Keras filled
-    in from `call`'s default: the model's own `training` must reach the layer (Keras's
-    functional models pass theirs over the recorded one)."""
+def nbkeras_call_kwargs(layer, kwargs: dict) -> tuple[dict, frozenset]:
+    """(the keyword arguments of a call read from a config, the names among them Keras
+    filled in): less the `training` Keras filled in from `call`'s default, since the model's
+    own `training` must reach the layer (Keras's functional models pass theirs over the
+    recorded one). Keras fills `training` and `mask` in together, so the call's node keeps
+    that its `mask` was filled in, and writes the call again as Keras recorded it."""
     training = _call_parameters(type(layer)).get("training")
     if training is None or "training" not in kwargs or kwargs["training"] != training.default:
-        return kwargs
-    return {key: value for key, value in kwargs.items() if key != "training"}
+        return kwargs, frozenset()
+    return ({key: value for key, value in kwargs.items() if key != "training"},
+            frozenset({"mask"} if kwargs.get("mask") is not None else ()))
 
 
 def keras_fills_in(layer, args, kwargs: dict) -> bool:

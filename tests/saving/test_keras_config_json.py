@@ -309,6 +309,17 @@ def test_config_json_is_the_one_keras_writes(make, tmp_path):
 
 
 @pytest.mark.parametrize("make", MODELS)
+def test_a_keras_file_written_again_by_nbkeras_is_the_same_config_json(make, tmp_path):
+    """Loaded from Keras's file and saved again: the recorded calls (Keras's filled-in
+    `training` and `mask` among them) and the op names come back as Keras wrote them."""
+    keras.utils.clear_session()
+    nk.utils.clear_session()
+    theirs = config_json(make(keras), tmp_path / "theirs.keras")
+    again = config_json(nk.models.load_model(tmp_path / "theirs.keras"), tmp_path / "again.keras")
+    assert_written_alike(again, theirs)
+
+
+@pytest.mark.parametrize("make", MODELS)
 def test_files_load_both_ways_with_the_same_predictions(make, tmp_path):
     rng = np.random.default_rng(sum(map(ord, make.__name__)))
     ours = make(nk)
