@@ -5,6 +5,7 @@ import numpy as np
 
 from ..core.keras_tensor import KerasTensor
 from ..core.node import Node
+from ..core.symbolic_scope import SymbolicScope
 from ..tree import flatten as keras_flatten
 from ..tree import leaves as flatten, map_leaves as map_structure, pack_like
 from ..core.tensor import Tensor
@@ -325,7 +326,8 @@ class _OpCalls:
         self._inbound_nodes = []
 
     def __call__(self, *args, **kwargs):
-        outputs = call_keras_op(self.class_name, self.config, list(args), kwargs)
+        with SymbolicScope():   # named by the config: the call draws no name (as in Keras)
+            outputs = call_keras_op(self.class_name, self.config, list(args), kwargs)
         for tensor in flatten(outputs):   # the call keeps its name when written again
             tensor.node.op_name = (self.class_name, self.config.get("name"))
         node = Node(self, args, kwargs, [])

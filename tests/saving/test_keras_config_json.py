@@ -319,6 +319,20 @@ def test_a_keras_file_written_again_by_nbkeras_is_the_same_config_json(make, tmp
     assert_written_alike(again, theirs)
 
 
+def test_op_calls_take_names_as_keras_names_them_across_a_session(tmp_path):
+    """An op call draws its name from the session's counter when made (the mask's
+    NotEqual of each Embedding call too), not when a loaded config names it."""
+    names = []
+    for lib in (nk, keras):
+        lib.utils.clear_session()
+        masked(lib).save(tmp_path / f"{lib.__name__}.keras")
+        lib.saving.load_model(tmp_path / f"{lib.__name__}.keras")
+        x = lib.Input((3,))
+        model = lib.Model(x, [lib.ops.not_equal(x, 0), lib.layers.Concatenate()([x, x * 2])])
+        names.append([entry["name"] for entry in json.loads(model.to_json())["config"]["layers"]])
+    assert names[0] == names[1]
+
+
 @pytest.mark.parametrize("make", MODELS)
 def test_files_load_both_ways_with_the_same_predictions(make, tmp_path):
     rng = np.random.default_rng(sum(map(ord, make.__name__)))
