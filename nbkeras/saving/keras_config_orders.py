@@ -3,61 +3,66 @@
 tests/saving/fixtures/make_keras_config_orders.py; serialization_lib.py writes
 configs in this order)."""
 
+_RANDOM_NORMAL_KEYS = ("seed", "mean", "stddev")
+
+_ALPHA_DROPOUT_KEYS = ("name", "trainable", "dtype", "rate", "seed", "noise_shape")
+
+_AVERAGE_POOLING1D_KEYS = (
+    "name", "trainable", "dtype", "pool_size", "padding", "strides", "data_format")
+
+_CONV_LSTM1D_KEYS = (
+    "name", "trainable", "dtype", "return_sequences", "return_state", "go_backwards",
+    "stateful", "unroll", "zero_output_for_mask", "filters", "kernel_size", "strides",
+    "padding", "data_format", "dilation_rate", "activation", "recurrent_activation",
+    "use_bias", "kernel_initializer", "recurrent_initializer", "bias_initializer",
+    "unit_forget_bias", "kernel_regularizer", "recurrent_regularizer", "bias_regularizer",
+    "activity_regularizer", "kernel_constraint", "recurrent_constraint", "bias_constraint",
+    "dropout", "recurrent_dropout", "seed")
+
+_DEPTHWISE_CONV1D_KEYS = (
+    "name", "trainable", "dtype", "depth_multiplier", "kernel_size", "strides", "padding",
+    "data_format", "dilation_rate", "activation", "use_bias", "depthwise_initializer",
+    "bias_initializer", "depthwise_regularizer", "bias_regularizer",
+    "activity_regularizer", "depthwise_constraint", "bias_constraint")
+
+_RANDOM_BRIGHTNESS_KEYS = (
+    "name", "trainable", "dtype", "data_format", "factor", "value_range", "seed")
+
+_RANDOM_TRANSLATION_KEYS = (
+    "name", "trainable", "dtype", "data_format", "height_factor", "width_factor",
+    "fill_mode", "interpolation", "seed", "fill_value")
+
+_SEPARABLE_CONV1D_KEYS = (
+    "name", "trainable", "dtype", "depth_multiplier", "filters", "kernel_size", "strides",
+    "padding", "data_format", "dilation_rate", "activation", "use_bias",
+    "depthwise_initializer", "pointwise_initializer", "bias_initializer",
+    "depthwise_regularizer", "pointwise_regularizer", "bias_regularizer",
+    "activity_regularizer", "depthwise_constraint", "pointwise_constraint",
+    "bias_constraint")
+
 KERAS_CONFIG_ORDERS = {
     "keras.initializers.Orthogonal": ("seed", "gain"),
-    "keras.initializers.RandomNormal": ("seed", "mean", "stddev"),
+    "keras.initializers.RandomNormal": _RANDOM_NORMAL_KEYS,
     "keras.initializers.RandomUniform": ("seed", "minval", "maxval"),
     "keras.initializers.STFT": ("side", "window", "periodic", "scaling"),
-    "keras.initializers.TruncatedNormal": ("seed", "mean", "stddev"),
+    "keras.initializers.TruncatedNormal": _RANDOM_NORMAL_KEYS,
     "keras.initializers.VarianceScaling": (
         "seed", "scale", "mode", "distribution", "input_axes", "output_axes"),
-    "keras.layers.AlphaDropout": ("name", "trainable", "dtype", "rate", "seed", "noise_shape"),
+    "keras.layers.AlphaDropout": _ALPHA_DROPOUT_KEYS,
     "keras.layers.AutoContrast": ("name", "trainable", "dtype", "data_format", "value_range"),
-    "keras.layers.AveragePooling1D": (
-        "name", "trainable", "dtype", "pool_size", "padding", "strides", "data_format"),
-    "keras.layers.AveragePooling2D": (
-        "name", "trainable", "dtype", "pool_size", "padding", "strides", "data_format"),
-    "keras.layers.AveragePooling3D": (
-        "name", "trainable", "dtype", "pool_size", "padding", "strides", "data_format"),
+    "keras.layers.AveragePooling1D": _AVERAGE_POOLING1D_KEYS,
+    "keras.layers.AveragePooling2D": _AVERAGE_POOLING1D_KEYS,
+    "keras.layers.AveragePooling3D": _AVERAGE_POOLING1D_KEYS,
     "keras.layers.Bidirectional": (
         "name", "trainable", "dtype", "merge_mode", "layer", "backward_layer"),
     "keras.layers.CenterCrop": ("name", "trainable", "dtype", "data_format", "height", "width"),
-    "keras.layers.ConvLSTM1D": (
-        "name", "trainable", "dtype", "return_sequences", "return_state", "go_backwards",
-        "stateful", "unroll", "zero_output_for_mask", "filters", "kernel_size", "strides",
-        "padding", "data_format", "dilation_rate", "activation", "recurrent_activation",
-        "use_bias", "kernel_initializer", "recurrent_initializer", "bias_initializer",
-        "unit_forget_bias", "kernel_regularizer", "recurrent_regularizer", "bias_regularizer",
-        "activity_regularizer", "kernel_constraint", "recurrent_constraint", "bias_constraint",
-        "dropout", "recurrent_dropout", "seed"),
-    "keras.layers.ConvLSTM2D": (
-        "name", "trainable", "dtype", "return_sequences", "return_state", "go_backwards",
-        "stateful", "unroll", "zero_output_for_mask", "filters", "kernel_size", "strides",
-        "padding", "data_format", "dilation_rate", "activation", "recurrent_activation",
-        "use_bias", "kernel_initializer", "recurrent_initializer", "bias_initializer",
-        "unit_forget_bias", "kernel_regularizer", "recurrent_regularizer", "bias_regularizer",
-        "activity_regularizer", "kernel_constraint", "recurrent_constraint", "bias_constraint",
-        "dropout", "recurrent_dropout", "seed"),
-    "keras.layers.ConvLSTM3D": (
-        "name", "trainable", "dtype", "return_sequences", "return_state", "go_backwards",
-        "stateful", "unroll", "zero_output_for_mask", "filters", "kernel_size", "strides",
-        "padding", "data_format", "dilation_rate", "activation", "recurrent_activation",
-        "use_bias", "kernel_initializer", "recurrent_initializer", "bias_initializer",
-        "unit_forget_bias", "kernel_regularizer", "recurrent_regularizer", "bias_regularizer",
-        "activity_regularizer", "kernel_constraint", "recurrent_constraint", "bias_constraint",
-        "dropout", "recurrent_dropout", "seed"),
+    "keras.layers.ConvLSTM1D": _CONV_LSTM1D_KEYS,
+    "keras.layers.ConvLSTM2D": _CONV_LSTM1D_KEYS,
+    "keras.layers.ConvLSTM3D": _CONV_LSTM1D_KEYS,
     "keras.layers.CutMix": ("name", "trainable", "dtype", "data_format", "factor", "seed"),
-    "keras.layers.DepthwiseConv1D": (
-        "name", "trainable", "dtype", "depth_multiplier", "kernel_size", "strides", "padding",
-        "data_format", "dilation_rate", "activation", "use_bias", "depthwise_initializer",
-        "bias_initializer", "depthwise_regularizer", "bias_regularizer",
-        "activity_regularizer", "depthwise_constraint", "bias_constraint"),
-    "keras.layers.DepthwiseConv2D": (
-        "name", "trainable", "dtype", "depth_multiplier", "kernel_size", "strides", "padding",
-        "data_format", "dilation_rate", "activation", "use_bias", "depthwise_initializer",
-        "bias_initializer", "depthwise_regularizer", "bias_regularizer",
-        "activity_regularizer", "depthwise_constraint", "bias_constraint"),
-    "keras.layers.Dropout": ("name", "trainable", "dtype", "rate", "seed", "noise_shape"),
+    "keras.layers.DepthwiseConv1D": _DEPTHWISE_CONV1D_KEYS,
+    "keras.layers.DepthwiseConv2D": _DEPTHWISE_CONV1D_KEYS,
+    "keras.layers.Dropout": _ALPHA_DROPOUT_KEYS,
     "keras.layers.ELU": ("name", "alpha", "trainable", "dtype"),
     "keras.layers.EinsumDense": (
         "name", "trainable", "dtype", "output_shape", "equation", "activation", "bias_axes",
@@ -87,12 +92,9 @@ KERAS_CONFIG_ORDERS = {
         "bias_initializer", "kernel_regularizer", "recurrent_regularizer", "bias_regularizer",
         "kernel_constraint", "recurrent_constraint", "bias_constraint", "dropout",
         "recurrent_dropout", "seed"),
-    "keras.layers.MaxPooling1D": (
-        "name", "trainable", "dtype", "pool_size", "padding", "strides", "data_format"),
-    "keras.layers.MaxPooling2D": (
-        "name", "trainable", "dtype", "pool_size", "padding", "strides", "data_format"),
-    "keras.layers.MaxPooling3D": (
-        "name", "trainable", "dtype", "pool_size", "padding", "strides", "data_format"),
+    "keras.layers.MaxPooling1D": _AVERAGE_POOLING1D_KEYS,
+    "keras.layers.MaxPooling2D": _AVERAGE_POOLING1D_KEYS,
+    "keras.layers.MaxPooling3D": _AVERAGE_POOLING1D_KEYS,
     "keras.layers.MixUp": ("name", "trainable", "dtype", "data_format", "alpha", "seed"),
     "keras.layers.MultiHeadAttention": (
         "name", "trainable", "dtype", "num_heads", "key_dim", "value_dim", "dropout",
@@ -101,10 +103,8 @@ KERAS_CONFIG_ORDERS = {
         "activity_regularizer", "kernel_constraint", "bias_constraint", "seed"),
     "keras.layers.Normalization": (
         "name", "trainable", "dtype", "axis", "invert", "mean", "variance"),
-    "keras.layers.RandomBrightness": (
-        "name", "trainable", "dtype", "data_format", "factor", "value_range", "seed"),
-    "keras.layers.RandomContrast": (
-        "name", "trainable", "dtype", "data_format", "factor", "value_range", "seed"),
+    "keras.layers.RandomBrightness": _RANDOM_BRIGHTNESS_KEYS,
+    "keras.layers.RandomContrast": _RANDOM_BRIGHTNESS_KEYS,
     "keras.layers.RandomCrop": (
         "name", "trainable", "dtype", "data_format", "height", "width", "seed"),
     "keras.layers.RandomErasing": (
@@ -121,12 +121,8 @@ KERAS_CONFIG_ORDERS = {
     "keras.layers.RandomShear": (
         "name", "trainable", "dtype", "data_format", "x_factor", "y_factor", "fill_mode",
         "interpolation", "seed", "fill_value"),
-    "keras.layers.RandomTranslation": (
-        "name", "trainable", "dtype", "data_format", "height_factor", "width_factor",
-        "fill_mode", "interpolation", "seed", "fill_value"),
-    "keras.layers.RandomZoom": (
-        "name", "trainable", "dtype", "data_format", "height_factor", "width_factor",
-        "fill_mode", "interpolation", "seed", "fill_value"),
+    "keras.layers.RandomTranslation": _RANDOM_TRANSLATION_KEYS,
+    "keras.layers.RandomZoom": _RANDOM_TRANSLATION_KEYS,
     "keras.layers.Resizing": (
         "name", "trainable", "dtype", "data_format", "height", "width", "interpolation",
         "crop_to_aspect_ratio", "pad_to_aspect_ratio", "fill_mode", "fill_value", "antialias"),
@@ -134,20 +130,8 @@ KERAS_CONFIG_ORDERS = {
         "name", "trainable", "dtype", "input_dim", "output_dim", "embeddings_initializer",
         "embeddings_regularizer", "activity_regularizer", "embeddings_constraint", "mask_zero",
         "quantization_config", "tie_weights", "reverse_dtype", "logit_soft_cap"),
-    "keras.layers.SeparableConv1D": (
-        "name", "trainable", "dtype", "depth_multiplier", "filters", "kernel_size", "strides",
-        "padding", "data_format", "dilation_rate", "activation", "use_bias",
-        "depthwise_initializer", "pointwise_initializer", "bias_initializer",
-        "depthwise_regularizer", "pointwise_regularizer", "bias_regularizer",
-        "activity_regularizer", "depthwise_constraint", "pointwise_constraint",
-        "bias_constraint"),
-    "keras.layers.SeparableConv2D": (
-        "name", "trainable", "dtype", "depth_multiplier", "filters", "kernel_size", "strides",
-        "padding", "data_format", "dilation_rate", "activation", "use_bias",
-        "depthwise_initializer", "pointwise_initializer", "bias_initializer",
-        "depthwise_regularizer", "pointwise_regularizer", "bias_regularizer",
-        "activity_regularizer", "depthwise_constraint", "pointwise_constraint",
-        "bias_constraint"),
+    "keras.layers.SeparableConv1D": _SEPARABLE_CONV1D_KEYS,
+    "keras.layers.SeparableConv2D": _SEPARABLE_CONV1D_KEYS,
     "keras.layers.SimpleRNN": (
         "name", "trainable", "dtype", "return_sequences", "return_state", "go_backwards",
         "stateful", "unroll", "zero_output_for_mask", "units", "activation", "use_bias",
