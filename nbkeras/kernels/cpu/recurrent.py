@@ -1,11 +1,12 @@
 """Fused recurrent layers: SimpleRNN, LSTM and GRU (reset after or before the product) over a
 whole sequence, forward and backward through time.
 
-The input projection of every step is one BLAS product; a Numba loop over time then does one
-recurrent product per step (two for GRU with the reset before it) and the gate math in one
-pass, keeping what the backward needs. The backward runs the loop in reverse with one product
-per step, then the input's and the weights' gradients are BLAS products over all steps (one
-for both kernels where their gates' cotangent is the same: SimpleRNN, LSTM). The gate math
+The input projection of every step is one BLAS product; a Numba loop over time then adds
+its bias and does one recurrent product per step (two for GRU with the reset before it) and
+the gate math in one pass, keeping what the backward needs. The backward runs the loop in
+reverse with one product per step, then the input's and the weights' gradients are BLAS
+products over all steps (one for both kernels and the bias where their gates' cotangent is
+the same: SimpleRNN, LSTM). The gate math
 uses vector_math's tanh and sigmoid and compiles with numpy's error model (a division with
 Python's raises ZeroDivisionError, a branch that stops LLVM from vectorising), so the loops
 over units vectorise in float32.
@@ -42,10 +43,10 @@ def recurrent_forward(cell, x, kernel, recurrent_kernel, bias, h0, c0, mask):
     x = np.ascontiguousarray(x)
     batch, steps, features = x.shape
     units = recurrent_kernel.shape[0]
-    p = gemm(x.reshape(batch * steps, features), kernel)
+    p = gemm(x.reshape(batch * steps, features), kernel).reshape(batch, steps, -1)
+    ib = np.zeros(p.shape[2], dtype)          # the input bias, added in the loop over time
     if bias is not None:
-        p += bias[0] if cell == "gru" else bias
-    p = p.reshape(batch, steps, -1)
+        ib = np.ascontiguousarray(bias[0] if cell == "gru" else bias, dtype)
     m = np.ones((batch, steps), bool) if mask is None else np.ascontiguousarray(mask, bool)
     h0 = np.ascontiguousarray(h0)
     c0 = np.ascontiguousarray(c0) if cell == "lstm" else h0
@@ -56,7 +57,7 @@ def recurrent_forward(cell, x, kernel, recurrent_kernel, bias, h0, c0, mask):
     if cell == "gru" and bias is not None:
         rb = np.ascontiguousarray(bias[1])
     rk, rk_h = _recurrent_parts(cell, recurrent_kernel, units, 1)
-    _run(_FORWARD[cell], batch, hs.size, p, rk, rk_h, rb, h0, c0, m, hs, cs, gates,
+    _run(_FORWARD[cell], batch, hs.size, p, ib, rk, rk_h, rb, h0, c0, m, hs, cs, gates,
          dtype.type(1))
     c_last = None
     if cell == "lstm":
@@ -89,9 +90,9 @@ def recurrent_backward(cell, d_hs, d_c_last, kernel, recurrent_kernel, bias, h0,
          dtype.type(1))
     flat_p = dp.reshape(batch * steps, width)
     dx = gemm(flat_p, kernel.T).reshape(batch, steps, features)
-    if cell in ("simple", "lstm"):   # dp is both products' cotangent: [x_t, h_{t-1}]^T dp
-        both = gemm(_step_inputs(h0, hs, x).T, flat_p)
-        dkernel, drk = both[:features], both[features:]
+    if cell in ("simple", "lstm"):   # dp is every product's cotangent: [x_t, h_{t-1}, 1]^T dp
+        products = gemm(_step_inputs(h0, hs, x, ones=bias is not None).T, flat_p)
+        dkernel, drk = products[:features], products[features:features + units]
     else:
         dkernel = gemm(x.reshape(batch * steps, features).T, flat_p)
         h_prev = _step_inputs(h0, hs)
@@ -103,23 +104,25 @@ def recurrent_backward(cell, d_hs, d_c_last, kernel, recurrent_kernel, bias, h0,
             [gemm(h_prev.T, flat_p[:, :2 * units]), gemm(rh.T, flat_p[:, 2 * units:])], axis=1)
     dbias = None
     if bias is not None:
-        d_in = flat_p.sum(axis=0)
+        d_in = products[-1] if cell in ("simple", "lstm") else flat_p.sum(axis=0)
         dbias = (np.stack([d_in, dq.reshape(batch * steps, width).sum(axis=0)])
                  if cell == "gru" else d_in)
     return dx, dkernel, drk, dbias, dh, (dc if cell == "lstm" else None)
 
 
-def _step_inputs(h0, hs, x=None):
-    """(B*T, [F +] U): the inputs x_t of each step (when x is given) and the state h_{t-1}
-    it started from, side by side."""
+def _step_inputs(h0, hs, x=None, ones=False):
+    """(B*T, [F +] U [+ 1]): the inputs x_t of each step (when x is given), the state h_{t-1}
+    it started from and a 1 (when `ones`: a bias's column), side by side."""
     batch, steps, units = hs.shape
     features = 0 if x is None else x.shape[2]
-    out = np.empty((batch, steps, features + units), hs.dtype)
+    out = np.empty((batch, steps, features + units + int(ones)), hs.dtype)
     if x is not None:
         out[:, :, :features] = x
-    out[:, 0, features:] = h0
-    out[:, 1:, features:] = hs[:, :-1]
-    return out.reshape(batch * steps, features + units)
+    out[:, 0, features:features + units] = h0
+    out[:, 1:, features:features + units] = hs[:, :-1]
+    if ones:
+        out[:, :, -1] = 1
+    return out.reshape(batch * steps, -1)
 
 
 def _recurrent_parts(cell, matrix, units, axis):
@@ -150,9 +153,10 @@ def _block_rows(block, blocks, batch):
 
 
 @njit(inline="always")
-def _forward_loop(cell, blocks, p, rk, rk_h, rb, h0, c0, m, hs, cs, gates, one):
+def _forward_loop(cell, blocks, p, ib, rk, rk_h, rb, h0, c0, m, hs, cs, gates, one):
     """hs, cs ("lstm") and gates (what the backward needs) of the cell with index `cell` in
-    CELLS; p (B, T, W) the input projections; rk the product of every step, rk_h the
+    CELLS; p (B, T, W) the input projections without the input bias ib (W,); rk the product
+    of every step, rk_h the
     candidate's (reset before); rb the recurrent bias (reset after). Arrays a cell does not
     use are empty."""
     batch, steps, units = hs.shape
@@ -167,19 +171,19 @@ def _forward_loop(cell, blocks, p, rk, rk_h, rb, h0, c0, m, hs, cs, gates, one):
             np.dot(h, rk, q)
             if cell == GRU_RESET_BEFORE:
                 for r in range(hi - lo):
-                    _reset_gates(p[lo + r, t], q[r], h[r], rh[r], gates[lo + r, t], one)
+                    _reset_gates(p[lo + r, t], ib, q[r], h[r], rh[r], gates[lo + r, t], one)
                 np.dot(rh, rk_h, qh)
             for r in range(hi - lo):
                 b = lo + r
                 if m[b, t]:
                     if cell == SIMPLE:
-                        _simple_step(p[b, t], q[r], h[r])
+                        _simple_step(p[b, t], ib, q[r], h[r])
                     elif cell == LSTM:
-                        _lstm_step(p[b, t], q[r], h[r], c[r], gates[b, t])
+                        _lstm_step(p[b, t], ib, q[r], h[r], c[r], gates[b, t])
                     elif cell == GRU:
-                        _gru_step(p[b, t], q[r], rb, h[r], gates[b, t], one)
+                        _gru_step(p[b, t], ib, q[r], rb, h[r], gates[b, t], one)
                     else:
-                        _gru_reset_before_step(p[b, t], qh[r], h[r], gates[b, t], one)
+                        _gru_reset_before_step(p[b, t], ib, qh[r], h[r], gates[b, t], one)
                 _copy(h[r], hs[b, t])
                 if cell == LSTM:
                     _copy(c[r], cs[b, t])
@@ -241,23 +245,23 @@ def _backward_loop(cell, blocks, d_hs, rk_t, rk_h_t, h0, c0, m, hs, cs, gates, d
 # One parallel kernel per cell and direction, each the loop above for its own `cell` (a
 # constant there, so Numba compiles only that cell's branch).
 @njit(cache=True, parallel=True, fastmath={"contract"}, error_model="numpy")
-def _simple_forward(blocks, p, rk, rk_h, rb, h0, c0, m, hs, cs, gates, one):
-    _forward_loop(SIMPLE, blocks, p, rk, rk_h, rb, h0, c0, m, hs, cs, gates, one)
+def _simple_forward(blocks, p, ib, rk, rk_h, rb, h0, c0, m, hs, cs, gates, one):
+    _forward_loop(SIMPLE, blocks, p, ib, rk, rk_h, rb, h0, c0, m, hs, cs, gates, one)
 
 
 @njit(cache=True, parallel=True, fastmath={"contract"}, error_model="numpy")
-def _lstm_forward(blocks, p, rk, rk_h, rb, h0, c0, m, hs, cs, gates, one):
-    _forward_loop(LSTM, blocks, p, rk, rk_h, rb, h0, c0, m, hs, cs, gates, one)
+def _lstm_forward(blocks, p, ib, rk, rk_h, rb, h0, c0, m, hs, cs, gates, one):
+    _forward_loop(LSTM, blocks, p, ib, rk, rk_h, rb, h0, c0, m, hs, cs, gates, one)
 
 
 @njit(cache=True, parallel=True, fastmath={"contract"}, error_model="numpy")
-def _gru_forward(blocks, p, rk, rk_h, rb, h0, c0, m, hs, cs, gates, one):
-    _forward_loop(GRU, blocks, p, rk, rk_h, rb, h0, c0, m, hs, cs, gates, one)
+def _gru_forward(blocks, p, ib, rk, rk_h, rb, h0, c0, m, hs, cs, gates, one):
+    _forward_loop(GRU, blocks, p, ib, rk, rk_h, rb, h0, c0, m, hs, cs, gates, one)
 
 
 @njit(cache=True, parallel=True, fastmath={"contract"}, error_model="numpy")
-def _gru_reset_before_forward(blocks, p, rk, rk_h, rb, h0, c0, m, hs, cs, gates, one):
-    _forward_loop(GRU_RESET_BEFORE, blocks, p, rk, rk_h, rb, h0, c0, m, hs, cs, gates, one)
+def _gru_reset_before_forward(blocks, p, ib, rk, rk_h, rb, h0, c0, m, hs, cs, gates, one):
+    _forward_loop(GRU_RESET_BEFORE, blocks, p, ib, rk, rk_h, rb, h0, c0, m, hs, cs, gates, one)
 
 
 @njit(cache=True, parallel=True, fastmath={"contract"}, error_model="numpy")
@@ -307,20 +311,20 @@ def _add(source, target):
 
 
 @njit(fastmath={"contract"}, error_model="numpy")
-def _simple_step(p, q, h):
+def _simple_step(p, ib, q, h):
     for u in range(h.shape[0]):
-        h[u] = tanh(p[u] + q[u])
+        h[u] = tanh(p[u] + ib[u] + q[u])
 
 
 @njit(fastmath={"contract"}, error_model="numpy")
-def _lstm_step(p, q, h, c, gates):
+def _lstm_step(p, ib, q, h, c, gates):
     """gates = activated i, f, g, o."""
     units = h.shape[0]
     for u in range(units):
-        i = sigmoid(p[u] + q[u])
-        f = sigmoid(p[units + u] + q[units + u])
-        g = tanh(p[2 * units + u] + q[2 * units + u])
-        o = sigmoid(p[3 * units + u] + q[3 * units + u])
+        i = sigmoid(p[u] + ib[u] + q[u])
+        f = sigmoid(p[units + u] + ib[units + u] + q[units + u])
+        g = tanh(p[2 * units + u] + ib[2 * units + u] + q[2 * units + u])
+        o = sigmoid(p[3 * units + u] + ib[3 * units + u] + q[3 * units + u])
         gates[u] = i
         gates[units + u] = f
         gates[2 * units + u] = g
@@ -330,14 +334,14 @@ def _lstm_step(p, q, h, c, gates):
 
 
 @njit(fastmath={"contract"}, error_model="numpy")
-def _gru_step(p, q, rb, h, gates, one):
+def _gru_step(p, ib, q, rb, h, gates, one):
     """Reset after the product: gates = z, r, h~ and the recurrent h-part (h U_h + b)."""
     units = h.shape[0]
     for u in range(units):
-        z = sigmoid(p[u] + q[u] + rb[u])
-        r = sigmoid(p[units + u] + q[units + u] + rb[units + u])
+        z = sigmoid(p[u] + ib[u] + q[u] + rb[u])
+        r = sigmoid(p[units + u] + ib[units + u] + q[units + u] + rb[units + u])
         rh = q[2 * units + u] + rb[2 * units + u]
-        hh = tanh(p[2 * units + u] + r * rh)
+        hh = tanh(p[2 * units + u] + ib[2 * units + u] + r * rh)
         gates[u] = z
         gates[units + u] = r
         gates[2 * units + u] = hh
@@ -346,12 +350,12 @@ def _gru_step(p, q, rb, h, gates, one):
 
 
 @njit(fastmath={"contract"}, error_model="numpy")
-def _reset_gates(p, q, h, rh, gates, one):
+def _reset_gates(p, ib, q, h, rh, gates, one):
     """Reset before the product, its first half: gates = z, r, ., r * h (also in rh)."""
     units = h.shape[0]
     for u in range(units):
-        z = sigmoid(p[u] + q[u])
-        r = sigmoid(p[units + u] + q[units + u])
+        z = sigmoid(p[u] + ib[u] + q[u])
+        r = sigmoid(p[units + u] + ib[units + u] + q[units + u])
         gates[u] = z
         gates[units + u] = r
         rh[u] = r * h[u]
@@ -359,12 +363,12 @@ def _reset_gates(p, q, h, rh, gates, one):
 
 
 @njit(fastmath={"contract"}, error_model="numpy")
-def _gru_reset_before_step(p, qh, h, gates, one):
+def _gru_reset_before_step(p, ib, qh, h, gates, one):
     """Reset before the product, its second half: gates[2U:3U] = h~ from qh = (r * h) U_h."""
     units = h.shape[0]
     for u in range(units):
         z = gates[u]
-        hh = tanh(p[2 * units + u] + qh[u])
+        hh = tanh(p[2 * units + u] + ib[2 * units + u] + qh[u])
         gates[2 * units + u] = hh
         h[u] = z * h[u] + (one - z) * hh
 
