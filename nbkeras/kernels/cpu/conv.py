@@ -144,27 +144,34 @@ def _patches_one_channel(x, n, s, pb, d, ks, out_sp, cols_t, col0):
 def _max_pool_rows(src, r0, in_sp, pk, ps, pooled_sp, dst, d0):
     """dst[d0 + (i, j, l)] = the maximum of src's rows r0 + (position) over window (i, j, l)
     of an image laid out as in_sp positions (valid windows of size pk, strides ps per axis).
-    src, dst (rows, F); vectorized over F."""
+    src, dst (rows, F); vectorized over F. The window's taps are one loop over their row
+    offsets (three nested loops there took LLVM seconds inside the conv kernel's parfor)."""
     n_out, sf, df = np.uintp(src.shape[1]), src.reshape(-1), dst.reshape(-1)
     kd, kh, kw = pk
     sd, sh, sw = ps
     _, ih, iw = in_sp
     od, oh, ow = pooled_sp
-    for i in range(od):
-        for j in range(oh):
-            for l in range(ow):
-                out = np.uintp(d0 + (i * oh + j) * ow + l) * n_out
-                first = np.uintp(r0 + (i * sd * ih + j * sh) * iw + l * sw) * n_out
-                for f in range(n_out):
-                    df[out + f] = sf[first + f]
-                for p in range(kd):
-                    for q in range(kh):
-                        for r in range(kw):
-                            row = np.uintp(r0 + ((i * sd + p) * ih + j * sh + q) * iw
-                                           + l * sw + r) * n_out
-                            for f in range(n_out):
-                                v, m = sf[row + f], df[out + f]
-                                df[out + f] = v if v > m else m
+    taps = np.empty(kd * kh * kw, np.uintp)
+    for p in range(kd):
+        for q in range(kh):
+            for r in range(kw):
+                taps[(p * kh + q) * kw + r] = ((p * ih + q) * iw + r) * n_out
+    i = j = l = 0                   # window w's indices
+    for w in range(od * oh * ow):
+        out = np.uintp(d0 + w) * n_out
+        first = np.uintp(r0 + (i * sd * ih + j * sh) * iw + l * sw) * n_out
+        for f in range(n_out):
+            df[out + f] = sf[first + f]
+        for tap in taps:
+            row = first + tap
+            for f in range(n_out):
+                v, m = sf[row + f], df[out + f]
+                df[out + f] = v if v > m else m
+        l += 1
+        if l == ow:
+            l, j = 0, j + 1
+            if j == oh:
+                j, i = 0, i + 1
 
 
 @njit(cache=True, parallel=True)
