@@ -52,6 +52,15 @@ def _move(xf, xa, cf, ca, count, scatter):
 
 
 @njit(cache=True)
+def _zero(values, start, count):
+    """values[start:start + count] = 0 for a flat array: a loop (a slice assignment compiles
+    Numba's broadcasting checks at every call site, seconds inside the parfors)."""
+    start = np.uintp(start)
+    for t in range(np.uintp(max(count, 0))):
+        values[start + t] = 0
+
+
+@njit(cache=True)
 def _copy_columns(dst, d0, src, s0, rows, width):
     """dst[r, d0:d0 + width] = src[r, s0:s0 + width] for r < rows. A loop, not a slice
     assignment: Numba's slice assignment compiles its shape-mismatch message formatting
@@ -88,7 +97,7 @@ def _patches(x, row0, count, c0, cg, s, pb, d, ks, out_sp, cols, scatter):
                 base = (((n * depth + zi) * height + yi) * width) * channels + c0
                 if not (0 <= zi < depth and 0 <= yi < height):
                     if not scatter:
-                        cf[at:at + line] = 0
+                        _zero(cf, at, line)
                 elif whole_line and x0 >= 0 and x0 + ks[2] <= width:
                     _move(xf, base + x0 * channels, cf, at, line, scatter)
                 else:
@@ -97,7 +106,7 @@ def _patches(x, row0, count, c0, cg, s, pb, d, ks, out_sp, cols, scatter):
                         if 0 <= xi < width:
                             _move(xf, base + xi * channels, cf, at + r * cg, cg, scatter)
                         elif not scatter:
-                            cf[at + r * cg:at + (r + 1) * cg] = 0
+                            _zero(cf, at + r * cg, cg)
                 at += line
 
 
@@ -119,25 +128,23 @@ def _patches_one_channel(x, n, s, pb, d, ks, out_sp, cols_t, col0):
     depth, height, width = x.shape[1], x.shape[2], x.shape[3]
     od, oh, ow = out_sp
     xf, step = x.reshape(-1), np.uintp(s[2])
-    tap = 0
-    for p in range(ks[0]):
-        for q in range(ks[1]):
-            for r in range(ks[2]):
-                off = r * d[2] - pb[2]
-                lo, hi = _inside(off, s[2], width, ow)
-                row = cols_t[tap]
-                for i in range(od):
-                    zi = i * s[0] + p * d[0] - pb[0]
-                    for j in range(oh):
-                        yi = j * s[1] + q * d[1] - pb[1]
-                        at = col0 + (i * oh + j) * ow
-                        first, last = (lo, hi) if 0 <= zi < depth and 0 <= yi < height else (0, 0)
-                        row[at:at + first] = 0
-                        row[at + last:at + ow] = 0
-                        base = ((n * depth + zi) * height + yi) * width + off
-                        for l in range(np.uintp(first), np.uintp(last)):
-                            row[np.uintp(at) + l] = xf[np.uintp(base) + l * step]
-                tap += 1
+    for tap in range(ks[0] * ks[1] * ks[2]):       # one loop each over the taps and the
+        p, q, r = tap // (ks[1] * ks[2]), tap // ks[2] % ks[1], tap % ks[2]   # lines of the
+        off = r * d[2] - pb[2]                     # output: nested, LLVM took seconds more
+        lo, hi = _inside(off, s[2], width, ow)
+        row = cols_t[tap]
+        zi, yi, j = p * d[0] - pb[0], q * d[1] - pb[1], 0   # at line (i, j) of the output:
+        for line in range(od * oh):                         # i * s0 + ..., j * s1 + ...
+            at = col0 + line * ow
+            first, last = (lo, hi) if 0 <= zi < depth and 0 <= yi < height else (0, 0)
+            _zero(row, at, first)
+            _zero(row, at + last, ow - last)
+            base = ((n * depth + zi) * height + yi) * width + off
+            for l in range(np.uintp(first), np.uintp(last)):
+                row[np.uintp(at) + l] = xf[np.uintp(base) + l * step]
+            yi, j = yi + s[1], j + 1
+            if j == oh:
+                zi, yi, j = zi + s[0], q * d[1] - pb[1], 0
 
 
 @njit(cache=True)
