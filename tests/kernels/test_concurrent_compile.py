@@ -151,3 +151,31 @@ def test_a_plain_first_fit_compiles_concurrently_and_changes_no_number(tmp_path)
         return [line for line in out.splitlines() if line.startswith("weights")]
 
     assert weights(cold) and weights(cold) == weights(warm) == weights(plain)
+
+
+def test_the_largest_compile_is_handed_out_first(tmp_path):
+    """The queue orders compiles by estimated cost, largest first, whatever order the dry run
+    found them in; equal costs keep that order."""
+    from nbkeras.kernels.cpu.concurrent_compile import _WorkerPool
+
+    pool = _WorkerPool(0, str(tmp_path / "lock"))
+    for name, cost in [("small", 1.0), ("large", 30.0), ("middle", 2.0), ("middle_too", 2.0)]:
+        pool.submit("module", name, (), cost)
+    order = [pool._queue.get_nowait()[2].request[1] for _ in range(4)]
+    assert order == ["large", "middle", "middle_too", "small"]
+
+
+def test_compile_cost_counts_the_kernels_a_kernel_calls_and_doubles_a_parfor():
+    """A kernel's estimate includes the nbkeras kernels it calls (so the convolution, which
+    calls the im2col and pooling kernels, ranks above pooling), and a parfor's is twice the
+    same function's compiled without `parallel` (Numba compiles a parfor's body twice)."""
+    import numba
+
+    from nbkeras.kernels.cpu import conv, pooling, random
+    from nbkeras.kernels.cpu.concurrent_compile import _source_size, compile_cost
+
+    assert compile_cost(conv._conv_forward) > 2 * _source_size(conv._conv_forward.py_func)
+    assert (compile_cost(conv._conv_forward) > compile_cost(pooling._max_pool)
+            > compile_cost(random._fill_mask32) > 0)
+    plain = numba.njit(pooling._max_pool.py_func)
+    assert compile_cost(pooling._max_pool) == 2 * compile_cost(plain)
