@@ -32,6 +32,7 @@ import numpy as np
 from numba import njit, prange
 
 from .parallel import PARALLEL_MIN_ELEMENTS, blas_controller, launch, single_threaded_blas
+from .pooling import next_window
 
 __all__ = ["conv_forward", "conv_backward", "conv_backward_input", "conv_backward_kernel"]
 
@@ -174,11 +175,7 @@ def _max_pool_rows(src, r0, in_sp, pk, ps, pooled_sp, dst, d0):
             for f in range(n_out):
                 v, m = sf[row + f], df[out + f]
                 df[out + f] = v if v > m else m
-        l += 1
-        if l == ow:
-            l, j = 0, j + 1
-            if j == oh:
-                j, i = 0, i + 1
+        i, j, l = next_window(i, j, l, oh, ow)
 
 
 @njit(cache=True, parallel=True)

@@ -23,7 +23,7 @@ from numba import njit, prange, uint64
 
 from .parallel import launch
 
-__all__ = ["max_pool_forward", "max_pool_backward", "average_pool_forward",
+__all__ = ["max_pool_forward", "max_pool_backward", "average_pool_forward", "next_window",
            "average_pool_backward", "sum_pool_forward"]
 
 
@@ -49,6 +49,19 @@ def _zero_image(a2, n, cells, c0, c1):
             a2[row, ch] = 0
 
 
+@njit(inline="always")
+def next_window(i, j, l, oh, ow):
+    """The window after (i, j, l) in row-major order over (., oh, ow). The pooling kernels
+    walk an image's windows in one loop with these counters: three nested loops over them,
+    around three over each window's cells, took LLVM 0.2-0.6 s more per kernel to compile."""
+    l += 1
+    if l == ow:
+        l, j = 0, j + 1
+        if j == oh:
+            j, i = 0, i + 1
+    return i, j, l
+
+
 @njit(cache=True, parallel=True)
 def _max_pool(x, ks, s, pb, block, y):
     """y[n, i, j, l] = max of x[n] over the window of output (i, j, l), per channel."""
@@ -58,23 +71,22 @@ def _max_pool(x, ks, s, pb, block, y):
     blocks = (c + block - 1) // block
     for task in prange(n_batch * blocks):
         n, c0, c1 = _channels(task, blocks, block, c)
-        for i in range(od):
+        i = j = l = 0
+        for out in range(uint64(n * od * oh * ow), uint64((n + 1) * od * oh * ow)):
             d0, d1 = _window(i, s[0], pb[0], ks[0], d)
-            for j in range(oh):
-                h0, h1 = _window(j, s[1], pb[1], ks[1], h)
-                for l in range(ow):
-                    w0, w1 = _window(l, s[2], pb[2], ks[2], w)
-                    out = uint64(((n * od + i) * oh + j) * ow + l)
-                    first = uint64(((n * d + d0) * h + h0) * w + w0)
-                    for ch in range(c0, c1):
-                        y2[out, ch] = x2[first, ch]
-                    for p in range(d0, d1):
-                        for q in range(h0, h1):
-                            for r in range(w0, w1):
-                                row = uint64(((n * d + p) * h + q) * w + r)
-                                for ch in range(c0, c1):
-                                    v, m = x2[row, ch], y2[out, ch]
-                                    y2[out, ch] = v if v > m else m
+            h0, h1 = _window(j, s[1], pb[1], ks[1], h)
+            w0, w1 = _window(l, s[2], pb[2], ks[2], w)
+            first = uint64(((n * d + d0) * h + h0) * w + w0)
+            for ch in range(c0, c1):
+                y2[out, ch] = x2[first, ch]
+            for p in range(d0, d1):
+                for q in range(h0, h1):
+                    for r in range(w0, w1):
+                        row = uint64(((n * d + p) * h + q) * w + r)
+                        for ch in range(c0, c1):
+                            v, m = x2[row, ch], y2[out, ch]
+                            y2[out, ch] = v if v > m else m
+            i, j, l = next_window(i, j, l, oh, ow)
 
 
 @njit(cache=True, parallel=True)
@@ -91,24 +103,23 @@ def _max_pool_backward(dy, x, y, ks, s, pb, block, dx):
         n, c0, c1 = _channels(task, blocks, block, c)
         _zero_image(dx2, n, d * h * w, c0, c1)
         unspent = np.empty(c, dy.dtype)        # per task, reused for every window
-        for i in range(od):
+        i = j = l = 0
+        for out in range(uint64(n * od * oh * ow), uint64((n + 1) * od * oh * ow)):
             d0, d1 = _window(i, s[0], pb[0], ks[0], d)
-            for j in range(oh):
-                h0, h1 = _window(j, s[1], pb[1], ks[1], h)
-                for l in range(ow):
-                    w0, w1 = _window(l, s[2], pb[2], ks[2], w)
-                    out = uint64(((n * od + i) * oh + j) * ow + l)
-                    for ch in range(c0, c1):
-                        unspent[ch] = dy2[out, ch]
-                    for p in range(d0, d1):
-                        for q in range(h0, h1):
-                            for r in range(w0, w1):
-                                row = uint64(((n * d + p) * h + q) * w + r)
-                                for ch in range(c0, c1):
-                                    hit = x2[row, ch] == y2[out, ch]
-                                    g = unspent[ch]
-                                    dx2[row, ch] += g if hit else 0
-                                    unspent[ch] = 0 if hit else g
+            h0, h1 = _window(j, s[1], pb[1], ks[1], h)
+            w0, w1 = _window(l, s[2], pb[2], ks[2], w)
+            for ch in range(c0, c1):
+                unspent[ch] = dy2[out, ch]
+            for p in range(d0, d1):
+                for q in range(h0, h1):
+                    for r in range(w0, w1):
+                        row = uint64(((n * d + p) * h + q) * w + r)
+                        for ch in range(c0, c1):
+                            hit = x2[row, ch] == y2[out, ch]
+                            g = unspent[ch]
+                            dx2[row, ch] += g if hit else 0
+                            unspent[ch] = 0 if hit else g
+            i, j, l = next_window(i, j, l, oh, ow)
 
 
 @njit(cache=True, parallel=True)
@@ -125,29 +136,28 @@ def _sum_pool(x, y, ks, s, pb, block, mean, adjoint):
         if adjoint:
             _zero_image(x2, n, d * h * w, c0, c1)
         share = np.empty(c, y.dtype)
-        for i in range(od):
+        i = j = l = 0
+        for out in range(uint64(n * od * oh * ow), uint64((n + 1) * od * oh * ow)):
             d0, d1 = _window(i, s[0], pb[0], ks[0], d)
-            for j in range(oh):
-                h0, h1 = _window(j, s[1], pb[1], ks[1], h)
-                for l in range(ow):
-                    w0, w1 = _window(l, s[2], pb[2], ks[2], w)
-                    out = uint64(((n * od + i) * oh + j) * ow + l)
-                    scale = 1.0 / ((d1 - d0) * (h1 - h0) * (w1 - w0)) if mean else 1.0
-                    for ch in range(c0, c1):
-                        share[ch] = y2[out, ch] * scale if adjoint else 0
-                    for p in range(d0, d1):
-                        for q in range(h0, h1):
-                            for r in range(w0, w1):
-                                row = uint64(((n * d + p) * h + q) * w + r)
-                                if adjoint:
-                                    for ch in range(c0, c1):
-                                        x2[row, ch] += share[ch]
-                                else:
-                                    for ch in range(c0, c1):
-                                        share[ch] += x2[row, ch]
-                    if not adjoint:
-                        for ch in range(c0, c1):
-                            y2[out, ch] = share[ch] * scale
+            h0, h1 = _window(j, s[1], pb[1], ks[1], h)
+            w0, w1 = _window(l, s[2], pb[2], ks[2], w)
+            scale = 1.0 / ((d1 - d0) * (h1 - h0) * (w1 - w0)) if mean else 1.0
+            for ch in range(c0, c1):
+                share[ch] = y2[out, ch] * scale if adjoint else 0
+            for p in range(d0, d1):
+                for q in range(h0, h1):
+                    for r in range(w0, w1):
+                        row = uint64(((n * d + p) * h + q) * w + r)
+                        if adjoint:
+                            for ch in range(c0, c1):
+                                x2[row, ch] += share[ch]
+                        else:
+                            for ch in range(c0, c1):
+                                share[ch] += x2[row, ch]
+            if not adjoint:
+                for ch in range(c0, c1):
+                    y2[out, ch] = share[ch] * scale
+            i, j, l = next_window(i, j, l, oh, ow)
 
 
 # ---- host side ----------------------------------------------------------------------------
