@@ -121,6 +121,22 @@ def test_softmax_and_log_softmax_over_axis(device, name, data, shape, default_ax
     check_grads(call, [x], mode="projection" if device == "cuda" else "auto")
 
 
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+@pytest.mark.parametrize("shape", [(3, 0), (0, 4), (2, 0, 5)])
+def test_softmax_of_an_empty_tensor_is_empty(device, name, shape):
+    """No rows, or rows of no values (Keras returns the empty shape): no kernel runs, and the
+    gradient is empty too."""
+    x = np.zeros(shape)
+    t = tensor(x)
+    with nk.GradientTape() as tape:
+        tape.watch(t)
+        y = getattr(ops, name)(t)
+        loss = ops.sum(y)
+    assert y.shape == shape
+    assert tape.gradient(loss, t).shape == shape
+    assert_on_current_device(y)
+
+
 STABILITY_CASES = {
     "softmax": (ops.softmax, lambda x: reference.softmax(x)),
     "log_softmax": (ops.log_softmax, lambda x: reference.log_softmax(x)),

@@ -84,17 +84,19 @@ def _log_softmax_rows_backward(dy, y, zero, out):
 
 
 def _rows(a):
-    """A device array of shape (..., n) as (rows, n); the simulator's shapes take no
-    negative index."""
+    """A device array of shape (..., n) as (rows, n) (a scalar: one row of one)."""
     a = to_device(a)
-    return a.reshape(-1, a.shape[a.ndim - 1] if a.ndim else 1)
+    width = a.shape[a.ndim - 1] if a.ndim else 1
+    return a.reshape(a.size // max(width, 1), width)
 
 
 def _apply_rows(kernel, *arrays):
-    """kernel(*rows, zero, out), one block per row; out has the last array's shape."""
+    """kernel(*rows, zero, out), one block per row; out has the last array's shape. An empty
+    result (no rows, or rows of no values) launches nothing."""
     rows = [_rows(a) for a in arrays]
     out = empty(rows[-1].shape, rows[-1].dtype)
-    kernel[blocks(out.shape[0], 1), THREADS](*rows, out.dtype.type(0), out)
+    if out.size:
+        kernel[blocks(out.shape[0], 1), THREADS](*rows, out.dtype.type(0), out)
     return out.reshape(arrays[-1].shape)
 
 
