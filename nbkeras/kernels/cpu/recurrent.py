@@ -6,10 +6,9 @@ its bias and does one recurrent product per step (two for GRU with the reset bef
 the gate math in one pass, keeping what the backward needs. The backward runs the loop in
 reverse with one product per step, then the input's and the weights' gradients are BLAS
 products over all steps (one for both kernels and the bias where their gates' cotangent is
-the same: SimpleRNN, LSTM). The gate math
-uses vector_math's tanh and sigmoid and compiles with numpy's error model (a division with
-Python's raises ZeroDivisionError, a branch that stops LLVM from vectorising), so the loops
-over units vectorise in float32.
+the same: SimpleRNN, LSTM). The gate math uses vector_math's tanh and sigmoid and compiles
+with numpy's error model (a division with Python's raises ZeroDivisionError, a branch that
+stops LLVM from vectorising), so the loops over units vectorise in float32.
 
 Batch rows never meet in a recurrence, so each Numba thread runs the whole loop over time for
 its own block of rows (its per-step products on single-threaded BLAS): one parallel region a
