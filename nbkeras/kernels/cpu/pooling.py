@@ -23,7 +23,7 @@ from numba import njit, prange, uint64
 
 from .parallel import launch
 
-__all__ = ["max_pool_forward", "max_pool_backward", "average_pool_forward", "next_window",
+__all__ = ["max_pool_forward", "max_pool_backward", "average_pool_forward",
            "average_pool_backward", "sum_pool_forward"]
 
 
