@@ -18,8 +18,12 @@ __all__ = ["softmax_cross_entropy_forward", "softmax_cross_entropy_backward",
 
 @njit(cache=True)
 def _log_sum_exp(row, zero):
-    """max(row) + log(sum(exp(row - max(row))))."""
-    row_max = row.max()
+    """max(row) + log(sum(exp(row - max(row)))) of a row with at least one value. The maximum
+    is a loop: numpy's max compiles its NaN scan into every kernel that calls this one; a NaN
+    makes the result NaN either way."""
+    row_max = row[0]
+    for j in range(1, row.shape[0]):
+        row_max = row[j] if row[j] > row_max else row_max
     total = zero
     for j in range(row.shape[0]):
         total += np.exp(row[j] - row_max)
