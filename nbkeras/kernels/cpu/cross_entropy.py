@@ -10,6 +10,7 @@ import numpy as np
 from numba import njit, prange
 
 from .parallel import launch
+from .softmax import row_max
 
 __all__ = ["softmax_cross_entropy_forward", "softmax_cross_entropy_backward",
            "sparse_softmax_cross_entropy_forward", "sparse_softmax_cross_entropy_backward",
@@ -18,16 +19,12 @@ __all__ = ["softmax_cross_entropy_forward", "softmax_cross_entropy_backward",
 
 @njit(cache=True)
 def _log_sum_exp(row, zero):
-    """max(row) + log(sum(exp(row - max(row)))) of a row with at least one value. The maximum
-    is a loop: numpy's max compiles its NaN scan into every kernel that calls this one; a NaN
-    makes the result NaN either way."""
-    row_max = row[0]
-    for j in range(1, row.shape[0]):
-        row_max = row[j] if row[j] > row_max else row_max
+    """max(row) + log(sum(exp(row - max(row)))) of a row with at least one value."""
+    peak = row_max(row)
     total = zero
     for j in range(row.shape[0]):
-        total += np.exp(row[j] - row_max)
-    return row_max + np.log(total)
+        total += np.exp(row[j] - peak)
+    return peak + np.log(total)
 
 
 @njit(cache=True, parallel=True)
