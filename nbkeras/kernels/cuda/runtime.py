@@ -86,7 +86,12 @@ else:
     # numba-cuda types these only as attributes of `numba.cuda` (`cuda.threadIdx.x`):
     # registered as globals, kernels can use the short names below.
     from numba.cuda import cudadecl, cudaimpl
+    from numba.cuda.core import caching as cuda_caching
     from numba.cuda.types.ext_types import dim3
+
+    from ..disk_cache import stamp_kernel_caches
+
+    stamp_kernel_caches(cuda_caching)     # before any kernel is decorated
 
     _REGISTERS = {cuda.threadIdx: "tid", cuda.blockIdx: "ctaid", cuda.blockDim: "ntid",
                   cuda.gridDim: "nctaid"}

@@ -43,3 +43,15 @@ def test_compiles_to_ptx_without_float64_in_float32_kernels(function, signature,
         lines = [line.strip() for line in ptx.splitlines() if ".f64" in line]
         assert not lines, (f"{function.__qualname__}{signature}: float64 instructions in a "
                            f"float32 kernel: {lines[:3]}")
+
+
+def test_cuda_kernels_are_stamped_with_every_kernel_source():
+    """A CUDA kernel inlines device functions from other files (runtime.py's reductions), so
+    its disk cache carries the stamp of all kernel sources, as the CPU kernels' does."""
+    from nbkeras.kernels import disk_cache
+
+    cached = [cuda.jit(cache=True)(function) for function, _ in runtime.KERNELS[:3]]
+    for dispatcher in cached:
+        locator = dispatcher._cache._impl.locator
+        assert isinstance(locator, disk_cache._KernelSourcesStamp)
+        assert locator.get_source_stamp() == disk_cache.sources_stamp()
