@@ -297,16 +297,18 @@ def import_rows(repeats: int = 3, torch=None) -> list[Row]:
 def first_step_rows(threads: int = 2) -> list[Row]:
     """Fresh process -> first training step done (cold_start.py), per model: nbkeras with an
     empty Numba cache through `nk.utils.warmup`, next to PyTorch and Keras on JAX; then
-    nbkeras's plain cold first step, its cold one compiling in one process and its warm one."""
+    nbkeras's plain cold first step, its cold one compiling in one process, its warm one and
+    the one after `pip install` (the cache the wheel ships), next to the peers again."""
     from cold_start import MODELS, nbkeras_first_steps, peer_first_step
     rows = []
     for model, (title, batch) in MODELS.items():
         ours = nbkeras_first_steps(model, threads)
-        for state in ("cold, warmup", "cold, plain", "cold, one process", "warm"):
+        for state in ("cold, warmup", "cold, plain", "cold, one process", "warm",
+                      "pip-installed"):
             row = Row(f"{title}, fresh process -> first train step done, batch {batch}, "
                       f"nbkeras {state} Numba cache", "s", False)
             row.values["nbkeras"] = ours[state]
-            if state == "cold, warmup":
+            if state in ("cold, warmup", "pip-installed"):
                 for peer in PEERS:
                     row.values[peer] = peer_first_step(peer, model, threads)
             rows.append(row)

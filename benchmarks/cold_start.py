@@ -7,7 +7,8 @@ Simple MNIST convnet (batch 128) and the README demo's MNIST-1D CNN (batch 100),
 the moment the process is launched (interpreter start and imports included) to the end of one
 `train_on_batch`. nbkeras runs with an empty Numba cache, through `nk.utils.warmup` and as a
 plain first `train_on_batch` (both compile on every core), then compiling in its own process
-only (NBKERAS_COMPILE_WORKERS=1: one kernel after another), then with the cache warm; PyTorch
+only (NBKERAS_COMPILE_WORKERS=1: one kernel after another), then with the cache warm, then
+installed from its wheel as `pip install .` installs it, with the cache the wheel ships; PyTorch
 (eager) and Keras 3 on JAX (its XLA compile included) next to it. Then, from a cold run in one
 process, where each kernel's compile went: Numba's type inference (which compiles the kernels
 it calls), lowering with LLVM, and the disk-cache write, per kernel called from Python.
@@ -15,8 +16,11 @@ it calls), lowering with LLVM, and the disk-cache write, per kernel called from 
 from __future__ import annotations
 
 import argparse
+import atexit
+import functools
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -103,23 +107,43 @@ print(time.time() - launched)
 MODELS = {"convnet": ("Simple MNIST convnet", 128), "mnist1d": ("README demo MNIST-1D CNN", 100)}
 
 
-def fresh_process_seconds(script: str, env: dict | None = None) -> float:
-    """Seconds from launching a fresh Python on `script` to the time it prints (its first
-    training step done)."""
+def fresh_process_seconds(script: str, env: dict | None = None, cwd: str | None = None) -> float:
+    """Seconds from launching a fresh Python on `script` (in the folder `cwd`) to the time it
+    prints (its first training step done)."""
     launched = time.time()
     done = subprocess.run([sys.executable, "-c", script, repr(launched)], capture_output=True,
-                          text=True, env=env)
+                          text=True, env=env, cwd=cwd)
     if done.returncode != 0:
         raise RuntimeError(f"cold-start script failed:\n{done.stderr[-2000:]}")
     return float(done.stdout.strip().splitlines()[-1])
 
 
+@functools.cache
+def installed_package() -> str:
+    """A folder where nbkeras is installed from its wheel, built from this checkout as `pip
+    install .` builds it (setup.py fills the wheel's Numba cache for this machine)."""
+    folder = tempfile.mkdtemp(prefix="nbkeras-installed-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    env = {name: value for name, value in os.environ.items() if name != "NUMBA_CACHE_DIR"}
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target",
+                    os.path.join(folder, "site"), os.path.dirname(BENCH)], env=env, check=True,
+                   capture_output=True)
+    return folder
+
+
 def nbkeras_first_steps(model: str, threads: int) -> dict[str, float]:
     """Seconds to the first training step done in fresh processes: {"cold, warmup": ...,
-    "cold, plain": ..., "cold, one process": ..., "warm": ...}; each cold run gets its own
-    empty Numba cache."""
+    "cold, plain": ..., "cold, one process": ..., "warm": ..., "pip-installed": ...}; each
+    cold run gets its own empty Numba cache; "pip-installed" runs the package installed from
+    its wheel (installed_package) with the cache it ships."""
     batch = MODELS[model][1]
     seconds = {}
+    installed = installed_package()
+    env = {name: value for name, value in os.environ.items() if name != "NUMBA_CACHE_DIR"}
+    env["PYTHONPATH"] = os.path.join(installed, "site")
+    seconds["pip-installed"] = fresh_process_seconds(
+        _NBKERAS.format(bench=BENCH, model=model, batch=batch, threads=threads, warmup=False),
+        env, cwd=installed)
     for state, warmup, workers in (("cold, one process", False, "1"),
                                    ("cold, plain", False, ""), ("cold, warmup", True, "")):
         with tempfile.TemporaryDirectory(prefix="nbkeras-numba-cache-") as cache:
@@ -200,13 +224,15 @@ def main(argv=None) -> None:
     print(f"Fresh process -> first training step done, seconds ({args.threads} threads, "
           f"load average {os.getloadavg()[0]:.2f})")
     print(f"  {'model':26s} {'nbkeras cold+warmup':>20s} {'cold plain':>11s} "
-          f"{'cold 1 process':>15s} {'warm':>6s} {'pytorch':>8s} {'keras-jax':>10s}")
+          f"{'cold 1 process':>15s} {'warm':>6s} {'pip-installed':>14s} {'pytorch':>8s} "
+          f"{'keras-jax':>10s}")
     for model, (title, _) in MODELS.items():
         ours = nbkeras_first_steps(model, args.threads)
         peers = [peer_first_step(p, model, args.threads) for p in ("pytorch", "keras-jax")]
         cells = [f"{v:.2f}" if v is not None else "-" for v in peers]
         print(f"  {title:26s} {ours['cold, warmup']:20.2f} {ours['cold, plain']:11.2f} "
-              f"{ours['cold, one process']:15.2f} {ours['warm']:6.2f} {cells[0]:>8s} "
+              f"{ours['cold, one process']:15.2f} {ours['warm']:6.2f} "
+              f"{ours['pip-installed']:14.2f} {cells[0]:>8s} "
               f"{cells[1]:>10s}")
     rows = compile_breakdown(args.model, args.threads)
     print(f"\nCold compile in one process of the {MODELS[args.model][0]}'s first training "

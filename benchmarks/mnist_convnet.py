@@ -15,24 +15,11 @@ import time
 import numpy as np
 
 import nbkeras as nk
+from nbkeras.utils.precompile import simple_mnist_convnet
 
 
-def nbkeras_model(api=nk, image_shape=(28, 28, 1)):
-    """The compiled convnet, (N, 28, 28, 1) -> (N, 10); `api` is `nbkeras` or `keras`
-    (the same public names build the same model in either). The same layers take other
-    `image_shape`s (at least 10 x 10); the Dense layer's kernel then has another length."""
-    model = api.Sequential([
-        api.Input(image_shape),
-        api.layers.Conv2D(32, 3, activation="relu"),
-        api.layers.MaxPooling2D(2),
-        api.layers.Conv2D(64, 3, activation="relu"),
-        api.layers.MaxPooling2D(2),
-        api.layers.Flatten(),
-        api.layers.Dropout(0.5),
-        api.layers.Dense(10, activation="softmax"),
-    ])
-    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
-    return model
+# the compiled convnet, (N, 28, 28, 1) -> (N, 10); nbkeras_model(keras) builds Keras's own
+nbkeras_model = simple_mnist_convnet
 
 
 def torch_model(torch):
