@@ -21,18 +21,23 @@ class BuildWithKernelCache(build_py):
         if self.editable_mode:
             return
         build_lib = os.path.abspath(self.build_lib)
-        for stale in glob.glob(os.path.join(build_lib, "nbkeras", "**", "*.nb[ic]"),
-                               recursive=True):
-            os.remove(stale)         # a previous build's entries
+        _remove(build_lib, "*.nb[ic]")           # a previous build's entries
         if os.environ.get("NBKERAS_PRECOMPILE", "1") == "0":
             return
         env = {name: value for name, value in os.environ.items() if name != "NUMBA_CACHE_DIR"}
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [build_lib, env.get("PYTHONPATH")]))
         done = subprocess.run([sys.executable, "-m", "nbkeras.utils.precompile"], env=env,
                               cwd=build_lib)
+        _remove(build_lib, "nbkeras-cache.lock")  # the saves' lock files (disk_cache.LOCK_FILE)
         if done.returncode != 0:
             self.warn("nbkeras: filling the kernel cache failed; the kernels will compile on "
                       "first use")
+
+
+def _remove(build_lib: str, pattern: str) -> None:
+    """Delete the files matching `pattern` anywhere in the built package."""
+    for path in glob.glob(os.path.join(build_lib, "nbkeras", "**", pattern), recursive=True):
+        os.remove(path)
 
 
 setup(cmdclass={"build_py": BuildWithKernelCache})

@@ -153,12 +153,12 @@ def test_a_plain_first_fit_compiles_concurrently_and_changes_no_number(tmp_path)
     assert weights(cold) and weights(cold) == weights(warm) == weights(plain)
 
 
-def test_the_largest_compile_is_handed_out_first(tmp_path):
+def test_the_largest_compile_is_handed_out_first():
     """The queue orders compiles by estimated cost, largest first, whatever order the dry run
     found them in; equal costs keep that order."""
     from nbkeras.kernels.cpu.concurrent_compile import _WorkerPool
 
-    pool = _WorkerPool(0, str(tmp_path / "lock"))
+    pool = _WorkerPool(0)
     for name, cost in [("small", 1.0), ("large", 30.0), ("middle", 2.0), ("middle_too", 2.0)]:
         pool.submit("module", name, (), cost)
     order = [pool._queue.get_nowait()[2].request[1] for _ in range(4)]

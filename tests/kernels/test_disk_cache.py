@@ -1,12 +1,14 @@
 """Numba's disk cache never runs a kernel's old machine code (kernels/disk_cache.py): a kernel
 whose helper in another file changed compiles afresh, whether the cache is NUMBA_CACHE_DIR or
 the package's own __pycache__; the stamp covers every kernel source file and nothing else;
-user functions keep Numba's own locators."""
+user functions keep Numba's own locators; processes saving into one kernel cache at once
+lose no entry and never swap two entries' machine code."""
 import os
 import shutil
 import subprocess
 import sys
 import textwrap
+import time
 
 import numba
 import pytest
@@ -77,6 +79,7 @@ def test_kernels_carry_the_stamp_and_user_functions_do_not(tmp_path, monkeypatch
     locator = array._exp_float32._cache._impl.locator
     assert isinstance(locator, disk_cache._KernelSourcesStamp)
     assert locator.get_source_stamp() == disk_cache.sources_stamp()
+    assert locator.get_cache_path() in disk_cache._kernel_cache_folders      # saves locked
     module = tmp_path / "user_module.py"
     module.write_text("from numba import njit\n\n@njit(cache=True)\ndef twice(x):\n"
                       "    return 2 * x\n")
@@ -90,3 +93,32 @@ def test_stamping_twice_changes_nothing():
     before = list(numba.core.caching.CacheImpl._locator_classes)
     disk_cache.stamp_kernel_caches(numba.core.caching)
     assert numba.core.caching.CacheImpl._locator_classes == before
+
+
+_SAVES = textwrap.dedent("""\
+    import sys, time
+    from numba.core import caching
+    from nbkeras.kernels import cpu, disk_cache
+    folder, start, tag = sys.argv[1], float(sys.argv[2]), sys.argv[3]
+    disk_cache._kernel_cache_folders.add(folder)        # as a stamped locator registers it
+    index = caching.IndexDataCacheFile(folder, "kernel-1.py311", b"stamp")
+    while time.time() < start:
+        pass
+    for i in range(150):
+        index.save((tag, i), (tag, i))
+""")
+
+
+def test_processes_saving_into_one_kernel_cache_keep_every_entry_whole(tmp_path):
+    from numba.core import caching
+
+    start = time.time() + 3             # both processes imported by then; they save at once
+    savers = [subprocess.Popen([sys.executable, "-c", _SAVES, str(tmp_path), str(start), tag],
+                               stderr=subprocess.PIPE, text=True) for tag in "ab"]
+    for saver in savers:
+        assert saver.wait(timeout=120) == 0, saver.stderr.read()
+    index = caching.IndexDataCacheFile(str(tmp_path), "kernel-1.py311", b"stamp")
+    keys = sorted(index._load_index())
+    assert keys == sorted((tag, i) for tag in "ab" for i in range(150))
+    assert all(index.load(key) == key for key in keys)
+    assert (tmp_path / disk_cache.LOCK_FILE).exists()

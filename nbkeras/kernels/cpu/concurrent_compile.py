@@ -15,10 +15,9 @@ compiled here or load it from the cache. The queue hands out the largest compile
 (`compile_cost`), so one process does not end alone on a large kernel found late (the MNIST
 convnet's convolution backward did: 2.5 s of a 13 s cold start with one core idle).
 
-Numba's cache index is a file per function that a save reads, extends and rewrites, so two
-processes saving different signatures of one function at once could both claim the same data
-file. Every save made while the workers run (theirs and this process's) holds one file
-lock. If the
+Two processes saving different signatures of one kernel at once could both claim the same
+data file in Numba's cache; disk_cache.py serializes every save into a kernel cache folder, so
+the workers' saves and this process's never interleave. If the
 dry run raises (the meaningless numbers took host code somewhere a real run never goes), it
 stops there: the kernels found so far are still compiled, and the real run compiles the rest.
 """
@@ -35,16 +34,12 @@ import pickle
 import queue
 import subprocess
 import sys
-import tempfile
 import textwrap
 import threading
 import time
 import warnings
 
-try:
-    import fcntl
-except ImportError:              # not POSIX: no file locks, so no concurrent compiles
-    fcntl = None
+from ..disk_cache import fcntl   # None where there are no POSIX file locks: no workers
 
 import numpy as np
 from numba.core import caching, config
@@ -104,20 +99,13 @@ class _DryRun:
         def call(dispatcher, *args, **kwargs):
             return dry_run._call(dispatcher, args, kwargs)
 
-        self._lock_file = tempfile.NamedTemporaryFile(prefix="nbkeras-compile-", suffix=".lock")
-        self._saves = _locked_saves(self._lock_file.name)
-        self._saves.__enter__()
         CPUDispatcher.__call__ = call
         return self
 
     def __exit__(self, *exc):
         del CPUDispatcher.__call__
-        try:
-            if self._pool is not None:
-                self._pool.close()
-        finally:
-            self._saves.__exit__(*exc)
-            self._lock_file.close()
+        if self._pool is not None:
+            self._pool.close()
 
     def results(self) -> dict:
         """{"kernel(signature)": seconds} of the compiles that succeeded, once all are done
@@ -140,7 +128,7 @@ class _DryRun:
             if signature in dispatcher.overloads or _in_disk_cache(dispatcher, signature):
                 return run_now(*args)              # compiled, or loads from the disk cache
             if self._pool is None:
-                self._pool = _WorkerPool(self._workers - 1, self._lock_file.name)
+                self._pool = _WorkerPool(self._workers - 1)
             self._jobs[key] = self._pool.submit(dispatcher.py_func.__module__,
                                                 dispatcher.py_func.__qualname__, signature,
                                                 compile_cost(dispatcher))
@@ -161,12 +149,12 @@ class _WorkerPool:
     Plain subprocesses, not multiprocessing: spawning would re-run the user's main script in
     every worker."""
 
-    def __init__(self, workers: int, lock_path: str):
+    def __init__(self, workers: int):
         # this process's import path, so a worker imports the very kernel files this process
         # runs (Numba's cache is per source file): `python -c` would put its cwd first
         paths = [path or os.getcwd() for path in sys.path]
         command = [sys.executable, "-c", f"import sys; sys.path[:] = {paths!r}; "
-                   f"from {__name__} import _serve; _serve()", lock_path]
+                   f"from {__name__} import _serve; _serve()"]
         self._queue = queue.PriorityQueue()    # (-cost, order, job); job None: a feeder stops
         self._entries = itertools.count()
         self._processes = [subprocess.Popen(command, stdin=subprocess.PIPE,
@@ -232,22 +220,20 @@ class _WorkerPool:
 
 def _serve() -> None:
     """A compiling worker: reads pickled (module, qualname, signature) requests on stdin and
-    answers each with the compile seconds (None if it failed) on stdout, every cache save
-    holding the lock file named in argv[1]."""
+    answers each with the compile seconds (None if it failed) on stdout."""
     requests, replies = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr                        # nothing else may write to the replies
-    with _locked_saves(sys.argv[1]):
-        while True:
-            try:
-                module, qualname, signature = pickle.load(requests)
-            except EOFError:
-                return
-            try:
-                seconds = _compile(module, qualname, signature)
-            except Exception:                      # the real run raises it where it belongs
-                seconds = None
-            pickle.dump(seconds, replies)
-            replies.flush()
+    while True:
+        try:
+            module, qualname, signature = pickle.load(requests)
+        except EOFError:
+            return
+        try:
+            seconds = _compile(module, qualname, signature)
+        except Exception:                          # the real run raises it where it belongs
+            seconds = None
+        pickle.dump(seconds, replies)
+        replies.flush()
 
 
 def _in_disk_cache(dispatcher, signature: tuple) -> bool:
@@ -300,24 +286,6 @@ def _returns_value(py_func) -> bool:
         except (OSError, TypeError, SyntaxError):
             _returns_value_cache[py_func] = True
     return _returns_value_cache[py_func]
-
-
-@contextlib.contextmanager
-def _locked_saves(lock_path: str):
-    """Numba's cache saves (index and data) in this process hold an exclusive lock on the
-    file `lock_path` while entered, so saves of concurrent processes never interleave."""
-    save = caching.IndexDataCacheFile.save
-
-    def locked_save(cache_file, key, data):
-        with open(lock_path, "rb") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            save(cache_file, key, data)              # closing the file releases the lock
-
-    caching.IndexDataCacheFile.save = locked_save
-    try:
-        yield
-    finally:
-        caching.IndexDataCacheFile.save = save
 
 
 def _compile(module: str, qualname: str, signature: tuple) -> float:
