@@ -75,9 +75,15 @@ def _serialized(save):
         folder = cache_file._cache_path
         if fcntl is None or folder not in _kernel_cache_folders:
             return save(cache_file, key, data)
-        with open(os.path.join(folder, LOCK_FILE), "ab") as lock:
+        try:      # read-only: a lock file another user created in a shared folder still opens
+            lock = os.open(os.path.join(folder, LOCK_FILE), os.O_RDONLY | os.O_CREAT, 0o666)
+        except OSError:                          # unreadable: save as Numba alone would
+            return save(cache_file, key, data)
+        try:
             fcntl.flock(lock, fcntl.LOCK_EX)
-            save(cache_file, key, data)          # closing the file releases the lock
+            save(cache_file, key, data)
+        finally:
+            os.close(lock)                       # releases the lock
     return save_holding_the_folder_lock
 
 

@@ -122,3 +122,13 @@ def test_processes_saving_into_one_kernel_cache_keep_every_entry_whole(tmp_path)
     assert keys == sorted((tag, i) for tag in "ab" for i in range(150))
     assert all(index.load(key) == key for key in keys)
     assert (tmp_path / disk_cache.LOCK_FILE).exists()
+
+
+def test_a_save_goes_on_unlocked_where_the_lock_file_cannot_be_opened(tmp_path, monkeypatch):
+    from numba.core import caching
+
+    os.symlink(tmp_path / "missing" / "lock", tmp_path / disk_cache.LOCK_FILE)   # dangling
+    monkeypatch.setattr(disk_cache, "_kernel_cache_folders", {str(tmp_path)})
+    index = caching.IndexDataCacheFile(str(tmp_path), "kernel-1.py311", b"stamp")
+    index.save(("key",), "machine code")
+    assert index.load(("key",)) == "machine code"
