@@ -1,20 +1,13 @@
 """Small CNNs reach their accuracy targets: the digits CNN and the MNIST-1D paper CNN."""
 import nbkeras as nk
-from nbkeras import layers
 from nbkeras.demo import paper_cnn
+from nbkeras.utils.precompile import first_look_cnn
 
 
 def test_digits_cnn_reaches_97_percent():
     (x_train, y_train), (x_test, y_test) = nk.datasets.digits.load_data()
     nk.config.set_random_seed(0)
-    model = nk.Sequential([
-        nk.Input((8, 8, 1)),
-        layers.Conv2D(32, 3, activation="relu", padding="same"),
-        layers.MaxPooling2D(2),
-        layers.Conv2D(64, 3, activation="relu", padding="same"),
-        layers.GlobalAveragePooling2D(),
-        layers.Dense(10, activation="softmax"),
-    ])
+    model = first_look_cnn()           # the README's first look
     model.compile(optimizer=nk.optimizers.Adam(3e-3), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
     model.fit(x_train[..., None], y_train, batch_size=32, epochs=60, verbose=0)
