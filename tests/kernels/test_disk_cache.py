@@ -76,10 +76,10 @@ def test_the_stamp_covers_every_source_file_and_only_those(tmp_path):
 
 
 def test_kernels_carry_the_stamp_and_user_functions_do_not(tmp_path, monkeypatch):
-    locator = array._exp_float32._cache._impl.locator
-    assert isinstance(locator, disk_cache._KernelSourcesStamp)
-    assert locator.get_source_stamp() == disk_cache.sources_stamp()
-    assert locator.get_cache_path() in disk_cache._kernel_cache_folders      # saves locked
+    cache = array._exp_float32._cache
+    assert cache._cache_path in disk_cache._kernel_cache_folders       # its saves lock
+    assert isinstance(cache._impl.locator, disk_cache._KernelSourcesStamp)
+    assert cache._impl.locator.get_source_stamp() == disk_cache.sources_stamp()
     module = tmp_path / "user_module.py"
     module.write_text("from numba import njit\n\n@njit(cache=True)\ndef twice(x):\n"
                       "    return 2 * x\n")
