@@ -39,11 +39,11 @@ import threading
 import time
 import warnings
 
-from ..disk_cache import fcntl   # None where there are no POSIX file locks: no workers
-
 import numpy as np
 from numba.core import caching, config
 from numba.core.registry import CPUDispatcher
+
+from ..disk_cache import fcntl   # None where there are no POSIX file locks: no workers
 
 __all__ = ["compile_concurrently", "worker_count"]
 
