@@ -12,9 +12,9 @@ another machine, interpreter or package version compiles afresh, as it would wit
 
 The models, float32, at the batch sizes their examples train with, warmed up for training
 and inference (utils/warmup.py) on every core: the README demo's MNIST-1D CNN, the README's
-first look (a CNN on the 8x8 digits), and Keras's Simple MNIST convnet and Timeseries
-classification (Conv1D, BatchNormalization) examples. Other models compile the kernels these
-do not share on their first use, as before.
+first look (a CNN on the 8x8 digits), and Keras's Simple MNIST convnet, Timeseries
+classification (Conv1D, BatchNormalization) and Bidirectional LSTM on IMDB (Embedding, LSTM)
+examples. Other models compile the kernels these do not share on their first use, as before.
 """
 from __future__ import annotations
 
@@ -72,6 +72,18 @@ def timeseries_cnn(length: int = 500, classes: int = 2) -> nk.Model:
     return model
 
 
+def imdb_bidirectional_lstm(vocabulary: int = 20000) -> nk.Model:
+    """Keras's "Bidirectional LSTM on IMDB" example, compiled: (N, steps) int32 token ids
+    -> (N, 1) probability, Embedding and two Bidirectional LSTM(64)."""
+    inputs = nk.Input((None,), dtype="int32")
+    x = layers.Embedding(vocabulary, 128)(inputs)
+    x = layers.Bidirectional(layers.LSTM(64, return_sequences=True))(x)
+    x = layers.Bidirectional(layers.LSTM(64))(x)
+    model = nk.Model(inputs, layers.Dense(1, activation="sigmoid")(x))
+    model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+    return model
+
+
 def first_run_models() -> list[tuple]:
     """(model, x, y) of each first-run model, random data at its example's batch size."""
     rng = np.random.default_rng(0)
@@ -86,6 +98,8 @@ def first_run_models() -> list[tuple]:
         (simple_mnist_convnet(), rng.random((128, 28, 28, 1), np.float32),
          nk.utils.to_categorical(rng.integers(0, 10, 128), 10)),
         (timeseries_cnn(), rng.random((32, 500, 1), np.float32), rng.integers(0, 2, 32)),
+        (imdb_bidirectional_lstm(), rng.integers(1, 20000, (32, 200)).astype(np.int32),
+         rng.integers(0, 2, (32, 1)).astype(np.float32)),
     ]
 
 
