@@ -66,8 +66,14 @@ def conv_cases(draw, family: str, rank: int):
         config["filters"] = groups * draw(st.integers(1, 2))
     if family == "transpose":
         config["filters"] = draw(st.integers(1, 3))
+        # XLA (jaxlib 0.10.2) aborts the process compiling some 3-D "same" transposed
+        # convolutions with an explicit output_padding ("Check failed ... Window dimensions do
+        # not match RHS shape", algebraic_simplifier.cc): e.g. kernel (3, 3, 2), strides
+        # (3, 3, 2), input (2, 3, 3), output_padding (0, 0, 0). Keras's side cannot be computed
+        # there; nbkeras's own tests cover those configs against the numpy reference.
+        explicit = rank < 3 or padding == "valid"
         config["output_padding"] = draw(st.none() | st.tuples(
-            *[st.integers(0, s - 1) for s in strides]))
+            *[st.integers(0, s - 1) for s in strides])) if explicit else None
     if family in ("depthwise", "separable"):
         config["depth_multiplier"] = draw(st.integers(1, 2))
     if family == "separable":
