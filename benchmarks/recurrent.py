@@ -26,7 +26,7 @@ import nbkeras as nk  # noqa: E402
 from nbkeras import layers, ops  # noqa: E402
 
 from cases import Row, load_torch  # noqa: E402
-from nbkeras.kernels.cpu.gemm import gemm  # noqa: E402
+from nbkeras.kernels.cpu.gemm import dot_in_row_runs, gemm, small_product_limit  # noqa: E402
 from nbkeras.kernels.cpu.parallel import single_threaded_blas  # noqa: E402
 
 
@@ -90,52 +90,57 @@ def recurrent_rows(batch: int = 64, steps: int = 100, features: int = 64, units:
 
 
 @numba.njit(parallel=True, cache=True)
-def _per_step_products(blocks, h, w, w_t, steps):
-    """`steps` products h @ w and as many q @ w_t, each thread on its own block of h's rows,
-    as kernels/cpu/recurrent.py runs a step's recurrent product forward and backward."""
+def _per_step_products(blocks, x_t, kernel, kernel_t, h, w, w_t, steps, small):
+    """`steps` times the products of one step forward (x_t @ kernel, h @ w) and backward
+    (q @ kernel_t, q @ w_t), each thread on its own block of rows, as
+    kernels/cpu/recurrent.py runs them (in runs of rows where BLAS has small products)."""
     batch = h.shape[0]
     for block in numba.prange(blocks):
         lo, hi = block * batch // blocks, (block + 1) * batch // blocks
-        rows = h[lo:hi].copy()
+        rows, inputs = h[lo:hi].copy(), x_t[lo:hi].copy()
+        p = np.empty((hi - lo, w.shape[1]), h.dtype)
         q = np.empty((hi - lo, w.shape[1]), h.dtype)
         back = np.empty((hi - lo, w_t.shape[1]), h.dtype)
+        dx = np.empty((hi - lo, kernel_t.shape[1]), h.dtype)
         for _ in range(steps):
-            np.dot(rows, w, q)
-            np.dot(q, w_t, back)
+            dot_in_row_runs(inputs, kernel, p, small)
+            dot_in_row_runs(rows, w, q, small)
+            dot_in_row_runs(q, kernel_t, dx, small)
+            dot_in_row_runs(q, w_t, back, small)
 
 
 def lstm_product_rows(batch: int = 64, steps: int = 100, features: int = 64, units: int = 128,
                       repeats: int = 10, torch=None) -> list[Row]:
     """LSTM's matrix products alone, nbkeras's BLAS calls next to PyTorch's at the same
-    shapes: the per-step recurrent products (forward and backward, every step), and the
-    products over all steps (input projection, input gradient, both weight gradients)."""
+    shapes: the per-step products (the input projection and the recurrent product forward,
+    their input gradients backward), and the product over all steps (both weight
+    gradients)."""
     rng = np.random.default_rng(1)
     width = 4 * units
 
     def draw(*shape):
         return rng.standard_normal(shape, dtype=np.float32)
-    h, w, x, dp = draw(batch, units), draw(units, width), draw(batch * steps, features), \
+    h, w, x_t, dp = draw(batch, units), draw(units, width), draw(batch, features), \
         draw(batch * steps, width)
-    kernel, inputs = draw(features, width), draw(batch * steps, features + units)
-    w_t = np.ascontiguousarray(w.T)
+    kernel, inputs = draw(features, width), draw(batch * steps, features + units + 1)
+    w_t, kernel_t = np.ascontiguousarray(w.T), np.ascontiguousarray(kernel.T)
     blocks = min(batch, numba.get_num_threads())
 
     def per_step() -> None:
         with single_threaded_blas():
-            _per_step_products(blocks, h, w, w_t, steps)
+            _per_step_products(blocks, x_t, kernel, kernel_t, h, w, w_t, steps,
+                               small_product_limit())
 
     def all_steps() -> None:
-        gemm(x, kernel)
-        gemm(dp, kernel.T)
         gemm(inputs.T, dp)
-    theirs = (_torch_products(torch, h, w, x, dp, kernel, inputs, steps) if torch is not None
-              else (None, None))
+    theirs = (_torch_products(torch, x_t, kernel, h, w, dp, inputs, steps)
+              if torch is not None else (None, None))
     rows = []
     for name, ours, peer in [
-            (f"LSTM per-step products alone, 2 x {steps} of ({batch}, {units}) @ ({units}, "
-             f"{width}) and back", per_step, theirs[0]),
-            (f"LSTM products over all {steps} steps alone (projection, dx, dW)", all_steps,
-             theirs[1])]:
+            (f"LSTM per-step products alone, {steps} x ({batch}, {features}) @ ({features}, "
+             f"{width}) and ({batch}, {units}) @ ({units}, {width}), and back", per_step,
+             theirs[0]),
+            (f"LSTM weight gradients over all {steps} steps alone", all_steps, theirs[1])]:
         row = Row(name, "ms", False)
         start = time.perf_counter()
         ours()
@@ -147,19 +152,20 @@ def lstm_product_rows(batch: int = 64, steps: int = 100, features: int = 64, uni
     return rows
 
 
-def _torch_products(torch, h, w, x, dp, kernel, inputs, steps: int):
+def _torch_products(torch, x_t, kernel, h, w, dp, inputs, steps: int):
     """PyTorch doing the same products (per step, over all steps) on the whole batch at
-    once, as its LSTM does."""
-    h, w, x, dp, kernel, inputs = map(torch.from_numpy, (h, w, x, dp, kernel, inputs))
-    w_t = w.T.contiguous()
+    once."""
+    x_t, kernel, h, w, dp, inputs = map(torch.from_numpy, (x_t, kernel, h, w, dp, inputs))
+    w_t, kernel_t = w.T.contiguous(), kernel.T.contiguous()
 
     def per_step() -> None:
         for _ in range(steps):
-            torch.mm(torch.mm(h, w), w_t)
+            torch.mm(x_t, kernel)
+            q = torch.mm(h, w)
+            torch.mm(q, kernel_t)
+            torch.mm(q, w_t)
 
     def all_steps() -> None:
-        torch.mm(x, kernel)
-        torch.mm(dp, kernel.T)
         torch.mm(inputs.T, dp)
     return per_step, all_steps
 

@@ -11,6 +11,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from numba import njit
 
 from nbkeras.kernels.cpu.vector_math import exp as vector_exp
 
@@ -171,6 +172,63 @@ def test_gemm_split_over_the_threads_is_numpys(m, k, n, dtype, seed, transposed,
         numba.set_num_threads(before)
     want = a.astype(np.float64) @ b.astype(np.float64)
     _assert_product_is(got, want, dtype)
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=st.integers(0, 40), k=st.integers(1, 70), n=st.integers(1, 70),
+       limit=st.sampled_from([0, 1, 500, 4000, 20000, 10 ** 6]))
+def test_small_runs_are_multiples_of_8_or_4_rows_that_fit_the_limit(rows, k, n, limit):
+    run = gemm.small_run_rows(rows, k, n, limit)
+    fit = limit // (k * n)
+    if fit >= 4:
+        assert run * k * n <= limit and run % (8 if fit >= 8 else 4) == 0
+        assert (run + 8) * k * n > limit or fit < 8
+    else:
+        assert run == max(rows, 1)
+
+
+@njit
+def _dot_in_row_runs(a, b, out, limit):
+    gemm.dot_in_row_runs(a, b, out, limit)
+
+
+@few
+@given(m=st.integers(0, 40), k=st.integers(1, 9), n=st.integers(1, 9), dtype=floats,
+       seed=seeds, limit=st.sampled_from([0, 4 * 81, 8 * 81, 13 * 81, 10 ** 6]))
+def test_products_in_row_runs_are_numpys(m, k, n, dtype, seed, limit):
+    """Runs of 4 and 8 rows with a shorter last one, and one call (limit 0 or large)."""
+    rng = np.random.default_rng(seed)
+    a, b = rng.standard_normal((m, k)).astype(dtype), rng.standard_normal((k, n)).astype(dtype)
+    out = np.full((m, n), np.nan, dtype)
+    _dot_in_row_runs(a, b, out, limit)
+    _assert_product_is(out, a.astype(np.float64) @ b.astype(np.float64), dtype)
+
+
+def _blas(path, architecture, api="openblas"):
+    return mock.Mock(filepath=path, architecture=architecture, internal_api=api)
+
+
+def test_small_products_are_used_only_where_scipys_blas_has_the_small_kernels():
+    """Only the library Numba's np.dot calls (SciPy's) decides; others (numpy's, one an
+    unrelated package bundles) do not."""
+    import os
+
+    import scipy
+
+    scipys = os.path.join(os.path.dirname(scipy.__file__) + ".libs", "libscipy_openblas.so")
+    other = "/somewhere/opencv_python_headless.libs/libopenblasp-r0.so"
+    for libraries, want in [([_blas(scipys, "SkylakeX"), _blas(other, "Zen")], 10 ** 6),
+                            ([_blas(scipys, "Sapphire Rapids")], 10 ** 6),
+                            ([_blas(scipys, "Haswell"), _blas(other, "SkylakeX")], 0),
+                            ([_blas(scipys, "SkylakeX", api="mkl")], 0),
+                            ([_blas(other, "SkylakeX")], 0)]:
+        controller = mock.Mock(lib_controllers=libraries)
+        with mock.patch.object(gemm, "blas_controller", lambda: controller), \
+                mock.patch.object(gemm, "_small_limit", []):
+            assert gemm.small_product_limit() == want, libraries
+    with mock.patch.object(gemm, "blas_controller", lambda: None), \
+            mock.patch.object(gemm, "_small_limit", []):
+        assert gemm.small_product_limit() == 0
 
 
 def test_a_product_blas_runs_alone_skips_the_thread_controls_and_a_larger_one_uses_them():

@@ -5,13 +5,26 @@ BLAS call on nbkeras's chunk pool (see parallel.py). OpenBLAS's own pool is neve
 threads spin for milliseconds after each call, and slowed the Numba kernel that followed by
 up to 2x (attention after its input projection, 2 cores) and the PyTorch code that a
 benchmark ran next. numpy's matmul reads transposed operands and writes column blocks in
-place (BLAS's leading dimensions), so no block is copied."""
+place (BLAS's leading dimensions), so no block is copied.
+
+Small products: on AVX-512 cores OpenBLAS multiplies a product of at most 100**3
+multiply-adds (no transposed operand) with its small-matrix kernels, which skip packing the
+operands. Packing is most of the cost of a thin product against a wide matrix: one LSTM
+step's (32, 128) @ (128, 512) ran at 80 GFLOP/s on one core, and the same rows as four
+(8, 128) @ (128, 512) products at 104 (2 threads over a whole recurrence: 5.8 ms -> 3.6 ms).
+`dot_in_row_runs` cuts such products into runs of rows that fit; elsewhere (another BLAS,
+or OpenBLAS on cores without those kernels, e.g. OPENBLAS_CORETYPE=Haswell, where runs of 8
+rows measured 2.4x slower) it makes one call."""
+import os
+
 import numba
 import numpy as np
+import scipy
+from numba import njit
 
-from .parallel import run_chunks, single_threaded_blas
+from .parallel import blas_controller, run_chunks, single_threaded_blas
 
-__all__ = ["gemm"]
+__all__ = ["gemm", "dot_in_row_runs", "small_product_limit", "small_run_rows"]
 
 THREADED_MIN_FLOPS = 1 << 23   # below ~8 MFLOP one thread beats waking the chunk pool
 # multiply-adds below which OpenBLAS runs a product on one thread by itself (its gemv rule,
@@ -19,6 +32,52 @@ THREADED_MIN_FLOPS = 1 << 23   # below ~8 MFLOP one thread beats waking the chun
 # more than such a product (~20 us of thread-count calls against a 1x64 @ 64x64 product's 2)
 _BLAS_ALONE_MAX = 2304 * 4
 _MIN_BLOCK = 16                # rows or columns
+SMALL_PRODUCT_MAX = 100 ** 3   # multiply-adds (OpenBLAS's sgemm/dgemm_small_kernel_permit)
+# OpenBLAS's names (openblas_get_corename) of the cores whose kernels include the small ones
+_SMALL_KERNEL_CORES = ("skylakex", "cooperlake", "sapphirerapids")
+_small_limit = []              # [small_product_limit()], found once
+
+
+def small_product_limit() -> int:
+    """SMALL_PRODUCT_MAX when the BLAS that Numba's `np.dot` calls (SciPy's, whose files lie
+    under SciPy's folder) is an OpenBLAS running a core's kernels that include the
+    small-matrix ones, else 0 (`dot_in_row_runs` then makes one call). Other libraries in
+    the process (numpy's, or one another package bundles) do not matter here."""
+    if not _small_limit:
+        import scipy.linalg.cython_blas   # noqa: F401 (loads the library Numba calls)
+        controller = blas_controller()
+        folder = os.path.dirname(scipy.__file__)    # also the prefix of scipy.libs
+        scipys = [library for library in ([] if controller is None
+                                          else controller.lib_controllers)
+                  if library.filepath.startswith(folder)]
+        fits = bool(scipys) and all(
+            library.internal_api == "openblas"
+            and str(library.architecture).lower().replace(" ", "") in _SMALL_KERNEL_CORES
+            for library in scipys)
+        _small_limit.append(SMALL_PRODUCT_MAX if fits else 0)
+    return _small_limit[0]
+
+
+@njit(inline="always")
+def small_run_rows(rows, k, n, small_limit):
+    """Rows per BLAS call of a (rows, k) @ (k, n) product in `dot_in_row_runs`: the most rows,
+    a multiple of 8 (else 4), whose product has at most `small_limit` multiply-adds; all the
+    rows (at least 1) when not even 4 fit or small_limit is 0."""
+    fit = small_limit // max(k * n, 1)
+    if fit >= 8:
+        return fit - fit % 8
+    if fit >= 4:
+        return 4
+    return max(rows, 1)
+
+
+@njit(inline="always")
+def dot_in_row_runs(a, b, out, small_limit):
+    """out = a (M, K) @ b (K, N), all C-contiguous, as one BLAS call per run of
+    `small_run_rows` rows (`small_limit`: `small_product_limit()`)."""
+    run = small_run_rows(a.shape[0], a.shape[1], b.shape[1], small_limit)
+    for r0 in range(0, a.shape[0], run):
+        np.dot(a[r0:r0 + run], b, out[r0:r0 + run])
 
 
 def _row_block(t, chunks, a, b, out) -> None:

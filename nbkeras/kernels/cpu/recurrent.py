@@ -1,14 +1,18 @@
 """Fused recurrent layers: SimpleRNN, LSTM and GRU (reset after or before the product) over a
 whole sequence, forward and backward through time.
 
-The input projection of every step is one BLAS product; a Numba loop over time then adds
-its bias and does one recurrent product per step (two for GRU with the reset before it) and
-the gate math in one pass, keeping what the backward needs. The backward runs the loop in
-reverse with one product per step, then the input's and the weights' gradients are BLAS
-products over all steps (one for both kernels and the bias where their gates' cotangent is
-the same: SimpleRNN, LSTM). The gate math uses vector_math's tanh and sigmoid and compiles
-with numpy's error model (a division with Python's raises ZeroDivisionError, a branch that
-stops LLVM from vectorising), so the loops over units vectorise in float32.
+A Numba loop over time does, per step, the input projection x_t W and one recurrent product
+(two for GRU with the reset before it), then adds the biases and does the gate math in one
+pass, keeping what the backward needs. The backward runs the loop in reverse with the input's
+gradient and one recurrent product per step; the weights' gradients are BLAS products over
+all steps afterwards (one for both kernels and the bias where their gates' cotangent is the
+same: SimpleRNN, LSTM). The per-step products run as OpenBLAS's small products where it has
+them (gemm.dot_in_row_runs); LSTM(128) over (64, 100, 64), forward and backward on 2
+threads, went from 31.6 to 25.1 ms with them. Where BLAS has none, the projections (forward
+and dx) are two products over all steps instead (as products per step they measured 7%
+slower there, OPENBLAS_CORETYPE=Haswell). The gate math uses vector_math's tanh and sigmoid
+and compiles with numpy's error model (a division with Python's raises ZeroDivisionError, a
+branch that stops LLVM from vectorising), so the loops over units vectorise in float32.
 
 Batch rows never meet in a recurrence, so each Numba thread runs the whole loop over time for
 its own block of rows (its per-step products on single-threaded BLAS): one parallel region a
@@ -26,7 +30,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from .gemm import gemm
+from .gemm import dot_in_row_runs, gemm, small_product_limit
 from .parallel import PARALLEL_MIN_ELEMENTS, launch, single_threaded_blas
 from .vector_math import sigmoid, tanh
 
@@ -42,8 +46,8 @@ def recurrent_forward(cell, x, kernel, recurrent_kernel, bias, h0, c0, mask):
     x = np.ascontiguousarray(x)
     batch, steps, features = x.shape
     units = recurrent_kernel.shape[0]
-    p = gemm(x.reshape(batch * steps, features), kernel).reshape(batch, steps, -1)
-    ib = np.zeros(p.shape[2], dtype)          # the input bias, added in the loop over time
+    kernel = np.ascontiguousarray(kernel, dtype)
+    ib = np.zeros(kernel.shape[1], dtype)     # the input bias, added in the loop over time
     if bias is not None:
         ib = np.ascontiguousarray(bias[0] if cell == "gru" else bias, dtype)
     m = np.ones((batch, steps), bool) if mask is None else np.ascontiguousarray(mask, bool)
@@ -56,8 +60,12 @@ def recurrent_forward(cell, x, kernel, recurrent_kernel, bias, h0, c0, mask):
     if cell == "gru" and bias is not None:
         rb = np.ascontiguousarray(bias[1])
     rk, rk_h = _recurrent_parts(cell, recurrent_kernel, units, 1)
-    _run(_FORWARD[cell], batch, hs.size, p, ib, rk, rk_h, rb, h0, c0, m, hs, cs, gates,
-         dtype.type(1))
+    small = small_product_limit()
+    p = np.empty((0, 0, 0), dtype)            # the projections, per step as small products
+    if not small:                             # or all at once where BLAS has none
+        p = gemm(x.reshape(batch * steps, features), kernel).reshape(batch, steps, -1)
+    _run(_FORWARD[cell], batch, hs.size, x, kernel, p, ib, rk, rk_h, rb, h0, c0, m, hs, cs,
+         gates, dtype.type(1), small)
     c_last = None
     if cell == "lstm":
         c_last = cs[:, -1].copy() if steps else c0.copy()
@@ -76,52 +84,61 @@ def recurrent_backward(cell, d_hs, d_c_last, kernel, recurrent_kernel, bias, h0,
     d_hs = (np.zeros((batch, steps, units), dtype) if d_hs is None
             else np.ascontiguousarray(d_hs, dtype))
     h0 = np.ascontiguousarray(h0)
-    dp = np.empty((batch, steps, width), dtype)
-    dq = np.empty((batch, steps, width) if cell == "gru" else (0, 0, 0), dtype)
+    dp = np.empty((steps, batch, width), dtype)          # time-major: see _backward_loop
+    dq = np.empty((steps, batch, width) if cell == "gru" else (0, 0, 0), dtype)
+    small = small_product_limit()
+    dx = np.empty((batch, steps, features) if small else (0, 0, 0), dtype)
     dh = np.empty((batch, units), dtype)
     dc = np.empty((0, 0), dtype)
     if cell == "lstm":
         dc = (np.zeros((batch, units), dtype) if d_c_last is None
               else np.array(d_c_last, dtype))
     rk_t, rk_h_t = _recurrent_parts(cell, np.ascontiguousarray(recurrent_kernel.T), units, 0)
-    _run(_BACKWARD[cell], batch, hs.size, d_hs, rk_t, rk_h_t, h0,
-         np.ascontiguousarray(c0) if cell == "lstm" else h0, m, hs, cs, gates, dp, dq, dh, dc,
-         dtype.type(1))
-    flat_p = dp.reshape(batch * steps, width)
-    dx = gemm(flat_p, kernel.T).reshape(batch, steps, features)
+    _run(_BACKWARD[cell], batch, hs.size, d_hs, np.ascontiguousarray(kernel.T, dtype), rk_t,
+         rk_h_t, h0, np.ascontiguousarray(c0) if cell == "lstm" else h0, m, hs, cs, gates, dp,
+         dq, dx, dh, dc, dtype.type(1), small)
+    flat_p = dp.reshape(steps * batch, width)
+    if not small:                             # dx in one product (see recurrent_forward)
+        dx = np.ascontiguousarray(gemm(flat_p, kernel.T).reshape(steps, batch, features)
+                                  .transpose(1, 0, 2))
     if cell in ("simple", "lstm"):   # dp is every product's cotangent: [x_t, h_{t-1}, 1]^T dp
         products = gemm(_step_inputs(h0, hs, x, ones=bias is not None).T, flat_p)
         dkernel, drk = products[:features], products[features:features + units]
     else:
-        dkernel = gemm(x.reshape(batch * steps, features).T, flat_p)
+        dkernel = gemm(_time_major(x).T, flat_p)
         h_prev = _step_inputs(h0, hs)
     if cell == "gru":
-        drk = gemm(h_prev.T, dq.reshape(batch * steps, width))
+        drk = gemm(h_prev.T, dq.reshape(steps * batch, width))
     elif cell == "gru_reset_before":
-        rh = gates[:, :, 3 * units:].reshape(batch * steps, units)
+        rh = _time_major(gates[:, :, 3 * units:])
         drk = np.concatenate(
             [gemm(h_prev.T, flat_p[:, :2 * units]), gemm(rh.T, flat_p[:, 2 * units:])], axis=1)
     dbias = None
     if bias is not None:
         d_in = products[-1] if cell in ("simple", "lstm") else flat_p.sum(axis=0)
-        dbias = (np.stack([d_in, dq.reshape(batch * steps, width).sum(axis=0)])
+        dbias = (np.stack([d_in, dq.reshape(steps * batch, width).sum(axis=0)])
                  if cell == "gru" else d_in)
     return dx, dkernel, drk, dbias, dh, (dc if cell == "lstm" else None)
 
 
 def _step_inputs(h0, hs, x=None, ones=False):
-    """(B*T, [F +] U [+ 1]): the inputs x_t of each step (when x is given), the state h_{t-1}
-    it started from and a 1 (when `ones`: a bias's column), side by side."""
+    """(T*B, [F +] U [+ 1]), time-major as dp: the inputs x_t of each step (when x is given),
+    the state h_{t-1} it started from and a 1 (when `ones`: a bias's column), side by side."""
     batch, steps, units = hs.shape
     features = 0 if x is None else x.shape[2]
-    out = np.empty((batch, steps, features + units + int(ones)), hs.dtype)
+    out = np.empty((steps, batch, features + units + int(ones)), hs.dtype)
     if x is not None:
-        out[:, :, :features] = x
-    out[:, 0, features:features + units] = h0
-    out[:, 1:, features:features + units] = hs[:, :-1]
+        out[:, :, :features] = x.transpose(1, 0, 2)
+    out[0, :, features:features + units] = h0
+    out[1:, :, features:features + units] = hs[:, :-1].transpose(1, 0, 2)
     if ones:
         out[:, :, -1] = 1
-    return out.reshape(batch * steps, -1)
+    return out.reshape(steps * batch, -1)
+
+
+def _time_major(values):
+    """(B, T, C) -> (T*B, C), rows ordered as dp's."""
+    return np.ascontiguousarray(values.transpose(1, 0, 2)).reshape(-1, values.shape[2])
 
 
 def _recurrent_parts(cell, matrix, units, axis):
@@ -152,50 +169,62 @@ def _block_rows(block, blocks, batch):
 
 
 @njit(inline="always")
-def _forward_loop(cell, blocks, p, ib, rk, rk_h, rb, h0, c0, m, hs, cs, gates, one):
+def _forward_loop(cell, blocks, x, kernel, p_all, ib, rk, rk_h, rb, h0, c0, m, hs, cs, gates,
+                  one, small):
     """hs, cs ("lstm") and gates (what the backward needs) of the cell with index `cell` in
-    CELLS; p (B, T, W) the input projections without the input bias ib (W,); rk the product
-    of every step, rk_h the
-    candidate's (reset before); rb the recurrent bias (reset after). Arrays a cell does not
-    use are empty."""
+    CELLS, from x (B, T, F). Each step's input projection x_t kernel (F, W) (without the
+    input bias ib (W,)) is p_all[:, t] where p_all has rows, else a product here; it and the
+    recurrent product (rk, and rk_h the candidate's with the reset before) run in runs of
+    rows (`small`: dot_in_row_runs's limit); rb the recurrent bias (reset after). Arrays a
+    cell does not use are empty."""
     batch, steps, units = hs.shape
     for block in prange(blocks):
         lo, hi = _block_rows(block, blocks, batch)
         h = h0[lo:hi].copy()
         c = c0[lo:hi].copy()
+        x_t = np.empty((hi - lo, x.shape[2]), hs.dtype)
+        p = np.empty((hi - lo, kernel.shape[1]), hs.dtype)
         q = np.empty((hi - lo, rk.shape[1]), hs.dtype)
         rh = np.empty((hi - lo, units), hs.dtype)
         qh = np.empty((hi - lo, units), hs.dtype)
         for t in range(steps):
-            np.dot(h, rk, q)
+            if p_all.shape[0] > 0:
+                for r in range(hi - lo):
+                    _copy(p_all[lo + r, t], p[r])
+            else:
+                for r in range(hi - lo):
+                    _copy(x[lo + r, t], x_t[r])
+                dot_in_row_runs(x_t, kernel, p, small)
+            dot_in_row_runs(h, rk, q, small)
             if cell == GRU_RESET_BEFORE:
                 for r in range(hi - lo):
-                    _reset_gates(p[lo + r, t], ib, q[r], h[r], rh[r], gates[lo + r, t], one)
-                np.dot(rh, rk_h, qh)
+                    _reset_gates(p[r], ib, q[r], h[r], rh[r], gates[lo + r, t], one)
+                dot_in_row_runs(rh, rk_h, qh, small)
             for r in range(hi - lo):
                 b = lo + r
                 if m[b, t]:
                     if cell == SIMPLE:
-                        _simple_step(p[b, t], ib, q[r], h[r])
+                        _simple_step(p[r], ib, q[r], h[r])
                     elif cell == LSTM:
-                        _lstm_step(p[b, t], ib, q[r], h[r], c[r], gates[b, t])
+                        _lstm_step(p[r], ib, q[r], h[r], c[r], gates[b, t])
                     elif cell == GRU:
-                        _gru_step(p[b, t], ib, q[r], rb, h[r], gates[b, t], one)
+                        _gru_step(p[r], ib, q[r], rb, h[r], gates[b, t], one)
                     else:
-                        _gru_reset_before_step(p[b, t], ib, qh[r], h[r], gates[b, t], one)
+                        _gru_reset_before_step(p[r], ib, qh[r], h[r], gates[b, t], one)
                 _copy(h[r], hs[b, t])
                 if cell == LSTM:
                     _copy(c[r], cs[b, t])
 
 
 @njit(inline="always")
-def _backward_loop(cell, blocks, d_hs, rk_t, rk_h_t, h0, c0, m, hs, cs, gates, dp, dq, dh0,
-                   dc, one):
-    """dp (B, T, W), the cotangent of the input projections, dq (reset after: of the
-    recurrent ones), dh0 and dc ("lstm": d_c_last in, dc0 out) by backward through time.
-    A step's product takes `step`, the cotangent of its recurrent product, and gives the
-    next (earlier) step's dh; `carry` is what reaches h_{t-1} directly (a masked step's whole
-    gh)."""
+def _backward_loop(cell, blocks, d_hs, kernel_t, rk_t, rk_h_t, h0, c0, m, hs, cs, gates, dp,
+                   dq, dx, dh0, dc, one, small):
+    """dp (T, B, W), the cotangent of the input projections, dq (reset after: of the
+    recurrent ones), dx (B, T, F) = dp kernel_t (W, F) when dx has rows, dh0 and dc ("lstm":
+    d_c_last in, dc0 out) by backward through time. dp and dq are time-major, so a step's
+    block of rows is one matrix for its product with kernel_t. A step's recurrent product
+    takes `step`, the cotangent of its recurrent product, and gives the next (earlier) step's
+    dh; `carry` is what reaches h_{t-1} directly (a masked step's whole gh)."""
     batch, steps, units = hs.shape
     for block in prange(blocks):
         lo, hi = _block_rows(block, blocks, batch)
@@ -205,34 +234,39 @@ def _backward_loop(cell, blocks, d_hs, rk_t, rk_h_t, h0, c0, m, hs, cs, gates, d
         carry = np.empty((hi - lo, units), hs.dtype)
         da_h = np.empty((hi - lo, units), hs.dtype)
         d_rh = np.empty((hi - lo, units), hs.dtype)
+        dx_t = np.empty((hi - lo, dx.shape[2]), hs.dtype)
         for t in range(steps - 1, -1, -1):
             for r in range(hi - lo):
                 b = lo + r
                 h_prev = hs[b, t - 1] if t > 0 else h0[b]
                 if not m[b, t]:
-                    _masked_step(d_hs[b, t], dh[r], carry[r], dp[b, t], step[r], da_h[r])
+                    _masked_step(d_hs[b, t], dh[r], carry[r], dp[t, b], step[r], da_h[r])
                     if cell == GRU:
-                        _zero(dq[b, t])
+                        _zero(dq[t, b])
                 elif cell == SIMPLE:
-                    _simple_back(d_hs[b, t], dh[r], hs[b, t], dp[b, t], step[r], carry[r], one)
+                    _simple_back(d_hs[b, t], dh[r], hs[b, t], dp[t, b], step[r], carry[r], one)
                 elif cell == LSTM:
                     _lstm_back(d_hs[b, t], dh[r], dc_block[r], cs[b, t],
-                               cs[b, t - 1] if t > 0 else c0[b], gates[b, t], dp[b, t],
+                               cs[b, t - 1] if t > 0 else c0[b], gates[b, t], dp[t, b],
                                step[r], carry[r], one)
                 elif cell == GRU:
-                    _gru_back(d_hs[b, t], dh[r], h_prev, gates[b, t], dp[b, t], dq[b, t],
+                    _gru_back(d_hs[b, t], dh[r], h_prev, gates[b, t], dp[t, b], dq[t, b],
                               step[r], carry[r], one)
                 else:
-                    _gru_reset_before_back(d_hs[b, t], dh[r], h_prev, gates[b, t], dp[b, t],
+                    _gru_reset_before_back(d_hs[b, t], dh[r], h_prev, gates[b, t], dp[t, b],
                                            step[r], carry[r], da_h[r], one)
             if cell == GRU_RESET_BEFORE:
-                np.dot(da_h, rk_h_t, d_rh)
+                dot_in_row_runs(da_h, rk_h_t, d_rh, small)
                 for r in range(hi - lo):
                     b = lo + r
                     if m[b, t]:
                         _reset_back(d_rh[r], hs[b, t - 1] if t > 0 else h0[b], gates[b, t],
-                                    dp[b, t], step[r], carry[r], one)
-            np.dot(step, rk_t, dh)
+                                    dp[t, b], step[r], carry[r], one)
+            if dx.shape[0] > 0:
+                dot_in_row_runs(dp[t, lo:hi], kernel_t, dx_t, small)
+                for r in range(hi - lo):
+                    _copy(dx_t[r], dx[lo + r, t])
+            dot_in_row_runs(step, rk_t, dh, small)
             for r in range(hi - lo):
                 _add(carry[r], dh[r])
         for r in range(hi - lo):
@@ -244,50 +278,59 @@ def _backward_loop(cell, blocks, d_hs, rk_t, rk_h_t, h0, c0, m, hs, cs, gates, d
 # One parallel kernel per cell and direction, each the loop above for its own `cell` (a
 # constant there, so Numba compiles only that cell's branch).
 @njit(cache=True, parallel=True, fastmath={"contract"}, error_model="numpy")
-def _simple_forward(blocks, p, ib, rk, rk_h, rb, h0, c0, m, hs, cs, gates, one):
-    _forward_loop(SIMPLE, blocks, p, ib, rk, rk_h, rb, h0, c0, m, hs, cs, gates, one)
+def _simple_forward(blocks, x, kernel, p_all, ib, rk, rk_h, rb, h0, c0, m, hs, cs, gates, one,
+                    small):
+    _forward_loop(SIMPLE, blocks, x, kernel, p_all, ib, rk, rk_h, rb, h0, c0, m, hs, cs, gates,
+                  one, small)
 
 
 @njit(cache=True, parallel=True, fastmath={"contract"}, error_model="numpy")
-def _lstm_forward(blocks, p, ib, rk, rk_h, rb, h0, c0, m, hs, cs, gates, one):
-    _forward_loop(LSTM, blocks, p, ib, rk, rk_h, rb, h0, c0, m, hs, cs, gates, one)
+def _lstm_forward(blocks, x, kernel, p_all, ib, rk, rk_h, rb, h0, c0, m, hs, cs, gates, one,
+                  small):
+    _forward_loop(LSTM, blocks, x, kernel, p_all, ib, rk, rk_h, rb, h0, c0, m, hs, cs, gates,
+                  one, small)
 
 
 @njit(cache=True, parallel=True, fastmath={"contract"}, error_model="numpy")
-def _gru_forward(blocks, p, ib, rk, rk_h, rb, h0, c0, m, hs, cs, gates, one):
-    _forward_loop(GRU, blocks, p, ib, rk, rk_h, rb, h0, c0, m, hs, cs, gates, one)
+def _gru_forward(blocks, x, kernel, p_all, ib, rk, rk_h, rb, h0, c0, m, hs, cs, gates, one,
+                 small):
+    _forward_loop(GRU, blocks, x, kernel, p_all, ib, rk, rk_h, rb, h0, c0, m, hs, cs, gates,
+                  one, small)
 
 
 @njit(cache=True, parallel=True, fastmath={"contract"}, error_model="numpy")
-def _gru_reset_before_forward(blocks, p, ib, rk, rk_h, rb, h0, c0, m, hs, cs, gates, one):
-    _forward_loop(GRU_RESET_BEFORE, blocks, p, ib, rk, rk_h, rb, h0, c0, m, hs, cs, gates, one)
+def _gru_reset_before_forward(blocks, x, kernel, p_all, ib, rk, rk_h, rb, h0, c0, m, hs, cs,
+                              gates, one, small):
+    _forward_loop(GRU_RESET_BEFORE, blocks, x, kernel, p_all, ib, rk, rk_h, rb, h0, c0, m, hs,
+                  cs, gates, one, small)
 
 
 @njit(cache=True, parallel=True, fastmath={"contract"}, error_model="numpy")
-def _simple_backward(blocks, d_hs, rk_t, rk_h_t, h0, c0, m, hs, cs, gates, dp, dq, dh0, dc,
-                     one):
-    _backward_loop(SIMPLE, blocks, d_hs, rk_t, rk_h_t, h0, c0, m, hs, cs, gates, dp, dq, dh0,
-                   dc, one)
+def _simple_backward(blocks, d_hs, kernel_t, rk_t, rk_h_t, h0, c0, m, hs, cs, gates, dp, dq,
+                     dx, dh0, dc, one, small):
+    _backward_loop(SIMPLE, blocks, d_hs, kernel_t, rk_t, rk_h_t, h0, c0, m, hs, cs, gates, dp,
+                   dq, dx, dh0, dc, one, small)
 
 
 @njit(cache=True, parallel=True, fastmath={"contract"}, error_model="numpy")
-def _lstm_backward(blocks, d_hs, rk_t, rk_h_t, h0, c0, m, hs, cs, gates, dp, dq, dh0, dc,
-                   one):
-    _backward_loop(LSTM, blocks, d_hs, rk_t, rk_h_t, h0, c0, m, hs, cs, gates, dp, dq, dh0,
-                   dc, one)
+def _lstm_backward(blocks, d_hs, kernel_t, rk_t, rk_h_t, h0, c0, m, hs, cs, gates, dp, dq,
+                   dx, dh0, dc, one, small):
+    _backward_loop(LSTM, blocks, d_hs, kernel_t, rk_t, rk_h_t, h0, c0, m, hs, cs, gates, dp,
+                   dq, dx, dh0, dc, one, small)
 
 
 @njit(cache=True, parallel=True, fastmath={"contract"}, error_model="numpy")
-def _gru_backward(blocks, d_hs, rk_t, rk_h_t, h0, c0, m, hs, cs, gates, dp, dq, dh0, dc, one):
-    _backward_loop(GRU, blocks, d_hs, rk_t, rk_h_t, h0, c0, m, hs, cs, gates, dp, dq, dh0,
-                   dc, one)
+def _gru_backward(blocks, d_hs, kernel_t, rk_t, rk_h_t, h0, c0, m, hs, cs, gates, dp, dq, dx,
+                  dh0, dc, one, small):
+    _backward_loop(GRU, blocks, d_hs, kernel_t, rk_t, rk_h_t, h0, c0, m, hs, cs, gates, dp,
+                   dq, dx, dh0, dc, one, small)
 
 
 @njit(cache=True, parallel=True, fastmath={"contract"}, error_model="numpy")
-def _gru_reset_before_backward(blocks, d_hs, rk_t, rk_h_t, h0, c0, m, hs, cs, gates, dp, dq,
-                               dh0, dc, one):
-    _backward_loop(GRU_RESET_BEFORE, blocks, d_hs, rk_t, rk_h_t, h0, c0, m, hs, cs, gates, dp,
-                   dq, dh0, dc, one)
+def _gru_reset_before_backward(blocks, d_hs, kernel_t, rk_t, rk_h_t, h0, c0, m, hs, cs, gates,
+                               dp, dq, dx, dh0, dc, one, small):
+    _backward_loop(GRU_RESET_BEFORE, blocks, d_hs, kernel_t, rk_t, rk_h_t, h0, c0, m, hs, cs,
+                   gates, dp, dq, dx, dh0, dc, one, small)
 
 
 _FORWARD = dict(zip(CELLS, (_simple_forward, _lstm_forward, _gru_forward,
