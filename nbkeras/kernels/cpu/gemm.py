@@ -24,7 +24,7 @@ from numba import njit
 
 from .parallel import blas_controller, run_chunks, single_threaded_blas
 
-__all__ = ["gemm", "dot_in_row_runs", "small_product_limit", "small_run_rows"]
+__all__ = ["gemm"]
 
 THREADED_MIN_FLOPS = 1 << 23   # below ~8 MFLOP one thread beats waking the chunk pool
 # multiply-adds below which OpenBLAS runs a product on one thread by itself (its gemv rule,

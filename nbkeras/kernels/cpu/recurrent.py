@@ -4,15 +4,19 @@ whole sequence, forward and backward through time.
 A Numba loop over time does, per step, the input projection x_t W and one recurrent product
 (two for GRU with the reset before it), then adds the biases and does the gate math in one
 pass, keeping what the backward needs. The backward runs the loop in reverse with the input's
-gradient and one recurrent product per step; the weights' gradients are BLAS products over
-all steps afterwards (one for both kernels and the bias where their gates' cotangent is the
-same: SimpleRNN, LSTM). The per-step products run as OpenBLAS's small products where it has
-them (gemm.dot_in_row_runs); LSTM(128) over (64, 100, 64), forward and backward on 2
-threads, went from 31.6 to 25.1 ms with them. Where BLAS has none, the projections (forward
-and dx) are two products over all steps instead (as products per step they measured 7%
-slower there, OPENBLAS_CORETYPE=Haswell). The gate math uses vector_math's tanh and sigmoid
-and compiles with numpy's error model (a division with Python's raises ZeroDivisionError, a
-branch that stops LLVM from vectorising), so the loops over units vectorise in float32.
+gradient and one recurrent product per step. The per-step products run as OpenBLAS's small
+products where it has them (gemm.dot_in_row_runs); LSTM(128) over (64, 100, 64), forward and
+backward on 2 threads, went from 31.6 to 25.1 ms with them. There, too, SimpleRNN's and
+LSTM's weight gradients [x_t, h_{t-1}, 1]^T dp_t are summed step by step inside the loop,
+one partial sum per thread, by BLAS called with an accumulating product (blas.py), while the
+step's cotangent is in cache (it is never stored): 25.1 -> 24.0 ms. GRU's weight gradients
+are products over all steps after the loop. Where BLAS has no small products, all weight
+gradients are, and so are the projections, forward and dx (as products per step they
+measured 7% slower there, OPENBLAS_CORETYPE=Haswell).
+
+The gate math uses vector_math's tanh and sigmoid and compiles with numpy's error model (a
+division with Python's raises ZeroDivisionError, a branch that stops LLVM from vectorising),
+so the loops over units vectorise in float32.
 
 Batch rows never meet in a recurrence, so each Numba thread runs the whole loop over time for
 its own block of rows (its per-step products on single-threaded BLAS): one parallel region a
@@ -30,6 +34,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 
+from . import blas
 from .gemm import dot_in_row_runs, gemm, small_product_limit
 from .parallel import PARALLEL_MIN_ELEMENTS, launch, single_threaded_blas
 from .vector_math import sigmoid, tanh
@@ -64,7 +69,7 @@ def recurrent_forward(cell, x, kernel, recurrent_kernel, bias, h0, c0, mask):
     p = np.empty((0, 0, 0), dtype)            # the projections, per step as small products
     if not small:                             # or all at once where BLAS has none
         p = gemm(x.reshape(batch * steps, features), kernel).reshape(batch, steps, -1)
-    _run(_FORWARD[cell], batch, hs.size, x, kernel, p, ib, rk, rk_h, rb, h0, c0, m, hs, cs,
+    _run(_FORWARD[cell], _blocks(batch, hs.size), x, kernel, p, ib, rk, rk_h, rb, h0, c0, m, hs, cs,
          gates, dtype.type(1), small)
     c_last = None
     if cell == "lstm":
@@ -84,9 +89,14 @@ def recurrent_backward(cell, d_hs, d_c_last, kernel, recurrent_kernel, bias, h0,
     d_hs = (np.zeros((batch, steps, units), dtype) if d_hs is None
             else np.ascontiguousarray(d_hs, dtype))
     h0 = np.ascontiguousarray(h0)
-    dp = np.empty((steps, batch, width), dtype)          # time-major: see _backward_loop
-    dq = np.empty((steps, batch, width) if cell == "gru" else (0, 0, 0), dtype)
     small = small_product_limit()
+    blocks = _blocks(batch, hs.size)
+    # SimpleRNN's and LSTM's weight gradients [x_t, h_{t-1}, 1]^T dp summed step by step in
+    # the loop, one partial sum per block, as small products; else products after it
+    summed = bool(small) and cell in ("simple", "lstm")
+    products = np.zeros((blocks, features + units + 1, width) if summed else (0, 0, 0), dtype)
+    dp = np.empty((1 if summed else steps, batch, width), dtype)   # time-major
+    dq = np.empty((steps, batch, width) if cell == "gru" else (0, 0, 0), dtype)
     dx = np.empty((batch, steps, features) if small else (0, 0, 0), dtype)
     dh = np.empty((batch, units), dtype)
     dc = np.empty((0, 0), dtype)
@@ -94,15 +104,18 @@ def recurrent_backward(cell, d_hs, d_c_last, kernel, recurrent_kernel, bias, h0,
         dc = (np.zeros((batch, units), dtype) if d_c_last is None
               else np.array(d_c_last, dtype))
     rk_t, rk_h_t = _recurrent_parts(cell, np.ascontiguousarray(recurrent_kernel.T), units, 0)
-    _run(_BACKWARD[cell], batch, hs.size, d_hs, np.ascontiguousarray(kernel.T, dtype), rk_t,
+    _run(_BACKWARD[cell], blocks, d_hs, x, np.ascontiguousarray(kernel.T, dtype), rk_t,
          rk_h_t, h0, np.ascontiguousarray(c0) if cell == "lstm" else h0, m, hs, cs, gates, dp,
-         dq, dx, dh, dc, dtype.type(1), small)
-    flat_p = dp.reshape(steps * batch, width)
+         dq, dx, products, dh, dc, dtype.type(1), small, blas.address(dtype) if summed else 0)
+    flat_p = dp.reshape(-1, width)
     if not small:                             # dx in one product (see recurrent_forward)
         dx = np.ascontiguousarray(gemm(flat_p, kernel.T).reshape(steps, batch, features)
                                   .transpose(1, 0, 2))
-    if cell in ("simple", "lstm"):   # dp is every product's cotangent: [x_t, h_{t-1}, 1]^T dp
+    if summed:
+        products = products.sum(axis=0)
+    elif cell in ("simple", "lstm"):  # dp is every product's cotangent
         products = gemm(_step_inputs(h0, hs, x, ones=bias is not None).T, flat_p)
+    if cell in ("simple", "lstm"):
         dkernel, drk = products[:features], products[features:features + units]
     else:
         dkernel = gemm(_time_major(x).T, flat_p)
@@ -151,14 +164,16 @@ def _recurrent_parts(cell, matrix, units, axis):
     return np.ascontiguousarray(first), np.ascontiguousarray(second)
 
 
-def _run(loop, batch, elements, *args):
-    """loop(blocks, *args): one block of the batch's rows per Numba thread (one block for
-    small work), BLAS single-threaded inside."""
-    blocks = max(1, min(batch, numba.get_num_threads()))
-    if elements < PARALLEL_MIN_ELEMENTS:
-        blocks = 1
+def _blocks(batch, elements):
+    """Blocks of the batch's rows: one per Numba thread, one for small work."""
+    return 1 if elements < PARALLEL_MIN_ELEMENTS else max(1, min(batch,
+                                                                 numba.get_num_threads()))
+
+
+def _run(loop, blocks, *args):
+    """loop(blocks, *args) on as many threads as blocks, BLAS single-threaded inside."""
     with single_threaded_blas():
-        launch(loop, elements if blocks > 1 else 0, blocks, *args)
+        launch(loop, PARALLEL_MIN_ELEMENTS if blocks > 1 else 0, blocks, *args)
 
 
 # ---- the loops over time, one block of batch rows per thread ----------------------------------
@@ -217,14 +232,17 @@ def _forward_loop(cell, blocks, x, kernel, p_all, ib, rk, rk_h, rb, h0, c0, m, h
 
 
 @njit(inline="always")
-def _backward_loop(cell, blocks, d_hs, kernel_t, rk_t, rk_h_t, h0, c0, m, hs, cs, gates, dp,
-                   dq, dx, dh0, dc, one, small):
+def _backward_loop(cell, blocks, d_hs, x, kernel_t, rk_t, rk_h_t, h0, c0, m, hs, cs, gates,
+                   dp, dq, dx, products, dh0, dc, one, small, gemm_address):
     """dp (T, B, W), the cotangent of the input projections, dq (reset after: of the
     recurrent ones), dx (B, T, F) = dp kernel_t (W, F) when dx has rows, dh0 and dc ("lstm":
     d_c_last in, dc0 out) by backward through time. dp and dq are time-major, so a step's
-    block of rows is one matrix for its product with kernel_t. A step's recurrent product
-    takes `step`, the cotangent of its recurrent product, and gives the next (earlier) step's
-    dh; `carry` is what reaches h_{t-1} directly (a masked step's whole gh)."""
+    block of rows is one matrix for its product with kernel_t. Where products has rows,
+    dp holds only the current step (its first axis is 1), and block k sums
+    [x_t, h_{t-1}, 1]^T dp_t over the steps into products[k] (F + U + 1, W) by BLAS at
+    gemm_address (blas.py). A step's recurrent product takes `step`, the cotangent of its
+    recurrent product, and gives the next (earlier) step's dh; `carry` is what reaches
+    h_{t-1} directly (a masked step's whole gh)."""
     batch, steps, units = hs.shape
     for block in prange(blocks):
         lo, hi = _block_rows(block, blocks, batch)
@@ -235,25 +253,30 @@ def _backward_loop(cell, blocks, d_hs, kernel_t, rk_t, rk_h_t, h0, c0, m, hs, cs
         da_h = np.empty((hi - lo, units), hs.dtype)
         d_rh = np.empty((hi - lo, units), hs.dtype)
         dx_t = np.empty((hi - lo, dx.shape[2]), hs.dtype)
+        inputs = np.empty((hi - lo, products.shape[1]), hs.dtype)
+        columns = _columns_per_product(products.shape[1], hi - lo, small)
         for t in range(steps - 1, -1, -1):
+            ti = t if dp.shape[0] == steps else 0
             for r in range(hi - lo):
                 b = lo + r
                 h_prev = hs[b, t - 1] if t > 0 else h0[b]
+                if products.shape[0] > 0:
+                    _inputs_row(x[b, t], h_prev, inputs[r], one)
                 if not m[b, t]:
-                    _masked_step(d_hs[b, t], dh[r], carry[r], dp[t, b], step[r], da_h[r])
+                    _masked_step(d_hs[b, t], dh[r], carry[r], dp[ti, b], step[r], da_h[r])
                     if cell == GRU:
                         _zero(dq[t, b])
                 elif cell == SIMPLE:
-                    _simple_back(d_hs[b, t], dh[r], hs[b, t], dp[t, b], step[r], carry[r], one)
+                    _simple_back(d_hs[b, t], dh[r], hs[b, t], dp[ti, b], step[r], carry[r], one)
                 elif cell == LSTM:
                     _lstm_back(d_hs[b, t], dh[r], dc_block[r], cs[b, t],
-                               cs[b, t - 1] if t > 0 else c0[b], gates[b, t], dp[t, b],
+                               cs[b, t - 1] if t > 0 else c0[b], gates[b, t], dp[ti, b],
                                step[r], carry[r], one)
                 elif cell == GRU:
-                    _gru_back(d_hs[b, t], dh[r], h_prev, gates[b, t], dp[t, b], dq[t, b],
+                    _gru_back(d_hs[b, t], dh[r], h_prev, gates[b, t], dp[ti, b], dq[t, b],
                               step[r], carry[r], one)
                 else:
-                    _gru_reset_before_back(d_hs[b, t], dh[r], h_prev, gates[b, t], dp[t, b],
+                    _gru_reset_before_back(d_hs[b, t], dh[r], h_prev, gates[b, t], dp[ti, b],
                                            step[r], carry[r], da_h[r], one)
             if cell == GRU_RESET_BEFORE:
                 dot_in_row_runs(da_h, rk_h_t, d_rh, small)
@@ -261,11 +284,14 @@ def _backward_loop(cell, blocks, d_hs, kernel_t, rk_t, rk_h_t, h0, c0, m, hs, cs
                     b = lo + r
                     if m[b, t]:
                         _reset_back(d_rh[r], hs[b, t - 1] if t > 0 else h0[b], gates[b, t],
-                                    dp[t, b], step[r], carry[r], one)
+                                    dp[ti, b], step[r], carry[r], one)
             if dx.shape[0] > 0:
-                dot_in_row_runs(dp[t, lo:hi], kernel_t, dx_t, small)
+                dot_in_row_runs(dp[ti, lo:hi], kernel_t, dx_t, small)
                 for r in range(hi - lo):
                     _copy(dx_t[r], dx[lo + r, t])
+            if products.shape[0] > 0:
+                blas.add_product_of_transposed(gemm_address, inputs, dp[ti, lo:hi],
+                                               products[block], columns)
             dot_in_row_runs(step, rk_t, dh, small)
             for r in range(hi - lo):
                 _add(carry[r], dh[r])
@@ -306,31 +332,31 @@ def _gru_reset_before_forward(blocks, x, kernel, p_all, ib, rk, rk_h, rb, h0, c0
 
 
 @njit(cache=True, parallel=True, fastmath={"contract"}, error_model="numpy")
-def _simple_backward(blocks, d_hs, kernel_t, rk_t, rk_h_t, h0, c0, m, hs, cs, gates, dp, dq,
-                     dx, dh0, dc, one, small):
-    _backward_loop(SIMPLE, blocks, d_hs, kernel_t, rk_t, rk_h_t, h0, c0, m, hs, cs, gates, dp,
-                   dq, dx, dh0, dc, one, small)
+def _simple_backward(blocks, d_hs, x, kernel_t, rk_t, rk_h_t, h0, c0, m, hs, cs, gates, dp, dq,
+                     dx, products, dh0, dc, one, small, gemm_address):
+    _backward_loop(SIMPLE, blocks, d_hs, x, kernel_t, rk_t, rk_h_t, h0, c0, m, hs, cs, gates,
+                   dp, dq, dx, products, dh0, dc, one, small, gemm_address)
 
 
 @njit(cache=True, parallel=True, fastmath={"contract"}, error_model="numpy")
-def _lstm_backward(blocks, d_hs, kernel_t, rk_t, rk_h_t, h0, c0, m, hs, cs, gates, dp, dq,
-                   dx, dh0, dc, one, small):
-    _backward_loop(LSTM, blocks, d_hs, kernel_t, rk_t, rk_h_t, h0, c0, m, hs, cs, gates, dp,
-                   dq, dx, dh0, dc, one, small)
+def _lstm_backward(blocks, d_hs, x, kernel_t, rk_t, rk_h_t, h0, c0, m, hs, cs, gates, dp, dq,
+                   dx, products, dh0, dc, one, small, gemm_address):
+    _backward_loop(LSTM, blocks, d_hs, x, kernel_t, rk_t, rk_h_t, h0, c0, m, hs, cs, gates,
+                   dp, dq, dx, products, dh0, dc, one, small, gemm_address)
 
 
 @njit(cache=True, parallel=True, fastmath={"contract"}, error_model="numpy")
-def _gru_backward(blocks, d_hs, kernel_t, rk_t, rk_h_t, h0, c0, m, hs, cs, gates, dp, dq, dx,
-                  dh0, dc, one, small):
-    _backward_loop(GRU, blocks, d_hs, kernel_t, rk_t, rk_h_t, h0, c0, m, hs, cs, gates, dp,
-                   dq, dx, dh0, dc, one, small)
+def _gru_backward(blocks, d_hs, x, kernel_t, rk_t, rk_h_t, h0, c0, m, hs, cs, gates, dp, dq,
+                  dx, products, dh0, dc, one, small, gemm_address):
+    _backward_loop(GRU, blocks, d_hs, x, kernel_t, rk_t, rk_h_t, h0, c0, m, hs, cs, gates,
+                   dp, dq, dx, products, dh0, dc, one, small, gemm_address)
 
 
 @njit(cache=True, parallel=True, fastmath={"contract"}, error_model="numpy")
-def _gru_reset_before_backward(blocks, d_hs, kernel_t, rk_t, rk_h_t, h0, c0, m, hs, cs, gates,
-                               dp, dq, dx, dh0, dc, one, small):
-    _backward_loop(GRU_RESET_BEFORE, blocks, d_hs, kernel_t, rk_t, rk_h_t, h0, c0, m, hs, cs,
-                   gates, dp, dq, dx, dh0, dc, one, small)
+def _gru_reset_before_backward(blocks, d_hs, x, kernel_t, rk_t, rk_h_t, h0, c0, m, hs, cs,
+                               gates, dp, dq, dx, products, dh0, dc, one, small, gemm_address):
+    _backward_loop(GRU_RESET_BEFORE, blocks, d_hs, x, kernel_t, rk_t, rk_h_t, h0, c0, m, hs,
+                   cs, gates, dp, dq, dx, products, dh0, dc, one, small, gemm_address)
 
 
 _FORWARD = dict(zip(CELLS, (_simple_forward, _lstm_forward, _gru_forward,
@@ -339,7 +365,28 @@ _BACKWARD = dict(zip(CELLS, (_simple_backward, _lstm_backward, _gru_backward,
                              _gru_reset_before_backward)))
 
 
+@njit(inline="always")
+def _columns_per_product(inputs, rows, small):
+    """Columns of the weights' gradient per BLAS call adding a step's (rows, inputs)^T @
+    (rows, columns): a multiple of 16 whose product is a small one (`small` multiply-adds),
+    all of them (a large number) when small is 0."""
+    if small == 0:
+        return 1 << 30
+    return max(16, small // max(inputs * rows, 1) // 16 * 16)
+
+
 # ---- one batch row of one step (rows of width U; gates of width 4U) ---------------------------
+@njit(fastmath={"contract"}, error_model="numpy")
+def _inputs_row(x, h, row, one):
+    """row = [x, h, 1]."""
+    features = x.shape[0]
+    for f in range(features):
+        row[f] = x[f]
+    for u in range(h.shape[0]):
+        row[features + u] = h[u]
+    row[features + h.shape[0]] = one
+
+
 @njit(fastmath={"contract"}, error_model="numpy")
 def _copy(source, target):
     for u in range(source.shape[0]):

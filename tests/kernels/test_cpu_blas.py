@@ -1,0 +1,40 @@
+"""blas.py's gemm called from a kernel: out += s.T @ d adds into what out holds, for row
+blocks and column slices of larger matrices (rows evenly spaced, any row stride), in calls
+of a few columns or all of them, float32 and float64, against numpy in float64."""
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from numba import njit
+
+from nbkeras.kernels.cpu import blas
+
+
+@njit
+def _add(gemm_address, s, d, out, columns):
+    blas.add_product_of_transposed(gemm_address, s, d, out, columns)
+
+
+@settings(max_examples=40, deadline=None)
+@given(rows=st.integers(0, 12), inputs=st.integers(1, 9), width=st.integers(1, 40),
+       columns=st.integers(1, 45), padding=st.tuples(*[st.integers(0, 3)] * 3),
+       dtype=st.sampled_from([np.float32, np.float64]), seed=st.integers(0, 2**32 - 1))
+def test_a_product_of_the_transposed_adds_into_its_output(rows, inputs, width, columns,
+                                                          padding, dtype, seed):
+    rng = np.random.default_rng(seed)
+
+    def block(shape, pad):
+        """A (shape) view into a larger matrix: extra rows before it, extra columns after."""
+        whole = rng.standard_normal((shape[0] + 2, shape[1] + pad)).astype(dtype)
+        return whole[1:shape[0] + 1, :shape[1]]
+    s, d = block((rows, inputs), padding[0]), block((rows, width), padding[1])
+    out = block((inputs, width), padding[2])
+    before = out.copy()
+    _add(blas.address(dtype), s, d, out, columns)
+    want = before.astype(np.float64) + s.T.astype(np.float64) @ d.astype(np.float64)
+    tolerance = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(out, want, rtol=tolerance, atol=tolerance)
+
+
+def test_the_addresses_are_scipys_gemms_for_both_float_types():
+    single, double = blas.address(np.float32), blas.address(np.float64)
+    assert single and double and single != double
