@@ -1,7 +1,7 @@
 """Recurrent layers next to PyTorch on the CPU, in one process: LSTM(128) and GRU(128) over
 (batch 64, 100 steps, 64 features), forward + backward (gradients of sum(y * dy) by the input
 and every weight), milliseconds and the speed ratio; then where LSTM's time goes: its matrix
-products alone, at the shapes the fused kernels run them, next to PyTorch's.
+products alone, as the fused kernels run them, next to PyTorch's.
 
     python benchmarks/recurrent.py [--threads 2] [--repeats 10]
 
@@ -26,7 +26,8 @@ import nbkeras as nk  # noqa: E402
 from nbkeras import layers, ops  # noqa: E402
 
 from cases import Row, load_torch  # noqa: E402
-from nbkeras.kernels.cpu.gemm import dot_in_row_runs, gemm, small_product_limit  # noqa: E402
+from nbkeras.kernels.cpu.blas import add_product_of_transposed, address  # noqa: E402
+from nbkeras.kernels.cpu.gemm import dot_in_row_runs, small_product_limit  # noqa: E402
 from nbkeras.kernels.cpu.parallel import single_threaded_blas  # noqa: E402
 
 
@@ -90,73 +91,69 @@ def recurrent_rows(batch: int = 64, steps: int = 100, features: int = 64, units:
 
 
 @numba.njit(parallel=True, cache=True)
-def _per_step_products(blocks, x_t, kernel, kernel_t, h, w, w_t, steps, small):
-    """`steps` times the products of one step forward (x_t @ kernel, h @ w) and backward
-    (q @ kernel_t, q @ w_t), each thread on its own block of rows, as
-    kernels/cpu/recurrent.py runs them (in runs of rows where BLAS has small products)."""
+def _per_step_products(blocks, x_t, kernel, kernel_t, h, w, w_t, inputs, steps, small,
+                       gemm_address):
+    """`steps` times the products of one LSTM step as kernels/cpu/recurrent.py runs them
+    (in runs of rows where BLAS has small products), each thread on its own block of rows:
+    forward x_t @ kernel and h @ w, backward q @ kernel_t, q @ w_t and the weight
+    gradients' partial sum dw += inputs.T @ q."""
     batch = h.shape[0]
     for block in numba.prange(blocks):
         lo, hi = block * batch // blocks, (block + 1) * batch // blocks
-        rows, inputs = h[lo:hi].copy(), x_t[lo:hi].copy()
+        rows, step_x, step_inputs = h[lo:hi].copy(), x_t[lo:hi].copy(), inputs[lo:hi].copy()
         p = np.empty((hi - lo, w.shape[1]), h.dtype)
         q = np.empty((hi - lo, w.shape[1]), h.dtype)
         back = np.empty((hi - lo, w_t.shape[1]), h.dtype)
         dx = np.empty((hi - lo, kernel_t.shape[1]), h.dtype)
+        dw = np.zeros((inputs.shape[1], w.shape[1]), h.dtype)
+        columns = w.shape[1] if small == 0 else max(16, small // (inputs.shape[1] * (hi - lo))
+                                                    // 16 * 16)
         for _ in range(steps):
-            dot_in_row_runs(inputs, kernel, p, small)
+            dot_in_row_runs(step_x, kernel, p, small)
             dot_in_row_runs(rows, w, q, small)
             dot_in_row_runs(q, kernel_t, dx, small)
             dot_in_row_runs(q, w_t, back, small)
+            add_product_of_transposed(gemm_address, step_inputs, q, dw, columns)
 
 
 def lstm_product_rows(batch: int = 64, steps: int = 100, features: int = 64, units: int = 128,
                       repeats: int = 10, torch=None) -> list[Row]:
-    """LSTM's matrix products alone, nbkeras's BLAS calls next to PyTorch's at the same
-    shapes: the per-step products (the input projection and the recurrent product forward,
-    their input gradients backward), and the product over all steps (both weight
-    gradients)."""
+    """LSTM's matrix products alone at the shapes the fused kernels run them, every step's
+    forward (input projection, recurrent product) and backward (their input gradients, the
+    weight gradients' sum), next to PyTorch's doing the same products on the whole batch."""
     rng = np.random.default_rng(1)
     width = 4 * units
 
     def draw(*shape):
         return rng.standard_normal(shape, dtype=np.float32)
-    h, w, x_t, dp = draw(batch, units), draw(units, width), draw(batch, features), \
-        draw(batch * steps, width)
-    kernel, inputs = draw(features, width), draw(batch * steps, features + units + 1)
+    h, w, x_t = draw(batch, units), draw(units, width), draw(batch, features)
+    kernel, inputs = draw(features, width), draw(batch, features + units + 1)
     w_t, kernel_t = np.ascontiguousarray(w.T), np.ascontiguousarray(kernel.T)
     blocks = min(batch, numba.get_num_threads())
 
-    def per_step() -> None:
+    def ours() -> None:
         with single_threaded_blas():
-            _per_step_products(blocks, x_t, kernel, kernel_t, h, w, w_t, steps,
-                               small_product_limit())
-
-    def all_steps() -> None:
-        gemm(inputs.T, dp)
-    theirs = (_torch_products(torch, x_t, kernel, h, w, dp, inputs, steps)
-              if torch is not None else (None, None))
-    rows = []
-    for name, ours, peer in [
-            (f"LSTM per-step products alone, {steps} x ({batch}, {features}) @ ({features}, "
-             f"{width}) and ({batch}, {units}) @ ({units}, {width}), and back", per_step,
-             theirs[0]),
-            (f"LSTM weight gradients over all {steps} steps alone", all_steps, theirs[1])]:
-        row = Row(name, "ms", False)
-        start = time.perf_counter()
-        ours()
-        row.compile_s = time.perf_counter() - start
-        sides = {"nbkeras": ours} if peer is None else {"nbkeras": ours, "pytorch": peer}
-        row.values.update({name: seconds * 1e3
-                           for name, seconds in best_times(sides, repeats).items()})
-        rows.append(row)
-    return rows
+            _per_step_products(blocks, x_t, kernel, kernel_t, h, w, w_t, inputs, steps,
+                               small_product_limit(), address(np.float32))
+    row = Row(f"LSTM's products alone, {steps} steps: ({batch}, {features}) @ ({features}, "
+              f"{width}), ({batch}, {units}) @ ({units}, {width}), back and weight gradients",
+              "ms", False)
+    start = time.perf_counter()
+    ours()
+    row.compile_s = time.perf_counter() - start
+    sides = {"nbkeras": ours}
+    if torch is not None:
+        sides["pytorch"] = _torch_products(torch, x_t, kernel, h, w, inputs, steps)
+    row.values.update({name: seconds * 1e3
+                       for name, seconds in best_times(sides, repeats).items()})
+    return [row]
 
 
-def _torch_products(torch, x_t, kernel, h, w, dp, inputs, steps: int):
-    """PyTorch doing the same products (per step, over all steps) on the whole batch at
-    once."""
-    x_t, kernel, h, w, dp, inputs = map(torch.from_numpy, (x_t, kernel, h, w, dp, inputs))
+def _torch_products(torch, x_t, kernel, h, w, inputs, steps: int):
+    """PyTorch doing the same products on the whole batch at once."""
+    x_t, kernel, h, w, inputs = map(torch.from_numpy, (x_t, kernel, h, w, inputs))
     w_t, kernel_t = w.T.contiguous(), kernel.T.contiguous()
+    dw = torch.zeros((inputs.shape[1], w.shape[1]))
 
     def per_step() -> None:
         for _ in range(steps):
@@ -164,10 +161,8 @@ def _torch_products(torch, x_t, kernel, h, w, dp, inputs, steps: int):
             q = torch.mm(h, w)
             torch.mm(q, kernel_t)
             torch.mm(q, w_t)
-
-    def all_steps() -> None:
-        torch.mm(inputs.T, dp)
-    return per_step, all_steps
+            dw.addmm_(inputs.T, q)
+    return per_step
 
 
 def main(argv=None) -> list[Row]:
