@@ -3,6 +3,8 @@ shapes against Keras's formulas, float64 gradients of the input and every weight
 Hypothesis-drawn configs (kernel sizes, strides, dilations, paddings incl. causal, both data
 formats, groups, odd and even sides, batch 1), channels_first == channels_last transposed,
 the layer contract, and config errors."""
+from unittest import mock
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -396,10 +398,20 @@ def test_float32_runs_in_float32():
     np.testing.assert_allclose(np.asarray(y), expected, rtol=1e-5, atol=1e-5)
 
 
+def _products_in_runs(runs, w, groups):
+    """The conv kernels' products in runs of 8 rows (as where BLAS has small products, see
+    kernels/cpu/gemm.py), or each in one call."""
+    from nbkeras.kernels.cpu import conv as conv_kernels
+
+    limit = 8 * w[..., 0].size * (w.shape[-1] // groups) if runs else 0
+    return mock.patch.object(conv_kernels, "small_product_limit", lambda: limit)
+
+
+@pytest.mark.parametrize("runs", [False, True])
 @pytest.mark.parametrize("rank, groups, channels", [(1, 1, 4), (2, 2, 4), (3, 1, 4),
                                                      (1, 1, 1), (2, 1, 1), (3, 1, 1)])
 def test_kernels_are_adjoint_for_odd_paddings_and_parallel_batches(rank, groups, channels,
-                                                                   two_threads):
+                                                                   runs, two_threads):
     """<conv(x, w), dy> = <x, backward_input(dy)> = <w, backward_kernel(dy, x)>, exactly (up to
     rounding), with asymmetric paddings larger than the kernel and a batch large enough to
     split across threads; one input channel takes its own im2col path."""
@@ -412,10 +424,11 @@ def test_kernels_are_adjoint_for_odd_paddings_and_parallel_batches(rank, groups,
     x = rng.standard_normal((16, *spatial, channels))
     w = rng.standard_normal((*kernel, channels // groups, 6))
     geometry = Window(kernel, strides, padding, dilation)
-    y = conv_forward(x, w, geometry, groups)
-    dy = rng.standard_normal(y.shape)
-    dx = conv_backward_input(dy, w, x.shape, geometry, groups)
-    dw = conv_backward_kernel(dy, x, w.shape, geometry, groups)
+    with _products_in_runs(runs, w, groups):
+        y = conv_forward(x, w, geometry, groups)
+        dy = rng.standard_normal(y.shape)
+        dx = conv_backward_input(dy, w, x.shape, geometry, groups)
+        dw = conv_backward_kernel(dy, x, w.shape, geometry, groups)
     inner = np.sum(y * dy)
     np.testing.assert_allclose([np.sum(x * dx), np.sum(w * dw)], [inner, inner], rtol=1e-10)
     padded = np.pad(x, ((0, 0), *padding, (0, 0)))
@@ -423,8 +436,10 @@ def test_kernels_are_adjoint_for_odd_paddings_and_parallel_batches(rank, groups,
                                                groups), rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("runs", [False, True])
 @pytest.mark.parametrize("groups, relu", [(1, True), (2, False)])
-def test_fused_backward_matches_tap_by_tap_gradients_on_threads(groups, relu, two_threads):
+def test_fused_backward_matches_tap_by_tap_gradients_on_threads(groups, relu, runs,
+                                                                two_threads):
     """conv_backward's one pass (relu mask from y, bias, kernel and input gradients), on a
     batch split across two threads, equals plain numpy gradients computed tap by tap; the
     gradients not asked for are None, the others unchanged."""
@@ -434,11 +449,12 @@ def test_fused_backward_matches_tap_by_tap_gradients_on_threads(groups, relu, tw
     x = rng.standard_normal((24, 9, 8, 4))
     w = rng.standard_normal((3, 2, 4 // groups, 6))
     geometry = Window((3, 2), (2, 1), ((1, 1), (0, 1)), (1, 1))
-    y = conv_forward(x, w, geometry, groups, rng.standard_normal(6), relu)
-    dy = rng.standard_normal(y.shape)
+    with _products_in_runs(runs, w, groups):
+        y = conv_forward(x, w, geometry, groups, rng.standard_normal(6), relu)
+        dy = rng.standard_normal(y.shape)
+        dx, dw, db = conv_backward(dy, x, w, geometry, groups, y if relu else None)
     assert conv_kernels._chunks(x.shape[0], dy.size * w[..., 0].size) == 2
     dz = np.where(y > 0, dy, 0) if relu else dy
-    dx, dw, db = conv_backward(dy, x, w, geometry, groups, y if relu else None)
     expected = ref.conv_gradients(x, w, dz, geometry.strides, geometry.padding,
                                   geometry.dilation, groups)
     for got, want in zip((dx, dw, db), expected):
