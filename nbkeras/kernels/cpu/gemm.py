@@ -71,7 +71,7 @@ def small_run_rows(rows, k, n, small_limit):
     return max(rows, 1)
 
 
-@njit(inline="always")
+@njit(cache=True)
 def dot_in_row_runs(a, b, out, small_limit):
     """out = a (M, K) @ b (K, N), all C-contiguous, as one BLAS call per run of
     `small_run_rows` rows (`small_limit`: `small_product_limit()`)."""
