@@ -399,15 +399,16 @@ def test_float32_runs_in_float32():
 
 
 def _products_in_runs(runs, w, groups):
-    """The conv kernels' products in runs of 8 rows (as where BLAS has small products, see
-    kernels/cpu/gemm.py), or each in one call."""
+    """The conv kernels' products in runs of `runs` rows (as where BLAS has small products,
+    see kernels/cpu/gemm.py and blas.py: with 16, the kernel gradient's too), or each in one
+    call (0)."""
     from nbkeras.kernels.cpu import conv as conv_kernels
 
-    limit = 8 * w[..., 0].size * (w.shape[-1] // groups) if runs else 0
+    limit = runs * w[..., 0].size * (w.shape[-1] // groups)
     return mock.patch.object(conv_kernels, "small_product_limit", lambda: limit)
 
 
-@pytest.mark.parametrize("runs", [False, True])
+@pytest.mark.parametrize("runs", [0, 8, 16])
 @pytest.mark.parametrize("rank, groups, channels", [(1, 1, 4), (2, 2, 4), (3, 1, 4),
                                                      (1, 1, 1), (2, 1, 1), (3, 1, 1)])
 def test_kernels_are_adjoint_for_odd_paddings_and_parallel_batches(rank, groups, channels,
@@ -436,7 +437,7 @@ def test_kernels_are_adjoint_for_odd_paddings_and_parallel_batches(rank, groups,
                                                groups), rtol=1e-10, atol=1e-12)
 
 
-@pytest.mark.parametrize("runs", [False, True])
+@pytest.mark.parametrize("runs", [0, 8, 16])
 @pytest.mark.parametrize("groups, relu", [(1, True), (2, False)])
 def test_fused_backward_matches_tap_by_tap_gradients_on_threads(groups, relu, runs,
                                                                 two_threads):

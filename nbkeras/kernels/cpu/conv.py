@@ -9,7 +9,9 @@ the one 3-D routine with leading spatial axes of size 1, so each dtype compiles 
 Per image and group, im2col gathers the receptive fields into rows of a (positions, taps *
 C/groups) buffer, and BLAS does the contraction per block of images (in runs of rows that
 are OpenBLAS's small products where it has them, gemm.dot_in_row_runs: the Simple MNIST
-convnet's inference 31k -> 35k samples/s on 2 threads); the
+convnet's inference 31k -> 35k samples/s on 2 threads). The kernel gradient's product adds
+into its partial sum in BLAS itself (blas.py), there in runs of rows too: the convnet's
+second convolution's backward 7.2-8.4 -> 6.2-7.2 ms. The
 forward pass gathers and multiplies a large image's rows in equal runs of at most 1024, so
 they are still in cache when BLAS reads them (10% faster at 224x224x64, and a buffer of
 megabytes, not a hundred). The
@@ -33,6 +35,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 
+from .blas import add_product_of_transposed, address
 from .gemm import dot_in_row_runs, small_product_limit
 from .parallel import PARALLEL_MIN_ELEMENTS, blas_controller, launch, single_threaded_blas
 from .pooling import next_window
@@ -268,7 +271,8 @@ def _gradient_rows(dy, y, r0, rows, dz, db):
 
 
 @njit(cache=True, parallel=True)
-def _conv_backward(dy, y, x, wgt, s, pb, d, ks, out_sp, block, dx, part_w, part_b, small):
+def _conv_backward(dy, y, x, wgt, s, pb, d, ks, out_sp, block, dx, part_w, part_b, small,
+                   gemm_address):
     """The VJP of y = relu?(conv(x, w) + b) in one pass over the batch, `block` images per
     matrix product and one contiguous run of images per chunk (thread):
     dz = dy, zeroed where y <= 0 when y has rows (else y is (0, 0): no relu);
@@ -307,14 +311,14 @@ def _conv_backward(dy, y, x, wgt, s, pb, d, ks, out_sp, block, dx, part_w, part_
                         _patches_one_channel(x, n, s, pb, d, ks, out_sp, cols_t,
                                              (n - n0) * n_pos)
                     np.dot(cols_t, grad, step)
-                elif x.shape[0] > 0:
+                    total, add = part_w[t, g].reshape(-1), step.reshape(-1)   # part_w += step
+                    for i in range(np.uintp(add.size)):       # (not _move: its offsets
+                        total[i] += add[i]                    # would be 0s)
+                elif x.shape[0] > 0:    # part_w[t, g] += cols.T @ grad, BLAS adding
                     _patches(x, n0 * n_pos, rows, g * cg, cg, s, pb, d, ks, out_sp, cols,
                              False)
-                    np.dot(cols[:rows].T, grad, step)
-                if x.shape[0] > 0:      # part_w[t, g] += step (not _move: its offsets
-                    total, add = part_w[t, g].reshape(-1), step.reshape(-1)   # would be 0s)
-                    for i in range(np.uintp(add.size)):
-                        total[i] += add[i]
+                    add_product_of_transposed(gemm_address, cols[:rows], grad, part_w[t, g],
+                                              small)
                 if dx.shape[0] > 0:
                     dot_in_row_runs(grad, wgt[g], cols[:rows], small)
                     _patches(dx, n0 * n_pos, rows, g * cg, cg, s, pb, d, ks, out_sp, cols,
@@ -433,7 +437,7 @@ def conv_backward(dy, x, w, window, groups=1, y=None, input_gradient=True,
         part_b = np.zeros((chunks, n_out))             # float64: sums over many rows
         _run(_conv_backward, chunks, dy2, y2, x5, wgt, s, pb, d, ks,
              _lift(dy.shape[1:-1], rank, 1), _block(n_pos, batch), dx, part_w, part_b,
-             small_product_limit())
+             small_product_limit(), address(dtype))
         dwg, db = part_w.sum(axis=0), part_b.sum(axis=0).astype(dtype)
     dw = np.ascontiguousarray(dwg.transpose(1, 0, 2)).reshape(w.shape) if kernel_gradient else None
     return (dx.reshape(x.shape) if input_gradient else None), dw, db

@@ -254,7 +254,6 @@ def _backward_loop(cell, blocks, d_hs, x, kernel_t, rk_t, rk_h_t, h0, c0, m, hs,
         d_rh = np.empty((hi - lo, units), hs.dtype)
         dx_t = np.empty((hi - lo, dx.shape[2]), hs.dtype)
         inputs = np.empty((hi - lo, products.shape[1]), hs.dtype)
-        columns = _columns_per_product(products.shape[1], hi - lo, small)
         for t in range(steps - 1, -1, -1):
             ti = t if dp.shape[0] == steps else 0
             for r in range(hi - lo):
@@ -291,7 +290,7 @@ def _backward_loop(cell, blocks, d_hs, x, kernel_t, rk_t, rk_h_t, h0, c0, m, hs,
                     _copy(dx_t[r], dx[lo + r, t])
             if products.shape[0] > 0:
                 blas.add_product_of_transposed(gemm_address, inputs, dp[ti, lo:hi],
-                                               products[block], columns)
+                                               products[block], small)
             dot_in_row_runs(step, rk_t, dh, small)
             for r in range(hi - lo):
                 _add(carry[r], dh[r])
@@ -363,16 +362,6 @@ _FORWARD = dict(zip(CELLS, (_simple_forward, _lstm_forward, _gru_forward,
                             _gru_reset_before_forward)))
 _BACKWARD = dict(zip(CELLS, (_simple_backward, _lstm_backward, _gru_backward,
                              _gru_reset_before_backward)))
-
-
-@njit(inline="always")
-def _columns_per_product(inputs, rows, small):
-    """Columns of the weights' gradient per BLAS call adding a step's (rows, inputs)^T @
-    (rows, columns): a multiple of 16 whose product is a small one (`small` multiply-adds),
-    all of them (a large number) when small is 0."""
-    if small == 0:
-        return 1 << 30
-    return max(16, small // max(inputs * rows, 1) // 16 * 16)
 
 
 # ---- one batch row of one step (rows of width U; gates of width 4U) ---------------------------
