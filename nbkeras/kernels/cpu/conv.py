@@ -35,6 +35,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 
+from . import winograd
 from .blas import add_product_of_transposed, address
 from .gemm import dot_in_row_runs, small_product_limit
 from .parallel import PARALLEL_MIN_ELEMENTS, blas_controller, launch, single_threaded_blas
@@ -392,11 +393,14 @@ def conv_forward(x, w, window, groups=1, bias=None, relu=False, pool=None):
                                                                                 pool.strides)
     pooled = tuple((n - k) // st + 1 for n, k, st in zip(out, pool_size, pool_strides))
     out = tuple((n - 1) * st + k for n, k, st in zip(pooled, pool_size, pool_strides))  # read
-    wg = _grouped(w, dtype, groups, (1, 0, 2))                        # (G, K, F/G)
     b = np.zeros(0, dtype) if bias is None else np.ascontiguousarray(bias, dtype)
     y = np.empty((batch * int(np.prod(pooled)), w.shape[-1]), dtype)
     if y.size == 0:
         return y.reshape(batch, *pooled, w.shape[-1])
+    if winograd.applies(window, groups, x.shape[-1], pool):
+        _winograd(x, w, window, b, relu, pool is not None, y.reshape(batch, *pooled, -1))
+        return y.reshape(batch, *pooled, w.shape[-1])
+    wg = _grouped(w, dtype, groups, (1, 0, 2))                        # (G, K, F/G)
     s, pb, d, ks = _geometry(window)
     n_pos = int(np.prod(out))
     chunks = _chunks(batch, batch * n_pos * w.shape[-1] * wg.shape[1])
@@ -407,6 +411,19 @@ def conv_forward(x, w, window, groups=1, bias=None, relu=False, pool=None):
          bool(relu), _lift(pool_size, rank, 1), _lift(pool_strides, rank, 1),
          _lift(pooled, rank, 1), block, tile, y, chunks, small_product_limit())
     return y.reshape(batch, *pooled, w.shape[-1])
+
+
+def _winograd(x, w, window, bias, relu: bool, pooled: bool, y) -> None:
+    """conv_forward's 3x3 stride-1 2-D convolutions (winograd.applies) into y (N, OH, OW, F),
+    by Winograd's F(2x2, 3x3)."""
+    u = winograd.transformed_kernel(w, y.dtype)
+    per_axis = y.shape[1:3] if pooled else [(n + 1) // 2 for n in y.shape[1:3]]
+    tiles = y.shape[0] * per_axis[0] * per_axis[1]
+    chunks = _chunks(tiles, tiles * winograd.POINTS * u.shape[1] * u.shape[2])
+    block = winograd.block_tiles(u.shape[1], u.shape[2], y.itemsize, -(-tiles // chunks))
+    _run(winograd.winograd_forward, chunks, np.ascontiguousarray(x, y.dtype), u, bias,
+         window.padding[0][0], window.padding[1][0], bool(relu), pooled, y, block, chunks,
+         small_product_limit())
 
 
 def conv_backward(dy, x, w, window, groups=1, y=None, input_gradient=True,

@@ -1,0 +1,210 @@
+"""Winograd's minimal filtering F(2x2, 3x3) for the 3x3, stride-1, undilated, ungrouped 2-D
+convolutions (most of a small CNN's multiply-adds), channels_last; conv.py's `conv_forward`
+sends them here.
+
+Each 2x2 tile of the output comes from the 4x4 input patch d it reads (Lavin and Gray, 2016):
+per input channel c and filter f, y_tile = Aᵀ [(G w_cf Gᵀ) ⊙ (Bᵀ d_c B)] A summed over c: 16
+multiplications per tile where the direct convolution makes 36, 2.25x fewer. The 16
+transformed points e are independent products over the channels: with the kernel as U
+(16, C, F) and a block of tiles as V (16, tiles, C), M[e] = V[e] @ U[e] is 16 BLAS products,
+and each tile's output is Aᵀ M A. F(2x2, 3x3)'s transforms only add, subtract and halve, so
+float32 results round as the direct convolution's do (larger tiles save more products but
+lose digits: F(4x4, 3x3) multiplies the error by about ten).
+
+Per chunk (thread), tiles run in blocks whose V and M stay in the L2 cache between the
+transforms and the products. With a 2x2 max-pool of strides 2 (inference fusion), each tile
+is one pooling window: it is pooled where it is computed and only the maxima are stored, then
++ bias, then relu (both commute with the maximum), as in the direct kernel.
+"""
+import numpy as np
+from numba import njit, prange
+
+from .gemm import dot_in_row_runs
+
+__all__ = ["applies", "block_tiles", "transformed_kernel", "winograd_forward"]
+
+# G of F(2x2, 3x3)
+KERNEL_TRANSFORM = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]])
+POINTS = 16              # transformed points per tile (4 x 4)
+L2_BUDGET = 1 << 19      # bytes of V and M per block of tiles: half of a Zen 4 / Skylake-SP L2
+MIN_CHANNELS = 8         # fewer input channels (a first layer): the direct kernel is faster
+
+
+def applies(window, groups: int, channels: int, pool) -> bool:
+    """Whether conv_forward runs this: a 2-D 3x3 window, strides and dilation 1, no groups,
+    at least MIN_CHANNELS input channels, and no pooling or a 2x2 one of strides 2."""
+    return (window.rank == 2 and tuple(window.size) == (3, 3)
+            and tuple(window.strides) == (1, 1) and tuple(window.dilation) == (1, 1)
+            and groups == 1 and channels >= MIN_CHANNELS
+            and (pool is None or tuple(pool.size) == tuple(pool.strides) == (2, 2)))
+
+
+def transformed_kernel(w, dtype):
+    """U (16, C, F) = G w[:, :, c, f] Gᵀ for w (3, 3, C, F), computed in float64."""
+    g = KERNEL_TRANSFORM
+    w64 = np.asarray(w, np.float64)
+    rows = (g @ w64.reshape(3, -1)).reshape(4, 3, -1)          # G w: (4, 3, C * F)
+    u = np.matmul(g, rows)                                      # (G w) Gᵀ per row a: (4, 4, CF)
+    return np.ascontiguousarray(u.reshape(POINTS, *w.shape[2:]), dtype=dtype)
+
+
+# Bᵀ and Aᵀ of F(2x2, 3x3), row by row, as the operands they add: row a of Bᵀ d is
+# d[j1] + sign * d[j2], row a of Aᵀ m is m[j1] + sign * (m[j2] + m[j3])
+INPUT_ROWS = ((0, 2, -1.0), (1, 2, 1.0), (2, 1, -1.0), (1, 3, -1.0))
+OUTPUT_ROWS = ((0, 1, 2, 1.0), (1, 2, 3, -1.0))
+
+
+@njit(cache=True)
+def _combine2(dst, d0, d_row, src, a0, b0, sign, s_row, rows, count):
+    """dst[d0 + r*d_row + i] = src[a0 + r*s_row + i] + sign * src[b0 + r*s_row + i] for
+    r < rows, i < count (sign 1 or -1). Two operands and one result per loop, so LLVM
+    vectorizes it: four results in one loop need more aliasing checks than it makes, and
+    stayed scalar (the input transform ran 5x slower)."""
+    d0, d_row, a0, b0, s_row = (np.uintp(d0), np.uintp(d_row), np.uintp(a0), np.uintp(b0),
+                                np.uintp(s_row))
+    for r in range(np.uintp(rows)):
+        at, a, b = d0 + r * d_row, a0 + r * s_row, b0 + r * s_row
+        for i in range(np.uintp(count)):
+            dst[at + i] = src[a + i] + sign * src[b + i]
+
+
+@njit(cache=True)
+def _combine3(dst, d0, d_row, src, a0, b0, c0, sign, s_row, rows, count):
+    """dst[d0 + r*d_row + i] = src[a0 + ...] + sign * (src[b0 + ...] + src[c0 + ...]), over
+    rows r and runs i as in _combine2."""
+    d0, d_row, a0, b0, c0, s_row = (np.uintp(d0), np.uintp(d_row), np.uintp(a0),
+                                    np.uintp(b0), np.uintp(c0), np.uintp(s_row))
+    for r in range(np.uintp(rows)):
+        at, a, b, c = d0 + r * d_row, a0 + r * s_row, b0 + r * s_row, c0 + r * s_row
+        for i in range(np.uintp(count)):
+            dst[at + i] = src[a + i] + sign * (src[b + i] + src[c + i])
+
+
+@njit(cache=True)
+def _input_rows(dst, d0, d_step, d_row, src, s0, s_step, s_row, rows, count):
+    """Bᵀ along one axis: with the operands v_j = src[s0 + j*s_step ...] (j < 4), result a
+    goes to dst[d0 + a*d_step ...]; each is `rows` runs of `count` (d_row, s_row apart)."""
+    for a in range(4):
+        j1, j2, sign = INPUT_ROWS[a]
+        _combine2(dst, d0 + a * d_step, d_row, src, s0 + j1 * s_step, s0 + j2 * s_step, sign,
+                  s_row, rows, count)
+
+
+@njit(cache=True)
+def _output_rows(dst, d0, d_step, d_row, src, s0, s_step, s_row, rows, count):
+    """Aᵀ along one axis, laid out as _input_rows: two results from four operands."""
+    for a in range(2):
+        j1, j2, j3, sign = OUTPUT_ROWS[a]
+        _combine3(dst, d0 + a * d_step, d_row, src, s0 + j1 * s_step, s0 + j2 * s_step,
+                  s0 + j3 * s_step, sign, s_row, rows, count)
+
+
+@njit(cache=True)
+def _gather_rows(xf, k0, count, per_image, tiles_w, top_pad, left_pad, shape, patches):
+    """patches[i, k, (j, c)] = x[n, top + i, left + j, c] for the tiles k0 .. k0 + count - 1
+    (image n, tile origin (top, left)), 0 outside the image: each tile's four input rows.
+    shape: x's (N, H, W, C); patches (4, block, 4 * C) flat."""
+    _, height, width, channels = shape
+    line = np.uintp(4 * channels)
+    plane = np.uintp(patches.size // 4)
+    for k in range(count):
+        n, r = (k0 + k) // per_image, (k0 + k) % per_image
+        top, left = 2 * (r // tiles_w) - top_pad, 2 * (r % tiles_w) - left_pad
+        for i in range(4):
+            at = np.uintp(i) * plane + np.uintp(k) * line
+            row = top + i
+            inside = 0 <= row < height and 0 <= left and left + 4 <= width
+            base = np.uintp(((n * height + max(row, 0)) * width + max(left, 0)) * channels)
+            if inside:
+                for c in range(line):
+                    patches[at + c] = xf[base + c]
+                continue
+            for j in range(4):
+                col = left + j
+                cell = at + np.uintp(j * channels)
+                start = np.uintp(((n * height + row) * width + col) * channels)
+                for c in range(np.uintp(channels)):
+                    patches[cell + c] = (xf[start + c] if 0 <= row < height
+                                         and 0 <= col < width else 0)
+
+
+@njit(cache=True)
+def _store_tiles(out, k0, count, block, per_image, tiles_w, pooled, bias, relu, y):
+    """y's cells of tiles k0 .. k0 + count - 1 from out[a, k, (b, f)] = tile k's output (a, b)
+    (2, block, 2F flat): all four cells inside y, or their maximum (pooled, window order: a
+    NaN after the first is passed over, as max-pooling's); + bias when it has entries, then
+    relu (NaN stays). y (N, OH, OW, F)."""
+    out_h, out_w, n_out = y.shape[1], y.shape[2], y.shape[3]
+    yf, f_count = y.reshape(-1), np.uintp(n_out)
+    zero = np.zeros(1, y.dtype)[0]
+    plane = np.uintp(block * 2 * n_out)
+    for k in range(count):
+        n, r = (k0 + k) // per_image, (k0 + k) % per_image
+        ti, tj = r // tiles_w, r % tiles_w
+        tile = np.uintp(k * 2 * n_out)
+        for cell in range(1 if pooled else 4):
+            a, b = cell // 2, cell % 2
+            i, j = (ti, tj) if pooled else (2 * ti + a, 2 * tj + b)
+            if i >= out_h or j >= out_w:
+                continue
+            at = np.uintp(((n * out_h + i) * out_w + j) * n_out)
+            first = np.uintp(a) * plane + tile + np.uintp(b) * f_count
+            for f in range(f_count):
+                v = out[first + f]
+                if pooled:
+                    for other in (f_count, plane, plane + f_count):
+                        w = out[first + other + f]
+                        v = w if w > v else v
+                if bias.shape[0] > 0:
+                    v += bias[f]
+                yf[at + f] = zero if relu and v < zero else v
+
+
+@njit(cache=True, parallel=True)
+def winograd_forward(x, u, bias, top_pad, left_pad, relu, pooled, y, block, chunks, small):
+    """y = conv(x, w) (+ bias, relu) with U = transformed_kernel(w); pooled: y is the 2x2
+    max-pool (strides 2) of the convolution, one tile per pooled cell. x (N, H, W, C), u (16,
+    C, F), bias (F,) or (0,), y (N, OH, OW, F): the convolution's or the pool's output;
+    top_pad, left_pad: the padding before (the padding after only sets OH, OW); `block` tiles
+    (block_tiles) per BLAS product, one contiguous run of tiles per chunk (thread), BLAS
+    held to one thread (conv.py's _run)."""
+    n_batch, channels, n_out = x.shape[0], x.shape[3], y.shape[3]
+    tiles_h, tiles_w = ((y.shape[1], y.shape[2]) if pooled
+                        else ((y.shape[1] + 1) // 2, (y.shape[2] + 1) // 2))
+    per_image = tiles_h * tiles_w
+    total = n_batch * per_image
+    xf = x.reshape(-1)
+    for t in prange(chunks):
+        # patches (4, block, 4C) then M A (4, block, 2F); Bᵀ d (4, block, 4C) then Aᵀ M A
+        # (2, block, 2F); V (16, block, C) and M (16, block, F)
+        first = np.empty(block * max(16 * channels, 8 * n_out), x.dtype)
+        second = np.empty(block * max(16 * channels, 4 * n_out), x.dtype)
+        v = np.empty((POINTS, block, channels), x.dtype)
+        m = np.empty((POINTS, block, n_out), x.dtype)
+        vf, mf = v.reshape(-1), m.reshape(-1)
+        stop = (t + 1) * total // chunks
+        for k0 in range(t * total // chunks, stop, block):
+            count = min(block, stop - k0)
+            _gather_rows(xf, k0, count, per_image, tiles_w, top_pad, left_pad, x.shape,
+                         first[:block * 16 * channels])
+            line = 4 * channels                      # Bᵀ d along the rows i, whole tiles
+            _input_rows(second, 0, block * line, 0, first, 0, block * line, 0, 1,
+                        count * line)
+            for a in range(4):                       # then along the columns j: V
+                _input_rows(vf, a * 4 * block * channels, block * channels, channels,
+                            second, a * block * line, channels, line, count, channels)
+            for e in range(POINTS):
+                dot_in_row_runs(v[e, :count], u[e], m[e, :count], small)
+            for i in range(4):                       # M Aᵀ along the columns j, per row i
+                _output_rows(first, i * block * 2 * n_out, n_out, 2 * n_out, mf,
+                             i * 4 * block * n_out, block * n_out, n_out, count, n_out)
+            _output_rows(second, 0, block * 2 * n_out, 0, first, 0, block * 2 * n_out, 0,
+                         1, count * 2 * n_out)       # then along the rows i
+            _store_tiles(second, k0, count, block, per_image, tiles_w, pooled, bias, relu, y)
+
+
+def block_tiles(channels: int, filters: int, itemsize: int, tiles: int) -> int:
+    """Tiles per block: as many as keep the block's buffers within L2_BUDGET bytes."""
+    per_tile = (max(16 * channels, 8 * filters) + max(16 * channels, 4 * filters)
+                + POINTS * (channels + filters))
+    return max(1, min(tiles, L2_BUDGET // (per_tile * itemsize)))
