@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from nbkeras.kernels.cpu import conv, winograd
 from nbkeras.kernels.cpu.gemm import small_product_limit
-from nbkeras.kernels.cpu.parallel import single_threaded_blas
+from nbkeras.kernels.cpu.parallel import run_chunks, single_threaded_blas
 from nbkeras.kernels.geometry import Window, window
 
 POOL = Window((2, 2), (2, 2), ((0, 0), (0, 0)), (1, 1))
@@ -54,10 +54,9 @@ def test_tiles_in_any_blocks_and_chunks_equal_the_convolution(
     bias = rng.standard_normal(filters).astype(dtype) if has_bias else None
     y = np.full((batch, out_h, out_w, filters), np.nan, dtype)
     with single_threaded_blas():
-        winograd.winograd_forward(x, winograd.transformed_kernel(w, dtype),
-                                  np.zeros(0, dtype) if bias is None else bias,
-                                  padding[0][0], padding[1][0], relu, pooled, y, block, chunks,
-                                  small_product_limit())
+        run_chunks(winograd.winograd_forward, chunks, x, winograd.transformed_kernel(w, dtype),
+                   np.zeros(0, dtype) if bias is None else bias, padding[0][0], padding[1][0],
+                   relu, pooled, y, block, small_product_limit())
     want = reference(x, w, padding, bias, relu, pooled)
     scale = np.sqrt(9 * channels)                   # the sum's typical size
     tolerance = 1e-5 * scale if dtype == np.float32 else 1e-12 * scale

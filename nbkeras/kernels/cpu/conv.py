@@ -38,7 +38,8 @@ from numba import njit, prange
 from . import winograd
 from .blas import add_product_of_transposed, address
 from .gemm import dot_in_row_runs, small_product_limit
-from .parallel import PARALLEL_MIN_ELEMENTS, blas_controller, launch, single_threaded_blas
+from .parallel import (PARALLEL_MIN_ELEMENTS, blas_controller, launch, launch_chunks,
+                       single_threaded_blas)
 from .pooling import next_window
 
 __all__ = ["conv_forward", "conv_backward", "conv_backward_input", "conv_backward_kernel"]
@@ -415,15 +416,19 @@ def conv_forward(x, w, window, groups=1, bias=None, relu=False, pool=None):
 
 def _winograd(x, w, window, bias, relu: bool, pooled: bool, y) -> None:
     """conv_forward's 3x3 stride-1 2-D convolutions (winograd.applies) into y (N, OH, OW, F),
-    by Winograd's F(2x2, 3x3)."""
+    by Winograd's F(2x2, 3x3), one chunk of tiles per thread."""
     u = winograd.transformed_kernel(w, y.dtype)
     per_axis = y.shape[1:3] if pooled else [(n + 1) // 2 for n in y.shape[1:3]]
     tiles = y.shape[0] * per_axis[0] * per_axis[1]
-    chunks = _chunks(tiles, tiles * winograd.POINTS * u.shape[1] * u.shape[2])
-    block = winograd.block_tiles(u.shape[1], u.shape[2], y.itemsize, -(-tiles // chunks))
-    _run(winograd.winograd_forward, chunks, np.ascontiguousarray(x, y.dtype), u, bias,
-         window.padding[0][0], window.padding[1][0], bool(relu), pooled, y, block, chunks,
-         small_product_limit())
+    args = (np.ascontiguousarray(x, y.dtype), u, bias, window.padding[0][0],
+            window.padding[1][0], bool(relu), pooled, y,
+            winograd.block_tiles(u.shape[1], u.shape[2], y.itemsize, tiles),
+            small_product_limit())
+    if blas_controller() is None:          # one chunk; BLAS threads on its own
+        winograd.winograd_forward(0, 1, *args)
+        return
+    with single_threaded_blas():
+        launch_chunks(winograd.winograd_forward, tiles * u.size, *args)
 
 
 def conv_backward(dy, x, w, window, groups=1, y=None, input_gradient=True,
