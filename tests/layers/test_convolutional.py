@@ -350,10 +350,10 @@ def test_fused_activation_matches_the_separate_op_with_its_own_gradient(name, da
 def test_conv_with_max_pool_equals_conv_then_max_pool(rank, data_format, groups, activation,
                                                        data):
     """ops.conv(..., max_pool=(size, strides)) = max_pool(conv(...), "valid") for every window
-    and layout, one input channel included; its VJP (recomputing the unpooled output) passes
+    and layout, one input channel and Winograd's convolutions included; its VJP (recomputing the unpooled output) passes
     the finite-difference check."""
     _, (kernel, strides, padding, dilation), spatial = data.draw(windows(rank))
-    channels = groups * data.draw(st.sampled_from([1, 2]))
+    channels = groups * data.draw(st.sampled_from([1, 2, 8]))   # 8: 3x3 ones run Winograd's
     out = [conv_out for conv_out in nk.ops.conv_output_shape(
         (1, *spatial, channels), (*kernel, channels // groups, 2), strides, padding,
         dilation)[1:-1]]
