@@ -6,7 +6,9 @@ The CPU kernels at the sizes they have in the Simple MNIST convnet (batch 128, f
 convolution forward (bias and relu fused), backward-input, backward-kernel, and the fused
 training backward (relu mask, bias, kernel and input gradients in one pass); max pooling and
 batch normalization forward and backward. Convolutions are in GFLOP/s (a multiply-add is 2)
-and as a share of numpy's `a @ b` at n = 1024 on the same threads (the roof); the memory-bound
+and as a share of numpy's `a @ b` at n = 1024 on the same threads (the roof), counting the
+direct convolution's multiply-adds: the second convolution's forward runs Winograd's F(2x2,
+3x3) (2.25x fewer), so its share can pass 100%; the memory-bound
 kernels in GB/s (each array read or written once). "compile s" is the kernel's first call in
 a fresh process with an empty Numba cache, "cache load s" the same in a second process on that
 warm cache (kernels sharing helpers are timed in this order, so a later one may find a helper

@@ -4,7 +4,10 @@ x is (N, *spatial, C); w is (*k, C // groups, F) (Keras's layout); the geometry 
 `Window` (kernels/geometry.py) whose padding, one (before, after) pair per spatial axis,
 is never materialized: im2col writes zeros
 for taps that fall outside the input, col2im drops them. 1-D and 2-D problems run through
-the one 3-D routine with leading spatial axes of size 1, so each dtype compiles once.
+the one 3-D routine with leading spatial axes of size 1, so each dtype compiles once. The
+forward of a 3x3, stride-1, undilated, ungrouped 2-D convolution of 8 or more channels runs
+Winograd's F(2x2, 3x3) instead (winograd.py: 2.25x fewer multiply-adds; the Simple MNIST
+convnet's second convolution with its pool 2.4-2.8 -> 1.55 ms a batch of 128).
 
 Per image and group, im2col gathers the receptive fields into rows of a (positions, taps *
 C/groups) buffer, and BLAS does the contraction per block of images (in runs of rows that
