@@ -12,7 +12,10 @@ float32 results round as the direct convolution's do (larger tiles save more pro
 lose digits: F(4x4, 3x3) multiplies the error by about ten).
 
 Per chunk (thread), tiles run in blocks whose V and M stay in the L2 cache between the
-transforms and the products. With a 2x2 max-pool of strides 2 (inference fusion), each tile
+transforms and the products. Bᵀ runs along the rows over whole input lines, once for all the
+tiles of a tile row (which share half their cells), read in place where they lie inside the
+image; the other passes run over whole blocks. Every pass is a loop of two or three operands
+and one result, which LLVM vectorizes. With a 2x2 max-pool of strides 2 (inference fusion), each tile
 is one pooling window: it is pooled where it is computed and only the maxima are stored, then
 + bias, then relu (both commute with the maximum), as in the direct kernel.
 """
@@ -109,32 +112,46 @@ def _output_rows(dst, d0, d_step, d_row, src, s0, s_step, s_row, rows, count):
 
 
 @njit(cache=True)
-def _gather_rows(xf, k0, count, per_image, tiles_w, top_pad, left_pad, shape, patches):
-    """patches[i, k, (j, c)] = x[n, top + i, left + j, c] for the tiles k0 .. k0 + count - 1
-    (image n, tile origin (top, left)), 0 outside the image: each tile's four input rows.
-    shape: x's (N, H, W, C); patches (4, block, 4 * C) flat."""
+def _input_tiles(xf, shape, k0, count, per_image, tiles_w, top_pad, left_pad, lines, rows,
+                 vf, block):
+    """V[e, k] = (Bᵀ d B)[e] for the tiles k0 .. k0 + count - 1, d each tile's 4x4 input
+    patch, one run of a tile row's tiles at a time: Bᵀ along the rows over the whole input
+    lines the run reads (its tiles share them: half the work of patch by patch, and no copy
+    where the lines lie inside the image), then along the columns, tile by tile.
+    shape: x's (N, H, W, C); lines, rows: (4, 2 * tiles_w + 2 cells, C) flat each."""
     _, height, width, channels = shape
-    line = np.uintp(4 * channels)
-    plane = np.uintp(patches.size // 4)
-    for k in range(count):
+    plane = lines.size // 4                  # one line of cells
+    k = 0
+    while k < count:
         n, r = (k0 + k) // per_image, (k0 + k) % per_image
+        run = min(tiles_w - r % tiles_w, count - k)
         top, left = 2 * (r // tiles_w) - top_pad, 2 * (r % tiles_w) - left_pad
-        for i in range(4):
-            at = np.uintp(i) * plane + np.uintp(k) * line
-            row = top + i
-            inside = 0 <= row < height and 0 <= left and left + 4 <= width
-            base = np.uintp(((n * height + max(row, 0)) * width + max(left, 0)) * channels)
-            if inside:
-                for c in range(line):
-                    patches[at + c] = xf[base + c]
-                continue
-            for j in range(4):
-                col = left + j
-                cell = at + np.uintp(j * channels)
-                start = np.uintp(((n * height + row) * width + col) * channels)
-                for c in range(np.uintp(channels)):
-                    patches[cell + c] = (xf[start + c] if 0 <= row < height
-                                         and 0 <= col < width else 0)
+        cells = 2 * run + 2
+        if 0 <= top and top + 4 <= height and 0 <= left and left + cells <= width:
+            src, s0, step = xf, ((n * height + top) * width + left) * channels, width * channels
+        else:
+            _gather_lines(xf, n, top, left, cells, height, width, channels, lines)
+            src, s0, step = lines, 0, plane
+        _input_rows(rows, 0, plane, 0, src, s0, step, 0, 1, cells * channels)
+        for a in range(4):
+            _input_rows(vf, (a * 4 * block + k) * channels, block * channels, channels,
+                        rows, a * plane, channels, 2 * channels, run, channels)
+        k += run
+
+
+@njit(cache=True)
+def _gather_lines(xf, n, top, left, cells, height, width, channels, lines):
+    """lines[i, j] = x[n, top + i, left + j] for i < 4, j < cells (0 outside the image)."""
+    plane = np.uintp(lines.size // 4)
+    for i in range(4):
+        row = top + i
+        for j in range(cells):
+            col = left + j
+            at = np.uintp(i) * plane + np.uintp(j * channels)
+            start = np.uintp(((n * height + row) * width + col) * channels)
+            inside = 0 <= row < height and 0 <= col < width
+            for c in range(np.uintp(channels)):
+                lines[at + c] = xf[start + c] if inside else 0
 
 
 @njit(cache=True)
@@ -184,23 +201,19 @@ def winograd_forward(t, chunks, x, u, bias, top_pad, left_pad, relu, pooled, y, 
     per_image = tiles_h * tiles_w
     start, stop = chunk_span(t, chunks, x.shape[0] * per_image)
     xf = x.reshape(-1)
-    # patches (4, block, 4C) then M A (4, block, 2F); Bᵀ d (4, block, 4C) then Aᵀ M A
-    # (2, block, 2F); V (16, block, C) and M (16, block, F)
-    first = np.empty(block * max(16 * channels, 8 * n_out), x.dtype)
-    second = np.empty(block * max(16 * channels, 4 * n_out), x.dtype)
+    # M A (4, block, 2F), Aᵀ M A (2, block, 2F); a tile row's input lines and Bᵀ of them
+    # (4, 2 * tiles_w + 2 cells, C); V (16, block, C) and M (16, block, F)
+    first = np.empty(block * 8 * n_out, x.dtype)
+    second = np.empty(block * 4 * n_out, x.dtype)
+    lines = np.empty(4 * (2 * tiles_w + 2) * channels, x.dtype)
+    rows = np.empty(4 * (2 * tiles_w + 2) * channels, x.dtype)
     v = np.empty((POINTS, block, channels), x.dtype)
     m = np.empty((POINTS, block, n_out), x.dtype)
     vf, mf = v.reshape(-1), m.reshape(-1)
-    line = 4 * channels
     for k0 in range(start, stop, block):
         count = min(block, stop - k0)
-        _gather_rows(xf, k0, count, per_image, tiles_w, top_pad, left_pad, x.shape,
-                     first[:block * 16 * channels])
-        _input_rows(second, 0, block * line, 0, first, 0, block * line, 0, 1,
-                    count * line)                    # Bᵀ d along the rows i, whole tiles
-        for a in range(4):                           # then along the columns j: V
-            _input_rows(vf, a * 4 * block * channels, block * channels, channels,
-                        second, a * block * line, channels, line, count, channels)
+        _input_tiles(xf, x.shape, k0, count, per_image, tiles_w, top_pad, left_pad, lines,
+                     rows, vf, block)
         for e in range(POINTS):
             dot_in_row_runs(v[e, :count], u[e], m[e, :count], small)
         for i in range(4):                           # M A along the columns j, per row i
@@ -213,6 +226,5 @@ def winograd_forward(t, chunks, x, u, bias, top_pad, left_pad, relu, pooled, y, 
 
 def block_tiles(channels: int, filters: int, itemsize: int, tiles: int) -> int:
     """Tiles per block: as many as keep the block's buffers within L2_BUDGET bytes."""
-    per_tile = (max(16 * channels, 8 * filters) + max(16 * channels, 4 * filters)
-                + POINTS * (channels + filters))
+    per_tile = 12 * filters + POINTS * (channels + filters)
     return max(1, min(tiles, L2_BUDGET // (per_tile * itemsize)))
