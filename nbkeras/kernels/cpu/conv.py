@@ -40,8 +40,8 @@ from numba import njit, prange
 
 from . import winograd
 from .blas import add_product_of_transposed, address
-from .gemm import dot_in_row_runs, small_product_limit
-from .parallel import (PARALLEL_MIN_ELEMENTS, blas_controller, launch, launch_chunks,
+from .gemm import THREADED_MIN_FLOPS, dot_in_row_runs, small_product_limit
+from .parallel import (PARALLEL_MIN_ELEMENTS, blas_controller, launch, run_chunks,
                        single_threaded_blas)
 
 __all__ = ["conv_forward", "conv_backward", "conv_backward_input", "conv_backward_kernel"]
@@ -439,8 +439,9 @@ def _winograd(x, w, window, bias, relu: bool, pooled: bool, y) -> None:
     if blas_controller() is None:          # one chunk; BLAS threads on its own
         winograd.winograd_forward(0, 1, *args)
         return
+    threaded = 2 * tiles * u.size >= THREADED_MIN_FLOPS     # else waking threads costs more
     with single_threaded_blas():
-        launch_chunks(winograd.winograd_forward, tiles * u.size, *args)
+        run_chunks(winograd.winograd_forward, numba.get_num_threads() if threaded else 1, *args)
 
 
 def conv_backward(dy, x, w, window, groups=1, y=None, input_gradient=True,
