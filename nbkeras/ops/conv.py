@@ -168,8 +168,13 @@ class Conv(Op):
 
     def forward(self, k, x, w, b=None):
         self.output_spec(*_specs(x, w, b))       # the kernels trust their inputs
-        y = self._apply(k, x, w, b, self._pool())
+        y = self.apply(k, x, w, b)
         return y, (x, w, b, y)
+
+    def apply(self, k, x, w, b=None):
+        """forward's output, unchecked: for arrays of the shapes and dtypes of a call that
+        passed the checks (the inference plan's repeated calls; see conv_op)."""
+        return self._apply(k, x, w, b, self._pool())
 
     def vjp(self, k, dy, residuals, needs):
         """With max_pool, the unpooled output is recomputed: the fused form exists so that
@@ -324,17 +329,35 @@ def _keras_conv(inputs, kernel, strides, padding, data_format, dilation_rate):
     return _conv(inputs, kernel, strides, padding, data_format, dilation_rate)
 
 
+def _geometry(rank: int, strides, padding, dilation_rate, max_pool) -> tuple:
+    """conv's (strides, padding, dilation, max_pool), checked and normalized."""
+    if max_pool is not None:
+        max_pool = (_as_tuple("conv", "max_pool size", max_pool[0], rank),
+                    _as_tuple("conv", "max_pool strides", max_pool[1], rank))
+    return (_as_tuple("conv", "strides", strides, rank),
+            _padding("conv", padding, rank, _conv_paddings(rank)),
+            _as_tuple("conv", "dilation_rate", dilation_rate, rank), max_pool)
+
+
+def conv_op(rank: int, strides, padding, dilation_rate, groups: int, activation: str,
+            max_pool=None) -> Conv:
+    """The Conv op `conv` applies to channels_last inputs of `rank` spatial axes for these
+    arguments (activation one of FUSED_ACTIVATIONS). A caller that repeats a call on inputs
+    of one shape and dtype (the inference plan) keeps it and calls `Conv.apply`, without
+    conv's per-call argument handling and checks."""
+    strides, padding, dilation, max_pool = _geometry(rank, strides, padding, dilation_rate,
+                                                     max_pool)
+    return Conv(strides, padding, dilation, int(groups), activation, max_pool)
+
+
 def _conv(inputs, kernel, strides, padding, data_format, dilation_rate, *, bias=None,
           groups=None, activation=None, max_pool=None):
     rank = len(kernel.shape) - 2
-    strides = _as_tuple("conv", "strides", strides, rank)
-    dilation = _as_tuple("conv", "dilation_rate", dilation_rate, rank)
-    padding = _padding("conv", padding, rank, _conv_paddings(rank))
+    strides, padding, dilation, max_pool = _geometry(rank, strides, padding, dilation_rate,
+                                                     max_pool)
     if max_pool is not None:
         from .. import activations   # activations is built on ops: imported on use
 
-        max_pool = (_as_tuple("conv", "max_pool size", max_pool[0], rank),
-                    _as_tuple("conv", "max_pool strides", max_pool[1], rank))
         if activations.serialize(activations.get(activation)) not in FUSED_ACTIVATIONS:
             raise ValueError(f"conv: max_pool needs an activation that commutes with it (one "
                              f"of {FUSED_ACTIVATIONS}); received activation={activation!r}")

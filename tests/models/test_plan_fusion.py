@@ -23,9 +23,9 @@ def recording_fused_calls():
     """The layer names of each fused call made inside the block."""
     calls, real = [], fusion.run_block
 
-    def counting(block, x, checked=False):
+    def counting(block, x, checked=False, op=None):
         calls.append(tuple(layer.name for layer in block.layers))
-        return real(block, x, checked)
+        return real(block, x, checked, op)
 
     fusion.run_block = counting
     try:
@@ -311,3 +311,32 @@ def test_a_fused_block_checks_its_input_until_a_call_needed_no_conversion(monkey
         assert head in checks
     with pytest.raises(ValueError, match=f"Conv2D '{head.name}'"):
         model(np.zeros((3, 8, 8, 2), "float32"))
+
+
+def test_repeated_convolution_blocks_apply_their_op_to_the_current_weights(monkeypatch):
+    """After a call that needed no conversion, a conv block's calls on inputs of the same
+    shape apply its Conv op directly: the numbers of the first call, with weights read on
+    every call; an input of another shape goes through ops.conv again."""
+    from nbkeras.ops.conv import Conv
+
+    applied, real = [], Conv.apply
+    monkeypatch.setattr(Conv, "apply", lambda op, *a: applied.append(op) or real(op, *a))
+    model = nk.Sequential([nk.Input((9, 9, 8)), layers.Conv2D(8, 3, activation="relu"),
+                           layers.MaxPooling2D(2), layers.Conv2D(4, 3, padding="same"),
+                           layers.Flatten(), layers.Dense(3)])
+    x = nk.ops.convert_to_tensor(
+        np.random.default_rng(6).standard_normal((2, 9, 9, 8)).astype("float32"))
+    first = np.asarray(model(x))
+    calls = len(applied)
+    assert np.array_equal(np.asarray(model(x)), first)
+    assert len(applied) == calls + 2                   # both blocks, directly
+    assert [op.max_pool for op in applied[-2:]] == [((2, 2), (2, 2)), None]
+    weights = model.get_weights()
+    model.set_weights([w * 2 for w in weights])
+    y = x
+    for layer in model.layers:
+        y = layer(y)
+    np.testing.assert_allclose(np.asarray(model(x)), np.asarray(y), rtol=2e-5, atol=2e-5)
+    calls = len(applied)
+    model(x[:1])                                       # another shape: checked again
+    assert len(applied) == calls + 2 and model.layers[0].built
