@@ -32,7 +32,7 @@ __all__ = ["applies", "block_tiles", "transformed_kernel", "winograd_forward"]
 # G of F(2x2, 3x3)
 KERNEL_TRANSFORM = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]])
 POINTS = 16              # transformed points per tile (4 x 4)
-L2_BUDGET = 1 << 19      # bytes of V and M per block of tiles: half of a Zen 4 / Skylake-SP L2
+L2_BUDGET = 1 << 19      # bytes of a block's buffers (V, M, transforms): half a Zen 4 L2
 MIN_CHANNELS = 8         # fewer input channels (a first layer): the direct kernel is faster
 
 
