@@ -72,6 +72,21 @@ def pool(x, pool_size, strides, padding, mode):
     return y
 
 
+def max_pool_nan(x, pool_size, strides, padding):
+    """Max pooling of an input with NaNs by nbkeras's rule (its kernels compare each cell
+    with the maximum so far, starting from the window's first cell): NaN where the window's
+    first real cell is NaN, else the largest of its values that are not NaN."""
+    x = np.asarray(x, np.float64)
+    batch, *spatial, channels = x.shape
+    y = np.zeros(pooling_output_shape(x.shape, pool_size, strides, padding))
+    for index, cells in _windows(spatial, pool_size, strides, padding):
+        for n in range(batch):
+            for c in range(channels):
+                values = [x[(n, *cell, c)] for cell in cells]
+                y[(n, *index, c)] = values[0] if np.isnan(values[0]) else np.nanmax(values)
+    return y
+
+
 def pool_grad(x, dy, pool_size, strides, padding, mode):
     """d<dy, pool(x)>/dx: to each window's (first) maximum, or shared by its real cells."""
     x = np.asarray(x, np.float64)

@@ -8,7 +8,7 @@ import inspect
 
 from nbkeras.kernels.cpu import conv
 
-SHARED_HELPERS = ("_patches", "_move", "_patches_one_channel", "_bias_relu", "_max_pool_rows")
+SHARED_HELPERS = ("_patches", "_move", "_patches_one_channel", "_bias_relu", "max_pool_rows")
 
 
 def test_no_integer_constant_reaches_a_shared_conv_helper():

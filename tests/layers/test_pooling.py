@@ -126,6 +126,20 @@ def test_max_pool_gradient_of_a_tie_goes_to_the_first_maximum():
     np.testing.assert_array_equal(dx, expected)
 
 
+@given(case=pooling_cases(), data=st.data())
+def test_max_pool_is_nan_exactly_where_a_window_starts_with_nan(case, data, two_threads):
+    """Max pooling's NaN rule (a NaN that is not its window's first value is passed over),
+    for windows inside the input (the kernel's line-by-line path) and clipped ones."""
+    config, pool_size, shape = case
+    strides = config["strides"] or pool_size
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    x = rng.standard_normal(shape)
+    x[rng.random(shape) < 0.3] = np.nan
+    y = np.asarray(nk.ops.max_pool(x, pool_size, strides, config["padding"]))
+    np.testing.assert_array_equal(y, ref.max_pool_nan(x, pool_size, strides,
+                                                      config["padding"]))
+
+
 @pytest.mark.parametrize("family", ["max", "average"])
 @pytest.mark.parametrize("shape, pool_size, strides, padding", [
     ((1, 64, 32, 40), (3, 3), (2, 2), "same"),     # batch 1: split over channel blocks

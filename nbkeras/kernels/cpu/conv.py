@@ -41,6 +41,7 @@ from numba import njit, prange
 from . import winograd
 from .blas import add_product_of_transposed, address
 from .gemm import THREADED_MIN_FLOPS, dot_in_row_runs, small_product_limit
+from .pooling import max_pool_rows
 from .parallel import (PARALLEL_MIN_ELEMENTS, blas_controller, launch, run_chunks,
                        single_threaded_blas)
 
@@ -160,46 +161,6 @@ def _patches_one_channel(x, n, s, pb, d, ks, out_sp, cols_t, col0):
                 zi, yi, j = zi + s[0], q * d[1] - pb[1], 0
 
 
-@njit(cache=True)
-def _max_pool_rows(src, r0, in_sp, pk, ps, pooled_sp, dst, d0):
-    """dst[d0 + (i, j, l)] = the maximum of src's rows r0 + (position) over window (i, j, l)
-    of an image laid out as in_sp positions (valid windows of size pk, strides ps per axis).
-    src, dst (rows, F). Per line of windows, first the maximum over their lines of input
-    (whole lines: long loops, vectorized), then over each window's cells of that line: a loop
-    per window and cell, as few values long as F, costs several times more per value (the
-    Simple MNIST convnet's first layer's 2x2 pool: 4.3 -> 1.9 us an image). In window order:
-    a NaN that is not the window's first value is passed over, as max-pooling's."""
-    n_out, sf, df = np.uintp(src.shape[1]), src.reshape(-1), dst.reshape(-1)
-    kd, kh, kw = pk
-    sd, sh, sw = ps
-    _, ih, iw = in_sp
-    od, oh, ow = pooled_sp
-    span = np.uintp((ow - 1) * sw + kw) * n_out        # the values a line of windows reads
-    line = np.empty(span, src.dtype)
-    for w_line in range(od * oh):
-        i, j = w_line // oh, w_line % oh
-        for tap in range(kd * kh):
-            p, q = tap // kh, tap % kh
-            at = np.uintp(r0 + ((i * sd + p) * ih + j * sh + q) * iw) * n_out
-            if tap == 0:
-                for v in range(span):
-                    line[v] = sf[at + v]
-            else:
-                for v in range(span):
-                    a, m = sf[at + v], line[v]
-                    line[v] = a if a > m else m
-        out = np.uintp(d0 + w_line * ow) * n_out
-        for l in range(ow):
-            cell, to = np.uintp(l * sw) * n_out, out + np.uintp(l) * n_out
-            for f in range(n_out):
-                df[to + f] = line[cell + f]
-            for r in range(1, kw):
-                at = cell + np.uintp(r) * n_out
-                for f in range(n_out):
-                    a, m = line[at + f], df[to + f]
-                    df[to + f] = a if a > m else m
-
-
 @njit(cache=True, parallel=True)
 def _conv_forward(x, wg, bias, s, pb, d, ks, out_sp, relu, pk, ps, pooled_sp, block, tile, y,
                   chunks, small):
@@ -243,7 +204,7 @@ def _conv_forward(x, wg, bias, s, pb, d, ks, out_sp, relu, pk, ps, pooled_sp, bl
                         _copy_columns(out[r0:r0 + m], g * per_group, part, 0, m, per_group)
             if pooling:
                 for n in range(n0, n1):
-                    _max_pool_rows(out, (n - n0) * n_pos, out_sp, pk, ps, pooled_sp, y,
+                    max_pool_rows(out, (n - n0) * n_pos, out_sp, pk, ps, pooled_sp, y,
                                    n * n_pooled)
             if bias.shape[0] > 0 or relu:
                 _bias_relu(y, n0 * n_pooled, (n1 - n0) * n_pooled, bias, relu)
