@@ -73,17 +73,15 @@ def pool(x, pool_size, strides, padding, mode):
 
 
 def max_pool_nan(x, pool_size, strides, padding):
-    """Max pooling of an input with NaNs by nbkeras's rule (its kernels compare each cell
-    with the maximum so far, starting from the window's first cell): NaN where the window's
-    first real cell is NaN, else the largest of its values that are not NaN."""
+    """Max pooling of an input with NaNs, as Keras's (XLA's max) and PyTorch's: NaN where the
+    window's real cells hold a NaN."""
     x = np.asarray(x, np.float64)
     batch, *spatial, channels = x.shape
     y = np.zeros(pooling_output_shape(x.shape, pool_size, strides, padding))
     for index, cells in _windows(spatial, pool_size, strides, padding):
         for n in range(batch):
             for c in range(channels):
-                values = [x[(n, *cell, c)] for cell in cells]
-                y[(n, *index, c)] = values[0] if np.isnan(values[0]) else np.nanmax(values)
+                y[(n, *index, c)] = np.max([x[(n, *cell, c)] for cell in cells])
     return y
 
 

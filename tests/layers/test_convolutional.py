@@ -386,6 +386,20 @@ def test_conv_with_max_pool_equals_conv_then_max_pool(rank, data_format, groups,
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("channels", [1, 8], ids=["direct", "winograd"])
+def test_a_nan_reaching_a_fused_pool_window_makes_it_nan(channels):
+    """The fused pool propagates NaN as max pooling does (a NaN anywhere in a window), on the
+    direct kernel's path and Winograd's."""
+    rng = np.random.default_rng(channels)
+    x = rng.standard_normal((2, 12, 11, channels)).astype("float32")
+    x[rng.random(x.shape[:-1]) < 0.05] = np.nan
+    w = rng.standard_normal((3, 3, channels, 4)).astype("float32")
+    fused = nk.ops.conv(x, w, max_pool=((2, 2), (2, 2)), activation="relu")
+    separate = nk.ops.max_pool(nk.ops.conv(x, w, activation="relu"), 2, 2)
+    assert np.isnan(np.asarray(separate)).any() and not np.isnan(np.asarray(separate)).all()
+    np.testing.assert_allclose(np.asarray(fused), np.asarray(separate), rtol=1e-5, atol=1e-5)
+
+
 def test_float32_runs_in_float32():
     rng = np.random.default_rng(0)
     x = rng.standard_normal((2, 6, 5, 3)).astype("float32")

@@ -127,9 +127,9 @@ def test_max_pool_gradient_of_a_tie_goes_to_the_first_maximum():
 
 
 @given(case=pooling_cases(), data=st.data())
-def test_max_pool_is_nan_exactly_where_a_window_starts_with_nan(case, data, two_threads):
-    """Max pooling's NaN rule (a NaN that is not its window's first value is passed over),
-    for windows inside the input (the kernel's line-by-line path) and clipped ones."""
+def test_max_pool_is_nan_where_a_window_holds_nan(case, data, two_threads):
+    """As Keras (JAX) and PyTorch, a NaN anywhere in a window makes its maximum NaN: windows
+    inside the input (the kernel's line-by-line path) and clipped ones."""
     config, pool_size, shape = case
     strides = config["strides"] or pool_size
     rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))

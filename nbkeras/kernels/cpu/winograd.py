@@ -159,9 +159,9 @@ def _gather_lines(xf, n, top, left, cells, height, width, channels, lines):
 @njit(inline="always")
 def _store_tiles(out, k0, count, block, per_image, tiles_w, pooled, bias, relu, y):
     """y's cells of tiles k0 .. k0 + count - 1 from out[a, k, (b, f)] = tile k's output (a, b)
-    (2, block, 2F flat): all four cells inside y, or their maximum (pooled, window order: a
-    NaN after the first is passed over, as max-pooling's); + bias when it has entries, then
-    relu (NaN stays). y (N, OH, OW, F)."""
+    (2, block, 2F flat): all four cells inside y, or their maximum (pooled: a NaN among them
+    makes it NaN, as max-pooling's); + bias when it has entries, then relu (NaN stays). y
+    (N, OH, OW, F)."""
     out_h, out_w, n_out = y.shape[1], y.shape[2], y.shape[3]
     yf, f_count = y.reshape(-1), np.uintp(n_out)
     zero = np.zeros(1, y.dtype)[0]
@@ -182,7 +182,7 @@ def _store_tiles(out, k0, count, block, per_image, tiles_w, pooled, bias, relu, 
                 if pooled:
                     for other in (f_count, plane, plane + f_count):
                         w = out[first + other + f]
-                        v = w if w > v else v
+                        v = w if (w > v) | (w != w) else v
                 if bias.shape[0] > 0:
                     v += bias[f]
                 yf[at + f] = zero if relu and v < zero else v

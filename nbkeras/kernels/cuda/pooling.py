@@ -87,8 +87,8 @@ def _input_cell(e, geometry):
 @kernel(*[(t[::1], t[::1], GEOMETRY, t) for t in FLOATS])
 def _max_pool(x, y, geometry, lowest):
     """y[n, i, j, l, c] = max of x[n, ., c] over the clipped window of (i, j, l) (`lowest`
-    for a window wholly in the padding); the first cell starts the maximum, so a NaN there
-    stays, as on the CPU."""
+    for a window wholly in the padding); a NaN anywhere in the window makes it NaN, as on
+    the CPU and in Keras."""
     (batch, depth, height, width, channels, od, oh, ow, kd, kh, kw,
      s0, s1, s2, pad0, pad1, pad2) = geometry
     for e in range(grid(1), y.size, gridsize(1)):
@@ -103,7 +103,7 @@ def _max_pool(x, y, geometry, lowest):
             for v in range(v0, v1):
                 for u in range(u0, u1):
                     value = x[(((n * depth + z) * height + v) * width + u) * channels + c]
-                    best = value if value > best else best
+                    best = value if value > best or value != value else best
         y[e] = best
 
 

@@ -96,6 +96,16 @@ def test_fixed_cases_match_cpu(case, dtype, ties):
     _check(x.astype(dtype), make_window(shape))
 
 
+@settings(max_examples=8)
+@given(problem=problems(), data=st.data())
+def test_a_nan_in_a_window_makes_its_maximum_nan_as_on_the_cpu(problem, data):
+    x, pool = problem
+    x = x.astype(np.float64)
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    x[rng.random(x.shape) < 0.3] = np.nan
+    _check(x, pool)
+
+
 def test_max_gradient_goes_to_the_first_maximal_cell():
     """All cells equal: each window's gradient lands on its first cell."""
     x = np.ones((1, 4, 1))

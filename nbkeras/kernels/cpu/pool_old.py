@@ -1,0 +1,236 @@
+"""N-d max, average and sum pooling (1-D, 2-D and 3-D), channels_last.
+
+x is (N, *spatial, C); padding is explicit, one (before, after) pair per spatial axis, and is
+never materialized: each window is clipped to the input, so max pooling ignores padded cells
+and average pooling divides by the count of real cells (Keras's "same" semantics). 1-D and
+2-D problems run through the one 3-D routine with leading spatial axes of size 1, so each
+dtype compiles once.
+
+Parallel tasks are (image, channel block) pairs: the channel axis is innermost and contiguous,
+so every window row is a unit-stride vector loop, and a small batch still splits over the
+threads by channels. A task writes only its own image and channels, so the backward scatters
+need no atomics. Rows are addressed as `uint64` so Numba drops the negative-index wraparound
+check, which otherwise keeps LLVM from vectorizing the channel loops.
+
+Max pooling's backward finds each window's first cell equal to y instead of reading argmax
+positions stored by the forward: the Op contract passes only (dy, y, x) to the VJP, inference
+never pays for an index array, and measured over forward + backward the branch-free
+recompute is about as fast as storing int64 positions (whose forward is up to 1.8x slower).
+"""
+import numba
+import numpy as np
+from numba import njit, prange, uint64
+
+from .parallel import launch
+
+__all__ = ["max_pool_forward", "max_pool_backward", "average_pool_forward",
+           "average_pool_backward", "sum_pool_forward"]
+
+
+@njit(cache=True)
+def _window(i, stride, pad, size, extent):
+    """The input range [start, stop) of output index i along one axis, clipped to the input."""
+    start = i * stride - pad
+    return max(start, 0), min(start + size, extent)
+
+
+@njit(cache=True)
+def _channels(task, blocks, block, channels):
+    """(image, first channel, end channel) of a parallel task."""
+    c0 = (task % blocks) * block
+    return task // blocks, uint64(c0), uint64(min(c0 + block, channels))
+
+
+@njit(cache=True)
+def _zero_image(a2, n, cells, c0, c1):
+    """a2[rows of image n, c0:c1] = 0, where a2 is (N * cells, C)."""
+    for row in range(uint64(n * cells), uint64((n + 1) * cells)):
+        for ch in range(c0, c1):
+            a2[row, ch] = 0
+
+
+@njit(inline="always")
+def next_window(i, j, l, oh, ow):
+    """The window after (i, j, l) in row-major order over (., oh, ow). The pooling kernels
+    walk an image's windows in one loop with these counters: three nested loops over them,
+    around three over each window's cells, took LLVM 0.2-0.6 s more per kernel to compile."""
+    l += 1
+    if l == ow:
+        l, j = 0, j + 1
+        if j == oh:
+            j, i = 0, i + 1
+    return i, j, l
+
+
+@njit(cache=True, parallel=True)
+def _max_pool(x, ks, s, pb, block, y):
+    """y[n, i, j, l] = max of x[n] over the window of output (i, j, l), per channel."""
+    n_batch, od, oh, ow, c = y.shape
+    d, h, w = x.shape[1], x.shape[2], x.shape[3]
+    x2, y2 = x.reshape(-1, c), y.reshape(-1, c)
+    blocks = (c + block - 1) // block
+    for task in prange(n_batch * blocks):
+        n, c0, c1 = _channels(task, blocks, block, c)
+        i = j = l = 0
+        for out in range(uint64(n * od * oh * ow), uint64((n + 1) * od * oh * ow)):
+            d0, d1 = _window(i, s[0], pb[0], ks[0], d)
+            h0, h1 = _window(j, s[1], pb[1], ks[1], h)
+            w0, w1 = _window(l, s[2], pb[2], ks[2], w)
+            first = uint64(((n * d + d0) * h + h0) * w + w0)
+            for ch in range(c0, c1):
+                y2[out, ch] = x2[first, ch]
+            for p in range(d0, d1):
+                for q in range(h0, h1):
+                    for r in range(w0, w1):
+                        row = uint64(((n * d + p) * h + q) * w + r)
+                        for ch in range(c0, c1):
+                            v, m = x2[row, ch], y2[out, ch]
+                            y2[out, ch] = v if v > m else m
+            i, j, l = next_window(i, j, l, oh, ow)
+
+
+@njit(cache=True, parallel=True)
+def _max_pool_backward(dy, x, y, ks, s, pb, block, dx):
+    """dx[n, argmax of window (i, j, l)] += dy[n, i, j, l], the argmax being the window's
+    first cell equal to its maximum y (the forward's first maximum); dx is zeroed here, by
+    each task in its own image and channels. Branch-free: every window cell adds
+    `g if hit else 0`, and a hit spends g."""
+    n_batch, od, oh, ow, c = dy.shape
+    d, h, w = x.shape[1], x.shape[2], x.shape[3]
+    x2, y2, dy2, dx2 = x.reshape(-1, c), y.reshape(-1, c), dy.reshape(-1, c), dx.reshape(-1, c)
+    blocks = (c + block - 1) // block
+    for task in prange(n_batch * blocks):
+        n, c0, c1 = _channels(task, blocks, block, c)
+        _zero_image(dx2, n, d * h * w, c0, c1)
+        unspent = np.empty(c, dy.dtype)        # per task, reused for every window
+        i = j = l = 0
+        for out in range(uint64(n * od * oh * ow), uint64((n + 1) * od * oh * ow)):
+            d0, d1 = _window(i, s[0], pb[0], ks[0], d)
+            h0, h1 = _window(j, s[1], pb[1], ks[1], h)
+            w0, w1 = _window(l, s[2], pb[2], ks[2], w)
+            for ch in range(c0, c1):
+                unspent[ch] = dy2[out, ch]
+            for p in range(d0, d1):
+                for q in range(h0, h1):
+                    for r in range(w0, w1):
+                        row = uint64(((n * d + p) * h + q) * w + r)
+                        for ch in range(c0, c1):
+                            hit = x2[row, ch] == y2[out, ch]
+                            g = unspent[ch]
+                            dx2[row, ch] += g if hit else 0
+                            unspent[ch] = 0 if hit else g
+            i, j, l = next_window(i, j, l, oh, ow)
+
+
+@njit(cache=True, parallel=True)
+def _sum_pool(x, y, ks, s, pb, block, mean, adjoint):
+    """y[n, i, j, l] = sum of x[n] over the real (unpadded) cells of window (i, j, l), divided
+    by their count if `mean`; with `adjoint`, its transpose: x[n, window (i, j, l)] +=
+    y[n, i, j, l] (/ count), x zeroed here by each task in its own image and channels."""
+    n_batch, od, oh, ow, c = y.shape
+    d, h, w = x.shape[1], x.shape[2], x.shape[3]
+    x2, y2 = x.reshape(-1, c), y.reshape(-1, c)
+    blocks = (c + block - 1) // block
+    for task in prange(n_batch * blocks):
+        n, c0, c1 = _channels(task, blocks, block, c)
+        if adjoint:
+            _zero_image(x2, n, d * h * w, c0, c1)
+        share = np.empty(c, y.dtype)
+        i = j = l = 0
+        for out in range(uint64(n * od * oh * ow), uint64((n + 1) * od * oh * ow)):
+            d0, d1 = _window(i, s[0], pb[0], ks[0], d)
+            h0, h1 = _window(j, s[1], pb[1], ks[1], h)
+            w0, w1 = _window(l, s[2], pb[2], ks[2], w)
+            scale = 1.0 / ((d1 - d0) * (h1 - h0) * (w1 - w0)) if mean else 1.0
+            for ch in range(c0, c1):
+                share[ch] = y2[out, ch] * scale if adjoint else 0
+            for p in range(d0, d1):
+                for q in range(h0, h1):
+                    for r in range(w0, w1):
+                        row = uint64(((n * d + p) * h + q) * w + r)
+                        if adjoint:
+                            for ch in range(c0, c1):
+                                x2[row, ch] += share[ch]
+                        else:
+                            for ch in range(c0, c1):
+                                share[ch] += x2[row, ch]
+            if not adjoint:
+                for ch in range(c0, c1):
+                    y2[out, ch] = share[ch] * scale
+            i, j, l = next_window(i, j, l, oh, ow)
+
+
+# ---- host side ----------------------------------------------------------------------------
+
+def _lift(values, fill):
+    """Per-axis values of a 1-D or 2-D problem, led by `fill` to three axes."""
+    return (fill,) * (3 - len(values)) + tuple(int(v) for v in values)
+
+
+def _as_3d(a):
+    """(N, *spatial, C) -> (N, D, H, W, C), C-contiguous."""
+    a = np.ascontiguousarray(a)
+    return a.reshape(a.shape[0], *_lift(a.shape[1:-1], 1), a.shape[-1])
+
+
+def _channel_block(n_batch: int, channels: int) -> int:
+    """Channels per task: whole images when the batch covers the threads, else channel blocks
+    (multiples of 16: a cache line of float32) so that a small batch still uses every thread."""
+    threads = numba.get_num_threads()
+    if n_batch >= threads:
+        return max(channels, 1)
+    per_block = -(-channels // -(-threads // n_batch))
+    return max(16, -(-per_block // 16) * 16)
+
+
+def _setup(x_shape, window):
+    """(3-D pool, strides, padding-before triples, output shape) of an N-d problem."""
+    out = window.output_spatial(x_shape[1:-1])
+    return (_lift(window.size, 1), _lift(window.strides, 1),
+            _lift([p[0] for p in window.padding], 0), (x_shape[0], *out, x_shape[-1]))
+
+
+def max_pool_forward(x, window):
+    """Max over each window (a Window: size, strides, padding pairs) of x (N, *spatial, C)."""
+    ks, s, pb, out_shape = _setup(x.shape, window)
+    y = np.empty(out_shape, x.dtype)
+    launch(_max_pool, x.size, _as_3d(x), ks, s, pb, _channel_block(x.shape[0], x.shape[-1]),
+           _as_3d(y))
+    return y
+
+
+def max_pool_backward(dy, x, y, window):
+    """dL/dx: each dy goes to the first cell of its window that equals the maximum y."""
+    ks, s, pb, _ = _setup(x.shape, window)
+    dx = np.empty(x.shape, x.dtype)
+    launch(_max_pool_backward, x.size, _as_3d(np.asarray(dy, x.dtype)), _as_3d(x),
+           _as_3d(np.asarray(y, x.dtype)), ks, s, pb, _channel_block(x.shape[0], x.shape[-1]),
+           _as_3d(dx))
+    return dx
+
+
+def _sum_pool_forward(x, window, mean):
+    ks, s, pb, out_shape = _setup(x.shape, window)
+    y = np.empty(out_shape, x.dtype)
+    launch(_sum_pool, x.size, _as_3d(x), _as_3d(y), ks, s, pb,
+           _channel_block(x.shape[0], x.shape[-1]), mean, False)
+    return y
+
+
+def average_pool_forward(x, window):
+    """Mean over the real cells of each window; x (N, *spatial, C)."""
+    return _sum_pool_forward(x, window, True)
+
+
+def sum_pool_forward(x, window):
+    """Sum over the real cells of each window (the adjoint of nearest upsampling)."""
+    return _sum_pool_forward(x, window, False)
+
+
+def average_pool_backward(dy, x_shape, window):
+    """dL/dx: each dy shared equally among the real cells of its window."""
+    ks, s, pb, _ = _setup(x_shape, window)
+    dx = np.empty(x_shape, dy.dtype)
+    launch(_sum_pool, dx.size, _as_3d(dx), _as_3d(dy), ks, s, pb,
+           _channel_block(x_shape[0], x_shape[-1]), True, True)
+    return dx
