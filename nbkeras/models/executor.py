@@ -11,7 +11,9 @@ A step that calls one of nbkeras's own layers on one tensor repeats, in inferenc
 has made before without its first-call work (converting and casting the input, checking it
 against the layer's input spec, building, resolving masks): once a call on an input of one
 shape, dtype and device, without a mask, needed none of it and gave an output without a mask,
-the next calls on such inputs go straight to the layer's `call` (`Step.run`).
+the next calls on such inputs go straight to the layer's `call` (`Step.run`). The input may
+be a Tensor or the numpy array a model passes on to its first layer (then wrapped, not
+converted, as the conversion left it as it was).
 """
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ from ..core.tape import active_tapes
 from ..core.tensor import Tensor
 from ..layers.layer import Layer
 from ..tree import leaves, map_leaves
-from .fusion import repeat_key, rewrite
+from .fusion import as_tensor, converts_to_itself, repeat_key, rewrite
 
 # call(operation, args, kwargs) -> the operation's result; None calls the operation directly
 Call = Callable[[object, tuple, dict], object] | None
@@ -72,7 +74,7 @@ class Step:
             key = repeat_key(x)
             if key is not None and key == self.repeats:
                 slots[self.outputs[0]] = self.operation._call_with_context(
-                    x, {} if training is None else {"training": training})
+                    as_tensor(x), {} if training is None else {"training": training})
                 return
             self._call(slots, training, call)
             if key is not None and self._repeatable_on(x, key, slots[self.outputs[0]]):
@@ -102,7 +104,7 @@ class Step:
         repeat_key) needed no first-call work and made no mask or loss, so a call on an input
         with the same key may go straight to `call`."""
         layer = self.operation
-        return (layer.built and layer._convert_input(x) is x and key[2] == key[3]
+        return (layer.built and converts_to_itself(layer, x) and key[2] == key[3]
                 and layer._home_device() in (None, key[3]) and type(output) is Tensor
                 and output._keras_mask is None and not layer._activity_losses)
 

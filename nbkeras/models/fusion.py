@@ -26,6 +26,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from .. import activations, config, ops
 from ..core.device import current_device, kernels_for
 from ..core.keras_tensor import KerasTensor
@@ -63,12 +65,27 @@ def inference(x, training) -> bool:
 
 
 def repeat_key(x) -> tuple | None:
-    """(shape, dtype, device, current device) of an eager Tensor without a mask; None for
+    """(shape, dtype, device, current device, kind) of an eager Tensor without a mask, or of
+    a numpy array (as a model passes its caller's input on to its first layer); None for
     anything else. A step may repeat a call it made on an input of the same key without the
     call's first-call work (executor.py, `FusedStep`)."""
+    if type(x) is np.ndarray:
+        return x.shape, x.dtype, "cpu", current_device(), np.ndarray
     if type(x) is not Tensor or x._keras_mask is not None:
         return None
-    return x.shape, x.dtype, x.device, current_device()
+    return x.shape, x.dtype, x.device, current_device(), Tensor
+
+
+def converts_to_itself(layer, x) -> bool:
+    """Whether the layer's input conversion leaves x (a Tensor or numpy array) as it is: the
+    same Tensor, or a Tensor of the same array (no cast, no copy to a device)."""
+    converted = layer._convert_input(x)
+    return converted is x or type(x) is np.ndarray and converted.data is x
+
+
+def as_tensor(x):
+    """x as a Tensor: a numpy array that converts to itself (converts_to_itself) wrapped."""
+    return Tensor(x) if type(x) is np.ndarray else x
 
 
 def rewrite(steps: list, outputs: tuple[int, ...]) -> list:
@@ -169,12 +186,12 @@ class FusedStep:
                 and inference(x, training)):
             key = repeat_key(x)
             if key is not None and key == self.repeats:
-                slots[self.outputs[0]] = run_block(self.block, x, checked=True,
+                slots[self.outputs[0]] = run_block(self.block, as_tensor(x), checked=True,
                                                    op=self.repeat_op)
                 return
             if self.fits(tuple(x.shape)):
                 slots[self.outputs[0]] = run_block(self.block, x)
-                if key is not None and self.block.head._convert_input(x) is x:
+                if key is not None and converts_to_itself(self.block.head, x):
                     self.repeats, self.repeat_op = key, repeat_op(self.block)
                 return
         for step in self.steps:

@@ -202,6 +202,28 @@ def test_inference_repeats_a_layer_call_without_its_first_call_work(full_calls):
     np.testing.assert_allclose(np.asarray(model(x)), np.asarray(dense2(dense1(x))), rtol=1e-6)
 
 
+def test_a_numpy_input_repeats_the_first_layers_call_as_a_tensor_does(full_calls):
+    """A model passes its caller's array on to its first layer: once a call needed no
+    conversion of it, the next calls on arrays of its shape and dtype (any strides) repeat
+    the layer's call too; an array to be cast never does."""
+    model = _mlp()
+    dense1, _, dense2 = model.layers
+    x = data(9, 4, 6)
+    model(x)
+    for array in (data(10, 4, 6), data(11, 6, 4).T, data(12, 8, 6)[::2]):
+        full_calls.clear()
+        y = np.asarray(model(array))
+        assert full_calls == [model]                   # no layer's whole call
+        np.testing.assert_allclose(y, np.asarray(dense2(dense1(array))), rtol=1e-6)
+    cast = data(13, 4, 6).astype("float64")
+    for _ in range(2):
+        full_calls.clear()
+        np.testing.assert_allclose(np.asarray(model(cast)),
+                                   np.asarray(dense2(dense1(cast.astype("float32")))),
+                                   rtol=1e-5)
+        assert dense1 in full_calls
+
+
 def test_a_new_shape_dtype_or_training_takes_the_whole_call(full_calls):
     model = _mlp()
     x = data(6, 4, 6)

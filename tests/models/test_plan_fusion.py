@@ -340,3 +340,14 @@ def test_repeated_convolution_blocks_apply_their_op_to_the_current_weights(monke
     calls = len(applied)
     model(x[:1])                                       # another shape: checked again
     assert len(applied) == calls + 2 and model.layers[0].built
+    array = np.asarray(x)[:, ::-1]     # a numpy input, as predict passes it: repeated too
+    expected = np.asarray(model(array))
+    checked, conv = [], fusion.ops.conv
+    monkeypatch.setattr(fusion.ops, "conv", lambda *a, **k: checked.append(a) or conv(*a, **k))
+    np.testing.assert_array_equal(np.asarray(model(array)), expected)
+    # the fused block applied its op; the unfused Conv2D's call runs ops.conv, as always
+    assert [tuple(args[0].shape) for args in checked] == [(2, 3, 3, 8)]
+    y = array
+    for layer in model.layers:
+        y = layer(y)
+    np.testing.assert_allclose(expected, np.asarray(y), rtol=2e-5, atol=2e-5)
