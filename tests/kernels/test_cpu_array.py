@@ -174,6 +174,26 @@ def test_gemm_split_over_the_threads_is_numpys(m, k, n, dtype, seed, transposed,
     _assert_product_is(got, want, dtype)
 
 
+@few
+@given(m=st.integers(1, 40), k=st.integers(1, 9), n=st.integers(1, 9), dtype=floats,
+       seed=seeds, transposed=st.tuples(st.booleans(), st.booleans()),
+       runs=st.sampled_from([0, 3, 4, 8, 13, 10 ** 4]))
+def test_gemm_of_a_small_product_in_row_runs_is_numpys(m, k, n, dtype, seed, transposed, runs):
+    """A product below the threaded size runs in OpenBLAS's small products where they
+    apply (C-contiguous operands, runs of 4 or more rows within the limit, here set to
+    `runs` rows' worth; 0: a BLAS without them), else as one product."""
+    rng = np.random.default_rng(seed)
+    a = _matrix(rng, (m, k), dtype, transposed[0])
+    b = _matrix(rng, (k, n), dtype, transposed[1])
+    limit = runs * k * n
+    with mock.patch.multiple(gemm, _BLAS_ALONE_MAX=0,
+                             small_product_limit=mock.Mock(return_value=limit)):
+        assert gemm._in_small_products(a, b) == (
+            runs >= 4 and a.flags.c_contiguous and b.flags.c_contiguous)
+        got = gemm.gemm(a, b)
+    _assert_product_is(got, a.astype(np.float64) @ b.astype(np.float64), dtype)
+
+
 @settings(max_examples=60, deadline=None)
 @given(rows=st.integers(0, 40), k=st.integers(1, 70), n=st.integers(1, 70),
        limit=st.sampled_from([0, 1, 500, 4000, 20000, 10 ** 6]))
