@@ -1,7 +1,9 @@
 """Cross-entropy ops. Fused and stable from logits: softmax cross-entropy with dense or integer
 labels (one row kernel pass, VJP softmax * sum(labels) - labels) and sigmoid cross-entropy
 (`max(x, 0) - x * z + log1p(exp(-|x|))`). From probabilities they clip with
-`config.epsilon()` as Keras's backends do, composed of differentiable ops.
+`config.epsilon()` as Keras's backends do: the categorical ones as one fused op over the
+class axis (ProbabilityCrossEntropy: the rows renormalized, clipped and logged in one kernel
+pass), the binary one composed of differentiable ops.
 
 `binary_crossentropy`, `categorical_crossentropy` and `sparse_categorical_crossentropy` are
 the `keras.ops` functions of those names (elementwise / per-sample, no label smoothing).
@@ -17,9 +19,8 @@ from ..core.keras_tensor import KerasTensor
 from ..core.spec import Spec
 from ..core.tensor import Tensor
 from .core import cast, clip, one_hot
-from .elementwise import divide, log, multiply, negative, subtract
+from .elementwise import log, multiply, negative, subtract
 from .op import Op, convert_to_tensor, float_dtype
-from .reduction import sum as reduce_sum
 from .shape import moveaxis
 
 
@@ -106,6 +107,35 @@ class SigmoidCrossEntropy(Op):
         return k.sigmoid_cross_entropy_backward(dy, *residuals)
 
 
+@dataclass(frozen=True)
+class ProbabilityCrossEntropy(Op):
+    """labels (..., C), probabilities (..., C) -> (...,): -sum(labels * log(clip(p / sum(p,
+    -1), epsilon, 1 - epsilon)), -1), Keras's categorical cross-entropy from probabilities.
+    The clip passes the gradient where it leaves p / sum(p) as it is, bounds included (as
+    the clip op)."""
+
+    epsilon: float
+
+    float_inputs = True
+
+    def output_spec(self, labels: Spec, probs: Spec) -> Spec:
+        who = "categorical_crossentropy"
+        _require(probs.ndim >= 1 and probs.shape[-1] != 0, who,
+                 f"the output needs a non-empty class axis; received shape {probs.shape}")
+        _require(_same(labels.shape, probs.shape), who, f"target and output must have the "
+                 f"same shape; received target.shape={labels.shape}, "
+                 f"output.shape={probs.shape}")
+        return Spec(probs.shape[:-1], float_dtype(probs.dtype))
+
+    def forward(self, k, labels, probs):
+        self.output_spec(_spec(labels), _spec(probs))
+        return (k.probability_cross_entropy_forward(labels, probs, self.epsilon),
+                (labels, probs))
+
+    def vjp(self, k, dy, residuals, needs):
+        return k.probability_cross_entropy_backward(dy, *residuals, self.epsilon)
+
+
 def _class_axis_last(x, axis: int):
     ndim = len(x.shape)
     return x if axis % ndim == ndim - 1 else moveaxis(x, axis, -1)
@@ -179,8 +209,16 @@ def categorical_crossentropy(target, output, from_logits: bool = False, axis: in
                          f"output.shape={output.shape}")
     if from_logits:
         return softmax_cross_entropy_with_logits(target, output, axis)
-    p = _clipped(divide(output, reduce_sum(output, axis=axis, keepdims=True)))
-    return negative(reduce_sum(multiply(target, log(p)), axis=axis))
+    return _probability_cross_entropy(target, output, axis)
+
+
+def _probability_cross_entropy(target, output, axis: int):
+    """categorical_crossentropy of probabilities `output` (fused along the class axis)."""
+    if not len(output.shape):
+        raise ValueError("categorical_crossentropy: the output must have a class axis; "
+                         "received a scalar")
+    return ProbabilityCrossEntropy(config.epsilon())(_class_axis_last(target, axis),
+                                                     _class_axis_last(output, axis))
 
 
 def sparse_categorical_crossentropy(target, output, from_logits: bool = False,
@@ -202,7 +240,6 @@ def sparse_categorical_crossentropy(target, output, from_logits: bool = False,
     if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
         raise ValueError(f"sparse_categorical_crossentropy: labels must lie in "
                          f"[0, {n_classes}); received {labels.min()}..{labels.max()}")
-    p = _clipped(divide(output, reduce_sum(output, axis=axis, keepdims=True)))
     picked = one_hot(convert_to_tensor(labels, device=output.device), n_classes, axis=axis,
                      dtype=output.dtype)
-    return negative(reduce_sum(multiply(picked, log(p)), axis=axis))
+    return _probability_cross_entropy(picked, output, axis)

@@ -342,6 +342,45 @@ def test_crossentropy_from_probabilities_clips_with_epsilon(device):
     np.testing.assert_allclose(cce, [-np.log(1e-7), -np.log(1 - 1e-7)], rtol=1e-6)
 
 
+@given(case=class_shapes(), seed=seeds)
+def test_categorical_crossentropy_of_probabilities_differentiates_labels_and_output(case, seed):
+    """The fused op of probabilities (ProbabilityCrossEntropy): both cotangents against
+    central differences, and the loss against plain numpy, along any axis."""
+    shape, axis = case
+    rng = np.random.default_rng(seed)
+    y_true = probabilities(rng, shape, axis)
+    y_pred = rng.uniform(0.05, 1.0, shape)
+    p = np.clip(y_pred / y_pred.sum(axis=axis, keepdims=True), 1e-7, 1 - 1e-7)
+    np.testing.assert_allclose(
+        np.asarray(nk.ops.categorical_crossentropy(y_true, y_pred, axis=axis)),
+        -(y_true * np.log(p)).sum(axis=axis), rtol=1e-12, atol=1e-12)
+    check_grads(lambda t, p: nk.ops.categorical_crossentropy(t, p, axis=axis),
+                [y_true, y_pred])
+
+
+def test_clipped_probabilities_pass_no_gradient_through_the_clip(device):
+    """Values the clip moves (0, and a row's only nonzero value) get the gradient of the
+    renormalization alone, as the composed ops (divide, clip, log) give it."""
+    y_true = np.array([[0.2, 0.5, 0.3], [1.0, 0.0, 0.0], [0.1, 0.1, 0.8]])
+    y_pred = np.array([[0.0, 2.0, 1.0], [0.0, 0.0, 3.0], [0.2, 0.3, 0.5]])
+    dy = np.array([1.0, -2.0, 0.5])
+
+    def composed(t, p):
+        q = nk.ops.clip(p / nk.ops.sum(p, axis=-1, keepdims=True), 1e-7, 1 - 1e-7)
+        return -nk.ops.sum(t * nk.ops.log(q), axis=-1)
+
+    gradients = []
+    for fn in (nk.ops.categorical_crossentropy, composed):
+        t, p = nk.ops.convert_to_tensor(y_true), nk.ops.convert_to_tensor(y_pred)
+        with nk.GradientTape() as tape:
+            tape.watch([t, p])
+            loss = fn(t, p)
+        gradients.append([np.asarray(g) for g in
+                          tape.gradient(loss, [t, p], output_gradients=dy)])
+    for fused, expected in zip(*gradients):
+        np.testing.assert_allclose(fused, expected, rtol=1e-12, atol=1e-12)
+
+
 def test_crossentropy_errors_name_the_shapes():
     with pytest.raises(ValueError, match=r"target.shape=\(2, 3\), output.shape=\(2, 4\)"):
         losses.categorical_crossentropy(np.zeros((2, 3)), np.ones((2, 4)))

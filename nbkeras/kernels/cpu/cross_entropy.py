@@ -1,6 +1,10 @@
 """Fused cross-entropy kernels from logits: softmax (dense or integer labels) over the last
 axis, one pass per row, and sigmoid elementwise. Each row is shifted by its max (softmax) or
-written with |x| (sigmoid), so logits of +-1e4 give finite losses and gradients.
+written with |x| (sigmoid), so logits of +-1e4 give finite losses and gradients. And the
+categorical cross-entropy of probabilities as Keras computes it (each row renormalized to sum
+1, clipped to [epsilon, 1 - epsilon], then -sum(labels * log)), one pass per row where the
+composed ops took ten (the Simple MNIST convnet's loss with its reduction and gradient, batch
+128: 307 -> 140 us).
 
 Host functions take arrays of any leading shape and return new arrays of the logits' dtype.
 Scalars enter the jitted loops as arguments of that dtype (`zero`, `one`): a bare `0.0` in a
@@ -14,7 +18,8 @@ from .softmax import row_max
 
 __all__ = ["softmax_cross_entropy_forward", "softmax_cross_entropy_backward",
            "sparse_softmax_cross_entropy_forward", "sparse_softmax_cross_entropy_backward",
-           "sigmoid_cross_entropy_forward", "sigmoid_cross_entropy_backward"]
+           "sigmoid_cross_entropy_forward", "sigmoid_cross_entropy_backward",
+           "probability_cross_entropy_forward", "probability_cross_entropy_backward"]
 
 
 @njit(cache=True)
@@ -90,6 +95,47 @@ def _sigmoid_xent_backward(dy, labels, logits, zero, one, dlabels, dlogits):
         dlabels[i] = -dy[i] * x
 
 
+@njit(cache=True)
+def _clipped(p, low, high):
+    """p limited to [low, high] (NaN stays)."""
+    return low if p < low else (high if p > high else p)
+
+
+@njit(cache=True, parallel=True)
+def _probability_xent_rows(labels, probs, low, high, zero, out):
+    """out[r] = -sum_j labels[r, j] * log(clip(probs[r, j] / sum(probs[r]), low, high))."""
+    for r in prange(probs.shape[0]):
+        total = zero
+        for j in range(probs.shape[1]):
+            total += probs[r, j]
+        loss = zero
+        for j in range(probs.shape[1]):
+            loss -= labels[r, j] * np.log(_clipped(probs[r, j] / total, low, high))
+        out[r] = loss
+
+
+@njit(cache=True, parallel=True)
+def _probability_xent_rows_backward(dy, labels, probs, low, high, zero, dlabels, dprobs):
+    """With s = sum(probs[r]) and q = clip(probs[r] / s, low, high): dlabels[r] = -dy[r] *
+    log q; dprobs[r, k] = dy[r] * (g[k] - sum_j g[j] probs[r, j] / s) / s, where g[j] =
+    -labels[r, j] / q[j] where low <= probs[r, j] / s <= high (the clip passes its gradient
+    there, bounds included, as the clip op), else 0."""
+    for r in prange(probs.shape[0]):
+        total = zero
+        for j in range(probs.shape[1]):
+            total += probs[r, j]
+        weighted = zero
+        for j in range(probs.shape[1]):
+            share = probs[r, j] / total
+            q = _clipped(share, low, high)
+            g = -labels[r, j] / q if low <= share <= high else zero
+            dprobs[r, j] = g
+            weighted += g * probs[r, j]
+            dlabels[r, j] = -dy[r] * np.log(q)
+        for j in range(probs.shape[1]):
+            dprobs[r, j] = dy[r] * (dprobs[r, j] - weighted / total) / total
+
+
 def _rows(a, dtype, width):
     """a as a C-contiguous (rows, width) array of `dtype`."""
     return np.ascontiguousarray(a, dtype=dtype).reshape(-1, width)
@@ -154,3 +200,24 @@ def sigmoid_cross_entropy_backward(dy, labels, logits):
     launch(_sigmoid_xent_backward, x.size, _flat(dy, dtype), z, x, dtype.type(0),
            dtype.type(1), dlabels, dlogits)
     return dlabels.reshape(labels.shape), dlogits.reshape(logits.shape)
+
+
+def probability_cross_entropy_forward(labels, probs, epsilon):
+    """labels, probs (..., C) -> (...,) = -sum(labels * log(clip(probs / sum(probs, -1),
+    epsilon, 1 - epsilon)), -1): Keras's categorical cross-entropy of probabilities."""
+    dtype, width = probs.dtype, probs.shape[-1]
+    p, z = _rows(probs, dtype, width), _rows(labels, dtype, width)
+    out = np.empty(p.shape[0], dtype)
+    launch(_probability_xent_rows, p.size, z, p, dtype.type(epsilon),
+           dtype.type(1.0 - epsilon), dtype.type(0), out)
+    return out.reshape(probs.shape[:-1])
+
+
+def probability_cross_entropy_backward(dy, labels, probs, epsilon):
+    """(dlabels, dprobs), both of shape (..., C), for the cotangent dy (...,)."""
+    dtype, width = probs.dtype, probs.shape[-1]
+    p, z = _rows(probs, dtype, width), _rows(labels, dtype, width)
+    dlabels, dprobs = np.empty_like(p), np.empty_like(p)
+    launch(_probability_xent_rows_backward, p.size, _flat(dy, dtype), z, p,
+           dtype.type(epsilon), dtype.type(1.0 - epsilon), dtype.type(0), dlabels, dprobs)
+    return dlabels.reshape(labels.shape), dprobs.reshape(probs.shape)

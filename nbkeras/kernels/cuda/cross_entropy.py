@@ -1,9 +1,10 @@
-"""Fused cross-entropy kernels from logits, the CUDA twins of `kernels.cpu.cross_entropy`:
-softmax (dense or integer labels) over the last axis and sigmoid elementwise. Each row is
-shifted by its max (softmax) or written with |x| (sigmoid), so logits of +-1e4 give finite
-losses and gradients.
+"""Fused cross-entropy kernels, the CUDA twins of `kernels.cpu.cross_entropy`: from logits,
+softmax (dense or integer labels) over the last axis and sigmoid elementwise, and Keras's
+categorical cross-entropy of probabilities over the last axis. Each row is shifted by its
+max (softmax) or written with |x| (sigmoid), so logits of +-1e4 give finite losses and
+gradients.
 
-The softmax kernels run one block per row (blocks stride over the rows): the block's THREADS
+The softmax and probability kernels run one block per row (blocks stride over the rows): the block's THREADS
 threads stride over the row's classes, reading it coalesced, and reduce the row max and the
 sums through shared memory. The sigmoid kernels are elementwise grid-stride loops. Host
 functions take device arrays of any leading shape and return new device arrays of the
@@ -20,7 +21,8 @@ from .runtime import (FLOATS, THREADS, block_index, block_max, block_sum, blocks
 
 __all__ = ["softmax_cross_entropy_forward", "softmax_cross_entropy_backward",
            "sparse_softmax_cross_entropy_forward", "sparse_softmax_cross_entropy_backward",
-           "sigmoid_cross_entropy_forward", "sigmoid_cross_entropy_backward"]
+           "sigmoid_cross_entropy_forward", "sigmoid_cross_entropy_backward",
+           "probability_cross_entropy_forward", "probability_cross_entropy_backward"]
 
 _LABELS = types.int64[::1]
 
@@ -113,6 +115,55 @@ def _sigmoid_xent_backward(dy, labels, logits, zero, one, dlabels, dlogits):
         dlabels[i] = -dy[i] * x
 
 
+@device
+def _clipped(p, low, high):
+    """p limited to [low, high] (NaN stays)."""
+    return low if p < low else (high if p > high else p)
+
+
+@device
+def _row_sum(values, r, zero, scratch):
+    """sum(values[r]), reduced over the block and returned to all its threads."""
+    total = zero
+    for j in range(thread_index.x, values.shape[1], THREADS):
+        total += values[r, j]
+    return block_sum(total, scratch)
+
+
+@kernel(*[(f[:, ::1], f[:, ::1], f, f, f, f[::1]) for f in FLOATS])
+def _probability_xent_rows(labels, probs, low, high, zero, out):
+    """out[r] = -sum_j labels[r, j] * log(clip(probs[r, j] / sum(probs[r]), low, high))."""
+    scratch = shared_array(THREADS, probs.dtype)
+    for r in range(block_index.x, probs.shape[0], grid_size.x):
+        total = _row_sum(probs, r, zero, scratch)
+        loss = zero
+        for j in range(thread_index.x, probs.shape[1], THREADS):
+            loss -= labels[r, j] * math.log(_clipped(probs[r, j] / total, low, high))
+        loss = block_sum(loss, scratch)
+        if thread_index.x == 0:
+            out[r] = loss
+
+
+@kernel(*[(f[::1], f[:, ::1], f[:, ::1], f, f, f, f[:, ::1], f[:, ::1]) for f in FLOATS])
+def _probability_xent_rows_backward(dy, labels, probs, low, high, zero, dlabels, dprobs):
+    """The CPU kernel's: dlabels[r] = -dy[r] * log q, dprobs[r, k] = dy[r] * (g[k] - sum_j
+    g[j] probs[r, j] / s) / s, g[j] = -labels[r, j] / q[j] where the clip passes."""
+    scratch = shared_array(THREADS, probs.dtype)
+    for r in range(block_index.x, probs.shape[0], grid_size.x):
+        total = _row_sum(probs, r, zero, scratch)
+        weighted = zero
+        for j in range(thread_index.x, probs.shape[1], THREADS):
+            share = probs[r, j] / total
+            q = _clipped(share, low, high)
+            g = -labels[r, j] / q if low <= share <= high else zero
+            dprobs[r, j] = g
+            weighted += g * probs[r, j]
+            dlabels[r, j] = -dy[r] * math.log(q)
+        weighted = block_sum(weighted, scratch)
+        for j in range(thread_index.x, probs.shape[1], THREADS):
+            dprobs[r, j] = dy[r] * (dprobs[r, j] - weighted / total) / total
+
+
 def _rows(a, width):
     """A device array (..., width) as (rows, width)."""
     return to_device(a).reshape(-1, width)
@@ -187,3 +238,25 @@ def sigmoid_cross_entropy_backward(dy, labels, logits):
     _sigmoid_xent_backward[blocks(x.size), THREADS](_flat(dy), z, x, dtype.type(0),
                                                     dtype.type(1), dlabels, dlogits)
     return dlabels.reshape(labels.shape), dlogits.reshape(logits.shape)
+
+
+def probability_cross_entropy_forward(labels, probs, epsilon):
+    """labels, probs (..., C) -> (...,) = -sum(labels * log(clip(probs / sum(probs, -1),
+    epsilon, 1 - epsilon)), -1): Keras's categorical cross-entropy of probabilities."""
+    dtype, width = probs.dtype, _width(probs)
+    p, z = _rows(probs, width), _rows(labels, width)
+    out = empty((p.shape[0],), dtype)
+    _probability_xent_rows[_row_blocks(p)](z, p, dtype.type(epsilon), dtype.type(1.0 - epsilon),
+                                           dtype.type(0), out)
+    return out.reshape(probs.shape[:-1])
+
+
+def probability_cross_entropy_backward(dy, labels, probs, epsilon):
+    """(dlabels, dprobs), both of shape (..., C), for the cotangent dy (...,)."""
+    dtype, width = probs.dtype, _width(probs)
+    p, z = _rows(probs, width), _rows(labels, width)
+    dlabels, dprobs = empty(p.shape, dtype), empty(p.shape, dtype)
+    _probability_xent_rows_backward[_row_blocks(p)](_flat(dy), z, p, dtype.type(epsilon),
+                                                    dtype.type(1.0 - epsilon), dtype.type(0),
+                                                    dlabels, dprobs)
+    return dlabels.reshape(labels.shape), dprobs.reshape(probs.shape)

@@ -1,9 +1,11 @@
 """The CUDA cross-entropy kernels compute what the CPU ones compute, forward and backward:
-softmax with dense and integer labels (one block per row) and sigmoid (elementwise), on
-Hypothesis-drawn shapes and on fixed ones where one element is the whole array, a row is
-longer than the block (the block loops over it, by a width that is no multiple of the block)
-and there are more rows than blocks (or elements than grid threads); the first and last rows
-hold logits of +-1e4, their labels at the first and last class."""
+softmax with dense and integer labels (one block per row), sigmoid (elementwise) and the
+categorical cross-entropy of probabilities (one block per row), on Hypothesis-drawn shapes
+and on fixed ones where one element is the whole array, a row is longer than the block (the
+block loops over it, by a width that is no multiple of the block) and there are more rows
+than blocks (or elements than grid threads); the first and last rows hold logits of +-1e4,
+their labels at the first and last class (probabilities: the last row one nonzero value,
+clipped at 1 - epsilon, and zeros, clipped at epsilon)."""
 import inspect
 
 import numpy as np
@@ -18,7 +20,9 @@ from nbkeras.testing import strategies as nst
 
 TOLERANCE = {np.float32: dict(rtol=1e-5, atol=1e-6), np.float64: dict(rtol=1e-12, atol=1e-13)}
 DTYPES = [np.float32, np.float64]
-FUNCTIONS = ["softmax_cross_entropy", "sparse_softmax_cross_entropy", "sigmoid_cross_entropy"]
+FUNCTIONS = ["softmax_cross_entropy", "sparse_softmax_cross_entropy", "sigmoid_cross_entropy",
+             "probability_cross_entropy"]
+EPSILON = 1e-3          # the probability kernels' clip: large enough that drawn values hit it
 
 
 def _public(module) -> dict:
@@ -33,7 +37,9 @@ def _check(name: str, labels: np.ndarray, logits: np.ndarray, dy: np.ndarray) ->
     tolerance = TOLERANCE[logits.dtype.type]
     tolerance = dict(tolerance, atol=max(tolerance["atol"],
                                          4 * np.finfo(logits.dtype).eps * abs(logits).max()))
-    for direction, args in [("forward", (labels, logits)), ("backward", (dy, labels, logits))]:
+    extra = (EPSILON,) if name == "probability_cross_entropy" else ()
+    for direction, args in [("forward", (labels, logits, *extra)),
+                            ("backward", (dy, labels, logits, *extra))]:
         wanted = getattr(cpu, f"{name}_{direction}")(*args)
         results = getattr(cuda, f"{name}_{direction}")(*args)
         if not isinstance(wanted, tuple):        # the backward of two inputs: two gradients
@@ -43,6 +49,15 @@ def _check(name: str, labels: np.ndarray, logits: np.ndarray, dy: np.ndarray) ->
             got = to_host(got)
             assert (got.shape, got.dtype) == (want.shape, want.dtype)
             np.testing.assert_allclose(got, want, err_msg=f"{name}_{direction}", **tolerance)
+
+
+def _probabilities(logits: np.ndarray) -> np.ndarray:
+    """Non-negative values from drawn logits for the probability kernels: the negative
+    logits' cells 0 (clipped at epsilon once renormalized), each row's first cell |logit| +
+    0.1 (no row sums to 0)."""
+    probs = np.where(logits < 0, 0, logits)
+    probs[..., 0] = abs(logits[..., 0]) + 0.1
+    return probs.astype(logits.dtype)
 
 
 def _inputs(name: str, shape: tuple, dtype, rng: np.random.Generator):
@@ -71,6 +86,8 @@ def test_matches_cpu(name, data, dtype, rows, width, seed):
     shape = (*rows, width)
     logits = data.draw(nst.arrays(shape, scale=3.0), label="logits").astype(dtype)
     labels, dy = _inputs(name, shape, dtype, np.random.default_rng(seed))
+    if name == "probability_cross_entropy":
+        logits = _probabilities(logits)
     _check(name, labels, logits, dy)
 
 
@@ -86,4 +103,6 @@ def test_matches_cpu_on_fixed_shapes(name, shape, dtype):
     labels, dy = _inputs(name, shape, dtype, rng)
     if name == "sparse_softmax_cross_entropy":
         labels[0], labels[-1] = 0, shape[-1] - 1
+    if name == "probability_cross_entropy":   # the last row: one value, clipped at 1 - eps
+        logits = _probabilities(logits)
     _check(name, labels, logits.astype(dtype), dy)
