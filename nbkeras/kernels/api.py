@@ -157,6 +157,12 @@ API = (
            "elementwise max(x, 0) - x z + log1p(exp(-|x|))"),
     Kernel("sigmoid_cross_entropy_backward", "(dy, labels, logits)",
            "(dlabels, dlogits) of the sigmoid cross-entropy"),
+    Kernel("probability_cross_entropy_forward", "(labels, probs, epsilon)",
+           "(..., C), (..., C) -> (...,): -sum(labels * log(clip(probs / sum(probs), "
+           "epsilon, 1 - epsilon)))"),
+    Kernel("probability_cross_entropy_backward", "(dy, labels, probs, epsilon)",
+           "(dlabels, dprobs) of the probability cross-entropy; the clip passes the "
+           "gradient inside its bounds, bounds included"),
     # ---- normalization over a (P, M, Q, K) view
     Kernel("normalize_forward",
            "(x, gamma=None, beta=None, mean=None, variance=None, epsilon=0.001, center=True)",

@@ -37,6 +37,18 @@ def _same(a, b) -> bool:
     return len(a) == len(b) and all(i == j or None in (i, j) for i, j in zip(a, b))
 
 
+def _per_row(who: str, labels_name: str, labels: Spec, values_name: str,
+             values: Spec) -> Spec:
+    """The spec of a cross-entropy over the values' last (class) axis, one loss per row;
+    the labels must have the values' shape."""
+    _require(values.ndim >= 1 and values.shape[-1] != 0, who,
+             f"{values_name} need a non-empty class axis; received shape {values.shape}")
+    _require(_same(labels.shape, values.shape), who, f"{labels_name} and {values_name} must "
+             f"have the same shape; received {labels_name}.shape={labels.shape}, "
+             f"{values_name}.shape={values.shape}")
+    return Spec(values.shape[:-1], float_dtype(values.dtype))
+
+
 @dataclass(frozen=True)
 class SoftmaxCrossEntropy(Op):
     """labels (..., C), logits (..., C) -> (...,): -sum(labels * log_softmax(logits), -1)."""
@@ -44,12 +56,8 @@ class SoftmaxCrossEntropy(Op):
     float_inputs = True
 
     def output_spec(self, labels: Spec, logits: Spec) -> Spec:
-        who = "softmax_cross_entropy_with_logits"
-        _require(logits.ndim >= 1 and logits.shape[-1] != 0, who,
-                 f"logits need a non-empty class axis; received shape {logits.shape}")
-        _require(_same(labels.shape, logits.shape), who, f"labels of shape {labels.shape} "
-                 f"must have the logits' shape {logits.shape}")
-        return Spec(logits.shape[:-1], float_dtype(logits.dtype))
+        return _per_row("softmax_cross_entropy_with_logits", "labels", labels, "logits",
+                        logits)
 
     def forward(self, k, labels, logits):
         self.output_spec(_spec(labels), _spec(logits))    # the kernel trusts its shapes
@@ -119,13 +127,7 @@ class ProbabilityCrossEntropy(Op):
     float_inputs = True
 
     def output_spec(self, labels: Spec, probs: Spec) -> Spec:
-        who = "categorical_crossentropy"
-        _require(probs.ndim >= 1 and probs.shape[-1] != 0, who,
-                 f"the output needs a non-empty class axis; received shape {probs.shape}")
-        _require(_same(labels.shape, probs.shape), who, f"target and output must have the "
-                 f"same shape; received target.shape={labels.shape}, "
-                 f"output.shape={probs.shape}")
-        return Spec(probs.shape[:-1], float_dtype(probs.dtype))
+        return _per_row("categorical_crossentropy", "target", labels, "output", probs)
 
     def forward(self, k, labels, probs):
         self.output_spec(_spec(labels), _spec(probs))

@@ -101,13 +101,20 @@ def _clipped(p, low, high):
     return low if p < low else (high if p > high else p)
 
 
+@njit(cache=True)
+def _row_sum(values, r, zero):
+    """sum(values[r])."""
+    total = zero
+    for j in range(values.shape[1]):
+        total += values[r, j]
+    return total
+
+
 @njit(cache=True, parallel=True)
 def _probability_xent_rows(labels, probs, low, high, zero, out):
     """out[r] = -sum_j labels[r, j] * log(clip(probs[r, j] / sum(probs[r]), low, high))."""
     for r in prange(probs.shape[0]):
-        total = zero
-        for j in range(probs.shape[1]):
-            total += probs[r, j]
+        total = _row_sum(probs, r, zero)
         loss = zero
         for j in range(probs.shape[1]):
             loss -= labels[r, j] * np.log(_clipped(probs[r, j] / total, low, high))
@@ -121,9 +128,7 @@ def _probability_xent_rows_backward(dy, labels, probs, low, high, zero, dlabels,
     -labels[r, j] / q[j] where low <= probs[r, j] / s <= high (the clip passes its gradient
     there, bounds included, as the clip op), else 0."""
     for r in prange(probs.shape[0]):
-        total = zero
-        for j in range(probs.shape[1]):
-            total += probs[r, j]
+        total = _row_sum(probs, r, zero)
         weighted = zero
         for j in range(probs.shape[1]):
             share = probs[r, j] / total
