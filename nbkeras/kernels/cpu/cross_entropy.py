@@ -13,7 +13,7 @@ float32 kernel would promote the arithmetic to float64.
 import numpy as np
 from numba import njit, prange
 
-from .parallel import launch
+from .parallel import chunk_span, launch, launch_chunks
 from .softmax import row_max
 
 __all__ = ["softmax_cross_entropy_forward", "softmax_cross_entropy_backward",
@@ -110,10 +110,12 @@ def _row_sum(values, r, zero):
     return total
 
 
-@njit(cache=True, parallel=True)
-def _probability_xent_rows(labels, probs, low, high, zero, out):
-    """out[r] = -sum_j labels[r, j] * log(clip(probs[r, j] / sum(probs[r]), low, high))."""
-    for r in prange(probs.shape[0]):
+@njit(cache=True, nogil=True, error_model="numpy")
+def _probability_xent_rows(t, chunks, labels, probs, low, high, zero, out):
+    """out[r] = -sum_j labels[r, j] * log(clip(probs[r, j] / sum(probs[r]), low, high)) for
+    the rows of chunk t (a chunk kernel: it compiles in half a parfor's time)."""
+    start, stop = chunk_span(t, chunks, probs.shape[0])
+    for r in range(start, stop):
         total = _row_sum(probs, r, zero)
         loss = zero
         for j in range(probs.shape[1]):
@@ -121,13 +123,15 @@ def _probability_xent_rows(labels, probs, low, high, zero, out):
         out[r] = loss
 
 
-@njit(cache=True, parallel=True)
-def _probability_xent_rows_backward(dy, labels, probs, low, high, zero, dlabels, dprobs):
-    """With s = sum(probs[r]) and q = clip(probs[r] / s, low, high): dlabels[r] = -dy[r] *
-    log q; dprobs[r, k] = dy[r] * (g[k] - sum_j g[j] probs[r, j] / s) / s, where g[j] =
-    -labels[r, j] / q[j] where low <= probs[r, j] / s <= high (the clip passes its gradient
-    there, bounds included, as the clip op), else 0."""
-    for r in prange(probs.shape[0]):
+@njit(cache=True, nogil=True, error_model="numpy")
+def _probability_xent_rows_backward(t, chunks, dy, labels, probs, low, high, zero, dlabels,
+                                    dprobs):
+    """For the rows r of chunk t, with s = sum(probs[r]) and q = clip(probs[r] / s, low,
+    high): dlabels[r] = -dy[r] * log q; dprobs[r, k] = dy[r] * (g[k] - sum_j g[j] probs[r,
+    j] / s) / s, where g[j] = -labels[r, j] / q[j] where low <= probs[r, j] / s <= high
+    (the clip passes its gradient there, bounds included, as the clip op), else 0."""
+    start, stop = chunk_span(t, chunks, probs.shape[0])
+    for r in range(start, stop):
         total = _row_sum(probs, r, zero)
         weighted = zero
         for j in range(probs.shape[1]):
@@ -213,8 +217,8 @@ def probability_cross_entropy_forward(labels, probs, epsilon):
     dtype, width = probs.dtype, probs.shape[-1]
     p, z = _rows(probs, dtype, width), _rows(labels, dtype, width)
     out = np.empty(p.shape[0], dtype)
-    launch(_probability_xent_rows, p.size, z, p, dtype.type(epsilon),
-           dtype.type(1.0 - epsilon), dtype.type(0), out)
+    launch_chunks(_probability_xent_rows, p.size, z, p, dtype.type(epsilon),
+                  dtype.type(1.0 - epsilon), dtype.type(0), out)
     return out.reshape(probs.shape[:-1])
 
 
@@ -223,6 +227,7 @@ def probability_cross_entropy_backward(dy, labels, probs, epsilon):
     dtype, width = probs.dtype, probs.shape[-1]
     p, z = _rows(probs, dtype, width), _rows(labels, dtype, width)
     dlabels, dprobs = np.empty_like(p), np.empty_like(p)
-    launch(_probability_xent_rows_backward, p.size, _flat(dy, dtype), z, p,
-           dtype.type(epsilon), dtype.type(1.0 - epsilon), dtype.type(0), dlabels, dprobs)
+    launch_chunks(_probability_xent_rows_backward, p.size, _flat(dy, dtype), z, p,
+                  dtype.type(epsilon), dtype.type(1.0 - epsilon), dtype.type(0), dlabels,
+                  dprobs)
     return dlabels.reshape(labels.shape), dprobs.reshape(probs.shape)

@@ -140,54 +140,20 @@ def _max_pool(x, ks, s, pb, block, y):
             i, j, l = next_window(i, j, l, oh, ow)
 
 
-@njit(inline="always")
-def _max_pool_tiled_backward(dy2, x2, y2, n, in_sp, ks, out_sp, unspent, dx2):
-    """_max_pool_backward's image n when its windows (size ks, strides ks) tile it exactly:
-    every cell is in one window, so dx is written once, `g if hit else 0`, with no zeroing
-    pass and no clipping (the Simple MNIST convnet's 2x2 pools: 0.78 -> 0.58 ms a batch of
-    128 at 26x26x32, 0.13 -> 0.08 ms at 10x10x64)."""
-    c = x2.shape[1]
-    d, h, w = in_sp
-    od, oh, ow = out_sp
-    zero = np.zeros(1, dx2.dtype)[0]
-    i = j = l = 0
-    for out in range(n * od * oh * ow, (n + 1) * od * oh * ow):
-        for ch in range(c):
-            unspent[ch] = dy2[out, ch]
-        for p in range(ks[0]):
-            for q in range(ks[1]):
-                for r in range(ks[2]):
-                    row = uint64(((n * d + i * ks[0] + p) * h + j * ks[1] + q) * w
-                                 + l * ks[2] + r)
-                    for ch in range(c):
-                        hit = x2[row, ch] == y2[out, ch]
-                        g = unspent[ch]
-                        dx2[row, ch] = g if hit else zero
-                        unspent[ch] = zero if hit else g
-        i, j, l = next_window(i, j, l, oh, ow)
-
-
 @njit(cache=True, parallel=True)
 def _max_pool_backward(dy, x, y, ks, s, pb, block, dx):
     """dx[n, argmax of window (i, j, l)] += dy[n, i, j, l], the argmax being the window's
     first cell equal to its maximum y (the forward's first maximum); dx is zeroed here, by
     each task in its own image and channels. Branch-free: every window cell adds
-    `g if hit else 0`, and a hit spends g. A whole image whose windows tile it exactly
-    (strides = pool size, no padding, no cells left over) is written window by window
-    instead (_max_pool_tiled_backward)."""
+    `g if hit else 0`, and a hit spends g."""
     n_batch, od, oh, ow, c = dy.shape
     d, h, w = x.shape[1], x.shape[2], x.shape[3]
     x2, y2, dy2, dx2 = x.reshape(-1, c), y.reshape(-1, c), dy.reshape(-1, c), dx.reshape(-1, c)
     blocks = (c + block - 1) // block
-    tiled = pb == (0, 0, 0) and s == ks and (od * s[0], oh * s[1], ow * s[2]) == (d, h, w)
     for task in prange(n_batch * blocks):
         n, c0, c1 = _channels(task, blocks, block, c)
-        unspent = np.empty(c, dy.dtype)        # per task, reused for every window
-        if tiled and blocks == 1:
-            _max_pool_tiled_backward(dy2, x2, y2, np.int64(n), (d, h, w), ks, (od, oh, ow),
-                                     unspent, dx2)
-            continue
         _zero_image(dx2, n, d * h * w, c0, c1)
+        unspent = np.empty(c, dy.dtype)        # per task, reused for every window
         i = j = l = 0
         for out in range(uint64(n * od * oh * ow), uint64((n + 1) * od * oh * ow)):
             d0, d1 = _window(i, s[0], pb[0], ks[0], d)
