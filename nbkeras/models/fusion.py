@@ -19,8 +19,9 @@ call decides: training, a recording tape, a symbolic or masked input, and (once 
 shape) that the pooling windows fit; otherwise it runs its original steps. As a layer's step
 does (executor.py), it converts and checks the input only until a call on an input of the
 same shape, dtype and device needed no conversion; a channels_last convolution block then
-applies its Conv op to the arrays directly (`repeat_op`), skipping ops.conv's argument work. Subclasses, layers
-with an activity regularizer, mixed dtypes and anything else are never rewritten.
+applies its Conv op to the arrays directly (`repeat_op`), skipping ops.conv's argument work.
+Subclasses, layers with an activity regularizer, mixed dtypes and anything else are never
+rewritten.
 """
 from __future__ import annotations
 

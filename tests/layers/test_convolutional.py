@@ -350,8 +350,8 @@ def test_fused_activation_matches_the_separate_op_with_its_own_gradient(name, da
 def test_conv_with_max_pool_equals_conv_then_max_pool(rank, data_format, groups, activation,
                                                        data):
     """ops.conv(..., max_pool=(size, strides)) = max_pool(conv(...), "valid") for every window
-    and layout, one input channel and Winograd's convolutions included; its VJP (recomputing the unpooled output) passes
-    the finite-difference check."""
+    and layout, one input channel and Winograd's convolutions included; its VJP (recomputing
+    the unpooled output) passes the finite-difference check."""
     _, (kernel, strides, padding, dilation), spatial = data.draw(windows(rank))
     channels = groups * data.draw(st.sampled_from([1, 2, 8]))   # 8: 3x3 ones run Winograd's
     out = [conv_out for conv_out in nk.ops.conv_output_shape(
@@ -368,16 +368,18 @@ def test_conv_with_max_pool_equals_conv_then_max_pool(rank, data_format, groups,
     def fused(x, w, b):
         return nk.ops.conv(x, w, bias=b, max_pool=(pool_size, pool_strides), **config)
 
-    separate = nk.ops.max_pool(nk.ops.conv(x, w, bias=b, **config), pool_size, pool_strides,
+    def separate_ops(x, w, b):
+        return nk.ops.max_pool(nk.ops.conv(x, w, bias=b, **config), pool_size, pool_strides,
                                "valid", data_format)
+
+    separate = separate_ops(x, w, b)
     np.testing.assert_allclose(np.asarray(fused(x, w, b)), np.asarray(separate), rtol=1e-12,
                                atol=1e-12)
     check_grads(fused, [x, w, b])
     tensors = [nk.Tensor(a) for a in (x, w, b)]
     dy = data.draw(nst.arrays(tuple(separate.shape)))
     gradients = []
-    for fn in (fused, lambda x, w, b: nk.ops.max_pool(nk.ops.conv(x, w, bias=b, **config), pool_size,
-                                                       pool_strides, "valid", data_format)):
+    for fn in (fused, separate_ops):
         with nk.GradientTape() as tape:
             tape.watch(tensors)
             y = fn(*tensors)

@@ -41,9 +41,9 @@ from numba import njit, prange
 from . import winograd
 from .blas import add_product_of_transposed, address
 from .gemm import THREADED_MIN_FLOPS, dot_in_row_runs, small_product_limit
-from .pooling import max_pool_rows
 from .parallel import (PARALLEL_MIN_ELEMENTS, blas_controller, launch, run_chunks,
                        single_threaded_blas)
+from .pooling import max_pool_rows
 
 __all__ = ["conv_forward", "conv_backward", "conv_backward_input", "conv_backward_kernel"]
 

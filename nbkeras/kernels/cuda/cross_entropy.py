@@ -4,9 +4,9 @@ categorical cross-entropy of probabilities over the last axis. Each row is shift
 max (softmax) or written with |x| (sigmoid), so logits of +-1e4 give finite losses and
 gradients.
 
-The softmax and probability kernels run one block per row (blocks stride over the rows): the block's THREADS
-threads stride over the row's classes, reading it coalesced, and reduce the row max and the
-sums through shared memory. The sigmoid kernels are elementwise grid-stride loops. Host
+The softmax and probability kernels run one block per row (blocks stride over the rows):
+the block's THREADS threads stride over the row's classes, reading it coalesced, and reduce
+the row max and the sums through shared memory. The sigmoid kernels are elementwise grid-stride loops. Host
 functions take device arrays of any leading shape and return new device arrays of the
 logits' dtype. Scalars enter the kernels as arguments of that dtype (`zero`, `one`): a bare
 `0.0` in a float32 kernel would promote the arithmetic to float64.
