@@ -9,11 +9,11 @@ with its 1000-class top. Prints images/s for both and the ratio nbkeras / PyTorc
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 
 import nbkeras as nk
+from mnist_convnet import rates
 
 VGG16_BLOCKS = ((64, 2), (128, 2), (256, 3), (512, 3), (512, 3))   # (filters, convolutions)
 
@@ -31,22 +31,6 @@ def torch_vgg16(torch, size: int):
     layers += [nn.Flatten(), nn.Linear(512 * side * side, 4096), nn.ReLU(),
                nn.Linear(4096, 4096), nn.ReLU(), nn.Linear(4096, 1000), nn.Softmax(dim=1)]
     return nn.Sequential(*layers).eval()
-
-
-def rates(steps: dict, batch: int, repeats: int, rounds: int = 3) -> dict:
-    """Images per second of each `steps[name]()`: after one warm-up call each, `rounds`
-    rounds that time `repeats` calls of every framework in turn (so both see the same load
-    on a shared machine); each framework's best round counts, the least disturbed one."""
-    for step in steps.values():
-        step()
-    best = dict.fromkeys(steps, float("inf"))
-    for _ in range(rounds):
-        for name, step in steps.items():
-            start = time.perf_counter()
-            for _ in range(repeats):
-                step()
-            best[name] = min(best[name], time.perf_counter() - start)
-    return {name: batch * repeats / seconds for name, seconds in best.items()}
 
 
 def main(argv=None) -> dict:
@@ -77,7 +61,7 @@ def main(argv=None) -> dict:
     previous = nk.config.get_num_threads()
     nk.config.set_num_threads(args.threads)
     try:
-        results = rates(steps, batch, args.steps)
+        results = rates(steps, batch, args.steps, rounds=3)
     finally:
         nk.config.set_num_threads(previous)
     print(f"VGG16 inference, {size}x{size}, batch {batch}, {args.threads} threads")

@@ -19,7 +19,7 @@ from nbkeras import layers, ops
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dense import best_time  # noqa: E402
-from mnist_convnet import nbkeras_model, rate, torch_steps  # noqa: E402
+from mnist_convnet import nbkeras_model, rates, torch_steps  # noqa: E402
 
 PEERS = ("pytorch", "keras-jax")
 
@@ -75,7 +75,8 @@ def _timed(fn: Callable[[], object]) -> float:
 # ---- Simple MNIST convnet: samples/s ----------------------------------------------------------
 def convnet_rows(batch: int = 128, steps: int = 20, torch=None, keras=None) -> list[Row]:
     """Training and inference samples/s of the Simple MNIST convnet on one random batch of
-    MNIST's shape (speed does not depend on the pixel values)."""
+    MNIST's shape (speed does not depend on the pixel values), every framework's calls timed
+    in turn in each round (mnist_convnet.rates)."""
     rng = np.random.default_rng(0)
     x = rng.random((batch, 28, 28, 1), dtype=np.float32)
     y = nk.utils.to_categorical(rng.integers(0, 10, batch), 10)
@@ -84,16 +85,17 @@ def convnet_rows(batch: int = 128, steps: int = 20, torch=None, keras=None) -> l
     model = nbkeras_model()
     train.compile_s = _timed(lambda: model.train_on_batch(x, y))
     infer.compile_s = _timed(lambda: model.predict_on_batch(x))
-    train.values["nbkeras"] = rate(lambda: model.train_on_batch(x, y), batch, steps)
-    infer.values["nbkeras"] = rate(lambda: model.predict_on_batch(x), batch, steps)
+    calls = {("nbkeras", "train"): lambda: model.train_on_batch(x, y),
+             ("nbkeras", "infer"): lambda: model.predict_on_batch(x)}
     if torch is not None:
-        torch_train, torch_predict = torch_steps(torch, x, y)
-        train.values["pytorch"] = rate(torch_train, batch, steps)
-        infer.values["pytorch"] = rate(torch_predict, batch, steps)
+        calls[("pytorch", "train")], calls[("pytorch", "infer")] = torch_steps(torch, x, y)
     if keras is not None:
         peer = nbkeras_model(keras)
-        train.values["keras-jax"] = rate(lambda: peer.train_on_batch(x, y), batch, steps)
-        infer.values["keras-jax"] = rate(lambda: peer.predict_on_batch(x), batch, steps)
+        calls[("keras-jax", "train")] = lambda: peer.train_on_batch(x, y)
+        calls[("keras-jax", "infer")] = lambda: peer.predict_on_batch(x)
+    rows = {"train": train, "infer": infer}
+    for (name, kind), value in rates(calls, batch, steps).items():
+        rows[kind].values[name] = value
     return [train, infer]
 
 

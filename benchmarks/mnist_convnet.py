@@ -53,18 +53,20 @@ def torch_steps(torch, x: np.ndarray, y: np.ndarray):
     return train, predict
 
 
-def rate(step, batch: int, steps: int, rounds: int = 5) -> float:
-    """Samples per second of `step()`: the best of `rounds` rounds of `steps` calls each
-    (after one warm-up call). The best round is the least disturbed by other processes on
-    a shared machine; both frameworks are measured the same way."""
-    step()
-    best = float("inf")
+def rates(steps: dict, batch: int, repeats: int, rounds: int = 5) -> dict:
+    """Samples per second of each `steps[name]()`: after one warm-up call each, `rounds`
+    rounds that time `repeats` calls of every step in turn, so that all frameworks see the
+    same load on a shared machine; each step's best round counts, the least disturbed one."""
+    for step in steps.values():
+        step()
+    best = dict.fromkeys(steps, float("inf"))
     for _ in range(rounds):
-        start = time.perf_counter()
-        for _ in range(steps):
-            step()
-        best = min(best, time.perf_counter() - start)
-    return batch * steps / best
+        for name, step in steps.items():
+            start = time.perf_counter()
+            for _ in range(repeats):
+                step()
+            best[name] = min(best[name], time.perf_counter() - start)
+    return {name: batch * repeats / seconds for name, seconds in best.items()}
 
 
 def main(argv=None) -> dict:
@@ -84,17 +86,18 @@ def main(argv=None) -> dict:
     model.train_on_batch(x, y)
     model.predict_on_batch(x)
     first_step = time.perf_counter() - start
-    results = {"nbkeras": (rate(lambda: model.train_on_batch(x, y), batch, args.steps),
-                           rate(lambda: model.predict_on_batch(x), batch, args.steps))}
+    steps = {("nbkeras", "train"): lambda: model.train_on_batch(x, y),
+             ("nbkeras", "predict"): lambda: model.predict_on_batch(x)}
     try:
         import torch
     except ImportError:
         torch = None
     if torch is not None:
         torch.set_num_threads(args.threads)
-        torch_train, torch_predict = torch_steps(torch, x, y)
-        results["pytorch"] = (rate(torch_train, batch, args.steps),
-                              rate(torch_predict, batch, args.steps))
+        steps[("pytorch", "train")], steps[("pytorch", "predict")] = torch_steps(torch, x, y)
+    measured = rates(steps, batch, args.steps)
+    results = {name: (measured[(name, "train")], measured[(name, "predict")])
+               for name, _ in measured}
     print(f"Simple MNIST convnet, batch {batch}, {args.threads} threads "
           f"(nbkeras first train+predict step incl. compile: {first_step:.1f} s)")
     print(f"  {'':10s} {'train samples/s':>16s} {'predict samples/s':>18s}")
