@@ -166,16 +166,18 @@ def test_the_largest_compile_is_handed_out_first():
 
 
 def test_compile_cost_counts_the_kernels_a_kernel_calls_and_doubles_a_parfor():
-    """A kernel's estimate includes the nbkeras kernels it calls (so the convolution, which
-    calls the im2col and pooling kernels, ranks above pooling), and a parfor's is twice the
-    same function's compiled without `parallel` (Numba compiles a parfor's body twice)."""
+    """A kernel's estimate includes the nbkeras kernels it calls (so the convolution's body,
+    which calls the im2col and pooling kernels, ranks above pooling), and a parfor's is twice
+    the same function's compiled without `parallel` (Numba compiles a parfor's body twice)."""
     import numba
 
     from nbkeras.kernels.cpu import conv, pooling, random
     from nbkeras.kernels.cpu.concurrent_compile import _source_size, compile_cost
 
-    assert compile_cost(conv._conv_forward) > 2 * _source_size(conv._conv_forward.py_func)
-    assert (compile_cost(conv._conv_forward) > compile_cost(pooling._max_pool)
+    body = conv._conv_forward_chunk
+    assert compile_cost(body) > _source_size(body.py_func) + _source_size(
+        conv._patches.py_func)
+    assert (compile_cost(body) > compile_cost(pooling._max_pool)
             > compile_cost(random._fill_mask32) > 0)
     plain = numba.njit(pooling._max_pool.py_func)
     assert compile_cost(pooling._max_pool) == 2 * compile_cost(plain)

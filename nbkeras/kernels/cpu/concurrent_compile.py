@@ -11,7 +11,9 @@ a value is compiled and run in this process, since the host code reads what it r
 Each recorded kernel is queued, as it is found, for a pool of worker processes (one per core
 beyond the first) that compile it into Numba's disk cache; once the dry run is over, this
 process compiles from the same queue too. `run()`'s real calls afterwards find each kernel
-compiled here or load it from the cache. The queue hands out the largest compile first
+compiled here or load it from the cache. A parfor shell's body (shells.py) is compiled before
+the shell is called, for the shell to call it by address: the dry run queues it too, and its
+address is 0, at which the shell runs nothing. The queue hands out the largest compile first
 (`compile_cost`), so one process does not end alone on a large kernel found late (the MNIST
 convnet's convolution backward did: 2.5 s of a 13 s cold start with one core idle).
 
@@ -44,6 +46,7 @@ from numba.core import caching, config
 from numba.core.registry import CPUDispatcher
 
 from ..disk_cache import fcntl   # None where there are no POSIX file locks: no workers
+from . import shells
 
 __all__ = ["compile_concurrently", "worker_count"]
 
@@ -100,10 +103,12 @@ class _DryRun:
             return dry_run._call(dispatcher, args, kwargs)
 
         CPUDispatcher.__call__ = call
+        shells.compile_hook = self._queued         # a shell's body, compiled before the call
         return self
 
     def __exit__(self, *exc):
         del CPUDispatcher.__call__
+        shells.compile_hook = None
         if self._pool is not None:
             self._pool.close()
 
@@ -118,21 +123,27 @@ class _DryRun:
 
     def _call(self, dispatcher, args, kwargs):
         run_now = super(CPUDispatcher, dispatcher).__call__
-        if (kwargs or not dispatcher.py_func.__module__.startswith(_KERNEL_MODULES)
-                or not isinstance(dispatcher._cache, caching.FunctionCache)
-                or _returns_value(dispatcher.py_func)):
+        if kwargs or not _queueable(dispatcher) or _returns_value(dispatcher.py_func):
             return run_now(*args, **kwargs)
-        signature = tuple(dispatcher.typeof_pyval(a) for a in args)
+        if self._queued(dispatcher, tuple(dispatcher.typeof_pyval(a) for a in args)):
+            return None                            # a worker compiles it; the call is skipped
+        return run_now(*args)                      # compiled, or loads from the disk cache
+
+    def _queued(self, dispatcher, signature: tuple) -> bool:
+        """Whether `dispatcher` for `signature` is queued for the workers (now, or earlier):
+        False when it is not a cached nbkeras CPU kernel, or is compiled in this process or in
+        Numba's disk cache."""
         key = (dispatcher, signature)
         if key not in self._jobs:
-            if signature in dispatcher.overloads or _in_disk_cache(dispatcher, signature):
-                return run_now(*args)              # compiled, or loads from the disk cache
+            if (not _queueable(dispatcher) or signature in dispatcher.overloads
+                    or _in_disk_cache(dispatcher, signature)):
+                return False
             if self._pool is None:
                 self._pool = _WorkerPool(self._workers - 1)
             self._jobs[key] = self._pool.submit(dispatcher.py_func.__module__,
                                                 dispatcher.py_func.__qualname__, signature,
                                                 compile_cost(dispatcher))
-        return None                                # a worker compiles it; the call is skipped
+        return True
 
 
 class _Job:
@@ -234,6 +245,13 @@ def _serve() -> None:
             seconds = None
         pickle.dump(seconds, replies)
         replies.flush()
+
+
+def _queueable(dispatcher) -> bool:
+    """Whether `dispatcher` is an nbkeras CPU kernel cached on disk (a worker can compile it
+    for this process)."""
+    return (dispatcher.py_func.__module__.startswith(_KERNEL_MODULES)
+            and isinstance(dispatcher._cache, caching.FunctionCache))
 
 
 def _in_disk_cache(dispatcher, signature: tuple) -> bool:

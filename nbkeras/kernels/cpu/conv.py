@@ -18,7 +18,9 @@ second convolution's backward 7.2-8.4 -> 6.2-7.2 ms. The
 forward pass gathers and multiplies a large image's rows in equal runs of at most 1024, so
 they are still in cache when BLAS reads them (10% faster at 224x224x64, and a buffer of
 megabytes, not a hundred). The
-batch is split into one contiguous chunk per Numba thread (`prange`), so the buffers are
+batch is split into one contiguous chunk per Numba thread (`prange`, in a shell that calls
+the chunk's body by address: shells.py; 6.9 -> 4.4 s of cold compile forward, 6.2 -> 3.3 s
+backward), so the buffers are
 allocated once per chunk and reused for every image in it, and no two threads write the
 same output (the kernel gradient sums one partial per chunk). BLAS is held to one thread
 while these kernels run (threadpoolctl): OpenBLAS threads nested under Numba's oversubscribe
@@ -44,6 +46,7 @@ from .gemm import THREADED_MIN_FLOPS, dot_in_row_runs, small_product_limit
 from .parallel import (PARALLEL_MIN_ELEMENTS, blas_controller, launch, run_chunks,
                        single_threaded_blas)
 from .pooling import max_pool_rows
+from .shells import body_address, call_body
 
 __all__ = ["conv_forward", "conv_backward", "conv_backward_input", "conv_backward_kernel"]
 
@@ -162,9 +165,19 @@ def _patches_one_channel(x, n, s, pb, d, ks, out_sp, cols_t, col0):
 
 
 @njit(cache=True, parallel=True)
-def _conv_forward(x, wg, bias, s, pb, d, ks, out_sp, relu, pk, ps, pooled_sp, block, tile, y,
-                  chunks, small):
-    """y[(n, pos), group g] = im2col(x[n], group g) @ wg[g], `block` images per block, each
+def _conv_forward(body, x, wg, bias, s, pb, d, ks, out_sp, relu, pk, ps, pooled_sp, block, tile,
+                  y, chunks, small):
+    """The shell (shells.py) running _conv_forward_chunk at address `body` on every chunk."""
+    for t in prange(chunks):
+        call_body(body, (x, wg, bias, s, pb, d, ks, out_sp, relu, pk, ps, pooled_sp, block,
+                         tile, y, np.intp(t), chunks, small))
+
+
+@njit(cache=True)
+def _conv_forward_chunk(x, wg, bias, s, pb, d, ks, out_sp, relu, pk, ps, pooled_sp, block,
+                        tile, y, t, chunks, small):
+    """Chunk t of `chunks` (contiguous runs of images) of
+    y[(n, pos), group g] = im2col(x[n], group g) @ wg[g], `block` images per block, each
     block's rows gathered and multiplied `tile` at a time (so the im2col rows stay in cache);
     then, unless pk and ps are both (1, 1, 1), the maximum over each window (size pk,
     strides ps) of the `out_sp` positions computed (y then holds pooled_sp positions per
@@ -176,38 +189,37 @@ def _conv_forward(x, wg, bias, s, pb, d, ks, out_sp, relu, pk, ps, pooled_sp, bl
     groups, n_cols, per_group = wg.shape
     cg = x.shape[4] // groups
     one_channel = x.shape[4] == 1
-    for t in prange(chunks):
-        cols = np.empty((0 if one_channel else tile, n_cols), x.dtype)
-        cols_t = np.empty((n_cols, block * n_pos if one_channel else 0), x.dtype)
-        part = np.empty((tile if groups > 1 else 0, per_group), x.dtype)
-        scratch = np.empty((block * n_pos if pooling else 0, y.shape[1]), x.dtype)
-        stop = (t + 1) * n_batch // chunks
-        for n0 in range(t * n_batch // chunks, stop, block):
-            n1 = min(n0 + block, stop)
-            rows = (n1 - n0) * n_pos
-            out = scratch[:rows] if pooling else y[n0 * n_pos:n1 * n_pos]
-            if one_channel:                   # a first layer on one channel (no groups)
-                if rows < cols_t.shape[1]:    # the chunk's last, smaller block
-                    cols_t = np.empty((n_cols, rows), x.dtype)
-                for n in range(n0, n1):
-                    _patches_one_channel(x, n, s, pb, d, ks, out_sp, cols_t, (n - n0) * n_pos)
-                np.dot(cols_t.T, wg[0], out)
-            for g in range(0 if one_channel else groups):
-                for r0 in range(0, rows, tile):
-                    m = min(tile, rows - r0)
-                    _patches(x, n0 * n_pos + r0, m, g * cg, cg, s, pb, d, ks, out_sp, cols,
-                             False)
-                    if groups == 1:
-                        dot_in_row_runs(cols[:m], wg[0], out[r0:r0 + m], small)
-                    else:
-                        dot_in_row_runs(cols[:m], wg[g], part[:m], small)
-                        _copy_columns(out[r0:r0 + m], g * per_group, part, 0, m, per_group)
-            if pooling:
-                for n in range(n0, n1):
-                    max_pool_rows(out, (n - n0) * n_pos, out_sp, pk, ps, pooled_sp, y,
-                                   n * n_pooled)
-            if bias.shape[0] > 0 or relu:
-                _bias_relu(y, n0 * n_pooled, (n1 - n0) * n_pooled, bias, relu)
+    cols = np.empty((0 if one_channel else tile, n_cols), x.dtype)
+    cols_t = np.empty((n_cols, block * n_pos if one_channel else 0), x.dtype)
+    part = np.empty((tile if groups > 1 else 0, per_group), x.dtype)
+    scratch = np.empty((block * n_pos if pooling else 0, y.shape[1]), x.dtype)
+    stop = (t + 1) * n_batch // chunks
+    for n0 in range(t * n_batch // chunks, stop, block):
+        n1 = min(n0 + block, stop)
+        rows = (n1 - n0) * n_pos
+        out = scratch[:rows] if pooling else y[n0 * n_pos:n1 * n_pos]
+        if one_channel:                   # a first layer on one channel (no groups)
+            if rows < cols_t.shape[1]:    # the chunk's last, smaller block
+                cols_t = np.empty((n_cols, rows), x.dtype)
+            for n in range(n0, n1):
+                _patches_one_channel(x, n, s, pb, d, ks, out_sp, cols_t, (n - n0) * n_pos)
+            np.dot(cols_t.T, wg[0], out)
+        for g in range(0 if one_channel else groups):
+            for r0 in range(0, rows, tile):
+                m = min(tile, rows - r0)
+                _patches(x, n0 * n_pos + r0, m, g * cg, cg, s, pb, d, ks, out_sp, cols,
+                         False)
+                if groups == 1:
+                    dot_in_row_runs(cols[:m], wg[0], out[r0:r0 + m], small)
+                else:
+                    dot_in_row_runs(cols[:m], wg[g], part[:m], small)
+                    _copy_columns(out[r0:r0 + m], g * per_group, part, 0, m, per_group)
+        if pooling:
+            for n in range(n0, n1):
+                max_pool_rows(out, (n - n0) * n_pos, out_sp, pk, ps, pooled_sp, y,
+                               n * n_pooled)
+        if bias.shape[0] > 0 or relu:
+            _bias_relu(y, n0 * n_pooled, (n1 - n0) * n_pooled, bias, relu)
 
 
 @njit(cache=True)
@@ -246,10 +258,21 @@ def _gradient_rows(dy, y, r0, rows, dz, db):
 
 
 @njit(cache=True, parallel=True)
-def _conv_backward(dy, y, x, wgt, s, pb, d, ks, out_sp, block, dx, part_w, part_b, small,
+def _conv_backward(body, dy, y, x, wgt, s, pb, d, ks, out_sp, block, dx, part_w, part_b, small,
                    gemm_address):
-    """The VJP of y = relu?(conv(x, w) + b) in one pass over the batch, `block` images per
-    matrix product and one contiguous run of images per chunk (thread):
+    """The shell (shells.py) running _conv_backward_chunk at address `body` on every chunk,
+    one per row of part_w."""
+    chunks = part_w.shape[0]
+    for t in prange(chunks):
+        call_body(body, (dy, y, x, wgt, s, pb, d, ks, out_sp, block, dx, part_w, part_b,
+                         small, gemm_address, np.intp(t), chunks))
+
+
+@njit(cache=True)
+def _conv_backward_chunk(dy, y, x, wgt, s, pb, d, ks, out_sp, block, dx, part_w, part_b, small,
+                         gemm_address, t, chunks):
+    """Chunk t of `chunks` of the VJP of y = relu?(conv(x, w) + b) in one pass over the
+    batch, `block` images per matrix product and one contiguous run of images per chunk:
     dz = dy, zeroed where y <= 0 when y has rows (else y is (0, 0): no relu);
     dwg[g] = sum over n of im2col(x[n], group g).T @ dz[(n, pos), group g], when x has images;
     dx[n] += col2im(dz[(n, pos), group g] @ wgt[g]) for each group, when dx has images (dx is
@@ -261,45 +284,43 @@ def _conv_backward(dy, y, x, wgt, s, pb, d, ks, out_sp, block, dx, part_w, part_
     groups, per_group, n_cols = wgt.shape
     n_out = dy.shape[1]
     cg = max(x.shape[4], dx.shape[4]) // groups
-    chunks = part_w.shape[0]
     one_channel = x.shape[0] > 0 and x.shape[4] == 1
-    for t in prange(chunks):
-        cols = np.empty((block * n_pos, n_cols), dy.dtype)      # im2col, then dz @ wgt
-        cols_t = np.empty((n_cols, block * n_pos if one_channel else 0), dy.dtype)
-        dz = np.empty((block * n_pos, n_out), dy.dtype)
-        dzg = np.empty((block * n_pos, per_group), dy.dtype)
-        step = np.empty((n_cols, per_group), dy.dtype)
-        db = np.zeros(n_out)        # this thread's own: rows of part_b share cache lines
-        stop = (t + 1) * n_batch // chunks
-        for n0 in range(t * n_batch // chunks, stop, block):
-            n1 = min(n0 + block, stop)
-            rows = (n1 - n0) * n_pos
-            _gradient_rows(dy, y, n0 * n_pos, rows, dz, db)
-            for g in range(groups):
-                if groups > 1:
-                    _copy_columns(dzg, 0, dz, g * per_group, rows, per_group)
-                grad = dz[:rows] if groups == 1 else dzg[:rows]
-                if one_channel:
-                    if rows < cols_t.shape[1]:
-                        cols_t = np.empty((n_cols, rows), dy.dtype)
-                    for n in range(n0, n1):
-                        _patches_one_channel(x, n, s, pb, d, ks, out_sp, cols_t,
-                                             (n - n0) * n_pos)
-                    np.dot(cols_t, grad, step)
-                    total, add = part_w[t, g].reshape(-1), step.reshape(-1)   # part_w += step
-                    for i in range(np.uintp(add.size)):       # (not _move: its offsets
-                        total[i] += add[i]                    # would be 0s)
-                elif x.shape[0] > 0:    # part_w[t, g] += cols.T @ grad, BLAS adding
-                    _patches(x, n0 * n_pos, rows, g * cg, cg, s, pb, d, ks, out_sp, cols,
-                             False)
-                    add_product_of_transposed(gemm_address, cols[:rows], grad, part_w[t, g],
-                                              small)
-                if dx.shape[0] > 0:
-                    dot_in_row_runs(grad, wgt[g], cols[:rows], small)
-                    _patches(dx, n0 * n_pos, rows, g * cg, cg, s, pb, d, ks, out_sp, cols,
-                             True)
-        for f in range(n_out):
-            part_b[t, f] = db[f]
+    cols = np.empty((block * n_pos, n_cols), dy.dtype)      # im2col, then dz @ wgt
+    cols_t = np.empty((n_cols, block * n_pos if one_channel else 0), dy.dtype)
+    dz = np.empty((block * n_pos, n_out), dy.dtype)
+    dzg = np.empty((block * n_pos, per_group), dy.dtype)
+    step = np.empty((n_cols, per_group), dy.dtype)
+    db = np.zeros(n_out)        # this thread's own: rows of part_b share cache lines
+    stop = (t + 1) * n_batch // chunks
+    for n0 in range(t * n_batch // chunks, stop, block):
+        n1 = min(n0 + block, stop)
+        rows = (n1 - n0) * n_pos
+        _gradient_rows(dy, y, n0 * n_pos, rows, dz, db)
+        for g in range(groups):
+            if groups > 1:
+                _copy_columns(dzg, 0, dz, g * per_group, rows, per_group)
+            grad = dz[:rows] if groups == 1 else dzg[:rows]
+            if one_channel:
+                if rows < cols_t.shape[1]:
+                    cols_t = np.empty((n_cols, rows), dy.dtype)
+                for n in range(n0, n1):
+                    _patches_one_channel(x, n, s, pb, d, ks, out_sp, cols_t,
+                                         (n - n0) * n_pos)
+                np.dot(cols_t, grad, step)
+                total, add = part_w[t, g].reshape(-1), step.reshape(-1)   # part_w += step
+                for i in range(np.uintp(add.size)):       # (not _move: its offsets
+                    total[i] += add[i]                    # would be 0s)
+            elif x.shape[0] > 0:    # part_w[t, g] += cols.T @ grad, BLAS adding
+                _patches(x, n0 * n_pos, rows, g * cg, cg, s, pb, d, ks, out_sp, cols,
+                         False)
+                add_product_of_transposed(gemm_address, cols[:rows], grad, part_w[t, g],
+                                          small)
+            if dx.shape[0] > 0:
+                dot_in_row_runs(grad, wgt[g], cols[:rows], small)
+                _patches(dx, n0 * n_pos, rows, g * cg, cg, s, pb, d, ks, out_sp, cols,
+                         True)
+    for f in range(n_out):
+        part_b[t, f] = db[f]
 
 
 # ---- host side: layouts, dtypes, output allocation, threads --------------------------------
@@ -381,9 +402,12 @@ def conv_forward(x, w, window, groups=1, bias=None, relu=False, pool=None):
     block = _block(n_pos, batch)
     rows = block * n_pos
     tile = -(-rows // -(-rows // TILE_ROWS))        # rows / ceil(rows / TILE_ROWS), rounded up
-    _run(_conv_forward, chunks, _as_5d(x, dtype), wg, b, s, pb, d, ks, _lift(out, rank, 1),
-         bool(relu), _lift(pool_size, rank, 1), _lift(pool_strides, rank, 1),
-         _lift(pooled, rank, 1), block, tile, y, chunks, small_product_limit())
+    args = (_as_5d(x, dtype), wg, b, s, pb, d, ks, _lift(out, rank, 1), bool(relu),
+            _lift(pool_size, rank, 1), _lift(pool_strides, rank, 1), _lift(pooled, rank, 1),
+            block, tile, y)
+    small = small_product_limit()
+    body = body_address(_conv_forward_chunk, (*args, 0, chunks, small))
+    _run(_conv_forward, chunks, body, *args, chunks, small)
     return y.reshape(batch, *pooled, w.shape[-1])
 
 
@@ -431,9 +455,10 @@ def conv_backward(dy, x, w, window, groups=1, y=None, input_gradient=True,
         chunks = _chunks(batch, dy2.size * wgt.shape[2])
         part_w = np.zeros((chunks, groups, wgt.shape[2], wgt.shape[1]), dtype)
         part_b = np.zeros((chunks, n_out))             # float64: sums over many rows
-        _run(_conv_backward, chunks, dy2, y2, x5, wgt, s, pb, d, ks,
-             _lift(dy.shape[1:-1], rank, 1), _block(n_pos, batch), dx, part_w, part_b,
-             small_product_limit(), address(dtype))
+        args = (dy2, y2, x5, wgt, s, pb, d, ks, _lift(dy.shape[1:-1], rank, 1),
+                _block(n_pos, batch), dx, part_w, part_b, small_product_limit(), address(dtype))
+        _run(_conv_backward, chunks, body_address(_conv_backward_chunk, (*args, 0, chunks)),
+             *args)
         dwg, db = part_w.sum(axis=0), part_b.sum(axis=0).astype(dtype)
     dw = np.ascontiguousarray(dwg.transpose(1, 0, 2)).reshape(w.shape) if kernel_gradient else None
     return (dx.reshape(x.shape) if input_gradient else None), dw, db
