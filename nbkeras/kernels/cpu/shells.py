@@ -25,8 +25,9 @@ body for the types of the arguments the shell will pass (or loads it from Numba'
 per body and argument types; the shell then calls it with values of exactly those types, as
 Numba's own first-class function calls do (the jit address and Numba's calling convention).
 As in any parfor, an error raised on one of the pool's threads is lost, so a body must not
-raise (on the calling thread it reaches the caller, chained to a SystemError). While `concurrent_compile` dry-runs a step, `compile_hook` queues the body
-for a compiling worker instead and its address is 0, at which `call_body` calls nothing.
+raise (on the calling thread it reaches the caller, chained to a SystemError). While
+`concurrent_compile` dry-runs a step, `compile_hook` queues the body for a compiling worker
+instead and its address is 0, at which `call_body` calls nothing.
 """
 from numba import typeof
 from numba._dispatcher import compute_fingerprint
