@@ -94,7 +94,8 @@ def _patches(x, row0, count, c0, cg, s, pb, d, ks, out_sp, cols, scatter):
     ...] += each such entry (taps in the padding dropped), so overlapping windows add up
     exactly. Each row is a few contiguous runs: one per tap r of cg channels, or one for a
     whole line of taps (r, c) when the channels are not split into groups and the last axis
-    is not dilated."""
+    is not dilated. Callers pass scatter, and their constant offsets to the helpers, as numpy
+    scalars: a literal argument compiles a function of its own per value (0.5 s here)."""
     depth, height, width, channels = x.shape[1], x.shape[2], x.shape[3], x.shape[4]
     oh, ow = out_sp[1], out_sp[2]
     n_pos = out_sp[0] * oh * ow
@@ -208,12 +209,13 @@ def _conv_forward_chunk(x, wg, bias, s, pb, d, ks, out_sp, relu, pk, ps, pooled_
             for r0 in range(0, rows, tile):
                 m = min(tile, rows - r0)
                 _patches(x, n0 * n_pos + r0, m, g * cg, cg, s, pb, d, ks, out_sp, cols,
-                         False)
+                         np.bool_(False))
                 if groups == 1:
                     dot_in_row_runs(cols[:m], wg[0], out[r0:r0 + m], small)
                 else:
                     dot_in_row_runs(cols[:m], wg[g], part[:m], small)
-                    _copy_columns(out[r0:r0 + m], g * per_group, part, 0, m, per_group)
+                    _copy_columns(out[r0:r0 + m], g * per_group, part, np.intp(0), m,
+                                  per_group)
         if pooling:
             for n in range(n0, n1):
                 max_pool_rows(out, (n - n0) * n_pos, out_sp, pk, ps, pooled_sp, y,
@@ -298,7 +300,7 @@ def _conv_backward_chunk(dy, y, x, wgt, s, pb, d, ks, out_sp, block, dx, part_w,
         _gradient_rows(dy, y, n0 * n_pos, rows, dz, db)
         for g in range(groups):
             if groups > 1:
-                _copy_columns(dzg, 0, dz, g * per_group, rows, per_group)
+                _copy_columns(dzg, np.intp(0), dz, g * per_group, rows, per_group)
             grad = dz[:rows] if groups == 1 else dzg[:rows]
             if one_channel:
                 if rows < cols_t.shape[1]:
@@ -312,13 +314,13 @@ def _conv_backward_chunk(dy, y, x, wgt, s, pb, d, ks, out_sp, block, dx, part_w,
                     total[i] += add[i]                    # would be 0s)
             elif x.shape[0] > 0:    # part_w[t, g] += cols.T @ grad, BLAS adding
                 _patches(x, n0 * n_pos, rows, g * cg, cg, s, pb, d, ks, out_sp, cols,
-                         False)
+                         np.bool_(False))
                 add_product_of_transposed(gemm_address, cols[:rows], grad, part_w[t, g],
                                           small)
             if dx.shape[0] > 0:
                 dot_in_row_runs(grad, wgt[g], cols[:rows], small)
                 _patches(dx, n0 * n_pos, rows, g * cg, cg, s, pb, d, ks, out_sp, cols,
-                         True)
+                         np.bool_(True))
     for f in range(n_out):
         part_b[t, f] = db[f]
 

@@ -123,6 +123,7 @@ def _input_tiles(xf, shape, k0, count, per_image, tiles_w, top_pad, left_pad, li
     shape: x's (N, H, W, C); lines, rows: (4, 2 * tiles_w + 2 cells, C) flat each."""
     _, height, width, channels = shape
     plane = lines.size // 4                  # one line of cells
+    zero, one = np.intp(0), np.intp(1)       # not literals: one compile of _combine2
     k = 0
     while k < count:
         n, r = (k0 + k) // per_image, (k0 + k) % per_image
@@ -134,7 +135,7 @@ def _input_tiles(xf, shape, k0, count, per_image, tiles_w, top_pad, left_pad, li
         else:
             _gather_lines(xf, n, top, left, cells, height, width, channels, lines)
             src, s0, step = lines, 0, plane
-        _input_rows(rows, 0, plane, 0, src, s0, step, 0, 1, cells * channels)
+        _input_rows(rows, zero, plane, zero, src, s0, step, zero, one, cells * channels)
         for a in range(4):
             _input_rows(vf, (a * 4 * block + k) * channels, block * channels, channels,
                         rows, a * plane, channels, 2 * channels, run, channels)
@@ -203,6 +204,7 @@ def winograd_forward(t, chunks, x, u, bias, top_pad, left_pad, relu, pooled, y, 
     per_image = tiles_h * tiles_w
     start, stop = chunk_span(t, chunks, x.shape[0] * per_image)
     xf = x.reshape(-1)
+    zero, one = np.intp(0), np.intp(1)       # not literals: one compile of _combine3
     # M A (4, block, 2F), Aᵀ M A (2, block, 2F); a tile row's input lines and Bᵀ of them
     # (4, 2 * tiles_w + 2 cells, C); V (16, block, C) and M (16, block, F)
     first = np.empty(block * 8 * n_out, x.dtype)
@@ -221,8 +223,8 @@ def winograd_forward(t, chunks, x, u, bias, top_pad, left_pad, relu, pooled, y, 
         for i in range(4):                           # M A along the columns j, per row i
             _output_rows(first, i * block * 2 * n_out, n_out, 2 * n_out, mf,
                          i * 4 * block * n_out, block * n_out, n_out, count, n_out)
-        _output_rows(second, 0, block * 2 * n_out, 0, first, 0, block * 2 * n_out, 0,
-                     1, count * 2 * n_out)           # then along the rows i
+        _output_rows(second, zero, block * 2 * n_out, zero, first, zero, block * 2 * n_out,
+                     zero, one, count * 2 * n_out)   # then along the rows i
         _store_tiles(second, k0, count, block, per_image, tiles_w, pooled, bias, relu, y)
 
 
