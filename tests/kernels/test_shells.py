@@ -112,3 +112,14 @@ def test_the_convolution_shells_pass_their_bodies_the_types_they_were_compiled_f
     assert forward and forward <= set(conv._conv_forward_chunk.signatures)
     backward = {(*s[1:], types.intp, types.intp) for s in conv._conv_backward.signatures}
     assert backward and backward <= set(conv._conv_backward_chunk.signatures)
+
+
+def test_the_pooling_shell_passes_max_pool_rows_the_types_it_was_compiled_for():
+    from nbkeras.kernels.cpu import pooling
+    from nbkeras.kernels.geometry import window
+
+    x = np.random.default_rng(1).standard_normal((3, 6, 6, 2)).astype(np.float32)
+    pooling.max_pool_forward(x, window("valid", (6, 6), (2, 2), (2, 2)))
+    expected = {(x2, types.intp, in_sp, ks, s, out_sp, y2, types.intp)
+                for _, x2, in_sp, ks, s, out_sp, y2 in pooling._max_pool_images.signatures}
+    assert expected and expected <= set(pooling.max_pool_rows.signatures)
