@@ -94,8 +94,9 @@ def _patches(x, row0, count, c0, cg, s, pb, d, ks, out_sp, cols, scatter):
     ...] += each such entry (taps in the padding dropped), so overlapping windows add up
     exactly. Each row is a few contiguous runs: one per tap r of cg channels, or one for a
     whole line of taps (r, c) when the channels are not split into groups and the last axis
-    is not dilated. Callers pass scatter, and their constant offsets to the helpers, as numpy
-    scalars: a literal argument compiles a function of its own per value (0.5 s here)."""
+    is not dilated. Callers pass scatter as a literal: each direction compiles on its own (0.5
+    s), and runs 1.2-1.3x faster on small images (a Conv1D of 25 steps) than with a runtime
+    flag."""
     depth, height, width, channels = x.shape[1], x.shape[2], x.shape[3], x.shape[4]
     oh, ow = out_sp[1], out_sp[2]
     n_pos = out_sp[0] * oh * ow
@@ -209,7 +210,7 @@ def _conv_forward_chunk(x, wg, bias, s, pb, d, ks, out_sp, relu, pk, ps, pooled_
             for r0 in range(0, rows, tile):
                 m = min(tile, rows - r0)
                 _patches(x, n0 * n_pos + r0, m, g * cg, cg, s, pb, d, ks, out_sp, cols,
-                         np.bool_(False))
+                         False)
                 if groups == 1:
                     dot_in_row_runs(cols[:m], wg[0], out[r0:r0 + m], small)
                 else:
@@ -314,13 +315,13 @@ def _conv_backward_chunk(dy, y, x, wgt, s, pb, d, ks, out_sp, block, dx, part_w,
                     total[i] += add[i]                    # would be 0s)
             elif x.shape[0] > 0:    # part_w[t, g] += cols.T @ grad, BLAS adding
                 _patches(x, n0 * n_pos, rows, g * cg, cg, s, pb, d, ks, out_sp, cols,
-                         np.bool_(False))
+                         False)
                 add_product_of_transposed(gemm_address, cols[:rows], grad, part_w[t, g],
                                           small)
             if dx.shape[0] > 0:
                 dot_in_row_runs(grad, wgt[g], cols[:rows], small)
                 _patches(dx, n0 * n_pos, rows, g * cg, cg, s, pb, d, ks, out_sp, cols,
-                         np.bool_(True))
+                         True)
     for f in range(n_out):
         part_b[t, f] = db[f]
 
