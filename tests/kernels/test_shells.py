@@ -123,3 +123,16 @@ def test_the_pooling_shell_passes_max_pool_rows_the_types_it_was_compiled_for():
     expected = {(x2, types.intp, in_sp, ks, s, out_sp, y2, types.intp)
                 for _, x2, in_sp, ks, s, out_sp, y2 in pooling._max_pool_images.signatures}
     assert expected and expected <= set(pooling.max_pool_rows.signatures)
+
+
+def test_the_winograd_shell_passes_winograd_forward_the_types_it_was_compiled_for():
+    from nbkeras.kernels.cpu import conv, winograd
+    from nbkeras.kernels.geometry import window
+
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((2, 6, 6, 8)).astype(np.float32)
+    w = rng.standard_normal((3, 3, 8, 8)).astype(np.float32)
+    conv.conv_forward(x, w, window("same", (6, 6), (3, 3), (1, 1)), 1,
+                      np.zeros(8, np.float32), True)
+    expected = {(types.intp, *s[1:]) for s in conv._winograd_chunks.signatures}
+    assert expected and expected <= set(winograd.winograd_forward.signatures)
