@@ -214,8 +214,7 @@ def _conv_forward_chunk(x, wg, bias, s, pb, d, ks, out_sp, relu, pk, ps, pooled_
                     dot_in_row_runs(cols[:m], wg[0], out[r0:r0 + m], small)
                 else:
                     dot_in_row_runs(cols[:m], wg[g], part[:m], small)
-                    _copy_columns(out[r0:r0 + m], g * per_group, part, np.intp(0), m,
-                                  per_group)
+                    _copy_columns(out[r0:r0 + m], g * per_group, part, 0, m, per_group)
         if pooling:
             for n in range(n0, n1):
                 max_pool_rows(out, (n - n0) * n_pos, out_sp, pk, ps, pooled_sp, y,
@@ -300,7 +299,7 @@ def _conv_backward_chunk(dy, y, x, wgt, s, pb, d, ks, out_sp, block, dx, part_w,
         _gradient_rows(dy, y, n0 * n_pos, rows, dz, db)
         for g in range(groups):
             if groups > 1:
-                _copy_columns(dzg, np.intp(0), dz, g * per_group, rows, per_group)
+                _copy_columns(dzg, 0, dz, g * per_group, rows, per_group)
             grad = dz[:rows] if groups == 1 else dzg[:rows]
             if one_channel:
                 if rows < cols_t.shape[1]:
