@@ -19,7 +19,7 @@ forward pass gathers and multiplies a large image's rows in equal runs of at mos
 they are still in cache when BLAS reads them (10% faster at 224x224x64, and a buffer of
 megabytes, not a hundred). The
 batch is split into one contiguous chunk per Numba thread (`prange`, in a shell that calls
-the chunk's body by address: shells.py; 6.9 -> 4.4 s of cold compile forward, 6.2 -> 3.3 s
+the chunk's body by address: shells.py; 6.9 -> 4.4 s of cold compile forward, 6.2 -> 3.3-3.9 s
 backward), so the buffers are
 allocated once per chunk and reused for every image in it, and no two threads write the
 same output (the kernel gradient sums one partial per chunk). BLAS is held to one thread

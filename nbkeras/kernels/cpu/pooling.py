@@ -8,8 +8,8 @@ dtype compiles once.
 
 Max pooling of whole images whose windows all lie inside them (no padding: a CNN's pools) runs
 `max_pool_rows` per image, called by address from a parfor shell (shells.py): 3.1 -> 1.1 s of
-cold compile, and no slower than inside the general parfor (alternated, 26x26x32: 0.85-0.95x
-the time, 11x11x64: 0.59-0.73x). Other cases run these parallel tasks, (image, channel
+cold compile, and as fast as inside the general parfor (alternated ABBA, 26x26x32: 0.995-1.00x
+the time, 11x11x64: 0.94-1.06x). Other cases run these parallel tasks, (image, channel
 block) pairs: the channel axis is innermost and contiguous,
 so every window row is a unit-stride vector loop, and a small batch still splits over the
 threads by channels. A task writes only its own image and channels, so the backward scatters
