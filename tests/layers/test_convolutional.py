@@ -489,6 +489,39 @@ def test_fused_backward_matches_tap_by_tap_gradients_on_threads(groups, relu, ru
         np.testing.assert_allclose(partial[2], expected[2], rtol=1e-11, atol=1e-11)
 
 
+@settings(max_examples=30, deadline=None)
+@given(rank=st.integers(1, 3), groups=st.sampled_from([1, 2]), relu=st.booleans(),
+       kept=st.sampled_from([0.0, 0.1, 0.5, 0.9]), batch=st.integers(1, 9),
+       dtype=st.sampled_from(["float32", "float64"]), seed=st.integers(0, 2**16))
+def test_backward_drops_rows_without_gradient_exactly(rank, groups, relu, kept, batch, dtype,
+                                                      seed, two_threads):
+    """conv_backward skips the output positions whose gradient row is all zero (those no
+    pooling window took, dead units): dx, dw and db equal the tap-by-tap gradients whatever
+    share of rows is zero (none kept, some, most), a NaN row is kept, and two threads
+    split the batch."""
+    rng = np.random.default_rng(seed)
+    spatial = {1: (11,), 2: (7, 6), 3: (4, 5, 3)}[rank]
+    x = rng.standard_normal((batch, *spatial, 4)).astype(dtype)
+    w = rng.standard_normal((*(3,) * rank, 4 // groups, 6)).astype(dtype)
+    geometry = Window((3,) * rank, (1,) * rank, ((1, 0),) * rank, (1,) * rank)
+    y = conv_forward(x, w, geometry, groups, rng.standard_normal(6).astype(dtype), relu)
+    rows = rng.random(y.shape[:-1]) < kept
+    dy = np.where(rows[..., None], rng.standard_normal(y.shape), 0).astype(dtype)
+    dx, dw, db = conv_backward(dy, x, w, geometry, groups, y if relu else None)
+    dz = (np.where(y > 0, dy, 0) if relu else dy).astype("float64")
+    expected = ref.conv_gradients(x.astype("float64"), w.astype("float64"), dz,
+                                  geometry.strides, geometry.padding, geometry.dilation, groups)
+    tolerance = 1e-4 if dtype == "float32" else 1e-11
+    for got, want in zip((dx, dw, db), expected):
+        assert got.dtype == dtype
+        np.testing.assert_allclose(got, want, rtol=tolerance, atol=tolerance)
+    if not relu and batch > 1:           # a NaN in one row reaches dw and db; dx of image 0 only
+        dy[(0,) * (rank + 1) + (2,)] = np.nan
+        dx, dw, db = conv_backward(dy, x, w, geometry, groups)
+        assert np.isnan(dw).any() and np.isnan(db[2]) and not np.isnan(dx[1:]).any()
+        assert np.isnan(dx[0]).any()
+
+
 def test_frozen_conv_passes_the_input_gradient_only():
     rng = np.random.default_rng(0)
     x = rng.standard_normal((2, 6, 6, 2))
