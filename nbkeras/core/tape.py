@@ -2,8 +2,16 @@
 
 Only ops with at least one tracked input are recorded (a watched Tensor, a trainable
 Variable, or an earlier recorded output); without an active tape nothing is saved.
+
+A VJP may hand on a cotangent unmade, as a DeferredGradient: the op that produced the tensor
+may make it inside its own VJP (an op whose `takes_deferred_gradients` is True, as the
+convolution takes max pooling's, making the unpooled gradient a block of images at a time);
+for every other use (another op's VJP, a sum with a second cotangent, a source's gradient)
+the tape makes it first.
 """
 from __future__ import annotations
+
+from abc import ABC, abstractmethod
 
 import numpy as np
 
@@ -14,6 +22,19 @@ from .tensor import Tensor, Variable
 
 _active_tapes: list["GradientTape"] = []
 _paused = [0]
+
+
+class DeferredGradient(ABC):
+    """A cotangent not made yet (see the module docstring)."""
+
+    @abstractmethod
+    def materialize(self):
+        """The cotangent as an array of the device."""
+
+
+def materialized(g):
+    """g as an array: a DeferredGradient made, anything else as it is."""
+    return g.materialize() if isinstance(g, DeferredGradient) else g
 
 
 class GradientTape:
@@ -81,6 +102,8 @@ class GradientTape:
             _accumulate(k, cotangents, t, k.asarray(seed))
         for op, kernels, inputs, outputs, residuals in reversed(self._records):
             dys = [cotangents.get(id(output)) for output in outputs]
+            if not op.takes_deferred_gradients:
+                dys = [materialized(dy) for dy in dys]
             if all(dy is None for dy in dys):
                 continue
             needs = tuple(self._is_tracked(t) and is_float(t.data.dtype) for t in inputs)
@@ -103,12 +126,13 @@ def _host(seed, dtype) -> np.ndarray:
 
 def _accumulate(k, cotangents: dict, t: Tensor, g) -> None:
     previous = cotangents.get(id(t))
-    cotangents[id(t)] = g if previous is None else k.add(previous, g)
+    cotangents[id(t)] = g if previous is None else k.add(materialized(previous),
+                                                         materialized(g))
 
 
 def _source_gradient(cotangents, source, unconnected):
     k = kernels_for(source.device)
-    g = cotangents.get(id(source))
+    g = materialized(cotangents.get(id(source)))
     if g is None:
         if unconnected != "zero":
             return None

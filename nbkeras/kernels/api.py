@@ -174,8 +174,10 @@ API = (
     Kernel("conv_forward", "(x, w, window, groups=1, bias=None, relu=False, pool=None)",
            "x (N, *s, C) * w (*k, C/groups, F) [+ bias, relu, max-pool over pool] -> (N, *o, F)"),
     Kernel("conv_backward",
-           "(dy, x, w, window, groups=1, y=None, input_gradient=True, kernel_gradient=True)",
-           "(dx or None, dw or None, db) in one pass; y given: relu's mask from y > 0"),
+           "(dy, x, w, window, groups=1, y=None, input_gradient=True, kernel_gradient=True, "
+           "pool=None)",
+           "(dx or None, dw or None, db) in one pass; y given: relu's mask from y > 0; pool "
+           "(unpooled, pooled, window) given: dy is the gradient of the max-pooled output"),
     Kernel("conv_backward_input", "(dy, w, x_shape, window, groups=1)",
            "dx of conv_forward: the transposed convolution"),
     Kernel("conv_backward_kernel", "(dy, x, w_shape, window, groups=1)", "dw of conv_forward"),

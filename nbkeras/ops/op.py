@@ -58,6 +58,7 @@ class Op(ABC):
     weak_pair = None
     n_outputs = 1
     differentiable_outputs = None   # indices of the outputs gradients flow from; None: all
+    takes_deferred_gradients = False   # True: vjp's dy may be a tape.DeferredGradient
 
     def __call__(self, *inputs):
         given = inputs

@@ -13,6 +13,7 @@ import numpy as np
 
 from .. import config
 from ..core.spec import Spec
+from ..core.tape import DeferredGradient
 from ..kernels.geometry import Window, window
 from .composite import composite
 from .op import Op, float_dtype
@@ -71,8 +72,24 @@ class MaxPool(Pool):
         return y, (x, y)
 
     def vjp(self, k, dy, residuals, needs):
+        """dL/dx deferred: a convolution whose output x is can take it unmade (ops/conv.py),
+        and the tape makes it for anything else."""
         x, y = residuals
-        return (k.max_pool_backward(dy, x, y, self.window(x.shape)),)
+        return (MaxPoolGradient(k, dy, x, y, self.window(x.shape)),)
+
+
+@dataclass(frozen=True, eq=False)
+class MaxPoolGradient(DeferredGradient):
+    """dL/dx of y = max_pool(x) over `window`, given dy = dL/dy, with kernel module k."""
+
+    k: object
+    dy: object
+    x: object
+    y: object
+    window: Window
+
+    def materialize(self):
+        return self.k.max_pool_backward(self.dy, self.x, self.y, self.window)
 
 
 @dataclass(frozen=True)

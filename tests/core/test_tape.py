@@ -121,3 +121,32 @@ def test_tensor_operators_route_through_ops_and_numpy_interop():
     np.testing.assert_allclose(x.sum(axis=0).numpy(), [4.0, 6.0])
     np.testing.assert_allclose(x.reshape(4).numpy(), [1, 2, 3, 4])
     np.testing.assert_allclose((np.ones(2, np.float32) + x).numpy(), x.numpy() + 1)
+
+
+def test_a_deferred_pooling_gradient_is_made_wherever_it_is_not_taken():
+    """Max pooling hands its input's cotangent on unmade (a DeferredGradient, which only the
+    convolution's VJP takes as it is): the tape makes it for a watched source, for a sum
+    with a second cotangent, for any other op's VJP, and again on a persistent tape's second
+    call; each equals the plain-numpy window-by-window gradient."""
+    import reference_pooling
+
+    rng = np.random.default_rng(3)
+    x = nk.Tensor(rng.standard_normal((2, 6, 5, 3)))
+    dy = rng.standard_normal((2, 3, 2, 3))
+
+    def pool_gradient(a):
+        return reference_pooling.pool_grad(a, dy, (2, 2), (2, 2), "valid", "max")
+
+    with nk.GradientTape(persistent=True) as tape:
+        tape.watch(x)
+        t = ops.tanh(x)
+        pooled_source = ops.max_pool(x, 2, 2)                  # a watched source
+        pooled_twice = ops.sum(ops.max_pool(t, 2, 2) * dy) + ops.sum(t)   # a sum, then tanh
+    np.testing.assert_allclose(tape.gradient(pooled_source, x, output_gradients=dy).numpy(),
+                               pool_gradient(x.numpy()))
+    tanh = np.tanh(x.numpy())
+    expected = (pool_gradient(tanh) + 1) * (1 - tanh ** 2)
+    for _ in range(2):
+        np.testing.assert_allclose(tape.gradient(pooled_twice, x).numpy(), expected,
+                                   rtol=1e-12)
+

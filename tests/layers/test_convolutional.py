@@ -388,6 +388,59 @@ def test_conv_with_max_pool_equals_conv_then_max_pool(rank, data_format, groups,
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-10, atol=1e-12)
 
 
+@settings(max_examples=40)
+@given(rank=st.integers(1, 3), groups=st.sampled_from([1, 2]),
+       activation=st.sampled_from([None, "relu", "tanh"]),
+       pool_padding=st.sampled_from(["valid", "same"]), batch=st.integers(1, 3),
+       data=st.data())
+def test_conv_takes_max_pools_deferred_gradient(rank, groups, activation, pool_padding, batch,
+                                                data):
+    """max_pool(conv(x)) under a tape, as a CNN trains: the convolution's VJP takes the
+    pooling's gradient unmade (relu and linear; the CPU kernel then makes the unpooled
+    gradient a block of images at a time) where the windows lie inside the image, and its
+    gradients equal those through the made pooling gradient, for disjoint, overlapping and
+    "same" windows, one input channel and Winograd's convolutions; finite differences
+    agree."""
+    from nbkeras.kernels import cpu as cpu_kernels
+    from nbkeras.ops.conv import Conv
+
+    kernel = tuple(data.draw(st.integers(1, 3)) for _ in range(rank))
+    strides = tuple(data.draw(st.integers(1, 2)) for _ in range(rank))
+    padding, dilation = data.draw(st.sampled_from(["valid", "same"])), (1,) * rank
+    spatial = tuple(data.draw(st.integers(3, {1: 12, 2: 8, 3: 5}[rank])) for _ in range(rank))
+    channels = groups * data.draw(st.sampled_from([1, 2, 8]))
+    out = nk.ops.conv_output_shape((1, *spatial, channels), (*kernel, channels // groups, 2),
+                                   strides, padding, dilation)[1:-1]
+    pool_size = tuple(data.draw(st.integers(1, min(3, n))) for n in out)
+    pool_strides = tuple(data.draw(st.integers(1, size)) for size in pool_size)  # overlapping
+    pool_strides = data.draw(st.sampled_from([pool_strides, pool_size]))         # or disjoint
+    tensors = [nk.Tensor(data.draw(nst.arrays(shape, scale=scale))) for shape, scale in
+               (((batch, *spatial, channels), 1.0),
+                ((*kernel, channels // groups, 2 * groups), 0.5), ((2 * groups,), 1.0))]
+
+    def conv_then_pool(x, w, b):
+        y = nk.ops.conv(x, w, bias=b, strides=strides, padding=padding, dilation_rate=dilation,
+                        groups=groups, activation=activation)
+        return nk.ops.max_pool(y, pool_size, pool_strides, pool_padding)
+
+    def gradients():
+        with nk.GradientTape() as tape:
+            tape.watch(tensors)
+            y = conv_then_pool(*tensors)
+        return tape.gradient(y, tensors, output_gradients=dy)
+
+    dy = data.draw(nst.arrays(tuple(conv_then_pool(*tensors).shape)))
+    with mock.patch.object(cpu_kernels, "conv_backward", wraps=cpu_kernels.conv_backward) as spy:
+        deferred = gradients()
+    pool = spy.call_args.args[8] if len(spy.call_args.args) > 8 else None
+    assert (pool is not None) == (activation != "tanh")
+    with mock.patch.object(Conv, "takes_deferred_gradients", False):
+        made = gradients()
+    for a, b in zip(deferred, made):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-10, atol=1e-12)
+    check_grads(conv_then_pool, [t.numpy() for t in tensors])
+
+
 @pytest.mark.parametrize("channels", [1, 8], ids=["direct", "winograd"])
 def test_a_nan_reaching_a_fused_pool_window_makes_it_nan(channels):
     """The fused pool propagates NaN as max pooling does (a NaN anywhere in a window), on the

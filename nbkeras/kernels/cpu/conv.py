@@ -34,7 +34,11 @@ its runs along a row are long there and one value long in the row-major layout. 
 pass is one kernel: relu mask, bias, kernel and input gradients per block of images; it
 drops the rows of dz that are all zero from both products (the positions no pooling window
 took: 17% of the Simple MNIST convnet's second convolution, 11x11 pooled to 5x5, whose
-backward ran 6.1-6.3 -> 5.2-5.3 ms, and the training step 0.945x the time). The
+backward ran 6.1-6.3 -> 5.2-5.3 ms, and the training step 0.945x the time). Given the
+gradient of its max-pooled output instead (`pool`: max pooling's deferred gradient, see
+ops/conv.py), it makes dz a block of images at a time from it (pooling.max_pool_rows_backward)
+and the unpooled gradient is never stored: the Simple MNIST convnet's first convolution with
+its pool 1.7 -> 1.25 ms backward, the training step 0.93-0.94x the time. The
 forward may max-pool its result before storing it (`max_pool`, used by inference fusion):
 the pooled rows are taken from the block still in cache, and only the positions some window
 reads are computed.
@@ -47,7 +51,7 @@ from . import winograd
 from .blas import add_product_of_transposed, address
 from .gemm import THREADED_MIN_FLOPS, dot_in_row_runs, small_product_limit
 from .parallel import PARALLEL_MIN_ELEMENTS, blas_controller, launch, single_threaded_blas
-from .pooling import max_pool_rows
+from .pooling import max_pool_backward, max_pool_rows, max_pool_rows_backward, windows_inside
 from .shells import body_address, call_body
 
 __all__ = ["conv_forward", "conv_backward", "conv_backward_input", "conv_backward_kernel"]
@@ -92,9 +96,9 @@ def _patches(x, row0, count, index, c0, cg, s, pb, d, ks, out_sp, cols, scatter)
     """im2col (scatter False) of `count` rows of the batch's patch matrix, row0 + k for k <
     count, or row0 + index[k] when index has entries; the matrix's rows are the images' out_sp
     positions, image by image, each in row-major order: cols[k, ((p, q, r), c)] = x[n, i*s0 +
-    p*d0 - pb0, ..., c0 + c] for its k-th row (n, (i, j, l)), 0 where the tap falls outside x. col2im (scatter True), its adjoint: x[n,
-    ...] += each such entry (taps in the padding dropped), so overlapping windows add up
-    exactly. Each row is a few contiguous runs: one per tap r of cg channels, or one for a
+    p*d0 - pb0, ..., c0 + c] for its k-th row (n, (i, j, l)), 0 where the tap falls outside
+    x. col2im (scatter True), its adjoint: x[n, ...] += each such entry (taps in the padding
+    dropped), so overlapping windows add up exactly. Each row is a few contiguous runs: one per tap r of cg channels, or one for a
     whole line of taps (r, c) when the channels are not split into groups and the last axis
     is not dilated. Callers pass scatter as a literal: each direction compiles on its own (0.5
     s), and runs 1.2-1.3x faster on small images (a Conv1D of 25 steps) than with a runtime
@@ -246,20 +250,20 @@ def _bias_relu(y, r0, rows, bias, relu):
 
 
 @njit(cache=True)
-def _gradient_rows(dy, y, r0, rows, dz, db, kept):
-    """dz = the rows of dy[r0:r0 + rows], zeroed where y <= 0 when y has rows (relu's VJP
-    from its output); db += their column sums. With `kept` of at least `rows` entries, the
-    rows left all zero are dropped: dz[:m] holds the others in order, kept[:m] their indices
-    in the block. Returns m (rows when kept is empty)."""
+def _gradient_rows(dy, d0, y, r0, rows, dz, db, kept):
+    """dz = the rows of dy[d0:d0 + rows], zeroed where y[r0:r0 + rows] <= 0 when y has rows
+    (relu's VJP from its output); db += their column sums. With `kept` of at least `rows`
+    entries, the rows left all zero are dropped: dz[:m] holds the others in order, kept[:m]
+    their indices in the block. Returns m (rows when kept is empty)."""
     n_out, dyf, yf, dzf = np.uintp(dy.shape[1]), dy.reshape(-1), y.reshape(-1), dz.reshape(-1)
     zero = np.zeros(1, dy.dtype)[0]
     relu, compact = y.shape[0] > 0, kept.shape[0] > 0
     m = 0
     for r in range(np.uintp(rows)):
-        row, src = np.uintp(m) * n_out, (r + np.uintp(r0)) * n_out
+        row, src, at = np.uintp(m) * n_out, (r + np.uintp(d0)) * n_out, (r + np.uintp(r0)) * n_out
         if relu:
             for f in range(n_out):
-                dzf[row + f] = dyf[src + f] if yf[src + f] > zero else zero
+                dzf[row + f] = dyf[src + f] if yf[at + f] > zero else zero
         else:
             for f in range(n_out):
                 dzf[row + f] = dyf[src + f]
@@ -278,18 +282,19 @@ def _gradient_rows(dy, y, r0, rows, dz, db, kept):
 
 @njit(cache=True, parallel=True)
 def _conv_backward(body, dy, y, x, wgt, s, pb, d, ks, out_sp, block, dx, part_w, part_b, small,
-                   gemm_address):
+                   gemm_address, pooled, unpooled, pk, ps, pooled_sp):
     """The shell (shells.py) running _conv_backward_chunk at address `body` on every chunk,
     one per row of part_w."""
     chunks = part_w.shape[0]
     for t in prange(chunks):
         call_body(body, (dy, y, x, wgt, s, pb, d, ks, out_sp, block, dx, part_w, part_b,
-                         small, gemm_address, np.intp(t), chunks))
+                         small, gemm_address, pooled, unpooled, pk, ps, pooled_sp, np.intp(t),
+                         chunks))
 
 
 @njit(cache=True)
 def _conv_backward_chunk(dy, y, x, wgt, s, pb, d, ks, out_sp, block, dx, part_w, part_b, small,
-                         gemm_address, t, chunks):
+                         gemm_address, pooled, unpooled, pk, ps, pooled_sp, t, chunks):
     """Chunk t of `chunks` of the VJP of y = relu?(conv(x, w) + b) in one pass over the
     batch, `block` images per matrix product and one contiguous run of images per chunk:
     dz = dy, zeroed where y <= 0 when y has rows (else y is (0, 0): no relu), its rows left
@@ -298,9 +303,14 @@ def _conv_backward_chunk(dy, y, x, wgt, s, pb, d, ks, out_sp, block, dx, part_w,
     dx[n] += col2im(dz[(n, pos), group g] @ wgt[g]) for each group, when dx has images (dx is
     zero on entry); db = the column sums of dz. Chunk t (of part_w.shape[0], one per thread)
     sums its share of dwg and db into part_w[t] (G, K, Fg) and part_b[t] (F,), zero on entry.
-    dy, y (N * P, F); x, dx (N, D, H, W, C) or empty; wgt (G, Fg, K)."""
+    dy, y (N * P, F); x, dx (N, D, H, W, C) or empty; wgt (G, Fg, K). When `pooled` has rows,
+    dy (N * P', F) is the gradient of pooled = max_pool(unpooled) (windows of size pk,
+    strides ps, all inside the out_sp image, pooled_sp of them); the block's dz comes from it,
+    in cache, and dL/d(unpooled) is never stored."""
     n_batch = max(x.shape[0], dx.shape[0])
-    n_pos = dy.shape[0] // n_batch
+    n_pos = out_sp[0] * out_sp[1] * out_sp[2]
+    pooling = pooled.shape[0] > 0
+    n_pooled = pooled_sp[0] * pooled_sp[1] * pooled_sp[2]
     groups, per_group, n_cols = wgt.shape
     n_out = dy.shape[1]
     cg = max(x.shape[4], dx.shape[4]) // groups
@@ -311,11 +321,19 @@ def _conv_backward_chunk(dy, y, x, wgt, s, pb, d, ks, out_sp, block, dx, part_w,
     dzg = np.empty((block * n_pos, per_group), dy.dtype)
     step = np.empty((n_cols, per_group), dy.dtype)
     kept = np.empty(0 if one_channel else block * n_pos, np.intp)   # rows with a gradient
+    unspent = np.empty(n_out if pooling else 0, dy.dtype)
+    du = np.empty((block * n_pos if pooling else 0, n_out), dy.dtype)   # dL/d(unpooled)
     db = np.zeros(n_out)        # this thread's own: rows of part_b share cache lines
     stop = (t + 1) * n_batch // chunks
     for n0 in range(t * n_batch // chunks, stop, block):
         n1 = min(n0 + block, stop)
-        rows = _gradient_rows(dy, y, n0 * n_pos, (n1 - n0) * n_pos, dz, db, kept)
+        if pooling:
+            for n in range(n0, n1):
+                max_pool_rows_backward(dy, pooled, n * n_pooled, unpooled, n * n_pos, out_sp,
+                                       pk, ps, pooled_sp, du, (n - n0) * n_pos, unspent)
+        source, d0 = (du, 0) if pooling else (dy, n0 * n_pos)   # (not dz: LLVM vectorizes
+                                                                # _gradient_rows out of place)
+        rows = _gradient_rows(source, d0, y, n0 * n_pos, (n1 - n0) * n_pos, dz, db, kept)
         for g in range(groups if rows else 0):
             if groups > 1:
                 _copy_columns(dzg, 0, dz, g * per_group, rows, per_group)
@@ -464,17 +482,26 @@ def _winograd_chunks(body, chunks, x, u, bias, top_pad, left_pad, relu, pooled, 
 
 
 def conv_backward(dy, x, w, window, groups=1, y=None, input_gradient=True,
-                  kernel_gradient=True):
+                  kernel_gradient=True, pool=None):
     """(dx or None, dw or None, db) of y = conv_forward(x, w, window, ...) [+ bias] given
     dy = dL/dy, in one pass: pass the forward's output y when it applied relu (the VJP reads
     y > 0). x is read only for dw, so it may be any array of x's shape when kernel_gradient
-    is False. dx (x's shape), dw (w's shape), db (F,)."""
+    is False. dx (x's shape), dw (w's shape), db (F,).
+    pool: None, or (unpooled, pooled, pool_window) when dy is the gradient of pooled =
+    max_pool_forward(unpooled, pool_window) and unpooled (N, *out, F) is the forward's output
+    (y itself when it applied relu): the gradient of unpooled is then made a block of images
+    at a time, in cache, never stored whole (when the pooling windows lie inside the image
+    without padding; otherwise max_pool_backward makes it first)."""
     rank, batch = x.ndim - 2, x.shape[0]
     dtype = np.result_type(dy.dtype, x.dtype, w.dtype)
     n_out = w.shape[-1]
+    out_sp = window.output_spatial(x.shape[1:-1])
+    if pool is not None and not (windows_inside(pool[2], out_sp) and dy.size
+                                 and (input_gradient or kernel_gradient)):
+        dy, pool = max_pool_backward(dy, *pool), None
     wgt = _grouped(w, dtype, groups, (1, 2, 0))                       # (G, F/G, K)
     dy2 = np.ascontiguousarray(dy, dtype).reshape(-1, n_out)
-    y2 = np.zeros((0, 0), dtype) if y is None else np.ascontiguousarray(y, dtype).reshape(dy2.shape)
+    y2 = np.zeros((0, 0), dtype) if y is None else np.ascontiguousarray(y, dtype).reshape(-1, n_out)
     x5 = _as_5d(x, dtype) if kernel_gradient else np.zeros((0,) * 5, dtype)
     dx = np.zeros((batch if input_gradient else 0, *_lift(x.shape[1:-1], rank, 1), x.shape[-1]),
                   dtype)
@@ -484,13 +511,22 @@ def conv_backward(dy, x, w, window, groups=1, y=None, input_gradient=True,
         dz = dy2 if y is None else np.where(y2 > 0, dy2, 0)
         dwg, db = None, dz.sum(axis=0, dtype=np.float64).astype(dtype)
     else:
-        n_pos = dy2.shape[0] // batch
+        n_pos = int(np.prod(out_sp))
         s, pb, d, ks = _geometry(window)
-        chunks = _chunks(batch, dy2.size * wgt.shape[2])
+        chunks = _chunks(batch, batch * n_pos * n_out * wgt.shape[2])
         part_w = np.zeros((chunks, groups, wgt.shape[2], wgt.shape[1]), dtype)
         part_b = np.zeros((chunks, n_out))             # float64: sums over many rows
-        args = (dy2, y2, x5, wgt, s, pb, d, ks, _lift(dy.shape[1:-1], rank, 1),
-                _block(n_pos, batch), dx, part_w, part_b, small_product_limit(), address(dtype))
+        if pool is None:
+            empty = np.zeros((0, 0), dtype)
+            pooling = (empty, empty, (1, 1, 1), (1, 1, 1), (1, 1, 1))
+        else:
+            unpooled, pooled, pool_window = pool
+            pooling = (np.ascontiguousarray(pooled, dtype).reshape(-1, n_out),
+                       np.ascontiguousarray(unpooled, dtype).reshape(-1, n_out),
+                       _lift(pool_window.size, rank, 1), _lift(pool_window.strides, rank, 1),
+                       _lift(pooled.shape[1:-1], rank, 1))
+        args = (dy2, y2, x5, wgt, s, pb, d, ks, _lift(out_sp, rank, 1), _block(n_pos, batch),
+                dx, part_w, part_b, small_product_limit(), address(dtype), *pooling)
         _run(_conv_backward, chunks, body_address(_conv_backward_chunk, (*args, 0, chunks)),
              *args)
         dwg, db = part_w.sum(axis=0), part_b.sum(axis=0).astype(dtype)

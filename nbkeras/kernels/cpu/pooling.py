@@ -108,6 +108,41 @@ def max_pool_rows(src, r0, in_sp, pk, ps, pooled_sp, dst, d0):
                     df[to + f] = a if (a > m) | (a != a) else m
 
 
+@njit(cache=True)
+def max_pool_rows_backward(dy, y, p0, x, r0, in_sp, pk, ps, pooled_sp, dx, d0, unspent):
+    """The VJP of max_pool_rows for one image: dx[d0 + (position)] = the sum of dy[p0 +
+    (i, j, l)] over the windows (i, j, l) whose first cell equal to their maximum y[p0 +
+    (i, j, l)] is that position of x's rows r0 + (position), else 0 (a NaN maximum equals
+    no cell: its gradient is dropped, as `_max_pool_backward`'s). dy, y (rows, F); x, dx
+    (rows, F) laid out as in_sp positions; unspent (F,) scratch. The convolution's backward
+    with a pooled gradient (conv.py) runs this on its block of rows still in cache."""
+    n_out = np.uintp(x.shape[1])
+    yf, dyf, xf, dxf = y.reshape(-1), dy.reshape(-1), x.reshape(-1), dx.reshape(-1)
+    kd, kh, kw = pk
+    _, ih, iw = in_sp
+    od, oh, ow = pooled_sp
+    zero = np.zeros(1, dx.dtype)[0]
+    first = np.uintp(d0) * n_out
+    for v in range(np.uintp(in_sp[0] * ih * iw) * n_out):
+        dxf[first + v] = zero
+    i = j = l = 0
+    for window in range(od * oh * ow):
+        out = np.uintp(p0 + window) * n_out
+        for f in range(n_out):
+            unspent[f] = dyf[out + f]
+        p = q = r = 0                  # the window's cell, in row-major order (no divisions)
+        for _ in range(kd * kh * kw):
+            at = np.uintp(((i * ps[0] + p) * ih + j * ps[1] + q) * iw + l * ps[2] + r) * n_out
+            src, dst = np.uintp(r0) * n_out + at, first + at
+            for f in range(n_out):
+                hit = xf[src + f] == yf[out + f]
+                g = unspent[f]
+                dxf[dst + f] += g if hit else zero
+                unspent[f] = zero if hit else g
+            p, q, r = next_window(p, q, r, kh, kw)
+        i, j, l = next_window(i, j, l, oh, ow)
+
+
 @njit(cache=True, parallel=True)
 def _max_pool_images(body, x2, in_sp, ks, s, out_sp, y2):
     """The shell (shells.py) running max_pool_rows at address `body` on every image, whose
@@ -248,15 +283,23 @@ def _setup(x_shape, window):
             _lift([p[0] for p in window.padding], 0), (x_shape[0], *out, x_shape[-1]))
 
 
+def windows_inside(window, spatial) -> bool:
+    """Whether every window lies inside an image of `spatial` cells, without padding: the
+    case max_pool_rows (and its backward) computes."""
+    out = window.output_spatial(spatial)
+    return all(before == 0 for before, _ in window.padding) and all(
+        (o - 1) * stride + k <= n for o, stride, k, n in zip(out, window.strides, window.size,
+                                                             spatial))
+
+
 def max_pool_forward(x, window):
     """Max over each window (a Window: size, strides, padding pairs) of x (N, *spatial, C)."""
     ks, s, pb, out_shape = _setup(x.shape, window)
     y = np.empty(out_shape, x.dtype)
     x3, y3, block = _as_3d(x), _as_3d(y), _channel_block(x.shape[0], x.shape[-1])
     in_sp, out_sp = x3.shape[1:4], y3.shape[1:4]
-    inside = pb == (0, 0, 0) and all((o - 1) * stride + k <= n for o, stride, k, n
-                                     in zip(out_sp, s, ks, in_sp))
-    if inside and block >= x.shape[-1] and y.size:         # whole images: line by line
+    whole_images = windows_inside(window, x.shape[1:-1]) and block >= x.shape[-1]
+    if whole_images and y.size:                                 # line by line
         x2, y2 = x3.reshape(-1, x.shape[-1]), y3.reshape(-1, x.shape[-1])
         args = (x2, 0, in_sp, ks, s, out_sp, y2, 0)
         launch(_max_pool_images, x.size, body_address(max_pool_rows, args), x2, in_sp, ks, s,

@@ -53,7 +53,7 @@ import numpy as np
 from numba import types
 
 from ..geometry import Window
-from .pooling import max_pool_forward
+from .pooling import max_pool_backward, max_pool_forward
 from .runtime import (FLOATS, MAX_BLOCKS, THREADS, TILE, block_index, block_sum, blocks,
                       empty, grid, grid_size, gridsize, is_device_array, kernel, shared_array,
                       syncthreads, thread_index, to_device, to_host)
@@ -359,11 +359,16 @@ def conv_forward(x, w, window, groups=1, bias=None, relu=False, pool=None):
 
 
 def conv_backward(dy, x, w, window, groups=1, y=None, input_gradient=True,
-                  kernel_gradient=True):
+                  kernel_gradient=True, pool=None):
     """(dx or None, dw or None, db) of y = conv_forward(x, w, window, ...) [+ bias] given
     dy = dL/dy: pass the forward's output y when it applied relu (the VJP reads y > 0).
     x is read only for dw, so only its shape matters when kernel_gradient is False.
-    dx (x's shape), dw (w's shape), db (F,)."""
+    dx (x's shape), dw (w's shape), db (F,). pool: None, or (unpooled, pooled, pool_window)
+    when dy is the gradient of pooled = max_pool_forward(unpooled, pool_window), unpooled
+    being the forward's output: here max_pool_backward makes dL/d(unpooled) first (the CPU
+    kernel makes it a block at a time)."""
+    if pool is not None:
+        dy = max_pool_backward(dy, *pool)
     return _backward(dy, x, w, window, groups, y, input_gradient, kernel_gradient, True)
 
 

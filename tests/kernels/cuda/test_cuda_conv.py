@@ -111,6 +111,24 @@ def test_fused_max_pool_matches_cpu(problem):
            math.prod(w.shape[:-1]))
 
 
+@settings(max_examples=6)
+@given(problem=pooled_problems())
+def test_backward_through_a_max_pool_matches_cpu(problem):
+    """conv_backward given the gradient of the max-pooled output (`pool`, as the convolution's
+    VJP passes max pooling's deferred gradient): the CPU makes the unpooled gradient a block
+    at a time, CUDA with max_pool_backward first; both give the same dx, dw and db."""
+    from nbkeras.kernels.cpu import pooling as cpu_pooling
+
+    x, w, window, groups, bias, relu, pool = problem
+    y = cpu.conv_forward(x, w, window, groups, bias, relu)
+    pooled = cpu_pooling.max_pool_forward(y, pool)
+    dy = np.random.default_rng(3).standard_normal(pooled.shape).astype(x.dtype)
+    mask, through = (y if relu else None), (y, pooled, pool)
+    for got, want in zip(cuda.conv_backward(dy, x, w, window, groups, mask, pool=through),
+                         cpu.conv_backward(dy, x, w, window, groups, mask, pool=through)):
+        _close(got, want, _terms(x, w, y))
+
+
 def _case(x_shape, w_shape, padding, strides=None, dilation=None, dtype=np.float64):
     rank = len(x_shape) - 2
     rng = np.random.default_rng(1)
