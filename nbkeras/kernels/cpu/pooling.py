@@ -123,8 +123,10 @@ def max_pool_rows_backward(dy, y, p0, x, r0, in_sp, pk, ps, pooled_sp, dx, d0, u
     od, oh, ow = pooled_sp
     zero = np.zeros(1, dx.dtype)[0]
     first = np.uintp(d0) * n_out
-    for v in range(np.uintp(in_sp[0] * ih * iw) * n_out):
-        dxf[first + v] = zero
+    disjoint = ps[0] >= kd and ps[1] >= kh and ps[2] >= kw     # no cell in two windows
+    if not (disjoint and od * ps[0] == in_sp[0] and oh * ps[1] == ih and ow * ps[2] == iw):
+        for v in range(np.uintp(in_sp[0] * ih * iw) * n_out):  # some cell in no window
+            dxf[first + v] = zero
     i = j = l = 0
     for window in range(od * oh * ow):
         out = np.uintp(p0 + window) * n_out
@@ -134,11 +136,18 @@ def max_pool_rows_backward(dy, y, p0, x, r0, in_sp, pk, ps, pooled_sp, dx, d0, u
         for _ in range(kd * kh * kw):
             at = np.uintp(((i * ps[0] + p) * ih + j * ps[1] + q) * iw + l * ps[2] + r) * n_out
             src, dst = np.uintp(r0) * n_out + at, first + at
-            for f in range(n_out):
-                hit = xf[src + f] == yf[out + f]
-                g = unspent[f]
-                dxf[dst + f] += g if hit else zero
-                unspent[f] = zero if hit else g
+            if disjoint:                                   # stored, not added
+                for f in range(n_out):
+                    hit = xf[src + f] == yf[out + f]
+                    g = unspent[f]
+                    dxf[dst + f] = g if hit else zero
+                    unspent[f] = zero if hit else g
+            else:
+                for f in range(n_out):
+                    hit = xf[src + f] == yf[out + f]
+                    g = unspent[f]
+                    dxf[dst + f] += g if hit else zero
+                    unspent[f] = zero if hit else g
             p, q, r = next_window(p, q, r, kh, kw)
         i, j, l = next_window(i, j, l, oh, ow)
 
