@@ -65,6 +65,43 @@ def test_workers_compile_what_the_real_run_then_loads_from_the_cache(tmp_path):
     assert "new misses 0" in out        # the real run compiled nothing: all was done before
 
 
+def test_a_small_sample_finds_the_kernels_large_inputs_pick(tmp_path):
+    """Host code that runs numpy on small arrays and a kernel on large ones (elementwise
+    arithmetic, exp, row sums) takes the kernel in the dry run, so `warmup`'s two-sample batch
+    compiles what the real batches call: their first call compiles nothing. Small arrays still
+    run numpy outside the dry run."""
+    out = _run_script(tmp_path, """
+        import numpy as np
+        from nbkeras.kernels.cpu import array
+        from nbkeras.kernels.cpu.concurrent_compile import compile_concurrently
+
+        small = np.linspace(-1, 1, 6, dtype=np.float32).reshape(2, 3)
+        big = np.linspace(-1, 1, 1 << 18, dtype=np.float32).reshape(512, -1)
+
+        def run(x):
+            return array.multiply(x, x), array.exp(x), array.reduce("sum", x, 1, False)
+
+        kernels = (array._arithmetic, array._exp_float32, array._row_sums)
+        compiled = compile_concurrently(lambda: run(small), workers=2)
+        print("found", sorted(k.py_func.__name__ for k in kernels
+                              if any(k.py_func.__name__ + "(" in name for name in compiled)))
+        print("small runs numpy", array._parallel_operands(small, small) is None)
+
+        def misses():
+            return sum(sum(k.stats.cache_misses.values()) for k in kernels)
+
+        before = misses()
+        product, exp, sums = run(big)
+        print("new misses", misses() - before)
+        np.testing.assert_allclose(product, big * big)
+        np.testing.assert_allclose(exp, np.exp(big), rtol=1e-6)
+        np.testing.assert_allclose(sums, big.sum(axis=1, dtype=np.float64), rtol=1e-5)
+    """)
+    assert "found ['_arithmetic', '_exp_float32', '_row_sums']" in out
+    assert "small runs numpy True" in out
+    assert "new misses 0" in out
+
+
 def test_a_dry_run_that_raises_still_compiles_what_it_found(tmp_path):
     out = _run_script(tmp_path, """
         import numpy as np

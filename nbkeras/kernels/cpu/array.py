@@ -14,7 +14,7 @@ import numpy as np
 from numba import njit, prange
 
 from .gemm import THREADED_MIN_FLOPS, gemm
-from .parallel import launch, single_threaded_blas
+from .parallel import large, launch, single_threaded_blas
 from .vector_math import exp as _vector_exp
 
 PARALLEL_ARRAY_MIN_ELEMENTS = 1 << 17   # below this, numpy on one core is as fast
@@ -56,7 +56,7 @@ def _exp_float32(x, out):
 
 
 def exp(x):
-    if (x.dtype != np.float32 or x.size < PARALLEL_ARRAY_MIN_ELEMENTS
+    if (x.dtype != np.float32 or not large(x.size, PARALLEL_ARRAY_MIN_ELEMENTS)
             or not x.flags.c_contiguous):
         return np.exp(x)
     out = np.empty_like(x)
@@ -109,7 +109,8 @@ def _parallel_operands(a, b):
     float dtype and C-contiguous, the same shape or one a single number, and large."""
     if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray)) or a.dtype != b.dtype:
         return None
-    if a.dtype not in (np.float32, np.float64) or max(a.size, b.size) < PARALLEL_ARRAY_MIN_ELEMENTS:
+    if (a.dtype not in (np.float32, np.float64)
+            or not large(max(a.size, b.size), PARALLEL_ARRAY_MIN_ELEMENTS)):
         return None
     if a.shape != b.shape and not (a.ndim == 0 or b.ndim == 0):
         return None
@@ -215,7 +216,7 @@ def matmul(a, b):
         return gemm(a.reshape(-1, a.shape[-1]), b).reshape(a.shape[:-1] + b.shape[-1:])
     stack = math.prod(a.shape[:-2])
     flops = 2 * a.size * b.shape[-1]
-    if a.shape[:-2] != b.shape[:-2] or flops < PARALLEL_STACK_MIN_FLOPS:
+    if a.shape[:-2] != b.shape[:-2] or not large(flops, PARALLEL_STACK_MIN_FLOPS):
         with single_threaded_blas():
             return np.matmul(a, b)
     out = np.empty(a.shape[:-1] + b.shape[-1:], a.dtype)
@@ -293,7 +294,7 @@ def _trailing_axes(axis, ndim):
 
 def reduce(name, x, axis, keepdims):
     """np.sum / mean / max / min / prod of x over `axis` (None, int or tuple)."""
-    if (name in ("sum", "mean") and x.size >= PARALLEL_ARRAY_MIN_ELEMENTS
+    if (name in ("sum", "mean") and large(x.size, PARALLEL_ARRAY_MIN_ELEMENTS)
             and x.dtype in (np.float32, np.float64) and x.flags.c_contiguous):
         tail = _trailing_axes(axis, x.ndim)
         if tail:

@@ -15,7 +15,11 @@ compiled here or load it from the cache. A parfor shell's body (shells.py) is co
 the shell is called, for the shell to call it by address: the dry run queues it too, and its
 address is 0, at which the shell runs nothing. The queue hands out the largest compile first
 (`compile_cost`), so one process does not end alone on a large kernel found late (the MNIST
-convnet's convolution backward did: 2.5 s of a 13 s cold start with one core idle).
+convnet's convolution backward did: 2.5 s of a 13 s cold start with one core idle). Host code
+that picks by size (numpy for small arrays, a kernel for large ones) takes the kernel during
+the dry run (`parallel.large`), so that a small sample finds the real batches' kernels:
+after `warmup`'s two samples, the MNIST convnet's first step at batch 128 compiled its
+dropout's `_arithmetic` alone, 1.9 s.
 
 Two processes saving different signatures of one kernel at once could both claim the same
 data file in Numba's cache; disk_cache.py serializes every save into a kernel cache folder, so
@@ -46,7 +50,7 @@ from numba.core import caching, config
 from numba.core.registry import CPUDispatcher
 
 from ..disk_cache import fcntl   # None where there are no POSIX file locks: no workers
-from . import shells
+from . import parallel, shells
 
 __all__ = ["compile_concurrently", "worker_count"]
 
@@ -104,11 +108,13 @@ class _DryRun:
 
         CPUDispatcher.__call__ = call
         shells.compile_hook = self._queued         # a shell's body, compiled before the call
+        parallel._dry_run[0] = True                # size-picked kernels: the large inputs'
         return self
 
     def __exit__(self, *exc):
         del CPUDispatcher.__call__
         shells.compile_hook = None
+        parallel._dry_run[0] = False
         if self._pool is not None:
             self._pool.close()
 

@@ -28,7 +28,16 @@ import threading
 import numba
 
 PARALLEL_MIN_ELEMENTS = 1 << 15
+_dry_run = [False]   # concurrent_compile's dry run is on (it sets this)
 _blas = []   # [threadpoolctl's BLAS controller, or None without threadpoolctl], made once
+
+
+def large(size: int, minimum: int) -> bool:
+    """Whether `size` reaches `minimum`, where host code picks a kernel for large inputs and
+    numpy (or another kernel) for small ones; always during concurrent_compile's dry run,
+    whose sample batch may be far smaller than the real ones (`warmup` samples two), so that
+    it finds the kernels the real batches call."""
+    return size >= minimum or _dry_run[0]
 
 
 def launch(kernel, elements: int, *args):
