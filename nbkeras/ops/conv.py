@@ -131,6 +131,7 @@ class Conv(Op):
     max_pool: tuple | None = None
 
     float_inputs = True
+    takes_deferred_gradients = True     # max pooling's, of this op's output (vjp)
 
     def output_spec(self, x: Spec, w: Spec, b: Spec | None = None) -> Spec:
         _check_ranks("conv", len(self.strides), x, w, b, w.shape[-1])
@@ -175,8 +176,6 @@ class Conv(Op):
         """forward's output, unchecked: for arrays of the shapes and dtypes of a call that
         passed the checks (the inference plan's repeated calls; see conv_op)."""
         return self._apply(k, x, w, b, self._pool())
-
-    takes_deferred_gradients = True
 
     def vjp(self, k, dy, residuals, needs):
         """With max_pool, the unpooled output is recomputed: the fused form exists so that

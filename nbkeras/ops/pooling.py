@@ -72,8 +72,8 @@ class MaxPool(Pool):
         return y, (x, y)
 
     def vjp(self, k, dy, residuals, needs):
-        """dL/dx deferred: a convolution whose output x is can take it unmade (ops/conv.py),
-        and the tape makes it for anything else."""
+        """dL/dx, deferred: the convolution that produced x can take it unmade
+        (ops/conv.py); the tape makes it for any other use."""
         x, y = residuals
         return (MaxPoolGradient(k, dy, x, y, self.window(x.shape)),)
 

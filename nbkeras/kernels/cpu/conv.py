@@ -98,11 +98,11 @@ def _patches(x, row0, count, index, c0, cg, s, pb, d, ks, out_sp, cols, scatter)
     positions, image by image, each in row-major order: cols[k, ((p, q, r), c)] = x[n, i*s0 +
     p*d0 - pb0, ..., c0 + c] for its k-th row (n, (i, j, l)), 0 where the tap falls outside
     x. col2im (scatter True), its adjoint: x[n, ...] += each such entry (taps in the padding
-    dropped), so overlapping windows add up exactly. Each row is a few contiguous runs: one per tap r of cg channels, or one for a
-    whole line of taps (r, c) when the channels are not split into groups and the last axis
-    is not dilated. Callers pass scatter as a literal: each direction compiles on its own (0.5
-    s), and runs 1.2-1.3x faster on small images (a Conv1D of 25 steps) than with a runtime
-    flag."""
+    dropped), so overlapping windows add up exactly. Each row is a few contiguous runs: one
+    per tap r of cg channels, or one for a whole line of taps (r, c) when the channels are not
+    split into groups and the last axis is not dilated. Callers pass scatter as a literal:
+    each direction compiles on its own (0.5 s), and runs 1.2-1.3x faster on small images (a
+    Conv1D of 25 steps) than with a runtime flag."""
     depth, height, width, channels = x.shape[1], x.shape[2], x.shape[3], x.shape[4]
     oh, ow = out_sp[1], out_sp[2]
     n_pos = out_sp[0] * oh * ow
@@ -260,7 +260,8 @@ def _gradient_rows(dy, d0, y, r0, rows, dz, db, kept):
     relu, compact = y.shape[0] > 0, kept.shape[0] > 0
     m = 0
     for r in range(np.uintp(rows)):
-        row, src, at = np.uintp(m) * n_out, (r + np.uintp(d0)) * n_out, (r + np.uintp(r0)) * n_out
+        row, src = np.uintp(m) * n_out, (r + np.uintp(d0)) * n_out
+        at = (r + np.uintp(r0)) * n_out
         if relu:
             for f in range(n_out):
                 dzf[row + f] = dyf[src + f] if yf[at + f] > zero else zero
