@@ -218,3 +218,19 @@ def test_compile_cost_counts_the_kernels_a_kernel_calls_and_doubles_a_parfor():
             > compile_cost(random._fill_mask32) > 0)
     plain = numba.njit(pooling._max_pool.py_func)
     assert compile_cost(pooling._max_pool) == 2 * compile_cost(plain)
+
+
+def test_the_collector_is_paused_while_this_process_compiles_and_restored_after():
+    import gc
+
+    from nbkeras.kernels.cpu.concurrent_compile import _collection_paused
+
+    for enabled in (True, False):
+        (gc.enable if enabled else gc.disable)()
+        try:
+            with pytest.raises(RuntimeError), _collection_paused():
+                assert not gc.isenabled()
+                raise RuntimeError("a compile failed")
+            assert gc.isenabled() is enabled
+        finally:
+            gc.enable()

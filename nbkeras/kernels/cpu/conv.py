@@ -50,6 +50,7 @@ from numba import njit, prange
 from . import winograd
 from .blas import add_product_of_transposed, address
 from .gemm import THREADED_MIN_FLOPS, dot_in_row_runs, small_product_limit
+from .inner import inner_kernel
 from .parallel import PARALLEL_MIN_ELEMENTS, blas_controller, launch, single_threaded_blas
 from .pooling import max_pool_backward, max_pool_rows, max_pool_rows_backward, windows_inside
 from .shells import body_address, call_body
@@ -57,7 +58,7 @@ from .shells import body_address, call_body
 __all__ = ["conv_forward", "conv_backward", "conv_backward_input", "conv_backward_kernel"]
 
 
-@njit(cache=True)
+@inner_kernel
 def _move(xf, xa, cf, ca, count, scatter):
     """count contiguous values between the flat input and the flat columns:
     cf[ca:ca+count] = xf[xa:xa+count] (gather), or xf[xa:xa+count] += cf[ca:ca+count].
@@ -72,7 +73,7 @@ def _move(xf, xa, cf, ca, count, scatter):
             cf[ca + t] = xf[xa + t]
 
 
-@njit(cache=True)
+@inner_kernel
 def _zero(values, start, count):
     """values[start:start + count] = 0 for a flat array: a loop (a slice assignment compiles
     Numba's broadcasting checks at every call site, seconds inside the parfors)."""
@@ -81,7 +82,7 @@ def _zero(values, start, count):
         values[start + t] = 0
 
 
-@njit(cache=True)
+@inner_kernel
 def _copy_columns(dst, d0, src, s0, rows, width):
     """dst[r, d0:d0 + width] = src[r, s0:s0 + width] for r < rows. A loop, not a slice
     assignment: Numba's slice assignment compiles its shape-mismatch message formatting
@@ -91,7 +92,7 @@ def _copy_columns(dst, d0, src, s0, rows, width):
             dst[r, d0 + j] = src[r, s0 + j]
 
 
-@njit(cache=True)
+@inner_kernel
 def _patches(x, row0, count, index, c0, cg, s, pb, d, ks, out_sp, cols, scatter):
     """im2col (scatter False) of `count` rows of the batch's patch matrix, row0 + k for k <
     count, or row0 + index[k] when index has entries; the matrix's rows are the images' out_sp
@@ -135,7 +136,7 @@ def _patches(x, row0, count, index, c0, cg, s, pb, d, ks, out_sp, cols, scatter)
                 at += line
 
 
-@njit(cache=True)
+@inner_kernel
 def _inside(offset, stride, size, count):
     """(lo, hi): the output indices l in [0, count) whose input cell l * stride + offset lies
     in [0, size)."""
@@ -144,7 +145,7 @@ def _inside(offset, stride, size, count):
     return min(lo, count), max(min(lo, count), hi)
 
 
-@njit(cache=True)
+@inner_kernel
 def _patches_one_channel(x, n, s, pb, d, ks, out_sp, cols_t, col0):
     """im2col of a one-channel image, transposed: cols_t[(p, q, r), col0 + (i, j, l)] =
     x[n, i*s0 + p*d0 - pb0, ..., 0], 0 where the tap falls outside x. Along l the input is
@@ -183,7 +184,7 @@ def _conv_forward(body, x, wg, bias, s, pb, d, ks, out_sp, relu, pk, ps, pooled_
                          tile, y, np.intp(t), chunks, small))
 
 
-@njit(cache=True)
+@inner_kernel
 def _conv_forward_chunk(x, wg, bias, s, pb, d, ks, out_sp, relu, pk, ps, pooled_sp, block,
                         tile, y, t, chunks, small):
     """Chunk t of `chunks` (contiguous runs of images) of
@@ -233,7 +234,7 @@ def _conv_forward_chunk(x, wg, bias, s, pb, d, ks, out_sp, relu, pk, ps, pooled_
             _bias_relu(y, n0 * n_pooled, (n1 - n0) * n_pooled, bias, relu)
 
 
-@njit(cache=True)
+@inner_kernel
 def _bias_relu(y, r0, rows, bias, relu):
     """y[r0:r0 + rows] += bias (when it has entries), then max(y, 0) if relu (NaN stays)."""
     n_out, yf = np.uintp(y.shape[1]), y.reshape(-1)
@@ -249,7 +250,7 @@ def _bias_relu(y, r0, rows, bias, relu):
                 yf[row + f] = zero if v < zero else v
 
 
-@njit(cache=True)
+@inner_kernel
 def _gradient_rows(dy, d0, y, r0, rows, dz, db, kept):
     """dz = the rows of dy[d0:d0 + rows], zeroed where y[r0:r0 + rows] <= 0 when y has rows
     (relu's VJP from its output); db += their column sums. With `kept` of at least `rows`
@@ -293,7 +294,7 @@ def _conv_backward(body, dy, y, x, wgt, s, pb, d, ks, out_sp, block, dx, part_w,
                          chunks))
 
 
-@njit(cache=True)
+@inner_kernel
 def _conv_backward_chunk(dy, y, x, wgt, s, pb, d, ks, out_sp, block, dx, part_w, part_b, small,
                          gemm_address, pooled, unpooled, pk, ps, pooled_sp, t, chunks):
     """Chunk t of `chunks` of the VJP of y = relu?(conv(x, w) + b) in one pass over the

@@ -13,6 +13,7 @@ float32 kernel would promote the arithmetic to float64.
 import numpy as np
 from numba import njit, prange
 
+from .inner import inner_kernel
 from .parallel import chunk_span, launch, launch_chunks
 from .softmax import row_max
 
@@ -95,13 +96,13 @@ def _sigmoid_xent_backward(dy, labels, logits, zero, one, dlabels, dlogits):
         dlabels[i] = -dy[i] * x
 
 
-@njit(cache=True)
+@inner_kernel
 def _clipped(p, low, high):
     """p limited to [low, high] (NaN stays)."""
     return low if p < low else (high if p > high else p)
 
 
-@njit(cache=True)
+@inner_kernel
 def _row_sum(values, r, zero):
     """sum(values[r])."""
     total = zero

@@ -11,6 +11,7 @@ does not use (AMSGrad's maximum, RMSprop's momentum, ...) is passed as None.
 import numpy as np
 from numba import njit, prange
 
+from .inner import inner_kernel
 from .parallel import launch
 
 __all__ = ["sgd_update", "adam_update", "rmsprop_update", "adagrad_update", "adadelta_update",
@@ -39,7 +40,7 @@ def _sgd(var, grad, m, lr, momentum, use_momentum, nesterov, decay):
         var[i] = w
 
 
-@njit(cache=True)
+@inner_kernel
 def _moments(m, v, i, g, one_minus_beta_1, one_minus_beta_2):
     """m[i] += (g - m[i])(1 - b1) and v[i] += (g² - v[i])(1 - b2); returns the new values."""
     m_i = m[i] + (g - m[i]) * one_minus_beta_1

@@ -27,6 +27,8 @@ import threading
 
 import numba
 
+from .inner import inner_kernel
+
 PARALLEL_MIN_ELEMENTS = 1 << 15
 _dry_run = [False]   # concurrent_compile's dry run is on (it sets this)
 _blas = []   # [threadpoolctl's BLAS controller, or None without threadpoolctl], made once
@@ -59,7 +61,7 @@ def launch_chunks(kernel, elements: int, *args) -> None:
                *args)
 
 
-@numba.njit(cache=True)
+@inner_kernel
 def chunk_span(t, chunks, n):
     """(start, stop) of chunk t of `chunks` near-equal contiguous runs of range(n)."""
     return t * n // chunks, (t + 1) * n // chunks

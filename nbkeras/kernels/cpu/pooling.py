@@ -25,6 +25,7 @@ import numba
 import numpy as np
 from numba import njit, prange, uint64
 
+from .inner import inner_kernel
 from .parallel import launch
 from .shells import body_address, call_body
 
@@ -32,21 +33,21 @@ __all__ = ["max_pool_forward", "max_pool_backward", "average_pool_forward",
            "average_pool_backward", "sum_pool_forward"]
 
 
-@njit(cache=True)
+@inner_kernel
 def _window(i, stride, pad, size, extent):
     """The input range [start, stop) of output index i along one axis, clipped to the input."""
     start = i * stride - pad
     return max(start, 0), min(start + size, extent)
 
 
-@njit(cache=True)
+@inner_kernel
 def _channels(task, blocks, block, channels):
     """(image, first channel, end channel) of a parallel task."""
     c0 = (task % blocks) * block
     return task // blocks, uint64(c0), uint64(min(c0 + block, channels))
 
 
-@njit(cache=True)
+@inner_kernel
 def _zero_image(a2, n, cells, c0, c1):
     """a2[rows of image n, c0:c1] = 0, where a2 is (N * cells, C)."""
     for row in range(uint64(n * cells), uint64((n + 1) * cells)):
@@ -67,7 +68,7 @@ def next_window(i, j, l, oh, ow):
     return i, j, l
 
 
-@njit(cache=True)
+@inner_kernel
 def max_pool_rows(src, r0, in_sp, pk, ps, pooled_sp, dst, d0):
     """dst[d0 + (i, j, l)] = the maximum of src's rows r0 + (position) over window (i, j, l)
     of an image laid out as in_sp positions (windows of size pk, strides ps per axis, all
@@ -108,7 +109,7 @@ def max_pool_rows(src, r0, in_sp, pk, ps, pooled_sp, dst, d0):
                     df[to + f] = a if (a > m) | (a != a) else m
 
 
-@njit(cache=True)
+@inner_kernel
 def max_pool_rows_backward(dy, y, p0, x, r0, in_sp, pk, ps, pooled_sp, dx, d0, unspent):
     """The VJP of max_pool_rows for one image: dx[d0 + (position)] = the sum of dy[p0 +
     (i, j, l)] over the windows (i, j, l) whose first cell equal to their maximum y[p0 +

@@ -6,13 +6,14 @@ assignment compiles Numba's shape-mismatch message; both cost seconds of first-c
 import numpy as np
 from numba import njit, prange
 
+from .inner import inner_kernel
 from .parallel import launch
 from .vector_math import exp
 
 __all__ = ["softmax_forward", "softmax_backward", "log_softmax_forward", "log_softmax_backward"]
 
 
-@njit(cache=True)
+@inner_kernel
 def row_max(row):
     """max(row) of a 1-D row with at least one value; a NaN in it leaves softmax and
     log-sum-exp all NaN either way. A loop: numpy's max compiles its NaN scan into every

@@ -25,6 +25,7 @@ import numpy as np
 from numba import njit
 
 from .gemm import dot_in_row_runs
+from .inner import inner_kernel
 from .parallel import chunk_span
 
 __all__ = ["applies", "block_tiles", "transformed_kernel", "winograd_forward"]
@@ -60,7 +61,7 @@ INPUT_ROWS = ((0, 2, -1), (1, 2, 1), (2, 1, -1), (1, 3, -1))
 OUTPUT_ROWS = ((0, 1, 2, 1), (1, 2, 3, -1))
 
 
-@njit(cache=True)
+@inner_kernel
 def _combine2(dst, d0, d_row, src, a0, b0, sign, s_row, rows, count):
     """dst[d0 + r*d_row + i] = src[a0 + r*s_row + i] + sign * src[b0 + r*s_row + i] for
     r < rows, i < count (sign 1 or -1, an integer: a float64 factor would convert every
@@ -78,7 +79,7 @@ def _combine2(dst, d0, d_row, src, a0, b0, sign, s_row, rows, count):
                 dst[at + i] = src[a + i] - src[b + i]
 
 
-@njit(cache=True)
+@inner_kernel
 def _combine3(dst, d0, d_row, src, a0, b0, c0, sign, s_row, rows, count):
     """dst[d0 + r*d_row + i] = src[a0 + ...] + sign * (src[b0 + ...] + src[c0 + ...]), over
     rows r and runs i as in _combine2."""
@@ -113,7 +114,7 @@ def _output_rows(dst, d0, d_step, d_row, src, s0, s_step, s_row, rows, count):
                   s0 + j3 * s_step, sign, s_row, rows, count)
 
 
-@njit(cache=True)
+@inner_kernel
 def _input_tiles(xf, shape, k0, count, per_image, tiles_w, top_pad, left_pad, lines, rows,
                  vf, block):
     """V[e, k] = (Bᵀ d B)[e] for the tiles k0 .. k0 + count - 1, d each tile's 4x4 input
