@@ -178,7 +178,8 @@ def _patches_one_channel(x, n, s, pb, d, ks, out_sp, cols_t, col0):
 @njit(cache=True, parallel=True)
 def _conv_forward(body, x, wg, bias, s, pb, d, ks, out_sp, relu, pk, ps, pooled_sp, block, tile,
                   y, chunks, small):
-    """The shell (shells.py) running _conv_forward_chunk at address `body` on every chunk."""
+    """The shell (shells.py) running _conv_forward_chunk or _conv_forward_one_channel_chunk
+    at address `body` on every chunk."""
     for t in prange(chunks):
         call_body(body, (x, wg, bias, s, pb, d, ks, out_sp, relu, pk, ps, pooled_sp, block,
                          tile, y, np.intp(t), chunks, small))
@@ -189,34 +190,23 @@ def _conv_forward_chunk(x, wg, bias, s, pb, d, ks, out_sp, relu, pk, ps, pooled_
                         tile, y, t, chunks, small):
     """Chunk t of `chunks` (contiguous runs of images) of
     y[(n, pos), group g] = im2col(x[n], group g) @ wg[g], `block` images per block, each
-    block's rows gathered and multiplied `tile` at a time (so the im2col rows stay in cache);
-    then, unless pk and ps are both (1, 1, 1), the maximum over each window (size pk,
-    strides ps) of the `out_sp` positions computed (y then holds pooled_sp positions per
-    image); then + bias, then relu (both commute with the maximum, so they run on the
-    pooled rows). x (N, D, H, W, C), wg (G, K, Fg), bias (F,) or (0,), y (N * positions, F)."""
+    block's rows gathered and multiplied `tile` at a time (so the im2col rows stay in cache),
+    then pooled, biased and rectified (`_finish_block`). x (N, D, H, W, C), wg (G, K, Fg),
+    bias (F,) or (0,), y (N * positions, F)."""
     n_batch, n_pos = x.shape[0], out_sp[0] * out_sp[1] * out_sp[2]
-    n_pooled = pooled_sp[0] * pooled_sp[1] * pooled_sp[2]
-    pooling = pk != (1, 1, 1) or ps != (1, 1, 1)
     groups, n_cols, per_group = wg.shape
     cg = x.shape[4] // groups
-    one_channel = x.shape[4] == 1
-    cols = np.empty((0 if one_channel else tile, n_cols), x.dtype)
-    cols_t = np.empty((n_cols, block * n_pos if one_channel else 0), x.dtype)
+    cols = np.empty((tile, n_cols), x.dtype)
     part = np.empty((tile if groups > 1 else 0, per_group), x.dtype)
-    scratch = np.empty((block * n_pos if pooling else 0, y.shape[1]), x.dtype)
+    scratch = np.empty((block * n_pos if pk != (1, 1, 1) or ps != (1, 1, 1) else 0,
+                        y.shape[1]), x.dtype)
     every = np.empty(0, np.intp)       # _patches' rows: all, in order
     stop = (t + 1) * n_batch // chunks
     for n0 in range(t * n_batch // chunks, stop, block):
         n1 = min(n0 + block, stop)
         rows = (n1 - n0) * n_pos
-        out = scratch[:rows] if pooling else y[n0 * n_pos:n1 * n_pos]
-        if one_channel:                   # a first layer on one channel (no groups)
-            if rows < cols_t.shape[1]:    # the chunk's last, smaller block
-                cols_t = np.empty((n_cols, rows), x.dtype)
-            for n in range(n0, n1):
-                _patches_one_channel(x, n, s, pb, d, ks, out_sp, cols_t, (n - n0) * n_pos)
-            np.dot(cols_t.T, wg[0], out)
-        for g in range(0 if one_channel else groups):
+        out = scratch[:rows] if scratch.shape[0] else y[n0 * n_pos:n1 * n_pos]
+        for g in range(groups):
             for r0 in range(0, rows, tile):
                 m = min(tile, rows - r0)
                 _patches(x, n0 * n_pos + r0, m, every, g * cg, cg, s, pb, d, ks, out_sp,
@@ -226,12 +216,47 @@ def _conv_forward_chunk(x, wg, bias, s, pb, d, ks, out_sp, relu, pk, ps, pooled_
                 else:
                     dot_in_row_runs(cols[:m], wg[g], part[:m], small)
                     _copy_columns(out[r0:r0 + m], g * per_group, part, 0, m, per_group)
-        if pooling:
-            for n in range(n0, n1):
-                max_pool_rows(out, (n - n0) * n_pos, out_sp, pk, ps, pooled_sp, y,
-                               n * n_pooled)
-        if bias.shape[0] > 0 or relu:
-            _bias_relu(y, n0 * n_pooled, (n1 - n0) * n_pooled, bias, relu)
+        _finish_block(out, n0, n1, n_pos, out_sp, pk, ps, pooled_sp, bias, relu, y)
+
+
+@inner_kernel
+def _conv_forward_one_channel_chunk(x, wg, bias, s, pb, d, ks, out_sp, relu, pk, ps,
+                                    pooled_sp, block, tile, y, t, chunks, small):
+    """_conv_forward_chunk for x of one channel (a first layer; no groups): each block's
+    patches gathered transposed by _patches_one_channel (long contiguous runs) into one
+    product. Its own body, so that a model whose other convolutions take Winograd never
+    compiles the general one (1 s of a cold start); `tile` and `small` are unused."""
+    n_batch, n_pos = x.shape[0], out_sp[0] * out_sp[1] * out_sp[2]
+    n_cols = wg.shape[1]
+    cols_t = np.empty((n_cols, block * n_pos), x.dtype)
+    scratch = np.empty((block * n_pos if pk != (1, 1, 1) or ps != (1, 1, 1) else 0,
+                        y.shape[1]), x.dtype)
+    stop = (t + 1) * n_batch // chunks
+    for n0 in range(t * n_batch // chunks, stop, block):
+        n1 = min(n0 + block, stop)
+        rows = (n1 - n0) * n_pos
+        out = scratch[:rows] if scratch.shape[0] else y[n0 * n_pos:n1 * n_pos]
+        if rows < cols_t.shape[1]:    # the chunk's last, smaller block
+            cols_t = np.empty((n_cols, rows), x.dtype)
+        for n in range(n0, n1):
+            _patches_one_channel(x, n, s, pb, d, ks, out_sp, cols_t, (n - n0) * n_pos)
+        np.dot(cols_t.T, wg[0], out)
+        _finish_block(out, n0, n1, n_pos, out_sp, pk, ps, pooled_sp, bias, relu, y)
+
+
+@inner_kernel
+def _finish_block(out, n0, n1, n_pos, out_sp, pk, ps, pooled_sp, bias, relu, y):
+    """A forward block's convolution rows `out` (images n0 .. n1 - 1, n_pos positions each)
+    into y: unless pk and ps are both (1, 1, 1), the maximum over each window (size pk,
+    strides ps) of the out_sp positions (y then holds pooled_sp positions per image; out is
+    y's rows otherwise); then + bias, then relu (both commute with the maximum, so they run
+    on the pooled rows)."""
+    n_pooled = pooled_sp[0] * pooled_sp[1] * pooled_sp[2]
+    if pk != (1, 1, 1) or ps != (1, 1, 1):
+        for n in range(n0, n1):
+            max_pool_rows(out, (n - n0) * n_pos, out_sp, pk, ps, pooled_sp, y, n * n_pooled)
+    if bias.shape[0] > 0 or relu:
+        _bias_relu(y, n0 * n_pooled, (n1 - n0) * n_pooled, bias, relu)
 
 
 @inner_kernel
@@ -446,7 +471,8 @@ def conv_forward(x, w, window, groups=1, bias=None, relu=False, pool=None):
             _lift(pool_size, rank, 1), _lift(pool_strides, rank, 1), _lift(pooled, rank, 1),
             block, tile, y)
     small = small_product_limit()
-    body = body_address(_conv_forward_chunk, (*args, 0, chunks, small))
+    chunk = _conv_forward_one_channel_chunk if x.shape[-1] == 1 else _conv_forward_chunk
+    body = body_address(chunk, (*args, 0, chunks, small))
     _run(_conv_forward, chunks, body, *args, chunks, small)
     return y.reshape(batch, *pooled, w.shape[-1])
 
