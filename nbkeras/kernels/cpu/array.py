@@ -90,11 +90,17 @@ def _operate(code, x, y):
 
 @njit(cache=True, parallel=True)
 def _arithmetic(code, a, b, out):
-    """out = a (op) b over flat arrays; a or b may hold a single number."""
-    if a.size == b.size:
-        for i in prange(out.size):
-            out[i] = _operate(code, a[i], b[i])
-    elif b.size == 1:
+    """out = a (op) b over flat arrays of one size."""
+    for i in prange(out.size):
+        out[i] = _operate(code, a[i], b[i])
+
+
+@njit(cache=True, parallel=True)
+def _arithmetic_with_number(code, a, b, out):
+    """out = a (op) b over flat arrays where a or b holds a single number. Not a branch of
+    _arithmetic: each prange compiles as a parfor of its own, and the elementwise kernel
+    alone compiles in 0.4 s where the three loops took 1.0 s."""
+    if b.size == 1:
         y = b[0]
         for i in prange(out.size):
             out[i] = _operate(code, a[i], y)
@@ -105,8 +111,9 @@ def _arithmetic(code, a, b, out):
 
 
 def _parallel_operands(a, b):
-    """a and b as flat arrays for `_arithmetic`, or None where numpy should run: both one
-    float dtype and C-contiguous, the same shape or one a single number, and large."""
+    """a and b as flat arrays for `_arithmetic` (or `_arithmetic_with_number`), or None where
+    numpy should run: both one float dtype and C-contiguous, the same shape or one a single
+    number, and large."""
     if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray)) or a.dtype != b.dtype:
         return None
     if (a.dtype not in (np.float32, np.float64)
@@ -125,7 +132,8 @@ def _arithmetic_or(ufunc, code):
         if operands is None:
             return ufunc(a, b)
         out = np.empty(a.shape if a.ndim >= b.ndim else b.shape, a.dtype)
-        _arithmetic(code, *operands, out.reshape(-1))
+        elementwise = _arithmetic if a.size == b.size else _arithmetic_with_number
+        elementwise(code, *operands, out.reshape(-1))
         return out
     kernel.__name__ = ufunc.__name__
     kernel.__doc__ = f"numpy's {ufunc.__name__} of a and b (broadcast)."
