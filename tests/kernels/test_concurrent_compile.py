@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 
+import numpy as np
 import pytest
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32",
@@ -234,3 +235,29 @@ def test_the_collector_is_paused_while_this_process_compiles_and_restored_after(
             assert gc.isenabled() is enabled
         finally:
             gc.enable()
+
+
+def test_a_worker_compiles_without_importing_the_layers_ops_and_models(tmp_path):
+    """A worker (its own command line) answers a compile request, having imported the
+    kernel modules but none of nbkeras outside nbkeras.kernels (`python -X importtime` lists
+    every module it imports)."""
+    import pickle
+
+    from numba import typeof
+
+    from nbkeras.kernels.cpu.concurrent_compile import _worker_command
+
+    command = _worker_command()
+    request = ("nbkeras.kernels.cpu.softmax", "_softmax_rows",
+               (typeof(np.ones((2, 3))), typeof(np.ones((2, 3)))))
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "numba-cache"))
+    done = subprocess.run([command[0], "-X", "importtime", *command[1:]],
+                          input=pickle.dumps(request), capture_output=True, env=env,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr.decode()
+    assert pickle.loads(done.stdout) > 0                      # compiled, in seconds
+    imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.decode().splitlines()
+                if line.startswith("import time:")}
+    assert "nbkeras.kernels.cpu.softmax" in imported
+    assert not {name for name in imported if name.startswith("nbkeras.")
+                and not name.startswith("nbkeras.kernels")}, sorted(imported)
