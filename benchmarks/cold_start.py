@@ -5,7 +5,8 @@
 First the rows that `run.py` also shows: "fresh process -> first training step done" for the
 Simple MNIST convnet (batch 128) and the README demo's MNIST-1D CNN (batch 100), timed from
 the moment the process is launched (interpreter start and imports included) to the end of one
-`train_on_batch`. nbkeras runs with an empty Numba cache, through `nk.utils.warmup` and as a
+`train_on_batch`, and the seconds the `nk.utils.warmup` call itself took in the cold run
+through it. nbkeras runs with an empty Numba cache, through `nk.utils.warmup` and as a
 plain first `train_on_batch` (both compile on every core), then compiling in its own process
 only (NBKERAS_COMPILE_WORKERS=1: one kernel after another), then with the cache warm, then
 installed from its wheel as `pip install .` installs it, with the cache the wheel ships; PyTorch
@@ -56,7 +57,7 @@ else:
 
 _NBKERAS = _NBKERAS_MODEL + """\
 if {warmup}:
-    nk.utils.warmup(model, x[:2], y[:2])
+    print("warmup call", nk.utils.warmup(model, x[:2], y[:2]))
 model.train_on_batch(x, y)
 print(time.time() - launched)
 """
@@ -107,15 +108,22 @@ print(time.time() - launched)
 MODELS = {"convnet": ("Simple MNIST convnet", 128), "mnist1d": ("README demo MNIST-1D CNN", 100)}
 
 
-def fresh_process_seconds(script: str, env: dict | None = None, cwd: str | None = None) -> float:
-    """Seconds from launching a fresh Python on `script` (in the folder `cwd`) to the time it
-    prints (its first training step done)."""
+def fresh_process_output(script: str, env: dict | None = None,
+                         cwd: str | None = None) -> list[str]:
+    """The lines a fresh Python on `script` (in the folder `cwd`) prints; the last is the
+    seconds from its launch to that print (its first training step done)."""
     launched = time.time()
     done = subprocess.run([sys.executable, "-c", script, repr(launched)], capture_output=True,
                           text=True, env=env, cwd=cwd)
     if done.returncode != 0:
         raise RuntimeError(f"cold-start script failed:\n{done.stderr[-2000:]}")
-    return float(done.stdout.strip().splitlines()[-1])
+    return done.stdout.strip().splitlines()
+
+
+def fresh_process_seconds(script: str, env: dict | None = None, cwd: str | None = None) -> float:
+    """Seconds from launching a fresh Python on `script` (in the folder `cwd`) to the time it
+    prints (its first training step done)."""
+    return float(fresh_process_output(script, env, cwd)[-1])
 
 
 @functools.cache
@@ -133,7 +141,8 @@ def installed_package() -> str:
 
 def nbkeras_first_steps(model: str, threads: int) -> dict[str, float]:
     """Seconds to the first training step done in fresh processes: {"cold, warmup": ...,
-    "cold, plain": ..., "cold, one process": ..., "warm": ..., "pip-installed": ...}; each
+    "cold, plain": ..., "cold, one process": ..., "warm": ..., "pip-installed": ...}, and
+    "warmup call": the seconds `nk.utils.warmup` itself took in the "cold, warmup" run; each
     cold run gets its own empty Numba cache; "pip-installed" runs the package installed from
     its wheel (installed_package) with the cache it ships."""
     batch = MODELS[model][1]
@@ -150,8 +159,10 @@ def nbkeras_first_steps(model: str, threads: int) -> dict[str, float]:
             env = dict(os.environ, NUMBA_CACHE_DIR=cache, NBKERAS_COMPILE_WORKERS=workers)
             script = _NBKERAS.format(bench=BENCH, model=model, batch=batch, threads=threads,
                                      warmup=warmup)
-            seconds[state] = fresh_process_seconds(script, env)
+            lines = fresh_process_output(script, env)
+            seconds[state] = float(lines[-1])
             if warmup:
+                seconds["warmup call"] = float(lines[0].split()[-1])
                 seconds["warm"] = fresh_process_seconds(script, env)
     return seconds
 
@@ -223,14 +234,15 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     print(f"Fresh process -> first training step done, seconds ({args.threads} threads, "
           f"load average {os.getloadavg()[0]:.2f})")
-    print(f"  {'model':26s} {'nbkeras cold+warmup':>20s} {'cold plain':>11s} "
-          f"{'cold 1 process':>15s} {'warm':>6s} {'pip-installed':>14s} {'pytorch':>8s} "
-          f"{'keras-jax':>10s}")
+    print(f"  {'model':26s} {'nbkeras cold+warmup':>20s} {'(warmup call)':>14s} "
+          f"{'cold plain':>11s} {'cold 1 process':>15s} {'warm':>6s} {'pip-installed':>14s} "
+          f"{'pytorch':>8s} {'keras-jax':>10s}")
     for model, (title, _) in MODELS.items():
         ours = nbkeras_first_steps(model, args.threads)
         peers = [peer_first_step(p, model, args.threads) for p in ("pytorch", "keras-jax")]
         cells = [f"{v:.2f}" if v is not None else "-" for v in peers]
-        print(f"  {title:26s} {ours['cold, warmup']:20.2f} {ours['cold, plain']:11.2f} "
+        print(f"  {title:26s} {ours['cold, warmup']:20.2f} {ours['warmup call']:14.2f} "
+              f"{ours['cold, plain']:11.2f} "
               f"{ours['cold, one process']:15.2f} {ours['warm']:6.2f} "
               f"{ours['pip-installed']:14.2f} {cells[0]:>8s} "
               f"{cells[1]:>10s}")

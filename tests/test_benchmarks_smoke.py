@@ -62,7 +62,9 @@ def test_fresh_process_cases_run(torch):
 
     script = cold_start._NBKERAS.format(bench=cold_start.BENCH, model="mnist1d", batch=4,
                                         threads=1, warmup=True)
-    assert cold_start.fresh_process_seconds(script) > 0        # this run's (warm) cache
+    lines = cold_start.fresh_process_output(script)             # this run's (warm) cache
+    assert lines[0].startswith("warmup call") and float(lines[0].split()[-1]) > 0
+    assert float(lines[-1]) > 0
     if torch is not None:
         assert cold_start.peer_first_step("pytorch", "convnet", threads=1) > 0
 
