@@ -145,14 +145,15 @@ def _inside(offset, stride, size, count):
     return min(lo, count), max(min(lo, count), hi)
 
 
-@inner_kernel
+@njit(inline="always")
 def _patches_one_channel(x, n, s, pb, d, ks, out_sp, cols_t, col0):
     """im2col of a one-channel image, transposed: cols_t[(p, q, r), col0 + (i, j, l)] =
     x[n, i*s0 + p*d0 - pb0, ..., 0], 0 where the tap falls outside x. Along l the input is
     contiguous (at stride 1), so each row of cols_t fills in long runs, where _patches would
     copy one value per run (measured 3x faster for a 28x28 image and a 3x3 kernel). One loop
     over the taps and one over the output's lines (i, j), with counters: six nested loops
-    took LLVM 0.6 s more inside the conv kernels' parfors."""
+    took LLVM 0.6 s more inside the conv kernels' parfors. Inlined into each body's IR (one
+    call site each; inner.py says why)."""
     depth, height, width = x.shape[1], x.shape[2], x.shape[3]
     od, oh, ow = out_sp
     xf, step = x.reshape(-1), np.uintp(s[2])
@@ -244,13 +245,13 @@ def _conv_forward_one_channel_chunk(x, wg, bias, s, pb, d, ks, out_sp, relu, pk,
         _finish_block(out, n0, n1, n_pos, out_sp, pk, ps, pooled_sp, bias, relu, y)
 
 
-@inner_kernel
+@njit(inline="always")
 def _finish_block(out, n0, n1, n_pos, out_sp, pk, ps, pooled_sp, bias, relu, y):
     """A forward block's convolution rows `out` (images n0 .. n1 - 1, n_pos positions each)
     into y: unless pk and ps are both (1, 1, 1), the maximum over each window (size pk,
     strides ps) of the out_sp positions (y then holds pooled_sp positions per image; out is
     y's rows otherwise); then + bias, then relu (both commute with the maximum, so they run
-    on the pooled rows)."""
+    on the pooled rows). Inlined into each body's IR (inner.py says why)."""
     n_pooled = pooled_sp[0] * pooled_sp[1] * pooled_sp[2]
     if pk != (1, 1, 1) or ps != (1, 1, 1):
         for n in range(n0, n1):
