@@ -114,14 +114,15 @@ def _output_rows(dst, d0, d_step, d_row, src, s0, s_step, s_row, rows, count):
                   s0 + j3 * s_step, sign, s_row, rows, count)
 
 
-@inner_kernel
+@njit(inline="always")
 def _input_tiles(xf, shape, k0, count, per_image, tiles_w, top_pad, left_pad, lines, rows,
                  vf, block):
     """V[e, k] = (Bᵀ d B)[e] for the tiles k0 .. k0 + count - 1, d each tile's 4x4 input
     patch, one run of a tile row's tiles at a time: Bᵀ along the rows over the whole input
     lines the run reads (its tiles share them: half the work of patch by patch, and no copy
     where the lines lie inside the image), then along the columns, tile by tile.
-    shape: x's (N, H, W, C); lines, rows: (4, 2 * tiles_w + 2 cells, C) flat each."""
+    shape: x's (N, H, W, C); lines, rows: (4, 2 * tiles_w + 2 cells, C) flat each. Inlined
+    into winograd_forward's IR, its one caller (inner.py says why)."""
     _, height, width, channels = shape
     plane = lines.size // 4                  # one line of cells
     zero, one = np.intp(0), np.intp(1)       # not literals: one compile of _combine2
