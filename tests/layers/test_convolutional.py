@@ -398,9 +398,9 @@ def test_conv_takes_max_pools_deferred_gradient(rank, groups, activation, pool_p
     """max_pool(conv(x)) under a tape, as a CNN trains: the convolution's VJP takes the
     pooling's gradient unmade (relu and linear; the CPU kernel then makes the unpooled
     gradient a block of images at a time) where the windows lie inside the image, and its
-    gradients equal those through the made pooling gradient, for disjoint, overlapping and
-    "same" windows, one input channel and Winograd's convolutions; finite differences
-    agree."""
+    gradients equal those through the made pooling gradient, for disjoint (tiling the image
+    or with gaps between them), overlapping and "same" windows, one input channel and
+    Winograd's convolutions; finite differences agree."""
     from nbkeras.kernels import cpu as cpu_kernels
     from nbkeras.ops.conv import Conv
 
@@ -413,7 +413,8 @@ def test_conv_takes_max_pools_deferred_gradient(rank, groups, activation, pool_p
                                    strides, padding, dilation)[1:-1]
     pool_size = tuple(data.draw(st.integers(1, min(3, n))) for n in out)
     pool_strides = tuple(data.draw(st.integers(1, size)) for size in pool_size)  # overlapping
-    pool_strides = data.draw(st.sampled_from([pool_strides, pool_size]))         # or disjoint
+    gapped = tuple(size + data.draw(st.integers(1, 2)) for size in pool_size)
+    pool_strides = data.draw(st.sampled_from([pool_strides, pool_size, gapped]))  # or disjoint
     tensors = [nk.Tensor(data.draw(nst.arrays(shape, scale=scale))) for shape, scale in
                (((batch, *spatial, channels), 1.0),
                 ((*kernel, channels // groups, 2 * groups), 0.5), ((2 * groups,), 1.0))]

@@ -125,7 +125,9 @@ def max_pool_rows_backward(dy, y, p0, x, r0, in_sp, pk, ps, pooled_sp, dx, d0, u
     zero = np.zeros(1, dx.dtype)[0]
     first = np.uintp(d0) * n_out
     disjoint = ps[0] >= kd and ps[1] >= kh and ps[2] >= kw     # no cell in two windows
-    if not (disjoint and od * ps[0] == in_sp[0] and oh * ps[1] == ih and ow * ps[2] == iw):
+    tiled = (ps == pk and od * kd == in_sp[0] and oh * kh == ih    # every cell in exactly
+             and ow * kw == iw)                                    # one window
+    if not tiled:
         for v in range(np.uintp(in_sp[0] * ih * iw) * n_out):  # some cell in no window
             dxf[first + v] = zero
     i = j = l = 0
