@@ -94,3 +94,13 @@ def test_kernel_cases_run_and_tabulate():
                      "gbs": None, "roof_share": None, "compile_s": None, "load_s": None})
     text = kernels.table(100.0, rows, threads=1)
     assert text.count("\n") == len(rows) + 3 and "100.0 GFLOP/s" in text
+
+
+def test_predict_buffers_times_both_ways():
+    import numpy as np
+    import predict_buffers
+
+    model = predict_buffers.large_activation_cnn()
+    batches = [np.random.default_rng(0).random((2, 96, 96, 3), dtype=np.float32)]
+    assert all(predict_buffers.batch_milliseconds(model, batches, reuse) > 0
+               for reuse in (False, True, True))

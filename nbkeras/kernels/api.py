@@ -171,8 +171,10 @@ API = (
            "(dy, x, gamma, mean, variance, epsilon=0.001, batch_stats=True, center=True)",
            "(dx, dgamma, dbeta, dmean or None, dvariance or None)"),
     # ---- convolution and pooling, channels last, over a Window
-    Kernel("conv_forward", "(x, w, window, groups=1, bias=None, relu=False, pool=None)",
-           "x (N, *s, C) * w (*k, C/groups, F) [+ bias, relu, max-pool over pool] -> (N, *o, F)"),
+    Kernel("conv_forward",
+           "(x, w, window, groups=1, bias=None, relu=False, pool=None, out=None)",
+           "x (N, *s, C) * w (*k, C/groups, F) [+ bias, relu, max-pool over pool] -> (N, *o, F), "
+           "written into `out` when given (checked_out) and returned"),
     Kernel("conv_backward",
            "(dy, x, w, window, groups=1, y=None, input_gradient=True, kernel_gradient=True, "
            "pool=None)",
@@ -291,3 +293,16 @@ API = (
 
 def names() -> set[str]:
     return {kernel.name for kernel in API}
+
+
+def checked_out(who: str, out, shape: tuple, dtype):
+    """`out`, a device array a kernel is to write its result of `shape` and `dtype` into (an
+    inference plan's activation buffer, reused across batches), after checking it is one:
+    C-contiguous, of exactly that shape and dtype. Raises ValueError naming the kernel."""
+    if (tuple(out.shape) != tuple(shape) or out.dtype != dtype
+            or not out.flags["C_CONTIGUOUS"]):
+        raise ValueError(f"{who}: out must be a C-contiguous {dtype} array of shape "
+                         f"{tuple(shape)}; received a {out.dtype} array of shape "
+                         f"{tuple(out.shape)}"
+                         f"{'' if out.flags['C_CONTIGUOUS'] else ' (not C-contiguous)'}")
+    return out

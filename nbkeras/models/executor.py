@@ -14,18 +14,32 @@ shape, dtype and device, without a mask, needed none of it and gave an output wi
 the next calls on such inputs go straight to the layer's `call` (`Step.run`). The input may
 be a Tensor or the numpy array a model passes on to its first layer (then wrapped, not
 converted, as the conversion left it as it was).
+
+`predict` runs its batches inside `reused_buffers()`: there the convolution blocks of a plan
+(fusion.py) write their outputs into one buffer each, kept from batch to batch and dropped
+when predict returns, where only nbkeras's own operations read the block's output and it is
+no output of the plan; a plan output that shares memory with such a buffer (a Flatten's view
+of it) is returned copied. Measured with benchmarks/predict_buffers.py (2 cores, a VM), it
+saves little here: glibc hands a freed block back below its largest mmap threshold (32 MB),
+and numpy backs larger arrays with huge pages (the Simple MNIST convnet 2.61 -> 2.58 ms a
+batch of 128, a CNN with a 36 MB block 57-60 -> 56-59 ms).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Callable
 
+import numpy as np
+
 from ..core.keras_tensor import KerasTensor
 from ..core.tape import active_tapes
 from ..core.tensor import Tensor
 from ..layers.layer import Layer
 from ..tree import leaves, map_leaves
-from .fusion import as_tensor, converts_to_itself, repeat_key, rewrite
+from .fusion import (FusedStep, as_tensor, converts_to_itself, repeat_key, reused_buffers,
+                     reusing_buffers, rewrite)
+
+__all__ = ["Plan", "Slot", "Step", "reused_buffers"]
 
 # call(operation, args, kwargs) -> the operation's result; None calls the operation directly
 Call = Callable[[object, tuple, dict], object] | None
@@ -118,6 +132,16 @@ class Plan:
         self.outputs = outputs
         self.n_slots = n_slots
         self.steps = rewrite(steps, outputs)
+        readers = {}
+        for step in self.steps:
+            for slot in step.inputs:
+                readers.setdefault(slot, []).append(step)
+        self._reusing_steps = []        # the FusedSteps that may keep an output buffer
+        for step in self.steps:
+            if isinstance(step, FusedStep) and step.outputs[0] not in outputs and all(
+                    _ours(reader) for reader in readers.get(step.outputs[0], [])):
+                step.reusable = True
+                self._reusing_steps.append(step)
 
     @classmethod
     def of_graph(cls, inputs: list[KerasTensor], nodes: list, outputs: list[KerasTensor]):
@@ -153,9 +177,28 @@ class Plan:
         slots[:self.n_inputs] = inputs
         for step in self.steps:
             step.run(slots, training, call)
-        return [slots[i] for i in self.outputs]
+        outputs = [slots[i] for i in self.outputs]
+        if self._reusing_steps and reusing_buffers():
+            buffers = [b for b in (s.buffer() for s in self._reusing_steps) if b is not None]
+            if buffers:
+                outputs = map_leaves(lambda v: _unshared(v, buffers), outputs)
+        return outputs
 
     def __repr__(self) -> str:
         names = [" + ".join(getattr(op, "name", None) or type(op).__name__
                             for op in step.operations) for step in self.steps]
         return f"Plan({names})"
+
+
+def _ours(step) -> bool:
+    """Whether every operation of `step` is nbkeras's own, running no user code (no
+    subclass, no Lambda): none keeps a reference to what it reads."""
+    return all(type(op).__module__.startswith("nbkeras.") and type(op).__name__ != "Lambda"
+               for op in step.operations)
+
+
+def _unshared(value, buffers: list):
+    """value, or a copy of it when it is a Tensor sharing memory with one of `buffers`."""
+    if isinstance(value, Tensor) and any(np.may_share_memory(value.data, b) for b in buffers):
+        return Tensor(value.data.copy())
+    return value

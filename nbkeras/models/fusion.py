@@ -25,6 +25,8 @@ rewritten.
 """
 from __future__ import annotations
 
+import contextlib
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,6 +46,31 @@ from ..ops.conv import FUSED_ACTIVATIONS, conv_op
 
 CONVOLUTIONS = (Conv1D, Conv2D, Conv3D)
 MAX_POOLINGS = (MaxPooling1D, MaxPooling2D, MaxPooling3D)
+_thread = threading.local()   # .holders: the FusedSteps keeping a buffer for this thread,
+                              # inside reused_buffers(); None or absent outside
+
+
+@contextlib.contextmanager
+def reused_buffers():
+    """While entered, on this thread, the convolution blocks of plans write their outputs
+    into buffers kept from call to call (`FusedStep`; executor.py says where and why):
+    `predict`'s batches. Leaving the outermost one drops the buffers: a model holds none
+    after `predict`."""
+    outermost = getattr(_thread, "holders", None) is None
+    if outermost:
+        _thread.holders = []
+    try:
+        yield
+    finally:
+        if outermost:
+            for step in _thread.holders:
+                step.release()
+            _thread.holders = None
+
+
+def reusing_buffers() -> bool:
+    """Whether this thread is inside reused_buffers()."""
+    return getattr(_thread, "holders", None) is not None
 
 
 @dataclass(frozen=True)
@@ -176,6 +203,8 @@ class FusedStep:
         self._fits: dict[tuple, bool] = {}      # input shape -> whether the windows fit
         self.repeats = None     # the repeat_key of inputs the head needs not convert or check
         self.repeat_op = None   # the block's Conv op for those inputs (repeat_op), or None
+        self.reusable = False   # its plan lets it keep its output buffer (executor.py)
+        self._held = None       # (thread id, repeat key, the output array kept), or None
 
     @property
     def operations(self) -> tuple:
@@ -187,8 +216,14 @@ class FusedStep:
                 and inference(x, training)):
             key = repeat_key(x)
             if key is not None and key == self.repeats:
-                slots[self.outputs[0]] = run_block(self.block, as_tensor(x), checked=True,
-                                                   op=self.repeat_op)
+                reuse = (self.reusable and self.repeat_op is not None
+                         and self.repeat_op.writes_out and reusing_buffers())
+                out = self._held_buffer(key) if reuse else None
+                y = run_block(self.block, as_tensor(x), checked=True, op=self.repeat_op,
+                              out=out)
+                if reuse and out is None:
+                    self._hold(key, y.data)
+                slots[self.outputs[0]] = y
                 return
             if self.fits(tuple(x.shape)):
                 slots[self.outputs[0]] = run_block(self.block, x)
@@ -197,6 +232,33 @@ class FusedStep:
                 return
         for step in self.steps:
             step.run(slots, training, call)
+
+    def buffer(self):
+        """The output buffer this thread's calls write into, or None."""
+        held = self._held
+        return held[2] if held is not None and held[0] == threading.get_ident() else None
+
+    def _held_buffer(self, key: tuple):
+        """The output buffer kept for this thread and inputs of `key`, or None."""
+        held = self._held
+        return held[2] if held is not None and held[:2] == (threading.get_ident(), key) \
+            else None
+
+    def _hold(self, key: tuple, output) -> None:
+        """Keep `output` (a numpy array just made for inputs of `key`) as the buffer of this
+        thread's next calls on such inputs, unless another thread keeps one (buffers are
+        never shared between threads)."""
+        held, me = self._held, threading.get_ident()
+        if type(output) is np.ndarray and (held is None or held[0] == me):
+            if held is None:
+                _thread.holders.append(self)
+            self._held = (me, key, output)
+
+    def release(self) -> None:
+        """Drop this thread's buffer (reused_buffers, on leaving)."""
+        held = self._held
+        if held is not None and held[0] == threading.get_ident():
+            self._held = None
 
     def fits(self, input_shape: tuple) -> bool:
         """Whether, on inputs of `input_shape`, the head's output holds a pooling window."""
@@ -228,16 +290,17 @@ def repeat_op(block: Block):
                    block.activation, None if pool is None else (pool.pool_size, pool.strides))
 
 
-def run_block(block: Block, x, checked: bool = False, op=None):
+def run_block(block: Block, x, checked: bool = False, op=None, out=None):
     """What the block's layers compute on `x` in inference, in one call (see the module);
     `checked`: x needs no conversion and passed the head's input spec before; `op`: the
     block's repeat_op, then applied to the arrays directly (an eager Tensor x): the numbers
-    of the op's call without its argument handling (50 us a convolution)."""
+    of the op's call without its argument handling (50 us a convolution), written into `out`
+    when given (Conv.apply)."""
     head = block.head
     if op is not None:
         k, bias = kernels_for(x.device), head.bias
         return Tensor(k.asarray(op.apply(k, x.data, head.kernel.data,
-                                         None if bias is None else bias.data)))
+                                         None if bias is None else bias.data, out)))
     if not checked:
         x = head._convert_input(x)
         head._maybe_build(x)            # checks x against the layer's input spec, as a call does

@@ -158,12 +158,18 @@ class Conv(Op):
         size, strides = self.max_pool
         return window("valid", (None,) * len(size), size, strides)
 
-    def _apply(self, k, x, w, b, pool):
-        """The output: conv (+ bias, relu, max-pool in the kernel), then the other fused
-        activations."""
+    @property
+    def writes_out(self) -> bool:
+        """Whether `apply` writes its output into an `out` it is given: the activation is
+        the kernel's own (linear or relu)."""
+        return self.activation in ("linear", "relu")
+
+    def _apply(self, k, x, w, b, pool, out=None):
+        """The output: conv (+ bias, relu, max-pool in the kernel; into `out` when given and
+        writes_out), then the other fused activations."""
         y = k.conv_forward(x, w, self._window(x.shape, w.shape), self.groups, b,
-                           self.activation == "relu", pool)
-        if self.activation not in ("linear", "relu"):
+                           self.activation == "relu", pool, out if self.writes_out else None)
+        if not self.writes_out:
             y = ACTIVATION_KERNELS[self.activation](k)[0](y)
         return y
 
@@ -172,10 +178,12 @@ class Conv(Op):
         y = self.apply(k, x, w, b)
         return y, (x, w, b, y)
 
-    def apply(self, k, x, w, b=None):
+    def apply(self, k, x, w, b=None, out=None):
         """forward's output, unchecked: for arrays of the shapes and dtypes of a call that
-        passed the checks (the inference plan's repeated calls; see conv_op)."""
-        return self._apply(k, x, w, b, self._pool())
+        passed the checks (the inference plan's repeated calls; see conv_op). `out`: an
+        array of the output's shape and dtype that the convolution kernel writes the output
+        into when writes_out (then returned), else unused."""
+        return self._apply(k, x, w, b, self._pool(), out)
 
     def vjp(self, k, dy, residuals, needs):
         """With max_pool, the unpooled output is recomputed: the fused form exists so that

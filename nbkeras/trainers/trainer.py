@@ -335,6 +335,7 @@ class Trainer:
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """The model's outputs over x, concatenated across batches, as numpy arrays."""
         from ..callbacks import CallbackList
+        from ..models.fusion import reused_buffers
 
         steps = step_count(steps, "predict", "steps")
         data = make_data(x, batch_size=batch_size, steps=steps, who="predict")
@@ -343,14 +344,15 @@ class Trainer:
                                      steps=steps or data.steps, mode="predict")
         callback_list.on_predict_begin()
         outputs = []
-        for step, batch in enumerate(itertools.islice(data.batches(), steps)):
-            callback_list.on_predict_batch_begin(step)
-            if step == 0:
-                self._compile_first_calls(batch, training=False)
-            y = self.predict_step(batch)
-            outputs.append([np.asarray(t) for t in flatten(y)])
-            callback_list.on_predict_batch_end(step, {"outputs": y})
-            structure = y
+        with reused_buffers():              # the plan's activation buffers, batch to batch
+            for step, batch in enumerate(itertools.islice(data.batches(), steps)):
+                callback_list.on_predict_batch_begin(step)
+                if step == 0:
+                    self._compile_first_calls(batch, training=False)
+                y = self.predict_step(batch)
+                outputs.append([np.asarray(t) for t in flatten(y)])
+                callback_list.on_predict_batch_end(step, {"outputs": y})
+                structure = y
         callback_list.on_predict_end()
         if not outputs:
             raise ValueError("predict: the input yielded no batches")

@@ -47,6 +47,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 
+from ..api import checked_out
 from . import winograd
 from .blas import add_product_of_transposed, address
 from .gemm import THREADED_MIN_FLOPS, dot_in_row_runs, small_product_limit
@@ -440,42 +441,49 @@ def _grouped(w, dtype, groups: int, axes: tuple):
                                 .transpose(axes))
 
 
-def conv_forward(x, w, window, groups=1, bias=None, relu=False, pool=None):
-    """y (N, *out, F) = x (N, *spatial, C) correlated with w (*k, C // groups, F), grouped,
+def conv_forward(x, w, window, groups=1, bias=None, relu=False, pool=None, out=None):
+    """y (N, *o, F) = x (N, *spatial, C) correlated with w (*k, C // groups, F), grouped,
     over `window` (a Window: size k, strides, dilation, explicit padding); then + bias (F,),
-    then max(y, 0) if relu; out = window.output_spatial(spatial).
+    then max(y, 0) if relu; o = window.output_spatial(spatial).
     pool: None, or a Window (size, strides, no padding) to max-pool the result over, (N,
     *pooled, F), in the same pass (the unpooled output is never stored, and the positions no
-    pooling window reads are not computed)."""
+    pooling window reads are not computed).
+    out: None, or the array to write the result into and return (api.checked_out)."""
     rank, batch = x.ndim - 2, x.shape[0]
     dtype = np.result_type(x.dtype, w.dtype)
-    out = window.output_spatial(x.shape[1:-1])
+    spatial = window.output_spatial(x.shape[1:-1])
     pool_size, pool_strides = ((1,) * rank, (1,) * rank) if pool is None else (pool.size,
                                                                                 pool.strides)
-    pooled = tuple((n - k) // st + 1 for n, k, st in zip(out, pool_size, pool_strides))
-    out = tuple((n - 1) * st + k for n, k, st in zip(pooled, pool_size, pool_strides))  # read
-    b = np.zeros(0, dtype) if bias is None else np.ascontiguousarray(bias, dtype)
-    y = np.empty((batch * int(np.prod(pooled)), w.shape[-1]), dtype)
+    pooled = tuple((n - k) // st + 1 for n, k, st in zip(spatial, pool_size, pool_strides))
+    shape = (batch, *pooled, w.shape[-1])
+    if out is None:
+        out = np.empty(shape, dtype)
+    elif np.may_share_memory(checked_out("conv_forward", out, shape, dtype), x):
+        raise ValueError(f"conv_forward: out (shape {out.shape}) must not overlap the input "
+                         f"x (shape {x.shape})")
+    y = out.reshape(-1, w.shape[-1])
     if y.size == 0:
-        return y.reshape(batch, *pooled, w.shape[-1])
+        return out
+    b = np.zeros(0, dtype) if bias is None else np.ascontiguousarray(bias, dtype)
     if winograd.applies(window, groups, x.shape[-1], pool):
-        _winograd(x, w, window, b, relu, pool is not None, y.reshape(batch, *pooled, -1))
-        return y.reshape(batch, *pooled, w.shape[-1])
+        _winograd(x, w, window, b, relu, pool is not None, out)
+        return out
+    spatial = tuple((n - 1) * st + k for n, k, st in zip(pooled, pool_size, pool_strides))
     wg = _grouped(w, dtype, groups, (1, 0, 2))                        # (G, K, F/G)
     s, pb, d, ks = _geometry(window)
-    n_pos = int(np.prod(out))
+    n_pos = int(np.prod(spatial))                   # the positions the pooling windows read
     chunks = _chunks(batch, batch * n_pos * w.shape[-1] * wg.shape[1])
     block = _block(n_pos, batch)
     rows = block * n_pos
     tile = -(-rows // -(-rows // TILE_ROWS))        # rows / ceil(rows / TILE_ROWS), rounded up
-    args = (_as_5d(x, dtype), wg, b, s, pb, d, ks, _lift(out, rank, 1), bool(relu),
+    args = (_as_5d(x, dtype), wg, b, s, pb, d, ks, _lift(spatial, rank, 1), bool(relu),
             _lift(pool_size, rank, 1), _lift(pool_strides, rank, 1), _lift(pooled, rank, 1),
             block, tile, y)
     small = small_product_limit()
     chunk = _conv_forward_one_channel_chunk if x.shape[-1] == 1 else _conv_forward_chunk
     body = body_address(chunk, (*args, 0, chunks, small))
     _run(_conv_forward, chunks, body, *args, chunks, small)
-    return y.reshape(batch, *pooled, w.shape[-1])
+    return out
 
 
 def _winograd(x, w, window, bias, relu: bool, pooled: bool, y) -> None:

@@ -52,6 +52,7 @@ import math
 import numpy as np
 from numba import types
 
+from ..api import checked_out
 from ..geometry import Window
 from .pooling import max_pool_backward, max_pool_forward
 from .runtime import (FLOATS, MAX_BLOCKS, THREADS, TILE, block_index, block_sum, blocks,
@@ -328,34 +329,41 @@ def _zeros(shape, dtype):
     return to_device(np.zeros(shape, dtype))
 
 
-def conv_forward(x, w, window, groups=1, bias=None, relu=False, pool=None):
-    """y (N, *out, F) = x (N, *spatial, C) correlated with w (*k, C // groups, F), grouped,
+def conv_forward(x, w, window, groups=1, bias=None, relu=False, pool=None, out=None):
+    """y (N, *o, F) = x (N, *spatial, C) correlated with w (*k, C // groups, F), grouped,
     over `window` (a Window: size k, strides, dilation, explicit padding); then + bias (F,),
-    then max(y, 0) if relu; out = window.output_spatial(spatial).
+    then max(y, 0) if relu; o = window.output_spatial(spatial).
     pool: None, or a Window (size, strides, no padding) to max-pool the result over, (N,
     *pooled, F): the conv output is computed only at the positions some pooling window reads,
-    then a second kernel pools it."""
+    then a second kernel pools it (into a new array, copied into `out` when given).
+    out: None, or the device array to write the result into and return (api.checked_out)."""
     rank, batch, n_out = x.ndim - 2, int(x.shape[0]), int(w.shape[-1])
     dtype = np.result_type(x.dtype, w.dtype)
-    out = window.output_spatial(x.shape[1:-1])
+    spatial = window.output_spatial(x.shape[1:-1])
+    pooled = spatial if pool is None else tuple(
+        max((n - k) // s + 1, 0) for n, k, s in zip(spatial, pool.size, pool.strides))
+    if out is not None:
+        checked_out("conv_forward", out, (batch, *pooled, n_out), dtype)
+    if 0 in pooled:
+        return empty((batch, *pooled, n_out), dtype) if out is None else out
     if pool is not None:
-        pooled = tuple(max((n - k) // s + 1, 0) for n, k, s in zip(out, pool.size,
-                                                                   pool.strides))
-        if 0 in pooled:
-            return empty((batch, *pooled, n_out), dtype)
-        out = tuple((n - 1) * s + k for n, k, s in zip(pooled, pool.size, pool.strides))
-    y = empty((batch, *out, n_out), dtype)
+        spatial = tuple((n - 1) * s + k for n, k, s in zip(pooled, pool.size, pool.strides))
+    y = out if out is not None and pool is None else empty((batch, *spatial, n_out), dtype)
     if y.size:
-        geometry = _geometry(x.shape, w.shape, out, window, groups)
+        geometry = _geometry(x.shape, w.shape, spatial, window, groups)
         flat_w = _operand(w, dtype)
-        tasks = groups * -(-(batch * math.prod(out)) // TILE) * -(-(n_out // groups) // TILE)
+        tasks = groups * -(-(batch * math.prod(spatial)) // TILE) * -(-(n_out // groups) // TILE)
         _launch_tiles(_forward_tiles, tasks, _operand(x, dtype), flat_w,
                       flat_w if bias is None else _operand(bias, dtype), y.reshape(y.size),
                       geometry, bias is not None, bool(relu), dtype.type(0))
     if pool is None:
         return y
-    return max_pool_forward(y, Window(tuple(pool.size), tuple(pool.strides),
-                                      ((0, 0),) * rank, (1,) * rank))
+    result = max_pool_forward(y, Window(tuple(pool.size), tuple(pool.strides),
+                                        ((0, 0),) * rank, (1,) * rank))
+    if out is None:
+        return result
+    out.copy_to_device(result)
+    return out
 
 
 def conv_backward(dy, x, w, window, groups=1, y=None, input_gradient=True,

@@ -112,6 +112,25 @@ def test_fused_max_pool_matches_cpu(problem):
 
 
 @settings(max_examples=6)
+@given(problem=pooled_problems(), pooled=st.booleans())
+def test_forward_into_out_matches_cpu(problem, pooled):
+    """conv_forward(..., out=a device array) leaves the CPU's result in it, with or without
+    the fused pool, whatever it held before, and returns it; an out of another shape is
+    refused as on the CPU."""
+    from nbkeras.kernels.cuda.runtime import to_device
+
+    x, w, window, groups, bias, relu, pool = problem
+    pool = pool if pooled else None
+    want = cpu.conv_forward(x, w, window, groups, bias, relu, pool)
+    out = to_device(np.full(want.shape, np.nan, want.dtype))
+    assert cuda.conv_forward(x, w, window, groups, bias, relu, pool, out=out) is out
+    _close(out, want, math.prod(w.shape[:-1]))
+    wrong = to_device(np.empty((want.shape[0] + 1, *want.shape[1:]), want.dtype))
+    with pytest.raises(ValueError, match="conv_forward: out must be a C-contiguous"):
+        cuda.conv_forward(x, w, window, groups, bias, relu, pool, out=wrong)
+
+
+@settings(max_examples=6)
 @given(problem=pooled_problems())
 def test_backward_through_a_max_pool_matches_cpu(problem):
     """conv_backward given the gradient of the max-pooled output (`pool`, as the convolution's
