@@ -15,7 +15,7 @@ the next calls on such inputs go straight to the layer's `call` (`Step.run`). Th
 be a Tensor or the numpy array a model passes on to its first layer (then wrapped, not
 converted, as the conversion left it as it was).
 
-`predict` runs its batches inside `reused_buffers()`: there the convolution blocks of a plan
+`predict` runs its batches inside `fusion.reused_buffers()`: there the convolution blocks of a plan
 (fusion.py) write their outputs into one buffer each, kept from batch to batch and dropped
 when predict returns, where only nbkeras's own operations read the block's output and it is
 no output of the plan; a plan output that shares memory with such a buffer (a Flatten's view
@@ -34,12 +34,11 @@ import numpy as np
 from ..core.keras_tensor import KerasTensor
 from ..core.tape import active_tapes
 from ..core.tensor import Tensor
+from ..layers.core.lambda_layer import Lambda
 from ..layers.layer import Layer
 from ..tree import leaves, map_leaves
-from .fusion import (FusedStep, as_tensor, converts_to_itself, repeat_key, reused_buffers,
-                     reusing_buffers, rewrite)
-
-__all__ = ["Plan", "Slot", "Step", "reused_buffers"]
+from .fusion import (FusedStep, as_tensor, converts_to_itself, repeat_key, reusing_buffers,
+                     rewrite)
 
 # call(operation, args, kwargs) -> the operation's result; None calls the operation directly
 Call = Callable[[object, tuple, dict], object] | None
@@ -191,14 +190,18 @@ class Plan:
 
 
 def _ours(step) -> bool:
-    """Whether every operation of `step` is nbkeras's own, running no user code (no
-    subclass, no Lambda): none keeps a reference to what it reads."""
-    return all(type(op).__module__.startswith("nbkeras.") and type(op).__name__ != "Lambda"
-               for op in step.operations)
+    """Whether every operation of `step` is nbkeras's own and runs no user code: no subclass,
+    no Lambda, no layer holding other layers (a wrapper or a nested model may hold the
+    user's); none of them keeps a reference to what it reads."""
+    return all(type(op).__module__.startswith("nbkeras.") and not isinstance(op, Lambda)
+               and not getattr(op, "_layers", None) for op in step.operations)
 
 
 def _unshared(value, buffers: list):
-    """value, or a copy of it when it is a Tensor sharing memory with one of `buffers`."""
+    """value, or a copy of it (its mask kept) when it is a Tensor sharing memory with one of
+    `buffers`."""
     if isinstance(value, Tensor) and any(np.may_share_memory(value.data, b) for b in buffers):
-        return Tensor(value.data.copy())
+        copy = Tensor(value.data.copy())
+        copy._keras_mask = value._keras_mask
+        return copy
     return value
