@@ -26,7 +26,7 @@ import nbkeras as nk  # noqa: E402
 from nbkeras import layers, ops  # noqa: E402
 
 from cases import Row, load_torch  # noqa: E402
-from nbkeras.kernels.cpu.blas import add_product_of_transposed, address  # noqa: E402
+from nbkeras.kernels.cpu.blas import address, product_of_transposed  # noqa: E402
 from nbkeras.kernels.cpu.gemm import dot_in_row_runs, small_product_limit  # noqa: E402
 from nbkeras.kernels.cpu.parallel import single_threaded_blas  # noqa: E402
 
@@ -109,11 +109,11 @@ def _per_step_products(blocks, x_t, kernel, kernel_t, h, w, w_t, inputs, steps, 
         columns = w.shape[1] if small == 0 else max(16, small // (inputs.shape[1] * (hi - lo))
                                                     // 16 * 16)
         for _ in range(steps):
-            dot_in_row_runs(step_x, kernel, p, small)
-            dot_in_row_runs(rows, w, q, small)
-            dot_in_row_runs(q, kernel_t, dx, small)
-            dot_in_row_runs(q, w_t, back, small)
-            add_product_of_transposed(gemm_address, step_inputs, q, dw, columns)
+            dot_in_row_runs(gemm_address, step_x, kernel, p, small)
+            dot_in_row_runs(gemm_address, rows, w, q, small)
+            dot_in_row_runs(gemm_address, q, kernel_t, dx, small)
+            dot_in_row_runs(gemm_address, q, w_t, back, small)
+            product_of_transposed(gemm_address, step_inputs, q, dw, True, columns)
 
 
 def lstm_product_rows(batch: int = 64, steps: int = 100, features: int = 64, units: int = 128,

@@ -17,6 +17,7 @@ from nbkeras.kernels.cpu.vector_math import exp as vector_exp
 
 array = importlib.import_module("nbkeras.kernels.cpu.array")
 gemm = importlib.import_module("nbkeras.kernels.cpu.gemm")
+blas = importlib.import_module("nbkeras.kernels.cpu.blas")
 
 shapes = hnp.array_shapes(min_dims=1, max_dims=4, min_side=1, max_side=7)
 floats = st.sampled_from([np.float32, np.float64])
@@ -208,8 +209,8 @@ def test_small_runs_are_multiples_of_8_or_4_rows_that_fit_the_limit(rows, k, n, 
 
 
 @njit
-def _dot_in_row_runs(a, b, out, limit):
-    gemm.dot_in_row_runs(a, b, out, limit)
+def _dot_in_row_runs(gemm_address, a, b, out, limit):
+    gemm.dot_in_row_runs(gemm_address, a, b, out, limit)
 
 
 @few
@@ -220,7 +221,7 @@ def test_products_in_row_runs_are_numpys(m, k, n, dtype, seed, limit):
     rng = np.random.default_rng(seed)
     a, b = rng.standard_normal((m, k)).astype(dtype), rng.standard_normal((k, n)).astype(dtype)
     out = np.full((m, n), np.nan, dtype)
-    _dot_in_row_runs(a, b, out, limit)
+    _dot_in_row_runs(blas.address(dtype), a, b, out, limit)
     _assert_product_is(out, a.astype(np.float64) @ b.astype(np.float64), dtype)
 
 

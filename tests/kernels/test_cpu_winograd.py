@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nbkeras.kernels.cpu import conv, winograd
+from nbkeras.kernels.cpu import blas, conv, winograd
 from nbkeras.kernels.cpu.gemm import small_product_limit
 from nbkeras.kernels.cpu.parallel import run_chunks, single_threaded_blas
 from nbkeras.kernels.geometry import Window, window
@@ -56,7 +56,7 @@ def test_tiles_in_any_blocks_and_chunks_equal_the_convolution(
     with single_threaded_blas():
         run_chunks(winograd.winograd_forward, chunks, x, winograd.transformed_kernel(w, dtype),
                    np.zeros(0, dtype) if bias is None else bias, padding[0][0], padding[1][0],
-                   relu, pooled, y, block, small_product_limit())
+                   relu, pooled, y, block, small_product_limit(), blas.address(dtype))
     want = reference(x, w, padding, bias, relu, pooled)
     scale = np.sqrt(9 * channels)                   # the sum's typical size
     tolerance = 1e-5 * scale if dtype == np.float32 else 1e-12 * scale

@@ -110,7 +110,7 @@ def test_the_convolution_shells_pass_their_bodies_the_types_they_were_compiled_f
     conv.conv_forward(x[..., :1].copy(), w[:, :, :1], geometry, 1, np.zeros(4, np.float32),
                       True)                                   # the one-channel body
     conv.conv_backward(rng.standard_normal(y.shape).astype(np.float32), x, w, geometry, 1, y=y)
-    forward = {(*s[1:-2], types.intp, *s[-2:]) for s in conv._conv_forward.signatures}
+    forward = {(*s[1:-3], types.intp, *s[-3:]) for s in conv._conv_forward.signatures}
     assert forward and forward <= set(conv._conv_forward_chunk.signatures)
     assert forward <= set(conv._conv_forward_one_channel_chunk.signatures)
     backward = {(*s[1:], types.intp, types.intp) for s in conv._conv_backward.signatures}

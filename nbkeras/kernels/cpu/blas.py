@@ -1,9 +1,12 @@
 """BLAS's gemm called from Numba kernels with its full interface, which Numba's `np.dot` does
-not give: C = A @ B + C (beta 1, so a product adds into what C holds) and operands that are
+not give: C = A @ B + C (a product that adds into what C holds) and operands that are
 transposed views. It calls the gemm of the BLAS that `np.dot` calls (SciPy's,
 `scipy.linalg.cython_blas`), at an address the host passes in as an integer (`address`):
 a kernel that referred to the function itself would hold a pointer valid in one process
-only, and Numba does not cache such a kernel.
+only, and Numba does not cache such a kernel. Plain products (C = A @ B) take it too: each
+call of `np.dot` compiles Numba's checks, copies and error messages into its kernel and a
+function of its own per signature (the MNIST convnet's cold compile in one process, 20.5 ->
+19.6 s).
 
 Matrices are row-major as numpy's; each only needs its rows evenly spaced with contiguous
 columns (a block of rows of a larger matrix, or a column slice): BLAS's leading dimension is
@@ -14,7 +17,7 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import get_cython_function_address, intrinsic
 
-__all__ = ["address", "add_product_of_transposed", "runs"]
+__all__ = ["address", "product", "product_of_transposed", "runs"]
 
 _NAMES = {np.dtype(np.float32): "sgemm", np.dtype(np.float64): "dgemm"}
 
@@ -25,10 +28,11 @@ def address(dtype) -> int:
 
 
 @intrinsic
-def _gemm(typingctx, gemm_address, transa, transb, m, n, k, a, lda, b, ldb, c, ldc):
-    """Fortran gemm at gemm_address: c = op(a) op(b) + c, column-major (m, n, k and the
-    leading dimensions as Fortran sees them; transa, transb the codes of "N" or "T")."""
-    signature = types.void(gemm_address, transa, transb, m, n, k, a, lda, b, ldb, c, ldc)
+def _gemm(typingctx, gemm_address, transa, transb, m, n, k, a, lda, b, ldb, c, ldc, add):
+    """Fortran gemm at gemm_address: c = op(a) op(b), + c when `add` (beta 1, else 0: c is
+    not read), column-major (m, n, k and the leading dimensions as Fortran sees them; transa,
+    transb the codes of "N" or "T")."""
+    signature = types.void(gemm_address, transa, transb, m, n, k, a, lda, b, ldb, c, ldc, add)
 
     def codegen(context, builder, sig, args):
         pointer = ir.IntType(8).as_pointer()
@@ -48,11 +52,12 @@ def _gemm(typingctx, gemm_address, transa, transb, m, n, k, a, lda, b, ldb, c, l
         def data(array, kind):
             proxy = cgutils.create_struct_proxy(kind)(context, builder, value=array)
             return builder.bitcast(proxy.data, pointer)
-        (at, transa, transb, m, n, k, a, lda, b, ldb, c, ldc) = args
+        (at, transa, transb, m, n, k, a, lda, b, ldb, c, ldc, add) = args
         one = by_reference(ir.Constant(value, 1.0), value)
+        beta = by_reference(context.cast(builder, add, sig.args[12], sig.args[10].dtype), value)
         arguments = [character(transa), character(transb), integer(m), integer(n),
                      integer(k), one, data(a, sig.args[6]), integer(lda),
-                     data(b, sig.args[8]), integer(ldb), one, data(c, sig.args[10]),
+                     data(b, sig.args[8]), integer(ldb), beta, data(c, sig.args[10]),
                      integer(ldc)]
         function = builder.inttoptr(at, ir.FunctionType(ir.VoidType(), [pointer] * 13)
                                     .as_pointer())
@@ -66,7 +71,7 @@ _N, _T = ord("N"), ord("T")
 
 @njit(inline="always")
 def runs(rows, inputs, width, small_limit):
-    """(rows, columns) per call of `add_product_of_transposed` for s (rows, inputs) and d
+    """(rows, columns) per call of `product_of_transposed` for s (rows, inputs) and d
     (rows, width): where small_limit (gemm.small_product_limit()) is above 0, calls of at most
     small_limit multiply-adds (OpenBLAS's small products), runs of rows, a multiple of 16,
     where 16 rows fit, else runs of columns, a multiple of 16, where 16 columns of all rows
@@ -83,15 +88,32 @@ def runs(rows, inputs, width, small_limit):
 
 
 @njit(inline="always")
-def add_product_of_transposed(gemm_address, s, d, out, small_limit):
-    """out (C, W) += s.T @ d for s (R, C) and d (R, W) (rows of each evenly spaced, columns
-    contiguous), in calls of `runs` rows and columns."""
+def _leading(matrix):
+    """A row-major matrix's row stride in elements: BLAS's leading dimension of its transpose
+    (at least its width and 1, as BLAS requires, where a single row's stride says nothing)."""
+    return max(matrix.strides[0] // matrix.itemsize, matrix.shape[1], 1)
+
+
+@njit(inline="always")
+def product(gemm_address, a, b, out, add):
+    """out (M, N) = a (M, K) @ b (K, N), + what out holds when `add` (a bool; rows of each evenly
+    spaced, columns contiguous); one BLAS call."""
+    # Fortran sees out.T (N, M) = b.T (N, K) @ a.T (K, M), each stored as its row-major self
+    _gemm(gemm_address, _N, _N, b.shape[1], a.shape[0], a.shape[1], b, _leading(b), a,
+          _leading(a), out, _leading(out), add)
+
+
+@njit(inline="always")
+def product_of_transposed(gemm_address, s, d, out, add, small_limit):
+    """out (C, W) = s.T @ d, + what out holds when `add` (a bool), for s (R, C) and d (R, W) (rows of
+    each evenly spaced, columns contiguous), in calls of `runs` rows and columns (each run of
+    rows after the first adds into out)."""
     rows, inputs, width = d.shape[0], s.shape[1], d.shape[1]
     row_run, column_run = runs(rows, inputs, width, small_limit)
-    for r0 in range(0, rows, row_run):
+    for r0 in range(0, max(rows, 1), row_run):
         count = min(row_run, rows - r0)
         for w0 in range(0, width, column_run):
-            # Fortran sees out.T (W, C) += d.T (W, R) @ s (R, C), s stored as s.T (C, R) ("T")
+            # Fortran sees out.T (W, C) = d.T (W, R) @ s (R, C), s stored as s.T (C, R) ("T")
             _gemm(gemm_address, _N, _T, min(column_run, width - w0), inputs, count,
-                  d[r0:, w0:], d.strides[0] // d.itemsize, s[r0:],
-                  s.strides[0] // s.itemsize, out[:, w0:], out.strides[0] // out.itemsize)
+                  d[r0:, w0:], _leading(d), s[r0:], _leading(s), out[:, w0:], _leading(out),
+                  add | (r0 > 0))

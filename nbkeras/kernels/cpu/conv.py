@@ -49,7 +49,7 @@ from numba import njit, prange
 
 from ..api import checked_out
 from . import winograd
-from .blas import add_product_of_transposed, address
+from .blas import address, product, product_of_transposed
 from .gemm import THREADED_MIN_FLOPS, dot_in_row_runs, small_product_limit
 from .inner import inner_kernel
 from .parallel import PARALLEL_MIN_ELEMENTS, blas_controller, launch, single_threaded_blas
@@ -179,22 +179,23 @@ def _patches_one_channel(x, n, s, pb, d, ks, out_sp, cols_t, col0):
 
 @njit(cache=True, parallel=True)
 def _conv_forward(body, x, wg, bias, s, pb, d, ks, out_sp, relu, pk, ps, pooled_sp, block, tile,
-                  y, chunks, small):
+                  y, chunks, small, gemm_address):
     """The shell (shells.py) running _conv_forward_chunk or _conv_forward_one_channel_chunk
     at address `body` on every chunk."""
     for t in prange(chunks):
         call_body(body, (x, wg, bias, s, pb, d, ks, out_sp, relu, pk, ps, pooled_sp, block,
-                         tile, y, np.intp(t), chunks, small))
+                         tile, y, np.intp(t), chunks, small, gemm_address))
 
 
 @inner_kernel
 def _conv_forward_chunk(x, wg, bias, s, pb, d, ks, out_sp, relu, pk, ps, pooled_sp, block,
-                        tile, y, t, chunks, small):
+                        tile, y, t, chunks, small, gemm_address):
     """Chunk t of `chunks` (contiguous runs of images) of
     y[(n, pos), group g] = im2col(x[n], group g) @ wg[g], `block` images per block, each
     block's rows gathered and multiplied `tile` at a time (so the im2col rows stay in cache),
-    then pooled, biased and rectified (`_finish_block`). x (N, D, H, W, C), wg (G, K, Fg),
-    bias (F,) or (0,), y (N * positions, F)."""
+    then pooled, biased and rectified (`_finish_block`); the products by the BLAS gemm at
+    gemm_address (blas.py). x (N, D, H, W, C), wg (G, K, Fg), bias (F,) or (0,), y
+    (N * positions, F)."""
     n_batch, n_pos = x.shape[0], out_sp[0] * out_sp[1] * out_sp[2]
     groups, n_cols, per_group = wg.shape
     cg = x.shape[4] // groups
@@ -214,16 +215,16 @@ def _conv_forward_chunk(x, wg, bias, s, pb, d, ks, out_sp, relu, pk, ps, pooled_
                 _patches(x, n0 * n_pos + r0, m, every, g * cg, cg, s, pb, d, ks, out_sp,
                          cols, False)
                 if groups == 1:
-                    dot_in_row_runs(cols[:m], wg[0], out[r0:r0 + m], small)
+                    dot_in_row_runs(gemm_address, cols[:m], wg[0], out[r0:r0 + m], small)
                 else:
-                    dot_in_row_runs(cols[:m], wg[g], part[:m], small)
+                    dot_in_row_runs(gemm_address, cols[:m], wg[g], part[:m], small)
                     _copy_columns(out[r0:r0 + m], g * per_group, part, 0, m, per_group)
         _finish_block(out, n0, n1, n_pos, out_sp, pk, ps, pooled_sp, bias, relu, y)
 
 
 @inner_kernel
 def _conv_forward_one_channel_chunk(x, wg, bias, s, pb, d, ks, out_sp, relu, pk, ps,
-                                    pooled_sp, block, tile, y, t, chunks, small):
+                                    pooled_sp, block, tile, y, t, chunks, small, gemm_address):
     """_conv_forward_chunk for x of one channel (a first layer; no groups): each block's
     patches gathered transposed by _patches_one_channel (long contiguous runs) into one
     product. Its own body, so that a model whose other convolutions take Winograd never
@@ -238,11 +239,9 @@ def _conv_forward_one_channel_chunk(x, wg, bias, s, pb, d, ks, out_sp, relu, pk,
         n1 = min(n0 + block, stop)
         rows = (n1 - n0) * n_pos
         out = scratch[:rows] if scratch.shape[0] else y[n0 * n_pos:n1 * n_pos]
-        if rows < cols_t.shape[1]:    # the chunk's last, smaller block
-            cols_t = np.empty((n_cols, rows), x.dtype)
         for n in range(n0, n1):
             _patches_one_channel(x, n, s, pb, d, ks, out_sp, cols_t, (n - n0) * n_pos)
-        np.dot(cols_t.T, wg[0], out)
+        product_of_transposed(gemm_address, cols_t[:, :rows], wg[0], out, False, 0)
         _finish_block(out, n0, n1, n_pos, out_sp, pk, ps, pooled_sp, bias, relu, y)
 
 
@@ -265,7 +264,7 @@ def _finish_block(out, n0, n1, n_pos, out_sp, pk, ps, pooled_sp, bias, relu, y):
 def _bias_relu(y, r0, rows, bias, relu):
     """y[r0:r0 + rows] += bias (when it has entries), then max(y, 0) if relu (NaN stays)."""
     n_out, yf = np.uintp(y.shape[1]), y.reshape(-1)
-    zero = np.zeros(1, y.dtype)[0]
+    zero = y.dtype.type(0)
     for r in range(np.uintp(r0), np.uintp(r0 + rows)):
         row = r * n_out
         if bias.shape[0] > 0:
@@ -284,7 +283,7 @@ def _gradient_rows(dy, d0, y, r0, rows, dz, db, kept):
     entries, the rows left all zero are dropped: dz[:m] holds the others in order, kept[:m]
     their indices in the block. Returns m (rows when kept is empty)."""
     n_out, dyf, yf, dzf = np.uintp(dy.shape[1]), dy.reshape(-1), y.reshape(-1), dz.reshape(-1)
-    zero = np.zeros(1, dy.dtype)[0]
+    zero = dy.dtype.type(0)
     relu, compact = y.shape[0] > 0, kept.shape[0] > 0
     m = 0
     for r in range(np.uintp(rows)):
@@ -348,7 +347,6 @@ def _conv_backward_chunk(dy, y, x, wgt, s, pb, d, ks, out_sp, block, dx, part_w,
     cols_t = np.empty((n_cols, block * n_pos if one_channel else 0), dy.dtype)
     dz = np.empty((block * n_pos, n_out), dy.dtype)
     dzg = np.empty((block * n_pos, per_group), dy.dtype)
-    step = np.empty((n_cols, per_group), dy.dtype)
     kept = np.empty(0 if one_channel else block * n_pos, np.intp)   # rows with a gradient
     unspent = np.empty(n_out if pooling else 0, dy.dtype)
     du = np.empty((block * n_pos if pooling else 0, n_out), dy.dtype)   # dL/d(unpooled)
@@ -368,22 +366,17 @@ def _conv_backward_chunk(dy, y, x, wgt, s, pb, d, ks, out_sp, block, dx, part_w,
                 _copy_columns(dzg, 0, dz, g * per_group, rows, per_group)
             grad = dz[:rows] if groups == 1 else dzg[:rows]
             if one_channel:
-                if rows < cols_t.shape[1]:
-                    cols_t = np.empty((n_cols, rows), dy.dtype)
                 for n in range(n0, n1):
                     _patches_one_channel(x, n, s, pb, d, ks, out_sp, cols_t,
                                          (n - n0) * n_pos)
-                np.dot(cols_t, grad, step)
-                total, add = part_w[t, g].reshape(-1), step.reshape(-1)   # part_w += step
-                for i in range(np.uintp(add.size)):       # (not _move: its offsets
-                    total[i] += add[i]                    # would be 0s)
+                product(gemm_address, cols_t[:, :rows], grad, part_w[t, g], True)
             elif x.shape[0] > 0:    # part_w[t, g] += cols.T @ grad, BLAS adding
                 _patches(x, n0 * n_pos, rows, kept, g * cg, cg, s, pb, d, ks, out_sp, cols,
                          False)
-                add_product_of_transposed(gemm_address, cols[:rows], grad, part_w[t, g],
-                                          small)
+                product_of_transposed(gemm_address, cols[:rows], grad, part_w[t, g], True,
+                                      small)
             if dx.shape[0] > 0:
-                dot_in_row_runs(grad, wgt[g], cols[:rows], small)
+                dot_in_row_runs(gemm_address, grad, wgt[g], cols[:rows], small)
                 _patches(dx, n0 * n_pos, rows, kept, g * cg, cg, s, pb, d, ks, out_sp, cols,
                          True)
     for f in range(n_out):
@@ -481,8 +474,9 @@ def conv_forward(x, w, window, groups=1, bias=None, relu=False, pool=None, out=N
             block, tile, y)
     small = small_product_limit()
     chunk = _conv_forward_one_channel_chunk if x.shape[-1] == 1 else _conv_forward_chunk
-    body = body_address(chunk, (*args, 0, chunks, small))
-    _run(_conv_forward, chunks, body, *args, chunks, small)
+    gemm_address = address(dtype)
+    body = body_address(chunk, (*args, 0, chunks, small, gemm_address))
+    _run(_conv_forward, chunks, body, *args, chunks, small, gemm_address)
     return out
 
 
@@ -497,7 +491,7 @@ def _winograd(x, w, window, bias, relu: bool, pooled: bool, y) -> None:
     args = (np.ascontiguousarray(x, y.dtype), u, bias, window.padding[0][0],
             window.padding[1][0], bool(relu), pooled, y,
             winograd.block_tiles(u.shape[1], u.shape[2], y.itemsize, tiles),
-            small_product_limit())
+            small_product_limit(), address(y.dtype))
     if blas_controller() is None:          # one chunk; BLAS threads on its own
         winograd.winograd_forward(0, 1, *args)
         return
@@ -511,11 +505,11 @@ def _winograd(x, w, window, bias, relu: bool, pooled: bool, y) -> None:
 
 @njit(cache=True, parallel=True)
 def _winograd_chunks(body, chunks, x, u, bias, top_pad, left_pad, relu, pooled, y, block,
-                     small):
+                     small, gemm_address):
     """The shell (shells.py) running winograd_forward at address `body` on every chunk."""
     for t in prange(chunks):
         call_body(body, (np.intp(t), chunks, x, u, bias, top_pad, left_pad, relu, pooled, y,
-                         block, small))
+                         block, small, gemm_address))
 
 
 def conv_backward(dy, x, w, window, groups=1, y=None, input_gradient=True,

@@ -22,6 +22,7 @@ import numpy as np
 import scipy
 from numba import njit
 
+from .blas import address, product
 from .parallel import blas_controller, run_chunks, single_threaded_blas
 
 __all__ = ["gemm"]
@@ -73,12 +74,13 @@ def small_run_rows(rows, k, n, small_limit):
 
 
 @njit(cache=True)
-def dot_in_row_runs(a, b, out, small_limit):
-    """out = a (M, K) @ b (K, N), all C-contiguous, as one BLAS call per run of
-    `small_run_rows` rows (`small_limit`: `small_product_limit()`)."""
+def dot_in_row_runs(gemm_address, a, b, out, small_limit):
+    """out = a (M, K) @ b (K, N) (rows of each evenly spaced, columns contiguous) as one call
+    of the BLAS gemm at gemm_address (blas.py) per run of `small_run_rows` rows
+    (`small_limit`: `small_product_limit()`)."""
     run = small_run_rows(a.shape[0], a.shape[1], b.shape[1], small_limit)
     for r0 in range(0, a.shape[0], run):
-        np.dot(a[r0:r0 + run], b, out[r0:r0 + run])
+        product(gemm_address, a[r0:r0 + run], b, out[r0:r0 + run], False)
 
 
 def _in_small_products(a, b) -> bool:
@@ -113,7 +115,7 @@ def gemm(a, b):
     if 2 * multiply_adds < THREADED_MIN_FLOPS and _in_small_products(a, b):
         out = np.empty((rows, columns), a.dtype)
         with single_threaded_blas():
-            dot_in_row_runs(a, b, out, small_product_limit())
+            dot_in_row_runs(address(a.dtype), a, b, out, small_product_limit())
         return out
     threads = numba.get_num_threads()
     if 2 * multiply_adds < THREADED_MIN_FLOPS or a.dtype != b.dtype:

@@ -42,7 +42,9 @@ def _sgd(var, grad, m, lr, momentum, use_momentum, nesterov, decay):
 
 @inner_kernel
 def _moments(m, v, i, g, one_minus_beta_1, one_minus_beta_2):
-    """m[i] += (g - m[i])(1 - b1) and v[i] += (g² - v[i])(1 - b2); returns the new values."""
+    """m[i] += (g - m[i])(1 - b1) and v[i] += (g² - v[i])(1 - b2); returns the new values.
+    Callers pass i as np.intp: a prange's index is typed int64, then uint64 once the loop is a
+    parfor, and each type would compile on its own."""
     m_i = m[i] + (g - m[i]) * one_minus_beta_1
     v_i = v[i] + (g * g - v[i]) * one_minus_beta_2
     m[i] = m_i
@@ -60,7 +62,7 @@ def _adam(var, grad, m, v, v_max, alpha, one_minus_beta_1, one_minus_beta_2, eps
         if decay != 0:
             w -= w * decay
         g = grad[i]
-        m_i, v_i = _moments(m, v, i, g, one_minus_beta_1, one_minus_beta_2)
+        m_i, v_i = _moments(m, v, np.intp(i), g, one_minus_beta_1, one_minus_beta_2)
         if amsgrad:
             v_i = max(v_max[i], v_i)
             v_max[i] = v_i
@@ -147,7 +149,7 @@ def _nadam(var, grad, m, v, lr, one_minus_beta_1, one_minus_beta_2, momentum_coe
         if decay != 0:
             w -= w * decay
         g = grad[i]
-        m_i, v_i = _moments(m, v, i, g, one_minus_beta_1, one_minus_beta_2)
+        m_i, v_i = _moments(m, v, np.intp(i), g, one_minus_beta_1, one_minus_beta_2)
         m_hat = momentum_coef * m_i + grad_coef * g
         var[i] = w - m_hat * lr / (np.sqrt(v_i * velocity_coef) + epsilon)
 
@@ -181,7 +183,7 @@ def _lamb(var, grad, m, v, step, one_minus_beta_1, one_minus_beta_2, bias_correc
         if decay != 0:
             w -= w * decay
         g = grad[i]
-        m_i, v_i = _moments(m, v, i, g, one_minus_beta_1, one_minus_beta_2)
+        m_i, v_i = _moments(m, v, np.intp(i), g, one_minus_beta_1, one_minus_beta_2)
         var[i] = w - step * ((m_i / bias_correction_1)
                              / (np.sqrt(v_i / bias_correction_2) + epsilon))
 

@@ -122,7 +122,7 @@ def max_pool_rows_backward(dy, y, p0, x, r0, in_sp, pk, ps, pooled_sp, dx, d0, u
     kd, kh, kw = pk
     _, ih, iw = in_sp
     od, oh, ow = pooled_sp
-    zero = np.zeros(1, dx.dtype)[0]
+    zero = dx.dtype.type(0)
     first = np.uintp(d0) * n_out
     disjoint = ps[0] >= kd and ps[1] >= kh and ps[2] >= kw     # no cell in two windows
     tiled = (ps == pk and od * kd == in_sp[0] and oh * kh == ih    # every cell in exactly

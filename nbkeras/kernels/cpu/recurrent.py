@@ -70,7 +70,7 @@ def recurrent_forward(cell, x, kernel, recurrent_kernel, bias, h0, c0, mask):
     if not small:                             # or all at once where BLAS has none
         p = gemm(x.reshape(batch * steps, features), kernel).reshape(batch, steps, -1)
     _run(_FORWARD[cell], _blocks(batch, hs.size), x, kernel, p, ib, rk, rk_h, rb, h0, c0, m, hs, cs,
-         gates, dtype.type(1), small)
+         gates, dtype.type(1), small, blas.address(dtype))
     c_last = None
     if cell == "lstm":
         c_last = cs[:, -1].copy() if steps else c0.copy()
@@ -106,7 +106,7 @@ def recurrent_backward(cell, d_hs, d_c_last, kernel, recurrent_kernel, bias, h0,
     rk_t, rk_h_t = _recurrent_parts(cell, np.ascontiguousarray(recurrent_kernel.T), units, 0)
     _run(_BACKWARD[cell], blocks, d_hs, x, np.ascontiguousarray(kernel.T, dtype), rk_t,
          rk_h_t, h0, np.ascontiguousarray(c0) if cell == "lstm" else h0, m, hs, cs, gates, dp,
-         dq, dx, products, dh, dc, dtype.type(1), small, blas.address(dtype) if summed else 0)
+         dq, dx, products, dh, dc, dtype.type(1), small, blas.address(dtype))
     flat_p = dp.reshape(-1, width)
     if not small:                             # dx in one product (see recurrent_forward)
         dx = np.ascontiguousarray(gemm(flat_p, kernel.T).reshape(steps, batch, features)
@@ -185,13 +185,13 @@ def _block_rows(block, blocks, batch):
 
 @njit(inline="always")
 def _forward_loop(cell, blocks, x, kernel, p_all, ib, rk, rk_h, rb, h0, c0, m, hs, cs, gates,
-                  one, small):
+                  one, small, gemm_address):
     """hs, cs ("lstm") and gates (what the backward needs) of the cell with index `cell` in
     CELLS, from x (B, T, F). Each step's input projection x_t kernel (F, W) (without the
     input bias ib (W,)) is p_all[:, t] where p_all has rows, else a product here; it and the
     recurrent product (rk, and rk_h the candidate's with the reset before) run in runs of
-    rows (`small`: dot_in_row_runs's limit); rb the recurrent bias (reset after). Arrays a
-    cell does not use are empty."""
+    rows (`small`: dot_in_row_runs's limit) by the BLAS gemm at gemm_address (blas.py); rb
+    the recurrent bias (reset after). Arrays a cell does not use are empty."""
     batch, steps, units = hs.shape
     for block in prange(blocks):
         lo, hi = _block_rows(block, blocks, batch)
@@ -209,12 +209,12 @@ def _forward_loop(cell, blocks, x, kernel, p_all, ib, rk, rk_h, rb, h0, c0, m, h
             else:
                 for r in range(hi - lo):
                     _copy(x[lo + r, t], x_t[r])
-                dot_in_row_runs(x_t, kernel, p, small)
-            dot_in_row_runs(h, rk, q, small)
+                dot_in_row_runs(gemm_address, x_t, kernel, p, small)
+            dot_in_row_runs(gemm_address, h, rk, q, small)
             if cell == GRU_RESET_BEFORE:
                 for r in range(hi - lo):
                     _reset_gates(p[r], ib, q[r], h[r], rh[r], gates[lo + r, t], one)
-                dot_in_row_runs(rh, rk_h, qh, small)
+                dot_in_row_runs(gemm_address, rh, rk_h, qh, small)
             for r in range(hi - lo):
                 b = lo + r
                 if m[b, t]:
@@ -278,20 +278,20 @@ def _backward_loop(cell, blocks, d_hs, x, kernel_t, rk_t, rk_h_t, h0, c0, m, hs,
                     _gru_reset_before_back(d_hs[b, t], dh[r], h_prev, gates[b, t], dp[ti, b],
                                            step[r], carry[r], da_h[r], one)
             if cell == GRU_RESET_BEFORE:
-                dot_in_row_runs(da_h, rk_h_t, d_rh, small)
+                dot_in_row_runs(gemm_address, da_h, rk_h_t, d_rh, small)
                 for r in range(hi - lo):
                     b = lo + r
                     if m[b, t]:
                         _reset_back(d_rh[r], hs[b, t - 1] if t > 0 else h0[b], gates[b, t],
                                     dp[ti, b], step[r], carry[r], one)
             if dx.shape[0] > 0:
-                dot_in_row_runs(dp[ti, lo:hi], kernel_t, dx_t, small)
+                dot_in_row_runs(gemm_address, dp[ti, lo:hi], kernel_t, dx_t, small)
                 for r in range(hi - lo):
                     _copy(dx_t[r], dx[lo + r, t])
             if products.shape[0] > 0:
-                blas.add_product_of_transposed(gemm_address, inputs, dp[ti, lo:hi],
-                                               products[block], small)
-            dot_in_row_runs(step, rk_t, dh, small)
+                blas.product_of_transposed(gemm_address, inputs, dp[ti, lo:hi],
+                                           products[block], True, small)
+            dot_in_row_runs(gemm_address, step, rk_t, dh, small)
             for r in range(hi - lo):
                 _add(carry[r], dh[r])
         for r in range(hi - lo):
@@ -304,30 +304,30 @@ def _backward_loop(cell, blocks, d_hs, x, kernel_t, rk_t, rk_h_t, h0, c0, m, hs,
 # constant there, so Numba compiles only that cell's branch).
 @njit(cache=True, parallel=True, fastmath={"contract"}, error_model="numpy")
 def _simple_forward(blocks, x, kernel, p_all, ib, rk, rk_h, rb, h0, c0, m, hs, cs, gates, one,
-                    small):
+                    small, gemm_address):
     _forward_loop(SIMPLE, blocks, x, kernel, p_all, ib, rk, rk_h, rb, h0, c0, m, hs, cs, gates,
-                  one, small)
+                  one, small, gemm_address)
 
 
 @njit(cache=True, parallel=True, fastmath={"contract"}, error_model="numpy")
 def _lstm_forward(blocks, x, kernel, p_all, ib, rk, rk_h, rb, h0, c0, m, hs, cs, gates, one,
-                  small):
+                  small, gemm_address):
     _forward_loop(LSTM, blocks, x, kernel, p_all, ib, rk, rk_h, rb, h0, c0, m, hs, cs, gates,
-                  one, small)
+                  one, small, gemm_address)
 
 
 @njit(cache=True, parallel=True, fastmath={"contract"}, error_model="numpy")
 def _gru_forward(blocks, x, kernel, p_all, ib, rk, rk_h, rb, h0, c0, m, hs, cs, gates, one,
-                 small):
+                 small, gemm_address):
     _forward_loop(GRU, blocks, x, kernel, p_all, ib, rk, rk_h, rb, h0, c0, m, hs, cs, gates,
-                  one, small)
+                  one, small, gemm_address)
 
 
 @njit(cache=True, parallel=True, fastmath={"contract"}, error_model="numpy")
 def _gru_reset_before_forward(blocks, x, kernel, p_all, ib, rk, rk_h, rb, h0, c0, m, hs, cs,
-                              gates, one, small):
+                              gates, one, small, gemm_address):
     _forward_loop(GRU_RESET_BEFORE, blocks, x, kernel, p_all, ib, rk, rk_h, rb, h0, c0, m, hs,
-                  cs, gates, one, small)
+                  cs, gates, one, small, gemm_address)
 
 
 @njit(cache=True, parallel=True, fastmath={"contract"}, error_model="numpy")

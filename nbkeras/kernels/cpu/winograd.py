@@ -167,7 +167,7 @@ def _store_tiles(out, k0, count, block, per_image, tiles_w, pooled, bias, relu, 
     (N, OH, OW, F)."""
     out_h, out_w, n_out = y.shape[1], y.shape[2], y.shape[3]
     yf, f_count = y.reshape(-1), np.uintp(n_out)
-    zero = np.zeros(1, y.dtype)[0]
+    zero = y.dtype.type(0)
     plane = np.uintp(block * 2 * n_out)
     for k in range(count):
         n, r = (k0 + k) // per_image, (k0 + k) % per_image
@@ -192,13 +192,14 @@ def _store_tiles(out, k0, count, block, per_image, tiles_w, pooled, bias, relu, 
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def winograd_forward(t, chunks, x, u, bias, top_pad, left_pad, relu, pooled, y, block, small):
+def winograd_forward(t, chunks, x, u, bias, top_pad, left_pad, relu, pooled, y, block, small,
+                     gemm_address):
     """Chunk t of `chunks` (run by conv.py's shell) of y = conv(x, w) (+ bias, relu) with
     U = transformed_kernel(w); pooled: y is the 2x2 max-pool (strides 2) of the convolution,
     one tile per pooled cell. x (N, H, W, C), u (16, C, F), bias (F,) or (0,), y (N, OH, OW,
     F): the convolution's or the pool's output; top_pad, left_pad: the padding before (the
-    padding after only sets OH, OW); `block` tiles (block_tiles) per BLAS product. BLAS is
-    held to one thread by the caller. A plain function called from a parfor shell
+    padding after only sets OH, OW); `block` tiles (block_tiles) per product, by the BLAS
+    gemm at gemm_address (blas.py), held to one thread by the caller. A plain function called from a parfor shell
     (shells.py), not a parfor itself: the same speed, and 2.5 s less to compile."""
     channels, n_out = x.shape[3], y.shape[3]
     tiles_h, tiles_w = ((y.shape[1], y.shape[2]) if pooled
@@ -221,7 +222,7 @@ def winograd_forward(t, chunks, x, u, bias, top_pad, left_pad, relu, pooled, y, 
         _input_tiles(xf, x.shape, k0, count, per_image, tiles_w, top_pad, left_pad, lines,
                      rows, vf, block)
         for e in range(POINTS):
-            dot_in_row_runs(v[e, :count], u[e], m[e, :count], small)
+            dot_in_row_runs(gemm_address, v[e, :count], u[e], m[e, :count], small)
         for i in range(4):                           # M A along the columns j, per row i
             _output_rows(first, i * block * 2 * n_out, n_out, 2 * n_out, mf,
                          i * 4 * block * n_out, block * n_out, n_out, count, n_out)
