@@ -488,10 +488,11 @@ def _winograd(x, w, window, bias, relu: bool, pooled: bool, y) -> None:
     u = winograd.transformed_kernel(w, y.dtype)
     per_axis = y.shape[1:3] if pooled else [(n + 1) // 2 for n in y.shape[1:3]]
     tiles = y.shape[0] * per_axis[0] * per_axis[1]
+    small = small_product_limit()
     args = (np.ascontiguousarray(x, y.dtype), u, bias, window.padding[0][0],
             window.padding[1][0], bool(relu), pooled, y,
-            winograd.block_tiles(u.shape[1], u.shape[2], y.itemsize, tiles),
-            small_product_limit(), address(y.dtype))
+            winograd.block_tiles(u.shape[1], u.shape[2], y.itemsize, tiles, small), small,
+            address(y.dtype))
     if blas_controller() is None:          # one chunk; BLAS threads on its own
         winograd.winograd_forward(0, 1, *args)
         return
