@@ -59,16 +59,24 @@ def machine(threads: int, load_before: tuple[float, ...]) -> str:
     import numpy
     import threadpoolctl
 
-    model = "unknown"
+    import llvmlite.binding
+
+    model, flags = "unknown", set()
     if os.path.exists("/proc/cpuinfo"):
         with open("/proc/cpuinfo") as handle:
-            model = next((line.split(":", 1)[1].strip() for line in handle
-                          if line.startswith("model name")), model)
+            lines = handle.read().splitlines()
+        model = next((line.split(":", 1)[1].strip() for line in lines
+                      if line.startswith("model name")), model)
+        flags = set(next((line.split(":", 1)[1].split() for line in lines
+                          if line.startswith("flags")), []))
+    vectors = "AVX-512" if "avx512f" in flags else "AVX2, no AVX-512" if "avx2" in flags else "-"
     blas = "; ".join(f"{i['internal_api']} {i.get('version')} ({i['user_api']}, "
-                     f"{i['num_threads']} threads, {os.path.basename(i['filepath'])})"
+                     f"{i['num_threads']} threads, {os.path.basename(i['filepath'])}"
+                     + (f", core {i['architecture']}" if i.get("architecture") else "") + ")"
                      for i in threadpoolctl.threadpool_info()) or "none found"
     return "\n".join([
-        f"- CPU: {model}; {os.cpu_count()} logical cores; {platform.platform()}",
+        f"- CPU: {model} ({llvmlite.binding.get_host_cpu_name()} to LLVM; {vectors}); "
+        f"{os.cpu_count()} logical cores; {platform.platform()}",
         f"- Python {platform.python_version()}, numpy {numpy.__version__}, "
         f"numba {numba.__version__}, "
         + ", ".join(f"{name} {_version(name)}" for name in ("torch", "keras", "jax")),
