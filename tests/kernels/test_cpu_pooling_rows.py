@@ -65,3 +65,21 @@ def test_pool_rows_and_their_gradient_match_the_reference(case, dtype):
     np.testing.assert_allclose(dx2.reshape(x.shape), ref.pool_grad(x, dy.astype(dtype), size,
                                                                    strides, "valid", "max"),
                                rtol=1e-6, atol=1e-6)
+
+
+@settings(max_examples=40, deadline=None)
+@given(case=_pooled_images(), dtype=st.sampled_from([np.float32, np.float64]),
+       seed=st.integers(0, 2**31 - 1))
+def test_a_nan_in_a_window_makes_its_pooled_maximum_nan(case, dtype, seed):
+    """Every way the kernel takes a maximum (the first two lines and cells out of place, the
+    later ones into the stored value) keeps a NaN, wherever in the window it lies."""
+    x, size, strides = case
+    x = x.astype(dtype)
+    x[np.random.default_rng(seed).random(x.shape) < 0.15] = np.nan
+    expected = ref.max_pool_nan(x, size, strides, "valid")
+    channels = x.shape[-1]
+    in_sp, pooled_sp = _lift(x.shape[1:-1], 1), _lift(expected.shape[1:-1], 1)
+    y2 = np.zeros((int(np.prod(pooled_sp)), channels), dtype)
+    _pool_image(np.ascontiguousarray(x.reshape(-1, channels)), in_sp, _lift(size, 1),
+                _lift(strides, 1), pooled_sp, y2)
+    np.testing.assert_array_equal(y2.reshape(expected.shape), expected.astype(dtype))

@@ -262,17 +262,23 @@ def _finish_block(out, n0, n1, n_pos, out_sp, pk, ps, pooled_sp, bias, relu, y):
 
 @inner_kernel
 def _bias_relu(y, r0, rows, bias, relu):
-    """y[r0:r0 + rows] += bias (when it has entries), then max(y, 0) if relu (NaN stays)."""
+    """y[r0:r0 + rows] += bias (when it has entries), then max(y, 0) if relu (NaN stays), in
+    one pass over each row. Each value stored is computed, never the one just loaded: LLVM
+    turns `y = 0 if y < 0 else y` in place into a store only where y < 0, which it does not
+    vectorize (a bias pass, then that relu pass, took 14 us a block of 676 x 32 values, the
+    one pass 1.8 us; the convnet's first convolution forward 2.0 -> 1.4 ms at batch 128)."""
     n_out, yf = np.uintp(y.shape[1]), y.reshape(-1)
     zero = y.dtype.type(0)
+    biased = bias.shape[0] > 0
     for r in range(np.uintp(r0), np.uintp(r0 + rows)):
         row = r * n_out
-        if bias.shape[0] > 0:
+        if biased:
             for f in range(n_out):
-                yf[row + f] += bias[f]
-        if relu:
+                v = yf[row + f] + bias[f]
+                yf[row + f] = zero if relu and v < zero else v
+        elif relu:
             for f in range(n_out):
-                v = yf[row + f]
+                v = yf[row + f] + zero          # (+0: a computed value, see above)
                 yf[row + f] = zero if v < zero else v
 
 

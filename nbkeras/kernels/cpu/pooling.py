@@ -76,8 +76,12 @@ def max_pool_rows(src, r0, in_sp, pk, ps, pooled_sp, dst, d0):
     lines of input (whole lines: long loops, vectorized), then over each window's cells of
     that line: a loop per window and cell, as few values long as F, costs several times more
     per value (the Simple MNIST convnet's first 2x2 pool: 4.3 -> 1.9 us an image). A NaN
-    anywhere in a window makes its maximum NaN, as `_max_pool`'s. Max pooling's whole images
-    and the convolution's fused pool (conv.py) run this."""
+    anywhere in a window makes its maximum NaN, as `_max_pool`'s. Each value stored is
+    computed, never the one just loaded (the first two lines' and cells' maximum out of
+    place, later ones from the stored one + 0): LLVM turns `m = max(a, m)` in place into a
+    store only where a wins, which it does not vectorize (8x slower a line; see conv.py's
+    `_bias_relu`). Max pooling's whole images and the convolution's fused pool (conv.py) run
+    this."""
     n_out, sf, df = np.uintp(src.shape[1]), src.reshape(-1), dst.reshape(-1)
     kd, kh, kw = pk
     sd, sh, sw = ps
@@ -85,27 +89,40 @@ def max_pool_rows(src, r0, in_sp, pk, ps, pooled_sp, dst, d0):
     od, oh, ow = pooled_sp
     span = np.uintp((ow - 1) * sw + kw) * n_out        # the values a line of windows reads
     line = np.empty(span, src.dtype)
+    zero = src.dtype.type(0)
     for w_line in range(od * oh):
         i, j = w_line // oh, w_line % oh
+        first = np.uintp(0)
         for tap in range(kd * kh):
             p, q = tap // kh, tap % kh
             at = np.uintp(r0 + ((i * sd + p) * ih + j * sh + q) * iw) * n_out
             if tap == 0:
+                first = at
+                if kd * kh == 1:
+                    for v in range(span):
+                        line[v] = sf[at + v]
+            elif tap == 1:                  # the first two lines' maximum, out of place
                 for v in range(span):
-                    line[v] = sf[at + v]
+                    a, m = sf[at + v], sf[first + v]
+                    line[v] = a if (a > m) | (a != a) else m
             else:
                 for v in range(span):
-                    a, m = sf[at + v], line[v]
+                    a, m = sf[at + v], line[v] + zero     # (+0: see the docstring)
                     line[v] = a if (a > m) | (a != a) else m
         out = np.uintp(d0 + w_line * ow) * n_out
         for l in range(ow):
             cell, to = np.uintp(l * sw) * n_out, out + np.uintp(l) * n_out
-            for f in range(n_out):
-                df[to + f] = line[cell + f]
-            for r in range(1, kw):
+            if kw == 1:
+                for f in range(n_out):
+                    df[to + f] = line[cell + f]
+            else:
+                for f in range(n_out):
+                    a, m = line[cell + n_out + f], line[cell + f]
+                    df[to + f] = a if (a > m) | (a != a) else m
+            for r in range(2, kw):
                 at = cell + np.uintp(r) * n_out
                 for f in range(n_out):
-                    a, m = line[at + f], df[to + f]
+                    a, m = line[at + f], df[to + f] + zero
                     df[to + f] = a if (a > m) | (a != a) else m
 
 
@@ -144,13 +161,13 @@ def max_pool_rows_backward(dy, y, p0, x, r0, in_sp, pk, ps, pooled_sp, dx, d0, u
                     hit = xf[src + f] == yf[out + f]
                     g = unspent[f]
                     dxf[dst + f] = g if hit else zero
-                    unspent[f] = zero if hit else g
+                    unspent[f] = zero if hit else g + zero     # (+0: a computed value,
             else:
                 for f in range(n_out):
                     hit = xf[src + f] == yf[out + f]
                     g = unspent[f]
                     dxf[dst + f] += g if hit else zero
-                    unspent[f] = zero if hit else g
+                    unspent[f] = zero if hit else g + zero     # see max_pool_rows)
             p, q, r = next_window(p, q, r, kh, kw)
         i, j, l = next_window(i, j, l, oh, ow)
 
@@ -173,6 +190,7 @@ def _max_pool(x, ks, s, pb, block, y):
     n_batch, od, oh, ow, c = y.shape
     d, h, w = x.shape[1], x.shape[2], x.shape[3]
     x2, y2 = x.reshape(-1, c), y.reshape(-1, c)
+    zero = y.dtype.type(0)
     blocks = (c + block - 1) // block
     for task in prange(n_batch * blocks):
         n, c0, c1 = _channels(task, blocks, block, c)
@@ -189,8 +207,8 @@ def _max_pool(x, ks, s, pb, block, y):
                     for r in range(w0, w1):
                         row = uint64(((n * d + p) * h + q) * w + r)
                         for ch in range(c0, c1):
-                            v, m = x2[row, ch], y2[out, ch]
-                            y2[out, ch] = v if (v > m) | (v != v) else m
+                            v, m = x2[row, ch], y2[out, ch] + zero    # (+0: see
+                            y2[out, ch] = v if (v > m) | (v != v) else m   # max_pool_rows)
             i, j, l = next_window(i, j, l, oh, ow)
 
 
@@ -223,7 +241,7 @@ def _max_pool_backward(dy, x, y, ks, s, pb, block, dx):
                             hit = x2[row, ch] == y2[out, ch]
                             g = unspent[ch]
                             dx2[row, ch] += g if hit else 0
-                            unspent[ch] = 0 if hit else g
+                            unspent[ch] = 0 if hit else g + 0    # (+0: see max_pool_rows)
             i, j, l = next_window(i, j, l, oh, ow)
 
 
