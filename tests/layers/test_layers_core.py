@@ -134,6 +134,30 @@ def test_dense_acts_on_last_axis_of_rank3():
     assert layer.compute_output_shape((None, 5, 4)) == (None, 5, 3)
 
 
+@pytest.mark.parametrize("activation", [None, "linear"])
+def test_a_dense_layer_without_activation_makes_one_op_call_and_keeps_its_gradient(
+        activation, monkeypatch):
+    """Keras's `linear` returns its input: the layer's output is the dense op's, and the
+    kernel's gradient through it is x.T @ dy."""
+    from nbkeras.ops import activation as activation_ops
+    layer = layers.Dense(3, activation=activation)
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((5, 4)).astype("float32")
+    layer.build(x.shape)
+    calls = []
+    original = activation_ops.Activation.__call__
+    monkeypatch.setattr(activation_ops.Activation, "__call__",
+                        lambda op, *a: calls.append(op) or original(op, *a))
+    with nk.GradientTape() as tape:
+        y = layer(x)
+        loss = nk.ops.sum(y * 2.0)
+    assert calls == []
+    np.testing.assert_allclose(np.asarray(y), x @ layer.kernel.numpy() + layer.bias.numpy(),
+                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(np.asarray(tape.gradient(loss, layer.kernel)),
+                               x.T @ np.full((5, 3), 2.0), rtol=1e-5, atol=1e-5)
+
+
 @pytest.mark.parametrize("make, match", [
     (lambda: layers.Dense(0), r"Dense 'dense\w*': units must be a positive integer; received units=0"),
     (lambda: layers.Dense(-1), "units must be a positive integer"),

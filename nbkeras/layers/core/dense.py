@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from ... import activations, ops
 from ...core.tensor import Tensor
 from ..input_spec import InputSpec
-from ..layer import Layer, require
+from ..layer import Layer, apply_activation, require
 
 
 @dataclass(eq=False)
@@ -47,7 +47,7 @@ class Dense(Layer):
                      if self.use_bias else None)
 
     def call(self, inputs: Tensor) -> Tensor:
-        return activations.get(self.activation)(ops.dense(inputs, self.kernel, self.bias))
+        return apply_activation(self.activation, ops.dense(inputs, self.kernel, self.bias))
 
     def compute_output_shape(self, input_shape):
         return (*input_shape[:-1], self.units)

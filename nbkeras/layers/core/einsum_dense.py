@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from ... import activations, initializers, ops
 from ..input_spec import InputSpec
-from ..layer import Layer, require
+from ..layer import Layer, apply_activation, require
 
 _FORMS = ((r"([a-zA-Z]+),([a-zA-Z]+)->([a-zA-Z]+)", False),
           (r"0([a-zA-Z]+),([a-zA-Z]+)->0([a-zA-Z]+)", True),      # "...ab,bc->...ac"
@@ -130,7 +130,7 @@ class EinsumDense(Layer):
         y = ops.einsum(self.equation, inputs, self.kernel)
         if self.bias is not None:
             y = ops.add(y, self.bias)
-        return activations.get(self.activation)(y)
+        return apply_activation(self.activation, y)
 
     def compute_output_shape(self, input_shape):
         return tuple(einsum_shapes(self.name, self.equation, self.bias_axes,

@@ -11,7 +11,7 @@ import numpy as np
 
 from ... import activations, config, constraints, initializers, ops, regularizers
 from ..input_spec import InputSpec
-from ..layer import Layer, as_tuple, require
+from ..layer import Layer, apply_activation, as_tuple, require
 
 
 def local_output_size(size, kernel: int, stride: int, padding: str):
@@ -170,7 +170,7 @@ class LocallyConnected(Layer):
                 y = ops.add(y, ops.reshape(self.bias, (1, self.filters, *out)))
         elif self.bias is not None:
             y = ops.add(y, ops.expand_dims(self.bias, 0))
-        return activations.get(self.activation)(y)
+        return apply_activation(self.activation, y)
 
     def compute_output_shape(self, input_shape):
         spatial, _ = self._split(input_shape)
