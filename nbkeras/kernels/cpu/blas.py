@@ -96,8 +96,8 @@ def _leading(matrix):
 
 @njit(inline="always")
 def product(gemm_address, a, b, out, add):
-    """out (M, N) = a (M, K) @ b (K, N), + what out holds when `add` (a bool; rows of each evenly
-    spaced, columns contiguous); one BLAS call."""
+    """out (M, N) = a (M, K) @ b (K, N), + what out holds when `add` (a bool; rows of each
+    evenly spaced, columns contiguous); one BLAS call."""
     # Fortran sees out.T (N, M) = b.T (N, K) @ a.T (K, M), each stored as its row-major self
     _gemm(gemm_address, _N, _N, b.shape[1], a.shape[0], a.shape[1], b, _leading(b), a,
           _leading(a), out, _leading(out), add)
@@ -105,9 +105,9 @@ def product(gemm_address, a, b, out, add):
 
 @njit(inline="always")
 def product_of_transposed(gemm_address, s, d, out, add, small_limit):
-    """out (C, W) = s.T @ d, + what out holds when `add` (a bool), for s (R, C) and d (R, W) (rows of
-    each evenly spaced, columns contiguous), in calls of `runs` rows and columns (each run of
-    rows after the first adds into out)."""
+    """out (C, W) = s.T @ d, + what out holds when `add` (a bool), for s (R, C) and d (R, W)
+    (rows of each evenly spaced, columns contiguous), in calls of `runs` rows and columns
+    (each run of rows after the first adds into out)."""
     rows, inputs, width = d.shape[0], s.shape[1], d.shape[1]
     row_run, column_run = runs(rows, inputs, width, small_limit)
     for r0 in range(0, max(rows, 1), row_run):

@@ -3,8 +3,8 @@
 float32, a Cody–Waite range reduction and a degree-7 polynomial (within 1 ulp of the
 correctly rounded result over every float32, denormals, overflow and NaN included) built
 from arithmetic and bit casts only, written as LLVM IR (an intrinsic); `tanh` and `sigmoid`
-are built on it (float32: absolute error within 2e-7). Other dtypes keep the library's functions, so float64 gradient checks see
-the exact ones.
+are built on it (float32: absolute error within 2e-7). Other dtypes keep the library's
+functions, so float64 gradient checks see the exact ones.
 
 Choices are made with `_select` (LLVM's `select`), not Python's `a if c else b`: Numba's
 inliner mis-scopes an if-expression inlined twice into one function (numba#9489, Python

@@ -203,8 +203,9 @@ def winograd_forward(t, chunks, x, u, bias, top_pad, left_pad, relu, pooled, y, 
     one tile per pooled cell. x (N, H, W, C), u (16, C, F), bias (F,) or (0,), y (N, OH, OW,
     F): the convolution's or the pool's output; top_pad, left_pad: the padding before (the
     padding after only sets OH, OW); `block` tiles (block_tiles) per product, by the BLAS
-    gemm at gemm_address (blas.py), held to one thread by the caller. A plain function called from a parfor shell
-    (shells.py), not a parfor itself: the same speed, and 2.5 s less to compile."""
+    gemm at gemm_address (blas.py), held to one thread by the caller. A plain function
+    called from a parfor shell (shells.py), not a parfor itself: the same speed, and 2.5 s
+    less to compile."""
     channels, n_out = x.shape[3], y.shape[3]
     tiles_h, tiles_w = ((y.shape[1], y.shape[2]) if pooled
                         else ((y.shape[1] + 1) // 2, (y.shape[2] + 1) // 2))
