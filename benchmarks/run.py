@@ -60,6 +60,7 @@ def machine(threads: int, load_before: tuple[float, ...]) -> str:
     import threadpoolctl
 
     import llvmlite.binding
+    from nbkeras.kernels.cpu.blas import gemm_library
 
     model, flags = "unknown", set()
     if os.path.exists("/proc/cpuinfo"):
@@ -74,13 +75,15 @@ def machine(threads: int, load_before: tuple[float, ...]) -> str:
                      f"{i['num_threads']} threads, {os.path.basename(i['filepath'])}"
                      + (f", core {i['architecture']}" if i.get("architecture") else "") + ")"
                      for i in threadpoolctl.threadpool_info()) or "none found"
+    kernels_gemm = gemm_library()
     return "\n".join([
         f"- CPU: {model} ({llvmlite.binding.get_host_cpu_name()} to LLVM; {vectors}); "
         f"{os.cpu_count()} logical cores; {platform.platform()}",
         f"- Python {platform.python_version()}, numpy {numpy.__version__}, "
         f"numba {numba.__version__}, "
         + ", ".join(f"{name} {_version(name)}" for name in ("torch", "keras", "jax")),
-        f"- BLAS and thread pools (threadpoolctl, during the run): {blas}",
+        f"- BLAS and thread pools (threadpoolctl, during the run): {blas}; the kernels' gemm: "
+        + (os.path.basename(kernels_gemm.filepath) if kernels_gemm else "SciPy's"),
         f"- threads: {threads}; load average before: {_load(load_before)}, "
         f"after: {_load(os.getloadavg())} (the machine is shared: other processes compete "
         "for the cores, so compare runs made under similar load)",

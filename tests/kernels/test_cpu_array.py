@@ -229,27 +229,17 @@ def _blas(path, architecture, api="openblas"):
     return mock.Mock(filepath=path, architecture=architecture, internal_api=api)
 
 
-def test_small_products_are_used_only_where_scipys_blas_has_the_small_kernels():
-    """Only the library Numba's np.dot calls (SciPy's) decides; others (numpy's, one an
-    unrelated package bundles) do not."""
-    import os
-
-    import scipy
-
-    scipys = os.path.join(os.path.dirname(scipy.__file__) + ".libs", "libscipy_openblas.so")
-    other = "/somewhere/opencv_python_headless.libs/libopenblasp-r0.so"
-    for libraries, want in [([_blas(scipys, "SkylakeX"), _blas(other, "Zen")], 10 ** 6),
-                            ([_blas(scipys, "Sapphire Rapids")], 10 ** 6),
-                            ([_blas(scipys, "Haswell"), _blas(other, "SkylakeX")], 0),
-                            ([_blas(scipys, "SkylakeX", api="mkl")], 0),
-                            ([_blas(other, "SkylakeX")], 0)]:
-        controller = mock.Mock(lib_controllers=libraries)
-        with mock.patch.object(gemm, "blas_controller", lambda: controller), \
+def test_small_products_are_used_only_where_the_kernels_blas_has_the_small_kernels():
+    """The library whose gemm the kernels call (blas.gemm_library) decides: an OpenBLAS
+    running a core's kernels that include the small-matrix ones."""
+    other = "/somewhere/numpy.libs/libscipy_openblas64_.so"
+    for library, want in [(_blas(other, "SkylakeX"), 10 ** 6),
+                          (_blas(other, "Sapphire Rapids"), 10 ** 6),
+                          (_blas(other, "Haswell"), 0), (_blas(other, "Zen"), 0),
+                          (_blas(other, "SkylakeX", api="mkl"), 0), (None, 0)]:
+        with mock.patch.object(gemm, "gemm_library", lambda: library), \
                 mock.patch.object(gemm, "_small_limit", []):
-            assert gemm.small_product_limit() == want, libraries
-    with mock.patch.object(gemm, "blas_controller", lambda: None), \
-            mock.patch.object(gemm, "_small_limit", []):
-        assert gemm.small_product_limit() == 0
+            assert gemm.small_product_limit() == want, library
 
 
 def test_a_product_blas_runs_alone_skips_the_thread_controls_and_a_larger_one_uses_them():

@@ -1,38 +1,88 @@
 """BLAS's gemm called from Numba kernels with its full interface, which Numba's `np.dot` does
 not give: C = A @ B + C (a product that adds into what C holds) and operands that are
-transposed views. It calls the gemm of the BLAS that `np.dot` calls (SciPy's,
-`scipy.linalg.cython_blas`), at an address the host passes in as an integer (`address`):
-a kernel that referred to the function itself would hold a pointer valid in one process
-only, and Numba does not cache such a kernel. Plain products (C = A @ B) take it too: each
-call of `np.dot` compiles Numba's checks, copies and error messages into its kernel and a
+transposed views. Kernels take the gemm's address as an integer the host passes in
+(`address`): a kernel that referred to the function itself would hold a pointer valid in one
+process only, and Numba does not cache such a kernel. Plain products (C = A @ B) take it too:
+each call of `np.dot` compiles Numba's checks, copies and error messages into its kernel and a
 function of its own per signature (the MNIST convnet's cold compile in one process, 20.5 ->
 19.6 s).
+
+The gemm is numpy's own BLAS's where that is an OpenBLAS whose symbols can be looked up
+(numpy's wheels bundle scipy-openblas64: 64-bit integers, names `scipy_sgemm_64_`), else
+SciPy's (`scipy.linalg.cython_blas`, 32-bit integers; what Numba's `np.dot` calls). The two
+bundled OpenBLAS builds are not equally fast: on a Zen 3 core (Haswell kernels) numpy's
+0.3.31 multiplies a convolution's kernel gradient (9, 676) @ (676, 32) at 37 GFLOP/s and
+SciPy 1.17's 0.3.30 at 19. An ILP64 gemm's address is passed as a uint64 and a 32-bit one's
+as an int64, so each kernel is compiled for the integer width its gemm reads.
 
 Matrices are row-major as numpy's; each only needs its rows evenly spaced with contiguous
 columns (a block of rows of a larger matrix, or a column slice): BLAS's leading dimension is
 its row stride."""
+import ctypes
+import functools
+import os
+
 import numpy as np
 from llvmlite import ir
 from numba import njit, types
 from numba.core import cgutils
 from numba.extending import get_cython_function_address, intrinsic
 
-__all__ = ["address", "product", "product_of_transposed", "runs"]
+from .parallel import blas_controller
+
+__all__ = ["address", "gemm_library", "product", "product_of_transposed", "runs"]
 
 _NAMES = {np.dtype(np.float32): "sgemm", np.dtype(np.float64): "dgemm"}
+_ILP64_NAME = "scipy_{}_64_"     # scipy-openblas64's Fortran symbols, as numpy bundles them
 
 
-def address(dtype) -> int:
-    """The address of SciPy's gemm for float32 or float64 (as Numba kernels take it)."""
-    return get_cython_function_address("scipy.linalg.cython_blas", _NAMES[np.dtype(dtype)])
+def address(dtype):
+    """The address of the kernels' gemm for float32 or float64 (see the module): a uint64
+    for a gemm of 64-bit integers, an int."""
+    return _gemms()[1][np.dtype(dtype)]
+
+
+def gemm_library():
+    """threadpoolctl's controller of the library whose gemm the kernels call, or None when
+    threadpoolctl is not installed or does not list it."""
+    return _gemms()[0]
+
+
+@functools.cache
+def _gemms():
+    """(library controller or None, {dtype: address}): numpy's OpenBLAS where its ILP64
+    symbols are found, else SciPy's gemm."""
+    controller = blas_controller()
+    libraries = [] if controller is None else controller.lib_controllers
+    numpy_folder = os.path.dirname(np.__file__)     # also the prefix of numpy.libs
+    for library in libraries:
+        if library.internal_api == "openblas" and library.filepath.startswith(numpy_folder):
+            try:
+                handle = ctypes.CDLL(library.filepath)      # loaded already: the same handle
+                found = {dtype: ctypes.cast(getattr(handle, _ILP64_NAME.format(name)),
+                                            ctypes.c_void_p).value
+                         for dtype, name in _NAMES.items()}
+            except (OSError, AttributeError):
+                continue
+            return library, {dtype: np.uint64(at) for dtype, at in found.items()}
+    import scipy
+    import scipy.linalg.cython_blas   # noqa: F401 (loads SciPy's library)
+
+    scipy_folder = os.path.dirname(scipy.__file__)  # also the prefix of scipy.libs
+    scipys = [library for library in libraries if library.filepath.startswith(scipy_folder)]
+    return (scipys[0] if scipys else None,
+            {dtype: get_cython_function_address("scipy.linalg.cython_blas", name)
+             for dtype, name in _NAMES.items()})
 
 
 @intrinsic
 def _gemm(typingctx, gemm_address, transa, transb, m, n, k, a, lda, b, ldb, c, ldc, add):
     """Fortran gemm at gemm_address: c = op(a) op(b), + c when `add` (beta 1, else 0: c is
     not read), column-major (m, n, k and the leading dimensions as Fortran sees them; transa,
-    transb the codes of "N" or "T")."""
+    transb the codes of "N" or "T"). Its integers are 64-bit when gemm_address is unsigned
+    (`address`), else 32-bit."""
     signature = types.void(gemm_address, transa, transb, m, n, k, a, lda, b, ldb, c, ldc, add)
+    width = 32 if gemm_address.signed else 64
 
     def codegen(context, builder, sig, args):
         pointer = ir.IntType(8).as_pointer()
@@ -47,7 +97,11 @@ def _gemm(typingctx, gemm_address, transa, transb, m, n, k, a, lda, b, ldb, c, l
             return by_reference(builder.trunc(code, ir.IntType(8)), ir.IntType(8))
 
         def integer(number):
-            return by_reference(builder.trunc(number, ir.IntType(32)), ir.IntType(32))
+            kind = ir.IntType(width)
+            if number.type.width != width:
+                number = (builder.trunc if number.type.width > width else builder.sext)(number,
+                                                                                      kind)
+            return by_reference(number, kind)
 
         def data(array, kind):
             proxy = cgutils.create_struct_proxy(kind)(context, builder, value=array)

@@ -15,14 +15,12 @@ step's (32, 128) @ (128, 512) ran at 80 GFLOP/s on one core, and the same rows a
 `dot_in_row_runs` cuts such products into runs of rows that fit; elsewhere (another BLAS,
 or OpenBLAS on cores without those kernels, e.g. OPENBLAS_CORETYPE=Haswell, where runs of 8
 rows measured 2.4x slower) it makes one call."""
-import os
 
 import numba
 import numpy as np
-import scipy
 from numba import njit
 
-from .blas import address, product
+from .blas import address, gemm_library, product
 from .parallel import blas_controller, run_chunks, single_threaded_blas
 
 __all__ = ["gemm"]
@@ -41,21 +39,14 @@ _BLAS_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def small_product_limit() -> int:
-    """SMALL_PRODUCT_MAX when the BLAS that Numba's `np.dot` calls (SciPy's, whose files lie
-    under SciPy's folder) is an OpenBLAS running a core's kernels that include the
-    small-matrix ones, else 0 (`dot_in_row_runs` then makes one call). Other libraries in
-    the process (numpy's, or one another package bundles) do not matter here."""
+    """SMALL_PRODUCT_MAX when the BLAS whose gemm the kernels call (blas.gemm_library) is an
+    OpenBLAS running a core's kernels that include the small-matrix ones, else 0
+    (`dot_in_row_runs` then makes one call). Other libraries in the process do not matter
+    here."""
     if not _small_limit:
-        import scipy.linalg.cython_blas   # noqa: F401 (loads the library Numba calls)
-        controller = blas_controller()
-        folder = os.path.dirname(scipy.__file__)    # also the prefix of scipy.libs
-        scipys = [library for library in ([] if controller is None
-                                          else controller.lib_controllers)
-                  if library.filepath.startswith(folder)]
-        fits = bool(scipys) and all(
-            library.internal_api == "openblas"
-            and str(library.architecture).lower().replace(" ", "") in _SMALL_KERNEL_CORES
-            for library in scipys)
+        library = gemm_library()
+        fits = library is not None and library.internal_api == "openblas" and \
+            str(library.architecture).lower().replace(" ", "") in _SMALL_KERNEL_CORES
         _small_limit.append(SMALL_PRODUCT_MAX if fits else 0)
     return _small_limit[0]
 
