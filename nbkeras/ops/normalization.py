@@ -48,16 +48,21 @@ class Layout:
         _, _, q, kk = self.view
         if self.repeat == 1:
             return k.reshape(param, (q, kk))
-        columns = kk // self.repeat
+        columns = self._columns(math.prod(param.shape))
         tiled = k.broadcast_to(k.reshape(param, (q, columns, 1)), (q, columns, self.repeat))
         return k.reshape(tiled, (q, kk))
 
     def reduce(self, k, grad, shape):
         """The (Q, K) cotangent of an expanded parameter, summed back to `shape`."""
-        _, _, q, kk = self.view
-        if self.repeat > 1:
-            grad = k.reduce("sum", k.reshape(grad, (q, kk // self.repeat, self.repeat)), 2, False)
+        if self.repeat != 1:
+            q, columns = self.view[2], self._columns(math.prod(shape))
+            grad = k.reduce("sum", k.reshape(grad, (q, columns, self.repeat)), 2, False)
         return k.reshape(grad, shape)
+
+    def _columns(self, size: int) -> int:
+        """Values of a parameter of `size` per row q (K // repeat; also where repeat is 0: x
+        empty along an inner axis)."""
+        return size // max(self.view[2], 1)
 
 
 def layout(kind: str, shape: tuple, axes: tuple[int, ...], groups: int = 1) -> Layout:

@@ -111,6 +111,30 @@ def test_frozen_batch_norm_runs_in_inference_mode():
     assert not np.array_equal(layer.moving_mean.numpy(), before[2])
 
 
+@pytest.mark.parametrize("make, shape", [
+    (lambda: layers.BatchNormalization(), (0, 4)),
+    (lambda: layers.BatchNormalization(axis=1), (2, 4, 0)),       # channels first, W = 0
+    (lambda: layers.BatchNormalization(), (2, 0, 0, 4)),          # valid pooling to nothing
+    (lambda: layers.LayerNormalization(axis=1), (2, 4, 0)),
+    (lambda: layers.GroupNormalization(groups=2, axis=1), (2, 4, 0))])
+def test_normalization_of_an_empty_tensor(make, shape):
+    """As Keras: an empty output; BatchNormalization's training statistics of no values are
+    NaN (0 / 0), so its moving averages become NaN; the gradients are empty or zero."""
+    layer = make()
+    x = np.random.default_rng(0).standard_normal(shape).astype("float32")
+    assert layer(x).shape == shape
+    with nk.GradientTape() as tape:
+        y = layer(x, training=True)
+        loss = ops.sum(y)
+    assert y.shape == shape
+    grads = tape.gradient(loss, layer.trainable_weights)
+    for g, w in zip(grads, layer.trainable_weights):
+        np.testing.assert_array_equal(np.asarray(g), np.zeros(w.shape, "float32"))
+    if isinstance(layer, layers.BatchNormalization):
+        assert np.isnan(layer.moving_mean.numpy()).all()
+        assert np.isnan(layer.moving_variance.numpy()).all()
+
+
 def test_batch_norm_weights_in_keras_order_and_training_flag_from_fit():
     layer = layers.BatchNormalization(axis=1)
     layer.build((None, 3, 5))

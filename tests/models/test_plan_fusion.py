@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import example, given, strategies as st
 
 import nbkeras as nk
 import nbkeras.models.fusion as fusion
@@ -94,6 +94,8 @@ FOLLOWING = ["bn-channels", "activation", "relu", "pool-valid"] * 2 + [
        act=st.sampled_from(FUSABLE + ("gelu",)), dtype=st.sampled_from(["float32", "float64"]),
        use=st.sampled_from(["alone", "alone", "head also returned", "head also read"]),
        batch=st.integers(1, 3), seed=st.integers(0, 2**16))
+@example(conv=True, head_activation="linear", kinds=["pool-valid"] * 3 + ["bn-other"],
+         act="linear", dtype="float32", use="alone", batch=1, seed=0)   # pooled to 0 x 0
 def test_rewritten_plan_equals_layer_by_layer(conv, head_activation, kinds, act, dtype, use,
                                               batch, seed):
     """A Conv2D (on (6, 5, 2) images) or Dense (on (4, 3) sequences) head and drawn

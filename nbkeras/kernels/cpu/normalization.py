@@ -288,6 +288,10 @@ def normalize_forward(x, gamma=None, beta=None, mean=None, variance=None, epsilo
         mean = np.ascontiguousarray(mean, x.dtype).reshape(n_p, n_q)
         variance = np.ascontiguousarray(variance, x.dtype).reshape(n_p, n_q)
     out = np.empty_like(x)
+    if x.size == 0:                # as Keras: statistics of no values are NaN (0 / 0)
+        if batch_stats:
+            mean[...], variance[...] = np.nan, np.nan
+        return out, mean, variance
     size = n_q * n_k
     if n_p == 1 and n_k == 1:      # batch norm, channels last
         _columns_forward(x.reshape(n_m, n_q), _affine(gamma, size, 1, np.float64),
@@ -314,6 +318,11 @@ def normalize_backward(dy, x, gamma, mean, variance, epsilon=1e-3, batch_stats=T
     mean = np.ascontiguousarray(mean, x.dtype).reshape(n_p, n_q)
     variance = np.ascontiguousarray(variance, x.dtype).reshape(n_p, n_q)
     dx = np.empty_like(x)
+    if x.size == 0:                # sums over no values
+        zeros = np.zeros((n_q, n_k), x.dtype), np.zeros((n_q, n_k), x.dtype)
+        statistics = (None, None) if batch_stats else (np.zeros_like(mean),
+                                                        np.zeros_like(variance))
+        return (dx, *zeros, *statistics)
     if n_p == 1 and n_k == 1:      # batch norm, channels last
         dgamma, dbeta, dmean, dvariance = _columns_backward(
             dy.reshape(n_m, n_q), x.reshape(n_m, n_q), _affine(gamma, size, 1, np.float64),

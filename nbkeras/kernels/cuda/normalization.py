@@ -355,6 +355,13 @@ def normalize_forward(x, gamma=None, beta=None, mean=None, variance=None, epsilo
     n_p, n_m, n_q, n_k = x.shape
     size = n_q * n_k
     zero = dtype.type(0)
+    if x.size == 0:                # as Keras: statistics of no values are NaN (0 / 0)
+        if mean is None:
+            mean, variance = (_on_device(None, (n_p, n_q), dtype, np.nan) for _ in range(2))
+        else:
+            mean = _on_device(mean, (n_p, n_q), dtype)
+            variance = _on_device(variance, (n_p, n_q), dtype)
+        return empty(x.shape, dtype), mean, variance
     if mean is None:
         mean, variance = empty((n_p, n_q), dtype), empty((n_p, n_q), dtype)
         inv_count = dtype.type(1 / max(n_m * n_k, 1))
@@ -389,6 +396,11 @@ def normalize_backward(dy, x, gamma, mean, variance, epsilon=1e-3, batch_stats=T
     dtype = x.dtype
     n_p, n_m, n_q, n_k = x.shape
     size = n_q * n_k
+    if x.size == 0:                # sums over no values
+        zeros = (_on_device(None, (n_q, n_k), dtype, 0) for _ in range(2))
+        statistics = (None, None) if batch_stats else (
+            _on_device(None, (n_p, n_q), dtype, 0) for _ in range(2))
+        return (empty(x.shape, dtype), *zeros, *statistics)
     gamma = _on_device(gamma, size, dtype, 1)
     mean = _on_device(mean, (n_p, n_q), dtype)
     variance = _on_device(variance, (n_p, n_q), dtype)

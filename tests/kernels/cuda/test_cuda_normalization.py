@@ -125,3 +125,31 @@ def test_takes_host_arrays_and_flat_statistics():
     got = cuda.normalize_backward(dy, x, gamma, mean[0], variance[0], batch_stats=False)
     for g, w in zip(got, want):
         np.testing.assert_allclose(to_host(g), w, **TOLERANCE[np.float32])
+
+
+@pytest.mark.parametrize("given_statistics", [False, True])
+@pytest.mark.parametrize("shape", [(1, 0, 3, 1), (1, 2, 3, 0), (2, 0, 1, 3), (0, 2, 3, 1),
+                                   (1, 2, 0, 3)])
+def test_empty_views_on_both_devices(shape, given_statistics):
+    """No values (a batch of 0, or a spatial axis of 0 after valid pooling): an empty
+    output; statistics of empty groups NaN (0 / 0), as Keras's; zero parameter and
+    statistics gradients (sums over nothing)."""
+    x, dy, gamma, beta, statistics = _inputs(shape, np.float32, np.random.default_rng(1))
+    mean, variance = statistics if given_statistics else (None, None)
+    n_p, n_m, n_q, n_k = shape
+    for kernels in (cpu, cuda):
+        y, got_mean, got_variance = (to_host(a) for a in kernels.normalize_forward(
+            x, gamma, beta, mean, variance))
+        assert y.shape == shape and got_mean.shape == got_variance.shape == (n_p, n_q)
+        if given_statistics:
+            np.testing.assert_array_equal(got_mean, mean)
+        else:
+            assert np.isnan(got_mean).all() and np.isnan(got_variance).all()
+        grads = kernels.normalize_backward(dy, x, gamma, statistics[0], statistics[1],
+                                           batch_stats=not given_statistics)
+        assert to_host(grads[0]).shape == shape
+        for g, want_shape in zip(grads[1:], [(n_q, n_k)] * 2 + [(n_p, n_q)] * 2):
+            if g is None:
+                assert not given_statistics
+                continue
+            np.testing.assert_array_equal(to_host(g), np.zeros(want_shape, np.float32))
