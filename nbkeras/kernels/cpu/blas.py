@@ -8,7 +8,7 @@ function of its own per signature (the MNIST convnet's cold compile in one proce
 19.6 s).
 
 The gemm is numpy's own BLAS's where that is an OpenBLAS whose symbols can be looked up
-(numpy's wheels bundle scipy-openblas64: 64-bit integers, names `scipy_sgemm_64_`), else
+(numpy's wheels bundle one built for 64-bit integers, `scipy_sgemm_64_` in numpy 2), else
 SciPy's (`scipy.linalg.cython_blas`, 32-bit integers; what Numba's `np.dot` calls). The two
 bundled OpenBLAS builds are not equally fast: on a Zen 3 core (Haswell kernels) numpy's
 0.3.31 multiplies a convolution's kernel gradient (9, 676) @ (676, 32) at 37 GFLOP/s and
@@ -33,7 +33,9 @@ from .parallel import blas_controller
 __all__ = ["address", "gemm_library", "product", "product_of_transposed", "runs"]
 
 _NAMES = {np.dtype(np.float32): "sgemm", np.dtype(np.float64): "dgemm"}
-_ILP64_NAME = "scipy_{}_64_"     # scipy-openblas64's Fortran symbols, as numpy bundles them
+# the Fortran symbols of the 64-bit-integer OpenBLAS numpy's wheels bundle: scipy-openblas64's
+# (numpy 2), openblas64_'s (numpy 1.22-1.26)
+_ILP64_NAMES = ("scipy_{}_64_", "{}_64_")
 
 
 def address(dtype):
@@ -59,12 +61,14 @@ def _gemms():
         if library.internal_api == "openblas" and library.filepath.startswith(numpy_folder):
             try:
                 handle = ctypes.CDLL(library.filepath)      # loaded already: the same handle
-                found = {dtype: ctypes.cast(getattr(handle, _ILP64_NAME.format(name)),
-                                            ctypes.c_void_p).value
-                         for dtype, name in _NAMES.items()}
-            except (OSError, AttributeError):
+            except OSError:
                 continue
-            return library, {dtype: np.uint64(at) for dtype, at in found.items()}
+            for pattern in _ILP64_NAMES:
+                found = {dtype: getattr(handle, pattern.format(name), None)
+                         for dtype, name in _NAMES.items()}
+                if all(found.values()):
+                    return library, {dtype: np.uint64(ctypes.cast(f, ctypes.c_void_p).value)
+                                     for dtype, f in found.items()}
     import scipy
     import scipy.linalg.cython_blas   # noqa: F401 (loads SciPy's library)
 
