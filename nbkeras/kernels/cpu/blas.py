@@ -10,9 +10,9 @@ function of its own per signature (the MNIST convnet's cold compile in one proce
 The gemm is numpy's own BLAS's where that is an OpenBLAS whose symbols can be looked up
 (numpy's wheels bundle one built for 64-bit integers, `scipy_sgemm_64_` in numpy 2), else
 SciPy's (`scipy.linalg.cython_blas`, 32-bit integers; what Numba's `np.dot` calls). The two
-bundled OpenBLAS builds are not equally fast: on a Zen 3 core (Haswell kernels) numpy's
-0.3.31 multiplies a convolution's kernel gradient (9, 676) @ (676, 32) at 37 GFLOP/s and
-SciPy 1.17's 0.3.30 at 19. An ILP64 gemm's address is passed as a uint64 and a 32-bit one's
+bundled OpenBLAS builds are not equally fast: on a Zen 3 core (Haswell kernels), called from
+a kernel, numpy's 0.3.31 multiplies a convolution's kernel gradient (9, 676) @ (676, 32) at
+41 GFLOP/s and SciPy 1.17's 0.3.30 at 20. An ILP64 gemm's address is passed as a uint64 and a 32-bit one's
 as an int64, so each kernel is compiled for the integer width its gemm reads.
 
 Matrices are row-major as numpy's; each only needs its rows evenly spaced with contiguous
@@ -40,7 +40,7 @@ _ILP64_NAMES = ("scipy_{}_64_", "{}_64_")
 
 def address(dtype):
     """The address of the kernels' gemm for float32 or float64 (see the module): a uint64
-    for a gemm of 64-bit integers, an int."""
+    for a gemm of 64-bit integers, else an int."""
     return _gemms()[1][np.dtype(dtype)]
 
 
