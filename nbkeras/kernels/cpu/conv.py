@@ -59,7 +59,7 @@ from .shells import body_address, call_body
 __all__ = ["conv_forward", "conv_backward", "conv_backward_input", "conv_backward_kernel"]
 
 
-@inner_kernel
+@inner_kernel(linked=False)
 def _move(xf, xa, cf, ca, count, scatter):
     """count contiguous values between the flat input and the flat columns:
     cf[ca:ca+count] = xf[xa:xa+count] (gather), or xf[xa:xa+count] += cf[ca:ca+count].
@@ -83,7 +83,7 @@ def _zero(values, start, count):
         values[start + t] = 0
 
 
-@inner_kernel
+@inner_kernel(linked=False)
 def _copy_columns(dst, d0, src, s0, rows, width):
     """dst[r, d0:d0 + width] = src[r, s0:s0 + width] for r < rows. A loop, not a slice
     assignment: Numba's slice assignment compiles its shape-mismatch message formatting
@@ -93,7 +93,7 @@ def _copy_columns(dst, d0, src, s0, rows, width):
             dst[r, d0 + j] = src[r, s0 + j]
 
 
-@inner_kernel
+@inner_kernel(linked=False)
 def _patches(x, row0, count, index, c0, cg, s, pb, d, ks, out_sp, cols, scatter):
     """im2col (scatter False) of `count` rows of the batch's patch matrix, row0 + k for k <
     count, or row0 + index[k] when index has entries; the matrix's rows are the images' out_sp
@@ -260,7 +260,7 @@ def _finish_block(out, n0, n1, n_pos, out_sp, pk, ps, pooled_sp, bias, relu, y):
         _bias_relu(y, n0 * n_pooled, (n1 - n0) * n_pooled, bias, relu)
 
 
-@inner_kernel
+@inner_kernel(linked=False)
 def _bias_relu(y, r0, rows, bias, relu):
     """y[r0:r0 + rows] += bias (when it has entries), then max(y, 0) if relu (NaN stays), in
     one pass over each row. Each value stored is computed, never the one just loaded: LLVM
@@ -282,7 +282,7 @@ def _bias_relu(y, r0, rows, bias, relu):
                 yf[row + f] = zero if v < zero else v
 
 
-@inner_kernel
+@inner_kernel(linked=False)
 def _gradient_rows(dy, d0, y, r0, rows, dz, db, kept):
     """dz = the rows of dy[d0:d0 + rows], zeroed where y[r0:r0 + rows] <= 0 when y has rows
     (relu's VJP from its output); db += their column sums. With `kept` of at least `rows`

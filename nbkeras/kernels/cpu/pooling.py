@@ -68,7 +68,7 @@ def next_window(i, j, l, oh, ow):
     return i, j, l
 
 
-@inner_kernel
+@inner_kernel(linked=False)
 def max_pool_rows(src, r0, in_sp, pk, ps, pooled_sp, dst, d0):
     """dst[d0 + (i, j, l)] = the maximum of src's rows r0 + (position) over window (i, j, l)
     of an image laid out as in_sp positions (windows of size pk, strides ps per axis, all
@@ -126,7 +126,7 @@ def max_pool_rows(src, r0, in_sp, pk, ps, pooled_sp, dst, d0):
                     df[to + f] = a if (a > m) | (a != a) else m
 
 
-@inner_kernel
+@inner_kernel(linked=False)
 def max_pool_rows_backward(dy, y, p0, x, r0, in_sp, pk, ps, pooled_sp, dx, d0, unspent):
     """The VJP of max_pool_rows for one image: dx[d0 + (position)] = the sum of dy[p0 +
     (i, j, l)] over the windows (i, j, l) whose first cell equal to their maximum y[p0 +

@@ -65,7 +65,7 @@ INPUT_ROWS = ((0, 2, -1), (1, 2, 1), (2, 1, -1), (1, 3, -1))
 OUTPUT_ROWS = ((0, 1, 2, 1), (1, 2, 3, -1))
 
 
-@inner_kernel
+@inner_kernel(linked=False)
 def _combine2(dst, d0, d_row, src, a0, b0, sign, s_row, rows, count):
     """dst[d0 + r*d_row + i] = src[a0 + r*s_row + i] + sign * src[b0 + r*s_row + i] for
     r < rows, i < count (sign 1 or -1, an integer: a float64 factor would convert every
@@ -83,7 +83,7 @@ def _combine2(dst, d0, d_row, src, a0, b0, sign, s_row, rows, count):
                 dst[at + i] = src[a + i] - src[b + i]
 
 
-@inner_kernel
+@inner_kernel(linked=False)
 def _combine3(dst, d0, d_row, src, a0, b0, c0, sign, s_row, rows, count):
     """dst[d0 + r*d_row + i] = src[a0 + ...] + sign * (src[b0 + ...] + src[c0 + ...]), over
     rows r and runs i as in _combine2."""
