@@ -73,7 +73,7 @@ def test_cold_compile_breakdown_names_the_kernels():
     import cold_start
 
     rows = cold_start.compile_breakdown("mnist1d", threads=1)       # an empty cache
-    conv = next(r for r in rows if r["kernel"] == "conv._conv_forward")
+    conv = next(r for r in rows if r["kernel"] == "conv._conv_forward_chunk")
     assert conv["total"] >= conv["typing"] > 0
     assert conv["lowering"] > 0 and conv["save"] > 0
 

@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from numba import njit, prange
+from numba import njit
 from numba.core import caching
 
 from nbkeras.kernels.cpu import conv, pooling
 from nbkeras.kernels.cpu.inner import inner_kernel
-from nbkeras.kernels.cpu.shells import body_address, call_body
+from nbkeras.kernels.cpu.shells import parallel_chunks
 
 
 @inner_kernel
@@ -26,7 +26,7 @@ def _affine_run(x, start, stop, scale, y):
 
 
 @inner_kernel(fastmath={"contract"})
-def _affine_chunk(x, scale, y, t, chunks):
+def _affine_chunk(t, chunks, x, scale, y):
     """Chunk t of `chunks` of _affine_run over all of x."""
     _affine_run(x, t * x.shape[0] // chunks, (t + 1) * x.shape[0] // chunks, scale, y)
 
@@ -36,16 +36,10 @@ def _affine(x, scale, y):
     _affine_run(x, 0, x.shape[0], scale, y)
 
 
-@njit(parallel=True)
-def _affine_shell(body, x, scale, y, chunks):
-    for t in prange(chunks):
-        call_body(body, (x, scale, y, np.intp(t), chunks))
-
-
 @settings(max_examples=20, deadline=None)
 @given(n=st.integers(0, 40), chunks=st.integers(1, 4), scale=st.floats(-3, 3),
        seed=st.integers(0, 2**31 - 1), dtype=st.sampled_from([np.float32, np.float64]))
-def test_inner_kernels_run_from_compiled_code_and_as_a_shells_body(n, chunks, scale, seed,
+def test_inner_kernels_run_from_compiled_code_and_as_a_chunk_body(n, chunks, scale, seed,
                                                                     dtype):
     x = np.random.default_rng(seed).standard_normal(n).astype(dtype)
     expected = x * dtype(scale) + np.arange(n, dtype=dtype)
@@ -53,8 +47,7 @@ def test_inner_kernels_run_from_compiled_code_and_as_a_shells_body(n, chunks, sc
     _affine(x, dtype(scale), direct)
     np.testing.assert_allclose(direct, expected, rtol=1e-6)
     shelled = np.full(n, np.nan, dtype)
-    args = (x, dtype(scale), shelled)
-    _affine_shell(body_address(_affine_chunk, (*args, 0, chunks)), *args, chunks)
+    parallel_chunks(_affine_chunk, chunks, x, dtype(scale), shelled)
     np.testing.assert_allclose(shelled, expected, rtol=1e-6)
 
 

@@ -18,8 +18,8 @@ second convolution's backward 7.2-8.4 -> 6.2-7.2 ms. The
 forward pass gathers and multiplies a large image's rows in equal runs of at most 1024, so
 they are still in cache when BLAS reads them (10% faster at 224x224x64, and a buffer of
 megabytes, not a hundred). The
-batch is split into one contiguous chunk per Numba thread (`prange`, in a shell that calls
-the chunk's body by address: shells.py; 6.9 -> 4.4 s of cold compile forward, 6.2 -> 3.3-3.9 s
+batch is split into one contiguous chunk per Numba thread (a chunk body run by the one parfor
+shell, which calls it by address: shells.py; 6.9 -> 4.4 s of cold compile forward, 6.2 -> 3.3-3.9 s
 backward), so the buffers are
 allocated once per chunk and reused for every image in it, and no two threads write the
 same output (the kernel gradient sums one partial per chunk). BLAS is held to one thread
@@ -54,7 +54,7 @@ from .gemm import THREADED_MIN_FLOPS, dot_in_row_runs, small_product_limit
 from .inner import inner_kernel
 from .parallel import PARALLEL_MIN_ELEMENTS, blas_controller, launch, single_threaded_blas
 from .pooling import max_pool_backward, max_pool_rows, max_pool_rows_backward, windows_inside
-from .shells import body_address, call_body
+from .shells import parallel_chunks
 
 __all__ = ["conv_forward", "conv_backward", "conv_backward_input", "conv_backward_kernel"]
 
@@ -177,19 +177,9 @@ def _patches_one_channel(x, n, s, pb, d, ks, out_sp, cols_t, col0):
                 zi, yi, j = zi + s[0], q * d[1] - pb[1], 0
 
 
-@njit(cache=True, parallel=True)
-def _conv_forward(body, x, wg, bias, s, pb, d, ks, out_sp, relu, pk, ps, pooled_sp, block, tile,
-                  y, chunks, small, gemm_address):
-    """The shell (shells.py) running _conv_forward_chunk or _conv_forward_one_channel_chunk
-    at address `body` on every chunk."""
-    for t in prange(chunks):
-        call_body(body, (x, wg, bias, s, pb, d, ks, out_sp, relu, pk, ps, pooled_sp, block,
-                         tile, y, np.intp(t), chunks, small, gemm_address))
-
-
 @inner_kernel
-def _conv_forward_chunk(x, wg, bias, s, pb, d, ks, out_sp, relu, pk, ps, pooled_sp, block,
-                        tile, y, t, chunks, small, gemm_address):
+def _conv_forward_chunk(t, chunks, x, wg, bias, s, pb, d, ks, out_sp, relu, pk, ps, pooled_sp,
+                        block, tile, y, small, gemm_address):
     """Chunk t of `chunks` (contiguous runs of images) of
     y[(n, pos), group g] = im2col(x[n], group g) @ wg[g], `block` images per block, each
     block's rows gathered and multiplied `tile` at a time (so the im2col rows stay in cache),
@@ -223,8 +213,8 @@ def _conv_forward_chunk(x, wg, bias, s, pb, d, ks, out_sp, relu, pk, ps, pooled_
 
 
 @inner_kernel
-def _conv_forward_one_channel_chunk(x, wg, bias, s, pb, d, ks, out_sp, relu, pk, ps,
-                                    pooled_sp, block, tile, y, t, chunks, small, gemm_address):
+def _conv_forward_one_channel_chunk(t, chunks, x, wg, bias, s, pb, d, ks, out_sp, relu, pk,
+                                    ps, pooled_sp, block, tile, y, small, gemm_address):
     """_conv_forward_chunk for x of one channel (a first layer; no groups): each block's
     patches gathered transposed by _patches_one_channel (long contiguous runs) into one
     product. Its own body, so that a model whose other convolutions take Winograd never
@@ -314,21 +304,9 @@ def _gradient_rows(dy, d0, y, r0, rows, dz, db, kept):
     return m
 
 
-@njit(cache=True, parallel=True)
-def _conv_backward(body, dy, y, x, wgt, s, pb, d, ks, out_sp, block, dx, part_w, part_b, small,
-                   gemm_address, pooled, unpooled, pk, ps, pooled_sp):
-    """The shell (shells.py) running _conv_backward_chunk at address `body` on every chunk,
-    one per row of part_w."""
-    chunks = part_w.shape[0]
-    for t in prange(chunks):
-        call_body(body, (dy, y, x, wgt, s, pb, d, ks, out_sp, block, dx, part_w, part_b,
-                         small, gemm_address, pooled, unpooled, pk, ps, pooled_sp, np.intp(t),
-                         chunks))
-
-
 @inner_kernel
-def _conv_backward_chunk(dy, y, x, wgt, s, pb, d, ks, out_sp, block, dx, part_w, part_b, small,
-                         gemm_address, pooled, unpooled, pk, ps, pooled_sp, t, chunks):
+def _conv_backward_chunk(t, chunks, dy, y, x, wgt, s, pb, d, ks, out_sp, block, dx, part_w,
+                         part_b, small, gemm_address, pooled, unpooled, pk, ps, pooled_sp):
     """Chunk t of `chunks` of the VJP of y = relu?(conv(x, w) + b) in one pass over the
     batch, `block` images per matrix product and one contiguous run of images per chunk:
     dz = dy, zeroed where y <= 0 when y has rows (else y is (0, 0): no relu), its rows left
@@ -401,12 +379,14 @@ def _chunks(batch: int, elements: int) -> int:
     return max(1, min(batch, numba.get_num_threads()))
 
 
-def _run(kernel, chunks: int, *args):
-    """kernel(*args) on `chunks` Numba threads, each calling single-threaded BLAS."""
+def _run(body, chunks: int, *args) -> None:
+    """body(t, chunks, *args) for every chunk t, on `chunks` Numba threads each calling
+    single-threaded BLAS (shells.parallel_chunks)."""
     if blas_controller() is None:
-        return launch(kernel, 0, *args)
+        launch(parallel_chunks, 0, body, chunks, *args)
+        return
     with single_threaded_blas():
-        return launch(kernel, PARALLEL_MIN_ELEMENTS if chunks > 1 else 0, *args)
+        launch(parallel_chunks, PARALLEL_MIN_ELEMENTS if chunks > 1 else 0, body, chunks, *args)
 
 
 def _block(n_pos: int, batch: int) -> int:
@@ -478,17 +458,14 @@ def conv_forward(x, w, window, groups=1, bias=None, relu=False, pool=None, out=N
     args = (_as_5d(x, dtype), wg, b, s, pb, d, ks, _lift(spatial, rank, 1), bool(relu),
             _lift(pool_size, rank, 1), _lift(pool_strides, rank, 1), _lift(pooled, rank, 1),
             block, tile, y)
-    small = small_product_limit()
     chunk = _conv_forward_one_channel_chunk if x.shape[-1] == 1 else _conv_forward_chunk
-    gemm_address = address(dtype)
-    body = body_address(chunk, (*args, 0, chunks, small, gemm_address))
-    _run(_conv_forward, chunks, body, *args, chunks, small, gemm_address)
+    _run(chunk, chunks, *args, small_product_limit(), address(dtype))
     return out
 
 
 def _winograd(x, w, window, bias, relu: bool, pooled: bool, y) -> None:
     """conv_forward's 3x3 stride-1 2-D convolutions (winograd.applies) into y (N, OH, OW, F),
-    by Winograd's F(2x2, 3x3), one chunk of tiles per thread: on Numba's pool, from a shell,
+    by Winograd's F(2x2, 3x3), one chunk of tiles per thread: on Numba's pool, from the shell,
     as the other kernels of a step, whose threads are then still awake (on the chunk pool it
     left them asleep: the convnet's step 2-4% and predict 8-11% slower, alternated ABBA)."""
     u = winograd.transformed_kernel(w, y.dtype)
@@ -504,19 +481,9 @@ def _winograd(x, w, window, bias, relu: bool, pooled: bool, y) -> None:
         return
     threaded = 2 * tiles * u.size >= THREADED_MIN_FLOPS     # else waking threads costs more
     chunks = numba.get_num_threads() if threaded else 1
-    body = body_address(winograd.winograd_forward, (0, chunks, *args))
     with single_threaded_blas():
-        launch(_winograd_chunks, PARALLEL_MIN_ELEMENTS if chunks > 1 else 0, body, chunks,
-               *args)
-
-
-@njit(cache=True, parallel=True)
-def _winograd_chunks(body, chunks, x, u, bias, top_pad, left_pad, relu, pooled, y, block,
-                     small, gemm_address):
-    """The shell (shells.py) running winograd_forward at address `body` on every chunk."""
-    for t in prange(chunks):
-        call_body(body, (np.intp(t), chunks, x, u, bias, top_pad, left_pad, relu, pooled, y,
-                         block, small, gemm_address))
+        launch(parallel_chunks, PARALLEL_MIN_ELEMENTS if chunks > 1 else 0,
+               winograd.winograd_forward, chunks, *args)
 
 
 def conv_backward(dy, x, w, window, groups=1, y=None, input_gradient=True,
@@ -565,8 +532,7 @@ def conv_backward(dy, x, w, window, groups=1, y=None, input_gradient=True,
                        _lift(pooled.shape[1:-1], rank, 1))
         args = (dy2, y2, x5, wgt, s, pb, d, ks, _lift(out_sp, rank, 1), _block(n_pos, batch),
                 dx, part_w, part_b, small_product_limit(), address(dtype), *pooling)
-        _run(_conv_backward, chunks, body_address(_conv_backward_chunk, (*args, 0, chunks)),
-             *args)
+        _run(_conv_backward_chunk, chunks, *args)
         dwg, db = part_w.sum(axis=0), part_b.sum(axis=0).astype(dtype)
     dw = np.ascontiguousarray(dwg.transpose(1, 0, 2)).reshape(w.shape) if kernel_gradient else None
     return (dx.reshape(x.shape) if input_gradient else None), dw, db

@@ -3,7 +3,7 @@
 For every function it compiles, Numba also builds, optimizes and emits two wrappers: one that
 unboxes each argument from a Python object (for a function of a dozen arrays and tuples, the
 larger part of its machine code) and one for C callers. A function that only kernels call,
-an im2col helper or a shell's body (shells.py calls it by address), uses neither.
+an im2col helper or a chunk body (shells.py calls it by address), uses neither.
 `inner_kernel` compiles it without them, cached on disk like any kernel: measured on the
 MNIST convnet's cold compile in one process, 15.4 s before and 14.0 s after.
 

@@ -11,8 +11,8 @@ gufunc and re-optimizes it and every function it calls), but measured on the MNI
 sleeping thread) and a parfor's unsigned loop index and `noalias` arrays let LLVM vectorize
 loops that a plain function's do not (pooling: 1.3-1.4x slower as chunk kernels), so only
 kernels measured no slower use the chunk pool. A parfor whose body is mostly calls (the
-convolutions) is a shell (shells.py) that calls its body by address: Numba's pool, and the
-body compiled once.
+convolutions, pooling whole images) is a chunk body that the one parfor shell calls by address
+(shells.parallel_chunks): Numba's pool, and the body compiled once.
 
 Small arrays run on one thread, since waking a pool costs more than the work (and far more
 when the cores are shared). BLAS (numpy's and SciPy's OpenBLAS, which Numba's `np.dot`

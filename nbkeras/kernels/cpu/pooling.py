@@ -7,7 +7,7 @@ and average pooling divides by the count of real cells (Keras's "same" semantics
 dtype compiles once.
 
 Max pooling of whole images whose windows all lie inside them (no padding: a CNN's pools) runs
-`max_pool_rows` per image, called by address from a parfor shell (shells.py): 3.1 -> 1.1 s of
+`max_pool_rows` per image, in a chunk body run by the parfor shell (shells.py): 3.1 -> 1.1 s of
 cold compile, and as fast as inside the general parfor (alternated ABBA, 26x26x32: 0.995-1.00x
 the time, 11x11x64: 0.94-1.06x). Other cases run these parallel tasks, (image, channel
 block) pairs: the channel axis is innermost and contiguous,
@@ -26,8 +26,8 @@ import numpy as np
 from numba import njit, prange, uint64
 
 from .inner import inner_kernel
-from .parallel import launch
-from .shells import body_address, call_body
+from .parallel import chunk_span, launch
+from .shells import parallel_chunks
 
 __all__ = ["max_pool_forward", "max_pool_backward", "average_pool_forward",
            "average_pool_backward", "sum_pool_forward"]
@@ -172,14 +172,14 @@ def max_pool_rows_backward(dy, y, p0, x, r0, in_sp, pk, ps, pooled_sp, dx, d0, u
         i, j, l = next_window(i, j, l, oh, ow)
 
 
-@njit(cache=True, parallel=True)
-def _max_pool_images(body, x2, in_sp, ks, s, out_sp, y2):
-    """The shell (shells.py) running max_pool_rows at address `body` on every image, whose
+@inner_kernel
+def _max_pool_images(t, chunks, x2, in_sp, ks, s, out_sp, y2):
+    """Chunk t of `chunks` (contiguous runs of images) of max_pool_rows on every image, whose
     windows all lie inside it: x2 (N * cells, C), y2 (N * pooled cells, C)."""
     in_cells, out_cells = in_sp[0] * in_sp[1] * in_sp[2], out_sp[0] * out_sp[1] * out_sp[2]
-    for n in prange(x2.shape[0] // in_cells):
-        image = np.intp(n)
-        call_body(body, (x2, image * in_cells, in_sp, ks, s, out_sp, y2, image * out_cells))
+    start, stop = chunk_span(t, chunks, x2.shape[0] // in_cells)
+    for image in range(start, stop):
+        max_pool_rows(x2, image * in_cells, in_sp, ks, s, out_sp, y2, image * out_cells)
 
 
 @njit(cache=True, parallel=True)
@@ -331,9 +331,8 @@ def max_pool_forward(x, window):
     whole_images = windows_inside(window, x.shape[1:-1]) and block >= x.shape[-1]
     if whole_images and y.size:                                 # line by line
         x2, y2 = x3.reshape(-1, x.shape[-1]), y3.reshape(-1, x.shape[-1])
-        args = (x2, 0, in_sp, ks, s, out_sp, y2, 0)
-        launch(_max_pool_images, x.size, body_address(max_pool_rows, args), x2, in_sp, ks, s,
-               out_sp, y2)
+        launch(parallel_chunks, x.size, _max_pool_images, numba.get_num_threads(), x2, in_sp,
+               ks, s, out_sp, y2)
     else:
         launch(_max_pool, x.size, x3, ks, s, pb, block, y3)
     return y

@@ -198,13 +198,14 @@ def _store_tiles(out, k0, count, block, per_image, tiles_w, pooled, bias, relu, 
 @njit(cache=True, nogil=True, error_model="numpy")
 def winograd_forward(t, chunks, x, u, bias, top_pad, left_pad, relu, pooled, y, block, small,
                      gemm_address):
-    """Chunk t of `chunks` (run by conv.py's shell) of y = conv(x, w) (+ bias, relu) with
-    U = transformed_kernel(w); pooled: y is the 2x2 max-pool (strides 2) of the convolution,
+    """Chunk t of `chunks` (run by the parfor shell, shells.py) of y = conv(x, w) (+ bias,
+    relu) with U = transformed_kernel(w); pooled: y is the 2x2 max-pool (strides 2) of the
+    convolution,
     one tile per pooled cell. x (N, H, W, C), u (16, C, F), bias (F,) or (0,), y (N, OH, OW,
     F): the convolution's or the pool's output; top_pad, left_pad: the padding before (the
     padding after only sets OH, OW); `block` tiles (block_tiles) per product, by the BLAS
     gemm at gemm_address (blas.py), held to one thread by the caller. A plain function
-    called from a parfor shell (shells.py), not a parfor itself: the same speed, and 2.5 s
+    called from the parfor shell (shells.py), not a parfor itself: the same speed, and 2.5 s
     less to compile."""
     channels, n_out = x.shape[3], y.shape[3]
     tiles_h, tiles_w = ((y.shape[1], y.shape[2]) if pooled
