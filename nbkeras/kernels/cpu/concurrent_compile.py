@@ -15,8 +15,8 @@ compiled here or load it from the cache. A chunk body run by the parfor shell (s
 is compiled before the shell is called, for the shell to call it by address: the dry run
 queues it too (with its unpacking function), and the shell runs at address 0, doing
 nothing. The queue hands out the largest compile first (`compile_cost`), so one process
-does not end alone on a large kernel found late (the MNIST convnet's convolution backward did: 2.5 s of a 13 s cold start with one core idle). Host code
-that picks by size (numpy for small arrays, a kernel for large ones) takes the kernel during
+does not end alone on a large kernel found late (the MNIST convnet's convolution backward
+did: 2.5 s of a 13 s cold start with one core idle). Host code that picks by size (numpy for small arrays, a kernel for large ones) takes the kernel during
 the dry run (`parallel.large`), so that a small sample finds the real batches' kernels:
 after `warmup`'s two samples, the MNIST convnet's first step at batch 128 compiled its
 dropout's `_arithmetic` alone, 1.9 s.
