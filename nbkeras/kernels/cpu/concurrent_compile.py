@@ -11,15 +11,15 @@ a value is compiled and run in this process, since the host code reads what it r
 Each recorded kernel is queued, as it is found, for a pool of worker processes (one per core
 beyond the first) that compile it into Numba's disk cache; once the dry run is over, this
 process compiles from the same queue too. `run()`'s real calls afterwards find each kernel
-compiled here or load it from the cache. A chunk body run by the parfor shell (shells.py)
-is compiled before the shell is called, for the shell to call it by address: the dry run
-queues it too (with its unpacking function), and the shell runs at address 0, doing
-nothing. The queue hands out the largest compile first (`compile_cost`), so one process
-does not end alone on a large kernel found late (the MNIST convnet's convolution backward
-did: 2.5 s of a 13 s cold start with one core idle). Host code that picks by size (numpy for small arrays, a kernel for large ones) takes the kernel during
-the dry run (`parallel.large`), so that a small sample finds the real batches' kernels:
-after `warmup`'s two samples, the MNIST convnet's first step at batch 128 compiled its
-dropout's `_arithmetic` alone, 1.9 s.
+compiled here or load it from the cache. A chunk body run by the parfor shell (shells.py) is
+compiled before the shell is called, for the shell to call it by address: the dry run queues it
+too (with its unpacking function), and the shell runs at address 0, doing nothing. The queue
+hands out the largest compile first (`compile_cost`), so one process does not end alone on a
+large kernel found late (the MNIST convnet's convolution backward did: 2.5 s of a 13 s cold
+start with one core idle). Host code that picks by size (numpy for small arrays, a kernel for
+large ones) takes the kernel during the dry run (`parallel.large`), so that a small sample
+finds the real batches' kernels: after `warmup`'s two samples, the MNIST convnet's first step
+at batch 128 compiled its dropout's `_arithmetic` alone, 1.9 s.
 
 Two processes saving different signatures of one kernel at once could both claim the same
 data file in Numba's cache; disk_cache.py serializes every save into a kernel cache folder, so
