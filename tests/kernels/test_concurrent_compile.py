@@ -118,7 +118,7 @@ def test_a_dry_run_that_raises_still_compiles_what_it_found(tmp_path):
             raise RuntimeError("the dry run's numbers sent the host code astray")
 
         compiled = compile_concurrently(run, workers=2)
-        print("compiled", len(compiled))
+        print("compiled", sum("softmax._softmax_rows(" in name for name in compiled))
         assert "__call__" not in CPUDispatcher.__dict__     # the interception is gone
         misses = sum(softmax._softmax_rows.stats.cache_misses.values())
         try:
@@ -249,7 +249,7 @@ def test_a_worker_compiles_without_importing_the_layers_ops_and_models(tmp_path)
 
     command = _worker_command()
     request = ("nbkeras.kernels.cpu.softmax", "_softmax_rows",
-               (typeof(np.ones((2, 3))), typeof(np.ones((2, 3)))))
+               (typeof(0), typeof(0), typeof(np.ones((2, 3))), typeof(np.ones((2, 3)))))
     env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "numba-cache"))
     done = subprocess.run([command[0], "-X", "importtime", *command[1:]],
                           input=pickle.dumps(request), capture_output=True, env=env,

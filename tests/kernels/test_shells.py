@@ -81,7 +81,7 @@ def test_the_arguments_pack_into_as_many_bytes_as_numba_lays_them_out_in():
     args = (np.ones((2, 3), np.float32), np.float32(1), (1, 2), True, np.int8(1),
             np.ones((3, 2), np.float32))
     call = shells._PackedCall.prepare(_scaled_rows, tuple(typeof(a) for a in args))
-    assert call.packer.size == 8 + 72 + 8 + 16 + 8 + 72     # float32, bool, int8: padded
+    assert call.size == 8 + 72 + 8 + 16 + 8 + 72     # float32, bool, int8: padded
 
 
 def test_an_argument_it_cannot_pass_is_a_clear_error():

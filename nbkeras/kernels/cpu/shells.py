@@ -30,9 +30,7 @@ compiling workers, and the shell runs with address 0, at which `call_body` calls
 (the dry run queues the shell too).
 """
 import ctypes
-import operator
 import struct
-from itertools import chain
 
 import numpy as np
 from numba import njit, prange, typeof
@@ -88,8 +86,8 @@ def parallel_chunks(body, chunks: int, *args) -> None:
             _parallel_calls(0, 0, chunks)
             return
         _calls[key] = call
-    payload = np.empty(call.packer.size, np.uint8)
-    call.packer.pack_into(payload, 0, call.body, *call.fields(args))
+    payload = np.empty(call.size, np.uint8)
+    call.pack(payload, *args)
     _parallel_calls(call.unpacked, _data(payload), chunks)
 
 
@@ -124,62 +122,59 @@ def _fields(typingctx, payload):
 
 
 class _PackedCall:
-    """The entry points of a body and of `_unpacked` for its argument types, and how to pack
-    those arguments as Numba lays out a tuple of them in memory (struct's native alignment is
-    C's, which is LLVM's): an array as its data model's fields (meminfo, parent, size,
-    itemsize, data, shape, strides), lent without a reference (meminfo null)."""
+    """The entry points of a body and of `_unpacked` for its argument types, and `pack`, which
+    writes the body's address and those arguments into a buffer as Numba lays out a tuple of
+    them in memory (struct's native alignment is C's, which is LLVM's): an array as its data
+    model's fields (meminfo, parent, size, itemsize, data, shape, strides), lent without a
+    reference (meminfo null). `pack` is generated for the argument types, one expression per
+    field (a loop over per-argument functions took twice as long)."""
 
     _SCALARS = {types.boolean: "?", types.float32: "f", types.float64: "d"}
 
-    def __init__(self, body: int, unpacked: int, packer: struct.Struct, fielders: list):
-        self.body, self.unpacked, self.packer, self._fielders = body, unpacked, packer, fielders
+    def __init__(self, unpacked: int, size: int, pack):
+        self.unpacked, self.size, self.pack = unpacked, size, pack
 
     @classmethod
     def prepare(cls, body, argument_types: tuple):
         """The packed call of `body` for `argument_types`, its functions compiled or loaded
         from the cache; None when a concurrent_compile dry run queued one of them."""
         payload = types.Tuple((types.intp, *argument_types))   # the body's address first
-        packer, fielders = cls._layout(payload)
-        body_signature = (types.intp, types.intp, *argument_types)
-        unpacked_signature = (types.CPointer(payload), types.intp, types.intp)
-        if compile_hook is not None and any([compile_hook(body, body_signature),
-                                             compile_hook(_unpacked, unpacked_signature)]):
-            return None
-        return cls(_compiled_address(body, body_signature),
-                   _compiled_address(_unpacked, unpacked_signature), packer, fielders[1:])
-
-    def fields(self, args):
-        """The values to pack for `args`, field by field."""
-        return chain.from_iterable(map(operator.call, self._fielders, args))
-
-    @classmethod
-    def _layout(cls, payload) -> tuple:
-        """(a struct.Struct packing the tuple type `payload`, a value -> field values function
-        per element), checked against the size of Numba's layout (padding included)."""
-        formats, fielders = zip(*map(cls._field, payload))
+        formats, values = zip(*(cls._field(kind, f"a{i}") for i, kind in enumerate(payload)))
         packer = struct.Struct("@" + "".join(formats) + "0n")   # padded to 8 at the end
         context = cpu_target.target_context
         size = context.get_abi_sizeof(context.get_data_type(payload))
         if packer.size != size:
             raise TypeError(f"parallel_chunks: {payload} packs into {packer.size} bytes, "
                             f"Numba lays it out in {size}")
-        return packer, list(fielders)
+        body_signature = (types.intp, types.intp, *argument_types)
+        unpacked_signature = (types.CPointer(payload), types.intp, types.intp)
+        if compile_hook is not None and any([compile_hook(body, body_signature),
+                                             compile_hook(_unpacked, unpacked_signature)]):
+            return None
+        body_address = _compiled_address(body, body_signature)
+        names = ", ".join(f"a{i}" for i in range(1, len(payload)))
+        namespace = {"pack_into": packer.pack_into, "a0": body_address, "data": _data}
+        exec(f"def pack(payload, {names}):\n"
+             f"    pack_into(payload, 0, {', '.join(values)})", namespace)
+        return cls(_compiled_address(_unpacked, unpacked_signature), size, namespace["pack"])
 
     @classmethod
-    def _field(cls, kind) -> tuple:
-        """(struct format, value -> field values) of one argument of Numba type `kind`."""
+    def _field(cls, kind, name: str) -> tuple:
+        """(struct format, expression of its values) of an argument `name` of Numba type
+        `kind`."""
         if isinstance(kind, types.Array):
             axes = "n" * kind.ndim
-            return "PPnnP" + axes + axes, lambda a: (0, 0, a.size, a.itemsize, _data(a),
-                                                     *a.shape, *a.strides)
+            return ("PPnnP" + axes + axes,
+                    f"0, 0, {name}.size, {name}.itemsize, data({name}), *{name}.shape, "
+                    f"*{name}.strides")
         if isinstance(kind, types.UniTuple) and not isinstance(kind.dtype, (types.Array,
                                                                            types.BaseTuple)):
-            return cls._field(kind.dtype)[0] * kind.count, tuple
+            return cls._field(kind.dtype, "")[0] * kind.count, f"*{name}"
         if kind in cls._SCALARS:
-            return cls._SCALARS[kind], lambda v: (v,)
+            return cls._SCALARS[kind], name
         if isinstance(kind, types.Integer):
             code = {8: "b", 16: "h", 32: "i", 64: "q"}[kind.bitwidth]
-            return (code if kind.signed else code.upper()), lambda v: (int(v),)
+            return (code if kind.signed else code.upper()), name
         raise TypeError(f"parallel_chunks: cannot pass an argument of type {kind}")
 
 
