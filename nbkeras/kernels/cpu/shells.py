@@ -107,7 +107,7 @@ def _unpacked(payload, t, chunks):
 
 @intrinsic
 def _fields(typingctx, payload):
-    """The tuple stored at `payload`, a pointer to it (`_stored`)."""
+    """The tuple stored at `payload`, a pointer to it (packed by `parallel_chunks`)."""
     if not isinstance(payload, types.CPointer) or not isinstance(payload.dtype,
                                                                   types.BaseTuple):
         return None
