@@ -59,7 +59,7 @@ from .shells import parallel_chunks
 __all__ = ["conv_forward", "conv_backward", "conv_backward_input", "conv_backward_kernel"]
 
 
-@inner_kernel(linked=False)
+@inner_kernel
 def _move(xf, xa, cf, ca, count, scatter):
     """count contiguous values between the flat input and the flat columns:
     cf[ca:ca+count] = xf[xa:xa+count] (gather), or xf[xa:xa+count] += cf[ca:ca+count].

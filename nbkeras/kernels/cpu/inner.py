@@ -23,7 +23,9 @@ library records the symbols it calls; before Numba loads it from its cache, it c
 loads each of those kernels, which defines the symbol (a library's reload hooks, which
 Numba keeps in the cache; `_rebuild_keeping_hooks` passes them on to the kernels that link
 the caller in, as Numba does for a caller it has just compiled). Small helpers called in
-inner loops (`_window`, `row_max`, `_moments`) stay linked, for LLVM to inline.
+inner loops (`_window`, `row_max`, `_moments`, conv.py's `_move`) stay linked, for LLVM to
+inline: `_move`, called once per run of im2col (one value long for a one-channel input),
+made the first convolution's backward 1.45 -> 2.08 ms through its symbol.
 
 A helper that only groups a body's calls to other kernels, called once from it, is inlined
 into Numba's IR instead (`@njit(inline="always")`): conv.py's `_finish_block` and
@@ -32,7 +34,7 @@ process) and winograd.py's `_input_tiles` (2.8 -> 2.67 s). Leaves inlined into t
 IR compiled slower (7.1-7.9 s).
 
     @inner_kernel(linked=False)
-    def _move(xf, xa, cf, ca, count, scatter): ...
+    def _patches(x, row0, count, index, c0, cg, s, pb, d, ks, out_sp, cols, scatter): ...
 """
 import copy
 import dataclasses
