@@ -45,7 +45,7 @@ reads are computed.
 """
 import numba
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from ..api import checked_out
 from . import winograd
