@@ -105,3 +105,83 @@ def test_the_kernel_transform_is_g_w_g_transposed():
     for c in range(2):
         for f in range(5):
             np.testing.assert_allclose(u[:, :, c, f], g @ w[:, :, c, f] @ g.T, atol=1e-14)
+
+
+@settings(max_examples=40, deadline=None)
+@given(channels=st.integers(1, 6), filters=st.integers(1, 6),
+       writes=st.lists(st.tuples(st.integers(0, 10**6), st.sampled_from(
+           ["random", "same", "negative zero", "nan"])), min_size=1, max_size=6),
+       dtype=st.sampled_from([np.float32, np.float64]), seed=st.integers(0, 2**32 - 1))
+def test_kept_transforms_follow_every_write_into_the_kernel(channels, filters, writes, dtype,
+                                                           seed):
+    """The kept U is always the transform of what w holds now, through in-place writes (as a
+    Variable's assign and the optimizers make), a write of the same value, 0.0 -> -0.0 and a
+    NaN."""
+    rng = np.random.default_rng(seed)
+    transforms = winograd.KernelTransforms(limit_bytes=1 << 20)
+    w = rng.standard_normal((3, 3, channels, filters)).astype(dtype)
+    for index, kind in writes:
+        u = transforms(w, dtype)
+        np.testing.assert_array_equal(u, winograd.transformed_kernel(w, dtype))
+        assert transforms(w, dtype) is u                      # unchanged w: the kept U
+        at = np.unravel_index(index % w.size, w.shape)
+        if kind == "negative zero":            # kept for 0.0, then the write of -0.0
+            w[at] = 0.0
+            transforms(w, dtype)
+        w[at] = {"random": rng.standard_normal(), "same": w[at], "negative zero": -0.0,
+                 "nan": np.nan}[kind]
+        np.testing.assert_array_equal(transforms(w, dtype), winograd.transformed_kernel(w, dtype))
+
+
+def test_kept_transforms_tell_negative_zero_apart():
+    transforms = winograd.KernelTransforms(limit_bytes=1 << 20)
+    w = np.zeros((3, 3, 1, 1), np.float32)
+    u = transforms(w, np.float32)
+    w[1, 1, 0, 0] = -0.0
+    assert transforms(w, np.float32) is not u
+
+
+def test_kept_transforms_stay_within_their_byte_limit_dropping_the_oldest():
+    rng = np.random.default_rng(0)
+    kernels = [rng.standard_normal((3, 3, 4, 4)).astype(np.float32) for _ in range(4)]
+    per_kernel = kernels[0].nbytes + winograd.transformed_kernel(kernels[0], np.float32).nbytes
+    transforms = winograd.KernelTransforms(limit_bytes=2 * per_kernel)
+    first = [transforms(w, np.float32) for w in kernels[:2]]
+    assert transforms(kernels[0], np.float32) is first[0]          # kernels[0] most recent
+    transforms(kernels[2], np.float32)                              # drops kernels[1]
+    assert transforms(kernels[0], np.float32) is first[0]
+    assert transforms(kernels[1], np.float32) is not first[1]
+    assert transforms._bytes <= 2 * per_kernel
+
+
+def test_kept_transforms_key_on_the_dtype_and_skip_non_contiguous_kernels():
+    transforms = winograd.KernelTransforms(limit_bytes=1 << 20)
+    w = np.random.default_rng(1).standard_normal((3, 3, 2, 6))
+    assert transforms(w, np.float32).dtype == np.float32
+    assert transforms(w, np.float64).dtype == np.float64
+    view = w[:, :, :, ::2]
+    np.testing.assert_array_equal(transforms(view, np.float64),
+                                  winograd.transformed_kernel(view, np.float64))
+    assert len(transforms._entries) == 2
+
+
+def test_predict_after_assigning_new_kernel_values_uses_them():
+    """The inference plan convolves a Variable's array in place batch after batch; a new value
+    assigned into it (or set_weights) shows in the next predict."""
+    import nbkeras as nk
+    rng = np.random.default_rng(2)
+    model = nk.Sequential([nk.Input((9, 9, 8)), nk.layers.Conv2D(5, 3, activation="relu"),
+                           nk.layers.MaxPooling2D(2)])
+    x = rng.standard_normal((4, 9, 9, 8)).astype(np.float32)
+    for _ in range(3):
+        w = rng.standard_normal((3, 3, 8, 5)).astype(np.float32)
+        b = rng.standard_normal(5).astype(np.float32)
+        model.set_weights([w, b])
+        for _ in range(2):
+            np.testing.assert_allclose(model.predict(x, verbose=0),
+                                       reference(x, w, ((0, 0), (0, 0)), b, True, True),
+                                       rtol=1e-4, atol=1e-4)
+        model.layers[0].kernel.assign(-w)
+        np.testing.assert_allclose(model.predict(x, verbose=0),
+                                   reference(x, -w, ((0, 0), (0, 0)), b, True, True),
+                                   rtol=1e-4, atol=1e-4)

@@ -467,8 +467,10 @@ def _winograd(x, w, window, bias, relu: bool, pooled: bool, y) -> None:
     """conv_forward's 3x3 stride-1 2-D convolutions (winograd.applies) into y (N, OH, OW, F),
     by Winograd's F(2x2, 3x3), one chunk of tiles per thread: on Numba's pool, from the shell,
     as the other kernels of a step, whose threads are then still awake (on the chunk pool it
-    left them asleep: the convnet's step 2-4% and predict 8-11% slower, alternated ABBA)."""
-    u = winograd.transformed_kernel(w, y.dtype)
+    left them asleep: the convnet's step 2-4% and predict 8-11% slower, alternated ABBA).
+    The transformed kernel is kept while w holds the same values (winograd.kernel_transforms:
+    predict's batches transform it once)."""
+    u = winograd.kernel_transforms(w, y.dtype)
     per_axis = y.shape[1:3] if pooled else [(n + 1) // 2 for n in y.shape[1:3]]
     tiles = y.shape[0] * per_axis[0] * per_axis[1]
     small = small_product_limit()

@@ -21,6 +21,9 @@ cold compile). With a 2x2 max-pool of strides 2 (inference fusion), each tile
 is one pooling window: it is pooled where it is computed and only the maxima are stored, then
 + bias, then relu (both commute with the maximum), as in the direct kernel.
 """
+import threading
+from collections import OrderedDict
+
 import numpy as np
 from numba import njit
 
@@ -28,7 +31,8 @@ from .gemm import dot_in_row_runs
 from .inner import inner_kernel
 from .parallel import chunk_span
 
-__all__ = ["applies", "block_tiles", "transformed_kernel", "winograd_forward"]
+__all__ = ["applies", "block_tiles", "kernel_transforms", "transformed_kernel",
+           "winograd_forward"]
 
 # G of F(2x2, 3x3)
 KERNEL_TRANSFORM = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]])
@@ -57,6 +61,68 @@ def transformed_kernel(w, dtype):
     rows = (g @ w64.reshape(3, -1)).reshape(4, 3, -1)          # G w: (4, 3, C * F)
     u = np.matmul(g, rows)                                      # (G w) Gᵀ per row a: (4, 4, CF)
     return np.ascontiguousarray(u.reshape(POINTS, *w.shape[2:]), dtype=dtype)
+
+
+class KernelTransforms:
+    """transformed_kernel(w, dtype) of the kernels convolved lately, each kept with a copy of
+    its w and handed out again while w holds the same bytes. The inference plan convolves the
+    same weights batch after batch, and the transform costs more than the comparison (the
+    Simple MNIST convnet's second kernel: 50-90 us against 5-10 us); a Variable is written in
+    place, so only its values, not its identity, tell whether it changed. At most
+    `limit_bytes` of copies and transforms are kept, the least recently used dropped first."""
+
+    def __init__(self, limit_bytes: int):
+        self.limit_bytes = limit_bytes
+        self._entries = OrderedDict()   # (id(w), dtype) -> (copy of w, U)
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, w, dtype):
+        """U (16, C, F) for w (3, 3, C, F) as transformed_kernel(w, dtype), which the caller
+        only reads (a read-only flag would make Numba compile the kernels again)."""
+        dtype = np.dtype(dtype)
+        if not (isinstance(w, np.ndarray) and w.flags.c_contiguous):
+            return transformed_kernel(w, dtype)
+        key = (id(w), dtype)
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None and _same_bytes(entry[0], w):
+                self._entries.move_to_end(key)
+                return entry[1]
+        u = transformed_kernel(w, dtype)
+        entry = (w.copy(), u)
+        with self._lock:
+            self._drop(key)
+            self._entries[key] = entry
+            self._bytes += entry[0].nbytes + u.nbytes
+            while self._bytes > self.limit_bytes and len(self._entries) > 1:
+                self._drop(next(iter(self._entries)))
+        return u
+
+    def _drop(self, key) -> None:
+        entry = self._entries.pop(key, None)
+        if entry is not None:
+            self._bytes -= entry[0].nbytes + entry[1].nbytes
+
+
+def _same_bytes(a, b) -> bool:
+    """Whether the C-contiguous arrays a and b have one shape and dtype and the same bytes
+    (-0.0 is not 0.0 here, and a NaN equals its own bytes)."""
+    return (a.shape == b.shape and a.dtype == b.dtype
+            and np.array_equal(_words(a), _words(b)))
+
+
+def _words(a):
+    """A C-contiguous array's bytes as the widest unsigned integers that tile them (compared
+    in a third of the time of single bytes)."""
+    flat = a.reshape(-1).view(np.uint8)
+    for word in (np.uint64, np.uint32, np.uint16):
+        if flat.size % np.dtype(word).itemsize == 0:
+            return flat.view(word)
+    return flat
+
+
+kernel_transforms = KernelTransforms(limit_bytes=64 << 20)
 
 
 # Bᵀ and Aᵀ of F(2x2, 3x3), row by row, as the operands they add: row a of Bᵀ d is
