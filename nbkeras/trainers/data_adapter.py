@@ -81,10 +81,13 @@ class ArrayData:
         return head, tail
 
     def batches(self, epoch_seed=None):
-        order = (np.random.default_rng(epoch_seed).permutation(self.size) if self.shuffle
-                 else np.arange(self.size))
+        """(x, y, sample_weight) of each batch, in a shuffled order (copies) or in order (views
+        of the arrays: no copy per batch, which only the model reads)."""
+        order = np.random.default_rng(epoch_seed).permutation(self.size) if self.shuffle \
+            else None
         for start in range(0, self.size, self.batch_size):
-            index = order[start:start + self.batch_size]
+            index = (slice(start, start + self.batch_size) if order is None
+                     else order[start:start + self.batch_size])
             take = (lambda a: None if a is None else a[index])
             yield map_structure(take, self.x), map_structure(take, self.y), take(self.sample_weight)
 
