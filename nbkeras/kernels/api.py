@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 
 @dataclass(frozen=True)
 class Kernel:
@@ -306,3 +308,11 @@ def checked_out(who: str, out, shape: tuple, dtype):
                          f"{tuple(out.shape)}"
                          f"{'' if out.flags['C_CONTIGUOUS'] else ' (not C-contiguous)'}")
     return out
+
+
+def basic_index(key) -> bool:
+    """Whether numpy indexes with `key` by a strided view (ints, slices, None, Ellipsis):
+    each element of the result is then a distinct element of the array."""
+    return all(k is None or k is Ellipsis or isinstance(k, slice)
+               or (isinstance(k, (int, np.integer)) and not isinstance(k, (bool, np.bool_)))
+               for k in (key if isinstance(key, tuple) else (key,)))

@@ -161,6 +161,29 @@ def test_getitem_repeated_indices_accumulate_gradient(device):
     np.testing.assert_array_equal(np.asarray(tape.gradient(y, x)), [3.0, 0.0, 1.0])
 
 
+@given(data=st.data())
+def test_getitem_backward_of_a_basic_key_equals_the_scatter_add(data):
+    """The CPU kernel writes dy where the key is basic (ints, slices of any step, None,
+    Ellipsis) instead of scatter-adding: the same gradient as np.add.at's."""
+    from nbkeras.kernels import cpu
+
+    shape = data.draw(nst.shapes(1, 4, 1, 5))
+    parts = []
+    for n in shape:
+        parts.append(data.draw(st.one_of(
+            st.integers(-n, n - 1),
+            st.builds(slice, st.none() | st.integers(-n - 1, n + 1),
+                      st.none() | st.integers(-n - 1, n + 1),
+                      st.none() | st.integers(1, 3).flatmap(lambda s: st.sampled_from([s, -s]))),
+            st.just(None))))
+    key = tuple(parts[:data.draw(st.integers(0, len(parts)))]) + data.draw(
+        st.sampled_from([(), (Ellipsis,)]))
+    dy = data.draw(nst.arrays(np.empty(shape)[key].shape))
+    want = np.zeros(shape)
+    np.add.at(want, key, dy)
+    np.testing.assert_array_equal(cpu.getitem_backward(dy, shape, key), want)
+
+
 @given(data=st.data(), shapes=nst.broadcastable_shapes())
 def test_broadcast_to(device, data, shapes):
     target = np.broadcast_shapes(*shapes)

@@ -13,6 +13,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 
+from ..api import basic_index
 from .gemm import THREADED_MIN_FLOPS, gemm
 from .parallel import large, launch, single_threaded_blas
 from .vector_math import exp as _vector_exp
@@ -356,9 +357,14 @@ def getitem(x, key):
 
 
 def getitem_backward(dy, shape, key):
-    """Scatter-add dy into zeros of `shape` at `key` (repeated fancy indices accumulate)."""
+    """dy into zeros of `shape` at `key`: written where the key is basic (each element once:
+    np.add.at took 6.1 ms for a (128, 12, 12, 32) slice of a (128, 13, 13, 32) array, the
+    write 0.13 ms), else scatter-added (repeated fancy indices accumulate)."""
     g = np.zeros(shape, dy.dtype)
-    np.add.at(g, key, dy)
+    if basic_index(key):
+        g[key] = dy
+    else:
+        np.add.at(g, key, dy)
     return g
 
 

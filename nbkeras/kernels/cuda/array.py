@@ -23,6 +23,7 @@ import numpy as np
 from numba import types
 from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
 
+from ..api import basic_index
 from . import gemm
 from .runtime import (FLOATS, THREADS, TILE, atomic_add, block_index, block_size, blocks,
                       device, empty, grid, grid_size, gridsize, is_device_array, kernel,
@@ -702,13 +703,6 @@ def crop(x, pairs):
 
 # ---------------------------------------------------------------------------- indexing
 
-def _is_basic(key) -> bool:
-    """Whether numpy indexes with `key` by a strided view (ints, slices, None, Ellipsis)."""
-    return all(k is None or k is Ellipsis or isinstance(k, slice)
-               or (isinstance(k, (int, np.integer)) and not isinstance(k, (bool, np.bool_)))
-               for k in (key if isinstance(key, tuple) else (key,)))
-
-
 def _host_key(key):
     """The key with its device index arrays as numpy arrays: index arithmetic, on the host."""
     if isinstance(key, tuple):
@@ -727,7 +721,7 @@ def getitem(x, key):
     arrays gather through the flat source index of each output element, which the host
     computes from the shape and the key and moves to the device."""
     x, key = _device(x), _host_key(key)
-    if _is_basic(key):
+    if basic_index(key):
         parts = key if isinstance(key, tuple) else (key,)
         view_key = parts if any(k is Ellipsis for k in parts) else parts + (Ellipsis,)
         return _arranged(x, lambda probe: probe[view_key])     # 0-d results stay views
