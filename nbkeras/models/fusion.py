@@ -22,6 +22,15 @@ same shape, dtype and device needed no conversion; a channels_last convolution b
 applies its Conv op to the arrays directly (`repeat_op`), skipping ops.conv's argument work.
 Subclasses, layers with an activity regularizer, mixed dtypes and anything else are never
 rewritten.
+
+Outside inference (training, a tape) the block runs its original steps, but where its pooling
+windows read only part of a "valid" convolution's output (an 11x11 output under 2x2 windows
+of strides 2 reads 10x10), on the input cropped to the cells that part reads
+(`FusedStep.read_crop`): the same pooled values, and the same gradients (the cropped-off
+cells reach only outputs no window reads), for fewer output cells (the Simple MNIST
+convnet's second convolution forward 3.31 -> 2.34 ms at batch 128; the crop and its
+gradient cost 0.2 ms). Not with a BatchNormalization in the block, whose batch statistics
+would then cover fewer cells.
 """
 from __future__ import annotations
 
@@ -201,6 +210,7 @@ class FusedStep:
         self.steps, self.block = steps, block
         self.inputs, self.outputs, self.single = steps[0].inputs, steps[-1].outputs, steps[0].single
         self._fits: dict[tuple, bool] = {}      # input shape -> whether the windows fit
+        self._crops: dict[tuple, tuple | None] = {}   # input shape -> read_crop's key
         self.repeats = None     # the repeat_key of inputs the head needs not convert or check
         self.repeat_op = None   # the block's Conv op for those inputs (repeat_op), or None
         self.reusable = False   # its plan lets it keep its output buffer (executor.py)
@@ -230,6 +240,15 @@ class FusedStep:
                 if key is not None and converts_to_itself(self.block.head, x):
                     self.repeats, self.repeat_op = key, repeat_op(self.block)
                 return
+        crop = self.read_crop(x) if call is None else None
+        if crop is not None:                    # the steps on the part the windows read
+            slots[self.single] = ops.getitem(x, crop)
+            try:
+                for step in self.steps:
+                    step.run(slots, training, call)
+            finally:
+                slots[self.single] = x          # other steps may read the whole input
+            return
         for step in self.steps:
             step.run(slots, training, call)
 
@@ -260,6 +279,20 @@ class FusedStep:
         if held is not None and held[0] == threading.get_ident():
             self._held = None
 
+    def read_crop(self, x):
+        """The key cropping x to the input cells the pooling windows' part of the head's
+        output reads (see the module), or None: not a pooled block of a "valid" convolution
+        without a norm, not an eager input of known shape, or the part is over
+        READ_FRACTION_TO_CROP of the output."""
+        block = self.block
+        if (block.pool is None or block.norm is not None or not hasattr(x, "shape")
+                or isinstance(x, KerasTensor) or not all(layer.built for layer in block.layers)):
+            return None
+        shape = tuple(x.shape)
+        if shape not in self._crops:
+            self._crops[shape] = _read_crop(block, shape)
+        return self._crops[shape]
+
     def fits(self, input_shape: tuple) -> bool:
         """Whether, on inputs of `input_shape`, the head's output holds a pooling window."""
         fits = self._fits.get(input_shape)
@@ -277,6 +310,29 @@ def _windows_fit(block: Block, input_shape: tuple) -> bool:
         return False
     spatial = shape[1:-1] if block.pool.data_format == "channels_last" else shape[2:]
     return all(n is not None and n >= k for n, k in zip(spatial, block.pool.pool_size))
+
+
+READ_FRACTION_TO_CROP = 0.9   # the crop and its gradient cost more than a smaller saving
+
+
+def _read_crop(block: Block, input_shape: tuple) -> tuple | None:
+    """FusedStep.read_crop's key for inputs of `input_shape` (None: no crop)."""
+    head, pool = block.head, block.pool
+    if not isinstance(head.padding, str) or head.padding.lower() != "valid" \
+            or None in input_shape or not _windows_fit(block, input_shape):
+        return None
+    channels_first = (head.data_format or config.image_data_format()) == "channels_first"
+    first = 2 if channels_first else 1
+    spatial = input_shape[first:first + head.rank]
+    out = head.compute_output_shape(input_shape)[first:first + head.rank]
+    read = [(o - k) // s * s + k for o, k, s in zip(out, pool.pool_size, pool.strides)]
+    if np.prod(read) > READ_FRACTION_TO_CROP * np.prod(out):
+        return None
+    needed = [(r - 1) * s + (k - 1) * d + 1 for r, s, k, d in
+              zip(read, head.strides, head.kernel_size, head.dilation_rate)]
+    if needed == list(spatial):
+        return None
+    return (slice(None),) * first + tuple(slice(0, n) for n in needed)
 
 
 def repeat_op(block: Block):

@@ -3,7 +3,9 @@ step with the BatchNormalization, activation layer and (conv) max pooling that a
 Over Hypothesis-drawn small models the rewritten plan gives the layer-by-layer numbers and
 fuses exactly the chains the rule allows; it never fuses in training, under a tape, on a
 masked input, across an output read elsewhere or returned, with an activity regularizer or
-with a subclass."""
+with a subclass. In training, a pooled block whose windows read part of a "valid"
+convolution's output runs on the input cropped to what they read, with the same outputs and
+gradients."""
 from contextlib import contextmanager
 
 import numpy as np
@@ -353,3 +355,108 @@ def test_repeated_convolution_blocks_apply_their_op_to_the_current_weights(monke
     for layer in model.layers:
         y = layer(y)
     np.testing.assert_allclose(expected, np.asarray(y), rtol=2e-5, atol=2e-5)
+
+
+# ---- training: the pooled block's input cropped to what its windows read -------------------
+
+def _crop_gradients(model, x, y, crop: bool):
+    """(output, loss gradients of every weight) of one taped call, cropping or not."""
+    real = fusion.FusedStep.read_crop
+    fusion.FusedStep.read_crop = real if crop else (lambda self, x: None)
+    try:
+        with nk.GradientTape() as tape:
+            out = model(x, training=True)
+            loss = nk.ops.sum(nk.ops.multiply(out, y))
+        return [np.asarray(out)] + [np.asarray(g) for g in
+                                    tape.gradient(loss, model.trainable_weights)]
+    finally:
+        fusion.FusedStep.read_crop = real
+
+
+@given(rank=st.sampled_from([1, 2, 3]), data=st.data())
+def test_training_on_the_cropped_input_gives_the_same_outputs_and_gradients(rank, data):
+    """A "valid" convolution whose pooling windows read part of its output runs, in
+    training, on the input cells that part reads: the outputs and every weight's gradient
+    are those of the whole input (float64), over drawn kernels, strides, dilations, pools,
+    an activation layer between and channels first or last."""
+    draw = data.draw
+    kernel = tuple(draw(st.integers(1, 3)) for _ in range(rank))
+    strides = tuple(draw(st.integers(1, 2)) for _ in range(rank))
+    dilation = (1,) * rank if any(s > 1 for s in strides) else tuple(
+        draw(st.integers(1, 2)) for _ in range(rank))
+    pool = tuple(draw(st.integers(2, 3)) for _ in range(rank))
+    pool_strides = tuple(draw(st.integers(1, p)) for p in pool)
+    spatial = tuple(draw(st.integers(k * d + p * s + 1, k * d + p * s + 5))
+                    for k, d, p, s in zip(kernel, dilation, pool, strides))
+    data_format = draw(st.sampled_from(["channels_last", "channels_first"]))
+    activation_layer = draw(st.booleans())
+    conv = {1: layers.Conv1D, 2: layers.Conv2D, 3: layers.Conv3D}[rank]
+    pooling = {1: layers.MaxPooling1D, 2: layers.MaxPooling2D, 3: layers.MaxPooling3D}[rank]
+    channels = 3
+    shape = (*spatial, channels) if data_format == "channels_last" else (channels, *spatial)
+    model = nk.Sequential(
+        [nk.Input(shape, dtype="float64"),
+         conv(4, kernel, strides, dilation_rate=dilation, data_format=data_format,
+              activation=None if activation_layer else "relu", dtype="float64")]
+        + ([layers.Activation("relu", dtype="float64")] if activation_layer else [])
+        + [pooling(pool, pool_strides, data_format=data_format, dtype="float64"),
+           layers.Flatten(dtype="float64"), layers.Dense(3, dtype="float64")])
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    x = rng.standard_normal((2, *shape))
+    y = rng.standard_normal((2, 3))
+    step = next(s for s in model._plan.steps if isinstance(s, fusion.FusedStep))
+    crop = step.read_crop(nk.ops.convert_to_tensor(x))
+    cropped, whole = (_crop_gradients(model, x, y, c) for c in (True, False))
+    for a, b in zip(cropped, whole):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+    out = model.layers[0].compute_output_shape((2, *shape))
+    first = 1 if data_format == "channels_last" else 2
+    read = [(o - p) // s * s + p for o, p, s in zip(out[first:first + rank], pool, pool_strides)]
+    assert (crop is not None) == (np.prod(read) <= fusion.READ_FRACTION_TO_CROP * np.prod(
+        out[first:first + rank]))
+
+
+def test_the_convnet_trains_on_the_cropped_input_and_keeps_the_whole_one_for_others():
+    """The Simple MNIST convnet's second block runs on 12x12 of its 13x13 input in training;
+    in a functional model whose block input also feeds another branch, that branch reads
+    the whole input, and the outputs and gradients equal those without the crop."""
+    inputs = nk.Input((13, 13, 2), dtype="float64")
+    pooled = layers.MaxPooling2D(2, dtype="float64")(
+        layers.Conv2D(3, 3, activation="relu", dtype="float64")(inputs))
+    side = layers.GlobalAveragePooling2D(dtype="float64")(inputs)
+    out = layers.Concatenate(dtype="float64")([layers.Flatten(dtype="float64")(pooled), side])
+    model = nk.Model(inputs, layers.Dense(2, dtype="float64")(out))
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((3, 13, 13, 2)), rng.standard_normal((3, 2))
+    model(x)
+    step = next(s for s in model._plan.steps if isinstance(s, fusion.FusedStep))
+    assert step.read_crop(nk.ops.convert_to_tensor(x)) == (slice(None), slice(0, 12),
+                                                            slice(0, 12))
+    for a, b in zip(*(_crop_gradients(model, x, y, c) for c in (True, False))):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_no_crop_with_same_padding_a_norm_a_whole_read_or_the_profiler():
+    rng = np.random.default_rng(1)
+    x = nk.ops.convert_to_tensor(rng.standard_normal((2, 13, 13, 2)).astype("float32"))
+
+    def block_step(*block_layers):
+        model = nk.Sequential([nk.Input((13, 13, 2)), *block_layers, layers.Flatten()])
+        model(x)
+        return model, next(s for s in model._plan.steps if isinstance(s, fusion.FusedStep))
+
+    for block in ([layers.Conv2D(3, 3, padding="same"), layers.MaxPooling2D(2)],
+                  [layers.Conv2D(3, 3), layers.BatchNormalization(), layers.MaxPooling2D(2)],
+                  [layers.Conv2D(3, 2), layers.MaxPooling2D(2)]):      # 12x12: all read
+        assert block_step(*block)[1].read_crop(x) is None
+    model, step = block_step(layers.Conv2D(3, 3), layers.MaxPooling2D(2))
+    assert step.read_crop(x) is not None
+    calls = []
+    real = nk.ops.getitem
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(fusion.ops, "getitem", lambda *a: calls.append(a) or real(*a))
+        model.profile(x.numpy(), print_fn=None)       # the profiler times the layers as they are
+        assert not calls
+        with nk.GradientTape():
+            model(x, training=True)
+        assert len(calls) == 1
