@@ -242,7 +242,8 @@ class FusedStep:
                 return
         crop = self.read_crop(x) if call is None else None
         if crop is not None:                    # the steps on the part the windows read
-            slots[self.single] = ops.getitem(x, crop)
+            slots[self.single] = ops.copy(ops.getitem(x, crop))   # contiguous: copied once,
+                                                    # not by the convolution's two passes
             try:
                 for step in self.steps:
                     step.run(slots, training, call)
