@@ -11,7 +11,8 @@ A step that calls one of nbkeras's own layers on one tensor repeats, in inferenc
 has made before without its first-call work (converting and casting the input, checking it
 against the layer's input spec, building, resolving masks): once a call on an input of one
 shape, dtype and device, without a mask, needed none of it and gave an output without a mask,
-the next calls on such inputs go straight to the layer's `call` (`Step.run`). The input may
+the next calls on such inputs go straight to the layer's `call` (`Step.run`), or, for a few
+layers, to the kernels it runs (fusion.repeat_call). The input may
 be a Tensor or the numpy array a model passes on to its first layer (then wrapped, not
 converted, as the conversion left it as it was).
 
@@ -37,8 +38,8 @@ from ..core.tensor import Tensor
 from ..layers.core.lambda_layer import Lambda
 from ..layers.layer import Layer
 from ..tree import leaves, map_leaves
-from .fusion import (FusedStep, as_tensor, converts_to_itself, repeat_key, reusing_buffers,
-                     rewrite)
+from .fusion import (FusedStep, as_tensor, converts_to_itself, repeat_call, repeat_key,
+                     reusing_buffers, rewrite)
 
 # call(operation, args, kwargs) -> the operation's result; None calls the operation directly
 Call = Callable[[object, tuple, dict], object] | None
@@ -76,6 +77,7 @@ class Step:
                            and type(self.operation).__module__.startswith("nbkeras.layers.")
                            and getattr(self.operation, "activity_regularizer", None) is None)
         self.repeats = None
+        self.repeat_call = None     # fusion.repeat_call of the operation, once it repeats
 
     @property
     def operations(self) -> tuple:
@@ -87,11 +89,12 @@ class Step:
             key = repeat_key(x)
             if key is not None and key == self.repeats:
                 slots[self.outputs[0]] = self.operation._call_with_context(
-                    as_tensor(x), {} if training is None else {"training": training})
+                    as_tensor(x), {} if training is None else {"training": training}) \
+                    if self.repeat_call is None else self.repeat_call(as_tensor(x))
                 return
             self._call(slots, training, call)
             if key is not None and self._repeatable_on(x, key, slots[self.outputs[0]]):
-                self.repeats = key
+                self.repeats, self.repeat_call = key, repeat_call(self.operation)
             return
         self._call(slots, training, call)
 

@@ -40,6 +40,12 @@ class Dense(Op):
 _dense = Dense()
 
 
+def dense_op() -> Dense:
+    """The Dense op `dense` applies: the inference plan repeats a checked call by its
+    `forward` on the arrays (models/fusion.py's repeat_call)."""
+    return _dense
+
+
 def dense(x, kernel, bias=None):
     """x @ kernel + bias over the last axis of x."""
     return _dense(x, kernel) if bias is None else _dense(x, kernel, bias)

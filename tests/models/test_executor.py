@@ -276,3 +276,40 @@ def test_a_layer_with_several_outputs_takes_the_whole_call(full_calls):
     for y, expected in zip(model(x), first):
         np.testing.assert_allclose(np.asarray(y), expected, rtol=1e-6)
     assert [type(layer).__name__ for layer in full_calls[1:]] == ["LSTM"]
+
+
+@pytest.mark.parametrize("activation", ["linear", "relu", "softmax", "tanh", None])
+def test_repeated_flatten_dropout_and_dense_calls_give_the_layers_numbers(activation):
+    """Once they repeat, Flatten, Dropout and Dense (linear, relu, softmax) compute straight
+    from the arrays (fusion.repeat_call), other activations through the layer's call: the
+    layer-by-layer values exactly, on the current weights, for 2-D and 3-D Dense inputs."""
+    from nbkeras.models import fusion
+
+    for shape in [(3, 4, 2), (5, 4)]:
+        model = nk.Sequential([nk.Input(shape), layers.Flatten(), layers.Dropout(0.3),
+                               layers.Dense(6, activation=activation),
+                               layers.Reshape((2, 3)), layers.Dense(4, activation=activation)])
+        x = data(20, 7, *shape)
+        for step in range(3):
+            got = np.asarray(model(x))
+            want = x
+            for layer in model.layers:
+                want = layer(want)
+            np.testing.assert_array_equal(got, np.asarray(want))
+            if step == 1:                                   # calls read the weights anew
+                model.set_weights([w * 1.5 for w in model.get_weights()])
+        fast = [s.repeat_call is not None for s in model._plan.steps]
+        name = activation or "linear"
+        assert fast == [True, True, name in fusion.REPEATED_ACTIVATIONS, False,
+                        name in fusion.REPEATED_ACTIVATIONS]
+
+
+def test_no_repeat_call_for_channels_first_flatten_or_a_subclass():
+    from nbkeras.models import fusion
+
+    class MyDense(layers.Dense):
+        pass
+
+    assert fusion.repeat_call(layers.Flatten(data_format="channels_first")) is None
+    assert fusion.repeat_call(MyDense(3)) is None
+    assert fusion.repeat_call(layers.Dense(3, activation=lambda v: v * 2)) is None
