@@ -7,6 +7,7 @@ values, "mean_with_sample_weight" by the sum of the sample weights (0 when that 
 """
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 
 from typing import Any, Callable
@@ -82,7 +83,7 @@ def reduce_values(values: Tensor, sample_weight=None, reduction="sum_over_batch_
             total = float(np.sum(np.asarray(sample_weight, dtype=np.float64)))
             loss = ops.divide(loss, total) if total != 0 else ops.multiply(loss, 0)
         else:
-            count = int(np.prod(values.shape))
+            count = math.prod(values.shape)
             loss = ops.divide(loss, count) if count else ops.multiply(loss, 0)
     return loss
 

@@ -43,6 +43,8 @@ forward may max-pool its result before storing it (`max_pool`, used by inference
 the pooled rows are taken from the block still in cache, and only the positions some window
 reads are computed.
 """
+import math
+
 import numba
 import numpy as np
 from numba import njit
@@ -450,7 +452,7 @@ def conv_forward(x, w, window, groups=1, bias=None, relu=False, pool=None, out=N
     spatial = tuple((n - 1) * st + k for n, k, st in zip(pooled, pool_size, pool_strides))
     wg = _grouped(w, dtype, groups, (1, 0, 2))                        # (G, K, F/G)
     s, pb, d, ks = _geometry(window)
-    n_pos = int(np.prod(spatial))                   # the positions the pooling windows read
+    n_pos = math.prod(spatial)                      # the positions the pooling windows read
     chunks = _chunks(batch, batch * n_pos * w.shape[-1] * wg.shape[1])
     block = _block(n_pos, batch)
     rows = block * n_pos
@@ -518,7 +520,7 @@ def conv_backward(dy, x, w, window, groups=1, y=None, input_gradient=True,
         dz = dy2 if y is None else np.where(y2 > 0, dy2, 0)
         dwg, db = None, dz.sum(axis=0, dtype=np.float64).astype(dtype)
     else:
-        n_pos = int(np.prod(out_sp))
+        n_pos = math.prod(out_sp)
         s, pb, d, ks = _geometry(window)
         chunks = _chunks(batch, batch * n_pos * n_out * wgt.shape[2])
         part_w = np.zeros((chunks, groups, wgt.shape[2], wgt.shape[1]), dtype)
