@@ -54,6 +54,9 @@ def _conv_cases(label: str, x_shape: tuple, filters: int, rng) -> list[Case]:
     y = np.maximum(rng.standard_normal(out_shape).astype(np.float32), 0)   # a relu output
     dy = rng.standard_normal(out_shape).astype(np.float32)
     geometry = Window((3, 3), (1, 1), ((0, 0), (0, 0)), (1, 1))
+    pool = Window((2, 2), (2, 2), ((0, 0), (0, 0)), (1, 1))
+    pooled = cpu.max_pool_forward(y, pool)        # fit hands the convolution its pool's
+    dy_pooled = rng.standard_normal(pooled.shape).astype(np.float32)   # gradient unmade
     flops = 2 * y.size * int(np.prod(w.shape[:-1]))
     first = x_shape[-1] == 1            # the model's first layer: no input gradient in fit
     shape = f"{label} {x_shape[1]}x{x_shape[2]}x{x_shape[3]} -> {filters}"
@@ -64,8 +67,12 @@ def _conv_cases(label: str, x_shape: tuple, filters: int, rng) -> list[Case]:
              lambda: cpu.conv_backward_input(dy, w, x.shape, geometry), flops, 0),
         Case("conv backward-kernel", shape,
              lambda: cpu.conv_backward_kernel(dy, x, w.shape, geometry), flops, 0),
-        Case("conv backward, fused (as in fit)", shape,
+        Case("conv backward, fused (relu)", shape,
              lambda: cpu.conv_backward(dy, x, w, geometry, 1, y, not first),
+             flops * (1 if first else 2), 0),
+        Case("conv backward from its 2x2 max-pool's gradient (as in fit)", shape,
+             lambda: cpu.conv_backward(dy_pooled, x, w, geometry, 1, y, not first, True,
+                                       (y, pooled, pool)),
              flops * (1 if first else 2), 0),
     ]
 
