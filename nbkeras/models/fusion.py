@@ -295,11 +295,12 @@ class FusedStep:
     def read_crop(self, x):
         """The key cropping x to the input cells the pooling windows' part of the head's
         output reads (see the module), or None: not a pooled block of a "valid" convolution
-        without a norm, not an eager input of known shape, or the part is over
-        READ_FRACTION_TO_CROP of the output."""
+        without a norm, not an eager input of known shape without a mask (the layers' calls
+        resolve it), or the part is over READ_FRACTION_TO_CROP of the output."""
         block = self.block
         if (block.pool is None or block.norm is not None or not hasattr(x, "shape")
-                or isinstance(x, KerasTensor) or not all(layer.built for layer in block.layers)):
+                or isinstance(x, KerasTensor) or getattr(x, "_keras_mask", None) is not None
+                or not all(layer.built for layer in block.layers)):
             return None
         shape = tuple(x.shape)
         if shape not in self._crops:

@@ -436,7 +436,7 @@ def test_the_convnet_trains_on_the_cropped_input_and_keeps_the_whole_one_for_oth
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
 
 
-def test_no_crop_with_same_padding_a_norm_a_whole_read_or_the_profiler():
+def test_no_crop_with_same_padding_a_norm_a_whole_read_a_mask_or_the_profiler():
     rng = np.random.default_rng(1)
     x = nk.ops.convert_to_tensor(rng.standard_normal((2, 13, 13, 2)).astype("float32"))
 
@@ -451,6 +451,9 @@ def test_no_crop_with_same_padding_a_norm_a_whole_read_or_the_profiler():
         assert block_step(*block)[1].read_crop(x) is None
     model, step = block_step(layers.Conv2D(3, 3), layers.MaxPooling2D(2))
     assert step.read_crop(x) is not None
+    masked = nk.ops.convert_to_tensor(x.numpy())
+    masked._keras_mask = nk.ops.convert_to_tensor(np.ones((2, 13, 13), bool))
+    assert step.read_crop(masked) is None
     calls = []
     real = nk.ops.getitem
     with pytest.MonkeyPatch.context() as patch:
