@@ -174,10 +174,11 @@ def test_getitem_backward_of_a_basic_key_equals_the_scatter_add(data):
             st.integers(-n, n - 1),
             st.builds(slice, st.none() | st.integers(-n - 1, n + 1),
                       st.none() | st.integers(-n - 1, n + 1),
-                      st.none() | st.integers(1, 3).flatmap(lambda s: st.sampled_from([s, -s]))),
-            st.just(None))))
-    key = tuple(parts[:data.draw(st.integers(0, len(parts)))]) + data.draw(
-        st.sampled_from([(), (Ellipsis,)]))
+                      st.none() | st.integers(1, 3).flatmap(lambda s: st.sampled_from([s, -s]))))))
+    parts = parts[:data.draw(st.integers(0, len(parts)))]
+    for _ in range(data.draw(st.integers(0, 2))):  # None adds an axis and takes no dimension
+        parts.insert(data.draw(st.integers(0, len(parts))), None)
+    key = tuple(parts) + data.draw(st.sampled_from([(), (Ellipsis,)]))
     dy = data.draw(nst.arrays(np.empty(shape)[key].shape))
     want = np.zeros(shape)
     np.add.at(want, key, dy)
