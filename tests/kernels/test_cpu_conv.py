@@ -3,15 +3,19 @@ constant argument by its value, so a call that passes `0` where another passes a
 compiles the helper a second time (about a second for `_patches`, on the path to a cold first
 training step); the forward and backward passes therefore never pass integer constants to
 the helpers they share. And conv_forward's `out`: the result written into it, on every path,
-and an `out` it cannot write into refused."""
+and an `out` it cannot write into refused. The direct body of a grey image's 3x3 convolution
+against the plain-numpy reference, and which convolutions it takes."""
 import ast
 import inspect
 
 import numpy as np
 import pytest
+import reference_conv
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nbkeras.kernels.cpu import conv
-from nbkeras.kernels.geometry import window
+from nbkeras.kernels.geometry import Window, window
 
 SHARED_HELPERS = ("_patches", "_move", "_patches_one_channel", "_bias_relu", "max_pool_rows")
 
@@ -65,3 +69,79 @@ def test_conv_forward_refuses_an_out_it_cannot_write_into():
         conv.conv_forward(x_in, w, geometry, out=overlapping[x.size // 2:][:good.size]
                           .reshape(good.shape))
     np.testing.assert_array_equal(x_in, x)            # the input is as it was
+
+
+def _bodies_run(monkeypatch, chunks: int) -> list:
+    """conv's chunk bodies as conv_forward runs them, recorded; each run in `chunks`
+    chunks."""
+    bodies, run_chunks = [], conv._run
+
+    def run(body, _, *args):
+        bodies.append(body)
+        run_chunks(body, chunks, *args)
+
+    monkeypatch.setattr(conv, "_run", run)
+    return bodies
+
+
+@settings(max_examples=60, deadline=None)
+@given(batch=st.integers(1, 4), height=st.integers(1, 11), width=st.integers(1, 11),
+       filters=st.integers(1, 40), padding=st.tuples(*[st.integers(0, 2)] * 4),
+       has_bias=st.booleans(), relu=st.booleans(), pooled=st.booleans(), nan=st.booleans(),
+       chunks=st.integers(1, 3), dtype=st.sampled_from([np.float32, np.float64]),
+       seed=st.integers(0, 2**32 - 1))
+def test_direct_3x3_one_channel_convolution_equals_the_reference(
+        monkeypatch, batch, height, width, filters, padding, has_bias, relu, pooled, nan, chunks,
+        dtype, seed):
+    """A grey image's 3x3 convolution (conv.py's direct body): any padding, sizes down to one
+    output cell, odd output sizes, the 2x2 pool or none, bias, relu, a NaN input cell (it
+    reaches every output and maximum that reads it), images split into chunks."""
+    top, bottom, left, right = padding
+    if height + top + bottom < 3 + pooled or width + left + right < 3 + pooled:
+        return
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((batch, height, width, 1)).astype(dtype)
+    if nan:
+        x[rng.integers(batch), rng.integers(height), rng.integers(width), 0] = np.nan
+    w = rng.standard_normal((3, 3, 1, filters)).astype(dtype)
+    bias = rng.standard_normal(filters).astype(dtype) if has_bias else None
+    geometry = Window((3, 3), (1, 1), ((top, bottom), (left, right)), (1, 1))
+    pool = Window((2, 2), (2, 2), ((0, 0), (0, 0)), (1, 1)) if pooled else None
+    bodies = _bodies_run(monkeypatch, chunks)
+    with np.errstate(invalid="ignore"):
+        y = conv.conv_forward(x, w, geometry, 1, bias, relu, pool)
+        want = reference_conv.conv(np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0))), w,
+                                   bias, (1, 1), "valid", (1, 1))
+        if pooled:
+            h, w_ = want.shape[1] // 2, want.shape[2] // 2
+            want = (want[:, :2 * h, :2 * w_].reshape(batch, h, 2, w_, 2, filters)
+                    .max(axis=(2, 4)))
+        want = np.maximum(want, 0) if relu else want
+    assert bodies == [conv._conv3x3_one_channel_chunk]
+    np.testing.assert_allclose(y, want, rtol=0, atol=1e-5 if dtype == np.float32 else 1e-12)
+
+
+@pytest.mark.parametrize("rank, size, strides, dilation, pool", [
+    (2, (3, 3), (2, 2), (1, 1), None),
+    (2, (3, 3), (1, 1), (2, 2), None),
+    (2, (5, 5), (1, 1), (1, 1), None),
+    (2, (3, 3), (1, 1), (1, 1), Window((3, 3), (3, 3), ((0, 0),) * 2, (1, 1))),
+    (2, (3, 3), (1, 1), (1, 1), Window((2, 2), (1, 1), ((0, 0),) * 2, (1, 1))),
+    (1, (3,), (1,), (1,), None),
+    (3, (1, 3, 3), (1, 1, 1), (1, 1, 1), None),
+], ids=["strided", "dilated", "5x5", "pool 3x3", "pool stride 1", "1-D", "3-D"])
+def test_other_one_channel_convolutions_unfold_into_a_product(monkeypatch, rank, size,
+                                                               strides, dilation, pool):
+    """Only the 2-D 3x3 stride-1 undilated convolution, unpooled or 2x2-pooled, runs the
+    direct body; the others (equal to the reference too) the transposed patch matrix's."""
+    rng = np.random.default_rng(rank)
+    x = rng.standard_normal((2, *(7,) * rank, 1))
+    w = rng.standard_normal((*size, 1, 4))
+    bodies = _bodies_run(monkeypatch, 1)
+    y = conv.conv_forward(x, w, Window(size, strides, ((1, 1),) * rank, dilation), 1, None,
+                          False, pool)
+    assert bodies == [conv._conv_forward_one_channel_chunk]
+    if pool is None:
+        want = reference_conv.conv(np.pad(x, ((0, 0), *((1, 1),) * rank, (0, 0))), w, None,
+                                   strides, "valid", dilation)
+        np.testing.assert_allclose(y, want, atol=1e-12)
