@@ -72,15 +72,16 @@ def test_conv_forward_refuses_an_out_it_cannot_write_into():
 
 
 def _bodies_run(monkeypatch, chunks: int) -> list:
-    """conv's chunk bodies as conv_forward runs them, recorded; each run in `chunks`
-    chunks."""
+    """conv's chunk bodies as conv_forward and conv_backward run them, recorded; the batch
+    split into `chunks` chunks."""
     bodies, run_chunks = [], conv._run
 
-    def run(body, _, *args):
+    def run(body, *args):
         bodies.append(body)
-        run_chunks(body, chunks, *args)
+        run_chunks(body, *args)
 
     monkeypatch.setattr(conv, "_run", run)
+    monkeypatch.setattr(conv, "_chunks", lambda batch, elements: chunks)
     return bodies
 
 
@@ -145,3 +146,76 @@ def test_other_one_channel_convolutions_unfold_into_a_product(monkeypatch, rank,
         want = reference_conv.conv(np.pad(x, ((0, 0), *((1, 1),) * rank, (0, 0))), w, None,
                                    strides, "valid", dilation)
         np.testing.assert_allclose(y, want, atol=1e-12)
+
+
+def _pool_gradient(dy, unpooled):
+    """dL/d(unpooled) of the 2x2 max pool (strides 2) given its gradient dy: a window's first
+    cell (row-major) equal to its maximum takes it, none for a NaN maximum."""
+    batch, ph, pw, filters = dy.shape
+    cells = (unpooled[:, :2 * ph, :2 * pw].reshape(batch, ph, 2, pw, 2, filters)
+             .transpose(0, 1, 3, 2, 4, 5).reshape(batch, ph, pw, 4, filters))
+    top = cells.max(axis=3, keepdims=True)
+    hit = cells == top
+    first = hit & (np.cumsum(hit, axis=3) == 1)
+    taken = np.where(first, dy[:, :, :, None], 0).reshape(batch, ph, pw, 2, 2, filters)
+    du = np.zeros_like(unpooled)
+    du[:, :2 * ph, :2 * pw] = taken.transpose(0, 1, 3, 2, 4, 5).reshape(batch, 2 * ph, 2 * pw,
+                                                                        filters)
+    return du
+
+
+@settings(max_examples=60, deadline=None)
+@given(batch=st.integers(1, 4), height=st.integers(1, 11), width=st.integers(1, 11),
+       filters=st.integers(1, 40), padding=st.tuples(*[st.integers(0, 2)] * 4),
+       relu=st.booleans(), pooled=st.booleans(), ties=st.booleans(), chunks=st.integers(1, 3),
+       dtype=st.sampled_from([np.float32, np.float64]), seed=st.integers(0, 2**32 - 1))
+def test_direct_3x3_one_channel_kernel_gradient_equals_the_reference(
+        monkeypatch, batch, height, width, filters, padding, relu, pooled, ties, chunks, dtype,
+        seed):
+    """The kernel and bias gradients of a grey image's 3x3 convolution (conv.py's direct
+    backward body), from the output's gradient or from its 2x2 pool's: any padding, odd
+    output sizes, relu or none, ties in a pooling window (small integers: the first cell
+    takes the gradient), images split into chunks."""
+    top, bottom, left, right = padding
+    if height + top + bottom < 3 + pooled or width + left + right < 3 + pooled:
+        return
+    rng = np.random.default_rng(seed)
+    draw = ((lambda shape: rng.integers(-2, 3, shape)) if ties else rng.standard_normal)
+    x = draw((batch, height, width, 1)).astype(dtype)
+    w = draw((3, 3, 1, filters)).astype(dtype)
+    geometry = Window((3, 3), (1, 1), ((top, bottom), (left, right)), (1, 1))
+    y = conv.conv_forward(x, w, geometry, 1, None, relu)
+    if pooled:
+        pool = Window((2, 2), (2, 2), ((0, 0), (0, 0)), (1, 1))
+        pooled_y = conv.conv_forward(x, w, geometry, 1, None, relu, pool)
+        dy = rng.standard_normal(pooled_y.shape).astype(dtype)
+        du = _pool_gradient(dy, y)
+        pooling = (y, pooled_y, pool)
+    else:
+        dy = du = rng.standard_normal(y.shape).astype(dtype)
+        pooling = None
+    dz = np.where(y > 0, du, 0) if relu else du
+    bodies = _bodies_run(monkeypatch, chunks)
+    dx, dw, db = conv.conv_backward(dy, x, w, geometry, 1, y if relu else None,
+                                    input_gradient=False, pool=pooling)
+    assert bodies == [conv._conv3x3_one_channel_kernel_gradient_chunk] and dx is None
+    padded = np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)))
+    _, want_w, want_b = reference_conv.conv_gradients(padded, w, dz, (1, 1), "valid", (1, 1))
+    scale = np.sqrt(dz.size / filters)              # the sums' typical size
+    tolerance = (1e-5 if dtype == np.float32 else 1e-12) * scale * (3 if ties else 1)
+    np.testing.assert_allclose(dw, want_w, rtol=0, atol=tolerance)
+    np.testing.assert_allclose(db, want_b, rtol=0, atol=tolerance)
+
+
+def test_the_input_gradient_takes_the_patch_matrix_body(monkeypatch):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 6, 6, 1))
+    w = rng.standard_normal((3, 3, 1, 4))
+    geometry = window("valid", (6, 6), (3, 3), (1, 1))
+    dy = rng.standard_normal((2, 4, 4, 4))
+    bodies = _bodies_run(monkeypatch, 1)
+    dx, dw, db = conv.conv_backward(dy, x, w, geometry)
+    assert bodies == [conv._conv_backward_chunk]
+    want = reference_conv.conv_gradients(x, w, dy, (1, 1), "valid", (1, 1))
+    for got, expected in zip((dx, dw, db), want):
+        np.testing.assert_allclose(got, expected, atol=1e-12)
