@@ -1,10 +1,11 @@
 """kernels/cpu/conv.py compiles each im2col helper once per argument types. Numba types a
-constant argument by its value, so a call that passes `0` where another passes a variable
-compiles the helper a second time (about a second for `_patches`, on the path to a cold first
-training step); the forward and backward passes therefore never pass integer constants to
-the helpers they share. And conv_forward's `out`: the result written into it, on every path,
-and an `out` it cannot write into refused. The direct body of a grey image's 3x3 convolution
-against the plain-numpy reference, and which convolutions it takes."""
+constant argument by its value, so a call that passes `0` (or `True`) where another passes a
+variable (or `False`) compiles the helper a second time (about half a second for `_patches`,
+on the path to a cold first training step); the bodies therefore never pass integer or
+boolean constants to the helpers they share. And conv_forward's `out`: the result written
+into it, on every path, and an `out` it cannot write into refused. The direct bodies of a
+grey image's convolution (forward, and the kernel gradient from its pool's gradient) against
+the plain-numpy references, and which convolutions they take."""
 import ast
 import inspect
 
@@ -26,8 +27,8 @@ def test_no_integer_constant_reaches_a_shared_conv_helper():
              and isinstance(node.func, ast.Name) and node.func.id in SHARED_HELPERS]
     assert {call.func.id for call in calls} == set(SHARED_HELPERS)
     constants = [(call.func.id, call.lineno) for call in calls for argument in call.args
-                 if isinstance(argument, ast.Constant) and type(argument.value) is int]
-    assert not constants, f"integer constants passed at (helper, line): {constants}"
+                 if isinstance(argument, ast.Constant) and type(argument.value) in (int, bool)]
+    assert not constants, f"integer or boolean constants passed at (helper, line): {constants}"
 
 
 @pytest.mark.parametrize("channels,size,pool", [(1, 3, None), (3, 2, None), (1, 3, 2), (3, 3, 3),
@@ -148,6 +149,14 @@ def test_other_one_channel_convolutions_unfold_into_a_product(monkeypatch, rank,
         np.testing.assert_allclose(y, want, atol=1e-12)
 
 
+def _max_pool(y, size=2):
+    """y (N, H, W, F) max-pooled over size x size windows of strides size."""
+    batch, height, width, filters = y.shape
+    h, w = height // size, width // size
+    return (y[:, :h * size, :w * size].reshape(batch, h, size, w, size, filters)
+            .max(axis=(2, 4)))
+
+
 def _pool_gradient(dy, unpooled):
     """dL/d(unpooled) of the 2x2 max pool (strides 2) given its gradient dy: a window's first
     cell (row-major) equal to its maximum takes it, none for a NaN maximum."""
@@ -166,45 +175,72 @@ def _pool_gradient(dy, unpooled):
 
 @settings(max_examples=60, deadline=None)
 @given(batch=st.integers(1, 4), height=st.integers(1, 11), width=st.integers(1, 11),
-       filters=st.integers(1, 40), padding=st.tuples(*[st.integers(0, 2)] * 4),
-       relu=st.booleans(), pooled=st.booleans(), ties=st.booleans(), chunks=st.integers(1, 3),
-       dtype=st.sampled_from([np.float32, np.float64]), seed=st.integers(0, 2**32 - 1))
-def test_direct_3x3_one_channel_kernel_gradient_equals_the_reference(
-        monkeypatch, batch, height, width, filters, padding, relu, pooled, ties, chunks, dtype,
+       size=st.tuples(st.integers(1, 4), st.integers(1, 4)), filters=st.integers(1, 40),
+       padding=st.tuples(*[st.integers(0, 2)] * 4), relu=st.booleans(), ties=st.booleans(),
+       chunks=st.integers(1, 3), dtype=st.sampled_from([np.float32, np.float64]),
+       seed=st.integers(0, 2**32 - 1))
+def test_pooled_one_channel_kernel_gradient_equals_the_reference(
+        monkeypatch, batch, height, width, size, filters, padding, relu, ties, chunks, dtype,
         seed):
-    """The kernel and bias gradients of a grey image's 3x3 convolution (conv.py's direct
-    backward body), from the output's gradient or from its 2x2 pool's: any padding, odd
+    """The kernel and bias gradients of a grey image's stride-1 convolution from its 2x2
+    pool's gradient (conv.py's direct backward body): any kernel size and padding, odd
     output sizes, relu or none, ties in a pooling window (small integers: the first cell
     takes the gradient), images split into chunks."""
     top, bottom, left, right = padding
-    if height + top + bottom < 3 + pooled or width + left + right < 3 + pooled:
+    kh, kw = size
+    if height + top + bottom < kh + 1 or width + left + right < kw + 1:
         return
     rng = np.random.default_rng(seed)
     draw = ((lambda shape: rng.integers(-2, 3, shape)) if ties else rng.standard_normal)
     x = draw((batch, height, width, 1)).astype(dtype)
-    w = draw((3, 3, 1, filters)).astype(dtype)
-    geometry = Window((3, 3), (1, 1), ((top, bottom), (left, right)), (1, 1))
+    w = draw((kh, kw, 1, filters)).astype(dtype)
+    geometry = Window((kh, kw), (1, 1), ((top, bottom), (left, right)), (1, 1))
+    pool = Window((2, 2), (2, 2), ((0, 0), (0, 0)), (1, 1))
     y = conv.conv_forward(x, w, geometry, 1, None, relu)
-    if pooled:
-        pool = Window((2, 2), (2, 2), ((0, 0), (0, 0)), (1, 1))
-        pooled_y = conv.conv_forward(x, w, geometry, 1, None, relu, pool)
-        dy = rng.standard_normal(pooled_y.shape).astype(dtype)
-        du = _pool_gradient(dy, y)
-        pooling = (y, pooled_y, pool)
-    else:
-        dy = du = rng.standard_normal(y.shape).astype(dtype)
-        pooling = None
+    pooled = _max_pool(y)                   # as fit's pool layer makes it: from y itself
+    dy = rng.standard_normal(pooled.shape).astype(dtype)
+    du = _pool_gradient(dy, y)
     dz = np.where(y > 0, du, 0) if relu else du
     bodies = _bodies_run(monkeypatch, chunks)
     dx, dw, db = conv.conv_backward(dy, x, w, geometry, 1, y if relu else None,
-                                    input_gradient=False, pool=pooling)
-    assert bodies == [conv._conv3x3_one_channel_kernel_gradient_chunk] and dx is None
+                                    input_gradient=False, pool=(y, pooled, pool))
+    assert bodies == [conv._pooled_one_channel_kernel_gradient_chunk] and dx is None
     padded = np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)))
     _, want_w, want_b = reference_conv.conv_gradients(padded, w, dz, (1, 1), "valid", (1, 1))
     scale = np.sqrt(dz.size / filters)              # the sums' typical size
     tolerance = (1e-5 if dtype == np.float32 else 1e-12) * scale * (3 if ties else 1)
     np.testing.assert_allclose(dw, want_w, rtol=0, atol=tolerance)
     np.testing.assert_allclose(db, want_b, rtol=0, atol=tolerance)
+
+
+@pytest.mark.parametrize("strides, dilation, pool, input_gradient", [
+    ((1, 1), (1, 1), None, False),
+    ((1, 1), (1, 1), Window((2, 2), (2, 2), ((0, 0),) * 2, (1, 1)), True),
+    ((2, 2), (1, 1), Window((2, 2), (2, 2), ((0, 0),) * 2, (1, 1)), False),
+    ((1, 1), (2, 2), Window((2, 2), (2, 2), ((0, 0),) * 2, (1, 1)), False),
+    ((1, 1), (1, 1), Window((3, 3), (3, 3), ((0, 0),) * 2, (1, 1)), False),
+], ids=["unpooled", "input gradient", "strided", "dilated", "pool 3x3"])
+def test_other_one_channel_gradients_take_the_patch_matrix_body(monkeypatch, strides,
+                                                                 dilation, pool,
+                                                                 input_gradient):
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((2, 12, 12, 1))
+    w = rng.standard_normal((3, 3, 1, 4))
+    geometry = Window((3, 3), strides, ((1, 1), (1, 1)), dilation)
+    y = conv.conv_forward(x, w, geometry, 1, None, True)
+    pooled = None if pool is None else _max_pool(y, pool.size[0])
+    dy = rng.standard_normal(y.shape if pool is None else pooled.shape)
+    bodies = _bodies_run(monkeypatch, 1)
+    dx, dw, db = conv.conv_backward(dy, x, w, geometry, 1, y, input_gradient,
+                                    pool=None if pool is None else (y, pooled, pool))
+    assert bodies == [conv._conv_backward_chunk]
+    du = dy if pool is None else _pool_gradient(dy, y) if pool.size == (2, 2) else None
+    if du is not None:
+        want = reference_conv.conv_gradients(np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0))), w,
+                                             np.where(y > 0, du, 0), strides, "valid",
+                                             dilation)
+        np.testing.assert_allclose(dw, want[1], atol=1e-12)
+        np.testing.assert_allclose(db, want[2], atol=1e-12)
 
 
 def test_the_input_gradient_takes_the_patch_matrix_body(monkeypatch):

@@ -9,7 +9,9 @@ forward of a 3x3, stride-1, undilated, ungrouped 2-D convolution of 8 or more ch
 Winograd's F(2x2, 3x3) instead (winograd.py: 2.25x fewer multiply-adds; the Simple MNIST
 convnet's second convolution with its pool 2.4-2.8 -> 1.55 ms a batch of 128), and that of
 one channel (a first layer on grey images), unpooled or with a 2x2 pool, a direct loop
-(`_conv3x3_one_channel_chunk`: a product of inner size 9 is a poor BLAS call).
+(`_conv3x3_one_channel_chunk`: a product of inner size 9 is a poor BLAS call); so does the
+kernel gradient of a stride-1 one-channel convolution from its 2x2 pool's gradient
+(`_pooled_one_channel_kernel_gradient_chunk`).
 
 Per image and group, im2col gathers the receptive fields into rows of a (positions, taps *
 C/groups) buffer, and BLAS does the contraction per block of images (in runs of rows that
@@ -29,8 +31,11 @@ while these kernels run (threadpoolctl): OpenBLAS threads nested under Numba's o
 the cores and serialize on its lock (measured 10-50x slower on 2 cores). Without
 threadpoolctl the images run one at a time and BLAS threads on its own.
 
-Copies run as contiguous runs indexed with unsigned integers (LLVM then vectorizes them; signed
-indices keep a wraparound test that blocked it, and im2col cost as much as the product). A
+The helpers shared by the bodies take no literal arguments: Numba compiles a helper once per
+literal value (`_patches`' direction is an np.bool_, not True or False: one compile of 0.5 s
+instead of two). Copies run as contiguous runs indexed with unsigned integers (LLVM then
+vectorizes them; signed indices keep a wraparound test that blocked it, and im2col cost as
+much as the product). A
 one-channel input (a first layer on grey images) unfolds transposed, taps by positions, since
 its runs along a row are long there and one value long in the row-major layout. The backward
 pass is one kernel: relu mask, bias, kernel and input gradients per block of images; it
@@ -207,7 +212,7 @@ def _conv_forward_chunk(t, chunks, x, wg, bias, s, pb, d, ks, out_sp, relu, pk, 
             for r0 in range(0, rows, tile):
                 m = min(tile, rows - r0)
                 _patches(x, n0 * n_pos + r0, m, every, g * cg, cg, s, pb, d, ks, out_sp,
-                         cols, False)
+                         cols, np.bool_(False))
                 if groups == 1:
                     dot_in_row_runs(gemm_address, cols[:m], wg[0], out[r0:r0 + m], small)
                 else:
@@ -271,7 +276,7 @@ def _conv3x3_one_channel_chunk(t, chunks, x, wg, bias, s, pb, d, ks, out_sp, rel
     for n in range(t * n_batch // chunks, (t + 1) * n_batch // chunks):
         for r in range(rows):
             _move(xf, (n * height + r) * width, flat, (r + pb[1]) * image.shape[1] + pb[2],
-                  cols, False)
+                  cols, np.bool_(False))
         for i in range(blocks_h):
             for j in range(blocks_w):
                 for a in range(4):
@@ -426,85 +431,74 @@ def _conv_backward_chunk(t, chunks, dy, y, x, wgt, s, pb, d, ks, out_sp, block, 
                 product(gemm_address, cols_t[:, :rows], grad, part_w[t, g], True)
             elif x.shape[0] > 0:    # part_w[t, g] += cols.T @ grad, BLAS adding
                 _patches(x, n0 * n_pos, rows, kept, g * cg, cg, s, pb, d, ks, out_sp, cols,
-                         False)
+                         np.bool_(False))
                 product_of_transposed(gemm_address, cols[:rows], grad, part_w[t, g], True,
                                       small)
             if dx.shape[0] > 0:
                 dot_in_row_runs(gemm_address, grad, wgt[g], cols[:rows], small)
                 _patches(dx, n0 * n_pos, rows, kept, g * cg, cg, s, pb, d, ks, out_sp, cols,
-                         True)
+                         np.bool_(True))
     for f in range(n_out):
         part_b[t, f] = db[f]
 
 
 @inner_kernel
-def _conv3x3_one_channel_kernel_gradient_chunk(t, chunks, dy, y, x, wgt, s, pb, d, ks, out_sp,
-                                               block, dx, part_w, part_b, small, gemm_address,
-                                               pooled, unpooled, pk, ps, pooled_sp):
-    """_conv_backward_chunk's kernel and bias gradients (no dx) for the convolutions
-    _conv3x3_one_channel_chunk computes, direct: the positions run in 2x2 blocks (a pooling
-    window's, when `pooled` has rows), each block's 4 rows of dz made in `dz` from dy, then
-    added into part_w[t, 0] tap by tap, 4 scalar inputs times 4 rows: no patch matrix, no
-    product of inner size 9 through BLAS and no dL/d(unpooled) (the Simple MNIST convnet's
-    first convolution from its pool's gradient, a batch of 128: 3.7-4.0 -> 2.0-2.2 ms on one
-    thread, 1.84-1.98 -> 1.09-1.11 ms on two). dz is one (4, F) array on purpose: rows of a
-    (blocks, 4, F) array as the target of these loops kept LLVM from vectorizing them (14x
-    slower); dw is the thread's own for the same reason as db. With `pooled` rows,
-    dy (N * P', F) is the gradient of the 2x2 max pool (strides 2) of `unpooled` (N * P, F):
-    a window's first cell equal to its maximum takes it (none for a NaN maximum), as
-    max_pool_rows_backward's; otherwise dy is (N * P, F). Either way it is zeroed where the
-    relu output y (N * P, F) is not positive, when y has rows. `wgt`, `s`, `d`, `ks`,
-    `block`, `dx`, `small`, `gemm_address` and `ps` are unused."""
+def _pooled_one_channel_kernel_gradient_chunk(t, chunks, dy, y, x, wgt, s, pb, d, ks, out_sp,
+                                              block, dx, part_w, part_b, small, gemm_address,
+                                              pooled, unpooled, pk, ps, pooled_sp):
+    """_conv_backward_chunk's kernel and bias gradients (no dx) for a 2-D, stride-1,
+    undilated convolution of one channel (a first layer on grey images) with a 2x2 pool of
+    strides 2 after it, from the pool's gradient dy (N * P', F), direct: per pooling window,
+    the dz of its 4 positions in `dz` (a window's first cell equal to its maximum takes dy,
+    none for a NaN maximum, as max_pool_rows_backward's; zero unless the relu output y is
+    positive, when y has rows), then added into the kernel's gradient tap by tap, 4 scalar
+    inputs times 4 rows. No patch matrix, no product of inner size taps through BLAS, no
+    dL/d(unpooled) (the Simple MNIST convnet's first convolution, a batch of 128: 3.7-4.0 ->
+    2.0-2.3 ms on one thread, 1.84-1.98 -> 1.09-1.17 ms on two). Per image, the cells the
+    windows read are first copied into `image`, zero where they fall in the padding. dz is
+    one (4, F) array on purpose: rows of a (windows, 4, F) array as the target of these
+    loops kept LLVM from vectorizing them (14x slower); dw and db are the thread's own
+    (part_w[t]'s and part_b[t]'s edges share cache lines with the next chunk's: 1.9 -> 1.1
+    ms on two threads). `wgt`, `s`, `d`, `block`, `dx`, `small`, `gemm_address`, `pk` and
+    `ps` are unused."""
     n_batch, height, width, n_out = x.shape[0], x.shape[2], x.shape[3], dy.shape[1]
     _, oh, ow = out_sp
     _, ph, pw = pooled_sp
-    pooling, linear = pooled.shape[0] > 0, y.shape[0] == 0
-    blocks_h, blocks_w = (ph, pw) if pooling else ((oh + 1) // 2, (ow + 1) // 2)
-    image = np.zeros((2 * blocks_h + 2, 2 * blocks_w + 2), x.dtype)
+    _, kh, kw = ks
+    taps, linear = kh * kw, y.shape[0] == 0
+    image = np.zeros((2 * ph + kh - 1, 2 * pw + kw - 1), x.dtype)
     rows, cols = min(height, image.shape[0] - pb[1]), min(width, image.shape[1] - pb[2])
     xf, flat = x.reshape(-1), image.reshape(-1)
     dz = np.empty((4, n_out), dy.dtype)
-    dw = np.zeros((9, n_out), dy.dtype)     # this thread's own (part_w[t]'s edges share
-    sums = np.empty(n_out, dy.dtype)        # cache lines); an image's bias gradient
-    db = np.zeros(n_out)                    # float64: this chunk's sum of them
+    dw = np.zeros((taps, n_out), dy.dtype)
+    sums = np.empty(n_out, dy.dtype)        # an image's bias gradient
+    db = np.zeros(n_out)                    # float64: the chunk's sum of them
     zero = dy.dtype.type(0)
     for n in range(t * n_batch // chunks, (t + 1) * n_batch // chunks):
         for r in range(rows):
             _move(xf, (n * height + r) * width, flat, (r + pb[1]) * image.shape[1] + pb[2],
-                  cols, False)
-        _zero(sums, 0, n_out)
-        for i in range(blocks_h):
-            for j in range(blocks_w):
-                at = (n * oh + 2 * i) * ow + 2 * j            # the block's first row
-                if pooling:
-                    cell = (n * ph + i) * pw + j
-                    for f in range(n_out):
-                        top, g = pooled[cell, f], dy[cell, f]
-                        u0, u1 = unpooled[at, f], unpooled[at + 1, f]
-                        u2, u3 = unpooled[at + ow, f], unpooled[at + ow + 1, f]
-                        g = g if (top > zero) | linear else zero   # relu's VJP, at the top
-                        w0, w1, w2, w3 = u0 == top, u1 == top, u2 == top, u3 == top
-                        dz[0, f] = g if w0 else zero
-                        dz[1, f] = g if w1 > w0 else zero         # (w1 and not w0)
-                        dz[2, f] = g if w2 > (w0 | w1) else zero
-                        dz[3, f] = g if w3 > (w0 | w1 | w2) else zero
-                        sums[f] += g if w0 | w1 | w2 | w3 else zero
-                else:
-                    for a in range(4):
-                        row = at + (a // 2) * ow + a % 2
-                        if 2 * i + a // 2 >= oh or 2 * j + a % 2 >= ow:
-                            _zero(dz[a], 0, n_out)
-                            continue
-                        for f in range(n_out):
-                            g = dy[row, f]
-                            dz[a, f] = g if linear or y[row, f] > zero else zero
-                            sums[f] += dz[a, f]
-                for p in range(3):
-                    for q in range(3):
-                        r, c = 2 * i + p, 2 * j + q
+                  cols, np.bool_(False))
+        for f in range(n_out):
+            sums[f] = zero
+        for i in range(ph):
+            for j in range(pw):
+                cell, at = (n * ph + i) * pw + j, (n * oh + 2 * i) * ow + 2 * j
+                for f in range(n_out):
+                    top, g = pooled[cell, f], dy[cell, f]
+                    u0, u1 = unpooled[at, f], unpooled[at + 1, f]
+                    u2, u3 = unpooled[at + ow, f], unpooled[at + ow + 1, f]
+                    g = g if (top > zero) | linear else zero     # relu's VJP, at the top
+                    w0, w1, w2, w3 = u0 == top, u1 == top, u2 == top, u3 == top
+                    dz[0, f] = g if w0 else zero
+                    dz[1, f] = g if w1 > w0 else zero             # (w1 and not w0)
+                    dz[2, f] = g if w2 > (w0 | w1) else zero
+                    dz[3, f] = g if w3 > (w0 | w1 | w2) else zero
+                    sums[f] += g if w0 | w1 | w2 | w3 else zero
+                for p in range(kh):
+                    for q in range(kw):
+                        r, c, tap = 2 * i + p, 2 * j + q, p * kw + q
                         v0, v1 = image[r, c], image[r, c + 1]
                         v2, v3 = image[r + 1, c], image[r + 1, c + 1]
-                        tap = 3 * p + q
                         for f in range(n_out):
                             dw[tap, f] += (v0 * dz[0, f] + v1 * dz[1, f] + v2 * dz[2, f]
                                            + v3 * dz[3, f])
@@ -512,7 +506,7 @@ def _conv3x3_one_channel_kernel_gradient_chunk(t, chunks, dy, y, x, wgt, s, pb, 
             db[f] += sums[f]
     for f in range(n_out):
         part_b[t, f] = db[f]
-        for tap in range(9):
+        for tap in range(taps):
             part_w[t, 0, tap, f] = dw[tap, f]
 
 
@@ -696,9 +690,10 @@ def conv_backward(dy, x, w, window, groups=1, y=None, input_gradient=True,
                        _lift(pooled.shape[1:-1], rank, 1))
         args = (dy2, y2, x5, wgt, s, pb, d, ks, _lift(out_sp, rank, 1), _block(n_pos, batch),
                 dx, part_w, part_b, small_product_limit(), address(dtype), *pooling)
-        direct = (not input_gradient and _direct_3x3(window, x.shape[-1], groups,
-                                                      None if pool is None else pool[2]))
-        _run(_conv3x3_one_channel_kernel_gradient_chunk if direct else _conv_backward_chunk,
+        direct = (pool is not None and not input_gradient and x.shape[-1] == 1 and rank == 2
+                  and window.strides == window.dilation == (1, 1)
+                  and pool[2].size == pool[2].strides == (2, 2))
+        _run(_pooled_one_channel_kernel_gradient_chunk if direct else _conv_backward_chunk,
              chunks, *args)
         dwg, db = part_w.sum(axis=0), part_b.sum(axis=0).astype(dtype)
     dw = np.ascontiguousarray(dwg.transpose(1, 0, 2)).reshape(w.shape) if kernel_gradient else None
