@@ -261,7 +261,7 @@ def _conv3x3_one_channel_chunk(t, chunks, x, wg, bias, s, pb, d, ks, out_sp, rel
     arbitrary: the taps' products written in a helper function, or the positions in a loop
     of variable length, ran 1.3-1.6x slower. `s`, `d`, `ks`, `block`, `tile`, `small` and
     `gemm_address` are unused."""
-    n_batch, height, width, n_out = x.shape[0], x.shape[2], x.shape[3], wg.shape[2]
+    n_batch, n_out = x.shape[0], wg.shape[2]
     _, oh, ow = out_sp
     _, ph, pw = pooled_sp
     pooled = pk[1] == 2
@@ -269,14 +269,10 @@ def _conv3x3_one_channel_chunk(t, chunks, x, wg, bias, s, pb, d, ks, out_sp, rel
     b = bias if bias.shape[0] > 0 else np.zeros(n_out, x.dtype)
     blocks_h, blocks_w = (ph, pw) if pooled else ((oh + 1) // 2, (ow + 1) // 2)
     image = np.zeros((2 * blocks_h + 2, 2 * blocks_w + 2), x.dtype)
-    rows, cols = min(height, image.shape[0] - pb[1]), min(width, image.shape[1] - pb[2])
-    xf, flat = x.reshape(-1), image.reshape(-1)
     acc = np.empty((4, n_out), x.dtype)
     zero = x.dtype.type(0)
     for n in range(t * n_batch // chunks, (t + 1) * n_batch // chunks):
-        for r in range(rows):
-            _move(xf, (n * height + r) * width, flat, (r + pb[1]) * image.shape[1] + pb[2],
-                  cols, np.bool_(False))
+        _copy_image(x, n, pb, image)
         for i in range(blocks_h):
             for j in range(blocks_w):
                 for a in range(4):
@@ -302,6 +298,19 @@ def _conv3x3_one_channel_chunk(t, chunks, x, wg, bias, s, pb, d, ks, out_sp, rel
                         for f in range(n_out):
                             v = acc[a, f] + b[f]
                             y[row, f] = zero if relu and v < zero else v
+
+
+@njit(inline="always")
+def _copy_image(x, n, pb, image):
+    """image[r + pb[1], c + pb[2]] = x[n, 0, r, c, 0] for the cells of image n of x (N, 1, H,
+    W, 1) that land in `image`, row by row; its other cells (the padding, zero) are left as
+    they are. Inlined into each body's IR (inner.py says why)."""
+    height, width = x.shape[2], x.shape[3]
+    rows, cols = min(height, image.shape[0] - pb[1]), min(width, image.shape[1] - pb[2])
+    xf, flat = x.reshape(-1), image.reshape(-1)
+    for r in range(rows):
+        _move(xf, (n * height + r) * width, flat, (r + pb[1]) * image.shape[1] + pb[2], cols,
+              np.bool_(False))
 
 
 @njit(inline="always")
@@ -461,23 +470,19 @@ def _pooled_one_channel_kernel_gradient_chunk(t, chunks, dy, y, x, wgt, s, pb, d
     (part_w[t]'s and part_b[t]'s edges share cache lines with the next chunk's: 1.9 -> 1.1
     ms on two threads). `wgt`, `s`, `d`, `block`, `dx`, `small`, `gemm_address`, `pk` and
     `ps` are unused."""
-    n_batch, height, width, n_out = x.shape[0], x.shape[2], x.shape[3], dy.shape[1]
+    n_batch, n_out = x.shape[0], dy.shape[1]
     _, oh, ow = out_sp
     _, ph, pw = pooled_sp
     _, kh, kw = ks
     taps, linear = kh * kw, y.shape[0] == 0
     image = np.zeros((2 * ph + kh - 1, 2 * pw + kw - 1), x.dtype)
-    rows, cols = min(height, image.shape[0] - pb[1]), min(width, image.shape[1] - pb[2])
-    xf, flat = x.reshape(-1), image.reshape(-1)
     dz = np.empty((4, n_out), dy.dtype)
     dw = np.zeros((taps, n_out), dy.dtype)
     sums = np.empty(n_out, dy.dtype)        # an image's bias gradient
     db = np.zeros(n_out)                    # float64: the chunk's sum of them
     zero = dy.dtype.type(0)
     for n in range(t * n_batch // chunks, (t + 1) * n_batch // chunks):
-        for r in range(rows):
-            _move(xf, (n * height + r) * width, flat, (r + pb[1]) * image.shape[1] + pb[2],
-                  cols, np.bool_(False))
+        _copy_image(x, n, pb, image)
         for f in range(n_out):
             sums[f] = zero
         for i in range(ph):
