@@ -288,7 +288,7 @@ class Trainer:
 
             x, y, _ = unpack(batch)
             compile_first_calls(self, *(map_structure(_first_two, t) for t in (x, y)),
-                                training=training)
+                                training=training, batch_size=_batch_of(x))
 
     def _resume_epoch(self, initial_epoch: int) -> int:
         """BackupAndRestore may have restored a later epoch."""

@@ -26,13 +26,20 @@ from ..layers.core.lambda_layer import Lambda
 from ..ops import convert_to_tensor
 
 
+# the batches whose kernels the dry run finds, where host code picks a kernel by the size of
+# its arrays (numpy below a size): those of batches up to this many samples, or of the real
+# batch where it is larger (kernels/cpu/concurrent_compile.py)
+LARGEST_BATCH = 1024
+
+
 def warmup(model, x=None, y=None, batch_size: int = 2, training: bool = True) -> float:
     """Compile (or load from Numba's cache) every kernel of `model`'s inference and, with
     `training`, of its training step: the forward pass in training mode, the gradient with
     respect to the trainable weights and, once compiled, the optimizer's update (a copy of the
-    optimizer on copies of the weights) and, given targets `y`, the loss. `x`: a sample batch
-    (default: `batch_size` standard-normal samples shaped like the model's inputs). Returns
-    the seconds it took."""
+    optimizer on copies of the weights) and, given targets `y`, the loss; for batches of up
+    to LARGEST_BATCH samples (a larger one may compile a kernel for large arrays at its first
+    step). `x`: a sample batch (default: `batch_size` standard-normal samples shaped like the
+    model's inputs). Returns the seconds it took."""
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"warmup: batch_size must be a positive integer; received "
                          f"{batch_size!r}")
@@ -42,24 +49,36 @@ def warmup(model, x=None, y=None, batch_size: int = 2, training: bool = True) ->
         model(x)
     from ..kernels.cpu.concurrent_compile import compile_concurrently   # imports Numba
     with _model_unchanged(model):
-        compile_concurrently(lambda: _first_calls(model, x, y, training))  # on every core
+        compile_concurrently(lambda: _first_calls(model, x, y, training),  # on every core
+                             size_scale=_size_scale(x, LARGEST_BATCH))
         _first_calls(model, x, y, training)       # now loads them from Numba's disk cache
     return time.perf_counter() - start
 
 
-def compile_first_calls(model, x, y=None, training: bool = True) -> None:
+def compile_first_calls(model, x, y=None, training: bool = True,
+                        batch_size: int = LARGEST_BATCH) -> None:
     """Compile the CPU kernels of `model`'s first calls on the batch `x` (and `y`) on every
     core (a dry run: kernels/cpu/concurrent_compile.py), leaving the model, its optimizer,
     its random streams and the global one as they were; `fit`, `evaluate` and `predict` call
-    it before a built model's first batch. Errors are left to the real calls. Does nothing
-    when the dry run would run the user's own code (a custom layer, model, Lambda or loss):
-    that code must never see an extra call."""
+    it before a built model's first batch, with a sample of it (x) and its size
+    (`batch_size`). Errors are left to the real calls. Does nothing when the dry run would
+    run the user's own code (a custom layer, model, Lambda or loss): that code must never see
+    an extra call."""
     if not _only_nbkeras_code(model):
         return
     from ..kernels.cpu.concurrent_compile import compile_concurrently   # imports Numba
     with _model_unchanged(model):
         compile_concurrently(lambda: _first_calls(model, map_structure(convert_to_tensor, x),
-                                                  y, training))
+                                                  y, training),
+                             size_scale=_size_scale(x, max(batch_size, LARGEST_BATCH)))
+
+
+def _size_scale(x, batch_size: int) -> float:
+    """How many times larger than the sample batch x's arrays a batch of `batch_size`
+    samples makes them."""
+    leaves = flatten(x)
+    samples = leaves[0].shape[0] if leaves and getattr(leaves[0], "ndim", 0) else 1
+    return batch_size / max(1, samples)
 
 
 def _only_nbkeras_code(model) -> bool:

@@ -69,7 +69,8 @@ def test_workers_compile_what_the_real_run_then_loads_from_the_cache(tmp_path):
 def test_a_small_sample_finds_the_kernels_large_inputs_pick(tmp_path):
     """Host code that runs numpy on small arrays and a kernel on large ones (elementwise
     arithmetic, exp, row sums) takes the kernel in the dry run, so `warmup`'s two-sample batch
-    compiles what the real batches call: their first call compiles nothing. Small arrays still
+    compiles what the real batches call: their first call compiles nothing. Bounded by a
+    size_scale, it takes numpy where arrays that many times larger would. Small arrays still
     run numpy outside the dry run."""
     out = _run_script(tmp_path, """
         import numpy as np
@@ -83,6 +84,8 @@ def test_a_small_sample_finds_the_kernels_large_inputs_pick(tmp_path):
             return array.multiply(x, x), array.exp(x), array.reduce("sum", x, 1, False)
 
         kernels = (array._arithmetic, array._exp_float32, array._row_sums)
+        bounded = compile_concurrently(lambda: run(small), workers=2, size_scale=1000)
+        print("found at 1000 times the sample", sorted(bounded))
         compiled = compile_concurrently(lambda: run(small), workers=2)
         print("found", sorted(k.py_func.__name__ for k in kernels
                               if any(k.py_func.__name__ + "(" in name for name in compiled)))
@@ -98,6 +101,7 @@ def test_a_small_sample_finds_the_kernels_large_inputs_pick(tmp_path):
         np.testing.assert_allclose(exp, np.exp(big), rtol=1e-6)
         np.testing.assert_allclose(sums, big.sum(axis=1, dtype=np.float64), rtol=1e-5)
     """)
+    assert "found at 1000 times the sample []" in out    # 6000 elements: numpy's still
     assert "found ['_arithmetic', '_exp_float32', '_row_sums']" in out
     assert "small runs numpy True" in out
     assert "new misses 0" in out

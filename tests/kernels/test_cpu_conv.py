@@ -119,7 +119,8 @@ def test_direct_3x3_one_channel_convolution_equals_the_reference(
             want = (want[:, :2 * h, :2 * w_].reshape(batch, h, 2, w_, 2, filters)
                     .max(axis=(2, 4)))
         want = np.maximum(want, 0) if relu else want
-    assert bodies == [conv._conv3x3_one_channel_chunk]
+    assert bodies == [conv._conv3x3_one_channel_pooled_chunk if pooled
+                      else conv._conv3x3_one_channel_chunk]
     np.testing.assert_allclose(y, want, rtol=0, atol=1e-5 if dtype == np.float32 else 1e-12)
 
 

@@ -70,3 +70,28 @@ def test_warmup_of_a_subclassed_model_needs_a_sample_batch():
 def test_warmup_rejects_a_bad_batch_size():
     with pytest.raises(ValueError, match="warmup: batch_size must be a positive integer"):
         nk.utils.warmup(_model(), batch_size=0)
+
+
+def test_the_dry_run_sizes_the_arrays_as_the_real_batches(monkeypatch):
+    """Host code that picks a kernel by array size sees the dry run's arrays as large as
+    those of batches up to LARGEST_BATCH samples (warmup), or of fit's real batch where it is
+    larger: the dry run finds the kernels those batches call and not the ones only far
+    larger arrays would."""
+    from nbkeras.kernels.cpu import concurrent_compile
+    from nbkeras.utils.warmup import LARGEST_BATCH
+    scales = []
+
+    def record(run, workers=None, size_scale=None):
+        scales.append(size_scale)
+        return {}
+
+    monkeypatch.setattr(concurrent_compile, "compile_concurrently", record)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((4, 8, 8, 1)).astype(np.float32)
+    nk.utils.warmup(_model(), x, rng.integers(0, 3, 4))
+    assert scales == [LARGEST_BATCH / 4]
+    for batch in (16, 2048):
+        scales.clear()
+        x = rng.standard_normal((batch, 8, 8, 1)).astype(np.float32)
+        _model().fit(x, rng.integers(0, 3, batch), batch_size=batch, epochs=1, verbose=0)
+        assert scales == [max(batch, LARGEST_BATCH) / 2]     # fit's dry run takes 2 samples

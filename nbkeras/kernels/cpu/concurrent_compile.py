@@ -17,9 +17,12 @@ too (with its unpacking function), and the shell runs at address 0, doing nothin
 hands out the largest compile first (`compile_cost`), so one process does not end alone on a
 large kernel found late (the MNIST convnet's convolution backward did: 2.5 s of a 13 s cold
 start with one core idle). Host code that picks by size (numpy for small arrays, a kernel for
-large ones) takes the kernel during the dry run (`parallel.large`), so that a small sample
-finds the real batches' kernels: after `warmup`'s two samples, the MNIST convnet's first step
-at batch 128 compiled its dropout's `_arithmetic` alone, 1.9 s.
+large ones) sees the dry run's arrays `size_scale` times larger (`parallel.large`), so that a
+small sample finds the real batches' kernels: after `warmup`'s two samples, taken at their
+own size, the MNIST convnet's first step at batch 128 compiled its dropout's `_arithmetic`
+alone, 1.9 s. The scale is the real batches' size over the sample's, not unbounded: taking
+every large-input kernel compiled the row sums of a loss of 2 values (`_row_sums`, 0.7-1 s
+of compile), which batches under 131072 samples never call.
 
 Two processes saving different signatures of one kernel at once could both claim the same
 data file in Numba's cache; disk_cache.py serializes every save into a kernel cache folder, so
@@ -77,15 +80,18 @@ def worker_count() -> int:
         return os.cpu_count() or 1
 
 
-def compile_concurrently(run, workers: int | None = None) -> dict:
+def compile_concurrently(run, workers: int | None = None,
+                         size_scale: float = math.inf) -> dict:
     """Dry-run `run()` (see the module docstring) and compile the kernels it would compile in
     `workers` processes, this one included (default: `worker_count()`), filling Numba's disk
-    cache. Does nothing with one, with the JIT disabled or without POSIX file locks. Returns
+    cache. Does nothing with one, with the JIT disabled or without POSIX file locks.
+    size_scale: how many times larger than the dry run's the real calls' arrays may be, for
+    the host code that picks a kernel by size (default: any size). Returns
     {"kernel(signature)": compile seconds} for the kernels compiled."""
     workers = worker_count() if workers is None else workers
     if workers < 2 or config.DISABLE_JIT or fcntl is None:
         return {}
-    with _DryRun(workers) as dry_run:
+    with _DryRun(workers, size_scale) as dry_run:
         with contextlib.suppress(Exception), warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")           # the dry run's numbers are meaningless
             run()
@@ -96,8 +102,9 @@ class _DryRun:
     """While entered: nbkeras CPU kernel calls that would compile are recorded and handed to
     a lazily started pool of compiling workers instead (see the module docstring)."""
 
-    def __init__(self, workers: int):
+    def __init__(self, workers: int, size_scale: float):
         self._workers = workers
+        self._size_scale = size_scale
         self._jobs = {}            # (dispatcher, signature) -> _Job
         self._pool = None
 
@@ -109,13 +116,13 @@ class _DryRun:
 
         CPUDispatcher.__call__ = call
         shells.compile_hook = self._queued         # a chunk body, compiled before the call
-        parallel._dry_run[0] = True                # size-picked kernels: the large inputs'
+        parallel._size_scale[0] = self._size_scale     # size-picked kernels: the real sizes'
         return self
 
     def __exit__(self, *exc):
         del CPUDispatcher.__call__
         shells.compile_hook = None
-        parallel._dry_run[0] = False
+        parallel._size_scale[0] = 1.0
         if self._pool is not None:
             self._pool.close()
 

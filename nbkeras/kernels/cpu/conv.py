@@ -9,7 +9,8 @@ forward of a 3x3, stride-1, undilated, ungrouped 2-D convolution of 8 or more ch
 Winograd's F(2x2, 3x3) instead (winograd.py: 2.25x fewer multiply-adds; the Simple MNIST
 convnet's second convolution with its pool 2.4-2.8 -> 1.55 ms a batch of 128), and that of
 one channel (a first layer on grey images), unpooled or with a 2x2 pool, a direct loop
-(`_conv3x3_one_channel_chunk`: a product of inner size 9 is a poor BLAS call); so does the
+(`_conv3x3_one_channel_chunk`, `_conv3x3_one_channel_pooled_chunk`: a product of inner
+size 9 is a poor BLAS call); so does the
 kernel gradient of a stride-1 one-channel convolution from its 2x2 pool's gradient
 (`_pooled_one_channel_kernel_gradient_chunk`).
 
@@ -248,26 +249,23 @@ def _conv_forward_one_channel_chunk(t, chunks, x, wg, bias, s, pb, d, ks, out_sp
 def _conv3x3_one_channel_chunk(t, chunks, x, wg, bias, s, pb, d, ks, out_sp, relu, pk, ps,
                                pooled_sp, block, tile, y, small, gemm_address):
     """_conv_forward_chunk for a 2-D 3x3, stride-1, undilated convolution of one channel (the
-    usual first layer on grey images), unpooled or with a 2x2 pool of strides 2, direct: the
-    positions run in 2x2 blocks, each position's 9 taps are scalars and its F values one
-    vectorized loop over the kernel's 9 rows, so no patch matrix is stored and no product of
-    inner size 9 runs through BLAS (the Simple MNIST convnet's first convolution, a batch of
-    128 on one thread: 1.74-1.84 -> 1.24-1.49 ms with its pool, 1.92-2.25 -> 1.74-1.90 ms
-    without; cold compile 3.2 -> 2.3 s). A
-    block's 4 positions stay in `acc`: pooled, only their maximum (NaN wins, as
-    max_pool_rows') is biased, rectified and stored; unpooled, each position inside the
-    output is. Per image, the cells the blocks read are first copied into `image`, zero
-    where they fall in the padding or past the input. The loops' shape is measured, not
-    arbitrary: the taps' products written in a helper function, or the positions in a loop
-    of variable length, ran 1.3-1.6x slower. `s`, `d`, `ks`, `block`, `tile`, `small` and
-    `gemm_address` are unused."""
+    usual first layer on grey images) without a pool, direct: the positions run in 2x2
+    blocks, each position's 9 taps are scalars and its F values one vectorized loop over the
+    kernel's 9 rows, so no patch matrix is stored and no product of inner size 9 runs
+    through BLAS (the Simple MNIST convnet's first convolution in training, a batch of 128
+    on one thread: 1.92-2.25 -> 1.74-1.90 ms). A block's 4 positions stay in `acc`, and each
+    one inside the output is biased, rectified and stored. Per image, the cells the blocks
+    read are first copied into `image`, zero where they fall in the padding or past the
+    input. The loops' shape is measured, not arbitrary: the taps' products written in a
+    helper function, or the positions in a loop of variable length, ran 1.3-1.6x slower;
+    the 4 positions' sums in one loop over the filters (as the pooled body) ran no faster
+    here, where storing the unpooled output bounds it. `s`, `d`, `ks`, `pk`, `ps`,
+    `pooled_sp`, `block`, `tile`, `small` and `gemm_address` are unused."""
     n_batch, n_out = x.shape[0], wg.shape[2]
     _, oh, ow = out_sp
-    _, ph, pw = pooled_sp
-    pooled = pk[1] == 2
     w = wg[0]
     b = bias if bias.shape[0] > 0 else np.zeros(n_out, x.dtype)
-    blocks_h, blocks_w = (ph, pw) if pooled else ((oh + 1) // 2, (ow + 1) // 2)
+    blocks_h, blocks_w = (oh + 1) // 2, (ow + 1) // 2
     image = np.zeros((2 * blocks_h + 2, 2 * blocks_w + 2), x.dtype)
     acc = np.empty((4, n_out), x.dtype)
     zero = x.dtype.type(0)
@@ -284,13 +282,6 @@ def _conv3x3_one_channel_chunk(t, chunks, x, wg, bias, s, pb, d, ks, out_sp, rel
                         acc[a, f] = (v0 * w[0, f] + v1 * w[1, f] + v2 * w[2, f]
                                      + v3 * w[3, f] + v4 * w[4, f] + v5 * w[5, f]
                                      + v6 * w[6, f] + v7 * w[7, f] + v8 * w[8, f])
-                if pooled:
-                    row = (n * ph + i) * pw + j
-                    for f in range(n_out):
-                        v = _nan_max(_nan_max(acc[0, f], acc[1, f]),
-                                     _nan_max(acc[2, f], acc[3, f])) + b[f]
-                        y[row, f] = zero if relu and v < zero else v
-                    continue
                 for a in range(4):
                     r, c = 2 * i + a // 2, 2 * j + a % 2
                     if r < oh and c < ow:
@@ -298,6 +289,58 @@ def _conv3x3_one_channel_chunk(t, chunks, x, wg, bias, s, pb, d, ks, out_sp, rel
                         for f in range(n_out):
                             v = acc[a, f] + b[f]
                             y[row, f] = zero if relu and v < zero else v
+
+
+@inner_kernel(fastmath={"contract"})
+def _conv3x3_one_channel_pooled_chunk(t, chunks, x, wg, bias, s, pb, d, ks, out_sp, relu, pk,
+                                      ps, pooled_sp, block, tile, y, small, gemm_address):
+    """_conv3x3_one_channel_chunk followed by a 2x2 max-pool of strides 2 (inference's fused
+    first layer): each pooling window's 4 positions read one 4x4 patch of 16 cells, held as
+    scalars, and one vectorized loop over the filters reads the kernel's 9 values of filter
+    f once for all four sums, multiply-adds them (fastmath "contract": fused, one rounding
+    each), and stores only their maximum (NaN wins, as max_pool_rows'), biased and
+    rectified. No buffer is written between the sums and the maximum: the 4 sums stored to
+    a (4, F) buffer, as the unpooled body does, ran 1.38x slower, and the two bodies in one
+    function slowed this one's loop to the unpooled one's. The Simple MNIST convnet's first
+    convolution with its pool, a batch of 128 on one thread: 1.07-1.33 -> 0.85-0.87 ms.
+    Arguments as _conv3x3_one_channel_chunk's;
+    `s`, `d`, `ks`, `out_sp`, `pk`, `ps`, `block`, `tile`, `small` and `gemm_address` are
+    unused."""
+    n_batch, n_out = x.shape[0], wg.shape[2]
+    _, ph, pw = pooled_sp
+    w = wg[0]
+    b = bias if bias.shape[0] > 0 else np.zeros(n_out, x.dtype)
+    image = np.zeros((2 * ph + 2, 2 * pw + 2), x.dtype)
+    zero = x.dtype.type(0)
+    for n in range(t * n_batch // chunks, (t + 1) * n_batch // chunks):
+        _copy_image(x, n, pb, image)
+        for i in range(ph):
+            for j in range(pw):
+                r, c = 2 * i, 2 * j
+                a00, a01, a02, a03 = (image[r, c], image[r, c + 1], image[r, c + 2],
+                                      image[r, c + 3])
+                a10, a11, a12, a13 = (image[r + 1, c], image[r + 1, c + 1], image[r + 1, c + 2],
+                                      image[r + 1, c + 3])
+                a20, a21, a22, a23 = (image[r + 2, c], image[r + 2, c + 1], image[r + 2, c + 2],
+                                      image[r + 2, c + 3])
+                a30, a31, a32, a33 = (image[r + 3, c], image[r + 3, c + 1], image[r + 3, c + 2],
+                                      image[r + 3, c + 3])
+                row = (n * ph + i) * pw + j
+                for f in range(n_out):
+                    w0, w1, w2 = w[0, f], w[1, f], w[2, f]
+                    w3, w4, w5 = w[3, f], w[4, f], w[5, f]
+                    w6, w7, w8 = w[6, f], w[7, f], w[8, f]
+                    top_left = (a00 * w0 + a01 * w1 + a02 * w2 + a10 * w3 + a11 * w4
+                                + a12 * w5 + a20 * w6 + a21 * w7 + a22 * w8)
+                    top_right = (a01 * w0 + a02 * w1 + a03 * w2 + a11 * w3 + a12 * w4
+                                 + a13 * w5 + a21 * w6 + a22 * w7 + a23 * w8)
+                    bottom_left = (a10 * w0 + a11 * w1 + a12 * w2 + a20 * w3 + a21 * w4
+                                   + a22 * w5 + a30 * w6 + a31 * w7 + a32 * w8)
+                    bottom_right = (a11 * w0 + a12 * w1 + a13 * w2 + a21 * w3 + a22 * w4
+                                    + a23 * w5 + a31 * w6 + a32 * w7 + a33 * w8)
+                    v = _nan_max(_nan_max(top_left, top_right),
+                                 _nan_max(bottom_left, bottom_right)) + b[f]
+                    y[row, f] = zero if relu and v < zero else v
 
 
 @njit(inline="always")
@@ -607,7 +650,7 @@ def conv_forward(x, w, window, groups=1, bias=None, relu=False, pool=None, out=N
             _lift(pool_size, rank, 1), _lift(pool_strides, rank, 1), _lift(pooled, rank, 1),
             block, tile, y)
     if _direct_3x3(window, x.shape[-1], groups, pool):
-        chunk = _conv3x3_one_channel_chunk
+        chunk = _conv3x3_one_channel_chunk if pool is None else _conv3x3_one_channel_pooled_chunk
     elif x.shape[-1] == 1:
         chunk = _conv_forward_one_channel_chunk
     else:

@@ -30,16 +30,16 @@ import numba
 from .inner import inner_kernel
 
 PARALLEL_MIN_ELEMENTS = 1 << 15
-_dry_run = [False]   # concurrent_compile's dry run is on (it sets this)
+_size_scale = [1.0]  # concurrent_compile's dry run sets this: see `large`
 _blas = []   # [threadpoolctl's BLAS controller, or None without threadpoolctl], made once
 
 
 def large(size: int, minimum: int) -> bool:
     """Whether `size` reaches `minimum`, where host code picks a kernel for large inputs and
-    numpy (or another kernel) for small ones; always during concurrent_compile's dry run,
-    whose sample batch may be far smaller than the real ones (`warmup` samples two), so that
-    it finds the kernels the real batches call."""
-    return size >= minimum or _dry_run[0]
+    numpy (or another kernel) for small ones. During concurrent_compile's dry run, whose
+    sample batch may be far smaller than the real ones (`warmup` samples two), `size` counts
+    as its `size_scale` times larger, so that it finds the kernels the real batches call."""
+    return size * _size_scale[0] >= minimum
 
 
 def launch(kernel, elements: int, *args):
