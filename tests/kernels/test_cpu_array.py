@@ -149,30 +149,40 @@ def _matrix(rng, shape, dtype, transposed):
     return rng.standard_normal(shape).astype(dtype)
 
 
+def _laid_out(rng, shape, dtype, layout):
+    """A random float matrix of `shape`: C-ordered, a transposed view, or a view of every
+    other column of a wider one (neither C- nor F-contiguous)."""
+    if layout == "sliced":
+        return rng.standard_normal((shape[0], 2 * shape[1])).astype(dtype)[:, ::2]
+    return _matrix(rng, shape, dtype, layout == "transposed")
+
+
 @few
 @given(m=st.integers(1, 9), k=st.integers(1, 6), n=st.integers(1, 9), dtype=floats,
-       seed=seeds, transposed=st.tuples(st.booleans(), st.booleans()),
+       seed=seeds, layouts=st.tuples(*[st.sampled_from(["c", "transposed", "sliced"])] * 2),
        threads=st.integers(1, 3), block=st.integers(1, 3))
-def test_gemm_split_over_the_threads_is_numpys(m, k, n, dtype, seed, transposed, threads,
-                                              block):
+def test_gemm_split_over_the_threads_is_numpys(m, k, n, dtype, seed, layouts, threads, block):
     """Every product big enough to split (blocks of at least `block` rows, or of columns
-    when the rows are few), with either operand a transposed view, as dense's backward
-    passes them."""
+    when the rows are few) over Numba's threads, with either operand a transposed view, as
+    dense's backward passes them, or a strided one."""
     import numba
 
     rng = np.random.default_rng(seed)
-    a = _matrix(rng, (m, k), dtype, transposed[0])
-    b = _matrix(rng, (k, n), dtype, transposed[1])
+    a = _laid_out(rng, (m, k), dtype, layouts[0])
+    b = _laid_out(rng, (k, n), dtype, layouts[1])
+    a_before, b_before = a.copy(), b.copy()
     before = numba.get_num_threads()
     numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
     try:
-        with mock.patch.multiple(gemm, THREADED_MIN_FLOPS=0, _MIN_BLOCK=block,
-                                 _BLAS_ALONE_MAX=0):
+        with mock.patch.multiple(gemm, THREADED_MIN_FLOPS=0, GEMM_THREADED_MIN_FLOPS=0,
+                                 _MIN_BLOCK=block, _BLAS_ALONE_MAX=0):
             got = gemm.gemm(a, b)
     finally:
         numba.set_num_threads(before)
     want = a.astype(np.float64) @ b.astype(np.float64)
     _assert_product_is(got, want, dtype)
+    np.testing.assert_array_equal(a, a_before)
+    np.testing.assert_array_equal(b, b_before)
 
 
 @few

@@ -156,9 +156,20 @@ def _leading(matrix):
 def product(gemm_address, a, b, out, add):
     """out (M, N) = a (M, K) @ b (K, N), + what out holds when `add` (a bool; rows of each
     evenly spaced, columns contiguous); one BLAS call."""
-    # Fortran sees out.T (N, M) = b.T (N, K) @ a.T (K, M), each stored as its row-major self
-    _gemm(gemm_address, _N, _N, b.shape[1], a.shape[0], a.shape[1], b, _leading(b), a,
-          _leading(a), out, _leading(out), add)
+    product_of_views(gemm_address, a, False, b, False, out, add)
+
+
+@njit(inline="always")
+def product_of_views(gemm_address, a, a_transposed, b, b_transposed, out, add):
+    """out (M, N) = op(a) @ op(b), + what out holds when `add`; op(m) is m.T where
+    m_transposed (a bool), else m. a and b as stored (rows evenly spaced, columns
+    contiguous): (M, K) or, transposed, (K, M); (K, N) or (N, K). One BLAS call."""
+    rows, columns = out.shape
+    inner = a.shape[0] if a_transposed else a.shape[1]
+    # Fortran sees out.T (N, M) = op(b).T @ op(a).T, and reads each row-major matrix as its
+    # transpose: an operand op() leaves as it is goes as "N", one op() transposes as "T"
+    _gemm(gemm_address, _T if b_transposed else _N, _T if a_transposed else _N, columns,
+          rows, inner, b, _leading(b), a, _leading(a), out, _leading(out), add)
 
 
 @njit(inline="always")

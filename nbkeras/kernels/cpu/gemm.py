@@ -1,11 +1,15 @@
 """2-D matrix products for the dense ops, with BLAS always on one thread. A large product is
 cut into one block per thread (`nk.config.set_num_threads`), of rows, or of columns when
 there are few rows (a small batch through a wide layer), each block one single-threaded
-BLAS call on nbkeras's chunk pool (see parallel.py). OpenBLAS's own pool is never woken: its
-threads spin for milliseconds after each call, and slowed the Numba kernel that followed by
-up to 2x (attention after its input projection, 2 cores) and the PyTorch code that a
-benchmark ran next. numpy's matmul reads transposed operands and writes column blocks in
-place (BLAS's leading dimensions), so no block is copied.
+BLAS call on Numba's threads (`_product_chunk`, run by the parfor shell: shells.py).
+OpenBLAS's own pool is never woken: its threads spin for milliseconds after each call, and
+slowed the Numba kernel that followed by up to 2x (attention after its input projection, 2
+cores) and the PyTorch code that a benchmark ran next. BLAS reads a transposed operand in
+place (dense's backward passes such views) and writes each block where it lies in the
+output (BLAS's leading dimensions), so no block is copied. The blocks ran on nbkeras's
+chunk pool before (parallel.py), whose threads take longer to wake: Dense 1600 -> 128 at
+batch 128, each of its three products 420-440 -> 330-360 us on 2 threads, and the Simple
+MNIST convnet's 1600 -> 10, threaded now from GEMM_THREADED_MIN_FLOPS, 97 -> 69 us.
 
 Small products: on AVX-512 cores OpenBLAS multiplies a product of at most 100**3
 multiply-adds (no transposed operand) with its small-matrix kernels, which skip packing the
@@ -20,12 +24,20 @@ import numba
 import numpy as np
 from numba import njit
 
-from .blas import address, gemm_library, product
-from .parallel import blas_controller, run_chunks, single_threaded_blas
+from .blas import address, gemm_library, product, product_of_views
+from .inner import inner_kernel
+from .parallel import (PARALLEL_MIN_ELEMENTS, chunk_span, large, launch,
+                       single_threaded_blas)
+from .shells import parallel_chunks
 
 __all__ = ["gemm"]
 
-THREADED_MIN_FLOPS = 1 << 23   # below ~8 MFLOP one thread beats waking the chunk pool
+# below ~8 MFLOP a product inside a kernel (winograd, a stack of matrices) or one of
+# OpenBLAS's small products runs on one thread
+THREADED_MIN_FLOPS = 1 << 23
+# a product's flops from which its blocks run on Numba's threads: at 2.1 MFLOP one thread
+# took 38 us and two 42-48, at 4.2 MFLOP 61-64 us and 49-52 (2 cores, Zen 3, float32)
+GEMM_THREADED_MIN_FLOPS = 3 << 20
 # multiply-adds below which OpenBLAS runs a product on one thread by itself (its gemv rule,
 # 2304 * GEMM_MULTITHREAD_THRESHOLD 4; gemm's is 65536 * 4): holding BLAS to one thread costs
 # more than such a product (~20 us of thread-count calls against a 1x64 @ 64x64 product's 2)
@@ -85,16 +97,32 @@ def _in_small_products(a, b) -> bool:
             and limit // max(a.shape[1] * b.shape[1], 1) >= 4)
 
 
-def _row_block(t, chunks, a, b, out) -> None:
-    """out[rows] = a[rows] @ b for chunk t of `chunks` near-equal blocks of rows."""
-    start, stop = t * a.shape[0] // chunks, (t + 1) * a.shape[0] // chunks
-    np.matmul(a[start:stop], b, out=out[start:stop])
+@inner_kernel
+def _product_chunk(t, chunks, a, a_transposed, b, b_transposed, out, by_rows, gemm_address):
+    """Chunk t of `chunks` of out (M, N) = op(a) @ op(b) (blas.product_of_views: a, b as
+    stored, op() transposing those flagged): a near-equal run of out's rows (by_rows), else of
+    its columns, as one BLAS call on this thread."""
+    if by_rows:
+        start, stop = chunk_span(t, chunks, out.shape[0])
+        part = a[:, start:stop] if a_transposed else a[start:stop]
+        product_of_views(gemm_address, part, a_transposed, b, b_transposed, out[start:stop],
+                         False)
+    else:
+        start, stop = chunk_span(t, chunks, out.shape[1])
+        part = b[start:stop] if b_transposed else b[:, start:stop]
+        product_of_views(gemm_address, a, a_transposed, part, b_transposed,
+                         out[:, start:stop], False)
 
 
-def _column_block(t, chunks, a, b, out) -> None:
-    """out[:, columns] = a @ b[:, columns] for chunk t of `chunks` blocks of columns."""
-    start, stop = t * b.shape[1] // chunks, (t + 1) * b.shape[1] // chunks
-    np.matmul(a, b[:, start:stop], out=out[:, start:stop])
+def _as_stored(m):
+    """(storage, transposed) of a matrix for _product_chunk: itself if C-contiguous, the
+    C-contiguous array it is the transpose of (dense's backward passes such views), else a
+    C-contiguous copy."""
+    if m.flags.c_contiguous:
+        return m, False
+    if m.flags.f_contiguous:
+        return m.T, True
+    return np.ascontiguousarray(m), False
 
 
 def gemm(a, b):
@@ -109,7 +137,8 @@ def gemm(a, b):
             dot_in_row_runs(address(a.dtype), a, b, out, small_product_limit())
         return out
     threads = numba.get_num_threads()
-    if 2 * multiply_adds < THREADED_MIN_FLOPS or a.dtype != b.dtype:
+    if (not large(2 * multiply_adds, GEMM_THREADED_MIN_FLOPS) or a.dtype != b.dtype
+            or a.dtype not in _BLAS_DTYPES):
         threads = 1
     by_rows = rows >= columns or rows >= threads * _MIN_BLOCK
     chunks = min(threads, (rows if by_rows else columns) // _MIN_BLOCK)
@@ -117,5 +146,6 @@ def gemm(a, b):
         if chunks <= 1:
             return np.matmul(a, b)
         out = np.empty((rows, columns), a.dtype)
-        run_chunks(_row_block if by_rows else _column_block, chunks, a, b, out)
+        launch(parallel_chunks, PARALLEL_MIN_ELEMENTS, _product_chunk, chunks, *_as_stored(a),
+               *_as_stored(b), out, by_rows, address(a.dtype))
     return out
