@@ -102,16 +102,14 @@ def _product_chunk(t, chunks, a, a_transposed, b, b_transposed, out, by_rows, ge
     """Chunk t of `chunks` of out (M, N) = op(a) @ op(b) (blas.product_of_views: a, b as
     stored, op() transposing those flagged): a near-equal run of out's rows (by_rows), else of
     its columns, as one BLAS call on this thread."""
-    if by_rows:
-        start, stop = chunk_span(t, chunks, out.shape[0])
-        part = a[:, start:stop] if a_transposed else a[start:stop]
-        product_of_views(gemm_address, part, a_transposed, b, b_transposed, out[start:stop],
-                         False)
-    else:
-        start, stop = chunk_span(t, chunks, out.shape[1])
-        part = b[start:stop] if b_transposed else b[:, start:stop]
-        product_of_views(gemm_address, a, a_transposed, part, b_transposed,
-                         out[:, start:stop], False)
+    rows, columns = out.shape
+    start, stop = chunk_span(t, chunks, rows if by_rows else columns)
+    r0, r1 = (start, stop) if by_rows else (0, rows)
+    c0, c1 = (0, columns) if by_rows else (start, stop)
+    a_rows = a[:, r0:r1] if a_transposed else a[r0:r1]
+    b_columns = b[c0:c1] if b_transposed else b[:, c0:c1]
+    product_of_views(gemm_address, a_rows, a_transposed, b_columns, b_transposed,
+                     out[r0:r1, c0:c1], False)
 
 
 def _as_stored(m):
