@@ -221,9 +221,10 @@ def test_pooled_one_channel_kernel_gradient_equals_the_reference(
     ((1, 1), (2, 2), Window((2, 2), (2, 2), ((0, 0),) * 2, (1, 1)), False),
     ((1, 1), (1, 1), Window((3, 3), (3, 3), ((0, 0),) * 2, (1, 1)), False),
 ], ids=["unpooled", "input gradient", "strided", "dilated", "pool 3x3"])
-def test_other_one_channel_gradients_take_the_patch_matrix_body(monkeypatch, strides,
-                                                                 dilation, pool,
-                                                                 input_gradient):
+def test_other_one_channel_gradients_take_the_transposed_patch_matrix_body(
+        monkeypatch, strides, dilation, pool, input_gradient):
+    """A grey image's kernel gradient that the direct body does not take runs the one-channel
+    patch-matrix body, equal to the reference."""
     rng = np.random.default_rng(1)
     x = rng.standard_normal((2, 12, 12, 1))
     w = rng.standard_normal((3, 3, 1, 4))
@@ -234,7 +235,7 @@ def test_other_one_channel_gradients_take_the_patch_matrix_body(monkeypatch, str
     bodies = _bodies_run(monkeypatch, 1)
     dx, dw, db = conv.conv_backward(dy, x, w, geometry, 1, y, input_gradient,
                                     pool=None if pool is None else (y, pooled, pool))
-    assert bodies == [conv._conv_backward_chunk]
+    assert bodies == [conv._conv_backward_one_channel_chunk]
     du = dy if pool is None else _pool_gradient(dy, y) if pool.size == (2, 2) else None
     if du is not None:
         want = reference_conv.conv_gradients(np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0))), w,
@@ -244,15 +245,18 @@ def test_other_one_channel_gradients_take_the_patch_matrix_body(monkeypatch, str
         np.testing.assert_allclose(db, want[2], atol=1e-12)
 
 
-def test_the_input_gradient_takes_the_patch_matrix_body(monkeypatch):
+@pytest.mark.parametrize("chunks", [1, 2])
+def test_a_grey_images_input_gradient_takes_a_patch_matrix_body(monkeypatch, chunks):
+    """With its kernel gradient, in the one-channel body; alone, in the general one."""
     rng = np.random.default_rng(0)
-    x = rng.standard_normal((2, 6, 6, 1))
+    x = rng.standard_normal((3, 6, 6, 1))
     w = rng.standard_normal((3, 3, 1, 4))
     geometry = window("valid", (6, 6), (3, 3), (1, 1))
-    dy = rng.standard_normal((2, 4, 4, 4))
-    bodies = _bodies_run(monkeypatch, 1)
+    dy = rng.standard_normal((3, 4, 4, 4))
+    bodies = _bodies_run(monkeypatch, chunks)
     dx, dw, db = conv.conv_backward(dy, x, w, geometry)
-    assert bodies == [conv._conv_backward_chunk]
+    dx_alone, _, _ = conv.conv_backward(dy, x, w, geometry, kernel_gradient=False)
+    assert bodies == [conv._conv_backward_one_channel_chunk, conv._conv_backward_chunk]
     want = reference_conv.conv_gradients(x, w, dy, (1, 1), "valid", (1, 1))
-    for got, expected in zip((dx, dw, db), want):
+    for got, expected in zip((dx, dw, db, dx_alone), want + want[:1]):
         np.testing.assert_allclose(got, expected, atol=1e-12)

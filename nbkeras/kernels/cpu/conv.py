@@ -437,7 +437,7 @@ def _conv_backward_chunk(t, chunks, dy, y, x, wgt, s, pb, d, ks, out_sp, block, 
     """Chunk t of `chunks` of the VJP of y = relu?(conv(x, w) + b) in one pass over the
     batch, `block` images per matrix product and one contiguous run of images per chunk:
     dz = dy, zeroed where y <= 0 when y has rows (else y is (0, 0): no relu), its rows left
-    all zero dropped (positions no pooling window took, dead units) unless x has one channel;
+    all zero dropped (positions no pooling window took, dead units);
     dwg[g] = sum over n of im2col(x[n], group g).T @ dz[(n, pos), group g], when x has images;
     dx[n] += col2im(dz[(n, pos), group g] @ wgt[g]) for each group, when dx has images (dx is
     zero on entry); db = the column sums of dz. Chunk t (of part_w.shape[0], one per thread)
@@ -445,53 +445,112 @@ def _conv_backward_chunk(t, chunks, dy, y, x, wgt, s, pb, d, ks, out_sp, block, 
     dy, y (N * P, F); x, dx (N, D, H, W, C) or empty; wgt (G, Fg, K). When `pooled` has rows,
     dy (N * P', F) is the gradient of pooled = max_pool(unpooled) (windows of size pk,
     strides ps, all inside the out_sp image, pooled_sp of them); the block's dz comes from it,
-    in cache, and dL/d(unpooled) is never stored."""
+    in cache, and dL/d(unpooled) is never stored. The kernel gradient of an x of one channel
+    has a body of its own (_conv_backward_one_channel_chunk)."""
     n_batch = max(x.shape[0], dx.shape[0])
     n_pos = out_sp[0] * out_sp[1] * out_sp[2]
-    pooling = pooled.shape[0] > 0
-    n_pooled = pooled_sp[0] * pooled_sp[1] * pooled_sp[2]
     groups, per_group, n_cols = wgt.shape
     n_out = dy.shape[1]
     cg = max(x.shape[4], dx.shape[4]) // groups
-    one_channel = x.shape[0] > 0 and x.shape[4] == 1
     cols = np.empty((block * n_pos, n_cols), dy.dtype)      # im2col, then dz @ wgt
-    cols_t = np.empty((n_cols, block * n_pos if one_channel else 0), dy.dtype)
-    dz = np.empty((block * n_pos, n_out), dy.dtype)
     dzg = np.empty((block * n_pos, per_group), dy.dtype)
-    kept = np.empty(0 if one_channel else block * n_pos, np.intp)   # rows with a gradient
-    unspent = np.empty(n_out if pooling else 0, dy.dtype)
-    du = np.empty((block * n_pos if pooling else 0, n_out), dy.dtype)   # dL/d(unpooled)
-    db = np.zeros(n_out)        # this thread's own: rows of part_b share cache lines
+    kept = np.empty(block * n_pos, np.intp)                 # rows with a gradient
+    dz, du, unspent, db = _gradient_buffers(dy, pooled, block * n_pos)
     stop = (t + 1) * n_batch // chunks
     for n0 in range(t * n_batch // chunks, stop, block):
         n1 = min(n0 + block, stop)
-        if pooling:
-            for n in range(n0, n1):
-                max_pool_rows_backward(dy, pooled, n * n_pooled, unpooled, n * n_pos, out_sp,
-                                       pk, ps, pooled_sp, du, (n - n0) * n_pos, unspent)
-        source, d0 = (du, 0) if pooling else (dy, n0 * n_pos)   # (not dz: LLVM vectorizes
-                                                                # _gradient_rows out of place)
-        rows = _gradient_rows(source, d0, y, n0 * n_pos, (n1 - n0) * n_pos, dz, db, kept)
+        rows = _block_gradient(dy, y, pooled, unpooled, pk, ps, pooled_sp, out_sp, n0, n1, du,
+                               unspent, dz, db, kept)
         for g in range(groups if rows else 0):
             if groups > 1:
                 _copy_columns(dzg, 0, dz, g * per_group, rows, per_group)
             grad = dz[:rows] if groups == 1 else dzg[:rows]
-            if one_channel:
-                for n in range(n0, n1):
-                    _patches_one_channel(x, n, s, pb, d, ks, out_sp, cols_t,
-                                         (n - n0) * n_pos)
-                product(gemm_address, cols_t[:, :rows], grad, part_w[t, g], True)
-            elif x.shape[0] > 0:    # part_w[t, g] += cols.T @ grad, BLAS adding
+            if x.shape[0] > 0:    # part_w[t, g] += cols.T @ grad, BLAS adding
                 _patches(x, n0 * n_pos, rows, kept, g * cg, cg, s, pb, d, ks, out_sp, cols,
                          np.bool_(False))
                 product_of_transposed(gemm_address, cols[:rows], grad, part_w[t, g], True,
                                       small)
             if dx.shape[0] > 0:
-                dot_in_row_runs(gemm_address, grad, wgt[g], cols[:rows], small)
-                _patches(dx, n0 * n_pos, rows, kept, g * cg, cg, s, pb, d, ks, out_sp, cols,
-                         np.bool_(True))
+                _add_input_gradient(grad, wgt[g], dx, n0 * n_pos, rows, kept, g * cg, cg, s,
+                                    pb, d, ks, out_sp, cols, small, gemm_address)
     for f in range(n_out):
         part_b[t, f] = db[f]
+
+
+@inner_kernel
+def _conv_backward_one_channel_chunk(t, chunks, dy, y, x, wgt, s, pb, d, ks, out_sp, block,
+                                     dx, part_w, part_b, small, gemm_address, pooled,
+                                     unpooled, pk, ps, pooled_sp):
+    """_conv_backward_chunk for an x (with images) of one channel: its kernel gradient is
+    the transposed patch matrix (taps by positions, _patches_one_channel) times dz, since
+    along an image's rows the transposed one fills in long runs where the row-major one copies
+    one value per run (an unpooled grey 3x3 convolution's kernel gradient, one thread: 8.0
+    -> 3.5 ms); no rows of dz are dropped, the patch matrix's columns being every position.
+    A body of its own: as a branch of _conv_backward_chunk it cost every model 0.7 s of cold
+    compile, the Simple MNIST convnet's among them, whose grey convolution runs
+    _pooled_one_channel_kernel_gradient_chunk."""
+    n_pos = out_sp[0] * out_sp[1] * out_sp[2]
+    n_out, n_cols = dy.shape[1], wgt.shape[2]
+    cols_t = np.empty((n_cols, block * n_pos), dy.dtype)
+    cols = np.empty((block * n_pos if dx.shape[0] > 0 else 0, n_cols), dy.dtype)   # dz @ wgt
+    kept = np.empty(0, np.intp)
+    dz, du, unspent, db = _gradient_buffers(dy, pooled, block * n_pos)
+    stop = (t + 1) * x.shape[0] // chunks
+    for n0 in range(t * x.shape[0] // chunks, stop, block):
+        n1 = min(n0 + block, stop)
+        rows = _block_gradient(dy, y, pooled, unpooled, pk, ps, pooled_sp, out_sp, n0, n1, du,
+                               unspent, dz, db, kept)
+        for n in range(n0, n1):
+            _patches_one_channel(x, n, s, pb, d, ks, out_sp, cols_t, (n - n0) * n_pos)
+        product(gemm_address, cols_t[:, :rows], dz[:rows], part_w[t, 0], True)
+        if dx.shape[0] > 0:
+            _add_input_gradient(dz[:rows], wgt[0], dx, n0 * n_pos, rows, kept, 0, 1, s, pb,
+                                d, ks, out_sp, cols, small, gemm_address)
+    for f in range(n_out):
+        part_b[t, f] = db[f]
+
+
+@njit(inline="always")
+def _gradient_buffers(dy, pooled, rows):
+    """The backward bodies' per-chunk buffers for `rows` positions: dz (rows, F); with a
+    pool (pooled has rows), dL/d(unpooled) (rows, F) and max_pool_rows_backward's (F,)
+    scratch, else empty; and the chunk's own bias gradient, float64 (F,) zeros (rows of
+    part_b share cache lines). Inlined into each body's IR (inner.py says why)."""
+    n_out = dy.shape[1]
+    pooling = pooled.shape[0] > 0
+    dz = np.empty((rows, n_out), dy.dtype)
+    du = np.empty((rows if pooling else 0, n_out), dy.dtype)
+    unspent = np.empty(n_out if pooling else 0, dy.dtype)
+    return dz, du, unspent, np.zeros(n_out)
+
+
+@njit(inline="always")
+def _block_gradient(dy, y, pooled, unpooled, pk, ps, pooled_sp, out_sp, n0, n1, du, unspent,
+                    dz, db, kept):
+    """dz of images n0 .. n1 - 1 for the backward bodies: from dy, or from the gradient of
+    their pooled output when `pooled` has rows (made into du first), masked and compacted by
+    _gradient_rows (db += its column sums); returns its row count. Inlined into each body's
+    IR (inner.py says why)."""
+    n_pos = out_sp[0] * out_sp[1] * out_sp[2]
+    pooling = pooled.shape[0] > 0
+    if pooling:
+        n_pooled = pooled_sp[0] * pooled_sp[1] * pooled_sp[2]
+        for n in range(n0, n1):
+            max_pool_rows_backward(dy, pooled, n * n_pooled, unpooled, n * n_pos, out_sp, pk,
+                                   ps, pooled_sp, du, (n - n0) * n_pos, unspent)
+    source, d0 = (du, 0) if pooling else (dy, n0 * n_pos)   # (not dz: LLVM vectorizes
+                                                            # _gradient_rows out of place)
+    return _gradient_rows(source, d0, y, n0 * n_pos, (n1 - n0) * n_pos, dz, db, kept)
+
+
+@njit(inline="always")
+def _add_input_gradient(grad, wgt_g, dx, row0, rows, kept, c0, cg, s, pb, d, ks, out_sp, cols,
+                        small, gemm_address):
+    """dx += col2im(grad @ wgt_g) over channels c0 .. c0 + cg - 1, for the patch matrix's
+    rows row0 + k (or row0 + kept[k]), k < rows; cols is the scratch. Inlined into each body's
+    IR (inner.py says why)."""
+    dot_in_row_runs(gemm_address, grad, wgt_g, cols[:rows], small)
+    _patches(dx, row0, rows, kept, c0, cg, s, pb, d, ks, out_sp, cols, np.bool_(True))
 
 
 @inner_kernel
@@ -741,8 +800,13 @@ def conv_backward(dy, x, w, window, groups=1, y=None, input_gradient=True,
         direct = (pool is not None and not input_gradient and x.shape[-1] == 1 and rank == 2
                   and window.strides == window.dilation == (1, 1)
                   and pool[2].size == pool[2].strides == (2, 2))
-        _run(_pooled_one_channel_kernel_gradient_chunk if direct else _conv_backward_chunk,
-             chunks, *args)
+        if direct:
+            body = _pooled_one_channel_kernel_gradient_chunk
+        elif kernel_gradient and x.shape[-1] == 1:
+            body = _conv_backward_one_channel_chunk
+        else:
+            body = _conv_backward_chunk
+        _run(body, chunks, *args)
         dwg, db = part_w.sum(axis=0), part_b.sum(axis=0).astype(dtype)
     dw = np.ascontiguousarray(dwg.transpose(1, 0, 2)).reshape(w.shape) if kernel_gradient else None
     return (dx.reshape(x.shape) if input_gradient else None), dw, db
