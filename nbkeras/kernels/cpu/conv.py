@@ -302,10 +302,9 @@ def _conv3x3_one_channel_pooled_chunk(t, chunks, x, wg, bias, s, pb, d, ks, out_
     rectified. No buffer is written between the sums and the maximum: the 4 sums stored to
     a (4, F) buffer, as the unpooled body does, ran 1.38x slower, and the two bodies in one
     function slowed this one's loop to the unpooled one's. The Simple MNIST convnet's first
-    convolution with its pool, a batch of 128 on one thread: 1.07-1.33 -> 0.85-0.87 ms.
-    Arguments as _conv3x3_one_channel_chunk's;
-    `s`, `d`, `ks`, `out_sp`, `pk`, `ps`, `block`, `tile`, `small` and `gemm_address` are
-    unused."""
+    convolution with its pool, a batch of 128 on one thread: 1.25-1.41 -> 1.06-1.13 ms.
+    Arguments as _conv3x3_one_channel_chunk's; `s`, `d`, `ks`, `out_sp`, `pk`, `ps`, `block`,
+    `tile`, `small` and `gemm_address` are unused."""
     n_batch, n_out = x.shape[0], wg.shape[2]
     _, ph, pw = pooled_sp
     w = wg[0]
